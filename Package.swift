@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "LocalSGD",
+    products: [
+        .executable(name: "localsgd", targets: ["localsgd"]),
+        .library(name: "LocalSGD", targets: ["Training", "Experiments"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // C libraries from Debian packages.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        .target(name: "NN", dependencies: ["Tensor"]),
+        .target(name: "Data", dependencies: ["Tensor", "CZlib"]),
+        .target(name: "Optim", dependencies: ["Tensor"]),
+        .target(name: "Comm", dependencies: ["Tensor"]),
+        .target(name: "Algorithms", dependencies: ["Comm", "Optim", "Tensor"]),
+        .target(name: "Training", dependencies: [
+            "Tensor", "NN", "Data", "Optim", "Comm", "Algorithms",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "Experiments", dependencies: ["Training"]),
+        .executableTarget(name: "localsgd", dependencies: [
+            "Training", "Experiments",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .target(name: "TestSupport", dependencies: ["Tensor", "NN"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
+        .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"]),
+        .testTarget(name: "CommTests", dependencies: ["Comm", "TestSupport"]),
+        .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Training", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// The Algorithms module; see DESIGN.md.

@@ -1,0 +1,1 @@
+// The Optim module; see DESIGN.md.
