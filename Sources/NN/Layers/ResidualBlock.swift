@@ -1,0 +1,123 @@
+import Tensor
+
+/// How a residual block carries its input to the sum.
+public enum Shortcut {
+    /// x itself (same shape).
+    case identity
+    /// He et al.'s option A for CIFAR ResNets: spatial subsampling by `stride` and zero channels
+    /// added on both sides (no parameters).
+    case zeroPad(stride: Int, outChannels: Int)
+    /// Option B: 1×1 convolution with stride and BatchNorm, named `downsample.0/1` as in torchvision.
+    case projection(Sequential)
+}
+
+/// y = relu(body(x) + shortcut(x)): the basic block (two 3×3 convolutions) and the bottleneck
+/// block (1×1, 3×3, 1×1) of He et al. (2016), depending on `body`.
+public final class ResidualBlock: Layer {
+    public let body: Sequential
+    public let shortcut: Shortcut
+    private let output = Tensor(Shape(0, 0)), sumGradient = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
+    private var input = Tensor(Shape(0, 0))
+    private var needsGradient = true
+
+    public init(body: Sequential, shortcut: Shortcut) {
+        self.body = body
+        self.shortcut = shortcut
+    }
+
+    public var needsInputGradient: Bool {
+        get { needsGradient }
+        set {
+            needsGradient = newValue
+            body.needsInputGradient = newValue
+            if case .projection(let p) = shortcut { p.needsInputGradient = newValue }
+        }
+    }
+
+    public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {
+        body.register(prefix: prefix, parameters: &parameters, state: &state)
+        if case .projection(let p) = shortcut {
+            p.register(prefix: joinName(prefix, "downsample"), parameters: &parameters, state: &state)
+        }
+    }
+
+    public func outputShape(for x: Shape) -> Shape { body.outputShape(for: x) }
+
+    public func flops(for x: Shape) -> Int {
+        var total = body.flops(for: x)
+        if case .projection(let p) = shortcut { total += p.flops(for: x) }
+        return total
+    }
+
+    public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
+        input = x
+        let a = body.forward(x, r, training: training)
+        output.reshape(a.shape)
+        let y = output.pointer, count = a.count
+        switch shortcut {
+        case .identity:
+            for i in 0..<count { y[i] = max(a.pointer[i] + x.pointer[i], 0) }
+        case .projection(let p):
+            let s = p.forward(x, r, training: training)
+            for i in 0..<count { y[i] = max(a.pointer[i] + s.pointer[i], 0) }
+        case .zeroPad(let stride, let outChannels):
+            addZeroPadShortcut(x.shape, x.pointer, stride: stride, outChannels: outChannels, into: a.shape, y, a.pointer)
+        }
+        return output
+    }
+
+    /// y = relu(a + pad(subsample(x))) for option A.
+    private func addZeroPadShortcut(_ xs: Shape, _ x: UnsafePointer<Float>, stride: Int, outChannels: Int,
+                                    into ys: Shape, _ y: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>) {
+        let before = (outChannels - xs.c) / 2
+        let plane = ys.h * ys.w
+        for c in 0..<ys.c {
+            let xc = c - before
+            for n in 0..<ys.n {
+                let dst = y + (c * ys.n + n) * plane, body = a + (c * ys.n + n) * plane
+                if xc < 0 || xc >= xs.c {
+                    for i in 0..<plane { dst[i] = max(body[i], 0) }
+                    continue
+                }
+                let src = x + (xc * xs.n + n) * xs.h * xs.w
+                for oy in 0..<ys.h {
+                    for ox in 0..<ys.w {
+                        let i = oy * ys.w + ox
+                        dst[i] = max(body[i] + src[oy * stride * xs.w + ox * stride], 0)
+                    }
+                }
+            }
+        }
+    }
+
+    public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
+        sumGradient.reshape(dy.shape)
+        reluBackward(dy.pointer, output: output.pointer, into: sumGradient.pointer, count: dy.count)
+        let dBody = body.backward(sumGradient, r)
+        var dShortcut: Tensor? = nil
+        if case .projection(let p) = shortcut { dShortcut = p.backward(sumGradient, r) }
+        guard needsGradient else { return inputGradient }
+        inputGradient.reshape(input.shape)
+        let dx = inputGradient.pointer, count = input.count
+        switch shortcut {
+        case .identity:
+            for i in 0..<count { dx[i] = dBody.pointer[i] + sumGradient.pointer[i] }
+        case .projection:
+            let ds = dShortcut!.pointer
+            for i in 0..<count { dx[i] = dBody.pointer[i] + ds[i] }
+        case .zeroPad(let stride, let outChannels):
+            dx.update(from: dBody.pointer, count: count)
+            let xs = input.shape, ys = dy.shape, before = (outChannels - xs.c) / 2, plane = ys.h * ys.w
+            for xc in 0..<xs.c {
+                for n in 0..<xs.n {
+                    let src = sumGradient.pointer + ((xc + before) * ys.n + n) * plane
+                    let dst = dx + (xc * xs.n + n) * xs.h * xs.w
+                    for oy in 0..<ys.h {
+                        for ox in 0..<ys.w { dst[oy * stride * xs.w + ox * stride] += src[oy * ys.w + ox] }
+                    }
+                }
+            }
+        }
+        return inputGradient
+    }
+}

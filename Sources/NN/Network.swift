@@ -1,0 +1,60 @@
+import Tensor
+
+/// A model's layers plus the layouts of its flat buffers.
+///
+/// A network holds activations for one batch at a time, so each thread needs its own; the
+/// layouts of two networks built from the same `ModelSpec` are identical, so any network can
+/// run any replica.
+public final class Network {
+    public let root: Sequential
+    public let layout: ParameterLayout
+    public let stateLayout: ParameterLayout
+    public let inputChannels: Int, inputHeight: Int, inputWidth: Int
+    public let classes: Int
+    private let logitGradient = Tensor(Shape(0, 0))
+
+    public init(root: Sequential, inputChannels: Int, inputHeight: Int, inputWidth: Int, classes: Int) {
+        self.root = root
+        self.inputChannels = inputChannels
+        self.inputHeight = inputHeight
+        self.inputWidth = inputWidth
+        self.classes = classes
+        var parameters = ParameterLayout(), state = ParameterLayout()
+        root.register(prefix: "", parameters: &parameters, state: &state)
+        layout = parameters
+        stateLayout = state
+        root.needsInputGradient = false
+        let out = root.outputShape(for: Shape(inputChannels, 1, inputHeight, inputWidth))
+        precondition(out == Shape(classes, 1), "network output \(out) is not [\(classes), N]")
+    }
+
+    /// Forward FLOPs per sample (2 per multiply-add); a training step costs about 3× this.
+    public var flopsPerSample: Int { root.flops(for: Shape(inputChannels, 1, inputHeight, inputWidth)) }
+
+    /// Logits [classes, N] for images [C, N, H, W].
+    public func forward(_ images: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
+        root.forward(images, r, training: training)
+    }
+
+    /// Forward, loss and backward for one batch; gradients are *added* to `r.gradients`.
+    public func trainStep(images: Tensor, labels: UnsafePointer<Int32>, _ r: ReplicaView) -> SoftmaxCrossEntropy.Result {
+        let logits = root.forward(images, r, training: true)
+        let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: logitGradient)
+        _ = root.backward(logitGradient, r)
+        return result
+    }
+
+    /// Loss and accuracy counts without gradients, using running BatchNorm statistics.
+    public func evaluate(images: Tensor, labels: UnsafePointer<Int32>, _ r: ReplicaView) -> SoftmaxCrossEntropy.Result {
+        let logits = root.forward(images, r, training: false)
+        return SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: nil)
+    }
+
+    /// Initial values of a replica's parameters and state (§3: He init, Goyal et al. FC and BN).
+    public func initialize(_ replica: Replica, seed: UInt64) {
+        var rng = RandomGenerator(seed: seed, stream: [Stream.initialization])
+        layout.initialize(replica.parameters.pointer, rng: &rng)
+        stateLayout.initialize(replica.state.pointer, rng: &rng)
+        replica.gradients.zero()
+    }
+}

@@ -1,0 +1,82 @@
+import XCTest
+import Tensor
+@testable import NN
+import TestSupport
+
+/// Finite-difference checks of every layer's backward pass.
+final class LayerGradientTests: XCTestCase {
+    let ws = Workspace()
+
+    func testConvolution3x3Padding1() {
+        checkLayerGradients(Conv2d(2, 3, kernel: 3, padding: 1, workspace: ws), input: Shape(2, 2, 5, 4))
+    }
+
+    func testConvolutionStride2Padding1NoBias() {
+        checkLayerGradients(Conv2d(3, 2, kernel: 3, stride: 2, padding: 1, bias: false, workspace: ws),
+                            input: Shape(3, 2, 7, 6))
+    }
+
+    func testConvolutionPointwiseAndStridedPointwise() {
+        checkLayerGradients(Conv2d(3, 4, kernel: 1, workspace: ws), input: Shape(3, 2, 3, 3))
+        checkLayerGradients(Conv2d(3, 4, kernel: 1, stride: 2, bias: false, workspace: ws), input: Shape(3, 2, 5, 5))
+    }
+
+    func testConvolution5x5Stride3Padding2() {
+        checkLayerGradients(Conv2d(2, 2, kernel: 5, stride: 3, padding: 2, workspace: ws), input: Shape(2, 1, 8, 7))
+    }
+
+    func testLinear() {
+        checkLayerGradients(Linear(6, 4), input: Shape(6, 3))
+    }
+
+    func testBatchNormTraining() {
+        checkLayerGradients(BatchNorm(3), input: Shape(3, 4, 2, 3), epsilon: 1e-2, relative: 3e-2, absolute: 3e-3)
+    }
+
+    func testBatchNorm1d() {
+        checkLayerGradients(BatchNorm(5), input: Shape(5, 6), relative: 3e-2, absolute: 3e-3)
+    }
+
+    func testBatchNormEvaluationIsAffine() {
+        checkLayerGradients(BatchNorm(3), input: Shape(3, 2, 2, 2), training: false)
+    }
+
+    func testReLU() {
+        checkLayerGradients(ReLU(), input: Shape(3, 2, 3, 3), epsilon: 1e-2, distinctInput: true)
+    }
+
+    func testMaxPool() {
+        checkLayerGradients(MaxPool2d(kernel: 2), input: Shape(2, 2, 4, 5), epsilon: 1e-2, distinctInput: true)
+        checkLayerGradients(MaxPool2d(kernel: 3, stride: 2, padding: 1), input: Shape(2, 2, 5, 5), epsilon: 1e-2,
+                            distinctInput: true)
+    }
+
+    func testAveragePools() {
+        checkLayerGradients(AvgPool2d(kernel: 2), input: Shape(2, 2, 4, 4))
+        checkLayerGradients(AvgPool2d(kernel: 3, stride: 2, padding: 1), input: Shape(2, 1, 5, 5))
+        checkLayerGradients(GlobalAveragePool(), input: Shape(3, 2, 3, 2))
+    }
+
+    func testFlatten() {
+        checkLayerGradients(Flatten(), input: Shape(2, 3, 2, 2))
+    }
+
+    func testBasicBlockIdentityZeroPadAndProjection() {
+        func block(_ cin: Int, _ cout: Int, _ stride: Int, _ shortcut: Shortcut) -> ResidualBlock {
+            ResidualBlock(body: Sequential([
+                ("conv1", Conv2d(cin, cout, kernel: 3, stride: stride, padding: 1, bias: false, workspace: ws)),
+                ("bn1", BatchNorm(cout)), ("", ReLU()),
+                ("conv2", Conv2d(cout, cout, kernel: 3, padding: 1, bias: false, workspace: ws)), ("bn2", BatchNorm(cout)),
+            ]), shortcut: shortcut)
+        }
+        let tolerance: (Float, Float) = (4e-2, 5e-3)
+        checkLayerGradients(block(2, 2, 1, .identity), input: Shape(2, 3, 4, 4), epsilon: 1e-3,
+                            relative: tolerance.0, absolute: tolerance.1)
+        checkLayerGradients(block(2, 4, 2, .zeroPad(stride: 2, outChannels: 4)), input: Shape(2, 3, 5, 5), epsilon: 1e-3,
+                            relative: tolerance.0, absolute: tolerance.1)
+        let projection = Sequential([("0", Conv2d(2, 4, kernel: 1, stride: 2, bias: false, workspace: ws)),
+                                     ("1", BatchNorm(4))])
+        checkLayerGradients(block(2, 4, 2, .projection(projection)), input: Shape(2, 3, 4, 4), epsilon: 1e-3,
+                            relative: tolerance.0, absolute: tolerance.1)
+    }
+}

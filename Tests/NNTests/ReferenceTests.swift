@@ -1,0 +1,94 @@
+import XCTest
+import Tensor
+@testable import NN
+import TestSupport
+
+/// Forward passes against naive reference implementations written index by index.
+final class ReferenceTests: XCTestCase {
+    func testConvolutionMatchesDirectLoopsWithPyTorchWeightLayout() {
+        let cin = 2, cout = 3, n = 2, h = 6, w = 5, k = 3, stride = 2, pad = 1
+        let conv = Conv2d(cin, cout, kernel: k, stride: stride, padding: pad, workspace: Workspace())
+        let harness = LayerHarness(conv, seed: 3)
+        let x = randomTensor(Shape(cin, n, h, w), seed: 4)
+        let y = conv.forward(x, harness.replica.view, training: true)
+        let weight = harness.replica.parameters.array, bias = Array(weight[(cout * cin * k * k)...])
+        let oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1
+        XCTAssertEqual(y.shape, Shape(cout, n, oh, ow))
+        var expected = [Float](repeating: 0, count: cout * n * oh * ow)
+        for o in 0..<cout { for b in 0..<n { for yy in 0..<oh { for xx in 0..<ow {
+            var s = bias[o]
+            for c in 0..<cin { for i in 0..<k { for j in 0..<k {
+                let iy = yy * stride - pad + i, ix = xx * stride - pad + j
+                guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                // weight[o][c][i][j] (PyTorch [out, in, kh, kw]); x in [C, N, H, W]
+                s += weight[((o * cin + c) * k + i) * k + j] * x[((c * n + b) * h + iy) * w + ix]
+            } } }
+            expected[((o * n + b) * oh + yy) * ow + xx] = s
+        } } } }
+        assertClose(y.array, expected, relative: 1e-5, absolute: 1e-5)
+    }
+
+    func testLinearMatchesWeightTimesInputPlusBias() {
+        let layer = Linear(3, 2)
+        let harness = LayerHarness(layer, seed: 5)
+        let x = Tensor(Shape(3, 2), values: [1, 2, 3, 4, 5, 6]) // [in, N]: sample 0 = (1, 3, 5)
+        let p = harness.replica.parameters.array // W [2, 3] then b [2]
+        let y = layer.forward(x, harness.replica.view, training: true)
+        let expected: [Float] = [
+            p[0] * 1 + p[1] * 3 + p[2] * 5 + p[6], p[0] * 2 + p[1] * 4 + p[2] * 6 + p[6],
+            p[3] * 1 + p[4] * 3 + p[5] * 5 + p[7], p[3] * 2 + p[4] * 4 + p[5] * 6 + p[7],
+        ]
+        assertClose(y.array, expected, relative: 1e-6)
+    }
+
+    func testFlattenUsesPyTorchFeatureOrder() {
+        // x [C=2, N=2, H=1, W=2]; PyTorch flattens sample n as (c0w0, c0w1, c1w0, c1w1).
+        let x = Tensor(Shape(2, 2, 1, 2), values: [0, 1, 10, 11, 100, 101, 110, 111])
+        let y = Flatten().forward(x, LayerHarness(Flatten()).replica.view, training: true)
+        XCTAssertEqual(y.shape, Shape(4, 2))
+        // [features, N]: feature f of sample n at f·N + n
+        XCTAssertEqual(y.array, [0, 10, 1, 11, 100, 110, 101, 111])
+    }
+
+    func testBatchNormRunningStatisticsFollowPyTorch() {
+        let bn = BatchNorm(1, momentum: 0.1)
+        let harness = LayerHarness(bn)
+        harness.replica.parameters[0] = 1
+        harness.replica.parameters[1] = 0
+        let x = Tensor(Shape(1, 4), values: [1, 2, 3, 6])   // mean 3, biased var 3.5, unbiased 14/3
+        let y = bn.forward(x, harness.replica.view, training: true)
+        assertClose(harness.replica.state.array, [0.9 * 0 + 0.1 * 3, 0.9 * 1 + 0.1 * 14 / 3], relative: 1e-6)
+        let inv = 1 / (3.5 + 1e-5 as Float).squareRoot()
+        assertClose(y.array, [-2 * inv, -1 * inv, 0, 3 * inv], relative: 1e-5)
+        let z = bn.forward(x, harness.replica.view, training: false)
+        let runInv = 1 / (0.9 + 0.1 * 14 / 3 + 1e-5 as Float).squareRoot()
+        assertClose(z.array, [1, 2, 3, 6].map { ($0 - 0.3) * runInv }, relative: 1e-5)
+    }
+
+    func testCrossEntropyValueAccuracyAndGradient() {
+        // logits [classes=3, N=2]: sample 0 = (1, 2, 3), sample 1 = (0, 0, 0)
+        let logits = Tensor(Shape(3, 2), values: [1, 0, 2, 0, 3, 0])
+        let labels: [Int32] = [2, 1]
+        let grad = Tensor(Shape(0, 0))
+        let result = labels.withUnsafeBufferPointer {
+            SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, gradient: grad)
+        }
+        let lse0 = log(exp(1.0) + exp(2.0) + exp(3.0))
+        let expectedLoss = ((lse0 - 3) + log(3.0)) / 2
+        assertClose(result.loss, Float(expectedLoss), relative: 1e-6)
+        XCTAssertEqual(result.correct, 1)
+        let p0: [Double] = [1.0, 2.0, 3.0].map { exp($0 - lse0) }
+        let third: Double = 1.0 / 3
+        let expectedDouble: [Double] = [p0[0] / 2, third / 2, p0[1] / 2, (third - 1) / 2, (p0[2] - 1) / 2, third / 2]
+        let expectedGrad = expectedDouble.map { Float($0) }
+        assertClose(grad.array, expectedGrad, relative: 1e-5, absolute: 1e-7)
+    }
+
+    func testMaxAndAveragePoolValues() {
+        let x = Tensor(Shape(1, 1, 2, 4), values: [1, 5, 2, 0, 3, 4, 8, 7])
+        let harness = LayerHarness(ReLU())
+        XCTAssertEqual(MaxPool2d(kernel: 2).forward(x, harness.replica.view, training: true).array, [5, 8])
+        XCTAssertEqual(AvgPool2d(kernel: 2).forward(x, harness.replica.view, training: true).array, [3.25, 4.25])
+        XCTAssertEqual(GlobalAveragePool().forward(x, harness.replica.view, training: true).array, [30.0 / 8])
+    }
+}
