@@ -1,1 +1,0 @@
-// The Optim module; see DESIGN.md.

@@ -1,0 +1,110 @@
+import Tensor
+
+/// SGD with momentum (Nesterov or plain), L2 weight decay, momentum correction and optional
+/// LARS, over one flat parameter buffer (§3 "Training", Appendix A.1; DESIGN.md "one flat
+/// buffer per replica").
+///
+/// The update is Goyal et al. (2017)'s form, with the learning rate inside the buffer:
+///
+///     g ← grad + λ·w
+///     u ← β·c·u + lr·g          c = lr / previous lr with momentum correction, else 1
+///     w ← w − (β·u + lr·g)      Nesterov
+///     w ← w − u                 plain
+///
+/// With momentum correction this equals PyTorch's `SGD(momentum:nesterov:weight_decay:)` for
+/// any learning-rate sequence; without it the two part ways when the learning rate changes.
+///
+/// LARS is APEX's LARC with clipping, per slot of the layout (each named tensor): with
+/// p = ‖w‖ and q = ‖grad‖ both non-zero, the slot's gradient becomes (grad + λ·w)·local with
+/// local = trust·p / (q + λ·p + ε), clipped to min(local / lr, 1); a slot with p or q zero keeps
+/// grad + λ·w. The momentum update above then runs on that gradient.
+public struct Optimizer: Sendable {
+    public let layout: ParameterLayout
+    public let config: OptimizerConfig
+    // Slot extents, copied out of the layout once so the step never touches strings.
+    private let slotOffsets: [Int]
+    private let slotCounts: [Int]
+
+    /// `config` should have passed `validate()`.
+    public init(layout: ParameterLayout, config: OptimizerConfig) {
+        self.layout = layout
+        self.config = config
+        slotOffsets = layout.slots.map(\.offset)
+        slotCounts = layout.slots.map(\.count)
+    }
+
+    /// One update of `parameters` from `gradients` (already averaged as the algorithm wants),
+    /// at learning rate `lr`. Both buffers have the layout's `count`; `gradients` is only read.
+    /// Sets `state.previousLearningRate` to `lr`. No allocation.
+    public func step(
+        parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+        state: OptimizerState, learningRate lr: Float
+    ) {
+        precondition(state.momentum.count == layout.count,
+                     "Optimizer.step: momentum buffer has \(state.momentum.count) floats, layout \(layout.count)")
+        var correction: Float = 1
+        if config.momentumCorrection, let previous = state.previousLearningRate, previous != 0 {
+            correction = lr / previous
+        }
+        let decay = config.weightDecay
+        let kernel = MomentumKernel(
+            learningRate: lr, momentum: config.momentum, bufferScale: config.momentum * correction,
+            nesterov: config.nesterov)
+        let u = state.momentum.pointer
+        switch config.kind {
+        case .sgd:
+            kernel.apply(w: parameters, grad: gradients, u: u, count: layout.count, decay: decay, gradScale: 1)
+        case .lars:
+            for s in 0..<slotOffsets.count {
+                let o = slotOffsets[s], n = slotCounts[s]
+                let scale = larsLocalRate(w: parameters + o, grad: gradients + o, count: n, learningRate: lr)
+                kernel.apply(w: parameters + o, grad: gradients + o, u: u + o, count: n,
+                             decay: decay, gradScale: scale)
+            }
+        }
+        state.previousLearningRate = lr
+    }
+
+    /// LARC's local learning rate of one slot; 1 where ‖w‖ or ‖grad‖ is zero.
+    func larsLocalRate(w: UnsafePointer<Float>, grad: UnsafePointer<Float>, count n: Int,
+                       learningRate lr: Float) -> Float {
+        let p = Vector.sumOfSquares(w, count: n).squareRoot()
+        let q = Vector.sumOfSquares(grad, count: n).squareRoot()
+        guard p != 0, q != 0 else { return 1 }
+        let local = config.larsTrustCoefficient * p / (q + config.weightDecay * p + config.larsEpsilon)
+        // With lr = 0, local / lr is +∞ and the clip gives 1; the step is zero either way.
+        return config.larsClip ? min(local / lr, 1) : local
+    }
+}
+
+/// The element-wise momentum update of `Optimizer`, with the scalars fixed for one step.
+struct MomentumKernel {
+    let learningRate: Float
+    let momentum: Float
+    /// β·c, the factor on the old buffer (c the momentum correction).
+    let bufferScale: Float
+    let nesterov: Bool
+
+    /// g = (grad + decay·w)·gradScale; u ← bufferScale·u + lr·g; w ← w − (β·u + lr·g) or w − u.
+    /// Two branch-free loops so each one vectorises.
+    @inline(__always)
+    func apply(w: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, u: UnsafeMutablePointer<Float>,
+               count n: Int, decay: Float, gradScale: Float) {
+        let lr = learningRate, m = momentum, mc = bufferScale
+        if nesterov {
+            for i in 0..<n {
+                let step = lr * ((grad[i] + decay * w[i]) * gradScale)
+                let v = mc * u[i] + step
+                u[i] = v
+                w[i] -= m * v + step
+            }
+        } else {
+            for i in 0..<n {
+                let step = lr * ((grad[i] + decay * w[i]) * gradScale)
+                let v = mc * u[i] + step
+                u[i] = v
+                w[i] -= v
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+/// Which update rule `Optimizer` applies: SGD with (Nesterov) momentum as in §3 of the study,
+/// or LARS as NVIDIA APEX's LARC with clipping (Appendix A.1) in front of the same update.
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
+    case sgd, lars
+}
+
+/// Hyperparameters of the optimizer (§3 "Training", Appendix A.1).
+///
+/// Defaults are the study's: Nesterov momentum β = 0.9, L2 weight decay λ = 10⁻⁴ on every
+/// parameter (as PyTorch's `SGD(weight_decay:)`), momentum correction on (Goyal et al. 2017),
+/// and for LARS a trust coefficient of 0.02, ε = 10⁻⁸ and clipping. A run file may leave any
+/// field out; it then takes the default.
+public struct OptimizerConfig: Codable, Equatable, Sendable {
+    public var kind: OptimizerKind = .sgd
+    /// β, the momentum coefficient.
+    public var momentum: Float = 0.9
+    public var nesterov: Bool = true
+    /// λ, L2 weight decay added to the gradient of every parameter.
+    public var weightDecay: Float = 1e-4
+    public var larsTrustCoefficient: Float = 0.02
+    public var larsEpsilon: Float = 1e-8
+    /// LARC's clipping: the local rate is min(local / lr, 1), so LARS never raises the step.
+    public var larsClip: Bool = true
+    /// Rescale the momentum buffer by lr / previous lr when the learning rate changes.
+    public var momentumCorrection: Bool = true
+
+    public init() {}
+
+    /// Throws an `OptimConfigError` naming the first field that cannot be used.
+    public func validate() throws {
+        try require(momentum.isFinite && momentum >= 0 && momentum < 1, field: "momentum",
+                    "momentum must be in [0, 1), got \(momentum).")
+        try require(weightDecay.isFinite && weightDecay >= 0, field: "weightDecay",
+                    "weightDecay must be a finite number ≥ 0, got \(weightDecay).")
+        try require(larsTrustCoefficient.isFinite && larsTrustCoefficient > 0, field: "larsTrustCoefficient",
+                    "larsTrustCoefficient must be a finite number > 0, got \(larsTrustCoefficient).")
+        try require(larsEpsilon.isFinite && larsEpsilon >= 0, field: "larsEpsilon",
+                    "larsEpsilon must be a finite number ≥ 0, got \(larsEpsilon).")
+    }
+}
+
+extension OptimizerConfig {
+    // Decoding fills missing keys with the defaults above, so a run file names only what it changes.
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decodeIfPresent(OptimizerKind.self, forKey: .kind) ?? kind
+        momentum = try c.decodeIfPresent(Float.self, forKey: .momentum) ?? momentum
+        nesterov = try c.decodeIfPresent(Bool.self, forKey: .nesterov) ?? nesterov
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? weightDecay
+        larsTrustCoefficient = try c.decodeIfPresent(Float.self, forKey: .larsTrustCoefficient) ?? larsTrustCoefficient
+        larsEpsilon = try c.decodeIfPresent(Float.self, forKey: .larsEpsilon) ?? larsEpsilon
+        larsClip = try c.decodeIfPresent(Bool.self, forKey: .larsClip) ?? larsClip
+        momentumCorrection = try c.decodeIfPresent(Bool.self, forKey: .momentumCorrection) ?? momentumCorrection
+    }
+}
