@@ -1,0 +1,101 @@
+/// The communication cost model that turns a run's collectives into modelled wall-clock time
+/// (DESIGN.md "Measured and modelled time side by side"; the study's time breakdown).
+///
+/// Each level of the network is a `Link` with a latency α (seconds per message) and a bandwidth
+/// β (bytes per second). An all-reduce of n bytes among P participants is a ring all-reduce
+/// (reduce-scatter then all-gather, 2(P−1) steps of n/P bytes each):
+///
+///     ring(P, n, link) = 2(P−1)/P · n/β + 2(P−1)·α        (0 when P = 1)
+///
+/// Two levels (`nodes` set): workers 0..<W share node 0, W..<2W node 1, and so on, and talk
+/// inside a node over `nodes.intraNode`, across nodes over `interNode`. An all-reduce inside
+/// groups of G consecutive workers (all groups run at once and take the same time) costs:
+/// - every group inside one node: ring(G, n, intra);
+/// - every group made of whole nodes (W divides G): the hierarchical all-reduce, an intra-node
+///   reduce-scatter and all-gather around an inter-node ring of each worker's 1/W share,
+///   ring(W, n, intra) + ring(G/W, n/W, inter);
+/// - otherwise (some group straddles a node boundary unevenly): a flat ring on the slower
+///   level, ring(G, n, inter), since every step of a ring waits for its slowest hop.
+/// Contention between groups that share a node or a network card is not modelled.
+///
+/// A model is written as a string, e.g. `10gbit:50us` or `1gbit:100us,nodes-of=8,intra=nvlink`
+/// (see `init(parsing:)`); that string is also its `description` and its `Codable` form, so a
+/// run file holds the same value as the `--network` flag.
+public struct NetworkModel: Equatable, Sendable {
+    /// One level of the network: every link of it has latency α and bandwidth β.
+    public struct Link: Equatable, Sendable {
+        /// α, seconds per message.
+        public var latency: Double
+        /// β, bytes per second.
+        public var bandwidth: Double
+
+        public init(latency: Double, bandwidth: Double) {
+            precondition(latency >= 0 && latency.isFinite, "Link latency must be finite and non-negative, got \(latency)")
+            precondition(bandwidth > 0 && bandwidth.isFinite, "Link bandwidth must be finite and positive, got \(bandwidth)")
+            self.latency = latency
+            self.bandwidth = bandwidth
+        }
+
+        /// 2(P−1)/P · n/β + 2(P−1)·α, and 0 for a single participant.
+        public func ringAllReduceSeconds(bytes: Double, participants p: Int) -> Double {
+            guard p > 1 else { return 0 }
+            let steps = Double(2 * (p - 1))
+            return steps / Double(p) * bytes / bandwidth + steps * latency
+        }
+    }
+
+    /// Workers grouped into nodes of `workersPerNode` that share a faster link.
+    public struct Nodes: Equatable, Sendable {
+        /// W: workers 0..<W are on node 0, W..<2W on node 1, …
+        public var workersPerNode: Int
+        /// The link between two workers of the same node.
+        public var intraNode: Link
+
+        public init(workersPerNode: Int, intraNode: Link) {
+            precondition(workersPerNode >= 1, "Nodes need at least one worker each, got \(workersPerNode)")
+            self.workersPerNode = workersPerNode
+            self.intraNode = intraNode
+        }
+    }
+
+    /// The link between nodes, or between any two workers when `nodes` is nil.
+    public var interNode: Link
+    /// The second level, if workers share nodes.
+    public var nodes: Nodes?
+
+    public init(interNode: Link, nodes: Nodes? = nil) {
+        self.interNode = interNode
+        self.nodes = nodes
+    }
+
+    /// A one-level network where every pair of workers talks over the same kind of link.
+    public init(latency: Double, bandwidth: Double) {
+        self.init(interNode: Link(latency: latency, bandwidth: bandwidth))
+    }
+
+    /// W, or 1 for a one-level network.
+    public var workersPerNode: Int { nodes?.workersPerNode ?? 1 }
+
+    /// Modelled seconds of one all-reduce of `bytes` (per worker) inside every group of
+    /// `groupSize` consecutive workers among `workers` (G = K: the whole world). Zero for G = 1.
+    public func allReduceSeconds(bytes: Int, workers: Int, groupSize: Int) -> Double {
+        precondition(groupSize >= 1 && workers % groupSize == 0,
+                     "allReduceSeconds: group size \(groupSize) must divide \(workers) workers")
+        let n = Double(bytes)
+        guard let nodes, nodes.workersPerNode > 1, groupSize > 1 else {
+            return interNode.ringAllReduceSeconds(bytes: n, participants: groupSize)
+        }
+        let w = nodes.workersPerNode
+        let everyGroupInOneNode = stride(from: 0, to: workers, by: groupSize).allSatisfy { first in
+            first / w == (first + groupSize - 1) / w
+        }
+        if everyGroupInOneNode {
+            return nodes.intraNode.ringAllReduceSeconds(bytes: n, participants: groupSize)
+        }
+        if groupSize % w == 0 {
+            return nodes.intraNode.ringAllReduceSeconds(bytes: n, participants: w)
+                + interNode.ringAllReduceSeconds(bytes: n / Double(w), participants: groupSize / w)
+        }
+        return interNode.ringAllReduceSeconds(bytes: n, participants: groupSize)
+    }
+}
