@@ -1,0 +1,58 @@
+/// The synchronization strategies of the study (§2, Algorithms 1–2) and its companions.
+public enum AlgorithmKind: String, Codable, CaseIterable, Sendable {
+    /// Average gradients every step (Algorithm 1 over K workers).
+    case minibatch
+    /// Average weights every H steps (Algorithm 2).
+    case local
+    /// Minibatch until the switching point, local after (Lin et al.).
+    case postLocal = "post-local"
+    /// Average inside groups every H steps and across all every H·H_b (Lin et al.).
+    case hierarchical
+    /// Local averaging followed by a slow-momentum outer step at each global average (Wang et al. 2020).
+    case slowmo
+}
+
+/// What happens to BatchNorm running statistics when weights are averaged.
+public enum BatchNormSync: String, Codable, CaseIterable, Sendable {
+    /// Averaged like the weights (default).
+    case average
+    /// Each worker keeps its own.
+    case local
+    /// Worker 0's statistics are copied to all (global synchronizations only; groups average).
+    case first
+}
+
+/// What happens to the base optimizer's momentum buffers when weights are averaged.
+public enum MomentumSync: String, Codable, CaseIterable, Sendable {
+    /// Kept per worker (the study's choice, §3).
+    case local
+    /// Zeroed.
+    case reset
+    /// Averaged like the weights.
+    case average
+}
+
+/// Settings of a synchronization strategy, in the study's notation.
+public struct AlgorithmConfig: Codable, Equatable, Sendable {
+    public var kind: AlgorithmKind = .local
+    /// H, local steps between weight averages.
+    public var localSteps: Int = 1
+    /// For post-local SGD (and SlowMo on top of it): the first iteration of the local phase.
+    /// 0 means local from the start; nil means never (minibatch throughout).
+    public var switchStep: Int? = nil
+    /// Group sizes of the hierarchy, innermost first; each divides the next and K.
+    public var groupSizes: [Int] = []
+    /// For each group level after the first: how many of the previous level's periods make one
+    /// of this level's (H_b); the last entry is for the global level.
+    public var levelMultipliers: [Int] = []
+    /// α, the slow learning rate.
+    public var slowLearningRate: Float = 1
+    /// β, the slow momentum.
+    public var slowMomentum: Float = 0.5
+    /// Outer Nesterov (DiLoCo-style) instead of heavy-ball slow momentum.
+    public var slowNesterov: Bool = false
+    public var batchNormSync: BatchNormSync = .average
+    public var momentumSync: MomentumSync = .local
+
+    public init() {}
+}

@@ -1,0 +1,24 @@
+import Comm
+
+/// Minibatch SGD over K workers (Algorithm 1): gradients are averaged every iteration, so every
+/// worker takes the same step and the replicas stay identical.
+public final class MinibatchSGD: SyncStrategy {
+    public private(set) var syncs = 0
+
+    public init() {}
+
+    public func afterBackward(_ c: SyncContext) throws {
+        try c.communicator.allReduceMean(c.workers.gradients, count: c.workers.parameterCount)
+        syncs += 1
+    }
+
+    public func afterStep(_ c: SyncContext) throws {}
+
+    public func saveState() -> StrategyState {
+        var s = StrategyState()
+        s.syncs = syncs
+        return s
+    }
+
+    public func restoreState(_ state: StrategyState) throws { syncs = state.syncs }
+}

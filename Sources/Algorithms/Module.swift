@@ -1,1 +1,0 @@
-// The Algorithms module; see DESIGN.md.

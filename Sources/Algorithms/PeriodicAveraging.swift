@@ -1,0 +1,80 @@
+import Comm
+
+/// Weight averaging every few local steps: local SGD (Algorithm 2, one level: all K workers
+/// every H steps) and hierarchical local SGD (Lin et al.: several nested levels, e.g. inside
+/// groups of G every H steps and across all K every H·H_b). At an iteration where several
+/// levels are due, only the widest runs (it subsumes the others).
+public final class PeriodicAveraging: SyncStrategy {
+    /// One level of the hierarchy: groups of `groupSize` consecutive workers average every `period` steps.
+    public struct Level: Equatable, Sendable {
+        public var groupSize: Int
+        public var period: Int
+        public init(groupSize: Int, period: Int) {
+            self.groupSize = groupSize
+            self.period = period
+        }
+    }
+
+    public let levels: [Level]
+    public let batchNormSync: BatchNormSync
+    public let momentumSync: MomentumSync
+    /// Iterations before this one belong to someone else (post-local's minibatch phase);
+    /// periods count from here.
+    public let firstStep: Int
+    public private(set) var syncs = 0
+    /// The last iteration at which the whole world was averaged (SlowMo's cue).
+    public private(set) var lastGlobalAverageStep: Int?
+
+    /// `levels` innermost first; each group size divides the next; the last is all workers.
+    public init(levels: [Level], batchNormSync: BatchNormSync = .average, momentumSync: MomentumSync = .local,
+                firstStep: Int = 0) {
+        precondition(!levels.isEmpty, "PeriodicAveraging needs at least one level")
+        self.levels = levels
+        self.batchNormSync = batchNormSync
+        self.momentumSync = momentumSync
+        self.firstStep = firstStep
+    }
+
+    public func afterBackward(_ c: SyncContext) throws {}
+
+    public func afterStep(_ c: SyncContext) throws {
+        let t = c.step - firstStep + 1
+        guard t > 0, let level = levels.last(where: { t % $0.period == 0 }) else { return }
+        try average(c, groupSize: level.groupSize)
+        if level.groupSize == c.communicator.workers { lastGlobalAverageStep = c.step }
+    }
+
+    /// Replaces weights (and, by policy, BatchNorm statistics and momentum) by their group mean.
+    public func average(_ c: SyncContext, groupSize: Int) throws {
+        let w = c.workers, comm = c.communicator
+        try comm.allReduceMean(w.parameters, count: w.parameterCount, groupSize: groupSize)
+        switch batchNormSync {
+        case .average:
+            try comm.allReduceMean(w.state, count: w.stateCount, groupSize: groupSize)
+        case .first where groupSize == comm.workers:
+            try comm.broadcast(w.state, count: w.stateCount, root: 0)
+        case .first:
+            try comm.allReduceMean(w.state, count: w.stateCount, groupSize: groupSize)
+        case .local:
+            break
+        }
+        switch momentumSync {
+        case .local: break
+        case .reset: for m in w.momentum { m.update(repeating: 0, count: w.parameterCount) }
+        case .average: try comm.allReduceMean(w.momentum, count: w.parameterCount, groupSize: groupSize)
+        }
+        syncs += 1
+    }
+
+    public func saveState() -> StrategyState {
+        var s = StrategyState()
+        s.syncs = syncs
+        if let last = lastGlobalAverageStep { s.buffers["lastGlobalAverageStep"] = [Float(last)] }
+        return s
+    }
+
+    public func restoreState(_ state: StrategyState) throws {
+        syncs = state.syncs
+        lastGlobalAverageStep = state.buffers["lastGlobalAverageStep"].map { Int($0[0]) }
+    }
+}

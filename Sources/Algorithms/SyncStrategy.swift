@@ -1,0 +1,48 @@
+import Comm
+import Tensor
+
+/// Everything a strategy may act on at one iteration.
+public struct SyncContext {
+    /// 0-based global iteration; the paper's t is `step + 1`.
+    public var step: Int
+    /// γ(t), the learning rate of this iteration.
+    public var learningRate: Float
+    public var workers: WorkerSet
+    public var communicator: Communicator
+
+    public init(step: Int, learningRate: Float, workers: WorkerSet, communicator: Communicator) {
+        self.step = step
+        self.learningRate = learningRate
+        self.workers = workers
+        self.communicator = communicator
+    }
+}
+
+/// A strategy's counters and buffers, for checkpoints (STYLE.md: forgetting a strategy's
+/// counter on resume was a real bug elsewhere).
+public struct StrategyState: Codable, Equatable, Sendable {
+    public var syncs: Int = 0
+    public var gradientReductions: Int = 0
+    /// Named flat buffers (SlowMo's u and x₀).
+    public var buffers: [String: [Float]] = [:]
+    public init() {}
+}
+
+/// A synchronization strategy: a small object with hooks the training loop calls at fixed
+/// points of every iteration (DESIGN.md). The loop does not know which strategy runs.
+public protocol SyncStrategy: AnyObject {
+    /// After every worker's backward pass, before the optimizer step (minibatch reduces gradients here).
+    func afterBackward(_ context: SyncContext) throws
+    /// After every worker's optimizer step (local SGD averages weights here).
+    func afterStep(_ context: SyncContext) throws
+    /// Weight averagings, plus gradient all-reduces for minibatch phases.
+    var syncs: Int { get }
+    func saveState() -> StrategyState
+    func restoreState(_ state: StrategyState) throws
+}
+
+/// A checkpointed strategy state that does not fit this strategy.
+public struct StrategyError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
