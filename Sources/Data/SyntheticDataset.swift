@@ -5,8 +5,9 @@ import Tensor
 ///
 /// Each class has one smooth random template; a sample is its class template plus Gaussian
 /// pixel noise, quantized to 8-bit pixels. The template amplitude is scaled with the image
-/// size so that the Bayes accuracy stays roughly the same (≈ 95 % for 10 classes) whatever
-/// the shape: learnable by a small model in a few epochs, but not in one step.
+/// size so that the difficulty stays roughly the same whatever the shape: a nearest-class-mean
+/// classifier fit on the default 2048 samples scores ≈ 92 % on the test set (10 classes,
+/// 28×28 or 3×16×16): learnable by a small model in a few epochs, but not trivially.
 public struct SyntheticConfig: Codable, Equatable, Sendable {
     public var trainCount: Int = 2048
     public var testCount: Int = 512
@@ -65,8 +66,8 @@ enum SyntheticDataset {
     /// Pixel = 128 + 40·(amplitude·template + noise), noise ~ N(0, 1): 3σ stays inside 0...255.
     private static let pixelCenter: Float = 128
     private static let pixelScale: Float = 40
-    /// Margin between two classes in noise standard deviations is about this / √2.
-    private static let separation: Float = 5
+    /// Distance between two class templates in noise standard deviations is about this·√2.
+    private static let separation: Float = 4
 
     static func make(_ config: SyntheticConfig) throws -> (train: RawImages, test: RawImages) {
         try config.validate()
