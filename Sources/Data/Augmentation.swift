@@ -1,6 +1,7 @@
-/// Training-time data augmentation of the study's CIFAR recipe (§5, following He et al. 2016):
-/// a random crop of the image zero-padded by `cropPadding` pixels on each side, and a random
-/// horizontal flip with probability 1/2. The default does neither.
+/// Training-time data augmentation. The study (§3, "Dataset") follows He et al.'s scheme; at
+/// our image sizes that is He et al.'s CIFAR variant: a random crop of the image zero-padded
+/// by `cropPadding` pixels on each side (4 for CIFAR), and a random horizontal flip with
+/// probability 1/2. The default does neither.
 ///
 /// Padding is zero in *normalized* space, i.e. the training-set mean colour, as He et al.
 /// pad their mean-subtracted images.

@@ -1,5 +1,5 @@
-/// Reader for the "binary version" of CIFAR-10 and CIFAR-100 (Krizhevsky 2009), the datasets
-/// of the study's main experiments (§5). A CIFAR-10 record is 1 label byte + 3072 pixel
+/// Reader for the "binary version" of CIFAR-10 and CIFAR-100 (Krizhevsky 2009), the
+/// laptop-sized stand-ins for the study's ImageNet (§3). A CIFAR-10 record is 1 label byte + 3072 pixel
 /// bytes; a CIFAR-100 record is a coarse and a fine label byte + 3072 pixel bytes (the fine
 /// label, 100 classes, is used). Pixels are 3 planes of 32×32, i.e. already C, H, W.
 enum CIFARReader {

@@ -1,5 +1,5 @@
-/// An in-memory, normalized image classification dataset (§5 of the study: the train and
-/// test sets every worker reads from).
+/// An in-memory, normalized image classification dataset: the 𝒟 = {(xᵢ, yᵢ)} that every
+/// worker of Algorithm 2 reads its shard from, or the held-out set the study evaluates on (§3).
 ///
 /// `images` is `count × sampleSize` floats, sample-major, each sample in C, H, W order;
 /// `fillBatch` turns a set of samples into the `[C, N, H, W]` layout of the compute core.

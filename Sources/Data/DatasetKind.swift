@@ -1,5 +1,6 @@
-/// The datasets of the study (§5: CIFAR-10/100; Fashion-MNIST and MNIST for laptop-sized runs)
-/// plus a synthetic one for tests. The raw value is the name used on the command line.
+/// The datasets we train on. The study uses ImageNet (§3) and TinyImageNet (A.2); CIFAR-10/100
+/// and (Fashion-)MNIST are the sizes a laptop can sweep, and `synthetic` serves the tests.
+/// The raw value is the name used on the command line.
 public enum DatasetKind: String, Codable, CaseIterable, Sendable {
     case fashionMNIST = "fashion-mnist"
     case mnist

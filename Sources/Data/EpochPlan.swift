@@ -1,12 +1,17 @@
 import Tensor
 
-/// Which samples each worker reads in one epoch: Algorithm 2 of the study ("partition the
-/// shuffled data into K disjoint shards"). Every epoch the whole dataset is permuted with
-/// `RandomGenerator(seed:, stream: [Stream.shuffle, epoch])`, then cut into `workers`
-/// contiguous shards of `sampleCount / workers` samples (the < `workers` left over sit this
-/// epoch out); worker k reads full batches from shard k in order.
+/// Which samples each worker reads in one epoch: lines 3 and 6 of Algorithm 2 in the study
+/// (shuffle 𝒟 every epoch; worker k's m-th batch starts at o = (m−1)B + (k−1)SB, i.e. each
+/// worker reads its own contiguous shard). Every epoch the whole dataset is permuted with
+/// `RandomGenerator(seed:, stream: [Stream.shuffle, epoch])` (identity order when not
+/// shuffling), then cut into `workers` contiguous shards of `sampleCount / workers` samples;
+/// worker k reads full batches from shard k in order.
 ///
-/// The plan is a pure function of its inputs, so a resumed run recomputes the same plan.
+/// Unlike the paper's S = ⌈N/(BK)⌉, only full batches are read (S = ⌊⌊N/K⌋/B⌋), so every
+/// step has the same batch shape; the < K samples left over by the split and each shard's
+/// partial batch sit this epoch out (a different set each epoch when shuffling). When B·K
+/// divides N the two agree. The plan is a pure function of its inputs, so a resumed run
+/// recomputes the same plan.
 public struct EpochPlan: Sendable {
     public let sampleCount: Int
     public let workers: Int

@@ -1,5 +1,5 @@
 /// Loads the train and test splits of `kind` and normalizes both with the training set's
-/// per-channel statistics (§5 of the study: standard per-channel normalization).
+/// per-channel statistics (the study's "standard channel normalization", §3).
 ///
 /// `directory` overrides the kind's default directory (`--data-dir`); for `.synthetic` it
 /// is ignored and `synthetic` describes the data. Files may be plain or gzip-compressed

@@ -1,6 +1,6 @@
-/// Per-channel input normalization, as in the study's CIFAR pipeline (§5, standard
-/// "per-channel mean/std" preprocessing): pixel/255, then (x − mean[c]) / std[c], with mean
-/// and population standard deviation computed on the training set only.
+/// Per-channel input normalization, the study's "standard channel normalization" (§3, after
+/// He et al.): pixel/255, then (x − mean[c]) / std[c], with mean and population standard
+/// deviation computed on the training set only.
 public struct Normalization: Codable, Equatable, Sendable {
     public var mean: [Float]
     public var std: [Float]
