@@ -38,10 +38,20 @@ public final class Network {
 
     /// Forward, loss and backward for one batch; gradients are *added* to `r.gradients`.
     public func trainStep(images: Tensor, labels: UnsafePointer<Int32>, _ r: ReplicaView) -> SoftmaxCrossEntropy.Result {
-        let logits = root.forward(images, r, training: true)
-        let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: logitGradient)
-        _ = root.backward(logitGradient, r)
+        let result = forwardLoss(images: images, labels: labels, r)
+        backward(r)
         return result
+    }
+
+    /// Training-mode forward and loss; keeps dLoss/dLogits for the `backward` that must follow.
+    public func forwardLoss(images: Tensor, labels: UnsafePointer<Int32>, _ r: ReplicaView) -> SoftmaxCrossEntropy.Result {
+        let logits = root.forward(images, r, training: true)
+        return SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: logitGradient)
+    }
+
+    /// Backward from the loss of the last `forwardLoss`; gradients are *added* to `r.gradients`.
+    public func backward(_ r: ReplicaView) {
+        _ = root.backward(logitGradient, r)
     }
 
     /// Loss and accuracy counts without gradients, using running BatchNorm statistics.

@@ -77,9 +77,9 @@ final class ModelTests: XCTestCase {
                 let i = picks.nextInt(below: replica.parameters.count)
                 let saved = replica.parameters[i]
                 replica.parameters[i] = saved + epsilon
-                let plus = net.forwardLoss(images, l, replica)
+                let plus = net.lossOnly(images, l, replica)
                 replica.parameters[i] = saved - epsilon
-                let minus = net.forwardLoss(images, l, replica)
+                let minus = net.lossOnly(images, l, replica)
                 replica.parameters[i] = saved
                 got.append(analytic[i])
                 want.append((plus - minus) / (2 * epsilon))
@@ -103,7 +103,7 @@ final class ModelTests: XCTestCase {
 
 extension Network {
     /// Mean training-mode loss without touching gradients (for finite differences).
-    func forwardLoss(_ images: Tensor, _ labels: UnsafePointer<Int32>, _ replica: Replica) -> Float {
+    func lossOnly(_ images: Tensor, _ labels: UnsafePointer<Int32>, _ replica: Replica) -> Float {
         let logits = forward(images, replica.view, training: true)
         return SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: nil).loss
     }

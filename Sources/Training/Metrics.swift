@@ -1,0 +1,91 @@
+import Foundation
+
+/// Seconds spent in each part of training (the study's Fig. 1 breakdown), summed over steps.
+/// Parallel work is charged by wall-clock, split between data, forward and backward in
+/// proportion to the time the workers measured in each.
+public struct TimeBreakdown: Codable, Equatable, Sendable {
+    public var data: Double = 0
+    public var forward: Double = 0
+    public var backward: Double = 0
+    public var optimizer: Double = 0
+    public var communication: Double = 0
+    public var evaluation: Double = 0
+
+    public init() {}
+
+    /// Training time: everything but evaluation.
+    public var training: Double { data + forward + backward + optimizer + communication }
+
+    public static func + (a: TimeBreakdown, b: TimeBreakdown) -> TimeBreakdown {
+        var r = a
+        r.data += b.data
+        r.forward += b.forward
+        r.backward += b.backward
+        r.optimizer += b.optimizer
+        r.communication += b.communication
+        r.evaluation += b.evaluation
+        return r
+    }
+}
+
+/// One line of `metrics.jsonl`: the state after an epoch.
+public struct EpochMetrics: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var steps: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var testLoss: Double
+    public var testAccuracy: Double
+    public var lr: Float
+    /// Wall-clock seconds of this epoch, evaluation included.
+    public var seconds: Double
+    /// Synchronizations (weight averages; gradient all-reduces for minibatch) in this epoch.
+    public var syncs: Int
+    public var bytesCommunicated: Int
+    public var time: TimeBreakdown
+    /// Seconds this epoch would take on the `--network` model (measured compute + modelled communication).
+    public var modelledSeconds: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, steps, trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss"
+        case testAccuracy = "test_accuracy", lr, seconds, syncs, bytesCommunicated = "bytes_communicated", time
+        case modelledSeconds = "modelled_seconds"
+    }
+}
+
+/// `summary.json`: the run's outcome.
+public struct RunSummary: Codable, Equatable, Sendable {
+    public var algorithm: String
+    public var workers: Int
+    public var localSteps: Int
+    public var model: String
+    public var dataset: String
+    public var epochs: Int
+    public var steps: Int
+    public var testAccuracy: Double
+    public var testLoss: Double
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var samplesPerSecond: Double
+    public var syncs: Int
+    public var bytesCommunicated: Int
+    public var seconds: Double
+    public var time: TimeBreakdown
+    public var modelledSeconds: Double?
+    public var parameters: Int
+
+    enum CodingKeys: String, CodingKey {
+        case algorithm, workers, localSteps = "local_steps", model, dataset, epochs, steps
+        case testAccuracy = "test_accuracy", testLoss = "test_loss", trainLoss = "train_loss"
+        case trainAccuracy = "train_accuracy", samplesPerSecond = "samples_per_second", syncs
+        case bytesCommunicated = "bytes_communicated", seconds, time, modelledSeconds = "modelled_seconds", parameters
+    }
+}
+
+/// Monotonic seconds.
+@inline(__always)
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

@@ -1,0 +1,98 @@
+import Algorithms
+import Optim
+
+extension RunConfig {
+    /// Range checks that need no data; each failure names the flag.
+    public func validate() throws {
+        func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+            if !ok { throw TrainingError(message()) }
+        }
+        try check(epochs >= 1, "--epochs must be at least 1, got \(epochs)")
+        try check(batchSize >= 1, "--batch-size must be at least 1, got \(batchSize)")
+        try check(workers >= 1, "--workers must be at least 1, got \(workers)")
+        try check(localSteps >= 1, "--local-steps (H) must be at least 1, got \(localSteps)")
+        try check(threads >= 1, "--threads must be at least 1, got \(threads)")
+        try check(evalBatchSize >= 1, "--eval-batch-size must be at least 1, got \(evalBatchSize)")
+        try check(lr > 0 && lr.isFinite, "--lr must be a positive number, got \(lr)")
+        try check(augmentCrop >= 0, "--augment-crop must not be negative, got \(augmentCrop)")
+        try check(syntheticTrain >= 1 && syntheticTest >= 1, "synthetic dataset sizes must be at least 1")
+        try check(warmupEpochs >= 0 && warmupEpochs <= epochs,
+                  "--warmup-epochs must be between 0 and --epochs (\(epochs)), got \(warmupEpochs)")
+        if let s = switchEpoch {
+            try check(s >= 0 && s <= epochs, "--switch-epoch must be between 0 and --epochs (\(epochs)), got \(s)")
+        }
+        try check(switchEpoch == nil || switchStep == nil, "give either --switch-epoch or --switch-step, not both")
+        if let s = switchStep { try check(s >= 0, "--switch-step must not be negative, got \(s)") }
+        if algorithm == .postLocal {
+            try check(switchEpoch != nil || switchStep != nil,
+                      "post-local SGD needs a switching point: --switch-epoch T or --switch-step T")
+        }
+        try check(slowmoMomentum >= 0 && slowmoMomentum < 1, "--slowmo-momentum must be in [0, 1), got \(slowmoMomentum)")
+        try check(slowmoLr > 0, "--slowmo-lr must be positive, got \(slowmoLr)")
+        do {
+            try optimizerConfig.validate()
+            try scheduleConfig.validate()
+            try algorithmConfig(stepsPerEpoch: 1).validate(workers: workers)
+        } catch let e as OptimConfigError {
+            throw TrainingError("--\(flagName(e.field)): \(e.description)")
+        } catch let e as StrategyError {
+            throw TrainingError(e.description)
+        }
+    }
+
+    private func flagName(_ field: String) -> String {
+        let map = ["baseLearningRate": "lr", "kind": "lr-schedule", "decayEpochs": "decay-epochs",
+                   "decayFactor": "decay-factor", "warmupEpochs": "warmup-epochs", "epochs": "epochs",
+                   "weightDecay": "weight-decay", "momentum": "momentum"]
+        return map[field] ?? field
+    }
+
+    /// The study's decay points (end of epochs 30, 60, 80 of 90) scaled to this run's length.
+    public var resolvedDecayEpochs: [Int] {
+        if let given = decayEpochs { return given }
+        var result: [Int] = []
+        for fraction in [30.0, 60.0, 80.0] {
+            let e = Int((fraction / 90 * Double(epochs)).rounded())
+            if e >= max(1, warmupEpochs) && e < epochs && e > (result.last ?? 0) { result.append(e) }
+        }
+        return result
+    }
+
+    public var optimizerConfig: OptimizerConfig {
+        var c = OptimizerConfig()
+        c.kind = optimizer
+        c.momentum = momentum
+        c.nesterov = nesterov
+        c.weightDecay = weightDecay
+        c.momentumCorrection = momentumCorrection
+        return c
+    }
+
+    public var scheduleConfig: ScheduleConfig {
+        var c = ScheduleConfig()
+        c.baseLearningRate = lr
+        c.kind = lrSchedule
+        c.decayEpochs = resolvedDecayEpochs
+        c.decayFactor = decayFactor
+        c.warmupEpochs = warmupEpochs
+        c.epochs = epochs
+        c.scaleLearningRate = scaleLr
+        return c
+    }
+
+    /// The strategy's settings; the switching epoch becomes an iteration here.
+    public func algorithmConfig(stepsPerEpoch: Int) -> AlgorithmConfig {
+        var c = AlgorithmConfig()
+        c.kind = algorithm
+        c.localSteps = localSteps
+        c.switchStep = switchStep ?? switchEpoch.map { $0 * stepsPerEpoch }
+        c.groupSizes = groupSize
+        c.levelMultipliers = globalEvery
+        c.slowLearningRate = slowmoLr
+        c.slowMomentum = slowmoMomentum
+        c.slowNesterov = slowmoNesterov
+        c.batchNormSync = bnSync
+        c.momentumSync = momentumSync
+        return c
+    }
+}

@@ -1,0 +1,110 @@
+import Comm
+import Data
+import NN
+import Tensor
+
+extension Trainer {
+    /// The average of all K workers' weights and BatchNorm statistics (§3: the study averages
+    /// before every validation, outside training). Workers are not modified.
+    public func averagedModel() throws -> Replica {
+        if communicator.workers == 1 { return replicas[0] }
+        let target = evaluationReplica
+        if communicator.processCount == 1 {
+            // Sum in worker order, then divide by K: the in-process all-reduce's arithmetic.
+            average(\.parameters, into: target.parameters)
+            average(\.state, into: target.state)
+            return target
+        }
+        let copies = replicas.map { r -> Replica in
+            let c = Replica(parameterCount: r.parameters.count, stateCount: r.state.count)
+            c.copyWeights(from: r)
+            return c
+        }
+        try communicator.allReduceMean(copies.map(\.parameters.pointer), count: target.parameters.count)
+        try communicator.allReduceMean(copies.map(\.state.pointer), count: target.state.count)
+        target.copyWeights(from: copies[0])
+        return target
+    }
+
+    private func average(_ buffer: KeyPath<Replica, FloatBuffer>, into target: FloatBuffer) {
+        let sources = replicas.map { $0[keyPath: buffer].pointer }
+        let divisor = Float(sources.count), dst = target.pointer
+        pool.runChunks(target.count) { range in
+            for i in range { dst[i] = sources[0][i] }
+            for s in sources.dropFirst() { for i in range { dst[i] += s[i] } }
+            for i in range { dst[i] /= divisor }
+        }
+    }
+
+    /// Mean loss and accuracy of `replica` on `dataset`, in batches of `evalBatchSize` spread
+    /// over the threads; sums are taken in batch order so the result does not depend on them.
+    public func evaluate(_ replica: Replica, on dataset: Dataset) -> (loss: Double, accuracy: Double) {
+        let b = config.evalBatchSize
+        let batches = (dataset.count + b - 1) / b
+        var losses = [Double](repeating: 0, count: batches), correct = [Int](repeating: 0, count: batches)
+        losses.withUnsafeMutableBufferPointer { lossOut in
+            correct.withUnsafeMutableBufferPointer { correctOut in
+                pool.run(batches) { i, lane in
+                    let lo = i * b, hi = min(dataset.count, lo + b)
+                    let images = laneImages[lane]
+                    images.reshape(Shape(dataset.channels, hi - lo, dataset.height, dataset.width))
+                    var rng = RandomGenerator(seed: 0)
+                    fillBatch(from: dataset, indices: Array(lo..<hi)[...], images: images.pointer,
+                              labels: laneLabels[lane].baseAddress!, augmentation: Augmentation(), rng: &rng)
+                    let r = networks[lane].evaluate(images: images, labels: laneLabels[lane].baseAddress!, replica.view)
+                    lossOut[i] = Double(r.loss) * Double(hi - lo)
+                    correctOut[i] = r.correct
+                }
+            }
+        }
+        for t in laneImages { t.reshape(Shape(spec.channels, config.batchSize, spec.height, spec.width)) }
+        let n = Double(dataset.count)
+        return (losses.reduce(0, +) / n, Double(correct.reduce(0, +)) / n)
+    }
+
+    /// Evaluates the averaged model and records the epoch's metrics.
+    func finishEpoch(_ epoch: Int) {
+        let t = now()
+        let bytesBefore = communicator.counters.bytes
+        let test: (loss: Double, accuracy: Double)
+        do {
+            test = evaluate(try averagedModel(), on: data.test)
+        } catch {
+            test = (.nan, .nan)
+        }
+        evaluationBytes += communicator.counters.bytes - bytesBefore
+        epochState.time.evaluation += now() - t
+        let e = epochState
+        let bytes = trainingBytes
+        let metrics = EpochMetrics(
+            epoch: epoch + 1, steps: globalStep,
+            trainLoss: e.lossSum / Double(max(1, e.steps * replicas.count)),
+            trainAccuracy: Double(e.correct) / Double(max(1, e.samples)),
+            testLoss: test.loss, testAccuracy: test.accuracy,
+            lr: schedule.learningRate(atStep: globalStep - 1),
+            seconds: e.time.training + e.time.evaluation, syncs: strategy.syncs - e.syncsAtStart,
+            bytesCommunicated: bytes - e.bytesAtStart, time: e.time, modelledSeconds: nil)
+        history.append(metrics)
+        totalTime = totalTime + e.time
+        epochState = EpochAccumulator()
+        epochState.syncsAtStart = strategy.syncs
+        epochState.bytesAtStart = bytes
+        onEvent?(.epochFinished(metrics))
+    }
+
+    /// Payload bytes of training collectives per worker (evaluation's averaging excluded).
+    var trainingBytes: Int { communicator.counters.bytes - evaluationBytes }
+
+    func summary() -> RunSummary {
+        let last = history.last
+        let samples = Double(globalStep * config.batchSize * config.workers)
+        return RunSummary(
+            algorithm: config.algorithm.rawValue, workers: config.workers, localSteps: config.localSteps,
+            model: config.model.rawValue, dataset: config.dataset.rawValue, epochs: history.count, steps: globalStep,
+            testAccuracy: last?.testAccuracy ?? .nan, testLoss: last?.testLoss ?? .nan,
+            trainLoss: last?.trainLoss ?? .nan, trainAccuracy: last?.trainAccuracy ?? .nan,
+            samplesPerSecond: samples / max(1e-9, totalTime.training), syncs: strategy.syncs,
+            bytesCommunicated: trainingBytes, seconds: totalTime.training + totalTime.evaluation, time: totalTime,
+            modelledSeconds: nil, parameters: network.layout.count)
+    }
+}

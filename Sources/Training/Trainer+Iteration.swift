@@ -1,0 +1,65 @@
+import Algorithms
+import Data
+import NN
+import Tensor
+
+extension Trainer {
+    /// One iteration t of Algorithm 2 across the workers of this process.
+    func iterate(plan: EpochPlan, epoch: Int, step m: Int) throws {
+        let lr = schedule.learningRate(atStep: globalStep)
+        let first = communicator.localWorkers.lowerBound
+        let start = now()
+        pool.run(replicas.count) { k, lane in
+            let worker = first + k
+            let t0 = now()
+            var rng = RandomGenerator(seed: config.seed, stream: [Stream.augmentation, UInt64(epoch), UInt64(worker), UInt64(m)])
+            fillBatch(from: data.train, indices: plan.indices(worker: worker, step: m), images: laneImages[lane].pointer,
+                      labels: laneLabels[lane].baseAddress!, augmentation: augmentation, rng: &rng)
+            let t1 = now()
+            let view = replicas[k].view
+            replicas[k].gradients.zero()
+            let result = networks[lane].forwardLoss(images: laneImages[lane], labels: laneLabels[lane].baseAddress!, view)
+            let t2 = now()
+            networks[lane].backward(view)
+            stepResults[k] = WorkerStep(loss: result.loss, correct: result.correct, data: t1 - t0, forward: t2 - t1,
+                                        backward: now() - t2)
+        }
+        let computeWall = now() - start
+        var measured = WorkerStep()
+        for k in 0..<replicas.count {
+            let r = stepResults[k]
+            guard r.loss.isFinite else {
+                throw TrainingError("the training loss of worker \(first + k) became \(r.loss) at epoch \(epoch + 1), step \(m + 1); lower --lr or check the data")
+            }
+            epochState.lossSum += Double(r.loss)
+            epochState.correct += r.correct
+            measured.data += r.data
+            measured.forward += r.forward
+            measured.backward += r.backward
+        }
+        epochState.samples += replicas.count * config.batchSize
+        let total = max(1e-12, measured.data + measured.forward + measured.backward)
+        epochState.time.data += computeWall * measured.data / total
+        epochState.time.forward += computeWall * measured.forward / total
+        epochState.time.backward += computeWall * measured.backward / total
+
+        let context = SyncContext(step: globalStep, learningRate: lr, workers: workerSet, communicator: communicator)
+        var t = now()
+        try strategy.afterBackward(context)
+        epochState.time.communication += now() - t
+        t = now()
+        pool.run(replicas.count) { k, _ in
+            optimizer.step(parameters: replicas[k].parameters.pointer, gradients: replicas[k].gradients.pointer,
+                           state: optimizerStates[k], learningRate: lr)
+        }
+        epochState.time.optimizer += now() - t
+        t = now()
+        try strategy.afterStep(context)
+        epochState.time.communication += now() - t
+        epochState.steps += 1
+    }
+
+    var augmentation: Augmentation {
+        Augmentation(cropPadding: config.augmentCrop, horizontalFlip: config.augmentFlip)
+    }
+}

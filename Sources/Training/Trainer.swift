@@ -1,0 +1,173 @@
+import Algorithms
+import Comm
+import Data
+import Foundation
+import NN
+import Optim
+import Tensor
+
+/// The worker loop (Algorithm 2 of the study with a pluggable synchronization strategy): every
+/// iteration, each worker this process holds draws its batch from its shard, computes its
+/// gradient, the strategy may reduce gradients, each worker steps, and the strategy may
+/// average weights. After every epoch the averaged model is evaluated outside training (§3).
+public final class Trainer {
+    public let config: RunConfig
+    public let data: DataSplit
+    public let communicator: Communicator
+    public let spec: ModelSpec
+    public let stepsPerEpoch: Int
+    public let replicas: [Replica]
+    public let optimizerStates: [OptimizerState]
+    public let strategy: SyncStrategy
+    public let schedule: LearningRateSchedule
+    public var onEvent: ((TrainingEvent) -> Void)?
+    /// Called after every iteration (and its epoch's evaluation, at epoch ends).
+    public var afterIteration: ((Trainer) throws -> Void)?
+
+    /// Iterations done so far (t of Algorithm 2).
+    public internal(set) var globalStep = 0
+    public internal(set) var history: [EpochMetrics] = []
+    var epochState = EpochAccumulator()
+    var totalTime = TimeBreakdown()
+    var evaluationBytes = 0
+
+    let pool: ThreadPool
+    let networks: [Network]
+    let optimizer: Optimizer
+    let workerSet: WorkerSet
+    let laneImages: [Tensor]
+    let laneLabels: [UnsafeMutableBufferPointer<Int32>]
+    let stepResults: UnsafeMutableBufferPointer<WorkerStep>
+    let evaluationReplica: Replica
+    private var plan: EpochPlan?
+
+    public init(config: RunConfig, data: DataSplit, communicator: Communicator) throws {
+        try config.validate()
+        guard communicator.workers == config.workers else {
+            throw TrainingError("the communicator has \(communicator.workers) workers but --workers is \(config.workers)")
+        }
+        self.config = config
+        self.data = data
+        self.communicator = communicator
+        spec = ModelSpec(kind: config.model, shortcut: config.shortcut, channels: data.train.channels,
+                         height: data.train.height, width: data.train.width, classes: data.train.classes)
+        stepsPerEpoch = try EpochPlan(sampleCount: data.train.count, workers: config.workers,
+                                      batchSize: config.batchSize, epoch: 0, seed: config.seed,
+                                      shuffle: config.shuffle).stepsPerEpoch
+        let local = communicator.localWorkers.count
+        let lanes = max(1, min(config.threads, local))
+        // One worker here: let OpenBLAS use the threads. Several: one BLAS thread per worker.
+        BLAS.setThreads(local == 1 ? config.threads : 1)
+        pool = ThreadPool(threads: lanes)
+        let modelSpec = spec
+        networks = try (0..<lanes).map { _ in try Network(modelSpec) }
+        let net = networks[0]
+        replicas = (0..<local).map { _ in Replica(for: net) }
+        optimizerStates = (0..<local).map { _ in OptimizerState(count: net.layout.count) }
+        evaluationReplica = Replica(for: net)
+        optimizer = Optimizer(layout: net.layout, config: config.optimizerConfig)
+        schedule = LearningRateSchedule(config: config.scheduleConfig, workers: config.workers,
+                                        batchSize: config.batchSize, stepsPerEpoch: stepsPerEpoch)
+        do {
+            strategy = try config.algorithmConfig(stepsPerEpoch: stepsPerEpoch)
+                .makeStrategy(workers: config.workers, parameterCount: net.layout.count)
+        } catch let e as StrategyError {
+            throw TrainingError(e.description)
+        }
+        if let s = config.algorithmConfig(stepsPerEpoch: stepsPerEpoch).switchStep, s > config.epochs * stepsPerEpoch {
+            throw TrainingError("the switching point (iteration \(s)) is past the end of training (\(config.epochs * stepsPerEpoch) iterations)")
+        }
+        workerSet = WorkerSet(parameters: replicas.map(\.parameters.pointer), gradients: replicas.map(\.gradients.pointer),
+                              state: replicas.map(\.state.pointer), momentum: optimizerStates.map(\.momentum.pointer),
+                              parameterCount: net.layout.count, stateCount: net.stateLayout.count)
+        let batchShape = Shape(spec.channels, config.batchSize, spec.height, spec.width)
+        laneImages = (0..<lanes).map { _ in Tensor(batchShape) }
+        let labelCapacity = max(config.batchSize, config.evalBatchSize)
+        laneLabels = (0..<lanes).map { _ in
+            let b = UnsafeMutableBufferPointer<Int32>.allocate(capacity: labelCapacity)
+            b.initialize(repeating: 0)
+            return b
+        }
+        stepResults = .allocate(capacity: local)
+        stepResults.initialize(repeating: WorkerStep())
+        initializeWeights()
+    }
+
+    deinit {
+        for b in laneLabels { b.deallocate() }
+        stepResults.deallocate()
+    }
+
+    public var network: Network { networks[0] }
+    public var totalSteps: Int { config.epochs * stepsPerEpoch }
+
+    /// Every worker starts from the same weights: initialised from the run seed (§3).
+    private func initializeWeights() {
+        network.initialize(replicas[0], seed: config.seed)
+        for r in replicas.dropFirst() { r.copyWeights(from: replicas[0]) }
+    }
+
+    /// Overwrites every worker's weights and BatchNorm statistics with `source`'s.
+    public func setInitialWeights(from source: Replica) {
+        for r in replicas { r.copyWeights(from: source) }
+    }
+
+    /// Trains to the end (or from a restored position to the end) and returns the summary.
+    public func run() throws -> RunSummary {
+        onEvent?(.started(parameters: network.layout.count, stepsPerEpoch: stepsPerEpoch,
+                          peakLearningRate: schedule.peakLearningRate))
+        var lastReport = now()
+        while globalStep < totalSteps {
+            let epoch = globalStep / stepsPerEpoch, m = globalStep % stepsPerEpoch
+            if plan?.epoch != epoch {
+                plan = try EpochPlan(sampleCount: data.train.count, workers: config.workers,
+                                     batchSize: config.batchSize, epoch: epoch, seed: config.seed, shuffle: config.shuffle)
+            }
+            if m == 0 && epochState.steps == 0 { epochState.start = now() }
+            try iterate(plan: plan!, epoch: epoch, step: m)
+            globalStep += 1
+            if now() - lastReport >= 2 || globalStep % stepsPerEpoch == 0 {
+                lastReport = now()
+                onEvent?(.progress(progress()))
+            }
+            if globalStep % stepsPerEpoch == 0 { finishEpoch(epoch) }
+            try afterIteration?(self)
+        }
+        return summary()
+    }
+
+    private func progress() -> TrainingProgress {
+        let e = epochState
+        let elapsed = max(1e-9, e.time.training)
+        let rate = Double(e.samples) / elapsed
+        let remainingSteps = totalSteps - globalStep
+        let secondsPerStep = elapsed / Double(max(1, e.steps))
+        return TrainingProgress(
+            epoch: (globalStep - 1) / stepsPerEpoch + 1, epochs: config.epochs,
+            step: (globalStep - 1) % stepsPerEpoch + 1, stepsPerEpoch: stepsPerEpoch,
+            loss: e.lossSum / Double(max(1, e.steps * replicas.count)), samplesPerSecond: rate,
+            etaSeconds: secondsPerStep * Double(remainingSteps),
+            learningRate: schedule.learningRate(atStep: max(0, globalStep - 1)))
+    }
+}
+
+/// What one worker measured in one iteration.
+struct WorkerStep {
+    var loss: Float = 0
+    var correct = 0
+    var data: Double = 0
+    var forward: Double = 0
+    var backward: Double = 0
+}
+
+/// Sums over the iterations of the current epoch.
+struct EpochAccumulator: Codable, Equatable {
+    var steps = 0
+    var lossSum: Double = 0
+    var correct = 0
+    var samples = 0
+    var time = TimeBreakdown()
+    var syncsAtStart = 0
+    var bytesAtStart = 0
+    var start: Double = 0
+}
