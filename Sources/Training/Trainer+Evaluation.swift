@@ -93,7 +93,7 @@ extension Trainer {
     }
 
     /// Payload bytes of training collectives per worker (evaluation's averaging excluded).
-    var trainingBytes: Int { communicator.counters.bytes - evaluationBytes }
+    var trainingBytes: Int { restoredBytes + communicator.counters.bytes - evaluationBytes }
 
     func summary() -> RunSummary {
         let last = history.last

@@ -30,6 +30,8 @@ public final class Trainer {
     var epochState = EpochAccumulator()
     var totalTime = TimeBreakdown()
     var evaluationBytes = 0
+    /// Training bytes of the run before a resume.
+    var restoredBytes = 0
 
     let pool: ThreadPool
     let networks: [Network]

@@ -1,1 +1,12 @@
-print("localsgd")
+import ArgumentParser
+
+/// `localsgd`: communication-efficient data-parallel training (minibatch, local, post-local,
+/// hierarchical SGD, SlowMo) and the experiments of the local-SGD trade-off study.
+struct LocalSGD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "localsgd",
+        abstract: "Communication-efficient data-parallel training: minibatch, local, post-local, hierarchical SGD and SlowMo.",
+        subcommands: [TrainCommand.self, BenchCommand.self])
+}
+
+LocalSGD.main()

@@ -1,1 +1,0 @@
-// The Experiments module; see DESIGN.md.

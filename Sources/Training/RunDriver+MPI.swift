@@ -1,0 +1,19 @@
+import Comm
+#if canImport(CommMPI)
+import CommMPI
+#endif
+
+extension RunDriver {
+    /// An MPI communicator with `workers / ranks` workers per rank.
+    static func makeMPICommunicator(_ config: RunConfig) throws -> Communicator {
+        #if canImport(CommMPI)
+        let ranks = MPICommunicator.launchedRanks ?? 1
+        guard config.workers % ranks == 0 else {
+            throw TrainingError("--workers \(config.workers) must be a multiple of the \(ranks) MPI ranks")
+        }
+        return try MPICommunicator(workersPerRank: config.workers / ranks)
+        #else
+        throw TrainingError("this build has no MPI support: install Open MPI (apt-get install libopenmpi-dev openmpi-bin) and rebuild, or use --backend inprocess")
+        #endif
+    }
+}

@@ -1,0 +1,73 @@
+import Comm
+import Data
+import Foundation
+import NN
+
+/// Runs one training end to end: data, communicator, trainer, result files. Used by
+/// `localsgd train` and by sweeps, so both produce the same run directories.
+public enum RunDriver {
+    /// Loads the dataset a config names.
+    public static func loadData(_ config: RunConfig) throws -> DataSplit {
+        var synthetic = SyntheticConfig()
+        synthetic.trainCount = config.syntheticTrain
+        synthetic.testCount = config.syntheticTest
+        synthetic.seed = config.seed
+        return try loadDataset(config.dataset, directory: config.dataDir, synthetic: synthetic)
+    }
+
+    /// The communicator for the config's backend.
+    public static func makeCommunicator(_ config: RunConfig) throws -> Communicator {
+        switch config.backend {
+        case .inprocess:
+            return InProcessCommunicator(workers: config.workers, threads: config.threads)
+        case .mpi:
+            return try makeMPICommunicator(config)
+        }
+    }
+
+    /// Trains `config`, writing into `out` (a new directory, or with `resume` the run there),
+    /// and returns the summary. `events` receives progress as it happens.
+    public static func run(_ config: RunConfig, out: String?, resume: Bool = false,
+                           communicator: Communicator? = nil,
+                           events: ((TrainingEvent) -> Void)? = nil) throws -> RunSummary {
+        try config.validate()
+        let comm = try communicator ?? makeCommunicator(config)
+        let writes = comm.processRank == 0
+        let directory = try out.map { path -> RunDirectory? in
+            writes || resume ? try RunDirectory(path: path, resuming: resume) : nil
+        } ?? nil
+        let data = try loadData(config)
+        let trainer = try Trainer(config: config, data: data, communicator: comm)
+        trainer.onEvent = writes ? events : nil
+        if let path = config.initWeights {
+            let source = Replica(for: trainer.network)
+            try ModelFile.load(path, into: source, network: trainer.network)
+            trainer.setInitialWeights(from: source)
+        }
+        let checkpoints = try out.map { try CheckpointPolicy(config: config, directory: $0, stepsPerEpoch: trainer.stepsPerEpoch) }
+        if resume, let out {
+            try Checkpoint.restoreLatest(into: trainer, directory: out)
+        }
+        if let directory {
+            try directory.writeConfig(config, derived: DerivedConfig(
+                normalization: data.normalization, stepsPerEpoch: trainer.stepsPerEpoch,
+                peakLearningRate: trainer.schedule.peakLearningRate, decayEpochs: config.resolvedDecayEpochs,
+                parameters: trainer.network.layout.count, trainSamples: data.train.count, testSamples: data.test.count))
+        }
+        trainer.afterIteration = { t in
+            if let directory, t.globalStep % t.stepsPerEpoch == 0 { try directory.writeMetrics(t.history) }
+            if let checkpoints, checkpoints.isDue(step: t.globalStep) {
+                try Checkpoint.write(t, directory: checkpoints.directory, writes: writes)
+            }
+        }
+        let summary = try trainer.run()
+        if let directory {
+            try directory.writeMetrics(trainer.history)
+            try ModelFile.write(try trainer.averagedModel(), network: trainer.network, batchesTracked: trainer.globalStep,
+                                to: directory.file("final.safetensors"),
+                                metadata: ["model": config.model.rawValue, "format": "pt"])
+            try directory.writeSummary(summary)
+        }
+        return summary
+    }
+}

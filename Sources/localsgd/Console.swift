@@ -1,0 +1,57 @@
+import Foundation
+import Training
+
+/// Terminal output of the CLI (the library never prints).
+enum Console {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("localsgd: error: \(message)\n".utf8))
+    }
+
+    static func status(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let s = Int(seconds.rounded())
+        if s >= 3600 { return "\(s / 3600)h\(String(format: "%02d", s / 60 % 60))m" }
+        if s >= 60 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+        return "\(s)s"
+    }
+
+    static func percent(_ x: Double) -> String { String(format: "%.2f%%", 100 * x) }
+
+    /// Prints training events: progress lines on stderr, one line per epoch on stdout.
+    static func printer(quiet: Bool) -> (TrainingEvent) -> Void {
+        return { event in
+            switch event {
+            case .started(let parameters, let stepsPerEpoch, let peak):
+                if !quiet { status("model: \(parameters) parameters; \(stepsPerEpoch) steps per epoch; peak learning rate \(peak)") }
+            case .progress(let p):
+                if !quiet {
+                    status(String(format: "epoch %d/%d  step %d/%d  loss %.4f  lr %.4g  %.0f samples/s  ETA %@",
+                                  p.epoch, p.epochs, p.step, p.stepsPerEpoch, p.loss, p.learningRate,
+                                  p.samplesPerSecond, duration(p.etaSeconds)))
+                }
+            case .epochFinished(let m):
+                print(String(format: "epoch %d: train loss %.4f acc %@ | test loss %.4f acc %@ | lr %.4g | syncs %d | %.1f s",
+                             m.epoch, m.trainLoss, percent(m.trainAccuracy), m.testLoss, percent(m.testAccuracy),
+                             m.lr, m.syncs, m.seconds))
+            }
+        }
+    }
+}
+
+/// Runs `body`, turning any thrown error into one sentence on stderr and exit status 1.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let e as ExitCodeError {
+        throw e
+    } catch {
+        Console.error("\(error)")
+        throw ExitCodeError.failure
+    }
+}
+
+enum ExitCodeError: Error { case failure }

@@ -1,0 +1,143 @@
+import Algorithms
+import ArgumentParser
+import Data
+import NN
+import Optim
+import Training
+
+extension DatasetKind: ExpressibleByArgument {}
+extension ModelKind: ExpressibleByArgument {}
+extension ShortcutKind: ExpressibleByArgument {}
+extension ScheduleKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+extension AlgorithmKind: ExpressibleByArgument {}
+extension BatchNormSync: ExpressibleByArgument {}
+extension MomentumSync: ExpressibleByArgument {}
+extension BackendKind: ExpressibleByArgument {}
+
+/// A comma-separated list of positive integers, e.g. `30,60,80`.
+struct IntList: ExpressibleByArgument {
+    var values: [Int]
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map {
+            Int($0.trimmingCharacters(in: .whitespaces))
+        }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else { return nil }
+        values = parts.map { $0! }
+    }
+}
+
+/// The flags that set fields of a run config. Each is optional: a flag given on the command
+/// line wins over `--config FILE`, which wins over the defaults.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")). Default fashion-mnist.")
+    var dataset: DatasetKind?
+    @Option(help: "Directory with the dataset files (default for fashion-mnist: /usr/share/datasets/fashion-mnist).")
+    var dataDir: String?
+    @Flag(help: "Read data in file order; worker k takes the k-th contiguous block (debugging, comparisons).")
+    var noShuffle = false
+    @Option(parsing: .unconditional, help: "Random-crop padding in pixels (0: no cropping).")
+    var augmentCrop: Int?
+    @Flag(help: "Random horizontal flips.")
+    var augmentFlip = false
+    @Option(parsing: .unconditional, help: "Training samples of the synthetic dataset.")
+    var syntheticTrain: Int?
+    @Option(parsing: .unconditional, help: "Test samples of the synthetic dataset.")
+    var syntheticTest: Int?
+
+    @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")). Default cnn.")
+    var model: ModelKind?
+    @Option(help: "Shortcut of CIFAR ResNets when the shape changes: zero-pad (option A, default) or projection.")
+    var shortcut: ShortcutKind?
+    @Option(parsing: .unconditional, help: "Epochs to train (default 10).")
+    var epochs: Int?
+    @Option(parsing: .unconditional, help: "Per-worker batch size B (default 32, the study's).")
+    var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Base learning rate before linear scaling: η = K·B·lr/256 (default 0.1).")
+    var lr: Float?
+    @Flag(inversion: .prefixedNo, help: "Scale the learning rate linearly with K·B/256 (default on).")
+    var scaleLr: Bool?
+    @Option(help: "Learning-rate schedule: step, cosine (half-cosine per epoch) or constant. Default cosine.")
+    var lrSchedule: ScheduleKind?
+    @Option(help: "Epochs after which the step schedule multiplies the rate by --decay-factor (default: 30,60,80 of 90 scaled to --epochs).")
+    var decayEpochs: IntList?
+    @Option(parsing: .unconditional, help: "Factor of each step decay (default 0.1).")
+    var decayFactor: Float?
+    @Option(parsing: .unconditional, help: "Epochs of per-iteration linear warm-up from --lr to the scaled rate (default 0).")
+    var warmupEpochs: Int?
+    @Option(help: "Optimizer: sgd or lars (trust coefficient 0.02, clipping). Default sgd.")
+    var optimizer: OptimizerKind?
+    @Option(parsing: .unconditional, help: "Momentum (default 0.9).")
+    var momentum: Float?
+    @Flag(inversion: .prefixedNo, help: "Nesterov momentum (default on).")
+    var nesterov: Bool?
+    @Option(parsing: .unconditional, help: "L2 weight decay on all parameters (default 5e-4).")
+    var weightDecay: Float?
+    @Flag(inversion: .prefixedNo, help: "Momentum correction when the learning rate changes (default on).")
+    var momentumCorrection: Bool?
+
+    @Option(help: "Algorithm: \(AlgorithmKind.allCases.map(\.rawValue).joined(separator: ", ")). Default minibatch.")
+    var algorithm: AlgorithmKind?
+    @Option(parsing: .unconditional, help: "Number of workers K (default 1).")
+    var workers: Int?
+    @Option(parsing: .unconditional, help: "Local steps H between weight averages (default 1).")
+    var localSteps: Int?
+    @Option(parsing: .unconditional, help: "Post-local SGD: epoch at which to switch from minibatch to local SGD.")
+    var switchEpoch: Int?
+    @Option(parsing: .unconditional, help: "Post-local SGD: iteration at which to switch (instead of --switch-epoch).")
+    var switchStep: Int?
+    @Option(help: "Hierarchical: workers per group G (comma list for more levels, innermost first).")
+    var groupSize: IntList?
+    @Option(help: "Hierarchical: average across all workers every H·H_b steps; H_b per level (comma list).")
+    var globalEvery: IntList?
+    @Option(parsing: .unconditional, help: "SlowMo slow learning rate α (default 1).")
+    var slowmoLr: Float?
+    @Option(parsing: .unconditional, help: "SlowMo slow momentum β (default 0.5).")
+    var slowmoMomentum: Float?
+    @Flag(help: "SlowMo with an outer Nesterov step (DiLoCo-style).")
+    var slowmoNesterov = false
+    @Option(help: "BatchNorm statistics at averaging: average (default), local, first.")
+    var bnSync: BatchNormSync?
+    @Option(help: "Base-optimizer momentum at averaging: local (default), reset, average.")
+    var momentumSync: MomentumSync?
+    @Option(help: "Backend: inprocess (default; simulates K workers exactly) or mpi (under mpirun).")
+    var backend: BackendKind?
+    @Option(help: "Network model for modelled wall-clock, e.g. 10gbit:50us or 1gbit:100us,nodes-of=8,intra=100gbit:2us.")
+    var network: String?
+    @Option(parsing: .unconditional, help: "Threads (default 2).")
+    var threads: Int?
+    @Option(parsing: .unconditional, help: "Random seed (default 1).")
+    var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Batch size for evaluation (default 256).")
+    var evalBatchSize: Int?
+    @Option(name: .customLong("init"), help: "Start every worker from these weights (.safetensors, names as in final.safetensors).")
+    var initWeights: String?
+    @Option(help: "Write a checkpoint every N steps (e.g. 500) or epochs (e.g. 1e or 1epoch) into OUT/checkpoints/.")
+    var checkpointEvery: String?
+
+    /// The given flags as config fields (snake_case names, JSON-compatible values).
+    func overrides() -> [String: Any] {
+        var o: [String: Any] = [:]
+        func put(_ key: String, _ value: Any?) { if let value { o[key] = value } }
+        put("dataset", dataset?.rawValue); put("data_dir", dataDir)
+        if noShuffle { o["shuffle"] = false }
+        put("augment_crop", augmentCrop)
+        if augmentFlip { o["augment_flip"] = true }
+        put("synthetic_train", syntheticTrain); put("synthetic_test", syntheticTest)
+        put("model", model?.rawValue); put("shortcut", shortcut?.rawValue)
+        put("epochs", epochs); put("batch_size", batchSize); put("lr", lr.map(Double.init)); put("scale_lr", scaleLr)
+        put("lr_schedule", lrSchedule?.rawValue); put("decay_epochs", decayEpochs?.values)
+        put("decay_factor", decayFactor.map(Double.init)); put("warmup_epochs", warmupEpochs)
+        put("optimizer", optimizer?.rawValue); put("momentum", momentum.map(Double.init)); put("nesterov", nesterov)
+        put("weight_decay", weightDecay.map(Double.init)); put("momentum_correction", momentumCorrection)
+        put("algorithm", algorithm?.rawValue); put("workers", workers); put("local_steps", localSteps)
+        put("switch_epoch", switchEpoch); put("switch_step", switchStep)
+        put("group_size", groupSize?.values); put("global_every", globalEvery?.values)
+        put("slowmo_lr", slowmoLr.map(Double.init)); put("slowmo_momentum", slowmoMomentum.map(Double.init))
+        if slowmoNesterov { o["slowmo_nesterov"] = true }
+        put("bn_sync", bnSync?.rawValue); put("momentum_sync", momentumSync?.rawValue)
+        put("backend", backend?.rawValue); put("network", network); put("threads", threads); put("seed", seed)
+        put("eval_batch_size", evalBatchSize); put("init", initWeights); put("checkpoint_every", checkpointEvery)
+        return o
+    }
+}
