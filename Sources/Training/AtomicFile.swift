@@ -1,0 +1,126 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file operation that failed, with a sentence naming the path and the operating system's
+/// reason (`strerror`). DESIGN.md "What bad input gets": a clear message naming the file.
+public struct FileError: Error, CustomStringConvertible, Equatable {
+    /// The file the operation was about.
+    public let path: String
+    /// One sentence naming `path`, what was being done and why it failed.
+    public let description: String
+
+    public init(path: String, description: String) {
+        self.path = path
+        self.description = description
+    }
+
+    /// "Cannot write 'ckpt.safetensors': renaming the temporary file failed: Permission denied."
+    init(path: String, verb: String, step: String, errno code: Int32) {
+        let reason = String(cString: strerror(code))
+        self.init(path: path, description: "Cannot \(verb) '\(path)': \(step) failed: \(reason).")
+    }
+}
+
+/// Whole-file writes that never leave a half-written file behind (DESIGN.md: "no file of the
+/// user's overwritten or half-written"): the bytes go to a temporary file in the same directory,
+/// which is flushed to disk and then renamed over the target, so a reader sees either the old
+/// file or the complete new one, even after a crash.
+public enum AtomicFile {
+    /// Replaces (or creates) `path` with `data` atomically.
+    ///
+    /// On failure the temporary file is removed, any previous file at `path` is left as it was,
+    /// and a `FileError` naming `path` and the OS error is thrown.
+    public static func write(_ data: Data, to path: String) throws {
+        let directory = directoryOf(path)
+        let name = (path as NSString).lastPathComponent
+        let temporary = (directory as NSString).appendingPathComponent(".\(name).\(UUID().uuidString).tmp")
+
+        // 0o666 filtered by the umask: the same permissions a plain `open(O_CREAT)` would give.
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw FileError(path: path, verb: "write", step: "creating a temporary file", errno: errno) }
+
+        var failure: FileError?
+        if let error = writeAll(data, to: fd) {
+            failure = FileError(path: path, verb: "write", step: "writing", errno: error)
+        } else if fsync(fd) != 0 {
+            failure = FileError(path: path, verb: "write", step: "flushing to disk", errno: errno)
+        }
+        if close(fd) != 0 && failure == nil {
+            failure = FileError(path: path, verb: "write", step: "closing the temporary file", errno: errno)
+        }
+        if failure == nil && rename(temporary, path) != 0 {
+            failure = FileError(path: path, verb: "write", step: "renaming the temporary file over it", errno: errno)
+        }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+        try syncDirectory(directory, of: path)
+    }
+
+    /// The whole contents of `path`, or a `FileError` naming it and the OS error.
+    public static func read(_ path: String) throws -> Data {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(path: path, verb: "read", step: "opening", errno: errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileError(path: path, verb: "read", step: "stat", errno: errno) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw FileError(path: path, description: "Cannot read '\(path)': it is not a regular file.")
+        }
+        var data = Data(count: Int(info.st_size))
+        var filled = 0
+        let error: Int32? = data.withUnsafeMutableBytes { raw in
+            while filled < raw.count {
+                let n = posixRead(fd, raw.baseAddress! + filled, raw.count - filled)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { return errno }
+                if n == 0 { break }
+                filled += n
+            }
+            return nil
+        }
+        if let error { throw FileError(path: path, verb: "read", step: "reading", errno: error) }
+        // The file shrank while we read it: return what is there, the parser will judge it.
+        if filled < data.count { data.count = filled }
+        return data
+    }
+
+    /// Writes every byte, retrying short writes and interrupted calls; returns the errno on failure.
+    private static func writeAll(_ data: Data, to fd: Int32) -> Int32? {
+        data.withUnsafeBytes { raw -> Int32? in
+            var done = 0
+            while done < raw.count {
+                let n = posixWrite(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { return errno }
+                done += n
+            }
+            return nil
+        }
+    }
+
+    /// Makes the rename itself durable. Some file systems refuse `fsync` on a directory
+    /// (EINVAL); the file is already complete then, so that is not an error.
+    private static func syncDirectory(_ directory: String, of path: String) throws {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        if fsync(fd) != 0 && errno != EINVAL {
+            throw FileError(path: path, verb: "write", step: "flushing its directory to disk", errno: errno)
+        }
+    }
+
+    private static func directoryOf(_ path: String) -> String {
+        let directory = (path as NSString).deletingLastPathComponent
+        return directory.isEmpty ? "." : directory
+    }
+}
+
+// Outside the enum so that `read`/`write` mean the POSIX calls, not `AtomicFile`'s.
+private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int { read(fd, buffer, count) }
+private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
