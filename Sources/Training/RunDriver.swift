@@ -44,7 +44,7 @@ public enum RunDriver {
             try ModelFile.load(path, into: source, network: trainer.network)
             trainer.setInitialWeights(from: source)
         }
-        let checkpoints = try out.map { try CheckpointPolicy(config: config, directory: $0, stepsPerEpoch: trainer.stepsPerEpoch) }
+        let checkpoints = try out.flatMap { try CheckpointPolicy(config: config, directory: $0, stepsPerEpoch: trainer.stepsPerEpoch) }
         if resume, let out {
             try Checkpoint.restoreLatest(into: trainer, directory: out)
         }

@@ -1,0 +1,115 @@
+import XCTest
+import TestSupport
+@testable import Training
+
+/// Identities between the algorithms that must hold exactly, or to a stated tolerance where
+/// the two compute the same value with differently ordered float operations.
+final class AlgorithmIdentityTests: XCTestCase {
+    func testOneWorkerLocalSGDIsSingleWorkerTraining() throws {
+        let data = try tinyData()
+        let single = try train(tinyConfig(), data: data)
+        let local = try train(tinyConfig { $0.algorithm = .local; $0.localSteps = 3 }, data: data)
+        XCTAssertEqual(parameters(local), parameters(single))
+        XCTAssertNotEqual(parameters(single), try Trainer(config: tinyConfig(), data: data,
+            communicator: InProcessCommunicatorFactory.make(1)).replicas[0].parameters.array, "training moved the weights")
+    }
+
+    func testLocalSGDWithOneLocalStepIsMinibatchForPlainSGD() throws {
+        let data = try tinyData()
+        func plain(_ c: inout RunConfig) { c.workers = 4; c.momentum = 0; c.weightDecay = 0; c.batchSize = 2 }
+        let minibatch = try train(tinyConfig { plain(&$0); $0.algorithm = .minibatch }, data: data)
+        let local = try train(tinyConfig { plain(&$0); $0.algorithm = .local; $0.localSteps = 1 }, data: data)
+        // mean(w − γ·g_k) vs w − γ·mean(g_k): equal up to rounding.
+        assertClose(parameters(local), parameters(minibatch), relative: 1e-4, absolute: 1e-5)
+        XCTAssertNotEqual(parameters(local), parameters(minibatch), "different arithmetic, so not bitwise equal")
+    }
+
+    func testPostLocalSwitchingAtTheEndIsMinibatch() throws {
+        let data = try tinyData()
+        let minibatch = try train(tinyConfig { $0.workers = 4; $0.batchSize = 2 }, data: data)
+        let postLocal = try train(tinyConfig {
+            $0.workers = 4; $0.batchSize = 2; $0.algorithm = .postLocal; $0.switchEpoch = 2; $0.localSteps = 4
+        }, data: data)
+        XCTAssertEqual(parameters(postLocal), parameters(minibatch))
+        XCTAssertEqual(postLocal.strategy.syncs, minibatch.strategy.syncs)
+    }
+
+    func testSlowMoWithUnitRateAndNoMomentumIsLocalSGD() throws {
+        let data = try tinyData()
+        let local = try train(tinyConfig { $0.workers = 4; $0.batchSize = 2; $0.algorithm = .local; $0.localSteps = 3 }, data: data)
+        let slowmo = try train(tinyConfig {
+            $0.workers = 4; $0.batchSize = 2; $0.algorithm = .slowmo; $0.localSteps = 3; $0.slowmoLr = 1; $0.slowmoMomentum = 0
+        }, data: data)
+        // x₀ − γ·((x₀ − x̄)/γ) = x̄ up to rounding.
+        assertClose(parameters(slowmo), parameters(local), relative: 1e-3, absolute: 1e-4)
+        let withMomentum = try train(tinyConfig {
+            $0.workers = 4; $0.batchSize = 2; $0.algorithm = .slowmo; $0.localSteps = 3; $0.slowmoMomentum = 0.5
+        }, data: data)
+        XCTAssertGreaterThan(zip(parameters(withMomentum), parameters(local)).map { abs($0 - $1) }.max()!, 1e-3,
+                             "β = 0.5 changes the result")
+    }
+
+    func testHierarchicalWithOneLevelIsLocalSGD() throws {
+        let data = try tinyData()
+        let local = try train(tinyConfig { $0.workers = 4; $0.batchSize = 2; $0.algorithm = .local; $0.localSteps = 2 }, data: data)
+        let hierarchical = try train(tinyConfig {
+            $0.workers = 4; $0.batchSize = 2; $0.algorithm = .hierarchical; $0.localSteps = 2; $0.groupSize = [4]
+        }, data: data)
+        XCTAssertEqual(parameters(hierarchical), parameters(local))
+    }
+
+    func testReplicasAgreeAfterSynchronizationAndDifferBetween() throws {
+        let data = try tinyData()
+        var checked = (synced: 0, diverged: 0)
+        try train(tinyConfig { $0.workers = 3; $0.batchSize = 2; $0.algorithm = .local; $0.localSteps = 4; $0.epochs = 1 },
+                  data: data) { t in
+            let same = t.replicas.dropFirst().allSatisfy { $0.parameters.array == t.replicas[0].parameters.array }
+            if t.globalStep % 4 == 0 { XCTAssertTrue(same, "step \(t.globalStep)"); checked.synced += 1 } else {
+                XCTAssertFalse(same, "step \(t.globalStep)")
+                checked.diverged += 1
+            }
+        }
+        XCTAssertGreaterThan(checked.synced, 0)
+        XCTAssertGreaterThan(checked.diverged, 0)
+    }
+
+    func testHierarchicalAveragesInsideGroupsBetweenGlobalAverages() throws {
+        let data = try tinyData()
+        try train(tinyConfig {
+            $0.workers = 4; $0.batchSize = 2; $0.algorithm = .hierarchical; $0.localSteps = 1; $0.groupSize = [2]
+            $0.globalEvery = [3]; $0.epochs = 1
+        }, data: data) { t in
+            let p = t.replicas.map { $0.parameters.array }
+            XCTAssertEqual(p[0], p[1], "group {0,1} averaged at step \(t.globalStep)")
+            XCTAssertEqual(p[2], p[3], "group {2,3} averaged at step \(t.globalStep)")
+            XCTAssertEqual(p[0] == p[2], t.globalStep % 3 == 0, "global average only every 3 steps (step \(t.globalStep))")
+        }
+    }
+
+    func testThreadCountDoesNotChangeTheResult() throws {
+        let data = try tinyData()
+        for algorithm in [AlgorithmKindAlias.minibatch, .local, .slowmo] {
+            let one = try train(tinyConfig { $0.workers = 4; $0.batchSize = 2; $0.algorithm = algorithm; $0.localSteps = 2; $0.threads = 1 }, data: data)
+            let two = try train(tinyConfig { $0.workers = 4; $0.batchSize = 2; $0.algorithm = algorithm; $0.localSteps = 2; $0.threads = 2 }, data: data)
+            XCTAssertEqual(parameters(two), parameters(one), "\(algorithm)")
+            XCTAssertEqual(two.history.map(\.testAccuracy), one.history.map(\.testAccuracy))
+        }
+    }
+
+    func testSyncCountsAndBytes() throws {
+        let data = try tinyData()
+        let t = try train(tinyConfig { $0.workers = 4; $0.batchSize = 2; $0.algorithm = .local; $0.localSteps = 4 }, data: data)
+        XCTAssertEqual(t.totalSteps, 2 * 96 / 4 / 2)
+        XCTAssertEqual(t.strategy.syncs, t.totalSteps / 4)
+        let params = t.network.layout.count, state = t.network.stateLayout.count
+        XCTAssertEqual(t.summary().bytesCommunicated, t.strategy.syncs * 4 * (params + state))
+    }
+}
+
+typealias AlgorithmKindAlias = AlgorithmKind
+import Algorithms
+import Comm
+
+enum InProcessCommunicatorFactory {
+    static func make(_ k: Int) -> InProcessCommunicator { InProcessCommunicator(workers: k, threads: 1) }
+}

@@ -1,0 +1,69 @@
+import XCTest
+import TestSupport
+@testable import Training
+
+/// Resume from a checkpoint gives bitwise the same run as no interruption.
+final class CheckpointTests: XCTestCase {
+    struct Crash: Error {}
+
+    func config() -> RunConfig {
+        tinyConfig {
+            $0.workers = 3; $0.batchSize = 4; $0.algorithm = .slowmo; $0.localSteps = 3; $0.switchEpoch = 1
+            $0.model = .resnet20; $0.epochs = 2; $0.lr = 0.2; $0.warmupEpochs = 1; $0.checkpointEvery = "4"
+        }
+    }
+
+    func testResumeAtSeveralPointsIsBitwiseIdentical() throws {
+        let data = try tinyData(train: 72, test: 24)
+        let reference = try train(config(), data: data)
+        let steps = reference.totalSteps
+        XCTAssertEqual(steps, 12)
+        for crashAfter in [5, 6, 9] {
+            let dir = (path: try makeTemporaryDirectory(self), ())
+            let policy = try XCTUnwrap(CheckpointPolicy(config: config(), directory: dir.path, stepsPerEpoch: 6))
+            XCTAssertThrowsError(try train(config(), data: data) { t in
+                if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory, writes: true) }
+                if t.globalStep == crashAfter { throw Crash() }
+            })
+            let resumed = try Trainer(config: config(), data: data, communicator: InProcessCommunicatorFactory.make(3))
+            try Checkpoint.restoreLatest(into: resumed, directory: dir.path)
+            XCTAssertEqual(resumed.globalStep, crashAfter / 4 * 4)
+            let summary = try resumed.run()
+            for k in 0..<3 {
+                XCTAssertEqual(resumed.replicas[k].parameters.array, reference.replicas[k].parameters.array, "crash at \(crashAfter)")
+                XCTAssertEqual(resumed.replicas[k].state.array, reference.replicas[k].state.array)
+                XCTAssertEqual(resumed.optimizerStates[k].momentum.array, reference.optimizerStates[k].momentum.array)
+            }
+            XCTAssertEqual(summary.syncs, reference.summary().syncs)
+            XCTAssertEqual(summary.bytesCommunicated, reference.summary().bytesCommunicated)
+            XCTAssertEqual(resumed.history.map(\.testAccuracy), reference.history.map(\.testAccuracy))
+        }
+    }
+
+    func testMismatchedOrCorruptCheckpointIsAClearError() throws {
+        let data = try tinyData(train: 72, test: 24)
+        let dir = (path: try makeTemporaryDirectory(self), ())
+        let policy = try XCTUnwrap(CheckpointPolicy(config: config(), directory: dir.path, stepsPerEpoch: 6))
+        try train(config(), data: data) { t in
+            if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory, writes: true) }
+        }
+        var other = config()
+        other.localSteps = 2
+        let t = try Trainer(config: other, data: data, communicator: InProcessCommunicatorFactory.make(3))
+        XCTAssertThrowsError(try Checkpoint.restoreLatest(into: t, directory: dir.path)) { error in
+            XCTAssertTrue("\(error)".contains("local_steps"), "\(error)")
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: policy.directory).sorted()
+        XCTAssertEqual(files.count, 2, "only the two newest checkpoints are kept")
+        let newest = policy.directory + "/" + files.last!
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: newest))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: newest))
+        let fresh = try Trainer(config: config(), data: data, communicator: InProcessCommunicatorFactory.make(3))
+        XCTAssertThrowsError(try Checkpoint.restoreLatest(into: fresh, directory: dir.path)) { error in
+            XCTAssertTrue("\(error)".contains(files.last!), "\(error)")
+        }
+        XCTAssertThrowsError(try Checkpoint.restoreLatest(into: fresh, directory: dir.path + "/nothing")) { error in
+            XCTAssertTrue("\(error)".contains("no checkpoint"), "\(error)")
+        }
+    }
+}
