@@ -1,0 +1,130 @@
+import XCTest
+import Comm
+import Tensor
+import TestSupport
+@testable import Algorithms
+
+/// Strategies on hand-made buffers: what each does at which iteration, against hand-computed values.
+final class StrategyTests: XCTestCase {
+    /// K workers with 2 parameters, 1 state value and 2 momentum values each; worker k holds k+1 everywhere.
+    final class Fixture {
+        let k: Int
+        let parameters: [FloatBuffer], gradients: [FloatBuffer], state: [FloatBuffer], momentum: [FloatBuffer]
+        let comm: InProcessCommunicator
+        init(workers: Int) {
+            k = workers
+            parameters = (0..<workers).map { FloatBuffer([Float($0 + 1), Float(10 * ($0 + 1))]) }
+            gradients = (0..<workers).map { FloatBuffer([Float($0), 0]) }
+            state = (0..<workers).map { FloatBuffer([Float($0 + 1)]) }
+            momentum = (0..<workers).map { FloatBuffer([Float($0 + 1), 1]) }
+            comm = InProcessCommunicator(workers: workers, threads: 1)
+        }
+        var workers: WorkerSet {
+            WorkerSet(parameters: parameters.map(\.pointer), gradients: gradients.map(\.pointer),
+                      state: state.map(\.pointer), momentum: momentum.map(\.pointer), parameterCount: 2, stateCount: 1)
+        }
+        func context(_ step: Int, lr: Float = 0.1) -> SyncContext {
+            SyncContext(step: step, learningRate: lr, workers: workers, communicator: comm)
+        }
+        func run(_ s: SyncStrategy, steps: Range<Int>, lr: Float = 0.1) throws {
+            for t in steps { try s.afterBackward(context(t, lr: lr)); try s.afterStep(context(t, lr: lr)) }
+        }
+    }
+
+    func testMinibatchAveragesGradientsEveryStep() throws {
+        let f = Fixture(workers: 4)
+        let s = MinibatchSGD()
+        try s.afterBackward(f.context(0))
+        for g in f.gradients { XCTAssertEqual(g.array, [1.5, 0]) }
+        XCTAssertEqual(f.parameters[3].array, [4, 40], "weights untouched")
+        XCTAssertEqual(s.syncs, 1)
+    }
+
+    func testLocalAveragesWeightsOnlyEveryHSteps() throws {
+        let f = Fixture(workers: 4)
+        let s = PeriodicAveraging(levels: [.init(groupSize: 4, period: 3)])
+        try f.run(s, steps: 0..<2)
+        XCTAssertEqual(f.parameters[0].array, [1, 10])
+        try f.run(s, steps: 2..<3)
+        for p in f.parameters { XCTAssertEqual(p.array, [2.5, 25]) }
+        for st in f.state { XCTAssertEqual(st.array, [2.5], "BatchNorm statistics averaged by default") }
+        XCTAssertEqual(f.momentum[3].array, [4, 1], "momentum stays local by default")
+        XCTAssertEqual(s.syncs, 1)
+        XCTAssertEqual(s.lastGlobalAverageStep, 2)
+    }
+
+    func testSyncPolicies() throws {
+        let f = Fixture(workers: 2)
+        try PeriodicAveraging(levels: [.init(groupSize: 2, period: 1)], batchNormSync: .first, momentumSync: .average)
+            .afterStep(f.context(0))
+        XCTAssertEqual(f.state.map(\.array), [[1], [1]])
+        XCTAssertEqual(f.momentum.map(\.array), [[1.5, 1], [1.5, 1]])
+        let g = Fixture(workers: 2)
+        try PeriodicAveraging(levels: [.init(groupSize: 2, period: 1)], batchNormSync: .local, momentumSync: .reset)
+            .afterStep(g.context(0))
+        XCTAssertEqual(g.state.map(\.array), [[1], [2]])
+        XCTAssertEqual(g.momentum.map(\.array), [[0, 0], [0, 0]])
+    }
+
+    func testHierarchyPicksTheWidestDueLevel() throws {
+        let f = Fixture(workers: 4)
+        let s = PeriodicAveraging(levels: [.init(groupSize: 2, period: 2), .init(groupSize: 4, period: 6)])
+        try f.run(s, steps: 0..<2) // t = 2: groups
+        XCTAssertEqual(f.parameters.map { $0[0] }, [1.5, 1.5, 3.5, 3.5])
+        try f.run(s, steps: 2..<6) // t = 4: groups again (no change), t = 6: all
+        XCTAssertEqual(f.parameters.map { $0[0] }, [2.5, 2.5, 2.5, 2.5])
+        XCTAssertEqual(s.syncs, 3)
+        XCTAssertEqual(s.lastGlobalAverageStep, 5)
+    }
+
+    func testConfigBuildsHierarchyLevels() throws {
+        var c = AlgorithmConfig()
+        c.kind = .hierarchical
+        c.localSteps = 2
+        c.groupSizes = [2, 4]
+        c.levelMultipliers = [3, 5]
+        XCTAssertEqual(c.levels(workers: 8), [.init(groupSize: 2, period: 2), .init(groupSize: 4, period: 6),
+                                             .init(groupSize: 8, period: 30)])
+        c.groupSizes = [3]
+        XCTAssertThrowsError(try c.validate(workers: 8)) { XCTAssertTrue("\($0)".contains("group_size 3")) }
+    }
+
+    func testPostLocalSwitchesAtTheGivenIteration() throws {
+        let f = Fixture(workers: 2)
+        let s = PostLocalSGD(switchStep: 2, averaging: PeriodicAveraging(levels: [.init(groupSize: 2, period: 2)], firstStep: 2))
+        try f.run(s, steps: 0..<2)
+        XCTAssertEqual(s.minibatch.syncs, 2)
+        XCTAssertEqual(f.parameters[1].array, [2, 20], "minibatch phase leaves weights to the optimizer")
+        try f.run(s, steps: 2..<3)
+        XCTAssertEqual(s.averaging.syncs, 0, "periods count from the switch: first average at iteration 3")
+        try f.run(s, steps: 3..<4)
+        XCTAssertEqual(s.averaging.syncs, 1)
+        XCTAssertEqual(s.syncs, 3)
+    }
+
+    func testSlowMoUpdateMatchesHandComputation() throws {
+        let f = Fixture(workers: 2)
+        let inner = PostLocalSGD(switchStep: 0, averaging: PeriodicAveraging(levels: [.init(groupSize: 2, period: 1)]))
+        let s = SlowMo(inner: inner, parameterCount: 2, slowLearningRate: 2, slowMomentum: 0.5)
+        try s.afterBackward(f.context(0, lr: 0.1)) // anchor x₀ = worker 0's weights (1, 10)
+        // Workers moved (as if by their optimizers) before the average:
+        f.parameters[0][0] = 2; f.parameters[1][0] = 4
+        try s.afterStep(f.context(0, lr: 0.1))
+        // x̄₀ = 3; d = (1 − 3)/0.1 = −20; u = −20; x = 1 − 2·0.1·(−20) = 5
+        // x̄₁ = (10 + 20)/2 = 15; d = (10 − 15)/0.1 = −50; u = −50; x = 10 + 10 = 20
+        for p in f.parameters { assertClose(p.array, [5, 20], relative: 1e-5) }
+        f.parameters[0][0] = 5; f.parameters[1][0] = 7
+        f.parameters[0][1] = 20; f.parameters[1][1] = 20
+        try s.afterStep(f.context(1, lr: 0.1))
+        // x̄ = 6; d = (5 − 6)/0.1 = −10; u = 0.5·(−20) − 10 = −20; x = 5 − 0.2·(−20) = 9
+        // second coordinate: d = 0, u = −25, x = 20 + 5 = 25
+        for p in f.parameters { assertClose(p.array, [9, 25], relative: 1e-5) }
+        let saved = s.saveState()
+        XCTAssertEqual(saved.buffers["slowmo.u"]!, [-20, -25])
+        let other = SlowMo(inner: PostLocalSGD(switchStep: 0, averaging: PeriodicAveraging(levels: [.init(groupSize: 2, period: 1)])),
+                           parameterCount: 2, slowLearningRate: 2, slowMomentum: 0.5)
+        try other.restoreState(saved)
+        XCTAssertEqual(other.saveState(), saved)
+        XCTAssertThrowsError(try SlowMo(inner: inner, parameterCount: 3, slowLearningRate: 1, slowMomentum: 0.5).restoreState(saved))
+    }
+}
