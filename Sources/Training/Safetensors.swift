@@ -108,41 +108,51 @@ public enum Safetensors {
         }
         if let name = duplicateKey(in: headerBytes) { throw fail("header names '\(name)' twice") }
 
-        var metadata: [String: String] = [:]
-        if let raw = header["__metadata__"] {
-            guard let object = raw as? [String: Any] else { throw fail("'__metadata__' is not an object of strings") }
-            for (key, value) in object {
-                guard let string = value as? String else { throw fail("metadata '\(key)' is not a string") }
-                metadata[key] = string
-            }
-        }
-
+        let metadata = try parseMetadata(header["__metadata__"], fail: fail)
         var tensors: [String: SafetensorsTensor] = [:]
         var ranges: [(range: Range<Int>, name: String)] = []
         for (name, raw) in header where name != "__metadata__" {
-            guard let entry = raw as? [String: Any] else { throw fail("tensor '\(name)' is not an object") }
-            guard let dtype = entry["dtype"] as? String else { throw fail("tensor '\(name)' has no string 'dtype'") }
-            guard let shape = intList(entry["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
-                throw fail("tensor '\(name)' has no 'shape' list of non-negative integers")
-            }
-            guard let offsets = intList(entry["data_offsets"]), offsets.count == 2 else {
-                throw fail("tensor '\(name)' has no 'data_offsets' pair of integers")
-            }
-            let (size, problem) = byteCount(dtype: dtype, shape: shape)
-            if let problem { throw fail("tensor '\(name)': \(problem)") }
-            let (begin, end) = (offsets[0], offsets[1])
-            guard 0 <= begin, begin <= end, end <= dataCount else {
-                throw fail("tensor '\(name)' has data_offsets [\(begin), \(end)] outside the \(dataCount) data bytes")
-            }
-            guard end - begin == size else {
-                throw fail("tensor '\(name)' has \(end - begin) bytes but shape \(shape) of \(dtype) needs \(size)")
-            }
-            ranges.append((begin..<end, name))
-            let data = bytes.subdata(in: dataStart + begin..<dataStart + end)
+            let (dtype, shape, range) = try parseEntry(name, raw, dataCount: dataCount, fail: fail)
+            ranges.append((range, name))
+            let data = bytes.subdata(in: dataStart + range.lowerBound..<dataStart + range.upperBound)
             tensors[name] = SafetensorsTensor(name: name, dtype: dtype, shape: shape, data: data)
         }
         try checkTiling(ranges, dataCount: dataCount, fail: fail)
         return (tensors, metadata)
+    }
+
+    private static func parseMetadata(_ raw: Any?, fail: (String) -> SafetensorsError) throws -> [String: String] {
+        guard let raw else { return [:] }
+        guard let object = raw as? [String: Any] else { throw fail("'__metadata__' is not an object of strings") }
+        var metadata: [String: String] = [:]
+        for (key, value) in object {
+            guard let string = value as? String else { throw fail("metadata '\(key)' is not a string") }
+            metadata[key] = string
+        }
+        return metadata
+    }
+
+    /// One header entry checked against itself and the data size.
+    private static func parseEntry(_ name: String, _ raw: Any, dataCount: Int, fail: (String) -> SafetensorsError)
+        throws -> (dtype: String, shape: [Int], range: Range<Int>) {
+        guard let entry = raw as? [String: Any] else { throw fail("tensor '\(name)' is not an object") }
+        guard let dtype = entry["dtype"] as? String else { throw fail("tensor '\(name)' has no string 'dtype'") }
+        guard let shape = intList(entry["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
+            throw fail("tensor '\(name)' has no 'shape' list of non-negative integers")
+        }
+        guard let offsets = intList(entry["data_offsets"]), offsets.count == 2 else {
+            throw fail("tensor '\(name)' has no 'data_offsets' pair of integers")
+        }
+        let (size, problem) = byteCount(dtype: dtype, shape: shape)
+        if let problem { throw fail("tensor '\(name)': \(problem)") }
+        let (begin, end) = (offsets[0], offsets[1])
+        guard 0 <= begin, begin <= end, end <= dataCount else {
+            throw fail("tensor '\(name)' has data_offsets [\(begin), \(end)] outside the \(dataCount) data bytes")
+        }
+        guard end - begin == size else {
+            throw fail("tensor '\(name)' has \(end - begin) bytes but shape \(shape) of \(dtype) needs \(size)")
+        }
+        return (dtype, shape, begin..<end)
     }
 
     // MARK: Float and Int64 helpers
