@@ -7,7 +7,7 @@ import Darwin
 
 /// A file operation that failed, with a sentence naming the path and the operating system's
 /// reason (`strerror`). DESIGN.md "What bad input gets": a clear message naming the file.
-public struct FileError: Error, CustomStringConvertible, Equatable {
+public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file the operation was about.
     public let path: String
     /// One sentence naming `path`, what was being done and why it failed.
@@ -18,11 +18,15 @@ public struct FileError: Error, CustomStringConvertible, Equatable {
         self.description = description
     }
 
-    /// "Cannot write 'ckpt.safetensors': renaming the temporary file failed: Permission denied."
+    /// "cannot write 'ckpt.safetensors': renaming the temporary file failed: Permission denied."
     init(path: String, verb: String, step: String, errno code: Int32) {
         let reason = String(cString: strerror(code))
-        self.init(path: path, description: "Cannot \(verb) '\(path)': \(step) failed: \(reason).")
+        self.init(path: path, description: "cannot \(verb) '\(path)': \(step) failed: \(reason).")
     }
+}
+
+extension FileError: LocalizedError {
+    public var errorDescription: String? { description }
 }
 
 /// Whole-file writes that never leave a half-written file behind (DESIGN.md: "no file of the
@@ -70,7 +74,7 @@ public enum AtomicFile {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw FileError(path: path, verb: "read", step: "stat", errno: errno) }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw FileError(path: path, description: "Cannot read '\(path)': it is not a regular file.")
+            throw FileError(path: path, description: "cannot read '\(path)': it is not a regular file.")
         }
         var data = Data(count: Int(info.st_size))
         var filled = 0

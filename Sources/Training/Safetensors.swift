@@ -25,9 +25,13 @@ public struct SafetensorsTensor: Equatable {
 
 /// A malformed safetensors file or tensor list; the description is one sentence naming the file
 /// (or tensor) and what was expected.
-public struct SafetensorsError: Error, CustomStringConvertible, Equatable {
+public struct SafetensorsError: Error, CustomStringConvertible, Equatable, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension SafetensorsError: LocalizedError {
+    public var errorDescription: String? { description }
 }
 
 /// The safetensors checkpoint format that PyTorch and NumPy load (DESIGN.md "Files a user
@@ -50,15 +54,15 @@ public enum Safetensors {
         var offset = 0
         for tensor in tensors {
             guard tensor.name != "__metadata__" else {
-                throw SafetensorsError("Tensor name '__metadata__' is reserved for the header's metadata.")
+                throw SafetensorsError("tensor name '__metadata__' is reserved for the header's metadata.")
             }
             guard names.insert(tensor.name).inserted else {
-                throw SafetensorsError("Tensor name '\(tensor.name)' appears twice; names must be unique.")
+                throw SafetensorsError("tensor name '\(tensor.name)' appears twice; names must be unique.")
             }
             let (expected, problem) = byteCount(dtype: tensor.dtype, shape: tensor.shape)
-            if let problem { throw SafetensorsError("Tensor '\(tensor.name)': \(problem).") }
+            if let problem { throw SafetensorsError("tensor '\(tensor.name)': \(problem).") }
             guard tensor.data.count == expected else {
-                throw SafetensorsError("Tensor '\(tensor.name)' has \(tensor.data.count) bytes of data; "
+                throw SafetensorsError("tensor '\(tensor.name)' has \(tensor.data.count) bytes of data; "
                     + "shape \(tensor.shape) of \(tensor.dtype) needs \(expected).")
             }
             let shape = tensor.shape.map(String.init).joined(separator: ",")
@@ -89,7 +93,7 @@ public enum Safetensors {
 
     /// Parses the bytes of a safetensors file; `file` names it in errors.
     public static func decode(_ bytes: Data, file: String) throws -> (tensors: [String: SafetensorsTensor], metadata: [String: String]) {
-        func fail(_ message: String) -> SafetensorsError { SafetensorsError("Safetensors file '\(file)': \(message).") }
+        func fail(_ message: String) -> SafetensorsError { SafetensorsError("safetensors file '\(file)': \(message).") }
         guard bytes.count >= 8 else { throw fail("is \(bytes.count) bytes long, shorter than the 8-byte header length") }
         let start = bytes.startIndex
         let length = bytes[start..<start + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
@@ -104,41 +108,51 @@ public enum Safetensors {
         }
         if let name = duplicateKey(in: headerBytes) { throw fail("header names '\(name)' twice") }
 
-        var metadata: [String: String] = [:]
-        if let raw = header["__metadata__"] {
-            guard let object = raw as? [String: Any] else { throw fail("'__metadata__' is not an object of strings") }
-            for (key, value) in object {
-                guard let string = value as? String else { throw fail("metadata '\(key)' is not a string") }
-                metadata[key] = string
-            }
-        }
-
+        let metadata = try parseMetadata(header["__metadata__"], fail: fail)
         var tensors: [String: SafetensorsTensor] = [:]
         var ranges: [(range: Range<Int>, name: String)] = []
         for (name, raw) in header where name != "__metadata__" {
-            guard let entry = raw as? [String: Any] else { throw fail("tensor '\(name)' is not an object") }
-            guard let dtype = entry["dtype"] as? String else { throw fail("tensor '\(name)' has no string 'dtype'") }
-            guard let shape = intList(entry["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
-                throw fail("tensor '\(name)' has no 'shape' list of non-negative integers")
-            }
-            guard let offsets = intList(entry["data_offsets"]), offsets.count == 2 else {
-                throw fail("tensor '\(name)' has no 'data_offsets' pair of integers")
-            }
-            let (size, problem) = byteCount(dtype: dtype, shape: shape)
-            if let problem { throw fail("tensor '\(name)': \(problem)") }
-            let (begin, end) = (offsets[0], offsets[1])
-            guard 0 <= begin, begin <= end, end <= dataCount else {
-                throw fail("tensor '\(name)' has data_offsets [\(begin), \(end)] outside the \(dataCount) data bytes")
-            }
-            guard end - begin == size else {
-                throw fail("tensor '\(name)' has \(end - begin) bytes but shape \(shape) of \(dtype) needs \(size)")
-            }
-            ranges.append((begin..<end, name))
-            let data = bytes.subdata(in: dataStart + begin..<dataStart + end)
+            let (dtype, shape, range) = try parseEntry(name, raw, dataCount: dataCount, fail: fail)
+            ranges.append((range, name))
+            let data = bytes.subdata(in: dataStart + range.lowerBound..<dataStart + range.upperBound)
             tensors[name] = SafetensorsTensor(name: name, dtype: dtype, shape: shape, data: data)
         }
         try checkTiling(ranges, dataCount: dataCount, fail: fail)
         return (tensors, metadata)
+    }
+
+    private static func parseMetadata(_ raw: Any?, fail: (String) -> SafetensorsError) throws -> [String: String] {
+        guard let raw else { return [:] }
+        guard let object = raw as? [String: Any] else { throw fail("'__metadata__' is not an object of strings") }
+        var metadata: [String: String] = [:]
+        for (key, value) in object {
+            guard let string = value as? String else { throw fail("metadata '\(key)' is not a string") }
+            metadata[key] = string
+        }
+        return metadata
+    }
+
+    /// One header entry checked against itself and the data size.
+    private static func parseEntry(_ name: String, _ raw: Any, dataCount: Int, fail: (String) -> SafetensorsError)
+        throws -> (dtype: String, shape: [Int], range: Range<Int>) {
+        guard let entry = raw as? [String: Any] else { throw fail("tensor '\(name)' is not an object") }
+        guard let dtype = entry["dtype"] as? String else { throw fail("tensor '\(name)' has no string 'dtype'") }
+        guard let shape = intList(entry["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
+            throw fail("tensor '\(name)' has no 'shape' list of non-negative integers")
+        }
+        guard let offsets = intList(entry["data_offsets"]), offsets.count == 2 else {
+            throw fail("tensor '\(name)' has no 'data_offsets' pair of integers")
+        }
+        let (size, problem) = byteCount(dtype: dtype, shape: shape)
+        if let problem { throw fail("tensor '\(name)': \(problem)") }
+        let (begin, end) = (offsets[0], offsets[1])
+        guard 0 <= begin, begin <= end, end <= dataCount else {
+            throw fail("tensor '\(name)' has data_offsets [\(begin), \(end)] outside the \(dataCount) data bytes")
+        }
+        guard end - begin == size else {
+            throw fail("tensor '\(name)' has \(end - begin) bytes but shape \(shape) of \(dtype) needs \(size)")
+        }
+        return (dtype, shape, begin..<end)
     }
 
     // MARK: Float and Int64 helpers
@@ -162,7 +176,7 @@ public enum Safetensors {
     public static func copyFloats(_ tensor: SafetensorsTensor, to destination: UnsafeMutablePointer<Float>, count: Int) throws {
         let available = try elementCount(tensor, dtype: "F32")
         guard available == count else {
-            throw SafetensorsError("Tensor '\(tensor.name)' has \(available) elements; expected \(count).")
+            throw SafetensorsError("tensor '\(tensor.name)' has \(available) elements; expected \(count).")
         }
         _ = tensor.data.copyBytes(to: UnsafeMutableBufferPointer(start: destination, count: count))
     }
@@ -185,12 +199,12 @@ public enum Safetensors {
 
     private static func elementCount(_ tensor: SafetensorsTensor, dtype: String) throws -> Int {
         guard tensor.dtype == dtype else {
-            throw SafetensorsError("Tensor '\(tensor.name)' has dtype \(tensor.dtype); expected \(dtype).")
+            throw SafetensorsError("tensor '\(tensor.name)' has dtype \(tensor.dtype); expected \(dtype).")
         }
         let (bytes, problem) = byteCount(dtype: dtype, shape: tensor.shape)
-        if let problem { throw SafetensorsError("Tensor '\(tensor.name)': \(problem).") }
+        if let problem { throw SafetensorsError("tensor '\(tensor.name)': \(problem).") }
         guard tensor.data.count == bytes else {
-            throw SafetensorsError("Tensor '\(tensor.name)' has \(tensor.data.count) bytes; shape \(tensor.shape) needs \(bytes).")
+            throw SafetensorsError("tensor '\(tensor.name)' has \(tensor.data.count) bytes; shape \(tensor.shape) needs \(bytes).")
         }
         return bytes / elementSizes[dtype]!
     }

@@ -38,7 +38,7 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertThrowsError(try AtomicFile.write(Data("new".utf8), to: target)) { error in
             let text = "\(error)"
             XCTAssertTrue(error is FileError)
-            XCTAssertTrue(text.hasPrefix("Cannot write '\(target)': renaming the temporary file over it failed: "), text)
+            XCTAssertTrue(text.hasPrefix("cannot write '\(target)': renaming the temporary file over it failed: "), text)
             XCTAssertTrue(text.contains("Is a directory") || text.contains("Directory not empty"), text)
         }
         XCTAssertEqual(try listing(directory), ["results"])
@@ -48,7 +48,7 @@ final class AtomicFileTests: XCTestCase {
     func testMissingDirectoryNamesPathAndReason() throws {
         let path = try makeTemporaryDirectory(self) + "/no/such/dir/file.bin"
         XCTAssertThrowsError(try AtomicFile.write(Data([1]), to: path)) { error in
-            XCTAssertEqual("\(error)", "Cannot write '\(path)': creating a temporary file failed: No such file or directory.")
+            XCTAssertEqual("\(error)", "cannot write '\(path)': creating a temporary file failed: No such file or directory.")
         }
     }
 
@@ -71,7 +71,7 @@ final class AtomicFileTests: XCTestCase {
     func testReadOfDirectoryIsAnError() throws {
         let directory = try makeTemporaryDirectory(self)
         XCTAssertThrowsError(try AtomicFile.read(directory)) { error in
-            XCTAssertEqual("\(error)", "Cannot read '\(directory)': it is not a regular file.")
+            XCTAssertEqual("\(error)", "cannot read '\(directory)': it is not a regular file.")
         }
     }
 }

@@ -94,7 +94,7 @@ final class SafetensorsReadErrorTests: XCTestCase {
         let path = try makeTemporaryDirectory(self) + "/missing.safetensors"
         XCTAssertThrowsError(try Safetensors.read(path: path)) { error in
             XCTAssertEqual(error as? FileError,
-                           FileError(path: path, description: "Cannot read '\(path)': opening failed: No such file or directory."))
+                           FileError(path: path, description: "cannot read '\(path)': opening failed: No such file or directory."))
         }
         XCTAssertThrowsError(try Safetensors.read(path: NSTemporaryDirectory())) { error in
             XCTAssertTrue("\(error)".contains("not a regular file"), "\(error)")

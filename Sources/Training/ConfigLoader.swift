@@ -1,0 +1,236 @@
+import Foundation
+import TOMLKit
+import Yams
+
+/// A config file or override that cannot become a `RunConfig`: one sentence naming the file
+/// (or flag source), the field and what was expected (DESIGN.md "What bad input gets").
+public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension ConfigError: LocalizedError {
+    public var errorDescription: String? { description }
+}
+
+/// Reads run and sweep files in TOML, YAML or JSON with the CLI's field names (DESIGN.md
+/// "Files a user sees") and lays them over a `RunConfig`, checking names and types so that a
+/// typo is an error naming the file and field, never a silently ignored setting.
+public enum ConfigLoader {
+    /// Fields that hold lists of integers, where a single integer means a one-element list.
+    static let integerListFields: Set<String> = ["decay_epochs", "group_size", "global_every"]
+
+    /// Parses TOML (.toml), YAML (.yaml/.yml) or JSON (.json) into its top-level table, with every
+    /// key (recursively, so sweep files keep their tables) normalised to snake_case ('-' → '_').
+    public static func parseFile(_ path: String) throws -> [String: Any] {
+        let data = try AtomicFile.read(path)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError("config file '\(path)' is not UTF-8 text.")
+        }
+        let format = (path as NSString).pathExtension.lowercased()
+        let raw: Any
+        switch format {
+        case "toml": raw = try parseTOML(text, path: path)
+        case "yaml", "yml": raw = try parseYAML(text, path: path) ?? [String: Any]()
+        case "json": raw = try parseJSON(data, path: path)
+        default:
+            throw ConfigError("config file '\(path)' has extension '.\(format)'; expected .toml, .yaml, .yml or .json.")
+        }
+        guard let table = try normalise(raw, source: path, field: "") as? [String: Any] else {
+            throw ConfigError("config file '\(path)' must be a table of fields at the top level.")
+        }
+        return table
+    }
+
+    /// `parseFile` then `apply`, with errors naming `path`.
+    public static func load(_ path: String, onto base: RunConfig = RunConfig()) throws -> RunConfig {
+        try apply(parseFile(path), to: base, source: path)
+    }
+
+    /// Applies `overrides` (snake_case names; Int/Double/String/Bool/null or lists of them) on top
+    /// of `base`, then checks names and types; `source` names the file or "command line" in errors.
+    public static func apply(_ overrides: [String: Any], to base: RunConfig, source: String) throws -> RunConfig {
+        guard let overrides = try normalise(overrides, source: source, field: "") as? [String: Any] else {
+            preconditionFailure("a normalised dictionary is a dictionary")
+        }
+        for key in overrides.keys.sorted() where !RunConfig.fieldNames.contains(key) {
+            throw unknownField(key, source: source)
+        }
+        var fields = overrides
+        for (key, value) in overrides.sorted(by: { $0.key < $1.key }) {
+            if value is [String: Any] {
+                throw ConfigError("field '\(key)' in \(source) is a table; a run config takes plain values only.")
+            }
+            if integerListFields.contains(key), !(value is [Any]), !(value is NSNull) { fields[key] = [value] }
+        }
+        let baseFields = try encode(base)
+        do {
+            return try decode(baseFields.merging(fields) { $1 })
+        } catch let error as DecodingError {
+            throw describe(error, fields: fields, baseFields: baseFields, given: overrides, source: source)
+        }
+    }
+
+    // MARK: Parsing
+
+    private static func parseTOML(_ text: String, path: String) throws -> Any {
+        do {
+            return try tomlValue(TOMLTable(string: text), path: path, field: "")
+        } catch let error as TOMLParseError {
+            throw ConfigError("config file '\(path)' is not valid TOML at line \(error.source.begin.line): \(error.description).")
+        }
+    }
+
+    private static func tomlValue(_ value: TOMLValueConvertible, path: String, field: String) throws -> Any {
+        switch value.type {
+        case .bool: return value.bool!
+        case .int: return value.int!
+        case .double: return value.double!
+        case .string: return value.string!
+        case .array: return try value.array!.map { try tomlValue($0, path: path, field: field) }
+        case .table:
+            return try Dictionary(uniqueKeysWithValues: value.table!.map { key, item in
+                (key, try tomlValue(item, path: path, field: field.isEmpty ? key : "\(field).\(key)"))
+            })
+        case .date, .time, .dateTime:
+            throw ConfigError("field '\(field)' in \(path) is a TOML date or time; no field takes one.")
+        }
+    }
+
+    private static func parseYAML(_ text: String, path: String) throws -> Any? {
+        do {
+            return try Yams.load(yaml: text)
+        } catch let error as YamlError {
+            switch error {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+                 .composer(_, let problem, let mark, _):
+                throw ConfigError("config file '\(path)' is not valid YAML at line \(mark.line): \(problem).")
+            default:
+                throw ConfigError("config file '\(path)' is not valid YAML: \(error).")
+            }
+        }
+    }
+
+    private static func parseJSON(_ data: Data, path: String) throws -> Any {
+        do {
+            return try JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)
+        } catch {
+            // Foundation says "around character N"; a line number is what an editor jumps to.
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+            var place = ""
+            if let range = detail.range(of: #"character \d+"#, options: .regularExpression),
+               let offset = Int(detail[range].dropFirst("character ".count)) {
+                place = " at line \(data.prefix(offset).filter { $0 == UInt8(ascii: "\n") }.count + 1)"
+            }
+            throw ConfigError("config file '\(path)' is not valid JSON\(place): \(detail)")
+        }
+    }
+
+    /// Keys to snake_case, tables to `[String: Any]`, and only JSON-compatible leaves.
+    private static func normalise(_ value: Any, source: String, field: String) throws -> Any {
+        func named(_ key: String) -> String { field.isEmpty ? key : "\(field).\(key)" }
+        switch value {
+        case is String, is NSNull:
+            return value
+        case let number as NSNumber:
+            guard number.doubleValue.isFinite else {
+                throw ConfigError("field '\(field)' in \(source): expected a finite number, got \(number).")
+            }
+            return value
+        case let list as [Any]:
+            return try list.map { try normalise($0, source: source, field: field) }
+        case let table as [AnyHashable: Any]:
+            var result: [String: Any] = [:]
+            for (rawKey, item) in table {
+                guard let key = rawKey.base as? String else {
+                    throw ConfigError("config '\(source)' has key \(rawKey.base) in \(field.isEmpty ? "its top level" : "'\(field)'"); keys must be names.")
+                }
+                let name = key.replacingOccurrences(of: "-", with: "_")
+                guard result[name] == nil else {
+                    throw ConfigError("field '\(named(name))' is given twice in \(source) (as snake_case and kebab-case).")
+                }
+                result[name] = try normalise(item, source: source, field: named(name))
+            }
+            return result
+        default:
+            throw ConfigError("field '\(field)' in \(source) has a value of unsupported type \(type(of: value)).")
+        }
+    }
+
+    // MARK: Decoding and errors
+
+    private static func encode(_ config: RunConfig) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as! [String: Any]
+    }
+
+    private static func decode(_ fields: [String: Any]) throws -> RunConfig {
+        try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: fields))
+    }
+
+    /// One sentence for a decoding failure. Foundation drops the coding path when a number does
+    /// not fit the field's type (3.5 for an Int), so then the fields are tried one at a time.
+    private static func describe(_ error: DecodingError, fields: [String: Any], baseFields: [String: Any],
+                                 given: [String: Any], source: String) -> ConfigError {
+        func accepts(_ key: String, _ value: Any) -> Bool { (try? decode(baseFields.merging([key: value]) { $1 })) != nil }
+        let key = codingPath(of: error).first?.stringValue
+            ?? fields.keys.sorted().first { !accepts($0, fields[$0]!) }
+        guard let key, let value = given[key] else { return ConfigError("\(source) is not a valid run config: \(error).") }
+        if let choices = RunConfig.choices[key] {
+            return ConfigError("field '\(key)' in \(source): \(show(value)) is not one of \(choices.joined(separator: ", ")).")
+        }
+        // Ask the decoder itself which kind of value the field takes.
+        let probes: [(Any, String)] = [
+            (true, "true or false"), (0.5, "a number"), (-1, "an integer"), (1, "a non-negative integer"),
+            ("x", "a string"), ([-1], "an integer or a list of integers"),
+        ]
+        let expected = probes.first { accepts(key, $0.0) }?.1 ?? "a value of another type"
+        return ConfigError("field '\(key)' in \(source): expected \(expected), got \(show(value)).")
+    }
+
+    private static func codingPath(of error: DecodingError) -> [CodingKey] {
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
+             .dataCorrupted(let context):
+            return context.codingPath
+        @unknown default:
+            return []
+        }
+    }
+
+    /// A value as the user wrote it: strings quoted, booleans as true/false.
+    private static func show(_ value: Any) -> String {
+        switch value {
+        case let string as String: return "'\(string)'"
+        case is NSNull: return "null"
+        case let list as [Any]: return "[\(list.map(show).joined(separator: ", "))]"
+        case is [String: Any]: return "a table"
+        case let number as NSNumber where String(cString: number.objCType) == "c": return number.boolValue ? "true" : "false"
+        case let number as NSNumber: return number.stringValue
+        default: return "\(value)"
+        }
+    }
+
+    private static func unknownField(_ key: String, source: String) -> ConfigError {
+        let names = RunConfig.fieldNames
+        let closest = names.min { editDistance(key, $0) < editDistance(key, $1) }!
+        let hint = editDistance(key, closest) <= max(1, key.count / 3) ? " (did you mean '\(closest)'?)" : ""
+        return ConfigError("unknown field '\(key)' in \(source)\(hint); known fields: \(names.joined(separator: ", ")).")
+    }
+
+    /// Levenshtein distance, for "did you mean".
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        guard !a.isEmpty else { return b.count }
+        var row = Array(0...b.count)
+        for i in 1...a.count {
+            var previous = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let substitution = previous + (a[i - 1] == b[j - 1] ? 0 : 1)
+                previous = row[j]
+                row[j] = min(substitution, row[j] + 1, row[j - 1] + 1)
+            }
+        }
+        return row[b.count]
+    }
+}

@@ -1,0 +1,197 @@
+import Algorithms
+import Data
+import Foundation
+import NN
+import XCTest
+@testable import Training
+
+final class ConfigLoaderTests: XCTestCase {
+    private func write(_ name: String, _ contents: String) throws -> String {
+        let path = try makeTemporaryDirectory(self) + "/" + name
+        try AtomicFile.write(Data(contents.utf8), to: path)
+        return path
+    }
+
+    private var expected: RunConfig {
+        var config = RunConfig()
+        config.dataset = .synthetic
+        config.model = .mlp
+        config.epochs = 3
+        config.batchSize = 16
+        config.lr = 1
+        config.decayEpochs = [2]
+        config.groupSize = [2, 4]
+        config.algorithm = .postLocal
+        config.workers = 4
+        config.localSteps = 8
+        config.switchEpoch = 1
+        config.seed = 42
+        config.weightDecay = 1e-4
+        config.nesterov = false
+        config.initWeights = "w.safetensors"
+        return config
+    }
+
+    /// One config in three formats, with kebab-case keys, an integer where a Float is expected
+    /// and a single integer for a list field, gives the same RunConfig (exact equality).
+    func testSameConfigInTOMLYAMLAndJSON() throws {
+        let toml = """
+        # a post-local SGD run
+        dataset = "synthetic"
+        model = "mlp"
+        epochs = 3
+        batch-size = 16
+        lr = 1
+        decay-epochs = 2
+        group_size = [2, 4]
+        algorithm = "post-local"
+        workers = 4
+        local-steps = 8
+        switch_epoch = 1
+        seed = 42
+        weight_decay = 0.0001
+        nesterov = false
+        init = "w.safetensors"
+        """
+        let yaml = """
+        dataset: synthetic
+        model: mlp
+        epochs: 3
+        batch-size: 16
+        lr: 1
+        decay-epochs: 2
+        group_size: [2, 4]
+        algorithm: post-local
+        workers: 4
+        local-steps: 8
+        switch_epoch: 1
+        seed: 42
+        weight_decay: 1.0e-4
+        nesterov: false
+        init: w.safetensors
+        """
+        let json = """
+        {"dataset": "synthetic", "model": "mlp", "epochs": 3, "batch-size": 16, "lr": 1, "decay-epochs": 2,
+         "group_size": [2, 4], "algorithm": "post-local", "workers": 4, "local-steps": 8, "switch_epoch": 1,
+         "seed": 42, "weight_decay": 1e-4, "nesterov": false, "init": "w.safetensors"}
+        """
+        XCTAssertEqual(try ConfigLoader.load(write("run.toml", toml)), expected)
+        XCTAssertEqual(try ConfigLoader.load(write("run.yaml", yaml)), expected)
+        XCTAssertEqual(try ConfigLoader.load(write("run.yml", yaml)), expected)
+        XCTAssertEqual(try ConfigLoader.load(write("run.json", json)), expected)
+    }
+
+    /// Fields a file leaves out keep the base's values, bit for bit (Floats survive the JSON trip).
+    func testApplyKeepsUnsetFieldsExactly() throws {
+        var base = expected
+        base.lr = Float(0.1).nextUp
+        base.slowmoMomentum = 1e-7
+        base.seed = .max
+        base.network = "ethernet"
+        XCTAssertEqual(try ConfigLoader.apply([:], to: base, source: "test"), base)
+        XCTAssertEqual(try ConfigLoader.apply([:], to: RunConfig(), source: "test"), RunConfig())
+        XCTAssertEqual(try ConfigLoader.load(write("empty.yaml", "")), RunConfig())
+        XCTAssertEqual(try ConfigLoader.load(write("empty.toml", "# nothing\n")), RunConfig())
+
+        let changed = try ConfigLoader.apply(["network": NSNull(), "global-every": [3, 6], "momentum": 0.5,
+                                              "slowmo_lr": Float(0.25)], to: base, source: "command line")
+        XCTAssertNil(changed.network)
+        XCTAssertEqual(changed.globalEvery, [3, 6])
+        XCTAssertEqual(changed.momentum, 0.5)
+        XCTAssertEqual(changed.slowmoLr, 0.25)
+        XCTAssertEqual(changed.lr, base.lr)
+    }
+
+    func testSweepFileKeepsTablesWithNormalisedKeys() throws {
+        let path = try write("sweep.toml", "name = \"h\"\n[grid]\nlocal-steps = [1, 2, 4]\nlr = [0.1, 0.2]\n")
+        let parsed = try ConfigLoader.parseFile(path)
+        XCTAssertEqual(parsed["name"] as? String, "h")
+        let grid = try XCTUnwrap(parsed["grid"] as? [String: Any])
+        XCTAssertEqual(grid["local_steps"] as? [Int], [1, 2, 4])
+        XCTAssertEqual(grid["lr"] as? [Double], [0.1, 0.2])
+        XCTAssertThrowsError(try ConfigLoader.load(path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("unknown field 'grid' in \(path)"), "\(error)")
+        }
+    }
+
+    // MARK: Errors: each names the file and the field
+
+    private func assertError(_ name: String, _ contents: String, _ message: (String) -> String, line: UInt = #line) {
+        do {
+            let path = try write(name, contents)
+            XCTAssertThrowsError(try ConfigLoader.load(path), line: line) { error in
+                XCTAssertTrue(error is ConfigError, "\(type(of: error))", line: line)
+                XCTAssertEqual("\(error)", message(path), line: line)
+            }
+        } catch { XCTFail("\(error)", line: line) }
+    }
+
+    func testUnknownFieldSuggestsClosestName() {
+        assertError("run.toml", "batchsize = 4\n") {
+            "unknown field 'batchsize' in \($0) (did you mean 'batch_size'?); known fields: "
+                + RunConfig.fieldNames.joined(separator: ", ") + "."
+        }
+        assertError("run.yaml", "colour: blue\n") {
+            "unknown field 'colour' in \($0); known fields: " + RunConfig.fieldNames.joined(separator: ", ") + "."
+        }
+    }
+
+    func testWrongTypesNameFieldAndExpectation() {
+        assertError("run.toml", "epochs = \"ten\"\n") { "field 'epochs' in \($0): expected an integer, got 'ten'." }
+        assertError("run.yaml", "lr: fast\n") { "field 'lr' in \($0): expected a number, got 'fast'." }
+        assertError("run.json", #"{"shuffle": 1}"#) { "field 'shuffle' in \($0): expected true or false, got 1." }
+        assertError("run.toml", "network = 10\n") { "field 'network' in \($0): expected a string, got 10." }
+        assertError("run.yaml", "seed: -1\n") { "field 'seed' in \($0): expected a non-negative integer, got -1." }
+        assertError("run.yaml", "epochs: null\n") { "field 'epochs' in \($0): expected an integer, got null." }
+        assertError("run.toml", "group_size = [2, \"4\"]\n") {
+            "field 'group_size' in \($0): expected an integer or a list of integers, got [2, '4']."
+        }
+    }
+
+    func testFloatWhereIntegerExpectedInEveryFormat() {
+        for (name, text) in [("a.toml", "batch_size = 3.5"), ("a.yaml", "batch_size: 3.5"), ("a.json", #"{"batch_size": 3.5}"#)] {
+            assertError(name, text) { "field 'batch_size' in \($0): expected an integer, got 3.5." }
+        }
+        assertError("b.toml", "epochs = 2\ndecay_epochs = [1, 1.5]\n") {
+            "field 'decay_epochs' in \($0): expected an integer or a list of integers, got [1, 1.5]."
+        }
+    }
+
+    func testBadEnumValueListsChoices() {
+        assertError("run.toml", "model = \"resnet99\"\n") {
+            "field 'model' in \($0): 'resnet99' is not one of " + ModelKind.allCases.map(\.rawValue).joined(separator: ", ") + "."
+        }
+        assertError("run.json", #"{"algorithm": "postlocal"}"#) {
+            "field 'algorithm' in \($0): 'postlocal' is not one of " + AlgorithmKind.allCases.map(\.rawValue).joined(separator: ", ") + "."
+        }
+    }
+
+    func testMalformedFilesNameFileAndLine() {
+        assertMalformed("run.toml", "epochs = 3\nlr = \n", "is not valid TOML at line 2: ")
+        assertMalformed("run.yaml", "epochs: 3\nlr: [0.1, 0.2\nseed: 1\n", "is not valid YAML at line ")
+        assertMalformed("run.json", "{\n  \"epochs\": 3,\n  \"lr\": \n}", "is not valid JSON at line 4: ")
+        assertMalformed("run.ini", "epochs = 3", "has extension '.ini'; expected .toml, .yaml, .yml or .json.")
+        assertMalformed("run.yaml", "- epochs\n- lr\n", "must be a table of fields at the top level.")
+        assertMalformed("run.yaml", "lr: .inf\n", "expected a finite number, got inf.")
+        assertMalformed("run.toml", "epochs = 1979-05-27\n", "is a TOML date or time; no field takes one.")
+        assertMalformed("run.yaml", "batch-size: 8\nbatch_size: 8\n", "is given twice")
+        assertMalformed("run.toml", "[workers]\ncount = 2\n", "is a table; a run config takes plain values only.")
+    }
+
+    private func assertMalformed(_ name: String, _ contents: String, _ phrase: String, line: UInt = #line) {
+        do {
+            let path = try write(name, contents)
+            XCTAssertThrowsError(try ConfigLoader.load(path), line: line) { error in
+                XCTAssertTrue("\(error)".contains(path), "'\(error)' does not name the file", line: line)
+                XCTAssertTrue("\(error)".contains(phrase), "'\(error)' lacks '\(phrase)'", line: line)
+            }
+        } catch { XCTFail("\(error)", line: line) }
+    }
+
+    func testMissingFileIsAFileError() throws {
+        let path = try makeTemporaryDirectory(self) + "/absent.toml"
+        XCTAssertThrowsError(try ConfigLoader.parseFile(path)) { error in
+            XCTAssertEqual("\(error)", "cannot read '\(path)': opening failed: No such file or directory.")
+        }
+    }
+}
