@@ -6,7 +6,7 @@ struct LocalSGD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "localsgd",
         abstract: "Communication-efficient data-parallel training: minibatch, local, post-local, hierarchical SGD and SlowMo.",
-        subcommands: [BenchCommand.self])
+        subcommands: [TrainCommand.self, BenchCommand.self])
 }
 
 LocalSGD.main()

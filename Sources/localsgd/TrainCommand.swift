@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Training
+
+/// `localsgd train`: one training run with any algorithm.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model with minibatch, local, post-local, hierarchical SGD or SlowMo over K workers.",
+        discussion: """
+        Settings come from the defaults, then --config FILE (TOML, YAML or JSON with the flag names, \
+        e.g. batch_size = 32), then the flags given. Results go to --out DIR: config.json, metrics.jsonl, \
+        summary.json and final.safetensors.
+        """)
+
+    @OptionGroup var options: RunOptions
+    @Option(help: "Run config file (.toml, .yaml/.yml or .json) with the same names as the flags.")
+    var config: String?
+    @Option(help: "Directory for the run's results (must not already hold a run).")
+    var out: String?
+    @Option(help: "Continue the run in DIR from its newest checkpoint (settings from DIR/config.json).")
+    var resume: String?
+    @Flag(help: "Only print one line per epoch.")
+    var quiet = false
+
+    func run() throws {
+        do {
+            try reportingErrors {
+                let resolved = try resolveConfig()
+                let summary = try RunDriver.run(resolved, out: resume ?? out, resume: resume != nil,
+                                                events: Console.printer(quiet: quiet))
+                print(String(format: "final: test accuracy %@, test loss %.4f, %d steps, %.0f samples/s, %.1f s",
+                             Console.percent(summary.testAccuracy), summary.testLoss, summary.steps,
+                             summary.samplesPerSecond, summary.seconds) + ((resume ?? out).map { " -> \($0)" } ?? ""))
+            }
+        } catch is ExitCodeError {
+            throw ExitCode.failure
+        }
+    }
+
+    /// Defaults ← DIR/config.json when resuming ← --config FILE ← flags.
+    func resolveConfig() throws -> RunConfig {
+        var config = RunConfig()
+        if let dir = resume {
+            if out != nil && out != dir { throw TrainingError("give either --out or --resume, not both") }
+            var saved = try ConfigLoader.parseFile(dir + "/config.json")
+            saved["derived"] = nil
+            config = try ConfigLoader.apply(saved, to: config, source: dir + "/config.json")
+        }
+        if let file = config_ {
+            config = try ConfigLoader.apply(try ConfigLoader.parseFile(file), to: config, source: file)
+        }
+        config = try ConfigLoader.apply(options.overrides(), to: config, source: "the command line")
+        try config.validate()
+        return config
+    }
+
+    private var config_: String? { self.config }
+}
