@@ -21,4 +21,18 @@ public enum BLAS {
     public static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
 
     public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// The kernel family OpenBLAS chose at load time (e.g. "Haswell", "SkylakeX", "Prescott").
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// OpenBLAS 0.3.21 (Debian 12) does not recognise some recent CPUs (seen: Intel family 6
+    /// model 207) and falls back to its SSE3 "Prescott" kernels, 3–8× slower. Given the CPU's
+    /// flags (from /proc/cpuinfo), this returns the kernel family to ask for instead through
+    /// `OPENBLAS_CORETYPE`, or nil when OpenBLAS's own choice is fine.
+    public static func betterCoreType(current: String, cpuFlags: Set<Substring>) -> String? {
+        guard current.lowercased() == "prescott" else { return nil }
+        if cpuFlags.contains("avx512f") && cpuFlags.contains("avx512bw") { return "SkylakeX" }
+        if cpuFlags.contains("avx2") && cpuFlags.contains("fma") { return "Haswell" }
+        return nil
+    }
 }

@@ -9,4 +9,5 @@ struct LocalSGD: ParsableCommand {
         subcommands: [TrainCommand.self, BenchCommand.self])
 }
 
+restartWithBetterBLASKernelIfNeeded()
 LocalSGD.main()

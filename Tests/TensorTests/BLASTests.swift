@@ -33,3 +33,14 @@ final class BLASTests: XCTestCase {
         } }
     }
 }
+
+final class BLASCoreTypeTests: XCTestCase {
+    func testPrescottFallbackIsReplacedByTheCPUsFamily() {
+        let sapphire: Set<Substring> = ["avx2", "fma", "avx512f", "avx512bw", "avx512_bf16"]
+        XCTAssertEqual(BLAS.betterCoreType(current: "Prescott", cpuFlags: sapphire), "SkylakeX")
+        XCTAssertEqual(BLAS.betterCoreType(current: "Prescott", cpuFlags: ["avx2", "fma", "avx512f", "avx512bw"]), "SkylakeX")
+        XCTAssertEqual(BLAS.betterCoreType(current: "Prescott", cpuFlags: ["avx2", "fma"]), "Haswell")
+        XCTAssertNil(BLAS.betterCoreType(current: "Prescott", cpuFlags: ["sse3"]))
+        XCTAssertNil(BLAS.betterCoreType(current: "Zen", cpuFlags: sapphire), "a recognised CPU keeps OpenBLAS's choice")
+    }
+}
