@@ -83,7 +83,8 @@ extension Trainer {
             testLoss: test.loss, testAccuracy: test.accuracy,
             lr: schedule.learningRate(atStep: globalStep - 1),
             seconds: e.time.training + e.time.evaluation, syncs: strategy.syncs - e.syncsAtStart,
-            bytesCommunicated: bytes - e.bytesAtStart, time: e.time, modelledSeconds: nil)
+            bytesCommunicated: bytes - e.bytesAtStart, time: e.time,
+            modelledSeconds: config.network == nil ? nil : e.modelledSeconds)
         history.append(metrics)
         totalTime = totalTime + e.time
         epochState = EpochAccumulator()
@@ -105,6 +106,7 @@ extension Trainer {
             trainLoss: last?.trainLoss ?? .nan, trainAccuracy: last?.trainAccuracy ?? .nan,
             samplesPerSecond: samples / max(1e-9, totalTime.training), syncs: strategy.syncs,
             bytesCommunicated: trainingBytes, seconds: totalTime.training + totalTime.evaluation, time: totalTime,
-            modelledSeconds: nil, parameters: network.layout.count)
+            modelledSeconds: config.network == nil ? nil : history.compactMap(\.modelledSeconds).reduce(0, +),
+            parameters: network.layout.count)
     }
 }

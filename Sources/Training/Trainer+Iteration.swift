@@ -1,4 +1,5 @@
 import Algorithms
+import Comm
 import Data
 import NN
 import Tensor
@@ -26,6 +27,7 @@ extension Trainer {
         }
         let computeWall = now() - start
         var measured = WorkerStep()
+        var slowest = 0.0
         for k in 0..<replicas.count {
             let r = stepResults[k]
             guard r.loss.isFinite else {
@@ -36,6 +38,7 @@ extension Trainer {
             measured.data += r.data
             measured.forward += r.forward
             measured.backward += r.backward
+            slowest = max(slowest, r.data + r.forward + r.backward)
         }
         epochState.samples += replicas.count * config.batchSize
         let total = max(1e-12, measured.data + measured.forward + measured.backward)
@@ -43,6 +46,7 @@ extension Trainer {
         epochState.time.forward += computeWall * measured.forward / total
         epochState.time.backward += computeWall * measured.backward / total
 
+        let modelledBefore = (communicator as? ModelledCommunicator)?.modelledSeconds ?? 0
         let context = SyncContext(step: globalStep, learningRate: lr, workers: workerSet, communicator: communicator)
         var t = now()
         try strategy.afterBackward(context)
@@ -52,10 +56,16 @@ extension Trainer {
             optimizer.step(parameters: replicas[k].parameters.pointer, gradients: replicas[k].gradients.pointer,
                            state: optimizerStates[k], learningRate: lr)
         }
-        epochState.time.optimizer += now() - t
+        let optimizerWall = now() - t
+        epochState.time.optimizer += optimizerWall
         t = now()
         try strategy.afterStep(context)
         epochState.time.communication += now() - t
+        if let modelled = communicator as? ModelledCommunicator {
+            // One worker's optimizer step: the phase ran replicas.count steps on `lanes` threads.
+            let perWorkerOptimizer = optimizerWall * Double(pool.lanes) / Double(replicas.count)
+            epochState.modelledSeconds += slowest + perWorkerOptimizer + modelled.modelledSeconds - modelledBefore
+        }
         epochState.steps += 1
     }
 

@@ -45,6 +45,14 @@ public final class Trainer {
 
     public init(config: RunConfig, data: DataSplit, communicator: Communicator) throws {
         try config.validate()
+        var communicator = communicator
+        if let text = config.network {
+            do {
+                communicator = ModelledCommunicator(communicator, network: try NetworkModel(parsing: text))
+            } catch let e as CommError {
+                throw TrainingError("--network: \(e.description)")
+            }
+        }
         guard communicator.workers == config.workers else {
             throw TrainingError("the communicator has \(communicator.workers) workers but --workers is \(config.workers)")
         }
@@ -172,4 +180,8 @@ struct EpochAccumulator: Codable, Equatable {
     var syncsAtStart = 0
     var bytesAtStart = 0
     var start: Double = 0
+    /// Seconds the epoch's training would take with one worker per machine on the `--network`
+    /// model: per iteration the slowest worker's compute and its optimizer step, plus the
+    /// modelled collectives.
+    var modelledSeconds: Double = 0
 }

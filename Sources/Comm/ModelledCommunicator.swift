@@ -1,0 +1,50 @@
+import Tensor
+
+/// Wraps a communicator and adds up, for every collective, the seconds it would take on a
+/// modelled network (`NetworkModel`): measured compute plus this gives the wall-clock the run
+/// would take on that network (DESIGN.md "measured and modelled time side by side").
+/// A broadcast is charged as an all-reduce of the same size (a ring broadcast costs about half;
+/// the simulator broadcasts only BatchNorm statistics, which are small).
+public final class ModelledCommunicator: Communicator {
+    public let base: Communicator
+    public let network: NetworkModel
+    /// Modelled seconds of every collective so far.
+    public private(set) var modelledSeconds: Double = 0
+
+    public init(_ base: Communicator, network: NetworkModel) {
+        self.base = base
+        self.network = network
+    }
+
+    public var workers: Int { base.workers }
+    public var localWorkers: Range<Int> { base.localWorkers }
+    public var processRank: Int { base.processRank }
+    public var processCount: Int { base.processCount }
+    public var counters: CommCounters { base.counters }
+
+    private func charge(_ count: Int, _ groupSize: Int) {
+        modelledSeconds += network.allReduceSeconds(bytes: 4 * count, workers: workers, groupSize: groupSize)
+    }
+
+    public func allReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int, groupSize: Int) throws {
+        try base.allReduceMean(buffers, count: count, groupSize: groupSize)
+        charge(count, groupSize)
+    }
+
+    public func allReduceSum(_ buffers: [UnsafeMutablePointer<Float>], count: Int, groupSize: Int) throws {
+        try base.allReduceSum(buffers, count: count, groupSize: groupSize)
+        charge(count, groupSize)
+    }
+
+    public func broadcast(_ buffers: [UnsafeMutablePointer<Float>], count: Int, root: Int) throws {
+        try base.broadcast(buffers, count: count, root: root)
+        charge(count, workers)
+    }
+
+    public func barrier() throws { try base.barrier() }
+
+    public func startAllReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int) throws -> CommRequest {
+        charge(count, workers)
+        return try base.startAllReduceMean(buffers, count: count)
+    }
+}

@@ -1,0 +1,36 @@
+import XCTest
+import Comm
+import TestSupport
+@testable import Training
+
+final class ModelledTimeTests: XCTestCase {
+    func testModelledCommunicatorChargesEveryCollective() throws {
+        let network = try NetworkModel(parsing: "1gbit:100us")
+        let comm = ModelledCommunicator(InProcessCommunicator(workers: 4, threads: 1), network: network)
+        let buffers = WorkerBuffers(workers: 4, count: 1000, seed: 1)
+        try comm.allReduceMean(buffers.pointers, count: 1000)
+        try comm.allReduceMean(buffers.pointers, count: 1000, groupSize: 2)
+        // ring(4): 2·3/4·4000 B·8/1e9 + 6·100 µs; ring(2): 2·1/2·4000·8/1e9 + 2·100 µs
+        let world: Double = 1.5 * 32_000 / 1e9 + 6e-4
+        let pairs: Double = 32_000 / 1e9 + 2e-4
+        let expected = world + pairs
+        XCTAssertEqual(comm.modelledSeconds, expected, accuracy: 1e-12)
+        XCTAssertEqual(comm.counters.rounds, 2)
+    }
+
+    func testRunsReportModelledTimeThatGrowsWithSynchronizations() throws {
+        let data = try tinyData()
+        func run(_ algorithm: AlgorithmKindAlias, _ h: Int) throws -> (modelled: Double, syncs: Int, compute: Double, parameters: Int) {
+            let t = try train(tinyConfig { $0.workers = 4; $0.batchSize = 2; $0.algorithm = algorithm; $0.localSteps = h
+                $0.network = "100mbit:1ms" }, data: data)
+            let s = t.summary()
+            return (try XCTUnwrap(s.modelledSeconds), s.syncs, s.time.data + s.time.forward + s.time.backward, s.parameters)
+        }
+        let minibatch = try run(.minibatch, 1), local = try run(.local, 8)
+        let perSync = try NetworkModel(parsing: "100mbit:1ms").allReduceSeconds(bytes: 4 * minibatch.parameters, workers: 4, groupSize: 4)
+        XCTAssertGreaterThanOrEqual(minibatch.modelled, Double(minibatch.syncs) * perSync)
+        XCTAssertLessThan(minibatch.modelled, Double(minibatch.syncs) * perSync + minibatch.compute + 1)
+        XCTAssertGreaterThan(minibatch.modelled - local.modelled, Double(minibatch.syncs - local.syncs) * perSync * 0.9)
+        XCTAssertNil(try train(tinyConfig(), data: data).summary().modelledSeconds, "no --network, no modelled time")
+    }
+}
