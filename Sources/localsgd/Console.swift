@@ -37,6 +37,7 @@ enum Console {
                 print(String(format: "epoch %d: train loss %.4f acc %@ | test loss %.4f acc %@ | lr %.4g | syncs %d | %.1f s",
                              m.epoch, m.trainLoss, percent(m.trainAccuracy), m.testLoss, percent(m.testAccuracy),
                              m.lr, m.syncs, m.seconds))
+                fflush(stdout)
             }
         }
     }
