@@ -65,9 +65,13 @@ let mpiEnabled: Bool = {
     }
 }()
 if mpiEnabled {
+    package.products.append(.executable(name: "localsgd-mpi-check", targets: ["localsgd-mpi-check"]))
     package.targets += [
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .target(name: "CommMPI", dependencies: ["CMPI", "Comm", "Tensor"]),
+        .executableTarget(name: "localsgd-mpi-check", dependencies: ["CommMPI", "CMPI", "Comm", "Tensor"],
+                          path: "Sources/MPICheck"),
+        .testTarget(name: "CommMPITests", dependencies: ["localsgd-mpi-check"]),
     ]
     package.targets.first { $0.name == "Training" }?.dependencies.append("CommMPI")
 }

@@ -1,0 +1,55 @@
+import CMPI
+import CommMPI
+import Foundation
+import Tensor
+
+/// Times `MPICommunicator.allReduceMean` / `allReduceSum` against a raw in-place
+/// `MPI_Allreduce` (and the raw call followed by the division any mean needs) on the same
+/// buffer, alternating the variants within every repeat so that machine noise hits all alike.
+/// Each timed call starts after a barrier; a repeat's time is the slowest rank's.
+enum Bench {
+    static func run(comm: MPICommunicator, bytes: Int, repeats: Int) throws {
+        guard comm.workersPerRank == 1 else {
+            throw CheckError("--bench compares against one raw MPI_Allreduce per rank; use --workers-per-rank 1.")
+        }
+        let count = bytes / MemoryLayout<Float>.size
+        let buffer = FloatBuffer(count: count)  // zeros: sums stay finite however often they run
+        let p = buffer.pointer
+        let divisor = Float(comm.workers)
+        let variants: [(String, () throws -> Void)] = [
+            ("raw", { try raw(p, count) }),
+            ("mean", { try comm.allReduceMean([p], count: count) }),
+            ("raw+divide", {
+                try raw(p, count)
+                for i in 0..<count { p[i] /= divisor }
+            }),
+            ("sum", { try comm.allReduceSum([p], count: count) }),
+        ]
+        for (_, call) in variants { try call() }  // warm-up: page faults, shared-memory set-up
+        var seconds = [[Double]](repeating: [], count: variants.count)
+        for _ in 0..<repeats {
+            for (v, (_, call)) in variants.enumerated() {
+                try check(MPI_Barrier(cmpi_comm_world()), "MPI_Barrier")
+                let start = DispatchTime.now().uptimeNanoseconds
+                try call()
+                var t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                try check(MPI_Allreduce(cmpi_in_place(), &t, 1, cmpi_double(), cmpi_max(), cmpi_comm_world()), "MPI_Allreduce")
+                seconds[v].append(t)
+            }
+        }
+        guard comm.processRank == 0 else { return }
+        let medians = seconds.map { $0.sorted()[$0.count / 2] }
+        let ms = { (v: Int) in String(format: "%.4f", medians[v] * 1e3) }
+        let ratio = { (a: Int, b: Int) in String(format: "%.3f", medians[a] / medians[b]) }
+        print("bench bytes=\(count * 4) ranks=\(comm.processCount) repeats=\(repeats) median ms: raw=\(ms(0)) mean=\(ms(1)) raw+divide=\(ms(2)) sum=\(ms(3))")
+        print("ratio mean/raw=\(ratio(1, 0)) mean/(raw+divide)=\(ratio(1, 2)) sum/raw=\(ratio(3, 0))")
+    }
+
+    private static func raw(_ p: UnsafeMutablePointer<Float>, _ count: Int) throws {
+        try check(MPI_Allreduce(cmpi_in_place(), p, Int32(count), cmpi_float(), cmpi_sum(), cmpi_comm_world()), "MPI_Allreduce")
+    }
+
+    private static func check(_ rc: Int32, _ call: String) throws {
+        guard rc == MPI_SUCCESS else { throw CheckError("\(call) failed with MPI error code \(rc).") }
+    }
+}
