@@ -104,6 +104,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// environment variables it sets (`OMPI_COMM_WORLD_SIZE`, `PMIX_RANK`, `PMI_RANK`).
     public static var isLaunchedByMPIRun: Bool { MPIEnvironment.isLaunchedByMPIRun }
 
+    /// The number of ranks mpirun started (`OMPI_COMM_WORLD_SIZE`, else `PMI_SIZE`), readable
+    /// before MPI starts, e.g. to choose `workersPerRank`; nil outside mpirun.
+    public static var launchedRanks: Int? { MPIEnvironment.launchedRanks }
+
     public var counters: CommCounters {
         lock.lock()
         defer { lock.unlock() }
@@ -114,6 +118,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// Collective: every rank must call it, with no request in flight. Later calls do nothing;
     /// collectives afterwards throw.
     public func finalize() throws {
+        progressQueue.sync {}  // a request still being polled finishes first (it completes once every rank started it)
         lock.lock()
         defer { lock.unlock() }
         if isFinalized { return }

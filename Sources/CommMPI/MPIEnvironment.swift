@@ -46,4 +46,11 @@ enum MPIEnvironment {
         let environment = ProcessInfo.processInfo.environment
         return ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"].contains { environment[$0] != nil }
     }
+
+    /// The number of ranks the launcher started, from `OMPI_COMM_WORLD_SIZE` (Open MPI) or
+    /// `PMI_SIZE`; nil when not started by one that says.
+    static var launchedRanks: Int? {
+        let environment = ProcessInfo.processInfo.environment
+        return ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"].lazy.compactMap { environment[$0].flatMap(Int.init) }.first { $0 >= 1 }
+    }
 }

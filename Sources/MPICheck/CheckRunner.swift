@@ -67,6 +67,9 @@ final class CheckRunner {
         try comm.barrier()
         try checkRejectsUnevenGroup()
         try checkCounters()
+        let node = comm.nodeLocalGroupSize
+        let valid = k % node == 0 && (node % w == 0) && MPICommunicator.launchedRanks == comm.processCount
+        report("nodeLocalGroupSize \(node) is a group, launchedRanks \(MPICommunicator.launchedRanks ?? -1)", difference: valid ? 0 : 1, tolerance: 0)
     }
 
     private func tolerance(_ g: Int, mean: Bool) -> Float {
