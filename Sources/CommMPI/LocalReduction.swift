@@ -23,10 +23,23 @@ enum LocalReduction {
         }
     }
 
-    /// Adds buffers 1… into buffer 0, left to right (the local part of a cross-rank reduction).
-    static func sumIntoFirst(_ buffers: [UnsafeMutablePointer<Float>], count: Int) {
-        if buffers.count == 1 || count == 0 { return }
-        forEachBlock(count: count) { offset, n in sumBlock(buffers, offset: offset, count: n) }
+    /// Adds buffers 1… into buffer 0, left to right, then multiplies by `scale` if given (the
+    /// local part of a cross-rank reduction).
+    static func sumIntoFirst(_ buffers: [UnsafeMutablePointer<Float>], count: Int, scale: Float?) {
+        if count == 0 || (buffers.count == 1 && scale == nil) { return }
+        forEachBlock(count: count) { offset, n in
+            sumBlock(buffers, offset: offset, count: n)
+            if let scale {
+                let acc = buffers[0] + offset
+                for i in 0..<n { acc[i] *= scale }
+            }
+        }
+    }
+
+    /// 1/G when scaling by it is exact (G a power of two), so that Σ(x/G) = (Σx)/G in every
+    /// order of summation, barring results below the normal range.
+    static func exactReciprocal(_ groupSize: Int) -> Float? {
+        groupSize > 1 && groupSize & (groupSize - 1) == 0 ? 1 / Float(groupSize) : nil
     }
 
     /// Divides buffer 0 by `divisor` (if any) and copies it into buffers 1….

@@ -19,9 +19,9 @@ extension MPICommunicator {
         let rootRank = root / workersPerRank
         let source = processRank == rootRank ? root - localWorkers.lowerBound : 0
         if processCount > 1 && count > 0 {
-            let call = "MPI_Bcast (broadcast of \(count) floats from worker \(root))"
-            try watchdog.guarding(call) {
-                try mpiCheck(MPI_Bcast(buffers[source], Int32(count), cmpi_float(), Int32(rootRank), world), call)
+            func call() -> String { "MPI_Bcast (broadcast of \(count) floats from worker \(root))" }
+            try watchdog.guarding(call()) {
+                try mpiCheck(MPI_Bcast(buffers[source], Int32(count), cmpi_float(), Int32(rootRank), world), call())
             }
         }
         LocalReduction.copy(from: source, buffers, count: count)
@@ -35,8 +35,9 @@ extension MPICommunicator {
     public func startAllReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int) throws -> CommRequest {
         try validate(buffers, count: count, groupSize: workers, call: "startAllReduceMean")
         record(count: count)
-        let divisor = Float(workers)
-        LocalReduction.sumIntoFirst(buffers, count: count)
+        let prescale = processCount > 1 ? LocalReduction.exactReciprocal(workers) : nil
+        let divisor: Float? = prescale == nil ? Float(workers) : nil
+        LocalReduction.sumIntoFirst(buffers, count: count, scale: prescale)
         if processCount == 1 || count == 0 {
             return MPIRequest { LocalReduction.finish(buffers, count: count, divisor: divisor) }
         }
@@ -64,14 +65,17 @@ extension MPICommunicator {
             return
         }
         let comm = try groupCommunicator(groupSize: groupSize)
-        LocalReduction.sumIntoFirst(buffers, count: count)
+        // A power-of-two mean scales each rank's part while it is still in cache, not the result.
+        let prescale = mean ? LocalReduction.exactReciprocal(groupSize) : nil
+        LocalReduction.sumIntoFirst(buffers, count: count, scale: prescale)
         if count > 0 {
-            let name = "MPI_Allreduce (\(call) of \(count) floats over groups of \(groupSize) workers)"
-            try watchdog.guarding(name) {
-                try mpiCheck(MPI_Allreduce(cmpi_in_place(), buffers[0], Int32(count), cmpi_float(), cmpi_sum(), comm), name)
+            // Built only for an error or the watchdog: this path is timed against a bare MPI_Allreduce.
+            func name() -> String { "MPI_Allreduce (\(call) of \(count) floats over groups of \(groupSize) workers)" }
+            try watchdog.guarding(name()) {
+                try mpiCheck(MPI_Allreduce(cmpi_in_place(), buffers[0], Int32(count), cmpi_float(), cmpi_sum(), comm), name())
             }
         }
-        LocalReduction.finish(buffers, count: count, divisor: divisor)
+        LocalReduction.finish(buffers, count: count, divisor: prescale == nil ? divisor : nil)
     }
 
     private func validate(_ buffers: [UnsafeMutablePointer<Float>], count: Int, groupSize: Int, call: String) throws {

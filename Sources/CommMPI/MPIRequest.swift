@@ -88,10 +88,10 @@ final class MPIRequest: CommRequest, @unchecked Sendable {
 }
 
 extension Optional where Wrapped == CollectiveWatchdog {
-    /// Runs `body` under the watchdog when there is one.
-    func guarding<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+    /// Runs `body` under the watchdog when there is one (`name` is only built then).
+    func guarding<T>(_ name: @autoclosure () -> String, _ body: () throws -> T) rethrows -> T {
         switch self {
-        case .some(let watchdog): return try watchdog.guarding(name, body)
+        case .some(let watchdog): return try watchdog.guarding(name(), body)
         case .none: return try body()
         }
     }

@@ -17,6 +17,11 @@ final class MPICheckTests: XCTestCase {
         try assertChecksPass(ranks: 4, workersPerRank: 1)
     }
 
+    /// K = 3: a mean that is not a power of two divides after the all-reduce instead of scaling before.
+    func testChecksPassOnThreeRanks() throws {
+        try assertChecksPass(ranks: 3, workersPerRank: 1)
+    }
+
     func testChecksPassWithTwoWorkersPerRank() throws {
         try assertChecksPass(ranks: 2, workersPerRank: 2)
     }
@@ -64,7 +69,9 @@ final class MPICheckTests: XCTestCase {
         guard let mpirun = Self.onPath("mpirun") else { throw XCTSkip("mpirun is not on PATH; Open MPI's runtime (openmpi-bin) is needed.") }
         let check = try Self.checkBinary()
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-check-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+            throw SetupError(description: "cannot create the log file \(log.path) for mpirun's output.")
+        }
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
         defer { try? handle.close() }
@@ -94,12 +101,11 @@ final class MPICheckTests: XCTestCase {
             let binary = directory.appendingPathComponent("localsgd-mpi-check")
             if FileManager.default.isExecutableFile(atPath: binary.path) { return binary }
         }
-        throw CheckBinaryMissing(searched: candidates.map(\.path))
+        throw SetupError(description: "localsgd-mpi-check was not found next to the test bundle (looked in \(candidates.map(\.path))); build it with `swift build --build-tests`.")
     }
 
-    private struct CheckBinaryMissing: Error, CustomStringConvertible {
-        let searched: [String]
-        var description: String { "localsgd-mpi-check was not found next to the test bundle (looked in \(searched)); build it with `swift build --build-tests`." }
+    private struct SetupError: Error, CustomStringConvertible {
+        let description: String
     }
 
     private static func onPath(_ name: String) -> URL? {
