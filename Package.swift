@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -47,3 +48,31 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// MARK: - Open MPI backend (optional)
+// The MPI targets exist only where Open MPI's development files are installed, so the core builds
+// and tests without them. LOCALSGD_MPI=1 forces them on, LOCALSGD_MPI=0 off. Training code uses
+// `#if canImport(CommMPI)`.
+let mpiEnabled: Bool = {
+    switch ProcessInfo.processInfo.environment["LOCALSGD_MPI"] {
+    case "0": return false
+    case "1": return true
+    default:
+        let pcDirectories = [
+            "/usr/lib/x86_64-linux-gnu/pkgconfig", "/usr/lib/aarch64-linux-gnu/pkgconfig",
+            "/usr/lib/pkgconfig", "/usr/local/lib/pkgconfig",
+        ]
+        return pcDirectories.contains { FileManager.default.fileExists(atPath: $0 + "/ompi-c.pc") }
+    }
+}()
+if mpiEnabled {
+    package.products.append(.executable(name: "localsgd-mpi-check", targets: ["localsgd-mpi-check"]))
+    package.targets += [
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .target(name: "CommMPI", dependencies: ["CMPI", "Comm", "Tensor"]),
+        .executableTarget(name: "localsgd-mpi-check", dependencies: ["CommMPI", "CMPI", "Comm", "Tensor"],
+                          path: "Sources/MPICheck"),
+        .testTarget(name: "CommMPITests", dependencies: ["localsgd-mpi-check"]),
+    ]
+    package.targets.first { $0.name == "Training" }?.dependencies.append("CommMPI")
+}

@@ -1,0 +1,96 @@
+import CMPI
+import Comm
+
+extension MPICommunicator {
+    public func allReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int, groupSize: Int) throws {
+        try allReduce(buffers, count: count, groupSize: groupSize, mean: true, call: "allReduceMean")
+    }
+
+    public func allReduceSum(_ buffers: [UnsafeMutablePointer<Float>], count: Int, groupSize: Int) throws {
+        try allReduce(buffers, count: count, groupSize: groupSize, mean: false, call: "allReduceSum")
+    }
+
+    public func broadcast(_ buffers: [UnsafeMutablePointer<Float>], count: Int, root: Int) throws {
+        try validate(buffers, count: count, groupSize: workers, call: "broadcast")
+        guard (0..<workers).contains(root) else {
+            throw CommError("broadcast: root \(root) is not a worker; expected 0 ..< \(workers).")
+        }
+        record(count: count)
+        let rootRank = root / workersPerRank
+        let source = processRank == rootRank ? root - localWorkers.lowerBound : 0
+        if processCount > 1 && count > 0 {
+            func call() -> String { "MPI_Bcast (broadcast of \(count) floats from worker \(root))" }
+            try watchdog.guarding(call()) {
+                try mpiCheck(MPI_Bcast(buffers[source], Int32(count), cmpi_float(), Int32(rootRank), world), call())
+            }
+        }
+        LocalReduction.copy(from: source, buffers, count: count)
+    }
+
+    public func barrier() throws {
+        try checkNotFinalized("barrier")
+        try watchdog.guarding("MPI_Barrier") { try mpiCheck(MPI_Barrier(world), "MPI_Barrier") }
+    }
+
+    public func startAllReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int) throws -> CommRequest {
+        try validate(buffers, count: count, groupSize: workers, call: "startAllReduceMean")
+        record(count: count)
+        let prescale = processCount > 1 ? LocalReduction.exactReciprocal(workers) : nil
+        let divisor: Float? = prescale == nil ? Float(workers) : nil
+        LocalReduction.sumIntoFirst(buffers, count: count, scale: prescale)
+        if processCount == 1 || count == 0 {
+            return MPIRequest { LocalReduction.finish(buffers, count: count, divisor: divisor) }
+        }
+        var handle: MPI_Request? = nil
+        try mpiCheck(MPI_Iallreduce(cmpi_in_place(), buffers[0], Int32(count), cmpi_float(), cmpi_sum(), world, &handle),
+                     "MPI_Iallreduce (non-blocking mean of \(count) floats)")
+        guard let handle else { throw CommError("MPI_Iallreduce returned no request.") }
+        // The caller promises not to touch the buffers until the request completes.
+        let request = MPIRequest(handle: handle, watchdog: watchdog) {
+            LocalReduction.finish(buffers, count: count, divisor: divisor)
+        }
+        if progress == .helperThread {
+            progressQueue.async { request.progressUntilDone() }
+        }
+        return request
+    }
+
+    /// Mean or sum over groups of `groupSize` consecutive workers (see the type's comment).
+    private func allReduce(_ buffers: [UnsafeMutablePointer<Float>], count: Int, groupSize: Int, mean: Bool, call: String) throws {
+        try validate(buffers, count: count, groupSize: groupSize, call: call)
+        record(count: count)
+        let divisor: Float? = mean ? Float(groupSize) : nil
+        if groupSize <= workersPerRank {
+            LocalReduction.allReduce(buffers, count: count, groupSize: groupSize, divisor: divisor)
+            return
+        }
+        let comm = try groupCommunicator(groupSize: groupSize)
+        // A power-of-two mean scales each rank's part while it is still in cache, not the result.
+        let prescale = mean ? LocalReduction.exactReciprocal(groupSize) : nil
+        LocalReduction.sumIntoFirst(buffers, count: count, scale: prescale)
+        if count > 0 {
+            // Built only for an error or the watchdog: this path is timed against a bare MPI_Allreduce.
+            func name() -> String { "MPI_Allreduce (\(call) of \(count) floats over groups of \(groupSize) workers)" }
+            try watchdog.guarding(name()) {
+                try mpiCheck(MPI_Allreduce(cmpi_in_place(), buffers[0], Int32(count), cmpi_float(), cmpi_sum(), comm), name())
+            }
+        }
+        LocalReduction.finish(buffers, count: count, divisor: prescale == nil ? divisor : nil)
+    }
+
+    private func validate(_ buffers: [UnsafeMutablePointer<Float>], count: Int, groupSize: Int, call: String) throws {
+        try checkNotFinalized(call)
+        guard buffers.count == workersPerRank else {
+            throw CommError("\(call): got \(buffers.count) buffers but this rank holds \(workersPerRank) workers (\(localWorkers)); pass one buffer per local worker, in worker order.")
+        }
+        guard count >= 0, count <= Int(Int32.max) else {
+            throw CommError("\(call): count \(count) is out of range; expected the number of floats in each buffer, 0 ... \(Int32.max) (MPI counts are 32-bit).")
+        }
+        guard groupSize >= 1, groupSize <= workers, workers % groupSize == 0 else {
+            throw CommError("\(call): group size \(groupSize) does not divide the \(workers) workers; expected a divisor of \(workers) that is at least 1.")
+        }
+        guard workersPerRank % groupSize == 0 || groupSize % workersPerRank == 0 else {
+            throw CommError("\(call): group size \(groupSize) would split the \(workersPerRank) workers of a rank unevenly; with \(workersPerRank) workers per rank, use a divisor or a multiple of \(workersPerRank).")
+        }
+    }
+}

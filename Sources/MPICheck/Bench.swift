@@ -1,0 +1,90 @@
+import CMPI
+import CommMPI
+import Foundation
+import Tensor
+
+/// Times `MPICommunicator.allReduceMean` / `allReduceSum` against a raw in-place
+/// `MPI_Allreduce` (and the raw call plus the scaling pass any mean needs, before the call for
+/// a power-of-two K as the wrapper does, after it otherwise) on the same buffer, alternating the variants within every repeat so that machine noise hits all alike.
+/// Each timed call starts after a barrier with the buffer just read by this rank (as after a
+/// backward pass), and the variants run in a fresh seeded order each repeat (the same on every
+/// rank) so that none always follows the same other; a repeat's time is the slowest rank's.
+enum Bench {
+    static func run(comm: MPICommunicator, bytes: Int, repeats: Int) throws {
+        guard comm.workersPerRank == 1 else {
+            throw CheckError("--bench compares against one raw MPI_Allreduce per rank; use --workers-per-rank 1.")
+        }
+        let count = bytes / MemoryLayout<Float>.size
+        let buffer = FloatBuffer(count: count)  // zeros: sums stay finite however often they run
+        let p = buffer.pointer
+        let divisor = Float(comm.workers)
+        let powerOfTwo = comm.workers & (comm.workers - 1) == 0
+        let variants: [(String, () throws -> Void)] = [
+            ("raw", { try raw(p, count) }),
+            ("mean", { try comm.allReduceMean([p], count: count) }),
+            ("raw+scale", {  // the least any mean costs: the scaling pass where the wrapper puts it
+                if powerOfTwo { for i in 0..<count { p[i] *= 1 / divisor } }
+                try raw(p, count)
+                if !powerOfTwo { for i in 0..<count { p[i] /= divisor } }
+            }),
+            ("sum", { try comm.allReduceSum([p], count: count) }),
+        ]
+        for (_, call) in variants { try call() }  // warm-up: page faults, shared-memory set-up
+        var seconds = [[Double]](repeating: [], count: variants.count)
+        var sink: Float = 0
+        var order = RandomGenerator(seed: 2024)
+        for _ in 0..<repeats {
+            var pending = Array(variants.indices)
+            while !pending.isEmpty {
+                let v = pending.remove(at: order.nextInt(below: pending.count))
+                let call = variants[v].1
+                for i in 0..<count { sink += p[i] }
+                try check(MPI_Barrier(cmpi_comm_world()), "MPI_Barrier")
+                let start = DispatchTime.now().uptimeNanoseconds
+                try call()
+                var t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                try check(MPI_Allreduce(cmpi_in_place(), &t, 1, cmpi_double(), cmpi_max(), cmpi_comm_world()), "MPI_Allreduce")
+                seconds[v].append(t)
+            }
+        }
+        let medians = seconds.map { $0.sorted()[$0.count / 2] }
+        let wait = try overlap(comm: comm, buffer: p, count: count, blocking: medians[1], repeats: repeats)
+        guard comm.processRank == 0, sink.isFinite else { return }
+        let ms = { (v: Int) in String(format: "%.4f", medians[v] * 1e3) }
+        let ratio = { (a: Int, b: Int) in String(format: "%.3f", medians[a] / medians[b]) }
+        print("bench bytes=\(count * 4) ranks=\(comm.processCount) repeats=\(repeats) median ms: raw=\(ms(0)) mean=\(ms(1)) raw+scale=\(ms(2)) sum=\(ms(3))")
+        print("ratio mean/raw=\(ratio(1, 0)) mean/(raw+scale)=\(ratio(1, 2)) sum/raw=\(ratio(3, 0))")
+        print("overlap: startAllReduceMean, compute 2×\(ms(1)) ms, wait() took \(String(format: "%.4f", wait * 1e3)) ms (progress: \(comm.progress))")
+    }
+
+    /// Starts a non-blocking mean, computes (without calling `test()`) for twice the time of a
+    /// blocking one, then waits: a wait near zero means the all-reduce progressed in the
+    /// background. Returns the median wait in seconds (the slowest rank's).
+    static func overlap(comm: MPICommunicator, buffer p: UnsafeMutablePointer<Float>, count: Int,
+                        blocking: Double, repeats: Int) throws -> Double {
+        var waits: [Double] = []
+        var scratch = [Float](repeating: 1, count: 1 << 12)
+        for _ in 0..<repeats {
+            try check(MPI_Barrier(cmpi_comm_world()), "MPI_Barrier")
+            let request = try comm.startAllReduceMean([p], count: count)
+            let end = DispatchTime.now().uptimeNanoseconds + UInt64(2 * blocking * 1e9)
+            while DispatchTime.now().uptimeNanoseconds < end {
+                for i in scratch.indices { scratch[i] = scratch[i] * 0.999 + 0.001 }
+            }
+            let start = DispatchTime.now().uptimeNanoseconds
+            try request.wait()
+            var t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            try check(MPI_Allreduce(cmpi_in_place(), &t, 1, cmpi_double(), cmpi_max(), cmpi_comm_world()), "MPI_Allreduce")
+            waits.append(t)
+        }
+        return scratch[0].isFinite ? waits.sorted()[waits.count / 2] : .nan
+    }
+
+    private static func raw(_ p: UnsafeMutablePointer<Float>, _ count: Int) throws {
+        try check(MPI_Allreduce(cmpi_in_place(), p, Int32(count), cmpi_float(), cmpi_sum(), cmpi_comm_world()), "MPI_Allreduce")
+    }
+
+    private static func check(_ rc: Int32, _ call: String) throws {
+        guard rc == MPI_SUCCESS else { throw CheckError("\(call) failed with MPI error code \(rc).") }
+    }
+}
