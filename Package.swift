@@ -72,7 +72,7 @@ if mpiEnabled {
         .target(name: "CommMPI", dependencies: ["CMPI", "Comm", "Tensor"]),
         .executableTarget(name: "localsgd-mpi-check", dependencies: ["CommMPI", "CMPI", "Comm", "Tensor"],
                           path: "Sources/MPICheck"),
-        .testTarget(name: "CommMPITests", dependencies: ["localsgd-mpi-check"]),
+        .testTarget(name: "CommMPITests", dependencies: ["localsgd-mpi-check", "Training"]),
     ]
     package.targets.first { $0.name == "Training" }?.dependencies.append("CommMPI")
 }

@@ -17,3 +17,12 @@ extension RunDriver {
         #endif
     }
 }
+
+extension RunDriver {
+    /// Ends the MPI session of a communicator this driver made (nothing for other backends).
+    static func finish(_ comm: Communicator) {
+        #if canImport(CommMPI)
+        try? (comm as? MPICommunicator)?.finalize()
+        #endif
+    }
+}

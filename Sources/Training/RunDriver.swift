@@ -32,6 +32,7 @@ public enum RunDriver {
                            events: ((TrainingEvent) -> Void)? = nil) throws -> RunSummary {
         try config.validate()
         let comm = try communicator ?? makeCommunicator(config)
+        defer { if communicator == nil { finish(comm) } }
         let writes = comm.processRank == 0
         let directory = try out.map { path -> RunDirectory? in
             writes || resume ? try RunDirectory(path: path, resuming: resume) : nil
@@ -61,13 +62,16 @@ public enum RunDriver {
             }
         }
         let summary = try trainer.run()
+        // Averaging is a collective: every process takes part, one writes.
+        let final = try trainer.averagedModel()
         if let directory {
             try directory.writeMetrics(trainer.history)
-            try ModelFile.write(try trainer.averagedModel(), network: trainer.network, batchesTracked: trainer.globalStep,
+            try ModelFile.write(final, network: trainer.network, batchesTracked: trainer.globalStep,
                                 to: directory.file("final.safetensors"),
                                 metadata: ["model": config.model.rawValue, "format": "pt"])
             try directory.writeSummary(summary)
         }
+        if writes { events?(.finished(summary, directory: directory?.path)) }
         return summary
     }
 }

@@ -72,13 +72,14 @@ extension Trainer {
         } catch {
             test = (.nan, .nan)
         }
+        if communicator.processCount > 1 { combineTrainingMetricsAcrossProcesses() }
         evaluationBytes += communicator.counters.bytes - bytesBefore
         epochState.time.evaluation += now() - t
         let e = epochState
         let bytes = trainingBytes
         let metrics = EpochMetrics(
             epoch: epoch + 1, steps: globalStep,
-            trainLoss: e.lossSum / Double(max(1, e.steps * replicas.count)),
+            trainLoss: e.lossSum / Double(max(1, e.steps * lossDivisor)),
             trainAccuracy: Double(e.correct) / Double(max(1, e.samples)),
             testLoss: test.loss, testAccuracy: test.accuracy,
             lr: schedule.learningRate(atStep: globalStep - 1),
@@ -91,6 +92,19 @@ extension Trainer {
         epochState.syncsAtStart = strategy.syncs
         epochState.bytesAtStart = bytes
         onEvent?(.epochFinished(metrics))
+    }
+
+    /// Replaces this process's epoch sums (loss, correct, samples) by the sums over all processes,
+    /// so every rank reports the mean over all K workers.
+    private func combineTrainingMetricsAcrossProcesses() {
+        let sums = replicas.indices.map { k -> FloatBuffer in
+            FloatBuffer(k == 0 ? [Float(epochState.lossSum), Float(epochState.correct), Float(epochState.samples)] : [0, 0, 0])
+        }
+        guard (try? communicator.allReduceSum(sums.map(\.pointer), count: 3)) != nil else { return }
+        epochState.lossSum = Double(sums[0][0])
+        epochState.correct = Int(sums[0][1].rounded())
+        epochState.samples = Int(sums[0][2].rounded())
+        lossDivisor = communicator.workers
     }
 
     /// Payload bytes of training collectives per worker (evaluation's averaging excluded).

@@ -30,6 +30,8 @@ public final class Trainer {
     var epochState = EpochAccumulator()
     var totalTime = TimeBreakdown()
     var evaluationBytes = 0
+    /// Workers whose losses `epochState.lossSum` adds up (local ones, or all after combining).
+    lazy var lossDivisor = replicas.count
     /// Training bytes of the run before a resume.
     var restoredBytes = 0
 

@@ -16,4 +16,6 @@ public enum TrainingEvent: Sendable {
     case started(parameters: Int, stepsPerEpoch: Int, peakLearningRate: Float)
     case progress(TrainingProgress)
     case epochFinished(EpochMetrics)
+    /// The run is over and its files are written (sent once, by the process that writes them).
+    case finished(RunSummary, directory: String?)
 }

@@ -27,11 +27,8 @@ struct TrainCommand: ParsableCommand {
         do {
             try reportingErrors {
                 let resolved = try resolveConfig()
-                let summary = try RunDriver.run(resolved, out: resume ?? out, resume: resume != nil,
-                                                events: Console.printer(quiet: quiet))
-                print(String(format: "final: test accuracy %@, test loss %.4f, %d steps, %.0f samples/s, %.1f s",
-                             Console.percent(summary.testAccuracy), summary.testLoss, summary.steps,
-                             summary.samplesPerSecond, summary.seconds) + ((resume ?? out).map { " -> \($0)" } ?? ""))
+                _ = try RunDriver.run(resolved, out: resume ?? out, resume: resume != nil,
+                                      events: Console.printer(quiet: quiet))
             }
         } catch is ExitCodeError {
             throw ExitCode.failure

@@ -1,0 +1,96 @@
+import Foundation
+import XCTest
+import Training
+
+/// `mpirun -np P localsgd train --backend mpi` against the in-process backend with the same K:
+/// bitwise equal when every rank holds one worker and K = 2 (the reduction order is the same),
+/// otherwise equal to float rounding (MPI adds partial sums in another order).
+final class TrainingOverMPITests: XCTestCase {
+    let base = ["train", "--dataset", "synthetic", "--synthetic-train", "128", "--synthetic-test", "32", "--model", "mlp",
+                "--epochs", "2", "--batch-size", "8", "--threads", "1", "--local-steps", "2", "--quiet"]
+
+    func algorithmArguments(_ name: String) -> [String] {
+        switch name {
+        case "post-local": return ["--algorithm", name, "--switch-epoch", "1"]
+        case "hierarchical": return ["--algorithm", name, "--group-size", "2", "--global-every", "2"]
+        default: return ["--algorithm", name]
+        }
+    }
+
+    /// The `localsgd` built beside the test bundle (Linux gives the bundle's folder or the bundle itself).
+    var localsgd: URL {
+        let bundle = Bundle(for: TrainingOverMPITests.self).bundleURL
+        let candidates = [bundle.appendingPathComponent("localsgd"),
+                          bundle.deletingLastPathComponent().appendingPathComponent("localsgd")]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        p.environment = env
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func weights(_ dir: String) throws -> [String: [Float]] {
+        try Safetensors.read(path: dir + "/final.safetensors").tensors
+            .filter { $0.value.dtype == "F32" }.mapValues { try Safetensors.floatArray($0) }
+    }
+
+    func compare(ranks: Int, workers: Int, algorithm: String, bitwise: Bool) throws {
+        guard let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("mpirun is not installed")
+        }
+        let dir = NSTemporaryDirectory() + "localsgd-mpi-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = base + algorithmArguments(algorithm) + ["--workers", String(workers)]
+        let viaMPI = try run(URL(fileURLWithPath: mpirun), ["--oversubscribe", "-np", String(ranks), localsgd.path]
+                             + args + ["--backend", "mpi", "--out", dir + "/mpi"])
+        XCTAssertEqual(viaMPI.status, 0, viaMPI.output)
+        XCTAssertEqual(viaMPI.output.components(separatedBy: "final:").count - 1, 1, "only rank 0 reports:\n\(viaMPI.output)")
+        let inProcess = try run(localsgd, args + ["--out", dir + "/local"])
+        XCTAssertEqual(inProcess.status, 0, inProcess.output)
+        let a = try weights(dir + "/mpi"), b = try weights(dir + "/local")
+        XCTAssertEqual(Set(a.keys), Set(b.keys))
+        for (name, values) in b {
+            if bitwise {
+                XCTAssertEqual(a[name], values, "\(algorithm) \(name)")
+            } else {
+                for (x, y) in zip(a[name]!, values) where abs(x - y) > 1e-5 + 1e-4 * abs(y) {
+                    XCTFail("\(algorithm) \(name): \(x) vs \(y) beyond 1e-5 + 1e-4·|y|")
+                    break
+                }
+            }
+        }
+        let summaryA = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/mpi/summary.json"))) as! [String: Any]
+        let summaryB = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/local/summary.json"))) as! [String: Any]
+        XCTAssertEqual(summaryA["syncs"] as? Int, summaryB["syncs"] as? Int)
+        XCTAssertEqual(summaryA["bytes_communicated"] as? Int, summaryB["bytes_communicated"] as? Int)
+        XCTAssertEqual(summaryA["train_loss"] as! Double, summaryB["train_loss"] as! Double, accuracy: 1e-4,
+                       "train loss is the mean over all K workers on every backend")
+    }
+
+    func testTwoRanksOneWorkerEachAreBitwiseTheInProcessRun() throws {
+        for algorithm in ["minibatch", "local", "post-local", "slowmo"] {
+            try compare(ranks: 2, workers: 2, algorithm: algorithm, bitwise: true)
+        }
+    }
+
+    func testSeveralWorkersPerRankAndFourRanksMatchToRounding() throws {
+        for algorithm in ["minibatch", "local", "post-local", "hierarchical", "slowmo"] {
+            try compare(ranks: 2, workers: 4, algorithm: algorithm, bitwise: false)
+        }
+        try compare(ranks: 4, workers: 4, algorithm: "hierarchical", bitwise: false)
+        try compare(ranks: 4, workers: 4, algorithm: "local", bitwise: false)
+    }
+}
