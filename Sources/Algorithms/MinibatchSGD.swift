@@ -8,6 +8,7 @@ public final class MinibatchSGD: SyncStrategy {
     public init() {}
 
     public func afterBackward(_ c: SyncContext) throws {
+        guard c.communicator.workers > 1 else { return } // a lone worker has no one to synchronize with
         try c.communicator.allReduceMean(c.workers.gradients, count: c.workers.parameterCount)
         syncs += 1
     }

@@ -39,7 +39,7 @@ public final class PeriodicAveraging: SyncStrategy {
 
     public func afterStep(_ c: SyncContext) throws {
         let t = c.step - firstStep + 1
-        guard t > 0, let level = levels.last(where: { t % $0.period == 0 }) else { return }
+        guard c.communicator.workers > 1, t > 0, let level = levels.last(where: { t % $0.period == 0 }) else { return }
         try average(c, groupSize: level.groupSize)
         if level.groupSize == c.communicator.workers { lastGlobalAverageStep = c.step }
     }
