@@ -28,6 +28,7 @@ extension RunConfig {
                       "post-local SGD needs a switching point: --switch-epoch T or --switch-step T")
         }
         try check(slowmoMomentum >= 0 && slowmoMomentum < 1, "--slowmo-momentum must be in [0, 1), got \(slowmoMomentum)")
+        try check(injectLatency >= 0 && injectLatency.isFinite, "--inject-latency must be a non-negative number of seconds")
         try check(slowmoLr > 0, "--slowmo-lr must be positive, got \(slowmoLr)")
         do {
             try optimizerConfig.validate()

@@ -56,6 +56,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var momentumSync: MomentumSync = .local
     public var backend: BackendKind = .inprocess
     public var network: String? = nil
+    /// Seconds to wait before every collective (emulated latency for experiments on real links).
+    public var injectLatency: Double = 0
     // Execution
     public var threads: Int = 2
     public var seed: UInt64 = 1
@@ -75,7 +77,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case groupSize = "group_size", globalEvery = "global_every", slowmoLr = "slowmo_lr"
         case slowmoMomentum = "slowmo_momentum", slowmoNesterov = "slowmo_nesterov", bnSync = "bn_sync"
         case momentumSync = "momentum_sync", backend, network, threads, seed, evalBatchSize = "eval_batch_size"
-        case initWeights = "init", checkpointEvery = "checkpoint_every"
+        case initWeights = "init", checkpointEvery = "checkpoint_every", injectLatency = "inject_latency"
     }
 
     /// Every field name a config file may use.

@@ -104,6 +104,8 @@ struct RunOptions: ParsableArguments {
     var backend: BackendKind?
     @Option(help: "Network model for modelled wall-clock, e.g. 10gbit:50us or 1gbit:100us,nodes-of=8,intra=100gbit:2us.")
     var network: String?
+    @Option(parsing: .unconditional, help: "Seconds to wait before every collective, to emulate network latency (default 0).")
+    var injectLatency: Double?
     @Option(parsing: .unconditional, help: "Threads (default 2).")
     var threads: Int?
     @Option(parsing: .unconditional, help: "Random seed (default 1).")
@@ -136,7 +138,7 @@ struct RunOptions: ParsableArguments {
         put("slowmo_lr", slowmoLr.map { Double($0) }); put("slowmo_momentum", slowmoMomentum.map { Double($0) })
         if slowmoNesterov { o["slowmo_nesterov"] = true }
         put("bn_sync", bnSync?.rawValue); put("momentum_sync", momentumSync?.rawValue)
-        put("backend", backend?.rawValue); put("network", network); put("threads", threads); put("seed", seed)
+        put("backend", backend?.rawValue); put("network", network); put("inject_latency", injectLatency); put("threads", threads); put("seed", seed)
         put("eval_batch_size", evalBatchSize); put("init", initWeights); put("checkpoint_every", checkpointEvery)
         return o
     }
