@@ -13,7 +13,7 @@ extension Trainer {
         pool.run(replicas.count) { k, lane in
             let worker = first + k
             let t0 = now()
-            var rng = RandomGenerator(seed: config.seed, stream: [Stream.augmentation, UInt64(epoch), UInt64(worker), UInt64(m)])
+            var rng = RandomGenerator(seed: config.seed, Stream.augmentation, UInt64(epoch), UInt64(worker), UInt64(m))
             fillBatch(from: data.train, indices: plan.indices(worker: worker, step: m), images: laneImages[lane].pointer,
                       labels: laneLabels[lane].baseAddress!, augmentation: augmentation, rng: &rng)
             let t1 = now()
