@@ -33,7 +33,11 @@ extension RunConfig {
         do {
             try optimizerConfig.validate()
             try scheduleConfig.validate()
-            try algorithmConfig(stepsPerEpoch: 1).validate(workers: workers)
+            var strategy = algorithmConfig(stepsPerEpoch: 1)
+            if backend == .mpi && algorithm == .hierarchical && groupSize.isEmpty {
+                strategy.groupSizes = [workers] // resolved to the node's workers once MPI is up
+            }
+            try strategy.validate(workers: workers)
         } catch let e as OptimConfigError {
             throw TrainingError("--\(flagName(e.field)): \(e.description)")
         } catch let e as StrategyError {
