@@ -4,7 +4,8 @@ Takes its models and its training step from the shared peer script (`pytorch_ben
 with --reference), so the work timed is exactly the one that script times. Reads one JSON
 request per line on stdin,
     {"model": "cnn", "batch": 32, "threads": 1, "steps": 6, "warmup": 10}
-and answers one JSON line on stdout, {"seconds": [per-step wall time, ...], "torch": version}.
+and answers one JSON line on stdout, {"seconds": [wall time per step, ...], "cpu_seconds": [process
+CPU time per step, ...], "torch": version}.
 A configuration's (model, batch, threads), optimizer and data are built (and warmed up with `warmup` steps) on
 its first request and kept, so the Swift side can alternate short rounds of ours and theirs.
 """
@@ -36,14 +37,16 @@ class Config:
         self.x, self.y = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
 
     def steps(self, count):
-        times = []
+        """Wall and process CPU seconds of each of `count` steps."""
+        wall, cpu = [], []
         for _ in range(count):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             self.opt.zero_grad(set_to_none=True)
             F.cross_entropy(self.model(self.x), self.y).backward()
             self.opt.step()
-            times.append(time.perf_counter() - t0)
-        return times
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        return wall, cpu
 
 
 def main():
@@ -59,8 +62,8 @@ def main():
         if key not in configs:
             configs[key] = Config(models, *key[:2])
             configs[key].steps(request.get("warmup", 10))
-        seconds = configs[key].steps(request["steps"])
-        print(json.dumps({"seconds": seconds, "torch": torch.__version__}), flush=True)
+        wall, cpu = configs[key].steps(request["steps"])
+        print(json.dumps({"seconds": wall, "cpu_seconds": cpu, "torch": torch.__version__}), flush=True)
 
 
 if __name__ == "__main__":

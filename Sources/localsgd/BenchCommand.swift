@@ -28,6 +28,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Alternating rounds per configuration with --compare-pytorch.") var rounds = 5
     @Option(help: "FP32 FMA peak of one core in GFLOP/s (Benchmarks/fma_peak.c) for the % of peak column.")
     var peakGflops: Double?
+    @Flag(help: "Report CPU time per step (ours: the process's; PyTorch's: time.process_time) instead of wall time.")
+    var cpuTime = false
     @Flag(help: "Also time every convolution and linear layer on its own (forward + backward).") var layers = false
     @Flag(help: "One JSON object per configuration instead of a table.") var json = false
 
@@ -46,7 +48,10 @@ struct BenchCommand: ParsableCommand {
                 }
                 let peer = try comparePytorch.map { try PyTorchPeer(python: $0, script: peerScript, reference: reference) }
                 defer { peer?.stop() }
-                if !json { print(BenchRow.header(peer: peer != nil, layers: layers)) }
+                if !json {
+                    print("times per step: " + (cpuTime ? "process CPU time" : "wall-clock") + ", median over \(rounds) round(s)")
+                    print(BenchRow.header(peer: peer != nil, layers: layers))
+                }
                 for kind in kinds { for b in batchList { for t in threadList {
                     let row = try measure(kind, batch: b, threads: t, peer: peer)
                     print(json ? try row.json() : row.line(peer: peer != nil, layers: layers))
@@ -68,10 +73,10 @@ struct BenchCommand: ParsableCommand {
         var ours: [Double] = [], theirs: [Double] = []
         for round in 0..<rounds {
             sgemm.append(StepBenchmark.sgemm(threads: t, repeats: 3))
-            ours += runner.run(steps: perRound)
+            ours += runner.run(steps: perRound, cpuTime: cpuTime)
             if let peer {
                 theirs += try peer.steps(model: kind.rawValue, batch: batch, threads: t, steps: perRound,
-                                         warmup: round == 0 ? max(warmup, 10) : 0)
+                                         warmup: round == 0 ? max(warmup, 10) : 0, cpuTime: cpuTime)
             }
         }
         let median = StepRunner.median(ours)
@@ -189,7 +194,7 @@ final class PyTorchPeer {
     }
 
     /// Seconds per step of `steps` PyTorch steps (after `warmup` untimed ones on first use).
-    func steps(model: String, batch: Int, threads: Int, steps: Int, warmup: Int) throws -> [Double] {
+    func steps(model: String, batch: Int, threads: Int, steps: Int, warmup: Int, cpuTime: Bool) throws -> [Double] {
         let request = "{\"model\": \"\(model)\", \"batch\": \(batch), \"threads\": \(threads), \"steps\": \(steps), \"warmup\": \(warmup)}\n"
         input.fileHandleForWriting.write(Data(request.utf8))
         while !buffered.contains(UInt8(ascii: "\n")) {
@@ -200,8 +205,10 @@ final class PyTorchPeer {
         let end = buffered.firstIndex(of: UInt8(ascii: "\n"))!
         let line = buffered[buffered.startIndex..<end]
         buffered = Data(buffered[(end + 1)...])
-        struct Reply: Decodable { var seconds: [Double] }
-        return try JSONDecoder().decode(Reply.self, from: line).seconds
+        struct Reply: Decodable { var seconds: [Double], cpuSeconds: [Double]
+            enum CodingKeys: String, CodingKey { case seconds, cpuSeconds = "cpu_seconds" } }
+        let reply = try JSONDecoder().decode(Reply.self, from: line)
+        return cpuTime ? reply.cpuSeconds : reply.seconds
     }
 
     func stop() {
