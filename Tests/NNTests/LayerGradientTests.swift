@@ -41,6 +41,29 @@ final class LayerGradientTests: XCTestCase {
         checkLayerGradients(BatchNorm(3), input: Shape(3, 2, 2, 2), training: false)
     }
 
+    func testBatchNormWithFusedReLU() {
+        checkLayerGradients(BatchNorm(3, relu: true), input: Shape(3, 4, 3, 3), epsilon: 1e-3, relative: 3e-2,
+                            absolute: 3e-3)
+        checkLayerGradients(BatchNorm(3, relu: true), input: Shape(3, 2, 2, 2), training: false, epsilon: 1e-3)
+    }
+
+    /// BatchNorm(relu: true) is BatchNorm then ReLU, forward and backward, in both modes.
+    func testFusedReLUEqualsBatchNormThenReLU() {
+        for training in [true, false] {
+            let fused = BatchNorm(4, relu: true), plain = BatchNorm(4), relu = ReLU()
+            let a = LayerHarness(fused, seed: 9), b = LayerHarness(plain, seed: 9)
+            let x = randomTensor(Shape(4, 3, 5, 7), seed: 10), dy = randomTensor(Shape(4, 3, 5, 7), seed: 11)
+            let ya = fused.forward(x, a.replica.view, training: training).array
+            let yb = relu.forward(plain.forward(x, b.replica.view, training: training), b.replica.view, training: training)
+            assertClose(ya, yb.array, relative: 1e-6, absolute: 1e-7, "forward")
+            let dxa = fused.backward(dy, a.replica.view).array
+            let dxb = plain.backward(relu.backward(dy, b.replica.view), b.replica.view).array
+            assertClose(dxa, dxb, relative: 1e-5, absolute: 1e-6, "input gradient")
+            assertClose(a.replica.gradients.array, b.replica.gradients.array, relative: 1e-5, absolute: 1e-6, "γ, β")
+            XCTAssertEqual(a.replica.state.array, b.replica.state.array, "running statistics")
+        }
+    }
+
     func testReLU() {
         checkLayerGradients(ReLU(), input: Shape(3, 2, 3, 3), epsilon: 1e-2, distinctInput: true)
     }
