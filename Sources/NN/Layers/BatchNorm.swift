@@ -5,13 +5,16 @@ import Tensor
 /// 1-d case). Training uses the batch's statistics and updates the running ones with
 /// `momentum` (PyTorch semantics: new = (1 − m)·old + m·batch, unbiased batch variance);
 /// evaluation uses the running statistics. Parameters `weight` (γ) and `bias` (β); state
-/// `running_mean` and `running_var`, as PyTorch's `nn.BatchNorm2d`.
+/// `running_mean` and `running_var`, as PyTorch's `nn.BatchNorm2d`. With `relu`, the layer is
+/// BatchNorm followed by ReLU in one pass (and its backward masks by the output in one pass).
 public final class BatchNorm: Layer {
     public let channels: Int
     public let epsilon: Float
     public let momentum: Float
     /// The last BatchNorm of a residual block starts with γ = 0 (Goyal et al., §3 of the study).
     public let zeroInitScale: Bool
+    /// Applies max(·, 0) to the output.
+    public let relu: Bool
     public var needsInputGradient = true
     private var weightOffset = 0, biasOffset = 0, meanOffset = 0, varianceOffset = 0
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
@@ -21,8 +24,10 @@ public final class BatchNorm: Layer {
     /// Per channel: batch mean and 1/sqrt(var + ε) of the last training forward.
     private var savedMean: [Float], savedInverseStd: [Float]
 
-    public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, zeroInitScale: Bool = false) {
+    public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, zeroInitScale: Bool = false,
+                relu: Bool = false) {
         self.channels = channels
+        self.relu = relu
         self.epsilon = epsilon
         self.momentum = momentum
         self.zeroInitScale = zeroInitScale
@@ -57,8 +62,7 @@ public final class BatchNorm: Layer {
             var mean: Float, inverseStd: Float
             if training {
                 mean = Vector.sum(src, count: m) / Float(m)
-                var squares: Float = 0
-                for i in 0..<m { let d = src[i] - mean; squares += d * d }
+                let squares = Vector.squaredDeviations(src, from: mean, count: m)
                 let variance = squares / Float(m)
                 inverseStd = 1 / (variance + epsilon).squareRoot()
                 savedMean[c] = mean
@@ -73,9 +77,8 @@ public final class BatchNorm: Layer {
                 savedInverseStd[c] = inverseStd
             }
             let scale = gamma[c] * inverseStd
-            let shift = beta[c] - mean * scale
-            let dst = output.pointer + c * m
-            for i in 0..<m { dst[i] = src[i] * scale + shift }
+            Vector.affine(src, scale: scale, shift: beta[c] - mean * scale, relu: relu, into: output.pointer + c * m,
+                          count: m)
         }
         return output
     }
@@ -87,24 +90,25 @@ public final class BatchNorm: Layer {
         if needsInputGradient { inputGradient.reshape(input.shape) }
         for c in 0..<channels {
             let x = input.pointer + c * m, g = dy.pointer + c * m
+            // With the fused ReLU, the gradient reaching the normalisation is dy where the output is positive.
+            let mask: UnsafePointer<Float>? = relu ? UnsafePointer(output.pointer + c * m) : nil
             let mean = savedMean[c], inverseStd = savedInverseStd[c]
-            let sumDy = Vector.sum(g, count: m)
+            let (sumDy, sumDyX) = Vector.gradientSums(g, reluOutput: mask, x, count: m)
             // Σ dy·x̂ = (Σ dy·x − mean·Σ dy)·invstd
-            let sumDyXhat = (Vector.dot(g, x, count: m) - mean * sumDy) * inverseStd
+            let sumDyXhat = (sumDyX - mean * sumDy) * inverseStd
             dGamma[c] += sumDyXhat
             dBeta[c] += sumDy
             guard needsInputGradient else { continue }
             let dx = inputGradient.pointer + c * m
             if !lastForwardTrained {
                 // Running statistics are constants: the layer is affine, dx = γ·invstd·dy.
-                let a = gamma[c] * inverseStd
-                for i in 0..<m { dx[i] = a * g[i] }
+                Vector.gradientAffine(g, reluOutput: mask, x, a: gamma[c] * inverseStd, b: 0, c: 0, into: dx, count: m)
                 continue
             }
-            // dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))
+            // dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)) = a·dy + d·x + (b − d·mean)
             let k = gamma[c] * inverseStd / Float(m)
             let a = k * Float(m), b = -k * sumDy, d = -k * sumDyXhat * inverseStd
-            for i in 0..<m { dx[i] = a * g[i] + b + d * (x[i] - mean) }
+            Vector.gradientAffine(g, reluOutput: mask, x, a: a, b: d, c: b - d * mean, into: dx, count: m)
         }
         return inputGradient
     }

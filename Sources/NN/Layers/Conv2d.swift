@@ -1,7 +1,8 @@
 import Tensor
 
-/// 2-D convolution over [C, N, H, W] activations as im2col + one GEMM for the whole batch.
-/// Weight [out, in, kh, kw] and optional bias [out], as PyTorch's `nn.Conv2d`.
+/// 2-D convolution over [C, N, H, W] activations as im2col + GEMM, a few output rows at a time
+/// so that the columns stay in cache. Weight [out, in, kh, kw] and optional bias [out], as
+/// PyTorch's `nn.Conv2d`.
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, geometry: ConvGeometry, hasBias: Bool
     public var needsInputGradient = true
@@ -9,6 +10,10 @@ public final class Conv2d: Layer {
     private var weightOffset = 0, biasOffset = 0
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
+    /// dWᵀ [patch, out] of one backward (the GEMM is faster in this orientation).
+    private let weightGradientT: FloatBuffer
+    /// The flipped, transposed kernel [in, out·kh·kw] of size-preserving convolutions.
+    private let flippedWeight: FloatBuffer
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 bias: Bool = true, workspace: Workspace) {
@@ -17,6 +22,9 @@ public final class Conv2d: Layer {
         geometry = ConvGeometry(kernel: kernel, stride: stride, padding: padding)
         hasBias = bias
         self.workspace = workspace
+        let weights = outChannels * inChannels * kernel * kernel
+        weightGradientT = FloatBuffer(count: weights)
+        flippedWeight = FloatBuffer(count: geometry.preservesSize ? weights : 0)
     }
 
     private var patch: Int { inChannels * geometry.kernelH * geometry.kernelW }
@@ -41,28 +49,46 @@ public final class Conv2d: Layer {
         return 2 * outChannels * patch * y.h * y.w
     }
 
-    /// Columns of the im2col matrix for input `x` (the input itself when pointwise).
-    private func columns(of x: Tensor) -> UnsafeMutablePointer<Float> {
-        if isPointwise { return x.pointer }
-        let y = outputShape(for: x.shape)
-        let col = workspace.scratch(patch * y.plane)
-        im2col(x.pointer, c: x.shape.c, n: x.shape.n, h: x.shape.h, w: x.shape.w, geometry: geometry, into: col)
-        return col
+    /// Splits the N·Ho output rows into chunks whose im2col columns (`patch` floats per column)
+    /// fit the cache budget, and calls `body(rows, columns)` with the chunk's scratch.
+    private func forEachChunk(_ ys: Shape, patch: Int, _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+        let lines = ys.n * ys.h
+        let perChunk = max(1, columnBudget / (patch * ys.w))
+        let col = workspace.scratch(patch * min(lines, perChunk) * ys.w)
+        var r = 0
+        while r < lines {
+            let end = min(lines, r + perChunk)
+            body(r..<end, col)
+            r = end
+        }
     }
+
+    /// Floats of im2col columns per chunk (tests lower it to split images across chunks). 32–256 K
+    /// are within a few per cent of each other here (2 MB L2); 8 K and whole-batch columns cost 20 %.
+    var columnBudget = 64 * 1024
 
     public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
         input = x
-        let ys = outputShape(for: x.shape)
+        let xs = x.shape, ys = outputShape(for: xs)
         output.reshape(ys)
-        let col = columns(of: x)
-        // y[out, N·Ho·Wo] = W[out, patch] · col[patch, N·Ho·Wo]
-        BLAS.gemm(m: outChannels, n: ys.plane, k: patch, a: r.parameters + weightOffset, lda: patch,
-                  b: col, ldb: ys.plane, c: output.pointer, ldc: ys.plane)
+        let w = r.parameters + weightOffset, y = output.pointer
+        let lineWidth = ys.w
+        if isPointwise {
+            // y[out, N·H·W] = W[out, in] · x[in, N·H·W]
+            BLAS.gemm(m: outChannels, n: ys.plane, k: patch, a: w, lda: patch, b: x.pointer, ldb: ys.plane,
+                      c: y, ldc: ys.plane)
+        } else {
+            forEachChunk(ys, patch: patch) { rows, col in
+                im2col(x.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
+                let columns = rows.count * lineWidth
+                BLAS.gemm(m: outChannels, n: columns, k: patch, a: w, lda: patch, b: col, ldb: columns,
+                          c: y + rows.lowerBound * lineWidth, ldc: ys.plane)
+            }
+        }
         if hasBias {
             let bias = r.parameters + biasOffset
             for o in 0..<outChannels {
-                let row = output.pointer + o * ys.plane
-                let b = bias[o]
+                let row = y + o * ys.plane, b = bias[o]
                 for i in 0..<ys.plane { row[i] += b }
             }
         }
@@ -70,29 +96,93 @@ public final class Conv2d: Layer {
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
-        let x = input
-        let plane = dy.shape.plane
-        let col = columns(of: x)
-        // dW[out, patch] += dy[out, P] · colᵀ[P, patch]
-        BLAS.gemm(transB: true, m: outChannels, n: patch, k: plane, a: dy.pointer, lda: plane,
-                  b: col, ldb: plane, beta: 1, c: r.gradients + weightOffset, ldc: patch)
+        let xs = input.shape, ys = dy.shape
         if hasBias {
             let db = r.gradients + biasOffset
-            for o in 0..<outChannels { db[o] += Vector.sum(dy.pointer + o * plane, count: plane) }
+            for o in 0..<outChannels { db[o] += Vector.sum(dy.pointer + o * ys.plane, count: ys.plane) }
         }
-        guard needsInputGradient else { return inputGradient }
-        inputGradient.reshape(x.shape)
+        if needsInputGradient { inputGradient.reshape(xs) }
         if isPointwise {
-            BLAS.gemm(transA: true, m: patch, n: plane, k: outChannels, a: r.parameters + weightOffset, lda: patch,
-                      b: dy.pointer, ldb: plane, c: inputGradient.pointer, ldc: plane)
-            return inputGradient
+            backwardPointwise(dy, r)
+        } else if geometry.preservesSize {
+            backwardPreservingSize(dy, r)
+        } else {
+            backwardStrided(dy, r)
         }
-        // dcol[patch, P] = Wᵀ · dy, then fold back; the columns are no longer needed, reuse the scratch.
-        BLAS.gemm(transA: true, m: patch, n: plane, k: outChannels, a: r.parameters + weightOffset, lda: patch,
-                  b: dy.pointer, ldb: plane, c: col, ldc: plane)
-        inputGradient.zero()
-        col2im(col, c: x.shape.c, n: x.shape.n, h: x.shape.h, w: x.shape.w, geometry: geometry,
-               into: inputGradient.pointer)
+        addTransposedWeightGradient(into: r.gradients + weightOffset)
         return inputGradient
+    }
+
+    /// dWᵀ [in, out] = x [in, P] · dyᵀ; dx [in, P] = Wᵀ · dy.
+    private func backwardPointwise(_ dy: Tensor, _ r: ReplicaView) {
+        let plane = dy.shape.plane
+        BLAS.gemm(transB: true, m: patch, n: outChannels, k: plane, a: input.pointer, lda: plane,
+                  b: dy.pointer, ldb: plane, c: weightGradientT.pointer, ldc: outChannels)
+        guard needsInputGradient else { return }
+        BLAS.gemm(transA: true, m: patch, n: plane, k: outChannels, a: r.parameters + weightOffset, lda: patch,
+                  b: dy.pointer, ldb: plane, c: inputGradient.pointer, ldc: plane)
+    }
+
+    /// Per chunk: dWᵀ += col(x) · dyᵀ, and dx = W′ · col(dy), the input gradient as a convolution
+    /// of dy with the flipped, transposed kernel W′ (no col2im, and a GEMM with K = out·kh·kw).
+    private func backwardPreservingSize(_ dy: Tensor, _ r: ReplicaView) {
+        let xs = input.shape, ys = dy.shape
+        if needsInputGradient { flipKernel(r.parameters + weightOffset) }
+        let flippedPatch = outChannels * geometry.kernelH * geometry.kernelW
+        let lineWidth = ys.w
+        var first = true
+        forEachChunk(ys, patch: max(patch, flippedPatch)) { rows, col in
+            let columns = rows.count * lineWidth, offset = rows.lowerBound * lineWidth
+            im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
+            BLAS.gemm(transB: true, m: patch, n: outChannels, k: columns, a: col, lda: columns,
+                      b: dy.pointer + offset, ldb: ys.plane, beta: first ? 0 : 1,
+                      c: weightGradientT.pointer, ldc: outChannels)
+            first = false
+            guard needsInputGradient else { return }
+            im2col(dy.pointer, c: ys.c, n: ys.n, h: ys.h, w: ys.w, geometry: geometry, rows: rows, into: col)
+            BLAS.gemm(m: inChannels, n: columns, k: flippedPatch, a: flippedWeight.pointer, lda: flippedPatch,
+                      b: col, ldb: columns, c: inputGradient.pointer + offset, ldc: xs.plane)
+        }
+    }
+
+    /// Per chunk: dWᵀ += col(x) · dyᵀ, and col2im(Wᵀ · dy) into dx.
+    private func backwardStrided(_ dy: Tensor, _ r: ReplicaView) {
+        let xs = input.shape, ys = dy.shape
+        if needsInputGradient { inputGradient.zero() }
+        let lineWidth = ys.w
+        var first = true
+        forEachChunk(ys, patch: patch) { rows, col in
+            let columns = rows.count * lineWidth, offset = rows.lowerBound * lineWidth
+            im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
+            BLAS.gemm(transB: true, m: patch, n: outChannels, k: columns, a: col, lda: columns,
+                      b: dy.pointer + offset, ldb: ys.plane, beta: first ? 0 : 1,
+                      c: weightGradientT.pointer, ldc: outChannels)
+            first = false
+            guard needsInputGradient else { return }
+            BLAS.gemm(transA: true, m: patch, n: columns, k: outChannels, a: r.parameters + weightOffset, lda: patch,
+                      b: dy.pointer + offset, ldb: ys.plane, c: col, ldc: columns)
+            col2im(col, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: inputGradient.pointer)
+        }
+    }
+
+    /// W′[c, (o, i, j)] = W[o, c, kh − 1 − i, kw − 1 − j].
+    private func flipKernel(_ w: UnsafePointer<Float>) {
+        let kh = geometry.kernelH, kw = geometry.kernelW, taps = kh * kw
+        let dst = flippedWeight.pointer
+        for o in 0..<outChannels {
+            for c in 0..<inChannels {
+                let src = w + (o * inChannels + c) * taps, out = dst + (c * outChannels + o) * taps
+                for t in 0..<taps { out[t] = src[taps - 1 - t] }
+            }
+        }
+    }
+
+    /// dW[o, p] += dWᵀ[p, o].
+    private func addTransposedWeightGradient(into dW: UnsafeMutablePointer<Float>) {
+        let t = weightGradientT.pointer, n = patch
+        for o in 0..<outChannels {
+            let row = dW + o * n
+            for p in 0..<n { row[p] += t[p * outChannels + o] }
+        }
     }
 }

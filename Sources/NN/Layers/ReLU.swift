@@ -12,21 +12,13 @@ public final class ReLU: Layer {
 
     public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
         output.reshape(x.shape)
-        let src = x.pointer, dst = output.pointer
-        for i in 0..<x.count { dst[i] = max(src[i], 0) }
+        Vector.relu(x.pointer, into: output.pointer, count: x.count)
         return output
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
         inputGradient.reshape(dy.shape)
-        reluBackward(dy.pointer, output: output.pointer, into: inputGradient.pointer, count: dy.count)
+        Vector.reluBackward(dy.pointer, output: output.pointer, into: inputGradient.pointer, count: dy.count)
         return inputGradient
     }
-}
-
-/// dx = dy where the ReLU's output was positive, else 0.
-@inline(__always)
-func reluBackward(_ dy: UnsafePointer<Float>, output y: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
-                  count: Int) {
-    for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : 0 }
 }

@@ -56,10 +56,9 @@ public final class ResidualBlock: Layer {
         let y = output.pointer, count = a.count
         switch shortcut {
         case .identity:
-            for i in 0..<count { y[i] = max(a.pointer[i] + x.pointer[i], 0) }
+            Vector.addReLU(a.pointer, x.pointer, into: y, count: count)
         case .projection(let p):
-            let s = p.forward(x, r, training: training)
-            for i in 0..<count { y[i] = max(a.pointer[i] + s.pointer[i], 0) }
+            Vector.addReLU(a.pointer, p.forward(x, r, training: training).pointer, into: y, count: count)
         case .zeroPad(let stride, let outChannels):
             addZeroPadShortcut(x.shape, x.pointer, stride: stride, outChannels: outChannels, into: a.shape, y, a.pointer)
         }
@@ -92,7 +91,7 @@ public final class ResidualBlock: Layer {
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
         sumGradient.reshape(dy.shape)
-        reluBackward(dy.pointer, output: output.pointer, into: sumGradient.pointer, count: dy.count)
+        Vector.reluBackward(dy.pointer, output: output.pointer, into: sumGradient.pointer, count: dy.count)
         let dBody = body.backward(sumGradient, r)
         var dShortcut: Tensor? = nil
         if case .projection(let p) = shortcut { dShortcut = p.backward(sumGradient, r) }
@@ -101,10 +100,9 @@ public final class ResidualBlock: Layer {
         let dx = inputGradient.pointer, count = input.count
         switch shortcut {
         case .identity:
-            for i in 0..<count { dx[i] = dBody.pointer[i] + sumGradient.pointer[i] }
+            Vector.add(dBody.pointer, sumGradient.pointer, into: dx, count: count)
         case .projection:
-            let ds = dShortcut!.pointer
-            for i in 0..<count { dx[i] = dBody.pointer[i] + ds[i] }
+            Vector.add(dBody.pointer, dShortcut!.pointer, into: dx, count: count)
         case .zeroPad(let stride, let outChannels):
             dx.update(from: dBody.pointer, count: count)
             let xs = input.shape, ys = dy.shape, before = (outChannels - xs.c) / 2, plane = ys.h * ys.w
