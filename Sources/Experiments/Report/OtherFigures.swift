@@ -1,16 +1,21 @@
 import Foundation
+import Training
 
 /// Fig. 10 of the study (SlowMo) and the convex check of Stich's local-SGD analysis.
 extension ReportFamily {
-    static let slowmoFields: Set<String> = ["algorithm", "slowmo_lr", "slowmo_momentum", "slowmo_nesterov"]
-
-    /// The local or post-local group that `slowmo` adds slow momentum to.
+    /// The local or post-local group that `slowmo` adds slow momentum to: the same config
+    /// once the algorithm and SlowMo's own settings are set aside.
     func withoutSlowMo(_ slowmo: RunGroup) -> RunGroup? {
-        let want = slowmo.switchEpoch == nil ? "local" : "post-local"
-        let fields = slowmo.fields.filter { !ReportFamily.slowmoFields.contains($0.key) }
-        return groups.first { g in
-            g.algorithm == want && NSDictionary(dictionary: g.fields.filter { !ReportFamily.slowmoFields.contains($0.key) }).isEqual(to: fields)
+        func plain(_ c: RunConfig) -> RunConfig {
+            var c = c
+            c.algorithm = .local
+            c.slowmoLr = 1
+            c.slowmoMomentum = 0.5
+            c.slowmoNesterov = false
+            return c
         }
+        let target = plain(slowmo.config)
+        return groups.first { ($0.algorithm == "local" || $0.algorithm == "post-local") && plain($0.config) == target }
     }
 
     func figure10() -> FigureResult {

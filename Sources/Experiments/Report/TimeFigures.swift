@@ -28,14 +28,14 @@ extension ReportFamily {
              part("backward", scale: scale) { $0.summary!.time.backward }, part("optimizer", scale: scale) { $0.summary!.time.optimizer }]
         }
         var charts: [Chart] = []
-        let modelled = BarSeries("communication (modelled)", groups.map { g in
+        let modelled = BarSeries("communication", groups.map { g in
             g.aggregate { Quantity.modelledCommunicationPerIteration($0).map { 1e3 * $0 } }?.median
         })
         let network = groups[0].config.network
         if let network, modelled.values.contains(where: { $0 != nil }) {
-            charts.append(.bar(bars("Per worker, communication modelled on \(network)", categories, parts(scale: true) + [modelled])))
+            charts.append(.bar(bars("Per worker; communication modelled on \(network)", categories, parts(scale: true) + [modelled])))
         }
-        let measured = part("communication (measured)", scale: false) { $0.summary!.time.communication }
+        let measured = part("communication", scale: false) { $0.summary!.time.communication }
         charts.append(.bar(bars("Measured on this machine (all K workers simulated)", categories, parts(scale: false) + [measured])))
         return .drawn(Figure(id: "fig01", title: "Fig. 1 — Time per iteration by part",
                              caption: "Mean milliseconds per training iteration split into data loading, forward, backward, optimizer and communication (median over seeds). "

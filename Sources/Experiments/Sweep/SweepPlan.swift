@@ -53,7 +53,7 @@ extension SweepSpec {
             guard seen.insert(key).inserted else { continue }
             let resolved = try JSONSerialization.jsonObject(with: key) as! [String: Any]
             let named = varied.compactMap { field -> (field: String, value: String)? in
-                guard let value = resolved[field], !(value is NSNull),
+                guard let value = resolved[field], !(value is NSNull), (value as? [Any])?.isEmpty != true,
                       let shown = try? SweepValue(value, field: field, source: source) else { return nil }
                 return (field, shown.description)
             }
