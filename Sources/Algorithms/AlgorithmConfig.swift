@@ -10,6 +10,9 @@ public enum AlgorithmKind: String, Codable, CaseIterable, Sendable {
     case hierarchical
     /// Local averaging followed by a slow-momentum outer step at each global average (Wang et al. 2020).
     case slowmo
+    /// Asynchronous local SGD (paper 002): lock-free updates by several threads per node and
+    /// non-blocking in-place averaging across nodes; runs in `AsyncTrainer`, not as a strategy.
+    case async
 }
 
 /// What happens to BatchNorm running statistics when weights are averaged.

@@ -56,6 +56,9 @@ extension AlgorithmConfig {
         case .slowmo:
             return SlowMo(inner: PostLocalSGD(switchStep: start, averaging: averaging), parameterCount: parameterCount,
                           slowLearningRate: slowLearningRate, slowMomentum: slowMomentum, nesterov: slowNesterov)
+        case .async:
+            // Its threads and averaging loop do not fit the per-iteration hooks of a strategy.
+            throw StrategyError("async runs in its own trainer (AsyncTrainer), not as a synchronization strategy of Trainer")
         }
     }
 }

@@ -58,6 +58,18 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var network: String? = nil
     /// Seconds to wait before every collective (emulated latency for experiments on real links).
     public var injectLatency: Double = 0
+    // Asynchronous local SGD (--algorithm async; AsyncTrainer)
+    /// N, nodes; each holds one shared replica.
+    public var nodes: Int = 1
+    /// P, worker threads per node updating its replica without locks.
+    public var threadsPerNode: Int = 1
+    /// H of async: node steps (updates applied to a node's replica) between snapshots; nil: `localSteps`.
+    public var averageEvery: Int? = nil
+    /// Instead of `averageEvery`: start a round every this many seconds (concurrent mode only).
+    public var averageSeconds: Double? = nil
+    /// Sequentialised mode: threads step in a fixed round-robin order, averaging completes after `asyncDelay` node steps.
+    public var asyncDeterministic: Bool = false
+    public var asyncDelay: Int = 0
     // Execution
     public var threads: Int = 2
     public var seed: UInt64 = 1
@@ -77,7 +89,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case groupSize = "group_size", globalEvery = "global_every", slowmoLr = "slowmo_lr"
         case slowmoMomentum = "slowmo_momentum", slowmoNesterov = "slowmo_nesterov", bnSync = "bn_sync"
         case momentumSync = "momentum_sync", backend, network, threads, seed, evalBatchSize = "eval_batch_size"
-        case initWeights = "init", checkpointEvery = "checkpoint_every", injectLatency = "inject_latency"
+        case injectLatency = "inject_latency"
+        case nodes, threadsPerNode = "threads_per_node", averageEvery = "average_every", averageSeconds = "average_seconds"
+        case asyncDeterministic = "async_deterministic", asyncDelay = "async_delay"
+        case initWeights = "init", checkpointEvery = "checkpoint_every"
     }
 
     /// Every field name a config file may use.

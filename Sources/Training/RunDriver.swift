@@ -1,3 +1,4 @@
+import Algorithms
 import Comm
 import Data
 import Foundation
@@ -31,6 +32,9 @@ public enum RunDriver {
                            communicator: Communicator? = nil,
                            events: ((TrainingEvent) -> Void)? = nil) throws -> RunSummary {
         try config.validate()
+        if config.algorithm == .async {  // threads per node and a background averaging loop: its own trainer
+            return try runAsync(config, out: out, resume: resume, communicator: communicator, events: events)
+        }
         let comm = try communicator ?? makeCommunicator(config)
         defer { if communicator == nil { finish(comm) } }
         var config = config

@@ -106,6 +106,18 @@ struct RunOptions: ParsableArguments {
     var network: String?
     @Option(parsing: .unconditional, help: "Seconds to wait before every collective, to emulate network latency (default 0).")
     var injectLatency: Double?
+    @Option(parsing: .unconditional, help: "Async: nodes N, each one replica shared by its threads (default 1; under MPI one per rank).")
+    var nodes: Int?
+    @Option(parsing: .unconditional, help: "Async: worker threads P per node, updating its replica without locks (default 1).")
+    var threadsPerNode: Int?
+    @Option(parsing: .unconditional, help: "Async: node steps H between snapshots for averaging (default: --local-steps).")
+    var averageEvery: Int?
+    @Option(parsing: .unconditional, help: "Async: start an averaging round every S seconds instead of every H steps.")
+    var averageSeconds: Double?
+    @Flag(help: "Async: sequentialised, deterministic mode (threads step in a fixed round-robin order).")
+    var asyncDeterministic = false
+    @Option(parsing: .unconditional, help: "Async sequentialised mode: averaging completes after D more node steps (default 0).")
+    var asyncDelay: Int?
     @Option(parsing: .unconditional, help: "Threads (default 2).")
     var threads: Int?
     @Option(parsing: .unconditional, help: "Random seed (default 1).")
@@ -140,6 +152,10 @@ struct RunOptions: ParsableArguments {
         put("bn_sync", bnSync?.rawValue); put("momentum_sync", momentumSync?.rawValue)
         put("backend", backend?.rawValue); put("network", network); put("inject_latency", injectLatency); put("threads", threads); put("seed", seed)
         put("eval_batch_size", evalBatchSize); put("init", initWeights); put("checkpoint_every", checkpointEvery)
+        put("nodes", nodes); put("threads_per_node", threadsPerNode); put("average_every", averageEvery)
+        put("average_seconds", averageSeconds)
+        if asyncDeterministic { o["async_deterministic"] = true }
+        put("async_delay", asyncDelay)
         return o
     }
 }

@@ -1,0 +1,172 @@
+import Algorithms
+import Comm
+import Foundation
+
+/// The background averaging loop of a concurrent async run (paper 002, technique (b)), on its
+/// own thread for the whole run, driving the rounds of `AsyncAveraging` for the nodes of this
+/// process (all N in-process, over `InProcessCommunicator(workers: N)`; one per MPI rank):
+///
+/// 1. sleep until a node has applied H more updates since its last snapshot (or, with
+///    `averageSeconds`, until that much time has passed since the last round started), and
+///    snapshot it — the workers keep going;
+/// 2. once every local node has its snapshot, start the non-blocking all-reduce and wait for it
+///    (the collective itself waits for the other processes' nodes);
+/// 3. apply x ← x̄ + (x − snapshot) to each node under `applyLock`, so an evaluation that copies
+///    the weights at an epoch end never sees half an application.
+///
+/// At the end of training (`AsyncBoard.stopping`) no round starts on a threshold any more; a
+/// round some nodes have snapshotted is completed by snapshotting the others now (forced), and
+/// the main thread may force one more round when another process has started one (see
+/// `AsyncTrainer.stopAveraging`).
+final class AsyncAveragingLoop: @unchecked Sendable {
+    let board: AsyncBoard
+    let averaging: AsyncAveraging
+    let communicator: Communicator
+    let averageEvery: Int
+    let averageSeconds: Double?
+    /// Held while averages are applied to the live weights and while evaluation copies them.
+    let applyLock = NSLock()
+    private let done = DispatchSemaphore(value: 0)
+    // Touched only by the loop's thread.
+    private var snapshotted: [Bool]
+    private var snapshotSteps: [Int]
+    private var lastRoundStart = 0.0
+
+    init(board: AsyncBoard, averaging: AsyncAveraging, communicator: Communicator, averageEvery: Int,
+         averageSeconds: Double?) {
+        self.board = board
+        self.averaging = averaging
+        self.communicator = communicator
+        self.averageEvery = averageEvery
+        self.averageSeconds = averageSeconds
+        snapshotted = [Bool](repeating: false, count: averaging.nodes.count)
+        snapshotSteps = [Int](repeating: 0, count: averaging.nodes.count)
+    }
+
+    func start() {
+        lastRoundStart = now()
+        let thread = Thread { [self] in
+            do { try loop() } catch {
+                board.locked { board.loopError = error }
+                board.fail("averaging failed: \(error)")
+            }
+            board.locked { board.phase = .exited; board.condition.broadcast() }
+            done.signal()
+        }
+        thread.name = "async-averaging"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Blocks until the loop's thread has returned.
+    func join() { done.wait() }
+
+    private func loop() throws {
+        while let due = nextSnapshots() {
+            let t0 = now()
+            let steps = due.map { board.counters[$0].steps.load(ordering: .sequentiallyConsistent) }
+            for n in due { averaging.snapshot(node: n) }  // races with the workers' updates by design
+            for (n, s) in zip(due, steps) {
+                snapshotted[n] = true
+                snapshotSteps[n] = s
+            }
+            for (n, s) in zip(due, steps) where averageSeconds == nil {
+                board.counters[n].nextSnapshot.store(s + averageEvery, ordering: .sequentiallyConsistent)
+            }
+            board.locked { board.stats.snapshotSeconds += now() - t0 }
+            if snapshotted.allSatisfy({ $0 }) { try runRound() }
+        }
+    }
+
+    private enum Decision { case exit, sleep, check, snapshot([Int]) }
+
+    /// The nodes to snapshot now, after sleeping until there are any; nil when the loop should end.
+    private func nextSnapshots() -> [Int]? {
+        while true {
+            let missing = snapshotted.indices.filter { !snapshotted[$0] }
+            switch decide(missing: missing) {
+            case .exit:
+                return nil
+            case .snapshot(let nodes):
+                return nodes
+            case .sleep:
+                board.wakeup.wait()
+            case .check:
+                if let period = averageSeconds {
+                    let left = lastRoundStart + period - now()
+                    if left <= 0 { return missing }
+                    _ = board.wakeup.wait(timeout: .now() + left)
+                    continue
+                }
+                let due = missing.filter { board.counters[$0].isDue }
+                if !due.isEmpty { return due }
+                board.wakeup.wait()
+            }
+        }
+    }
+
+    /// What the main thread's flags say to do (see the type's comment on the end of training).
+    private func decide(missing: [Int]) -> Decision {
+        board.locked {
+            if board.failure != nil { return .exit }
+            guard board.stopping else { return .check }
+            let partial = missing.count < snapshotted.count
+            if partial || board.forceRound {
+                board.forceRound = false
+                board.stats.forcedRounds += 1
+                board.phase = .collecting
+                return .snapshot(missing)
+            }
+            if board.finished { return .exit }
+            if board.phase != .idle {
+                board.phase = .idle
+                board.condition.broadcast()
+            }
+            return .sleep
+        }
+    }
+
+    /// Starts the all-reduce of every local snapshot, waits for it and applies it.
+    private func runRound() throws {
+        let t0 = now()
+        lastRoundStart = t0
+        try averaging.start(communicator)
+        board.locked {
+            board.roundsStarted += 1
+            board.phase = .inFlight
+            board.condition.broadcast()
+        }
+        try waitForCompletion()
+        let t1 = now()
+        applyLock.lock()
+        for n in averaging.nodes.indices { averaging.apply(node: n) }  // races with the workers by design
+        applyLock.unlock()
+        averaging.finishRound()
+        let t2 = now()
+        board.locked {
+            for n in averaging.nodes.indices {
+                board.stats.updatesDuringRounds += board.counters[n].steps.load(ordering: .sequentiallyConsistent) - snapshotSteps[n]
+            }
+            board.stats.rounds += 1
+            board.stats.allReduceSeconds += t1 - t0
+            board.stats.applySeconds += t2 - t1
+            board.phase = .collecting
+        }
+        for n in snapshotted.indices { snapshotted[n] = false }
+    }
+
+    /// In one process the request's `wait()` sleeps on a semaphore. Across MPI processes it
+    /// would call `MPI_Wait`, which busy-polls a core in Open MPI 4.1; the communicator's helper
+    /// thread already drives progress, so check now and then, sleeping 50 µs growing to 2 ms.
+    private func waitForCompletion() throws {
+        if communicator.processCount == 1 {
+            try averaging.wait()
+            return
+        }
+        var pause: UInt32 = 50
+        while try !averaging.isComplete() {
+            usleep(pause)
+            pause = min(pause * 2, 2000)
+        }
+    }
+}

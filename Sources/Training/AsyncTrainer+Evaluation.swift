@@ -1,0 +1,111 @@
+import Comm
+import Data
+import Foundation
+import NN
+import Tensor
+
+extension AsyncTrainer {
+    /// The average of all N nodes' weights and BatchNorm statistics (§3: the study evaluates the
+    /// averaged model, outside training). Nodes are not modified. `applyLock`, when the averaging
+    /// loop runs, keeps a round from being applied while the nodes are read.
+    public func averagedModel() throws -> Replica { try averagedModel(applyLock: nil) }
+
+    func averagedModel(applyLock: NSLock?) throws -> Replica {
+        if config.nodes == 1 { return nodes[0] }
+        let target = evaluationReplica
+        applyLock?.lock()
+        if communicator.processCount == 1 {
+            // Sum in node order, then divide by N: the in-process all-reduce's arithmetic.
+            average(\.parameters, into: target.parameters)
+            average(\.state, into: target.state)
+            applyLock?.unlock()
+            return target
+        }
+        target.copyWeights(from: nodes[0])  // one node per process
+        applyLock?.unlock()
+        guard let comm = evaluationCommunicator else { throw TrainingError("no evaluation communicator") }
+        try comm.allReduceMean([target.parameters.pointer], count: target.parameters.count)
+        try comm.allReduceMean([target.state.pointer], count: target.state.count)
+        return target
+    }
+
+    private func average(_ buffer: KeyPath<Replica, FloatBuffer>, into target: FloatBuffer) {
+        let sources = nodes.map { $0[keyPath: buffer].pointer }
+        let divisor = Float(sources.count), dst = target.pointer
+        evaluationPool.runChunks(target.count) { range in
+            for i in range { dst[i] = sources[0][i] }
+            for s in sources.dropFirst() { for i in range { dst[i] += s[i] } }
+            for i in range { dst[i] /= divisor }
+        }
+    }
+
+    /// Mean loss and accuracy of `replica` on `dataset`, in batches of `evalBatchSize` spread over
+    /// the evaluation threads (using idle workers' networks); sums in batch order.
+    public func evaluate(_ replica: Replica, on dataset: Dataset) -> (loss: Double, accuracy: Double) {
+        let b = config.evalBatchSize
+        let batches = (dataset.count + b - 1) / b
+        var losses = [Double](repeating: 0, count: batches), correct = [Int](repeating: 0, count: batches)
+        losses.withUnsafeMutableBufferPointer { lossOut in
+            correct.withUnsafeMutableBufferPointer { correctOut in
+                evaluationPool.run(batches) { i, lane in
+                    let lo = i * b, hi = min(dataset.count, lo + b)
+                    let worker = workers[lane]
+                    worker.images.reshape(Shape(dataset.channels, hi - lo, dataset.height, dataset.width))
+                    var rng = RandomGenerator(seed: 0)
+                    fillBatch(from: dataset, indices: Array(lo..<hi)[...], images: worker.images.pointer,
+                              labels: worker.labels.baseAddress!, augmentation: Augmentation(), rng: &rng)
+                    let r = worker.network.evaluate(images: worker.images, labels: worker.labels.baseAddress!, replica.view)
+                    lossOut[i] = Double(r.loss) * Double(hi - lo)
+                    correctOut[i] = r.correct
+                }
+            }
+        }
+        for w in workers { w.images.reshape(Shape(spec.channels, config.batchSize, spec.height, spec.width)) }
+        let n = Double(dataset.count)
+        return (losses.reduce(0, +) / n, Double(correct.reduce(0, +)) / n)
+    }
+
+    /// Evaluates the averaged model and records the epoch's metrics; `time` is the epoch's
+    /// training time, to which the evaluation's is added.
+    func finishEpoch(_ epoch: Int, sums: AsyncEpochSums, time: TimeBreakdown, applyLock: NSLock?) throws {
+        let t = now()
+        let test = evaluate(try averagedModel(applyLock: applyLock), on: data.test)
+        var sums = sums
+        if communicator.processCount > 1, let comm = evaluationCommunicator {
+            sums.lossSum = Double(try sum(Float(sums.lossSum), over: comm))
+            sums.correct = Int(try sum(Float(sums.correct), over: comm).rounded())
+            sums.samples = Int(try sum(Float(sums.samples), over: comm).rounded())
+            sums.steps = Int(try sum(Float(sums.steps), over: comm).rounded())
+        }
+        var time = time
+        time.evaluation += now() - t
+        let syncs = stats.rounds, bytes = communicator.counters.bytes
+        let metrics = EpochMetrics(
+            epoch: epoch + 1, steps: iterations,
+            trainLoss: sums.lossSum / Double(max(1, sums.steps)),
+            trainAccuracy: Double(sums.correct) / Double(max(1, sums.samples)),
+            testLoss: test.loss, testAccuracy: test.accuracy,
+            lr: schedule.learningRate(atStep: max(0, iterations - 1)),
+            seconds: time.training + time.evaluation, syncs: syncs - epochStart.syncs,
+            bytesCommunicated: bytes - epochStart.bytes, time: time, modelledSeconds: nil)
+        history.append(metrics)
+        totalTime = totalTime + time
+        epochStart = (syncs, bytes)
+        onEvent?(.epochFinished(metrics))
+        try afterEpoch?(self)
+    }
+
+    func summary() -> RunSummary {
+        let last = history.last
+        let samples = Double(iterations * config.batchSize * config.asyncWorkers)
+        return RunSummary(
+            algorithm: config.algorithm.rawValue, workers: config.asyncWorkers,
+            localSteps: config.averageSeconds == nil ? config.resolvedAverageEvery : 0,
+            model: config.model.rawValue, dataset: config.dataset.rawValue, epochs: history.count, steps: iterations,
+            testAccuracy: last?.testAccuracy ?? .nan, testLoss: last?.testLoss ?? .nan,
+            trainLoss: last?.trainLoss ?? .nan, trainAccuracy: last?.trainAccuracy ?? .nan,
+            samplesPerSecond: samples / max(1e-9, totalTime.training), syncs: stats.rounds,
+            bytesCommunicated: communicator.counters.bytes, seconds: totalTime.training + totalTime.evaluation,
+            time: totalTime, modelledSeconds: nil, parameters: network.layout.count)
+    }
+}

@@ -1,0 +1,103 @@
+import Data
+import NN
+import Optim
+import Synchronization
+import Tensor
+
+/// One worker thread of an asynchronous local SGD node (paper 002, technique (a)): its own
+/// network (activations), gradient buffer, momentum and batch buffers; the node's parameters
+/// and BatchNorm statistics are shared with the node's other threads and updated without locks.
+///
+/// Its data and learning rate follow Algorithm 2 of the study with K = N·P: it is worker
+/// `index` (= node·P + thread) of the epoch's split, and its i-th iteration (its own count)
+/// takes the schedule's rate for step i.
+///
+/// `@unchecked Sendable`: everything here belongs to the one thread running `step` (and, between
+/// epochs, to the main thread), except the node replica it is given, which is shared on purpose
+/// (Hogwild), and the progress atomics, which the main thread reads while it runs.
+final class AsyncWorker: @unchecked Sendable {
+    /// Global worker index in the data split.
+    let index: Int
+    /// Local node index (into `AsyncTrainer.nodes`).
+    let node: Int
+    let network: Network
+    let gradients: FloatBuffer
+    let optimizerState: OptimizerState
+    let images: Tensor
+    let labels: UnsafeMutableBufferPointer<Int32>
+    /// This epoch's sums, written by the worker's thread, read after it has finished.
+    var sums = AsyncEpochSums()
+    /// Steps and loss sum of this epoch so far (the loss as `Double` bits), for progress lines.
+    let progressSteps = Atomic<Int>(0)
+    let progressLoss = Atomic<UInt64>(0)
+
+    /// What one iteration measured.
+    struct Step {
+        var loss: Float = 0
+        var correct = 0
+        var data: Double = 0
+        var forward: Double = 0
+        var backward: Double = 0
+        var optimizer: Double = 0
+    }
+
+    init(index: Int, node: Int, spec: ModelSpec, batchSize: Int, labelCapacity: Int) throws {
+        self.index = index
+        self.node = node
+        network = try Network(spec)
+        gradients = FloatBuffer(count: network.layout.count)
+        optimizerState = OptimizerState(count: network.layout.count)
+        images = Tensor(Shape(spec.channels, batchSize, spec.height, spec.width))
+        labels = .allocate(capacity: labelCapacity)
+        labels.initialize(repeating: 0)
+    }
+
+    deinit { labels.deallocate() }
+
+    /// Adds a step to this epoch's sums and publishes the progress.
+    func record(_ step: Step, batchSize: Int) {
+        sums.add(step, batchSize: batchSize)
+        progressSteps.store(sums.steps, ordering: .relaxed)
+        progressLoss.store(sums.lossSum.bitPattern, ordering: .relaxed)
+    }
+
+    /// Clears the sums for a new epoch (while no thread runs this worker).
+    func resetSums() {
+        sums = AsyncEpochSums()
+        progressSteps.store(0, ordering: .relaxed)
+        progressLoss.store(0, ordering: .relaxed)
+    }
+
+    /// Iteration `iteration` of this worker on `replica` (its node's shared weights): batch,
+    /// forward, backward into its own gradients, then the optimizer step on the shared weights.
+    func step(iteration: Int, plan: EpochPlan, replica: Replica, run: AsyncRunContext) -> Step {
+        let epoch = iteration / run.stepsPerEpoch, m = iteration % run.stepsPerEpoch
+        let lr = run.schedule.learningRate(atStep: iteration)
+        let t0 = now()
+        var rng = RandomGenerator(seed: run.seed, stream: [Stream.augmentation, UInt64(epoch), UInt64(index), UInt64(m)])
+        fillBatch(from: run.train, indices: plan.indices(worker: index, step: m), images: images.pointer,
+                  labels: labels.baseAddress!, augmentation: run.augmentation, rng: &rng)
+        let t1 = now()
+        gradients.zero()
+        let view = ReplicaView(parameters: replica.parameters.pointer, gradients: gradients.pointer,
+                               state: replica.state.pointer)
+        let result = network.forwardLoss(images: images, labels: labels.baseAddress!, view)
+        let t2 = now()
+        network.backward(view)
+        let t3 = now()
+        run.optimizer.step(parameters: replica.parameters.pointer, gradients: gradients.pointer,
+                           state: optimizerState, learningRate: lr)
+        return Step(loss: result.loss, correct: result.correct, data: t1 - t0, forward: t2 - t1,
+                    backward: t3 - t2, optimizer: now() - t3)
+    }
+}
+
+/// The read-only facts every worker step needs, shared by all threads.
+struct AsyncRunContext: Sendable {
+    let train: Dataset
+    let seed: UInt64
+    let augmentation: Augmentation
+    let schedule: LearningRateSchedule
+    let optimizer: Optimizer
+    let stepsPerEpoch: Int
+}
