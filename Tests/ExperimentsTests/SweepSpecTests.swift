@@ -119,7 +119,7 @@ final class SweepSpecTests: XCTestCase {
             XCTAssertFalse(a.isEmpty)
         }
         let quick = try StudyPreset.paperQuick.spec().expand(threads: 1)
-        XCTAssertEqual(Set(quick.map(\.config.workers)), [1, 4, 16, 64])
+        XCTAssertEqual(Set(quick.map(\.config.workers)), [1, 4, 16])
         XCTAssertEqual(Set(quick.map(\.config.lrSchedule.rawValue)), ["cosine", "step"])
         XCTAssertTrue(quick.contains { $0.config.algorithm == .slowmo && $0.config.switchEpoch == 1 })
         let paper = try StudyPreset.paper.spec().expand(threads: 1)
