@@ -34,7 +34,7 @@ public enum StudyPreset: String, CaseIterable, Sendable {
         case .convex:
             var spec = SweepSpec(source: "study convex")
             spec.base = ["model": .string(model ?? "logreg"), "dataset": .string("fashion-mnist"), "epochs": .int(3),
-                         "momentum": .double(0), "nesterov": .bool(false), "weight_decay": .double(0), "lr": .double(0.5),
+                         "momentum": .double(0), "nesterov": .bool(false), "weight_decay": .double(0), "lr": .double(0.02),
                          "lr_schedule": .string("constant"), "network": .string(StudyPreset.paperNetwork)]
             spec.includes = [
                 [("algorithm", [.string("minibatch")]), ("workers", StudyPreset.ints([1, 2, 4, 8, 16, 32, 64]))],
