@@ -71,6 +71,7 @@ final class SweepSpecTests: XCTestCase {
         let dir = try Fixtures.temporaryDirectory(self)
         XCTAssertThrowsError(try Fixtures.spec(Fixtures.base + "[axes]\nlocal_stpes = [1, 2]\n", in: dir)) { error in
             XCTAssertTrue("\(error)".contains("unknown axis field 'local_stpes'"), "\(error)")
+            XCTAssertTrue("\(error)".contains("did you mean 'local_steps'?"), "\(error)")
             XCTAssertTrue("\(error)".contains("sweep.toml"), "\(error)")
         }
         XCTAssertThrowsError(try Fixtures.spec(Fixtures.base + "[[include]]\nwrokers = 2\n", in: dir)) { error in
