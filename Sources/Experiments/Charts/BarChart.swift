@@ -66,7 +66,7 @@ public struct BarChart: Sendable {
         let f = frame, yAxis = self.yAxis
         func py(_ y: Double) -> Double { yAxis.pixel(y, from: f.plotBottom, to: f.plotTop) }
         let slot = f.plotWidth / Double(max(1, categories.count))
-        let rotate = categories.count > 6 || categories.contains { $0.count > 10 }
+        let rotate: Double? = categories.count > 12 ? -60 : (categories.count > 6 || categories.contains { $0.count > 10 } ? -30 : nil)
         var s = f.open(title: title, xLabel: xLabel, yLabel: yLabel)
         s += f.axes(xTicks: categories.indices.map { (f.plotLeft + slot * (Double($0) + 0.5), categories[$0]) },
                     yTicks: yAxis.ticks.map { (py($0), yAxis.tickLabel($0)) }, rotateX: rotate)
