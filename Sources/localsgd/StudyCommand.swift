@@ -50,11 +50,12 @@ struct StudyPaperCommand: ParsableCommand {
         commandName: "paper",
         abstract: "The study's figures 1–11 at Fashion-MNIST scale: sweep, then report.",
         discussion: """
-        Full: cnn (4 epochs, 3 seeds) over K ∈ {1,4,16,64} and H ∈ {4,32} with minibatch, local and \
-        post-local SGD, switching points 1–3 with step and cosine schedules at K=16, H=4, SlowMo on \
-        and off; plus resnet20 (2 epochs, 1 seed) on the K–H grid. A few hours. \
-        --quick: the same design with the mlp, 4 epochs, H ∈ {4,16}, one seed: minutes. \
-        The sweep file is written to OUT/study.toml; re-running resumes.
+        Full: cnn (4 epochs, 3 seeds, lr 0.0125 scaled by K·B/256) over K ∈ {1,4,16,64} and \
+        H ∈ {4,32} with minibatch, local and post-local SGD (T=1), switching points T=1–3 with step \
+        and cosine schedules at K=16, H=4, SlowMo on and off; plus resnet20 (2 epochs, 1 seed) on \
+        the K–H grid. Hours. --quick: the same design with the mlp (4 epochs, lr 0.05, K ∈ {1,4,16}, \
+        H ∈ {4,16}, two seeds): about ten minutes. All runs model a flat 10gbit:50us network. The sweep file is \
+        written to OUT/study.toml and the report to OUT/report.html; re-running resumes.
         """)
 
     @Flag(help: "The quick version (minutes instead of hours).") var quick = false

@@ -91,9 +91,17 @@ final class SVGChartTests: XCTestCase {
         for bar in bars {
             XCTAssertEqual(Double(bar["y"]!)! + Double(bar["height"]!)!, grouped.frame.plotBottom, accuracy: 0.02)
         }
+        XCTAssertEqual(grouped.yAxis.lower, 0)
+        var close = grouped
+        close.zeroBased = false
+        let axis = close.yAxis
+        XCTAssertTrue(axis.lower > 0 && axis.lower < 45, "the axis hugs the data (and the 45 of a range): \(axis.lower)")
+        let lifted = try SVGElements.parse(close.render()).all("rect").filter { $0["fill"] != "white" && $0["fill"] != "none" && $0["width"] != "18" }
+        XCTAssertEqual(Double(lifted[0]["height"]!)!, (50 - axis.lower) / (axis.upper - axis.lower) * close.frame.plotHeight, accuracy: 0.02)
     }
 
     func testNiceTicksAndLabels() {
+        XCTAssertEqual(Axis(covering: [1, 2, 3, 4]).ticks, [1, 2, 3, 4], "whole numbers get whole ticks")
         let ticks = Axis(covering: [0.13, 0.87]).ticks
         XCTAssertEqual(ticks.count, 6)
         for (tick, expected) in zip(ticks, [0, 0.2, 0.4, 0.6, 0.8, 1.0]) { XCTAssertEqual(tick, expected, accuracy: 1e-12) }

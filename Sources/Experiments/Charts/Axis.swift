@@ -31,7 +31,8 @@ public struct Axis: Equatable, Sendable {
                 lo -= pad
                 hi += pad
             }
-            let step = Axis.niceStep((hi - lo) / Double(tickTarget))
+            var step = Axis.niceStep((hi - lo) / Double(tickTarget))
+            if step < 1 && data.allSatisfy({ $0 == $0.rounded() }) && hi - lo >= 1 { step = 1 }  // epochs, counts
             lo = (lo / step).rounded(.down) * step
             hi = (hi / step).rounded(.up) * step
             let count = Int(((hi - lo) / step).rounded())

@@ -30,6 +30,9 @@ public struct BarChart: Sendable {
     public var categories: [String]
     public var series: [BarSeries]
     public var mode: Mode
+    /// Whether the y axis starts at zero; grouped bars of close values (accuracies) read better
+    /// without it, starting from the axis' lower end.
+    public var zeroBased = true
     public var frame = ChartFrame()
 
     public init(title: String, xLabel: String, yLabel: String, categories: [String], series: [BarSeries], mode: Mode) {
@@ -49,17 +52,21 @@ public struct BarChart: Sendable {
             case .stacked: values.append(column.reduce(0, +))
             case .grouped:
                 values += column
-                values += series.compactMap { c < $0.ranges.count ? $0.ranges[c]?.high : nil }
+                values += series.flatMap { c < $0.ranges.count ? [$0.ranges[c]?.low, $0.ranges[c]?.high].compactMap { $0 } : [] }
             }
         }
-        return Axis(covering: values, include: [0])
+        if zeroBased || mode == .stacked { return Axis(covering: values, include: [0]) }
+        // Room below the lowest bar so that it still shows.
+        let finite = values.filter(\.isFinite)
+        let pad = ((finite.max() ?? 1) - (finite.min() ?? 0)) * 0.25
+        return Axis(covering: values, include: finite.min().map { [$0 - max(pad, 1e-9)] } ?? [])
     }
 
     public func render() -> String {
         let f = frame, yAxis = self.yAxis
         func py(_ y: Double) -> Double { yAxis.pixel(y, from: f.plotBottom, to: f.plotTop) }
         let slot = f.plotWidth / Double(max(1, categories.count))
-        let rotate = categories.count > 6 || categories.contains { $0.count > 10 }
+        let rotate: Double? = categories.count > 12 ? -60 : (categories.count > 6 || categories.contains { $0.count > 10 } ? -30 : nil)
         var s = f.open(title: title, xLabel: xLabel, yLabel: yLabel)
         s += f.axes(xTicks: categories.indices.map { (f.plotLeft + slot * (Double($0) + 0.5), categories[$0]) },
                     yTicks: yAxis.ticks.map { (py($0), yAxis.tickLabel($0)) }, rotateX: rotate)
@@ -77,7 +84,7 @@ public struct BarChart: Sendable {
                     stackTop = y1
                 case .grouped:
                     x = f.plotLeft + slot * Double(c) + slot * 0.1 + barWidth * Double(i)
-                    y0 = 0
+                    y0 = zeroBased ? 0 : yAxis.lower
                     y1 = value
                 }
                 let top = py(max(y0, y1)), height = abs(py(y0) - py(y1))

@@ -98,23 +98,26 @@ public struct LineChart: Sendable {
     }
 
     func axes(xTicks: [(Double, String)], yTicks: [(Double, String)]) -> String {
-        frame.axes(xTicks: xTicks, yTicks: yTicks, rotateX: false)
+        frame.axes(xTicks: xTicks, yTicks: yTicks, rotateX: nil)
     }
 }
 
 extension ChartFrame {
     /// Grid lines, the axis box, ticks and their labels.
-    func axes(xTicks: [(Double, String)], yTicks: [(Double, String)], rotateX: Bool) -> String {
+    /// `rotateX`: degrees to turn the x labels by (long or many category names), nil for none.
+    func axes(xTicks: [(Double, String)], yTicks: [(Double, String)], rotateX: Double?) -> String {
         var s = ""
         for (y, label) in yTicks {
             s += SVG.line(plotLeft, y, plotRight, y, stroke: "#e4e4e4") + "\n"
             s += SVG.text(label, x: plotLeft - 6, y: y + 4, anchor: "end", size: 11) + "\n"
         }
         for (x, label) in xTicks {
-            if !rotateX { s += SVG.line(x, plotTop, x, plotBottom, stroke: "#f0f0f0") + "\n" }
-            s += rotateX
-                ? SVG.text(label, x: x, y: plotBottom + 14, anchor: "end", size: 11, rotate: -30) + "\n"
-                : SVG.text(label, x: x, y: plotBottom + 16, size: 11) + "\n"
+            if let angle = rotateX {
+                s += SVG.text(label, x: x, y: plotBottom + 14, anchor: "end", size: 11, rotate: angle) + "\n"
+            } else {
+                s += SVG.line(x, plotTop, x, plotBottom, stroke: "#f0f0f0") + "\n"
+                s += SVG.text(label, x: x, y: plotBottom + 16, size: 11) + "\n"
+            }
         }
         s += "<rect x=\"\(SVG.coordinate(plotLeft))\" y=\"\(SVG.coordinate(plotTop))\" width=\"\(SVG.coordinate(plotWidth))\" height=\"\(SVG.coordinate(plotHeight))\" fill=\"none\" stroke=\"#333333\"/>\n"
         return s

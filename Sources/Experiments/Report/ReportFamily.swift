@@ -48,6 +48,24 @@ public struct ReportFamily: Sendable {
             ?? select("local", schedule: schedule).first { $0.workers == workers && $0.localSteps == 1 }
     }
 
+    /// One worker's compute per iteration in each part (data, forward, backward, optimizer),
+    /// median over every run of the family: the work per iteration is the same in all of them
+    /// (same model and batch), so the median removes the noise of a shared, loaded machine and
+    /// leaves communication as the only difference between modelled runs.
+    var typicalCompute: [Double]? {
+        let runs = groups.flatMap(\.runs)
+        let parts = Quantity.computeParts.map { part in Aggregate(runs.compactMap { Quantity.perWorkerPerIteration($0, part) })?.median }
+        return parts.contains { $0 == nil } ? nil : parts.map { $0! }
+    }
+
+    /// Training seconds of `r` on its network with the family's typical compute:
+    /// steps × (compute + modelled communication per iteration).
+    func modelledWithTypicalCompute(_ r: RunRecord) -> Double? {
+        guard let compute = typicalCompute?.reduce(0, +), let s = r.summary,
+              let communication = Quantity.modelledCommunicationPerIteration(r) else { return nil }
+        return Double(s.steps) * (compute + communication)
+    }
+
     static func sortedUnique<T: Comparable & Hashable>(_ values: [T]) -> [T] { Array(Set(values)).sorted() }
 
     /// One line per H of `groups`, x from `x`, y aggregated over seeds by `value`.
@@ -76,6 +94,14 @@ enum Quantity {
     static func measuredSeconds(_ r: RunRecord) -> Double? { r.summary?.time.training }
     /// Training seconds on the run's network model with one worker per machine.
     static func modelledSeconds(_ r: RunRecord) -> Double? { r.summary?.modelledSeconds }
+
+    static let computeParts: [KeyPath<TimeBreakdown, Double>] = [\.data, \.forward, \.backward, \.optimizer]
+
+    /// One worker's measured seconds per iteration in one part of the compute.
+    static func perWorkerPerIteration(_ r: RunRecord, _ part: KeyPath<TimeBreakdown, Double>) -> Double? {
+        guard let s = r.summary, s.steps > 0 else { return nil }
+        return s.time[keyPath: part] / Double(s.steps) * perWorker(r)
+    }
 
     /// Per-worker share of measured work: K simulated replicas ran on min(threads, K) threads.
     static func perWorker(_ r: RunRecord) -> Double {

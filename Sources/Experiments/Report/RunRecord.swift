@@ -86,7 +86,8 @@ public struct RunRecord: Sendable {
             guard fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw ConfigError("\(path) is not a directory of runs.")
             }
-            try visit(path, name: "", level: 0)
+            // With several roots, names start with the root's name so that they stay distinct.
+            try visit(path, name: paths.count > 1 ? (path as NSString).lastPathComponent : "", level: 0)
         }
         return records.sorted { $0.name < $1.name }
     }

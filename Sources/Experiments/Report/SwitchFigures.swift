@@ -11,8 +11,9 @@ extension ReportFamily {
             let t: Double? = g.algorithm == "post-local" ? g.switchEpoch : (g.algorithm == "local" ? 0 : nil)
             if let t { candidates["\(g.workers)", default: []].append((t, g)) }
         }
+        // Most switching points wins; among equals, the larger K (the study uses K=64).
         guard let best = candidates.max(by: { a, b in
-            Set(a.value.map(\.0)).count < Set(b.value.map(\.0)).count
+            (Set(a.value.map(\.0)).count, Int(a.key) ?? 0) < (Set(b.value.map(\.0)).count, Int(b.key) ?? 0)
         }), Set(best.value.map(\.0)).count >= 2, let k = Int(best.key) else { return nil }
         var byH: [Int: [(t: Double, group: RunGroup)]] = [:]
         for (t, g) in best.value { byH[g.localSteps, default: []].append((t, g)) }

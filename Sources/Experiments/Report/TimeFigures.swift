@@ -32,15 +32,18 @@ extension ReportFamily {
             g.aggregate { Quantity.modelledCommunicationPerIteration($0).map { 1e3 * $0 } }?.median
         })
         let network = groups[0].config.network
-        if let network, modelled.values.contains(where: { $0 != nil }) {
-            charts.append(.bar(bars("Per worker; communication modelled on \(network)", categories, parts(scale: true) + [modelled])))
+        if let network, let typical = typicalCompute, modelled.values.contains(where: { $0 != nil }) {
+            let parts = zip(["data", "forward", "backward", "optimizer"], typical).map { name, seconds in
+                BarSeries(name, groups.map { _ in 1e3 * seconds })
+            }
+            charts.append(.bar(bars("One worker on \(network) (modelled)", categories, parts + [modelled])))
         }
         let measured = part("communication", scale: false) { $0.summary!.time.communication }
         charts.append(.bar(bars("Measured on this machine (all K workers simulated)", categories, parts(scale: false) + [measured])))
         return .drawn(Figure(id: "fig01", title: "Fig. 1 — Time per iteration by part",
                              caption: "Mean milliseconds per training iteration split into data loading, forward, backward, optimizer and communication (median over seeds). "
                                 + (network == nil ? "The runs have no network model (set `network`), so only the measured split is shown; on one machine communication is an in-memory average. "
-                                    : "The first chart is one worker's share of the measured compute (the simulator runs K workers on min(threads, K) threads) plus the modelled all-reduces; the second is what this machine measured. ")
+                                    : "The first chart is one worker: its compute is the median over this family's runs of one worker's measured share (the simulator runs K workers on min(threads, K) threads), the same in every bar since the work per iteration is, and its communication is the run's synchronizations as all-reduces on the network model. The second chart is what this machine measured for all K simulated workers. ")
                                 + "H=1 is minibatch SGD.", charts: charts))
     }
 
@@ -64,7 +67,7 @@ extension ReportFamily {
         let ks = ReportFamily.sortedUnique((select("local") + select("minibatch") + select("post-local")).map(\.workers))
         guard ks.count >= 2 else { return .skipped("needs local, post-local or minibatch runs at two or more values of K; found \(ks.count)") }
         var charts: [Chart] = []
-        let modelled = timeLines(Quantity.modelledSeconds)
+        let modelled = timeLines(modelledWithTypicalCompute)
         if !modelled.isEmpty {
             var c = LineChart(title: "Modelled on \(groups[0].config.network ?? "?")", xLabel: "workers K", yLabel: "training seconds",
                               series: modelled, xScale: .log2)
@@ -77,7 +80,7 @@ extension ReportFamily {
         charts.append(.line(measured))
         return .drawn(Figure(id: "fig02", title: "Fig. 2 — Total time vs workers",
                              caption: "Training time (evaluation excluded) for the whole run, median over seeds with min–max bars. "
-                                + "Modelled time is the wall-clock of one worker per machine: measured per-worker compute plus the network model's all-reduces. "
+                                + "Modelled time is the wall-clock with one worker per machine: iterations × (one worker's compute per iteration, the median over this family's runs\(typicalCompute.map { String(format: ", %.3g ms", 1e3 * $0.reduce(0, +)) } ?? "") + the run's all-reduces per iteration on the network model); each run's own modelled_seconds, with its own measured compute, is in the table and runs.csv. "
                                 + "Measured time on this machine does not fall with K, since one machine does the work of all K workers."
                                 + (modelled.isEmpty ? " No run has a network model, so the modelled chart is missing." : ""),
                              charts: charts))
@@ -94,7 +97,7 @@ extension ReportFamily {
             }
             return lines
         }
-        let modelled = ratios(Quantity.modelledSeconds, "local") + ratios(Quantity.modelledSeconds, "post-local")
+        let modelled = ratios(modelledWithTypicalCompute, "local") + ratios(modelledWithTypicalCompute, "post-local")
         let measured = ratios(Quantity.measuredSeconds, "local") + ratios(Quantity.measuredSeconds, "post-local")
         guard !measured.isEmpty else {
             return .skipped("needs local runs with H > 1 (or post-local runs) and a minibatch or H=1 run at the same K")
@@ -106,7 +109,7 @@ extension ReportFamily {
             charts.append(.line(c))
         }
         return .drawn(Figure(id: "fig03", title: "Fig. 3 — Normalised speedup over minibatch SGD",
-                             caption: "Training time of minibatch SGD (or local SGD with H=1) at the same K divided by that of local (solid) and post-local (dashed) SGD: the gain from averaging every H steps. Medians over seeds.",
+                             caption: "Training time of minibatch SGD (or local SGD with H=1) at the same K divided by that of local (solid) and post-local (dashed) SGD: the gain from averaging every H steps. Modelled times as in Fig. 2 (typical compute plus modelled all-reduces); measured times are this machine's, where communication is an in-memory average. Medians over seeds.",
                              charts: charts))
     }
 }
