@@ -73,26 +73,33 @@ public final class Conv2d: Layer {
         output.reshape(ys)
         let w = r.parameters + weightOffset, y = output.pointer
         let lineWidth = ys.w
+        // With a bias, the output starts as the bias and the GEMM adds to it (OpenBLAS would
+        // otherwise make a pass zeroing C for beta = 0, then we a second adding the bias).
+        let beta: Float = hasBias ? 1 : 0
         if isPointwise {
+            fillBias(r, columns: 0..<ys.plane, plane: ys.plane)
             // y[out, N·H·W] = W[out, in] · x[in, N·H·W]
             BLAS.gemm(m: outChannels, n: ys.plane, k: patch, a: w, lda: patch, b: x.pointer, ldb: ys.plane,
-                      c: y, ldc: ys.plane)
-        } else {
-            forEachChunk(ys, patch: patch) { rows, col in
-                im2col(x.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
-                let columns = rows.count * lineWidth
-                BLAS.gemm(m: outChannels, n: columns, k: patch, a: w, lda: patch, b: col, ldb: columns,
-                          c: y + rows.lowerBound * lineWidth, ldc: ys.plane)
-            }
+                      beta: beta, c: y, ldc: ys.plane)
+            return output
         }
-        if hasBias {
-            let bias = r.parameters + biasOffset
-            for o in 0..<outChannels {
-                let row = y + o * ys.plane, b = bias[o]
-                for i in 0..<ys.plane { row[i] += b }
-            }
+        forEachChunk(ys, patch: patch) { rows, col in
+            im2col(x.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
+            let columns = rows.count * lineWidth, offset = rows.lowerBound * lineWidth
+            fillBias(r, columns: offset..<(offset + columns), plane: ys.plane)
+            BLAS.gemm(m: outChannels, n: columns, k: patch, a: w, lda: patch, b: col, ldb: columns,
+                      beta: beta, c: y + offset, ldc: ys.plane)
         }
         return output
+    }
+
+    /// y[o, columns] = bias[o] (nothing without a bias).
+    private func fillBias(_ r: ReplicaView, columns: Range<Int>, plane: Int) {
+        guard hasBias else { return }
+        let bias = r.parameters + biasOffset
+        for o in 0..<outChannels {
+            (output.pointer + o * plane + columns.lowerBound).update(repeating: bias[o], count: columns.count)
+        }
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
