@@ -74,6 +74,25 @@ final class LayerGradientTests: XCTestCase {
                             distinctInput: true)
     }
 
+    /// The 2×2 fast path (images stacked per channel) against the general path on the same
+    /// windows: an extra, never-reached column makes the width odd, which forces the general path.
+    func testMaxPool2x2FastPathEqualsGeneralPath() {
+        let fast = MaxPool2d(kernel: 2), general = MaxPool2d(kernel: 2)
+        let view = LayerHarness(ReLU()).replica.view
+        let x = randomTensor(Shape(2, 3, 4, 6), seed: 30)
+        // Odd width: one extra column the windows never reach; the general path runs.
+        let wide = Tensor(Shape(2, 3, 4, 7))
+        for plane in 0..<6 { for row in 0..<4 { for col in 0..<6 {
+            wide[(plane * 4 + row) * 7 + col] = x[(plane * 4 + row) * 6 + col]
+        } } }
+        XCTAssertEqual(fast.forward(x, view, training: true).array, general.forward(wide, view, training: true).array)
+        let dy = randomTensor(Shape(2, 3, 2, 3), seed: 31)
+        let dxFast = fast.backward(dy, view).array, dxGeneral = general.backward(dy, view).array
+        for plane in 0..<6 { for row in 0..<4 { for col in 0..<6 {
+            XCTAssertEqual(dxFast[(plane * 4 + row) * 6 + col], dxGeneral[(plane * 4 + row) * 7 + col])
+        } } }
+    }
+
     func testMaxPoolWithFusedReLU() {
         checkLayerGradients(MaxPool2d(kernel: 2, relu: true), input: Shape(2, 2, 4, 6), epsilon: 1e-2, distinctInput: true)
         checkLayerGradients(MaxPool2d(kernel: 3, stride: 2, padding: 1, relu: true), input: Shape(2, 2, 5, 5),

@@ -9,8 +9,14 @@ public final class MaxPool2d: Layer {
     public var needsInputGradient = true
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var inputShape = Shape(0, 0)
-    /// For every output element, the flat index inside its input plane of the maximum.
+    /// For every output element, the flat index of the maximum inside its input plane (inside its
+    /// channel's [N, H, W] for the 2×2 path).
     private var argmax: [Int32] = []
+    /// Scratch of the 2×2 path: horizontal pair maxima and their indices.
+    private var pairMax = FloatBuffer(count: 0), pairIndex: [Int32] = []
+    /// Elements of input and output that one run of `argmax` indices covers (a plane, or a
+    /// channel for the 2×2 path), as the last forward used them.
+    private var indexSpan = (input: 0, output: 0)
 
     public init(kernel: Int, stride: Int? = nil, padding: Int = 0, relu: Bool = false) {
         geometry = ConvGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding)
@@ -30,41 +36,32 @@ public final class MaxPool2d: Layer {
         output.reshape(ys)
         if argmax.count < ys.count { argmax = [Int32](repeating: 0, count: ys.count) }
         let g = geometry, h = x.shape.h, w = x.shape.w, outPlane = ys.h * ys.w
-        let windows2x2 = g.kernelH == 2 && g.kernelW == 2 && g.stride == 2 && g.padding == 0
         argmax.withUnsafeMutableBufferPointer { indices in
-            for plane in 0..<(x.shape.c * x.shape.n) {
-                let src = x.pointer + plane * h * w, dst = output.pointer + plane * outPlane
-                let idx = indices.baseAddress! + plane * outPlane
-                if windows2x2 {
-                    maxPool2x2(src, w: w, out: ys, into: dst, indices: idx)
-                } else {
-                    maxPoolGeneral(src, h: h, w: w, out: ys, into: dst, indices: idx)
+            if g.kernelH == 2 && g.kernelW == 2 && g.stride == 2 && g.padding == 0 && h % 2 == 0 && w % 2 == 0 {
+                // The images of a channel stacked as one [N·H, W] image: indices count from the channel's start.
+                let rows = x.shape.n * h, pairs = rows * w / 2
+                indexSpan = (rows * w, ys.plane)
+                if pairMax.count < pairs { pairMax = FloatBuffer(count: pairs); pairIndex = [Int32](repeating: 0, count: pairs) }
+                pairIndex.withUnsafeMutableBufferPointer { pairIndex in
+                    for c in 0..<x.shape.c {
+                        Vector.maxPool2x2(x.pointer + c * rows * w, rows: rows, width: w,
+                                          into: output.pointer + c * ys.plane, indices: indices.baseAddress! + c * ys.plane,
+                                          pairMax: pairMax.pointer, pairIndex: pairIndex.baseAddress!)
+                    }
                 }
+                return
+            }
+            indexSpan = (h * w, outPlane)
+            for plane in 0..<(x.shape.c * x.shape.n) {
+                maxPoolGeneral(x.pointer + plane * h * w, h: h, w: w, out: ys, into: output.pointer + plane * outPlane,
+                               indices: indices.baseAddress! + plane * outPlane)
             }
         }
         if relu { Vector.relu(output.pointer, into: output.pointer, count: ys.count) }
         return output
     }
 
-    /// Non-overlapping 2×2 windows, branch-free: the first maximum in scan order wins, as below.
-    @inline(__always)
-    private func maxPool2x2(_ src: UnsafePointer<Float>, w: Int, out: Shape, into dst: UnsafeMutablePointer<Float>,
-                            indices idx: UnsafeMutablePointer<Int32>) {
-        for oy in 0..<out.h {
-            let top = src + 2 * oy * w, bottom = top + w
-            let row = dst + oy * out.w, rowIndex = idx + oy * out.w
-            for ox in 0..<out.w {
-                let a = top[2 * ox], b = top[2 * ox + 1], c = bottom[2 * ox], d = bottom[2 * ox + 1]
-                var best = a, at = 2 * ox
-                if b > best { best = b; at = 2 * ox + 1 }
-                if c > best { best = c; at = w + 2 * ox }
-                if d > best { best = d; at = w + 2 * ox + 1 }
-                row[ox] = best
-                rowIndex[ox] = Int32(2 * oy * w + at)
-            }
-        }
-    }
-
+    /// Plane by plane; indices count from the plane's start.
     private func maxPoolGeneral(_ src: UnsafePointer<Float>, h: Int, w: Int, out: Shape,
                                 into dst: UnsafeMutablePointer<Float>, indices idx: UnsafeMutablePointer<Int32>) {
         let g = geometry
@@ -91,16 +88,16 @@ public final class MaxPool2d: Layer {
         guard needsInputGradient else { return inputGradient }
         inputGradient.reshape(inputShape)
         inputGradient.zero()
-        let inPlane = inputShape.h * inputShape.w, outPlane = dy.shape.h * dy.shape.w
+        let (inSpan, outSpan) = indexSpan
         argmax.withUnsafeBufferPointer { indices in
-            for plane in 0..<(inputShape.c * inputShape.n) {
-                let dst = inputGradient.pointer + plane * inPlane
-                let src = dy.pointer + plane * outPlane, y = output.pointer + plane * outPlane
-                let idx = indices.baseAddress! + plane * outPlane
+            for span in 0..<(outSpan > 0 ? dy.count / outSpan : 0) {
+                let dst = inputGradient.pointer + span * inSpan
+                let src = dy.pointer + span * outSpan, y = output.pointer + span * outSpan
+                let idx = indices.baseAddress! + span * outSpan
                 if relu {
-                    for o in 0..<outPlane where y[o] > 0 { dst[Int(idx[o])] += src[o] }
+                    for o in 0..<outSpan where y[o] > 0 { dst[Int(idx[o])] += src[o] }
                 } else {
-                    for o in 0..<outPlane { dst[Int(idx[o])] += src[o] }
+                    for o in 0..<outSpan { dst[Int(idx[o])] += src[o] }
                 }
             }
         }
