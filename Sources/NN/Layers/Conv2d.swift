@@ -10,7 +10,8 @@ public final class Conv2d: Layer {
     private var weightOffset = 0, biasOffset = 0
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
-    /// dWᵀ [patch, out] of one backward (the GEMM is faster in this orientation).
+    /// dWᵀ [patch, out] of one backward (the GEMM is faster in this orientation), or for
+    /// size-preserving convolutions dW′ᵀ [out·kh·kw, in], the gradient of the flipped kernel.
     private let weightGradientT: FloatBuffer
     /// The flipped, transposed kernel [in, out·kh·kw] of size-preserving convolutions.
     private let flippedWeight: FloatBuffer
@@ -109,14 +110,17 @@ public final class Conv2d: Layer {
             for o in 0..<outChannels { db[o] += Vector.sum(dy.pointer + o * ys.plane, count: ys.plane) }
         }
         if needsInputGradient { inputGradient.reshape(xs) }
+        let dW = r.gradients + weightOffset
         if isPointwise {
             backwardPointwise(dy, r)
-        } else if geometry.preservesSize {
+            addTransposedWeightGradient(into: dW)
+        } else if geometry.preservesSize && needsInputGradient {
             backwardPreservingSize(dy, r)
+            addFlippedWeightGradient(into: dW)
         } else {
-            backwardStrided(dy, r)
+            backwardGeneral(dy, r)
+            addTransposedWeightGradient(into: dW)
         }
-        addTransposedWeightGradient(into: r.gradients + weightOffset)
         return inputGradient
     }
 
@@ -130,30 +134,32 @@ public final class Conv2d: Layer {
                   b: dy.pointer, ldb: plane, c: inputGradient.pointer, ldc: plane)
     }
 
-    /// Per chunk: dWᵀ += col(x) · dyᵀ, and dx = W′ · col(dy), the input gradient as a convolution
-    /// of dy with the flipped, transposed kernel W′ (no col2im, and a GEMM with K = out·kh·kw).
+    /// Per chunk, from one im2col of dy: dx = W′ · col(dy), the input gradient as a convolution of
+    /// dy with the flipped, transposed kernel W′ (no col2im, and a GEMM with K = out·kh·kw), and
+    /// dW′ᵀ += col(dy) · xᵀ, the weight gradient in W′'s layout (the same sum as col(x) · dyᵀ,
+    /// with the shift moved from x to dy), so x needs no second im2col.
     private func backwardPreservingSize(_ dy: Tensor, _ r: ReplicaView) {
         let xs = input.shape, ys = dy.shape
-        if needsInputGradient { flipKernel(r.parameters + weightOffset) }
+        flipKernel(r.parameters + weightOffset)
         let flippedPatch = outChannels * geometry.kernelH * geometry.kernelW
         let lineWidth = ys.w
         var first = true
-        forEachChunk(ys, patch: max(patch, flippedPatch)) { rows, col in
+        forEachChunk(ys, patch: flippedPatch) { rows, col in
             let columns = rows.count * lineWidth, offset = rows.lowerBound * lineWidth
-            im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
-            BLAS.gemm(transB: true, m: patch, n: outChannels, k: columns, a: col, lda: columns,
-                      b: dy.pointer + offset, ldb: ys.plane, beta: first ? 0 : 1,
-                      c: weightGradientT.pointer, ldc: outChannels)
-            first = false
-            guard needsInputGradient else { return }
             im2col(dy.pointer, c: ys.c, n: ys.n, h: ys.h, w: ys.w, geometry: geometry, rows: rows, into: col)
+            // dW′ᵀ [out·kh·kw, in] += col(dy) · x[:, chunk]ᵀ
+            BLAS.gemm(transB: true, m: flippedPatch, n: inChannels, k: columns, a: col, lda: columns,
+                      b: input.pointer + offset, ldb: xs.plane, beta: first ? 0 : 1,
+                      c: weightGradientT.pointer, ldc: inChannels)
+            first = false
             BLAS.gemm(m: inChannels, n: columns, k: flippedPatch, a: flippedWeight.pointer, lda: flippedPatch,
                       b: col, ldb: columns, c: inputGradient.pointer + offset, ldc: xs.plane)
         }
     }
 
-    /// Per chunk: dWᵀ += col(x) · dyᵀ, and col2im(Wᵀ · dy) into dx.
-    private func backwardStrided(_ dy: Tensor, _ r: ReplicaView) {
+    /// Per chunk: dWᵀ += col(x) · dyᵀ, and col2im(Wᵀ · dy) into dx. (Also for a first layer,
+    /// whose col(x) has fewer rows than the col(dy) of the path above when in < out.)
+    private func backwardGeneral(_ dy: Tensor, _ r: ReplicaView) {
         let xs = input.shape, ys = dy.shape
         if needsInputGradient { inputGradient.zero() }
         let lineWidth = ys.w
@@ -180,6 +186,17 @@ public final class Conv2d: Layer {
             for c in 0..<inChannels {
                 let src = w + (o * inChannels + c) * taps, out = dst + (c * outChannels + o) * taps
                 for t in 0..<taps { out[t] = src[taps - 1 - t] }
+            }
+        }
+    }
+
+    /// dW[o, c, i, j] += dW′ᵀ[(o, kh − 1 − i, kw − 1 − j), c].
+    private func addFlippedWeightGradient(into dW: UnsafeMutablePointer<Float>) {
+        let t = weightGradientT.pointer, taps = geometry.kernelH * geometry.kernelW
+        for o in 0..<outChannels {
+            for c in 0..<inChannels {
+                let out = dW + (o * inChannels + c) * taps, src = t + o * taps * inChannels + c
+                for tap in 0..<taps { out[tap] += src[(taps - 1 - tap) * inChannels] }
             }
         }
     }
