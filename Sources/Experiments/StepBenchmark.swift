@@ -52,20 +52,26 @@ public struct StepBenchmark: Codable, Sendable {
 /// One model's training step, set up once and run in as many timed rounds as wanted (so that a
 /// benchmark can alternate rounds with a peer on a shared machine).
 public final class StepRunner {
+    /// Who uses the threads: OpenBLAS alone (our kernels on one thread), or our layers, which
+    /// then call OpenBLAS on one thread from each of theirs.
+    public enum Parallelism: String, CaseIterable, Sendable { case blas, layers }
+
     public let network: Network
     public let batch: Int, threads: Int
+    public let parallelism: Parallelism
     private let replica: Replica
     private let optimizer: Optimizer
     private let optimizerState: OptimizerState
     private let images: Tensor
     private let labels: [Int32]
 
-    public init(model: ModelKind, shortcut: ShortcutKind = .a, batch: Int, threads: Int, channels: Int = 1,
-                size: Int = 28, classes: Int = 10) throws {
+    public init(model: ModelKind, shortcut: ShortcutKind = .a, batch: Int, threads: Int,
+                parallelism: Parallelism = .layers, channels: Int = 1, size: Int = 28, classes: Int = 10) throws {
         network = try Network(ModelSpec(kind: model, shortcut: shortcut, channels: channels, height: size,
                                         width: size, classes: classes))
         self.batch = batch
         self.threads = threads
+        self.parallelism = parallelism
         replica = Replica(for: network)
         network.initialize(replica, seed: 0)
         var config = OptimizerConfig()
@@ -83,7 +89,7 @@ public final class StepRunner {
 
     /// Time in seconds of each of `steps` training steps.
     public func run(steps: Int, clock: BenchClock = .wall) -> [Double] {
-        BLAS.setThreads(threads)
+        useThreads()
         var times: [Double] = []
         times.reserveCapacity(steps)
         labels.withUnsafeBufferPointer { l in
@@ -96,6 +102,12 @@ public final class StepRunner {
         return times
     }
 
+    /// Sets OpenBLAS's and the network's threads for `parallelism` (OpenBLAS's are process-wide).
+    private func useThreads() {
+        BLAS.setThreads(parallelism == .blas ? threads : 1)
+        network.threads = parallelism == .layers ? threads : 1
+    }
+
     private func step(labels l: UnsafePointer<Int32>) {
         replica.gradients.zero()
         _ = network.trainStep(images: images, labels: l, replica.view)
@@ -106,7 +118,7 @@ public final class StepRunner {
     /// Forward + backward time (median of `repeats`) of each convolution and linear layer of the
     /// network on its own, on random data of the step's shapes, with the FLOPs it did.
     public func layerTimings(repeats: Int, clock: BenchClock = .wall) -> [LayerTiming] {
-        BLAS.setThreads(threads)
+        useThreads()
         var rng = RandomGenerator(seed: 2)
         func random(_ shape: Shape) -> Tensor {
             Tensor(shape, values: (0..<shape.count).map { _ in rng.nextNormal() })

@@ -22,6 +22,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed steps per configuration (median reported).") var steps = 30
     @Option(help: "Untimed warm-up steps.") var warmup = 5
     @Option(help: "Shortcut of CIFAR ResNets: projection (as the PyTorch peer) or zero-pad.") var shortcut = ShortcutKind.b
+    @Option(help: "Who uses the threads: layers (our kernels, each calling OpenBLAS on one thread) or blas (OpenBLAS alone).")
+    var parallelism = StepRunner.Parallelism.layers
     @Option(help: "Python with torch: time PyTorch's step alternately with ours.") var comparePytorch: String?
     @Option(help: "The step server run by --compare-pytorch.") var peerScript = "Benchmarks/pytorch_peer.py"
     @Option(help: "The shared PyTorch reference whose models the peer runs.") var reference = "../shared/peers/pytorch_bench.py"
@@ -68,7 +70,7 @@ struct BenchCommand: ParsableCommand {
         let load = loadAverage()
         var sgemm: [Double] = []
         let clock: BenchClock = cpuTime ? .processCPU : .wall
-        let runner = try StepRunner(model: kind, shortcut: shortcut, batch: batch, threads: t)
+        let runner = try StepRunner(model: kind, shortcut: shortcut, batch: batch, threads: t, parallelism: parallelism)
         _ = runner.run(steps: warmup)
         let perRound = max(1, (steps + rounds - 1) / rounds)
         var ours: [Double] = [], theirs: [Double] = []
@@ -105,6 +107,8 @@ struct BenchCommand: ParsableCommand {
         return text.split(separator: " ").first.flatMap { Double($0) }
     }
 }
+
+extension StepRunner.Parallelism: ExpressibleByArgument {}
 
 /// One line of the bench table, or one JSON object (the peer script's keys plus ours).
 struct BenchRow: Encodable {

@@ -42,7 +42,7 @@ extension Network {
                                   spec: spec, workspace: ws)
         }
         self.init(root: root, inputChannels: spec.channels, inputHeight: spec.height, inputWidth: spec.width,
-                  classes: spec.classes)
+                  classes: spec.classes, workspace: ws)
     }
 }
 
