@@ -34,16 +34,16 @@ public struct StepBenchmark: Codable, Sendable {
     }
 
     /// GFLOP/s of `cblas_sgemm` on square n×n matrices (median of `repeats`).
-    public static func sgemm(size n: Int = 512, threads: Int, repeats: Int = 10) -> Double {
+    public static func sgemm(size n: Int = 512, threads: Int, repeats: Int = 10, clock: BenchClock = .wall) -> Double {
         BLAS.setThreads(threads)
         let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
         var rng = RandomGenerator(seed: 1)
         for i in 0..<(n * n) { a[i] = rng.nextNormal(); b[i] = rng.nextNormal() }
         var times: [Double] = []
         for _ in 0..<(repeats + 2) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let t0 = clock.now()
             BLAS.gemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+            times.append(clock.now() - t0)
         }
         return 2 * Double(n * n * n) / StepRunner.median(Array(times.dropFirst(2))) / 1e9
     }
@@ -52,20 +52,26 @@ public struct StepBenchmark: Codable, Sendable {
 /// One model's training step, set up once and run in as many timed rounds as wanted (so that a
 /// benchmark can alternate rounds with a peer on a shared machine).
 public final class StepRunner {
+    /// Who uses the threads: OpenBLAS alone (our kernels on one thread), or our layers, which
+    /// then call OpenBLAS on one thread from each of theirs.
+    public enum Parallelism: String, CaseIterable, Sendable { case blas, layers }
+
     public let network: Network
     public let batch: Int, threads: Int
+    public let parallelism: Parallelism
     private let replica: Replica
     private let optimizer: Optimizer
     private let optimizerState: OptimizerState
     private let images: Tensor
     private let labels: [Int32]
 
-    public init(model: ModelKind, shortcut: ShortcutKind = .a, batch: Int, threads: Int, channels: Int = 1,
-                size: Int = 28, classes: Int = 10) throws {
+    public init(model: ModelKind, shortcut: ShortcutKind = .a, batch: Int, threads: Int,
+                parallelism: Parallelism = .layers, channels: Int = 1, size: Int = 28, classes: Int = 10) throws {
         network = try Network(ModelSpec(kind: model, shortcut: shortcut, channels: channels, height: size,
                                         width: size, classes: classes))
         self.batch = batch
         self.threads = threads
+        self.parallelism = parallelism
         replica = Replica(for: network)
         network.initialize(replica, seed: 0)
         var config = OptimizerConfig()
@@ -81,28 +87,25 @@ public final class StepRunner {
     /// 3 × forward FLOPs of one step (the usual estimate of forward + backward).
     public var flopsPerStep: Double { 3 * Double(network.flopsPerSample * batch) }
 
-    /// Time in seconds of each of `steps` training steps: wall-clock, or with `cpuTime` the CPU
-    /// time of the whole process (robust against other processes sharing the cores; with one
-    /// thread the two agree on an idle machine).
-    public func run(steps: Int, cpuTime: Bool = false) -> [Double] {
-        BLAS.setThreads(threads)
+    /// Time in seconds of each of `steps` training steps.
+    public func run(steps: Int, clock: BenchClock = .wall) -> [Double] {
+        useThreads()
         var times: [Double] = []
         times.reserveCapacity(steps)
-        let clock = cpuTime ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC
         labels.withUnsafeBufferPointer { l in
             for _ in 0..<steps {
-                let t0 = StepRunner.seconds(clock)
+                let t0 = clock.now()
                 step(labels: l.baseAddress!)
-                times.append(StepRunner.seconds(clock) - t0)
+                times.append(clock.now() - t0)
             }
         }
         return times
     }
 
-    private static func seconds(_ clock: clockid_t) -> Double {
-        var t = timespec()
-        clock_gettime(clock, &t)
-        return Double(t.tv_sec) + 1e-9 * Double(t.tv_nsec)
+    /// Sets OpenBLAS's and the network's threads for `parallelism` (OpenBLAS's are process-wide).
+    private func useThreads() {
+        BLAS.setThreads(parallelism == .blas ? threads : 1)
+        network.threads = parallelism == .layers ? threads : 1
     }
 
     private func step(labels l: UnsafePointer<Int32>) {
@@ -114,8 +117,8 @@ public final class StepRunner {
 
     /// Forward + backward time (median of `repeats`) of each convolution and linear layer of the
     /// network on its own, on random data of the step's shapes, with the FLOPs it did.
-    public func layerTimings(repeats: Int) -> [LayerTiming] {
-        BLAS.setThreads(threads)
+    public func layerTimings(repeats: Int, clock: BenchClock = .wall) -> [LayerTiming] {
+        useThreads()
         var rng = RandomGenerator(seed: 2)
         func random(_ shape: Shape) -> Tensor {
             Tensor(shape, values: (0..<shape.count).map { _ in rng.nextNormal() })
@@ -126,10 +129,10 @@ public final class StepRunner {
             let x = random(leaf.input), dy = random(leaf.layer.outputShape(for: leaf.input))
             var times: [Double] = []
             for _ in 0...repeats {
-                let t0 = DispatchTime.now().uptimeNanoseconds
+                let t0 = clock.now()
                 _ = leaf.layer.forward(x, view, training: true)
                 _ = leaf.layer.backward(dy, view)
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+                times.append(clock.now() - t0)
             }
             // Forward, weight gradient and (unless it is the first layer) input gradient.
             let passes = leaf.layer.needsInputGradient ? 3 : 2
@@ -152,4 +155,16 @@ public struct LayerTiming: Codable, Sendable {
     public var flops: Double
     public var seconds: Double
     public var gflops: Double { flops / seconds / 1e9 }
+}
+
+/// What a benchmark measures: wall-clock time, or the CPU time of the whole process (robust
+/// against other processes sharing the cores; with one thread the two agree on an idle machine).
+public enum BenchClock: Sendable {
+    case wall, processCPU
+
+    public func now() -> Double {
+        var t = timespec()
+        clock_gettime(self == .wall ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + 1e-9 * Double(t.tv_nsec)
+    }
 }

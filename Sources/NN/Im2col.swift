@@ -95,13 +95,10 @@ private func im2colPreservingSize(_ x: UnsafePointer<Float>, c: Int, n: Int, h: 
                 if hi < count { (dst + hi).update(repeating: 0, count: count - hi) }
                 // Zero the columns whose input column is off the image (one per side for 3×3)...
                 let left = max(0, p - j), right = min(w, w + p - j)
-                if left > 0 || right < w {
-                    var line = dst
-                    for _ in 0..<rows.count {
-                        for x0 in 0..<left { line[x0] = 0 }
-                        for x0 in right..<w { line[x0] = 0 }
-                        line += w
-                    }
+                // (Column by column: a short loop along a line would become a memset call per line.)
+                for x0 in 0..<w where x0 < left || x0 >= right {
+                    var q = x0
+                    for _ in 0..<rows.count { dst[q] = 0; q += w }
                 }
                 // ...and the lines whose input line is off the image: the top p − i or bottom i − p of each image.
                 if i != p {

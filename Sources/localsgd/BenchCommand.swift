@@ -22,6 +22,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed steps per configuration (median reported).") var steps = 30
     @Option(help: "Untimed warm-up steps.") var warmup = 5
     @Option(help: "Shortcut of CIFAR ResNets: projection (as the PyTorch peer) or zero-pad.") var shortcut = ShortcutKind.b
+    @Option(help: "Who uses the threads: layers (our kernels, each calling OpenBLAS on one thread) or blas (OpenBLAS alone).")
+    var parallelism = StepRunner.Parallelism.layers
     @Option(help: "Python with torch: time PyTorch's step alternately with ours.") var comparePytorch: String?
     @Option(help: "The step server run by --compare-pytorch.") var peerScript = "Benchmarks/pytorch_peer.py"
     @Option(help: "The shared PyTorch reference whose models the peer runs.") var reference = "../shared/peers/pytorch_bench.py"
@@ -67,27 +69,27 @@ struct BenchCommand: ParsableCommand {
     private func measure(_ kind: ModelKind, batch: Int, threads t: Int, peer: PyTorchPeer?) throws -> BenchRow {
         let load = loadAverage()
         var sgemm: [Double] = []
-        let runner = try StepRunner(model: kind, shortcut: shortcut, batch: batch, threads: t)
+        let clock: BenchClock = cpuTime ? .processCPU : .wall
+        let runner = try StepRunner(model: kind, shortcut: shortcut, batch: batch, threads: t, parallelism: parallelism)
         _ = runner.run(steps: warmup)
         let perRound = max(1, (steps + rounds - 1) / rounds)
         var ours: [Double] = [], theirs: [Double] = []
         for round in 0..<rounds {
-            sgemm.append(StepBenchmark.sgemm(threads: t, repeats: 3))
-            ours += runner.run(steps: perRound, cpuTime: cpuTime)
+            sgemm.append(StepBenchmark.sgemm(threads: t, repeats: 3, clock: clock))
+            ours += runner.run(steps: perRound, clock: clock)
             if let peer {
                 theirs += try peer.steps(model: kind.rawValue, batch: batch, threads: t, steps: perRound,
                                          warmup: round == 0 ? max(warmup, 10) : 0, cpuTime: cpuTime)
             }
         }
         let median = StepRunner.median(ours)
-        let layerTimings = layers ? runner.layerTimings(repeats: max(5, steps / 3)) : []
-        let layerFlops = layerTimings.map(\.flops).reduce(0, +), layerSeconds = layerTimings.map(\.seconds).reduce(0, +)
+        let layerTimings = layers ? runner.layerTimings(repeats: max(5, steps / 3), clock: clock) : []
         return BenchRow(
             model: kind.rawValue, batch: batch, threads: t, msPerStep: median * 1e3,
             samplesPerS: Double(batch) / median, gflops: runner.flopsPerStep / median / 1e9,
             sgemmGflops: StepRunner.median(sgemm),
             pytorchMsPerStep: theirs.isEmpty ? nil : StepRunner.median(theirs) * 1e3,
-            layersGflops: layerTimings.isEmpty ? nil : layerFlops / layerSeconds / 1e9,
+            layerTimings: layerTimings,
             peakGflops: peakGflops.map { $0 * Double(t) }, loadAverage: load)
     }
 
@@ -106,6 +108,8 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
+extension StepRunner.Parallelism: ExpressibleByArgument {}
+
 /// One line of the bench table, or one JSON object (the peer script's keys plus ours).
 struct BenchRow: Encodable {
     var model: String
@@ -117,17 +121,21 @@ struct BenchRow: Encodable {
     var gflops: Double
     var sgemmGflops: Double
     var pytorchMsPerStep: Double?
-    /// Convolution and linear layers timed on their own: their FLOPs / their time.
-    var layersGflops: Double?
+    /// Convolution and linear layers timed on their own (with `--layers`).
+    var layerTimings: [LayerTiming]
     /// FMA peak of the cores used.
     var peakGflops: Double?
     var loadAverage: Double?
     var speedup: Double? { pytorchMsPerStep.map { $0 / msPerStep } }
+    /// FLOPs of the timed layers / their time.
+    var layersGflops: Double? {
+        layerTimings.isEmpty ? nil : layerTimings.map(\.flops).reduce(0, +) / layerTimings.map(\.seconds).reduce(0, +) / 1e9
+    }
 
     enum CodingKeys: String, CodingKey {
         case model, batch, threads, msPerStep = "ms_per_step", samplesPerS = "samples_per_s", gflops
         case sgemmGflops = "sgemm_gflops", pytorchMsPerStep = "pytorch_ms_per_step", speedup
-        case layersGflops = "layers_gflops", peakGflops = "peak_gflops", loadAverage = "load_average"
+        case layersGflops = "layers_gflops", layerTimings = "layer_timings", peakGflops = "peak_gflops", loadAverage = "load_average"
     }
 
     func encode(to encoder: Encoder) throws {
@@ -142,6 +150,7 @@ struct BenchRow: Encodable {
         try c.encodeIfPresent(pytorchMsPerStep, forKey: .pytorchMsPerStep)
         try c.encodeIfPresent(speedup, forKey: .speedup)
         try c.encodeIfPresent(layersGflops, forKey: .layersGflops)
+        if !layerTimings.isEmpty { try c.encode(layerTimings, forKey: .layerTimings) }
         try c.encodeIfPresent(peakGflops, forKey: .peakGflops)
         try c.encodeIfPresent(loadAverage, forKey: .loadAverage)
     }
@@ -169,6 +178,11 @@ struct BenchRow: Encodable {
             s += opt(layersGflops, "%13.1f", width: 13) + opt(layersGflops.map { 100 * $0 / sgemmGflops }, "%7.0f%%", width: 8)
         }
         s += opt(peakGflops.map { 100 * gflops / $0 }, "%6.0f%%", width: 7) + opt(loadAverage, "%6.2f", width: 6)
+        for l in layerTimings where layers {
+            s += "\n    " + l.name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                + String(format: "%8.1f MFLOP %8.3f ms %7.1f GFLOP/s %5.0f%% of sgemm", l.flops / 1e6, l.seconds * 1e3,
+                         l.gflops, 100 * l.gflops / sgemmGflops)
+        }
         return s
     }
 }

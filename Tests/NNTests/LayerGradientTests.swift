@@ -74,6 +74,51 @@ final class LayerGradientTests: XCTestCase {
                             distinctInput: true)
     }
 
+    /// The 2×2 fast path (images stacked per channel) against the general path on the same
+    /// windows: an extra, never-reached column makes the width odd, which forces the general path.
+    func testMaxPool2x2FastPathEqualsGeneralPath() {
+        let fast = MaxPool2d(kernel: 2), general = MaxPool2d(kernel: 2)
+        let view = LayerHarness(ReLU()).replica.view
+        let x = randomTensor(Shape(2, 3, 4, 6), seed: 30)
+        // Odd width: one extra column the windows never reach; the general path runs.
+        let wide = Tensor(Shape(2, 3, 4, 7))
+        for plane in 0..<6 { for row in 0..<4 { for col in 0..<6 {
+            wide[(plane * 4 + row) * 7 + col] = x[(plane * 4 + row) * 6 + col]
+        } } }
+        XCTAssertEqual(fast.forward(x, view, training: true).array, general.forward(wide, view, training: true).array)
+        let dy = randomTensor(Shape(2, 3, 2, 3), seed: 31)
+        let dxFast = fast.backward(dy, view).array, dxGeneral = general.backward(dy, view).array
+        for plane in 0..<6 { for row in 0..<4 { for col in 0..<6 {
+            XCTAssertEqual(dxFast[(plane * 4 + row) * 6 + col], dxGeneral[(plane * 4 + row) * 7 + col])
+        } } }
+    }
+
+    func testMaxPoolWithFusedReLU() {
+        checkLayerGradients(MaxPool2d(kernel: 2, relu: true), input: Shape(2, 2, 4, 6), epsilon: 1e-2, distinctInput: true)
+        checkLayerGradients(MaxPool2d(kernel: 3, stride: 2, padding: 1, relu: true), input: Shape(2, 2, 5, 5),
+                            epsilon: 1e-2, distinctInput: true)
+    }
+
+    /// MaxPool2d(relu: true) is ReLU then max-pool, forward and backward, including all-negative
+    /// windows and ties (the fast 2×2 path and the general one).
+    func testFusedReLUPoolEqualsReLUThenPool() {
+        for (kernel, stride, padding) in [(2, 2, 0), (3, 2, 1)] {
+            let fused = MaxPool2d(kernel: kernel, stride: stride, padding: padding, relu: true)
+            let pool = MaxPool2d(kernel: kernel, stride: stride, padding: padding), relu = ReLU()
+            let view = LayerHarness(relu).replica.view
+            let shape = Shape(2, 3, 6, 8)
+            // Rounded values give ties; a negative offset gives all-negative windows.
+            let x = Tensor(shape, values: randomTensor(shape, seed: 20).array.map { ($0 * 2).rounded() / 2 - 0.5 })
+            let dy = randomTensor(fused.outputShape(for: shape), seed: 21)
+            let ya = fused.forward(x, view, training: true).array
+            let yb = pool.forward(relu.forward(x, view, training: true), view, training: true).array
+            XCTAssertEqual(ya, yb)
+            let dxa = fused.backward(dy, view).array
+            let dxb = relu.backward(pool.backward(dy, view), view).array
+            XCTAssertEqual(dxa, dxb)
+        }
+    }
+
     func testAveragePools() {
         checkLayerGradients(AvgPool2d(kernel: 2), input: Shape(2, 2, 4, 4))
         checkLayerGradients(AvgPool2d(kernel: 3, stride: 2, padding: 1), input: Shape(2, 1, 5, 5))

@@ -21,8 +21,9 @@ public final class BatchNorm: Layer {
     private var input = Tensor(Shape(0, 0))
     /// Whether the last forward used batch statistics (training) or the running ones.
     private var lastForwardTrained = true
-    /// Per channel: batch mean and 1/sqrt(var + ε) of the last training forward.
-    private var savedMean: [Float], savedInverseStd: [Float]
+    /// Per channel: batch mean and 1/sqrt(var + ε) of the last forward.
+    private let savedMean: FloatBuffer, savedInverseStd: FloatBuffer
+    private var workspace: Workspace?
 
     public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, zeroInitScale: Bool = false,
                 relu: Bool = false) {
@@ -31,9 +32,12 @@ public final class BatchNorm: Layer {
         self.epsilon = epsilon
         self.momentum = momentum
         self.zeroInitScale = zeroInitScale
-        savedMean = [Float](repeating: 0, count: channels)
-        savedInverseStd = [Float](repeating: 1, count: channels)
+        savedMean = FloatBuffer(count: channels)
+        savedInverseStd = FloatBuffer(count: channels)
     }
+
+    /// Channels are spread over the workspace's threads (each channel's sums stay on one thread).
+    public func use(_ workspace: Workspace) { self.workspace = workspace }
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {
         weightOffset = parameters.append(name: joinName(prefix, "weight"), shape: [channels], role: .normScale,
@@ -57,28 +61,27 @@ public final class BatchNorm: Layer {
         let m = x.shape.plane
         let gamma = r.parameters + weightOffset, beta = r.parameters + biasOffset
         let runningMean = r.state + meanOffset, runningVar = r.state + varianceOffset
-        for c in 0..<channels {
-            let src = x.pointer + c * m
+        let src = x.pointer, dst = output.pointer, means = savedMean.pointer, inverseStds = savedInverseStd.pointer
+        let (epsilon, momentum, relu) = (self.epsilon, self.momentum, self.relu)
+        workspace.pool.run(channels) { c, _ in
+            let x = src + c * m
             var mean: Float, inverseStd: Float
             if training {
-                mean = Vector.sum(src, count: m) / Float(m)
-                let squares = Vector.squaredDeviations(src, from: mean, count: m)
+                mean = Vector.sum(x, count: m) / Float(m)
+                let squares = Vector.squaredDeviations(x, from: mean, count: m)
                 let variance = squares / Float(m)
                 inverseStd = 1 / (variance + epsilon).squareRoot()
-                savedMean[c] = mean
-                savedInverseStd[c] = inverseStd
                 let unbiased = m > 1 ? squares / Float(m - 1) : variance
                 runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean
                 runningVar[c] = (1 - momentum) * runningVar[c] + momentum * unbiased
             } else {
                 mean = runningMean[c]
                 inverseStd = 1 / (runningVar[c] + epsilon).squareRoot()
-                savedMean[c] = mean
-                savedInverseStd[c] = inverseStd
             }
+            means[c] = mean
+            inverseStds[c] = inverseStd
             let scale = gamma[c] * inverseStd
-            Vector.affine(src, scale: scale, shift: beta[c] - mean * scale, relu: relu, into: output.pointer + c * m,
-                          count: m)
+            Vector.affine(x, scale: scale, shift: beta[c] - mean * scale, relu: relu, into: dst + c * m, count: m)
         }
         return output
     }
@@ -88,22 +91,25 @@ public final class BatchNorm: Layer {
         let gamma = r.parameters + weightOffset
         let dGamma = r.gradients + weightOffset, dBeta = r.gradients + biasOffset
         if needsInputGradient { inputGradient.reshape(input.shape) }
-        for c in 0..<channels {
-            let x = input.pointer + c * m, g = dy.pointer + c * m
+        let xs = input.pointer, dys = dy.pointer, ys = output.pointer, dxs = inputGradient.pointer
+        let means = savedMean.pointer, inverseStds = savedInverseStd.pointer
+        let (relu, trained, needsInputGradient) = (self.relu, lastForwardTrained, self.needsInputGradient)
+        workspace.pool.run(channels) { c, _ in
+            let x = xs + c * m, g = dys + c * m
             // With the fused ReLU, the gradient reaching the normalisation is dy where the output is positive.
-            let mask: UnsafePointer<Float>? = relu ? UnsafePointer(output.pointer + c * m) : nil
-            let mean = savedMean[c], inverseStd = savedInverseStd[c]
+            let mask: UnsafePointer<Float>? = relu ? UnsafePointer(ys + c * m) : nil
+            let mean = means[c], inverseStd = inverseStds[c]
             let (sumDy, sumDyX) = Vector.gradientSums(g, reluOutput: mask, x, count: m)
             // Σ dy·x̂ = (Σ dy·x − mean·Σ dy)·invstd
             let sumDyXhat = (sumDyX - mean * sumDy) * inverseStd
             dGamma[c] += sumDyXhat
             dBeta[c] += sumDy
-            guard needsInputGradient else { continue }
-            let dx = inputGradient.pointer + c * m
-            if !lastForwardTrained {
+            guard needsInputGradient else { return }
+            let dx = dxs + c * m
+            if !trained {
                 // Running statistics are constants: the layer is affine, dx = γ·invstd·dy.
                 Vector.gradientAffine(g, reluOutput: mask, x, a: gamma[c] * inverseStd, b: 0, c: 0, into: dx, count: m)
-                continue
+                return
             }
             // dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)) = a·dy + d·x + (b − d·mean)
             let k = gamma[c] * inverseStd / Float(m)
