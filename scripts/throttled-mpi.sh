@@ -47,7 +47,8 @@ Experiment:
   --dataset NAME       dataset (default fashion-mnist; synthetic in --quick)
   --synthetic-train N  training samples when --dataset synthetic (default 8192 in --quick)
   --threads N          --threads of every rank (default 1: one worker per rank)
-  --repeats N          run every configuration N times, report the fastest (default 1)
+  --repeats N          run all configurations N times (round robin), report the fastest of
+                       each (default 1)
   --quick              synthetic data (8192 samples), H = 1 4 16: a few minutes in all
 
 Bounds and output:
@@ -161,10 +162,17 @@ tag="lsgd$$"                # namespaces: $tag-sw, $tag-r0 ...; veths: ${tag}r0 
 created_ns=()               # namespaces to delete
 created_links=()            # veths still in the root namespace (deleted with their namespace later)
 workdir=""
+child=""                    # the running mpirun (timeout) job
 cleanup() {
-  local rc=$? ns pids
+  local rc=$? ns pids i
   trap - EXIT INT TERM HUP
   set +e
+  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+    log "stopping the running job (pid $child)"
+    kill -TERM "$child" 2>/dev/null   # timeout passes it on to mpirun, which stops the ranks
+    for ((i = 0; i < 20; i++)); do kill -0 "$child" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$child" 2>/dev/null
+  fi
   for ns in "${created_ns[@]}"; do
     # Processes left in our namespaces (daemonized orted, ranks of a killed run): ours, by pid.
     pids=$(ip netns pids "$ns" 2>/dev/null)
@@ -300,7 +308,7 @@ fi
 stamp=$(date +%Y%m%d-%H%M%S)
 [ -n "$csv" ] || csv="$PWD/throttled-mpi-$mode-$stamp.csv"
 rows="$workdir/rows.jsonl"; : > "$rows"
-start=$(date +%s); skipped=()
+start=$(date +%s); skipped=(); failed=()
 data_args=(--dataset "$dataset"); [ -n "$syn_train" ] && data_args+=(--synthetic-train "$syn_train")
 [ "$dataset" = synthetic ] && data_args+=(--synthetic-test 512)
 lat_args=(); [ -n "$latency" ] && lat_args=(--inject-latency "$latency")
@@ -314,9 +322,10 @@ for k in $ranks_list; do
   for h in $hs_list; do configs+=("$k local $h"); done
 done
 n_runs=$(( ${#configs[@]} * repeats )); i_run=0
-for cfg in "${configs[@]}"; do
-  read -r k alg h <<<"$cfg"
-  for ((rep = 1; rep <= repeats; rep++)); do
+# Repeats outermost: every configuration once, then again, so that load drift hits all alike.
+for ((rep = 1; rep <= repeats; rep++)); do
+  for cfg in "${configs[@]}"; do
+    read -r k alg h <<<"$cfg"
     i_run=$((i_run + 1))
     if [ $(( $(date +%s) - start )) -ge $((budget_min * 60)) ]; then skipped+=("$alg H=$h ranks=$k"); continue; fi
     run="$workdir/runs/$mode-k$k-$alg-h$h-r$rep"; mkdir -p "$(dirname "$run")"
@@ -327,12 +336,18 @@ for cfg in "${configs[@]}"; do
     load1=$(cut -d' ' -f1 /proc/loadavg)
     wb0=$(wire_bytes "$k"); t0=$(date +%s.%N)
     printf 'throttled-mpi: [%d/%d] %-9s H=%-2s ranks=%s ... ' "$i_run" "$n_runs" "$alg" "$h" "$k" >&2
-    rc=0; "${cmd[@]}" > "$workdir/log" 2>&1 || rc=$?
+    # In the background so that a signal reaches the trap at once (bash runs traps only after a
+    # foreground command ends); cleanup stops it.
+    "${cmd[@]}" > "$workdir/log" 2>&1 &
+    child=$!; rc=0; wait "$child" || rc=$?; child=""
     t1=$(date +%s.%N); wb1=$(wire_bytes "$k")
     if [ $rc -ne 0 ] || [ ! -f "$run/summary.json" ]; then
       echo "FAILED (exit $rc)" >&2; tail -n 15 "$workdir/log" >&2
       [ $rc -eq 124 ] && log "the run hit --timeout $timeout_s s"
-      die "run failed: ${cmd[*]}"
+      log "failed command: ${cmd[*]}"
+      failed+=("$alg H=$h ranks=$k")
+      if [ -n "$keep_runs" ]; then mkdir -p "$keep_runs/$(basename "$run")"; cp "$workdir/log" "$keep_runs/$(basename "$run")/mpirun.log"; fi
+      continue
     fi
     mv "$workdir/log" "$run/mpirun.log"
     wire=""; [ -n "$wb0" ] && wire=$((wb1 - wb0))
@@ -358,6 +373,7 @@ EOF
 done
 
 # ---------------------------------------------------------------- table and CSV
+[ -s "$rows" ] || die "no run succeeded${failed:+ (failed: ${failed[*]})}"
 python3 - "$rows" "$csv" <<'EOF'
 import csv, json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -390,3 +406,4 @@ echo
 log "CSV: $csv"
 [ ${#skipped[@]} -eq 0 ] || log "skipped after the --budget of $budget_min min: ${skipped[*]}"
 log "load: $(uptime)"
+[ ${#failed[@]} -eq 0 ] || die "failed runs (not in the table): ${failed[*]}"
