@@ -89,25 +89,37 @@ public final class AsyncTrainer {
         nodes = localNodes.map { _ in Replica(for: network) }
         evaluationReplica = Replica(for: network)
         evaluationPool = ThreadPool(threads: max(1, min(config.threads, workers.count)))
-        context = AsyncRunContext(train: data.train, seed: config.seed,
-                              augmentation: Augmentation(cropPadding: config.augmentCrop, horizontalFlip: config.augmentFlip),
-                              schedule: schedule, optimizer: Optimizer(layout: network.layout, config: config.optimizerConfig),
-                              stepsPerEpoch: stepsPerEpoch)
-        averaging = config.nodes == 1 ? nil : AsyncAveraging(nodes: nodes.map { r in
-            var segments = [AsyncAveraging.Segment(r.parameters.pointer, count: r.parameters.count)]
-            if config.bnSync == .average && r.state.count > 0 { segments.append(.init(r.state.pointer, count: r.state.count)) }
-            return segments
-        })
-        board = AsyncBoard(nodes: nodes.count,
-                           firstSnapshot: config.averageSeconds == nil ? config.resolvedAverageEvery : Int.max)
-        board.stats.nodes = config.nodes
-        board.stats.threadsPerNode = p
-        board.stats.averageEvery = config.averageSeconds == nil ? config.resolvedAverageEvery : nil
-        board.stats.averageSeconds = config.averageSeconds
-        board.stats.deterministic = config.asyncDeterministic
-        board.stats.localNodes = nodes.count
+        context = AsyncRunContext(
+            train: data.train, seed: config.seed,
+            augmentation: Augmentation(cropPadding: config.augmentCrop, horizontalFlip: config.augmentFlip),
+            schedule: schedule, optimizer: Optimizer(layout: network.layout, config: config.optimizerConfig),
+            stepsPerEpoch: stepsPerEpoch)
+        averaging = config.nodes == 1 ? nil : Self.averaging(of: nodes, statistics: config.bnSync == .average)
+        board = Self.board(config, localNodes: nodes.count)
         network.initialize(nodes[0], seed: config.seed)
         for r in nodes.dropFirst() { r.copyWeights(from: nodes[0]) }
+    }
+
+    /// The in-place averaging of this process's nodes: parameters, and BatchNorm statistics
+    /// unless each node keeps its own (`--bn-sync local`).
+    private static func averaging(of nodes: [Replica], statistics: Bool) -> AsyncAveraging {
+        AsyncAveraging(nodes: nodes.map { r in
+            var segments = [AsyncAveraging.Segment(r.parameters.pointer, count: r.parameters.count)]
+            if statistics && r.state.count > 0 { segments.append(.init(r.state.pointer, count: r.state.count)) }
+            return segments
+        })
+    }
+
+    private static func board(_ config: RunConfig, localNodes: Int) -> AsyncBoard {
+        let bySteps = config.averageSeconds == nil
+        let board = AsyncBoard(nodes: localNodes, firstSnapshot: bySteps ? config.resolvedAverageEvery : Int.max)
+        board.stats.nodes = config.nodes
+        board.stats.threadsPerNode = config.threadsPerNode
+        board.stats.averageEvery = bySteps ? config.resolvedAverageEvery : nil
+        board.stats.averageSeconds = config.averageSeconds
+        board.stats.deterministic = config.asyncDeterministic
+        board.stats.localNodes = localNodes
+        return board
     }
 
     public var network: Network { workers[0].network }
