@@ -150,7 +150,8 @@ if [ "$loopback" -eq 0 ]; then
 fi
 if [ "$dry_run" -eq 0 ]; then
   [ -x "$binary" ] || die "no localsgd binary at $binary: build it with 'cd $repo_dir && swift build -c release --product localsgd' (or pass --binary)"
-  if command -v ldd >/dev/null && ! ldd "$binary" | grep -q 'libmpi\.so'; then
+  # (not `ldd | grep -q`: under pipefail grep's early exit can fail the pipeline with SIGPIPE)
+  if command -v ldd >/dev/null && [[ $(ldd "$binary" 2>/dev/null || true) != *libmpi.so* ]]; then
     die "$binary has no MPI support (not linked to libmpi): install libopenmpi-dev and rebuild (LOCALSGD_MPI=1 forces the MPI targets)"
   fi
 fi
