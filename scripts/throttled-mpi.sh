@@ -24,8 +24,9 @@ Times one epoch of minibatch SGD and local SGD (H = 1, 2, 4, 8, 16) over Open MP
 rank per network namespace, on links limited by `tc tbf`, for 2 and 4 ranks. Prints a table
 (algorithm, H, ranks, epoch seconds, communication seconds, speedup vs minibatch) and writes
 it as CSV. Epoch seconds are training time (evaluation excluded); communication seconds
-include waiting for the slowest rank. Needs root (namespaces, tc), `ip`, `tc`, `mpirun` (Open MPI), python3 and a
-release build with MPI support (swift build -c release --product localsgd).
+include waiting for the slowest rank. Needs root (namespaces, tc), `ip`, `tc`, `mpirun`
+(Open MPI), python3 and a release build with MPI support (swift build -c release --product
+localsgd).
 
 Network:
   --rate RATE          tbf rate on every veth end, both directions (default 1gbit; tc syntax:
