@@ -92,3 +92,29 @@ final class ReferenceTests: XCTestCase {
         XCTAssertEqual(GlobalAveragePool().forward(x, harness.replica.view, training: true).array, [30.0 / 8])
     }
 }
+
+final class GEMMTests: XCTestCase {
+    /// gemmNN against a naive product, on shapes that take its split path (n mod 16 in 1…8,
+    /// k ≥ 32, small) and ones that do not, with beta 0 and 1 and leading dimensions above n.
+    func testGemmNNMatchesNaiveProduct() {
+        var g = RandomGenerator(seed: 40)
+        for (m, n, k) in [(4, 21, 40), (16, 8, 100), (3, 17, 31), (5, 40, 64), (2, 3, 70), (64, 392, 32)] {
+            let lda = k + 1, ldb = n + 2, ldc = n + 3
+            let a = (0..<(m * lda)).map { _ in g.nextNormal() }, b = (0..<(k * ldb)).map { _ in g.nextNormal() }
+            for beta: Float in [0, 1] {
+                var c = (0..<(m * ldc)).map { _ in g.nextNormal() }
+                var expected = c
+                for i in 0..<m { for j in 0..<n {
+                    var s: Float = 0
+                    for p in 0..<k { s += a[i * lda + p] * b[p * ldb + j] }
+                    expected[i * ldc + j] = s + beta * c[i * ldc + j]
+                } }
+                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+                    gemmNN(m: m, n: n, k: k, a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, beta: beta,
+                           c: pc.baseAddress!, ldc: ldc)
+                } } }
+                assertClose(c, expected, relative: 1e-4, absolute: 1e-4, "\(m)×\(n)×\(k) beta \(beta)")
+            }
+        }
+    }
+}
