@@ -50,6 +50,23 @@ final class ReferenceTests: XCTestCase {
         XCTAssertEqual(y.array, [0, 10, 1, 11, 100, 110, 101, 111])
     }
 
+    /// Flatten's tiled transpose on shapes larger than a tile, on 1 and 2 threads, and its
+    /// backward as the inverse permutation.
+    func testFlattenOrderOnTiledShapes() {
+        for threads in [1, 2] {
+            let s = Shape(3, 10, 3, 5), hw = 15
+            let flatten = Flatten()
+            flatten.use(Workspace(threads: threads))
+            let x = Tensor(s, values: (0..<s.count).map { Float($0) })
+            let view = LayerHarness(Flatten()).replica.view
+            let y = flatten.forward(x, view, training: true).array
+            for c in 0..<3 { for n in 0..<10 { for p in 0..<hw {
+                XCTAssertEqual(y[(c * hw + p) * 10 + n], x[(c * 10 + n) * hw + p])
+            } } }
+            XCTAssertEqual(flatten.backward(Tensor(Shape(45, 10), values: y), view).array, x.array)
+        }
+    }
+
     func testBatchNormRunningStatisticsFollowPyTorch() {
         let bn = BatchNorm(1, momentum: 0.1)
         let harness = LayerHarness(bn)

@@ -14,8 +14,8 @@ public final class Linear: Layer {
     /// The replica, output gradient and row split of the current call, for the parallel GEMMs.
     private var replica: ReplicaView?, outputGradient = Tensor(Shape(0, 0)), split = Split(0, lanes: 1)
     private lazy var forwardRows: (Int, Int) -> Void = { [unowned self] part, _ in self.forward(rows: self.split.range(part)) }
-    private lazy var weightGradientRows: (Int, Int) -> Void = { [unowned self] part, _ in
-        self.weightGradient(rows: self.split.range(part))
+    private lazy var weightGradientColumns: (Int, Int) -> Void = { [unowned self] part, _ in
+        self.weightGradient(columns: self.split.range(part))
     }
     private lazy var inputGradientRows: (Int, Int) -> Void = { [unowned self] part, _ in
         self.computeInputGradient(rows: self.split.range(part))
@@ -44,10 +44,12 @@ public final class Linear: Layer {
     /// The GEMMs are split over output rows across the workspace's threads.
     public func use(_ workspace: Workspace) { self.workspace = workspace }
 
-    /// Runs `job` on ranges of a GEMM's `rows` output rows, in parallel when each part is worth
-    /// at least ~0.5 MFLOP (`columns` columns, inner dimension `k`).
-    private func run(rows: Int, columns: Int, k: Int, _ job: @escaping (Int, Int) -> Void) {
-        split = Split(rows, lanes: workspace.lanes, minimum: max(16, 256 * 1024 / max(1, columns * k)), alignment: 16)
+    /// Runs `job` on ranges of `count` output rows (or columns) of a GEMM, in parallel when each
+    /// part is worth at least ~0.5 MFLOP (`other` the output's other extent, inner dimension `k`).
+    /// Each part packs the whole of the operand it shares, so split the larger output extent
+    /// whose shared operand is the smaller.
+    private func run(_ count: Int, other: Int, k: Int, _ job: @escaping (Int, Int) -> Void) {
+        split = Split(count, lanes: workspace.lanes, minimum: max(16, 256 * 1024 / max(1, other * k)), alignment: 16)
         workspace.run(split.parts, job: job)
     }
 
@@ -55,7 +57,7 @@ public final class Linear: Layer {
         input = x
         replica = r
         output.reshape(outputShape(for: x.shape))
-        run(rows: outFeatures, columns: x.shape.n, k: inFeatures, forwardRows)
+        run(outFeatures, other: x.shape.n, k: inFeatures, forwardRows)
         return output
     }
 
@@ -70,20 +72,22 @@ public final class Linear: Layer {
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
         replica = r
         outputGradient = dy
-        run(rows: outFeatures, columns: inFeatures, k: dy.shape.n, weightGradientRows)
+        let n = dy.shape.n, db = r.gradients + biasOffset
+        for o in 0..<outFeatures { db[o] += Vector.sum(dy.pointer + o * n, count: n) }
+        run(inFeatures, other: outFeatures, k: n, weightGradientColumns)
         guard needsInputGradient else { return inputGradient }
         inputGradient.reshape(input.shape)
-        run(rows: inFeatures, columns: dy.shape.n, k: outFeatures, inputGradientRows)
+        run(inFeatures, other: dy.shape.n, k: outFeatures, inputGradientRows)
         return inputGradient
     }
 
-    /// dW[rows, in] += dy[rows, N] · xᵀ, db[rows] += Σ_N dy.
-    private func weightGradient(rows: Range<Int>) {
-        let n = outputGradient.shape.n, g = outputGradient.pointer
-        let dW = replica!.gradients + weightOffset, db = replica!.gradients + biasOffset
-        BLAS.gemm(transB: true, m: rows.count, n: inFeatures, k: n, a: g + rows.lowerBound * n, lda: n,
-                  b: input.pointer, ldb: n, beta: 1, c: dW + rows.lowerBound * inFeatures, ldc: inFeatures)
-        for o in rows { db[o] += Vector.sum(g + o * n, count: n) }
+    /// dW[:, columns] += dy[out, N] · x[columns, N]ᵀ (split by input features: each part packs
+    /// all of dy, which is smaller than x).
+    private func weightGradient(columns: Range<Int>) {
+        let n = outputGradient.shape.n, dW = replica!.gradients + weightOffset
+        BLAS.gemm(transB: true, m: outFeatures, n: columns.count, k: n, a: outputGradient.pointer, lda: n,
+                  b: input.pointer + columns.lowerBound * n, ldb: n, beta: 1, c: dW + columns.lowerBound,
+                  ldc: inFeatures)
     }
 
     /// dx[rows, N] = Wᵀ[rows, out] · dy.
