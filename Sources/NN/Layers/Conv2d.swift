@@ -19,9 +19,8 @@ public final class Conv2d: Layer {
     /// What the groups of the current call do, with the call's replica and output gradient.
     private var pass = Pass.forward, replica: ReplicaView?, outputGradient = Tensor(Shape(0, 0))
     private lazy var groupJob: (Int, Int) -> Void = { [unowned self] g, lane in self.run(group: g, lane: lane) }
-    /// Pointwise convolutions split their GEMMs by output rows instead of image groups: one GEMM
-    /// over all columns (small per-group GEMMs would reach OpenBLAS's small-matrix kernel,
-    /// which allocates for some shapes), with no partial sums.
+    /// Pointwise convolutions need no im2col, so they split their GEMMs by rows instead of image
+    /// groups: GEMMs over all columns, and no weight-gradient partial sums.
     private var rowSplit = Split(0, lanes: 1)
     private lazy var pointwiseJob: (Int, Int) -> Void = { [unowned self] part, _ in
         self.pass == .forward ? self.forwardPointwise(self.rowSplit.range(part))
@@ -132,8 +131,8 @@ public final class Conv2d: Layer {
             for o in rows { (output.pointer + o * plane).update(repeating: bias[o], count: plane) }
         }
         gemmNN(m: rows.count, n: plane, k: patch, a: replica!.parameters + weightOffset + rows.lowerBound * patch,
-                  lda: patch, b: input.pointer, ldb: plane, beta: forwardBeta, c: output.pointer + rows.lowerBound * plane,
-                  ldc: plane)
+               lda: patch, b: input.pointer, ldb: plane, beta: forwardBeta, c: output.pointer + rows.lowerBound * plane,
+               ldc: plane)
     }
 
     /// y[out, rows] = W[out, patch] · col(x)[patch, rows].
@@ -142,7 +141,7 @@ public final class Conv2d: Layer {
         im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
         fillBias(columns: offset..<(offset + columns))
         gemmNN(m: outChannels, n: columns, k: patch, a: replica!.parameters + weightOffset, lda: patch, b: col,
-                  ldb: columns, beta: forwardBeta, c: output.pointer + offset, ldc: ys.plane)
+               ldb: columns, beta: forwardBeta, c: output.pointer + offset, ldc: ys.plane)
     }
 
     /// y[o, columns] = bias[o] (nothing without a bias; OpenBLAS would otherwise zero C for
@@ -212,7 +211,7 @@ public final class Conv2d: Layer {
         BLAS.gemm(transB: true, m: flippedPatch, n: inChannels, k: columns, a: col, lda: columns,
                   b: input.pointer + offset, ldb: xs.plane, beta: first ? 0 : 1, c: partial(g), ldc: inChannels)
         gemmNN(m: inChannels, n: columns, k: flippedPatch, a: flippedWeight.pointer, lda: flippedPatch,
-                  b: col, ldb: columns, c: inputGradient.pointer + offset, ldc: xs.plane)
+               b: col, ldb: columns, c: inputGradient.pointer + offset, ldc: xs.plane)
     }
 
     /// dWᵀ_g += col(x) · dyᵀ, and col2im(Wᵀ · dy) into dx. (Also for a first layer, whose col(x)

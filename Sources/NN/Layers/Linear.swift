@@ -66,7 +66,7 @@ public final class Linear: Layer {
         let n = input.shape.n, bias = replica!.parameters + biasOffset, y = output.pointer
         for o in rows { (y + o * n).update(repeating: bias[o], count: n) }
         gemmNN(m: rows.count, n: n, k: inFeatures, a: replica!.parameters + weightOffset + rows.lowerBound * inFeatures,
-                  lda: inFeatures, b: input.pointer, ldb: n, beta: 1, c: y + rows.lowerBound * n, ldc: n)
+               lda: inFeatures, b: input.pointer, ldb: n, beta: 1, c: y + rows.lowerBound * n, ldc: n)
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
