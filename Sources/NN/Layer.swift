@@ -56,7 +56,7 @@ func joinName(_ prefix: String, _ name: String) -> String {
 /// are: element-wise work by ranges, BatchNorm by channels, convolutions by fixed groups of
 /// images whose weight-gradient partial sums are added in group order.
 public final class Workspace {
-    public private(set) var pool = ThreadPool(threads: 1)
+    public private(set) var pool = WorkerPool(threads: 1)
     private var lanes = [LaneScratch()]
 
     public init(threads: Int = 1) { self.threads = threads }
@@ -66,7 +66,7 @@ public final class Workspace {
     public var threads: Int {
         get { pool.lanes }
         set {
-            pool = ThreadPool(threads: newValue)
+            if newValue != pool.lanes { pool = WorkerPool(threads: newValue) }
             while lanes.count < newValue { lanes.append(LaneScratch()) }
         }
     }

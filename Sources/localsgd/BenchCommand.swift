@@ -27,7 +27,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Python with torch: time PyTorch's step alternately with ours.") var comparePytorch: String?
     @Option(help: "The step server run by --compare-pytorch.") var peerScript = "Benchmarks/pytorch_peer.py"
     @Option(help: "The shared PyTorch reference whose models the peer runs.") var reference = "../shared/peers/pytorch_bench.py"
-    @Option(help: "Alternating rounds per configuration with --compare-pytorch.") var rounds = 5
+    @Option(help: "Rounds per configuration, each timing sgemm, our steps and (with --compare-pytorch) PyTorch's in turn.")
+    var rounds = 5
     @Option(help: "FP32 FMA peak of one core in GFLOP/s (Benchmarks/fma_peak.c) for the % of peak column.")
     var peakGflops: Double?
     @Flag(help: "Report CPU time per step (ours: the process's; PyTorch's: time.process_time) instead of wall time.")

@@ -50,6 +50,23 @@ final class ReferenceTests: XCTestCase {
         XCTAssertEqual(y.array, [0, 10, 1, 11, 100, 110, 101, 111])
     }
 
+    /// Flatten's tiled transpose on shapes larger than a tile, on 1 and 2 threads, and its
+    /// backward as the inverse permutation.
+    func testFlattenOrderOnTiledShapes() {
+        for threads in [1, 2] {
+            let s = Shape(3, 10, 3, 5), hw = 15
+            let flatten = Flatten()
+            flatten.use(Workspace(threads: threads))
+            let x = Tensor(s, values: (0..<s.count).map { Float($0) })
+            let view = LayerHarness(Flatten()).replica.view
+            let y = flatten.forward(x, view, training: true).array
+            for c in 0..<3 { for n in 0..<10 { for p in 0..<hw {
+                XCTAssertEqual(y[(c * hw + p) * 10 + n], x[(c * 10 + n) * hw + p])
+            } } }
+            XCTAssertEqual(flatten.backward(Tensor(Shape(45, 10), values: y), view).array, x.array)
+        }
+    }
+
     func testBatchNormRunningStatisticsFollowPyTorch() {
         let bn = BatchNorm(1, momentum: 0.1)
         let harness = LayerHarness(bn)
@@ -90,5 +107,31 @@ final class ReferenceTests: XCTestCase {
         XCTAssertEqual(MaxPool2d(kernel: 2).forward(x, harness.replica.view, training: true).array, [5, 8])
         XCTAssertEqual(AvgPool2d(kernel: 2).forward(x, harness.replica.view, training: true).array, [3.25, 4.25])
         XCTAssertEqual(GlobalAveragePool().forward(x, harness.replica.view, training: true).array, [30.0 / 8])
+    }
+}
+
+final class GEMMTests: XCTestCase {
+    /// gemmNN against a naive product, on shapes that take its split path (n mod 16 in 1…8,
+    /// k ≥ 32, small) and ones that do not, with beta 0 and 1 and leading dimensions above n.
+    func testGemmNNMatchesNaiveProduct() {
+        var g = RandomGenerator(seed: 40)
+        for (m, n, k) in [(4, 21, 40), (16, 8, 100), (3, 17, 31), (5, 40, 64), (2, 3, 70), (64, 392, 32)] {
+            let lda = k + 1, ldb = n + 2, ldc = n + 3
+            let a = (0..<(m * lda)).map { _ in g.nextNormal() }, b = (0..<(k * ldb)).map { _ in g.nextNormal() }
+            for beta: Float in [0, 1] {
+                var c = (0..<(m * ldc)).map { _ in g.nextNormal() }
+                var expected = c
+                for i in 0..<m { for j in 0..<n {
+                    var s: Float = 0
+                    for p in 0..<k { s += a[i * lda + p] * b[p * ldb + j] }
+                    expected[i * ldc + j] = s + beta * c[i * ldc + j]
+                } }
+                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+                    gemmNN(m: m, n: n, k: k, a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, beta: beta,
+                           c: pc.baseAddress!, ldc: ldc)
+                } } }
+                assertClose(c, expected, relative: 1e-4, absolute: 1e-4, "\(m)×\(n)×\(k) beta \(beta)")
+            }
+        }
     }
 }

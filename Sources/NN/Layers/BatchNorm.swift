@@ -24,6 +24,10 @@ public final class BatchNorm: Layer {
     /// Per channel: batch mean and 1/sqrt(var + ε) of the last forward.
     private let savedMean: FloatBuffer, savedInverseStd: FloatBuffer
     private var workspace: Workspace?
+    /// The replica and output gradient of the current call, for the per-channel loops.
+    private var replica: ReplicaView?, outputGradient = Tensor(Shape(0, 0))
+    private lazy var forwardChannel: (Int, Int) -> Void = { [unowned self] c, _ in self.forward(channel: c) }
+    private lazy var backwardChannel: (Int, Int) -> Void = { [unowned self] c, _ in self.backward(channel: c) }
 
     public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, zeroInitScale: Bool = false,
                 relu: Bool = false) {
@@ -56,66 +60,68 @@ public final class BatchNorm: Layer {
 
     public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
         input = x
+        replica = r
         lastForwardTrained = training
         output.reshape(x.shape)
-        let m = x.shape.plane
-        let gamma = r.parameters + weightOffset, beta = r.parameters + biasOffset
-        let runningMean = r.state + meanOffset, runningVar = r.state + varianceOffset
-        let src = x.pointer, dst = output.pointer, means = savedMean.pointer, inverseStds = savedInverseStd.pointer
-        let (epsilon, momentum, relu) = (self.epsilon, self.momentum, self.relu)
-        workspace.pool.run(channels) { c, _ in
-            let x = src + c * m
-            var mean: Float, inverseStd: Float
-            if training {
-                mean = Vector.sum(x, count: m) / Float(m)
-                let squares = Vector.squaredDeviations(x, from: mean, count: m)
-                let variance = squares / Float(m)
-                inverseStd = 1 / (variance + epsilon).squareRoot()
-                let unbiased = m > 1 ? squares / Float(m - 1) : variance
-                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean
-                runningVar[c] = (1 - momentum) * runningVar[c] + momentum * unbiased
-            } else {
-                mean = runningMean[c]
-                inverseStd = 1 / (runningVar[c] + epsilon).squareRoot()
-            }
-            means[c] = mean
-            inverseStds[c] = inverseStd
-            let scale = gamma[c] * inverseStd
-            Vector.affine(x, scale: scale, shift: beta[c] - mean * scale, relu: relu, into: dst + c * m, count: m)
-        }
+        workspace.run(channels, job: forwardChannel)
         return output
     }
 
+    private func forward(channel c: Int) {
+        let r = replica!, m = input.shape.plane
+        let gamma = r.parameters + weightOffset, beta = r.parameters + biasOffset
+        let runningMean = r.state + meanOffset, runningVar = r.state + varianceOffset
+        let x = input.pointer + c * m
+        var mean: Float, inverseStd: Float
+        if lastForwardTrained {
+            mean = Vector.sum(x, count: m) / Float(m)
+            let squares = Vector.squaredDeviations(x, from: mean, count: m)
+            let variance = squares / Float(m)
+            inverseStd = 1 / (variance + epsilon).squareRoot()
+            let unbiased = m > 1 ? squares / Float(m - 1) : variance
+            runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean
+            runningVar[c] = (1 - momentum) * runningVar[c] + momentum * unbiased
+        } else {
+            mean = runningMean[c]
+            inverseStd = 1 / (runningVar[c] + epsilon).squareRoot()
+        }
+        savedMean[c] = mean
+        savedInverseStd[c] = inverseStd
+        let scale = gamma[c] * inverseStd
+        Vector.affine(x, scale: scale, shift: beta[c] - mean * scale, relu: relu, into: output.pointer + c * m, count: m)
+    }
+
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
-        let m = dy.shape.plane
+        replica = r
+        outputGradient = dy
+        if needsInputGradient { inputGradient.reshape(input.shape) }
+        workspace.run(channels, job: backwardChannel)
+        return inputGradient
+    }
+
+    private func backward(channel c: Int) {
+        let r = replica!, m = input.shape.plane
         let gamma = r.parameters + weightOffset
         let dGamma = r.gradients + weightOffset, dBeta = r.gradients + biasOffset
-        if needsInputGradient { inputGradient.reshape(input.shape) }
-        let xs = input.pointer, dys = dy.pointer, ys = output.pointer, dxs = inputGradient.pointer
-        let means = savedMean.pointer, inverseStds = savedInverseStd.pointer
-        let (relu, trained, needsInputGradient) = (self.relu, lastForwardTrained, self.needsInputGradient)
-        workspace.pool.run(channels) { c, _ in
-            let x = xs + c * m, g = dys + c * m
-            // With the fused ReLU, the gradient reaching the normalisation is dy where the output is positive.
-            let mask: UnsafePointer<Float>? = relu ? UnsafePointer(ys + c * m) : nil
-            let mean = means[c], inverseStd = inverseStds[c]
-            let (sumDy, sumDyX) = Vector.gradientSums(g, reluOutput: mask, x, count: m)
-            // Σ dy·x̂ = (Σ dy·x − mean·Σ dy)·invstd
-            let sumDyXhat = (sumDyX - mean * sumDy) * inverseStd
-            dGamma[c] += sumDyXhat
-            dBeta[c] += sumDy
-            guard needsInputGradient else { return }
-            let dx = dxs + c * m
-            if !trained {
-                // Running statistics are constants: the layer is affine, dx = γ·invstd·dy.
-                Vector.gradientAffine(g, reluOutput: mask, x, a: gamma[c] * inverseStd, b: 0, c: 0, into: dx, count: m)
-                return
-            }
-            // dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)) = a·dy + d·x + (b − d·mean)
-            let k = gamma[c] * inverseStd / Float(m)
-            let a = k * Float(m), b = -k * sumDy, d = -k * sumDyXhat * inverseStd
-            Vector.gradientAffine(g, reluOutput: mask, x, a: a, b: d, c: b - d * mean, into: dx, count: m)
+        let x = input.pointer + c * m, g = outputGradient.pointer + c * m
+        // With the fused ReLU, the gradient reaching the normalisation is dy where the output is positive.
+        let mask: UnsafePointer<Float>? = relu ? UnsafePointer(output.pointer + c * m) : nil
+        let mean = savedMean[c], inverseStd = savedInverseStd[c]
+        let (sumDy, sumDyX) = Vector.gradientSums(g, reluOutput: mask, x, count: m)
+        // Σ dy·x̂ = (Σ dy·x − mean·Σ dy)·invstd
+        let sumDyXhat = (sumDyX - mean * sumDy) * inverseStd
+        dGamma[c] += sumDyXhat
+        dBeta[c] += sumDy
+        guard needsInputGradient else { return }
+        let dx = inputGradient.pointer + c * m
+        if !lastForwardTrained {
+            // Running statistics are constants: the layer is affine, dx = γ·invstd·dy.
+            Vector.gradientAffine(g, reluOutput: mask, x, a: gamma[c] * inverseStd, b: 0, c: 0, into: dx, count: m)
+            return
         }
-        return inputGradient
+        // dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)) = a·dy + d·x + (b − d·mean)
+        let k = gamma[c] * inverseStd / Float(m)
+        let a = k * Float(m), b = -k * sumDy, d = -k * sumDyXhat * inverseStd
+        Vector.gradientAffine(g, reluOutput: mask, x, a: a, b: d, c: b - d * mean, into: dx, count: m)
     }
 }

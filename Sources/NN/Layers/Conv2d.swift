@@ -16,6 +16,18 @@ public final class Conv2d: Layer {
     private let weightGradientT: FloatBuffer
     /// The flipped, transposed kernel [in, out·kh·kw] of size-preserving convolutions.
     private let flippedWeight: FloatBuffer
+    /// What the groups of the current call do, with the call's replica and output gradient.
+    private var pass = Pass.forward, replica: ReplicaView?, outputGradient = Tensor(Shape(0, 0))
+    private lazy var groupJob: (Int, Int) -> Void = { [unowned self] g, lane in self.run(group: g, lane: lane) }
+    /// Pointwise convolutions need no im2col, so they split their GEMMs by rows instead of image
+    /// groups: GEMMs over all columns, and no weight-gradient partial sums.
+    private var rowSplit = Split(0, lanes: 1)
+    private lazy var pointwiseJob: (Int, Int) -> Void = { [unowned self] part, _ in
+        self.pass == .forward ? self.forwardPointwise(self.rowSplit.range(part))
+                              : self.backwardPointwise(self.rowSplit.range(part))
+    }
+
+    private enum Pass { case forward, backwardPointwise, backwardPreservingSize, backwardGeneral }
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 bias: Bool = true, workspace: Workspace) {
@@ -60,68 +72,83 @@ public final class Conv2d: Layer {
     /// the threads. Whole images keep col2im's writes of different groups apart.
     static let groups = 4
 
-    /// The output lines N·Ho of each group, with the lane running it.
-    private func forEachGroup(_ ys: Shape, _ body: (_ group: Int, _ lines: Range<Int>, _ lane: Int) -> Void) {
-        let groups = min(Conv2d.groups, ys.n)
-        workspace.pool.run(groups) { g, lane in
-            body(g, (g * ys.n / groups * ys.h)..<((g + 1) * ys.n / groups * ys.h), lane)
-        }
-    }
-
-    /// Splits each group's output lines into chunks whose im2col columns (`patch` floats per
-    /// column) fit the cache budget, and calls `body(group, rows, isFirstOfGroup, columns)` with
-    /// the lane's scratch.
-    private func forEachChunk(_ ys: Shape, patch: Int,
-                              _ body: (Int, Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void) {
-        let perChunk = max(1, columnBudget / (patch * ys.w))
-        forEachGroup(ys) { g, lines, lane in
-            let col = workspace.scratch(patch * min(lines.count, perChunk) * ys.w, lane: lane)
-            var r = lines.lowerBound
-            while r < lines.upperBound {
-                let end = min(lines.upperBound, r + perChunk)
-                body(g, r..<end, r == lines.lowerBound, col)
-                r = end
-            }
-        }
-    }
-
     /// Floats of im2col columns per chunk (tests lower it to split images across chunks). 32–256 K
     /// are within a few per cent of each other here (2 MB L2); 8 K and whole-batch columns cost 20 %.
     var columnBudget = 64 * 1024
 
+    private func groupCount(_ ys: Shape) -> Int { min(Conv2d.groups, ys.n) }
+
+    /// One group of the current pass: its output lines, split into chunks whose im2col columns
+    /// fit the cache budget, each with the lane's scratch.
+    private func run(group g: Int, lane: Int) {
+        let ys = output.shape, groups = groupCount(ys)
+        let lines = (g * ys.n / groups * ys.h)..<((g + 1) * ys.n / groups * ys.h)
+        let rowsPerColumn = pass == .backwardPreservingSize ? outChannels * geometry.kernelH * geometry.kernelW : patch
+        let perChunk = max(1, columnBudget / (rowsPerColumn * ys.w))
+        let col = workspace.scratch(rowsPerColumn * min(lines.count, perChunk) * ys.w, lane: lane)
+        var r = lines.lowerBound
+        while r < lines.upperBound {
+            let chunk = r..<min(lines.upperBound, r + perChunk)
+            let first = r == lines.lowerBound
+            switch pass {
+            case .forward: forward(chunk, col)
+            case .backwardPreservingSize: backwardPreservingSize(group: g, chunk, first: first, col)
+            case .backwardGeneral: backwardGeneral(group: g, chunk, first: first, col)
+            case .backwardPointwise: preconditionFailure("pointwise passes are split by rows")
+            }
+            r = chunk.upperBound
+        }
+    }
+
     public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
         input = x
-        let xs = x.shape, ys = outputShape(for: xs)
-        output.reshape(ys)
-        let w = r.parameters + weightOffset, y = output.pointer
-        let lineWidth = ys.w
-        // With a bias, the output starts as the bias and the GEMM adds to it (OpenBLAS would
-        // otherwise make a pass zeroing C for beta = 0, then we a second adding the bias).
-        let beta: Float = hasBias ? 1 : 0
+        replica = r
+        output.reshape(outputShape(for: x.shape))
+        pass = .forward
         if isPointwise {
-            // y[out, N·H·W] = W[out, in] · x[in, N·H·W], a group's columns at a time.
-            forEachGroup(ys) { _, lines, _ in
-                let columns = lines.count * lineWidth, offset = lines.lowerBound * lineWidth
-                fillBias(r, columns: offset..<(offset + columns), plane: ys.plane)
-                BLAS.gemm(m: outChannels, n: columns, k: patch, a: w, lda: patch, b: x.pointer + offset, ldb: ys.plane,
-                          beta: beta, c: y + offset, ldc: ys.plane)
-            }
-            return output
-        }
-        forEachChunk(ys, patch: patch) { _, rows, _, col in
-            im2col(x.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
-            let columns = rows.count * lineWidth, offset = rows.lowerBound * lineWidth
-            fillBias(r, columns: offset..<(offset + columns), plane: ys.plane)
-            BLAS.gemm(m: outChannels, n: columns, k: patch, a: w, lda: patch, b: col, ldb: columns,
-                      beta: beta, c: y + offset, ldc: ys.plane)
+            runPointwise(rows: outChannels)
+        } else {
+            workspace.pool.run(groupCount(output.shape), job: groupJob)
         }
         return output
     }
 
-    /// y[o, columns] = bias[o] (nothing without a bias).
-    private func fillBias(_ r: ReplicaView, columns: Range<Int>, plane: Int) {
+    /// `pointwiseJob` over `rows` output rows in parts of at least ~0.5 MFLOP.
+    private func runPointwise(rows: Int) {
+        let work = output.shape.plane * max(inChannels, outChannels)
+        rowSplit = Split(rows, lanes: workspace.pool.lanes, minimum: max(8, 256 * 1024 / max(1, work)), alignment: 8)
+        workspace.pool.run(rowSplit.parts, job: pointwiseJob)
+    }
+
+    /// The GEMM adds to the output's starting value: the bias, or 0 without one.
+    private var forwardBeta: Float { hasBias ? 1 : 0 }
+
+    /// y[rows, P] = W[rows, in] · x[in, P] (x is its own im2col matrix).
+    private func forwardPointwise(_ rows: Range<Int>) {
+        let plane = output.shape.plane
+        if hasBias {
+            let bias = replica!.parameters + biasOffset
+            for o in rows { (output.pointer + o * plane).update(repeating: bias[o], count: plane) }
+        }
+        gemmNN(m: rows.count, n: plane, k: patch, a: replica!.parameters + weightOffset + rows.lowerBound * patch,
+               lda: patch, b: input.pointer, ldb: plane, beta: forwardBeta, c: output.pointer + rows.lowerBound * plane,
+               ldc: plane)
+    }
+
+    /// y[out, rows] = W[out, patch] · col(x)[patch, rows].
+    private func forward(_ rows: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
+        let xs = input.shape, ys = output.shape, columns = rows.count * ys.w, offset = rows.lowerBound * ys.w
+        im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
+        fillBias(columns: offset..<(offset + columns))
+        gemmNN(m: outChannels, n: columns, k: patch, a: replica!.parameters + weightOffset, lda: patch, b: col,
+               ldb: columns, beta: forwardBeta, c: output.pointer + offset, ldc: ys.plane)
+    }
+
+    /// y[o, columns] = bias[o] (nothing without a bias; OpenBLAS would otherwise zero C for
+    /// beta = 0 and we then add the bias in a second pass).
+    private func fillBias(columns: Range<Int>) {
         guard hasBias else { return }
-        let bias = r.parameters + biasOffset
+        let bias = replica!.parameters + biasOffset, plane = output.shape.plane
         for o in 0..<outChannels {
             (output.pointer + o * plane + columns.lowerBound).update(repeating: bias[o], count: columns.count)
         }
@@ -129,21 +156,31 @@ public final class Conv2d: Layer {
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
         let xs = input.shape, ys = dy.shape
+        replica = r
+        outputGradient = dy
         if hasBias {
             let db = r.gradients + biasOffset
             for o in 0..<outChannels { db[o] += Vector.sum(dy.pointer + o * ys.plane, count: ys.plane) }
         }
         if needsInputGradient { inputGradient.reshape(xs) }
-        let dW = r.gradients + weightOffset, groups = min(Conv2d.groups, ys.n)
         if isPointwise {
-            backwardPointwise(dy, r)
-            addTransposedWeightGradient(groups: groups, into: dW)
+            pass = .backwardPointwise
+            runPointwise(rows: inChannels)
+            addTransposedWeightGradient(groups: 1, into: r.gradients + weightOffset)
+            return inputGradient
         } else if geometry.preservesSize && needsInputGradient {
-            backwardPreservingSize(dy, r)
-            addFlippedWeightGradient(groups: groups, into: dW)
+            pass = .backwardPreservingSize
+            flipKernel(r.parameters + weightOffset)
         } else {
-            backwardGeneral(dy, r)
-            addTransposedWeightGradient(groups: groups, into: dW)
+            pass = .backwardGeneral
+            if needsInputGradient { inputGradient.zero() }
+        }
+        workspace.pool.run(groupCount(ys), job: groupJob)
+        let dW = r.gradients + weightOffset
+        if pass == .backwardPreservingSize {
+            addFlippedWeightGradient(groups: groupCount(ys), into: dW)
+        } else {
+            addTransposedWeightGradient(groups: groupCount(ys), into: dW)
         }
         return inputGradient
     }
@@ -151,55 +188,44 @@ public final class Conv2d: Layer {
     /// Group g's weight-gradient partial sum.
     private func partial(_ g: Int) -> UnsafeMutablePointer<Float> { weightGradientT.pointer + g * weightCount }
 
-    /// Per group: dWᵀ [in, out] = x [in, P] · dyᵀ; dx [in, P] = Wᵀ · dy.
-    private func backwardPointwise(_ dy: Tensor, _ r: ReplicaView) {
-        let plane = dy.shape.plane, lineWidth = dy.shape.w
-        forEachGroup(dy.shape) { g, lines, _ in
-            let columns = lines.count * lineWidth, offset = lines.lowerBound * lineWidth
-            BLAS.gemm(transB: true, m: patch, n: outChannels, k: columns, a: input.pointer + offset, lda: plane,
-                      b: dy.pointer + offset, ldb: plane, c: partial(g), ldc: outChannels)
-            guard needsInputGradient else { return }
-            BLAS.gemm(transA: true, m: patch, n: columns, k: outChannels, a: r.parameters + weightOffset, lda: patch,
-                      b: dy.pointer + offset, ldb: plane, c: inputGradient.pointer + offset, ldc: plane)
-        }
+    /// dWᵀ[rows, out] = x[rows, P] · dyᵀ; dx[rows, P] = Wᵀ[rows, out] · dy (rows: input channels).
+    private func backwardPointwise(_ rows: Range<Int>) {
+        let plane = output.shape.plane, dy = outputGradient.pointer
+        BLAS.gemm(transB: true, m: rows.count, n: outChannels, k: plane, a: input.pointer + rows.lowerBound * plane,
+                  lda: plane, b: dy, ldb: plane, c: partial(0) + rows.lowerBound * outChannels, ldc: outChannels)
+        guard needsInputGradient else { return }
+        BLAS.gemm(transA: true, m: rows.count, n: plane, k: outChannels,
+                  a: replica!.parameters + weightOffset + rows.lowerBound, lda: patch, b: dy, ldb: plane,
+                  c: inputGradient.pointer + rows.lowerBound * plane, ldc: plane)
     }
 
-    /// Per chunk, from one im2col of dy: dx = W′ · col(dy), the input gradient as a convolution of
-    /// dy with the flipped, transposed kernel W′ (no col2im, and a GEMM with K = out·kh·kw), and
-    /// dW′ᵀ += col(dy) · xᵀ, the weight gradient in W′'s layout (the same sum as col(x) · dyᵀ,
+    /// From one im2col of dy: dx = W′ · col(dy), the input gradient as a convolution of dy with
+    /// the flipped, transposed kernel W′ (no col2im, and a GEMM with K = out·kh·kw), and
+    /// dW′ᵀ_g += col(dy) · xᵀ, the weight gradient in W′'s layout (the same sum as col(x) · dyᵀ,
     /// with the shift moved from x to dy), so x needs no second im2col.
-    private func backwardPreservingSize(_ dy: Tensor, _ r: ReplicaView) {
-        let xs = input.shape, ys = dy.shape
-        flipKernel(r.parameters + weightOffset)
+    private func backwardPreservingSize(group g: Int, _ rows: Range<Int>, first: Bool, _ col: UnsafeMutablePointer<Float>) {
+        let xs = input.shape, ys = output.shape, columns = rows.count * ys.w, offset = rows.lowerBound * ys.w
         let flippedPatch = outChannels * geometry.kernelH * geometry.kernelW
-        let lineWidth = ys.w
-        forEachChunk(ys, patch: flippedPatch) { g, rows, first, col in
-            let columns = rows.count * lineWidth, offset = rows.lowerBound * lineWidth
-            im2col(dy.pointer, c: ys.c, n: ys.n, h: ys.h, w: ys.w, geometry: geometry, rows: rows, into: col)
-            // dW′ᵀ [out·kh·kw, in] += col(dy) · x[:, chunk]ᵀ
-            BLAS.gemm(transB: true, m: flippedPatch, n: inChannels, k: columns, a: col, lda: columns,
-                      b: input.pointer + offset, ldb: xs.plane, beta: first ? 0 : 1, c: partial(g), ldc: inChannels)
-            BLAS.gemm(m: inChannels, n: columns, k: flippedPatch, a: flippedWeight.pointer, lda: flippedPatch,
-                      b: col, ldb: columns, c: inputGradient.pointer + offset, ldc: xs.plane)
-        }
+        im2col(outputGradient.pointer, c: ys.c, n: ys.n, h: ys.h, w: ys.w, geometry: geometry, rows: rows, into: col)
+        // dW′ᵀ [out·kh·kw, in] += col(dy) · x[:, chunk]ᵀ
+        BLAS.gemm(transB: true, m: flippedPatch, n: inChannels, k: columns, a: col, lda: columns,
+                  b: input.pointer + offset, ldb: xs.plane, beta: first ? 0 : 1, c: partial(g), ldc: inChannels)
+        gemmNN(m: inChannels, n: columns, k: flippedPatch, a: flippedWeight.pointer, lda: flippedPatch,
+               b: col, ldb: columns, c: inputGradient.pointer + offset, ldc: xs.plane)
     }
 
-    /// Per chunk: dWᵀ += col(x) · dyᵀ, and col2im(Wᵀ · dy) into dx. (Also for a first layer,
-    /// whose col(x) has fewer rows than the col(dy) of the path above when in < out.)
-    private func backwardGeneral(_ dy: Tensor, _ r: ReplicaView) {
-        let xs = input.shape, ys = dy.shape
-        if needsInputGradient { inputGradient.zero() }
-        let lineWidth = ys.w
-        forEachChunk(ys, patch: patch) { g, rows, first, col in
-            let columns = rows.count * lineWidth, offset = rows.lowerBound * lineWidth
-            im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
-            BLAS.gemm(transB: true, m: patch, n: outChannels, k: columns, a: col, lda: columns,
-                      b: dy.pointer + offset, ldb: ys.plane, beta: first ? 0 : 1, c: partial(g), ldc: outChannels)
-            guard needsInputGradient else { return }
-            BLAS.gemm(transA: true, m: patch, n: columns, k: outChannels, a: r.parameters + weightOffset, lda: patch,
-                      b: dy.pointer + offset, ldb: ys.plane, c: col, ldc: columns)
-            col2im(col, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: inputGradient.pointer)
-        }
+    /// dWᵀ_g += col(x) · dyᵀ, and col2im(Wᵀ · dy) into dx. (Also for a first layer, whose col(x)
+    /// has fewer rows than the col(dy) of the path above when in < out.)
+    private func backwardGeneral(group g: Int, _ rows: Range<Int>, first: Bool, _ col: UnsafeMutablePointer<Float>) {
+        let xs = input.shape, ys = output.shape, columns = rows.count * ys.w, offset = rows.lowerBound * ys.w
+        let dy = outputGradient.pointer + offset
+        im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
+        BLAS.gemm(transB: true, m: patch, n: outChannels, k: columns, a: col, lda: columns,
+                  b: dy, ldb: ys.plane, beta: first ? 0 : 1, c: partial(g), ldc: outChannels)
+        guard needsInputGradient else { return }
+        BLAS.gemm(transA: true, m: patch, n: columns, k: outChannels, a: replica!.parameters + weightOffset, lda: patch,
+                  b: dy, ldb: ys.plane, c: col, ldc: columns)
+        col2im(col, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: inputGradient.pointer)
     }
 
     /// W′[c, (o, i, j)] = W[o, c, kh − 1 − i, kw − 1 − j].

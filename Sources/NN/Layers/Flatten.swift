@@ -1,41 +1,60 @@
 import Tensor
 
-/// [C, N, H, W] → [C·H·W, N], features in PyTorch's `flatten(1)` order (c, h, w).
+/// [C, N, H, W] → [C·H·W, N], features in PyTorch's `flatten(1)` order (c, h, w): per channel,
+/// a transpose of [N, H·W] into [H·W, N], split over the features across the threads.
 public final class Flatten: Layer {
     public var needsInputGradient = true
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
-    private var inputShape = Shape(0, 0)
+    private var input = Tensor(Shape(0, 0)), outputGradient = Tensor(Shape(0, 0))
+    private var workspace: Workspace?
+    private var split = Split(0, lanes: 1), backwardPass = false
+    private lazy var job: (Int, Int) -> Void = { [unowned self] part, _ in self.transpose(features: self.split.range(part)) }
 
     public init() {}
+
+    public func use(_ workspace: Workspace) { self.workspace = workspace }
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {}
     public func outputShape(for x: Shape) -> Shape { Shape(x.c * x.h * x.w, x.n) }
 
     public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
-        inputShape = x.shape
+        input = x
         output.reshape(outputShape(for: x.shape))
-        let s = x.shape, hw = s.h * s.w
-        if hw == 1 { output.pointer.update(from: x.pointer, count: x.count); return output }
-        for c in 0..<s.c {
-            for n in 0..<s.n {
-                let src = x.pointer + (c * s.n + n) * hw
-                for p in 0..<hw { output.pointer[(c * hw + p) * s.n + n] = src[p] }
-            }
-        }
+        if x.shape.h * x.shape.w == 1 { output.pointer.update(from: x.pointer, count: x.count); return output }
+        run(backward: false)
         return output
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
         guard needsInputGradient else { return inputGradient }
-        let s = inputShape, hw = s.h * s.w
-        inputGradient.reshape(s)
-        if hw == 1 { inputGradient.pointer.update(from: dy.pointer, count: dy.count); return inputGradient }
-        for c in 0..<s.c {
-            for n in 0..<s.n {
-                let dst = inputGradient.pointer + (c * s.n + n) * hw
-                for p in 0..<hw { dst[p] = dy.pointer[(c * hw + p) * s.n + n] }
-            }
-        }
+        outputGradient = dy
+        inputGradient.reshape(input.shape)
+        if input.shape.h * input.shape.w == 1 { inputGradient.pointer.update(from: dy.pointer, count: dy.count); return inputGradient }
+        run(backward: true)
         return inputGradient
+    }
+
+    private func run(backward: Bool) {
+        backwardPass = backward
+        split = Split(output.shape.c, lanes: workspace.lanes, minimum: max(8, 16 * 1024 / max(1, input.shape.n)), alignment: 8)
+        workspace.run(split.parts, job: job)
+    }
+
+    /// The features f = (c, p) in `features`, channel by channel.
+    private func transpose(features: Range<Int>) {
+        let s = input.shape, hw = s.h * s.w, n = s.n
+        var f = features.lowerBound
+        while f < features.upperBound {
+            let c = f / hw, p = f - c * hw, count = min(hw - p, features.upperBound - f)
+            let images = c * n * hw + p, flat = (c * hw + p) * n  // x[c, 0, p] and out[f, 0]
+            if backwardPass {
+                Vector.transpose(outputGradient.pointer + flat, rows: count, cols: n, srcStride: n,
+                                 into: inputGradient.pointer + images, dstStride: hw)
+            } else {
+                Vector.transpose(input.pointer + images, rows: n, cols: count, srcStride: hw,
+                                 into: output.pointer + flat, dstStride: n)
+            }
+            f += count
+        }
     }
 }

@@ -11,6 +11,15 @@ public final class Linear: Layer {
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
     private var workspace: Workspace?
+    /// The replica, output gradient and row split of the current call, for the parallel GEMMs.
+    private var replica: ReplicaView?, outputGradient = Tensor(Shape(0, 0)), split = Split(0, lanes: 1)
+    private lazy var forwardRows: (Int, Int) -> Void = { [unowned self] part, _ in self.forward(rows: self.split.range(part)) }
+    private lazy var weightGradientColumns: (Int, Int) -> Void = { [unowned self] part, _ in
+        self.weightGradient(columns: self.split.range(part))
+    }
+    private lazy var inputGradientRows: (Int, Int) -> Void = { [unowned self] part, _ in
+        self.computeInputGradient(rows: self.split.range(part))
+    }
 
     public init(_ inFeatures: Int, _ outFeatures: Int, classifier: Bool = false) {
         self.inFeatures = inFeatures
@@ -35,44 +44,56 @@ public final class Linear: Layer {
     /// The GEMMs are split over output rows across the workspace's threads.
     public func use(_ workspace: Workspace) { self.workspace = workspace }
 
-    /// Output-row ranges of a GEMM with `columns` columns and inner dimension `k`, in parallel
-    /// when each part is worth at least ~0.5 MFLOP.
-    private func forEachRowRange(_ rows: Int, columns: Int, k: Int, _ body: (Range<Int>) -> Void) {
-        workspace.forEachRange(rows, minimum: max(16, 256 * 1024 / max(1, columns * k)), alignment: 16, body)
+    /// Runs `job` on ranges of `count` output rows (or columns) of a GEMM, in parallel when each
+    /// part is worth at least ~0.5 MFLOP (`other` the output's other extent, inner dimension `k`).
+    /// Each part packs the whole of the operand it shares, so split the larger output extent
+    /// whose shared operand is the smaller.
+    private func run(_ count: Int, other: Int, k: Int, _ job: @escaping (Int, Int) -> Void) {
+        split = Split(count, lanes: workspace.lanes, minimum: max(16, 256 * 1024 / max(1, other * k)), alignment: 16)
+        workspace.run(split.parts, job: job)
     }
 
     public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
         input = x
-        let n = x.shape.n
+        replica = r
         output.reshape(outputShape(for: x.shape))
-        let bias = r.parameters + biasOffset, w = r.parameters + weightOffset, y = output.pointer
-        // y[out, N] = b + W[out, in] · x[in, N]: the bias as the GEMM's starting value.
-        forEachRowRange(outFeatures, columns: n, k: inFeatures) { rows in
-            for o in rows { (y + o * n).update(repeating: bias[o], count: n) }
-            BLAS.gemm(m: rows.count, n: n, k: inFeatures, a: w + rows.lowerBound * inFeatures, lda: inFeatures,
-                      b: x.pointer, ldb: n, beta: 1, c: y + rows.lowerBound * n, ldc: n)
-        }
+        run(outFeatures, other: x.shape.n, k: inFeatures, forwardRows)
         return output
     }
 
+    /// y[rows, N] = b[rows] + W[rows, in] · x[in, N]: the bias as the GEMM's starting value.
+    private func forward(rows: Range<Int>) {
+        let n = input.shape.n, bias = replica!.parameters + biasOffset, y = output.pointer
+        for o in rows { (y + o * n).update(repeating: bias[o], count: n) }
+        gemmNN(m: rows.count, n: n, k: inFeatures, a: replica!.parameters + weightOffset + rows.lowerBound * inFeatures,
+               lda: inFeatures, b: input.pointer, ldb: n, beta: 1, c: y + rows.lowerBound * n, ldc: n)
+    }
+
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
-        let n = dy.shape.n
-        let w = r.parameters + weightOffset, dW = r.gradients + weightOffset, db = r.gradients + biasOffset
-        let g = dy.pointer, x = input.pointer
-        // dW[out, in] += dy[out, N] · xᵀ, db += Σ_N dy
-        forEachRowRange(outFeatures, columns: inFeatures, k: n) { rows in
-            BLAS.gemm(transB: true, m: rows.count, n: inFeatures, k: n, a: g + rows.lowerBound * n, lda: n,
-                      b: x, ldb: n, beta: 1, c: dW + rows.lowerBound * inFeatures, ldc: inFeatures)
-            for o in rows { db[o] += Vector.sum(g + o * n, count: n) }
-        }
+        replica = r
+        outputGradient = dy
+        let n = dy.shape.n, db = r.gradients + biasOffset
+        for o in 0..<outFeatures { db[o] += Vector.sum(dy.pointer + o * n, count: n) }
+        run(inFeatures, other: outFeatures, k: n, weightGradientColumns)
         guard needsInputGradient else { return inputGradient }
         inputGradient.reshape(input.shape)
-        let dx = inputGradient.pointer
-        // dx[in, N] = Wᵀ[in, out] · dy
-        forEachRowRange(inFeatures, columns: n, k: outFeatures) { rows in
-            BLAS.gemm(transA: true, m: rows.count, n: n, k: outFeatures, a: w + rows.lowerBound, lda: inFeatures,
-                      b: g, ldb: n, c: dx + rows.lowerBound * n, ldc: n)
-        }
+        run(inFeatures, other: dy.shape.n, k: outFeatures, inputGradientRows)
         return inputGradient
+    }
+
+    /// dW[:, columns] += dy[out, N] · x[columns, N]ᵀ (split by input features: each part packs
+    /// all of dy, which is smaller than x).
+    private func weightGradient(columns: Range<Int>) {
+        let n = outputGradient.shape.n, dW = replica!.gradients + weightOffset
+        BLAS.gemm(transB: true, m: outFeatures, n: columns.count, k: n, a: outputGradient.pointer, lda: n,
+                  b: input.pointer + columns.lowerBound * n, ldb: n, beta: 1, c: dW + columns.lowerBound,
+                  ldc: inFeatures)
+    }
+
+    /// dx[rows, N] = Wᵀ[rows, out] · dy.
+    private func computeInputGradient(rows: Range<Int>) {
+        let n = outputGradient.shape.n
+        BLAS.gemm(transA: true, m: rows.count, n: n, k: outFeatures, a: replica!.parameters + weightOffset + rows.lowerBound,
+                  lda: inFeatures, b: outputGradient.pointer, ldb: n, c: inputGradient.pointer + rows.lowerBound * n, ldc: n)
     }
 }

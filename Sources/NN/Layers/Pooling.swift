@@ -8,16 +8,19 @@ public final class MaxPool2d: Layer {
     public let relu: Bool
     public var needsInputGradient = true
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
-    private var inputShape = Shape(0, 0)
     /// For every output element, the flat index of the maximum inside its input plane (inside its
     /// channel's [N, H, W] for the 2×2 path).
     private var argmax = IndexBuffer(count: 0)
     /// Scratch of the 2×2 path, a slice per channel: horizontal pair maxima and their indices.
     private var pairMax = FloatBuffer(count: 0), pairIndex = IndexBuffer(count: 0)
-    /// Elements of input and output that one run of `argmax` indices covers (a plane, or a
-    /// channel for the 2×2 path), as the last forward used them.
-    private var indexSpan = (input: 0, output: 0)
+    /// Elements of input and output that one run of `argmax` indices covers: a plane, or a
+    /// channel for the 2×2 path (`stacked`), as the last forward used them.
+    private var indexSpan = (input: 0, output: 0), stacked = false
     private var workspace: Workspace?
+    private var input = Tensor(Shape(0, 0)), outputGradient = Tensor(Shape(0, 0))
+    private let elementwise = Elementwise()
+    private lazy var forwardSpan: (Int, Int) -> Void = { [unowned self] span, _ in self.forward(span: span) }
+    private lazy var backwardSpan: (Int, Int) -> Void = { [unowned self] span, _ in self.backward(span: span) }
 
     public init(kernel: Int, stride: Int? = nil, padding: Int = 0, relu: Bool = false) {
         geometry = ConvGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding)
@@ -35,34 +38,35 @@ public final class MaxPool2d: Layer {
     }
 
     public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
-        inputShape = x.shape
+        input = x
         let ys = outputShape(for: x.shape)
         output.reshape(ys)
         if argmax.count < ys.count { argmax = IndexBuffer(count: ys.count) }
-        let g = geometry, h = x.shape.h, w = x.shape.w, outPlane = ys.h * ys.w
-        let src = x.pointer, dst = output.pointer, indices = argmax.pointer
-        if g.kernelH == 2 && g.kernelW == 2 && g.stride == 2 && g.padding == 0 && h % 2 == 0 && w % 2 == 0 {
-            // The images of a channel stacked as one [N·H, W] image: indices count from the channel's start.
-            let rows = x.shape.n * h, pairs = rows * w / 2
-            indexSpan = (rows * w, ys.plane)
+        let g = geometry, h = x.shape.h, w = x.shape.w
+        // 2×2 windows: the images of a channel stacked as one [N·H, W] image, indices counting
+        // from the channel's start.
+        stacked = g.kernelH == 2 && g.kernelW == 2 && g.stride == 2 && g.padding == 0 && h % 2 == 0 && w % 2 == 0
+        if stacked {
+            indexSpan = (x.shape.plane, ys.plane)
             if pairMax.count < x.count / 2 { pairMax = FloatBuffer(count: x.count / 2); pairIndex = IndexBuffer(count: x.count / 2) }
-            let pairMax = self.pairMax.pointer, pairIndex = self.pairIndex.pointer
-            workspace.pool.run(x.shape.c) { c, _ in
-                Vector.maxPool2x2(src + c * rows * w, rows: rows, width: w, into: dst + c * ys.plane,
-                                  indices: indices + c * ys.plane, pairMax: pairMax + c * pairs,
-                                  pairIndex: pairIndex + c * pairs)
-            }
         } else {
-            indexSpan = (h * w, outPlane)
-            workspace.pool.run(x.shape.c * x.shape.n) { plane, _ in
-                self.maxPoolGeneral(src + plane * h * w, h: h, w: w, out: ys, into: dst + plane * outPlane,
-                                    indices: indices + plane * outPlane)
-            }
+            indexSpan = (h * w, ys.h * ys.w)
         }
-        if relu {
-            workspace.forEachRange(ys.count) { r in Vector.relu(dst + r.lowerBound, into: dst + r.lowerBound, count: r.count) }
-        }
+        workspace.run(ys.count / max(1, indexSpan.output), job: forwardSpan)
+        if relu { elementwise.run(.relu, output.pointer, into: output.pointer, count: ys.count, on: workspace) }
         return output
+    }
+
+    private func forward(span: Int) {
+        let (inSpan, outSpan) = indexSpan
+        let src = input.pointer + span * inSpan, dst = output.pointer + span * outSpan
+        let indices = argmax.pointer + span * outSpan
+        if stacked {
+            Vector.maxPool2x2(src, rows: inSpan / input.shape.w, width: input.shape.w, into: dst, indices: indices,
+                              pairMax: pairMax.pointer + span * inSpan / 2, pairIndex: pairIndex.pointer + span * inSpan / 2)
+        } else {
+            maxPoolGeneral(src, h: input.shape.h, w: input.shape.w, out: output.shape, into: dst, indices: indices)
+        }
     }
 
     /// Plane by plane; indices count from the plane's start.
@@ -90,20 +94,23 @@ public final class MaxPool2d: Layer {
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
         guard needsInputGradient else { return inputGradient }
-        inputGradient.reshape(inputShape)
-        let (inSpan, outSpan) = indexSpan, relu = self.relu
-        let dxs = inputGradient.pointer, dys = dy.pointer, ys = output.pointer, indices = argmax.pointer
-        workspace.pool.run(outSpan > 0 ? dy.count / outSpan : 0) { span, _ in
-            let dx = dxs + span * inSpan, g = dys + span * outSpan, y = ys + span * outSpan
-            let idx = indices + span * outSpan
-            dx.update(repeating: 0, count: inSpan)
-            if relu {
-                for o in 0..<outSpan where y[o] > 0 { dx[Int(idx[o])] += g[o] }
-            } else {
-                for o in 0..<outSpan { dx[Int(idx[o])] += g[o] }
-            }
-        }
+        inputGradient.reshape(input.shape)
+        outputGradient = dy
+        workspace.run(dy.count / max(1, indexSpan.output), job: backwardSpan)
         return inputGradient
+    }
+
+    private func backward(span: Int) {
+        let (inSpan, outSpan) = indexSpan
+        let dx = inputGradient.pointer + span * inSpan
+        let g = outputGradient.pointer + span * outSpan, y = output.pointer + span * outSpan
+        let idx = argmax.pointer + span * outSpan
+        dx.update(repeating: 0, count: inSpan)
+        if relu {
+            for o in 0..<outSpan where y[o] > 0 { dx[Int(idx[o])] += g[o] }
+        } else {
+            for o in 0..<outSpan { dx[Int(idx[o])] += g[o] }
+        }
     }
 }
 

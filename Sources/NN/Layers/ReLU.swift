@@ -5,6 +5,7 @@ public final class ReLU: Layer {
     public var needsInputGradient = true
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var workspace: Workspace?
+    private let elementwise = Elementwise()
 
     public init() {}
 
@@ -15,19 +16,14 @@ public final class ReLU: Layer {
 
     public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
         output.reshape(x.shape)
-        let src = x.pointer, dst = output.pointer
-        workspace.forEachRange(x.count) { r in
-            Vector.relu(src + r.lowerBound, into: dst + r.lowerBound, count: r.count)
-        }
+        elementwise.run(.relu, x.pointer, into: output.pointer, count: x.count, on: workspace)
         return output
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
         inputGradient.reshape(dy.shape)
-        let g = dy.pointer, y = output.pointer, dx = inputGradient.pointer
-        workspace.forEachRange(dy.count) { r in
-            Vector.reluBackward(g + r.lowerBound, output: y + r.lowerBound, into: dx + r.lowerBound, count: r.count)
-        }
+        elementwise.run(.reluBackward, dy.pointer, output.pointer, into: inputGradient.pointer, count: dy.count,
+                        on: workspace)
         return inputGradient
     }
 }

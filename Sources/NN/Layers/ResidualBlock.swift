@@ -20,6 +20,7 @@ public final class ResidualBlock: Layer {
     private var input = Tensor(Shape(0, 0))
     private var needsGradient = true
     private var workspace: Workspace?
+    private let elementwise = Elementwise()
 
     public init(body: Sequential, shortcut: Shortcut) {
         self.body = body
@@ -65,10 +66,7 @@ public final class ResidualBlock: Layer {
         case .identity, .projection:
             var s = x.pointer
             if case .projection(let p) = shortcut { s = p.forward(x, r, training: training).pointer }
-            let b = a.pointer, shortcutValues = s
-            workspace.forEachRange(count) { r in
-                Vector.addReLU(b + r.lowerBound, shortcutValues + r.lowerBound, into: y + r.lowerBound, count: r.count)
-            }
+            elementwise.run(.addReLU, a.pointer, s, into: y, count: count, on: workspace)
         case .zeroPad(let stride, let outChannels):
             addZeroPadShortcut(x.shape, x.pointer, stride: stride, outChannels: outChannels, into: a.shape, y, a.pointer)
         }
@@ -101,10 +99,8 @@ public final class ResidualBlock: Layer {
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
         sumGradient.reshape(dy.shape)
-        let g = dy.pointer, out = output.pointer, sum = sumGradient.pointer
-        workspace.forEachRange(dy.count) { r in
-            Vector.reluBackward(g + r.lowerBound, output: out + r.lowerBound, into: sum + r.lowerBound, count: r.count)
-        }
+        elementwise.run(.reluBackward, dy.pointer, output.pointer, into: sumGradient.pointer, count: dy.count,
+                        on: workspace)
         let dBody = body.backward(sumGradient, r)
         var dShortcut: Tensor? = nil
         if case .projection(let p) = shortcut { dShortcut = p.backward(sumGradient, r) }
@@ -113,10 +109,8 @@ public final class ResidualBlock: Layer {
         let dx = inputGradient.pointer, count = input.count
         switch shortcut {
         case .identity, .projection:
-            let b = dBody.pointer, s = dShortcut?.pointer ?? sumGradient.pointer
-            workspace.forEachRange(count) { r in
-                Vector.add(b + r.lowerBound, s + r.lowerBound, into: dx + r.lowerBound, count: r.count)
-            }
+            elementwise.run(.add, dBody.pointer, dShortcut?.pointer ?? sumGradient.pointer, into: dx, count: count,
+                            on: workspace)
         case .zeroPad(let stride, let outChannels):
             dx.update(from: dBody.pointer, count: count)
             let xs = input.shape, ys = dy.shape, before = (outChannels - xs.c) / 2, plane = ys.h * ys.w

@@ -1,0 +1,136 @@
+import Foundation
+
+/// Runs work items on a fixed set of threads that live as long as the pool, without allocating
+/// per call (`ThreadPool` goes through Dispatch, whose Swift overlay allocates closure boxes on
+/// every `concurrentPerform`, and the training step must not allocate). Idle threads block on a
+/// condition variable (no spinning, PLATFORM.md "pitfalls"). As in `ThreadPool`, item `i` runs on
+/// lane `i % lanes`; lane 0 is the calling thread. One caller at a time.
+public final class WorkerPool: @unchecked Sendable {
+    public let lanes: Int
+    private let state: State
+
+    public init(threads: Int) {
+        precondition(threads >= 1, "WorkerPool needs at least one thread")
+        lanes = threads
+        state = State()
+        for lane in 1..<threads {
+            let state = self.state
+            let thread = Thread { state.serve(lane: lane) }
+            thread.name = "localsgd-worker-\(lane)"
+            thread.start()
+        }
+    }
+
+    deinit { state.stop() }
+
+    /// Calls `body(item, lane)` for every item in 0..<count and returns when all are done.
+    /// With more than one lane this allocates once per call (Swift boxes a non-escaping closure
+    /// it lends to other threads); the training step uses `run(_:job:)` instead.
+    public func run(_ count: Int, _ body: (_ item: Int, _ lane: Int) -> Void) {
+        if min(lanes, count) <= 1 {
+            for i in 0..<count { body(i, 0) }
+            return
+        }
+        withoutActuallyEscaping(body) { run(count, job: $0) }
+    }
+
+    /// `run(_:_:)` for a closure made once and kept (capturing its owner `unowned`, reading the
+    /// call's arguments from it): handing it to the threads does not allocate.
+    public func run(_ count: Int, job: @escaping (_ item: Int, _ lane: Int) -> Void) {
+        let active = min(lanes, count)
+        if active <= 1 {
+            for i in 0..<count { job(i, 0) }
+            return
+        }
+        state.publish(job, count: count, active: active)
+        for i in stride(from: 0, to: count, by: active) { job(i, 0) }
+        state.waitAndRetract()
+    }
+}
+
+extension WorkerPool {
+    /// What the threads share. Every stored property is read and written with `mutex` held,
+    /// except `job`, `count` and `active`, which are written only while no worker runs a job.
+    private final class State: @unchecked Sendable {
+        private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        private let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        private var generation = 0, remaining = 0, running = 0, stopping = false
+        private var job: ((Int, Int) -> Void)?
+        private var count = 0, active = 0
+
+        init() {
+            pthread_mutex_init(mutex, nil)
+            pthread_cond_init(wake, nil)
+            pthread_cond_init(finished, nil)
+        }
+
+        deinit {
+            pthread_cond_destroy(finished)
+            pthread_cond_destroy(wake)
+            pthread_mutex_destroy(mutex)
+            finished.deallocate()
+            wake.deallocate()
+            mutex.deallocate()
+        }
+
+        /// Hands `job` to lanes 1..<active (the caller is lane 0).
+        func publish(_ job: @escaping (Int, Int) -> Void, count: Int, active: Int) {
+            pthread_mutex_lock(mutex)
+            self.job = job
+            self.count = count
+            self.active = active
+            remaining = active - 1
+            generation += 1
+            pthread_cond_broadcast(wake)
+            pthread_mutex_unlock(mutex)
+        }
+
+        /// Waits for the workers, then drops the job so the caller's closure has not escaped.
+        func waitAndRetract() {
+            pthread_mutex_lock(mutex)
+            while remaining > 0 { pthread_cond_wait(finished, mutex) }
+            job = nil
+            pthread_mutex_unlock(mutex)
+        }
+
+        func stop() {
+            pthread_mutex_lock(mutex)
+            stopping = true
+            pthread_cond_broadcast(wake)
+            while running > 0 { pthread_cond_wait(finished, mutex) }
+            pthread_mutex_unlock(mutex)
+        }
+
+        /// A worker thread's loop: wait for a new generation, run its items, report.
+        func serve(lane: Int) {
+            pthread_mutex_lock(mutex)
+            running += 1
+            // Threads start after `init` returns, maybe after a first job: count from generation 0.
+            var seen = 0
+            while true {
+                while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
+                if stopping { break }
+                seen = generation
+                let participates = lane < active
+                pthread_mutex_unlock(mutex)
+                if participates { runItems(lane: lane) }
+                pthread_mutex_lock(mutex)
+                if participates {
+                    remaining -= 1
+                    if remaining == 0 { pthread_cond_signal(finished) }
+                }
+            }
+            running -= 1
+            pthread_cond_broadcast(finished)
+            pthread_mutex_unlock(mutex)
+        }
+
+        /// Not inlined, so this thread's reference to the job is gone when it returns.
+        @inline(never)
+        private func runItems(lane: Int) {
+            guard let job else { return }
+            for i in stride(from: lane, to: count, by: active) { job(i, lane) }
+        }
+    }
+}
