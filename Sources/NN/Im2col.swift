@@ -13,6 +13,11 @@ public struct ConvGeometry: Equatable, Sendable {
         ((h + 2 * padding - kernelH) / stride + 1, (w + 2 * padding - kernelW) / stride + 1)
     }
 
+    /// Stride 1 and an output as large as the input (2·padding = kernel − 1): each im2col row is
+    /// the input plane shifted by a constant offset, and the input gradient is the same kind of
+    /// convolution of the output gradient with the flipped, transposed kernel.
+    var preservesSize: Bool { stride == 1 && 2 * padding == kernelH - 1 && kernelH == kernelW }
+
     /// The range of output columns `ow` whose input column `ow·stride − padding + j` is inside 0..<w.
     @inline(__always)
     func validRange(offset j: Int, inputSize w: Int, outputSize ow: Int) -> Range<Int> {
@@ -27,34 +32,43 @@ public struct ConvGeometry: Equatable, Sendable {
 @inline(__always) func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
 @inline(__always) func ceilDiv(_ a: Int, _ b: Int) -> Int { -floorDiv(-a, b) }
 
-/// Unfolds x [C, N, H, W] into columns [C·kh·kw, N·Ho·Wo]: row (c, i, j), column (n, oh, ow)
-/// holds x[c, n, oh·s − p + i, ow·s − p + j], or 0 outside the image.
+/// Unfolds the output rows `rows` (row r is sample r / Ho, output line r % Ho) of a convolution
+/// of x [C, N, H, W] into columns [C·kh·kw, rows.count·Wo]: row (c, i, j), column (r, ow) holds
+/// x[c, n, oh·s − p + i, ow·s − p + j], or 0 outside the image. Working on a few rows at a time
+/// keeps the columns in cache for the GEMM that reads them.
 func im2col(_ x: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int, geometry g: ConvGeometry,
-            into col: UnsafeMutablePointer<Float>) {
+            rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
+    if g.preservesSize {
+        im2colPreservingSize(x, c: c, n: n, h: h, w: w, kernel: g.kernelH, padding: g.padding, rows: rows, into: col)
+        return
+    }
     let (oh, ow) = g.outputSize(h, w)
-    let columns = n * oh * ow
+    let columns = rows.count * ow
     for ch in 0..<c {
         for i in 0..<g.kernelH {
             for j in 0..<g.kernelW {
                 let row = col + ((ch * g.kernelH + i) * g.kernelW + j) * columns
                 let cols = g.validRange(offset: j, inputSize: w, outputSize: ow)
-                for b in 0..<n {
-                    let src = x + (ch * n + b) * h * w
-                    for y in 0..<oh {
-                        let dst = row + (b * oh + y) * ow
-                        let iy = y * g.stride - g.padding + i
-                        if iy < 0 || iy >= h || cols.isEmpty {
-                            dst.update(repeating: 0, count: ow)
-                            continue
-                        }
-                        if cols.lowerBound > 0 { dst.update(repeating: 0, count: cols.lowerBound) }
-                        if cols.upperBound < ow { (dst + cols.upperBound).update(repeating: 0, count: ow - cols.upperBound) }
-                        let line = src + iy * w - g.padding + j
-                        if g.stride == 1 {
-                            (dst + cols.lowerBound).update(from: line + cols.lowerBound, count: cols.count)
-                        } else {
-                            for x0 in cols { dst[x0] = line[x0 * g.stride] }
-                        }
+                var b = rows.lowerBound / oh, y = rows.lowerBound - b * oh
+                var dst = row
+                for _ in 0..<rows.count {
+                    defer {
+                        dst += ow
+                        y += 1
+                        if y == oh { y = 0; b += 1 }
+                    }
+                    let iy = y * g.stride - g.padding + i
+                    if iy < 0 || iy >= h || cols.isEmpty {
+                        dst.update(repeating: 0, count: ow)
+                        continue
+                    }
+                    for x0 in 0..<cols.lowerBound { dst[x0] = 0 }
+                    for x0 in cols.upperBound..<ow { dst[x0] = 0 }
+                    let line = x + (ch * n + b) * h * w + iy * w - g.padding + j
+                    if g.stride == 1 {
+                        (dst + cols.lowerBound).update(from: line + cols.lowerBound, count: cols.count)
+                    } else {
+                        for x0 in cols { dst[x0] = line[x0 * g.stride] }
                     }
                 }
             }
@@ -62,29 +76,73 @@ func im2col(_ x: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int, geometry 
     }
 }
 
-/// The adjoint of `im2col`: adds every column entry back into dx [C, N, H, W] (which the caller zeroes).
+/// `im2col` for stride 1 and Ho = H, Wo = W: row (c, i, j) is the channel's [N·H·W] plane
+/// shifted by (i − p)·W + (j − p), so it is one copy, then zeros where the window leaves the
+/// image (whole lines at the top or bottom, single columns at the sides).
+private func im2colPreservingSize(_ x: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int, kernel k: Int,
+                                  padding p: Int, rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
+    let total = n * h * w, start = rows.lowerBound * w, count = rows.count * w
+    for ch in 0..<c {
+        let src = x + ch * total
+        for i in 0..<k {
+            for j in 0..<k {
+                let dst = col + ((ch * k + i) * k + j) * count
+                let shift = (i - p) * w + (j - p)
+                // dst[q] = src[start + q + shift] where that is inside the channel's plane.
+                let lo = min(count, max(0, -(start + shift))), hi = max(lo, min(count, total - start - shift))
+                if lo > 0 { dst.update(repeating: 0, count: lo) }
+                (dst + lo).update(from: src + start + shift + lo, count: hi - lo)
+                if hi < count { (dst + hi).update(repeating: 0, count: count - hi) }
+                // Zero the columns whose input column is off the image (one per side for 3×3)...
+                let left = max(0, p - j), right = min(w, w + p - j)
+                // (Column by column: a short loop along a line would become a memset call per line.)
+                for x0 in 0..<w where x0 < left || x0 >= right {
+                    var q = x0
+                    for _ in 0..<rows.count { dst[q] = 0; q += w }
+                }
+                // ...and the lines whose input line is off the image: the top p − i or bottom i − p of each image.
+                if i != p {
+                    let invalid = i < p ? 0..<(p - i) : (h - (i - p))..<h
+                    var imageStart = rows.lowerBound - rows.lowerBound % h
+                    while imageStart < rows.upperBound {
+                        let lo = max(rows.lowerBound, imageStart + invalid.lowerBound)
+                        let hi = min(rows.upperBound, imageStart + invalid.upperBound)
+                        if lo < hi { (dst + (lo - rows.lowerBound) * w).update(repeating: 0, count: (hi - lo) * w) }
+                        imageStart += h
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of `im2col` for the same rows: adds every column entry back into dx [C, N, H, W]
+/// (which the caller zeroes first).
 func col2im(_ col: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int, geometry g: ConvGeometry,
-            into dx: UnsafeMutablePointer<Float>) {
+            rows: Range<Int>, into dx: UnsafeMutablePointer<Float>) {
     let (oh, ow) = g.outputSize(h, w)
-    let columns = n * oh * ow
+    let columns = rows.count * ow
     for ch in 0..<c {
         for i in 0..<g.kernelH {
             for j in 0..<g.kernelW {
                 let row = col + ((ch * g.kernelH + i) * g.kernelW + j) * columns
                 let cols = g.validRange(offset: j, inputSize: w, outputSize: ow)
                 if cols.isEmpty { continue }
-                for b in 0..<n {
-                    let dst = dx + (ch * n + b) * h * w
-                    for y in 0..<oh {
-                        let iy = y * g.stride - g.padding + i
-                        if iy < 0 || iy >= h { continue }
-                        let src = row + (b * oh + y) * ow
-                        let line = dst + iy * w - g.padding + j
-                        if g.stride == 1 {
-                            for x0 in cols { line[x0] += src[x0] }
-                        } else {
-                            for x0 in cols { line[x0 * g.stride] += src[x0] }
-                        }
+                var b = rows.lowerBound / oh, y = rows.lowerBound - b * oh
+                var src = row
+                for _ in 0..<rows.count {
+                    defer {
+                        src += ow
+                        y += 1
+                        if y == oh { y = 0; b += 1 }
+                    }
+                    let iy = y * g.stride - g.padding + i
+                    if iy < 0 || iy >= h { continue }
+                    let line = dx + (ch * n + b) * h * w + iy * w - g.padding + j
+                    if g.stride == 1 {
+                        for x0 in cols { line[x0] += src[x0] }
+                    } else {
+                        for x0 in cols { line[x0 * g.stride] += src[x0] }
                     }
                 }
             }

@@ -33,10 +33,13 @@ public protocol Layer: AnyObject {
     func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor
     /// False for the first layer of a network, which then skips computing dInput.
     var needsInputGradient: Bool { get set }
+    /// Gives the layer (and its children) the network's workspace: its threads and scratch.
+    func use(_ workspace: Workspace)
 }
 
 extension Layer {
     public func flops(for input: Shape) -> Int { 0 }
+    public func use(_ workspace: Workspace) {}
 }
 
 /// Joins a name prefix and a suffix with a dot, as PyTorch's `state_dict` keys do.
@@ -45,14 +48,40 @@ func joinName(_ prefix: String, _ name: String) -> String {
     prefix.isEmpty ? name : (name.isEmpty ? prefix : prefix + "." + name)
 }
 
-/// Scratch memory shared by the layers of one network (im2col columns): grows to the largest
-/// request and is then reused, so steady-state steps do not allocate.
+/// Scratch memory and threads shared by the layers of one network: each lane of `pool` has its
+/// own scratch (im2col columns), which grows to the largest request and is then reused, so
+/// steady-state steps do not allocate.
+///
+/// Layers split their work over the lanes so that the result does not depend on how many there
+/// are: element-wise work by ranges, BatchNorm by channels, convolutions by fixed groups of
+/// images whose weight-gradient partial sums are added in group order.
 public final class Workspace {
+    public private(set) var pool = ThreadPool(threads: 1)
+    private var lanes = [LaneScratch()]
+
+    public init(threads: Int = 1) { self.threads = threads }
+
+    /// Lanes our kernels use; OpenBLAS is then called from each lane, so the owner should give
+    /// OpenBLAS one thread (`BLAS.setThreads(1)`) when this is above 1.
+    public var threads: Int {
+        get { pool.lanes }
+        set {
+            pool = ThreadPool(threads: newValue)
+            while lanes.count < newValue { lanes.append(LaneScratch()) }
+        }
+    }
+
+    /// At least `count` floats of scratch owned by `lane` until its next request.
+    public func scratch(_ count: Int, lane: Int = 0) -> UnsafeMutablePointer<Float> {
+        lanes[lane].pointer(count)
+    }
+}
+
+/// One lane's scratch buffer (a class, so lanes grow their own without touching the array).
+private final class LaneScratch {
     private var buffer = FloatBuffer(count: 0)
 
-    public init() {}
-
-    public func scratch(_ count: Int) -> UnsafeMutablePointer<Float> {
+    func pointer(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count > buffer.count { buffer = FloatBuffer(count: count) }
         return buffer.pointer
     }

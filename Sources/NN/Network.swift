@@ -11,10 +11,15 @@ public final class Network {
     public let stateLayout: ParameterLayout
     public let inputChannels: Int, inputHeight: Int, inputWidth: Int
     public let classes: Int
+    /// Scratch and threads of the layers.
+    public let workspace: Workspace
     private let logitGradient = Tensor(Shape(0, 0))
 
-    public init(root: Sequential, inputChannels: Int, inputHeight: Int, inputWidth: Int, classes: Int) {
+    public init(root: Sequential, inputChannels: Int, inputHeight: Int, inputWidth: Int, classes: Int,
+                workspace: Workspace = Workspace()) {
         self.root = root
+        self.workspace = workspace
+        root.use(workspace)
         self.inputChannels = inputChannels
         self.inputHeight = inputHeight
         self.inputWidth = inputWidth
@@ -26,6 +31,13 @@ public final class Network {
         root.needsInputGradient = false
         let out = root.outputShape(for: Shape(inputChannels, 1, inputHeight, inputWidth))
         precondition(out == Shape(classes, 1), "network output \(out) is not [\(classes), N]")
+    }
+
+    /// Threads the layers' own kernels use (1 by default). Results do not depend on it. Above 1,
+    /// OpenBLAS is called from several threads at once: give it one thread (`BLAS.setThreads(1)`).
+    public var threads: Int {
+        get { workspace.threads }
+        set { workspace.threads = newValue }
     }
 
     /// Forward FLOPs per sample (2 per multiply-add); a training step costs about 3× this.

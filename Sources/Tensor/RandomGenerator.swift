@@ -11,9 +11,28 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
 
     public init(seed: UInt64, stream: [UInt64] = []) {
         var x = seed
-        for id in stream {
-            x = RandomGenerator.splitMix(&x) ^ (id &* 0x9E37_79B9_7F4A_7C15)
-        }
+        for id in stream { RandomGenerator.mix(&x, id) }
+        self.init(mixed: x)
+    }
+
+    /// The same generator as `init(seed:stream: [a, b, c, d])`, without building an array (for
+    /// per-step use in the training loop, which must not allocate).
+    public init(seed: UInt64, _ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) {
+        var x = seed
+        RandomGenerator.mix(&x, a)
+        RandomGenerator.mix(&x, b)
+        RandomGenerator.mix(&x, c)
+        RandomGenerator.mix(&x, d)
+        self.init(mixed: x)
+    }
+
+    @inline(__always)
+    private static func mix(_ x: inout UInt64, _ id: UInt64) {
+        x = splitMix(&x) ^ (id &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    private init(mixed: UInt64) {
+        var x = mixed
         s0 = RandomGenerator.splitMix(&x)
         s1 = RandomGenerator.splitMix(&x)
         s2 = RandomGenerator.splitMix(&x)

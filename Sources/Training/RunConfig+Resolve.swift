@@ -28,12 +28,17 @@ extension RunConfig {
                       "post-local SGD needs a switching point: --switch-epoch T or --switch-step T")
         }
         try check(slowmoMomentum >= 0 && slowmoMomentum < 1, "--slowmo-momentum must be in [0, 1), got \(slowmoMomentum)")
+        try check(injectLatency >= 0 && injectLatency.isFinite, "--inject-latency must be a non-negative number of seconds")
         try check(slowmoLr > 0, "--slowmo-lr must be positive, got \(slowmoLr)")
         try validateAsync()
         do {
             try optimizerConfig.validate()
             try scheduleConfig.validate()
-            try algorithmConfig(stepsPerEpoch: 1).validate(workers: workers)
+            var strategy = algorithmConfig(stepsPerEpoch: 1)
+            if backend == .mpi && algorithm == .hierarchical && groupSize.isEmpty {
+                strategy.groupSizes = [workers] // resolved to the node's workers once MPI is up
+            }
+            try strategy.validate(workers: workers)
         } catch let e as OptimConfigError {
             throw TrainingError("--\(flagName(e.field)): \(e.description)")
         } catch let e as StrategyError {

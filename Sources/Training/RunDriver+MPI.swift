@@ -26,3 +26,13 @@ extension RunDriver {
         #endif
     }
 }
+
+extension RunDriver {
+    /// Workers on this machine (MPI ranks sharing memory × workers per rank); all of them in process.
+    static func nodeGroupSize(_ comm: Communicator) -> Int {
+        #if canImport(CommMPI)
+        if let mpi = comm as? MPICommunicator { return mpi.nodeLocalGroupSize }
+        #endif
+        return comm.workers
+    }
+}

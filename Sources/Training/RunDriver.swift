@@ -37,6 +37,11 @@ public enum RunDriver {
         }
         let comm = try communicator ?? makeCommunicator(config)
         defer { if communicator == nil { finish(comm) } }
+        var config = config
+        if config.algorithm == .hierarchical && config.groupSize.isEmpty {
+            // Over MPI the default group is a node: the workers of the ranks sharing its memory.
+            config.groupSize = [nodeGroupSize(comm)]
+        }
         let writes = comm.processRank == 0
         let directory = try out.map { path -> RunDirectory? in
             writes || resume ? try RunDirectory(path: path, resuming: resume) : nil

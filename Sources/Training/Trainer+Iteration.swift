@@ -13,7 +13,7 @@ extension Trainer {
         pool.run(replicas.count) { k, lane in
             let worker = first + k
             let t0 = now()
-            var rng = RandomGenerator(seed: config.seed, stream: [Stream.augmentation, UInt64(epoch), UInt64(worker), UInt64(m)])
+            var rng = RandomGenerator(seed: config.seed, Stream.augmentation, UInt64(epoch), UInt64(worker), UInt64(m))
             fillBatch(from: data.train, indices: plan.indices(worker: worker, step: m), images: laneImages[lane].pointer,
                       labels: laneLabels[lane].baseAddress!, augmentation: augmentation, rng: &rng)
             let t1 = now()
@@ -31,7 +31,7 @@ extension Trainer {
         for k in 0..<replicas.count {
             let r = stepResults[k]
             guard r.loss.isFinite else {
-                throw TrainingError("the training loss of worker \(first + k) became \(r.loss) at epoch \(epoch + 1), step \(m + 1); lower --lr or check the data")
+                throw TrainingError("the training loss of worker \(first + k) became \(r.loss) at epoch \(epoch + 1), step \(m + 1); lower --lr, add --warmup-epochs (large K·B needs warm-up, §3 of the study) or check the data")
             }
             epochState.lossSum += Double(r.loss)
             epochState.correct += r.correct

@@ -48,6 +48,7 @@ public final class Trainer {
     public init(config: RunConfig, data: DataSplit, communicator: Communicator) throws {
         try config.validate()
         var communicator = communicator
+        if config.injectLatency > 0 { communicator = DelayedCommunicator(communicator, latency: config.injectLatency) }
         if let text = config.network {
             do {
                 communicator = ModelledCommunicator(communicator, network: try NetworkModel(parsing: text))

@@ -3,18 +3,36 @@ import Experiments
 import Foundation
 import NN
 
-/// `localsgd bench`: training-step speed of our models beside OpenBLAS's sgemm in the same run.
+/// `localsgd bench`: training-step speed of our models beside OpenBLAS's sgemm in the same run,
+/// and, with `--compare-pytorch`, beside PyTorch's step in alternating rounds.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time training steps (ms/step, samples/s, GFLOP/s) of mlp, cnn and resnet20 beside cblas_sgemm.",
-        discussion: "Same work and JSON keys as ../shared/peers/pytorch_bench.py, so the two can be compared line by line.")
+        discussion: """
+            Same work and JSON keys as ../shared/peers/pytorch_bench.py. With --compare-pytorch PYTHON, each \
+            configuration alternates --rounds rounds of our steps and PyTorch's (run by Benchmarks/pytorch_peer.py \
+            in a second process) so that both see the same machine load; medians are over all rounds. ResNets use \
+            projection shortcuts by default, as the PyTorch peer does.
+            """)
 
     @Option(help: "Models, comma-separated.") var models = "mlp,cnn,resnet20"
     @Option(help: "Batch sizes, comma-separated.") var batches = "32,128"
     @Option(help: "Thread counts, comma-separated.") var threads = "1,2"
     @Option(help: "Timed steps per configuration (median reported).") var steps = 30
     @Option(help: "Untimed warm-up steps.") var warmup = 5
+    @Option(help: "Shortcut of CIFAR ResNets: projection (as the PyTorch peer) or zero-pad.") var shortcut = ShortcutKind.b
+    @Option(help: "Who uses the threads: layers (our kernels, each calling OpenBLAS on one thread) or blas (OpenBLAS alone).")
+    var parallelism = StepRunner.Parallelism.layers
+    @Option(help: "Python with torch: time PyTorch's step alternately with ours.") var comparePytorch: String?
+    @Option(help: "The step server run by --compare-pytorch.") var peerScript = "Benchmarks/pytorch_peer.py"
+    @Option(help: "The shared PyTorch reference whose models the peer runs.") var reference = "../shared/peers/pytorch_bench.py"
+    @Option(help: "Alternating rounds per configuration with --compare-pytorch.") var rounds = 5
+    @Option(help: "FP32 FMA peak of one core in GFLOP/s (Benchmarks/fma_peak.c) for the % of peak column.")
+    var peakGflops: Double?
+    @Flag(help: "Report CPU time per step (ours: the process's; PyTorch's: time.process_time) instead of wall time.")
+    var cpuTime = false
+    @Flag(help: "Also time every convolution and linear layer on its own (forward + backward).") var layers = false
     @Flag(help: "One JSON object per configuration instead of a table.") var json = false
 
     func run() throws {
@@ -27,29 +45,52 @@ struct BenchCommand: ParsableCommand {
                     return k
                 }
                 let batchList = try numbers(batches, "--batches"), threadList = try numbers(threads, "--threads")
-                guard steps >= 1, warmup >= 0 else { throw ValidationError("--steps must be at least 1 and --warmup not negative") }
-                var sgemm: [Int: Double] = [:]
-                for t in threadList { sgemm[t] = StepBenchmark.sgemm(threads: t) }
+                guard steps >= 1, warmup >= 0, rounds >= 1 else {
+                    throw ValidationError("--steps and --rounds must be at least 1 and --warmup not negative")
+                }
+                let peer = try comparePytorch.map { try PyTorchPeer(python: $0, script: peerScript, reference: reference) }
+                defer { peer?.stop() }
                 if !json {
-                    print("sgemm 512³: " + threadList.map { "\($0) thread(s) \(String(format: "%.1f", sgemm[$0]!)) GFLOP/s" }.joined(separator: ", "))
-                    print("model      batch threads  ms/step  samples/s  GFLOP/s  % of sgemm")
+                    print("times per step: " + (cpuTime ? "process CPU time" : "wall-clock") + ", median over \(rounds) round(s)")
+                    print(BenchRow.header(peer: peer != nil, layers: layers))
                 }
                 for kind in kinds { for b in batchList { for t in threadList {
-                    var r = try StepBenchmark.measure(model: kind, batch: b, threads: t, warmup: warmup, steps: steps)
-                    r.sgemmGflops = sgemm[t]
-                    if json {
-                        let e = JSONEncoder()
-                        e.outputFormatting = .sortedKeys
-                        print(String(decoding: try e.encode(r), as: UTF8.self))
-                    } else {
-                        print(String(format: "%-10@ %5d %7d %8.2f %10.0f %8.1f %9.0f%%", r.model as NSString, b, t,
-                                     r.msPerStep, r.samplesPerS, r.gflops, 100 * r.gflops / sgemm[t]!))
-                    }
+                    let row = try measure(kind, batch: b, threads: t, peer: peer)
+                    print(json ? try row.json() : row.line(peer: peer != nil, layers: layers))
+                    fflush(stdout)
                 } } }
             }
         } catch is ExitCodeError {
             throw ExitCode.failure
         }
+    }
+
+    /// One configuration: sgemm, then `rounds` rounds alternating ours and the peer's steps.
+    private func measure(_ kind: ModelKind, batch: Int, threads t: Int, peer: PyTorchPeer?) throws -> BenchRow {
+        let load = loadAverage()
+        var sgemm: [Double] = []
+        let clock: BenchClock = cpuTime ? .processCPU : .wall
+        let runner = try StepRunner(model: kind, shortcut: shortcut, batch: batch, threads: t, parallelism: parallelism)
+        _ = runner.run(steps: warmup)
+        let perRound = max(1, (steps + rounds - 1) / rounds)
+        var ours: [Double] = [], theirs: [Double] = []
+        for round in 0..<rounds {
+            sgemm.append(StepBenchmark.sgemm(threads: t, repeats: 3, clock: clock))
+            ours += runner.run(steps: perRound, clock: clock)
+            if let peer {
+                theirs += try peer.steps(model: kind.rawValue, batch: batch, threads: t, steps: perRound,
+                                         warmup: round == 0 ? max(warmup, 10) : 0, cpuTime: cpuTime)
+            }
+        }
+        let median = StepRunner.median(ours)
+        let layerTimings = layers ? runner.layerTimings(repeats: max(5, steps / 3), clock: clock) : []
+        return BenchRow(
+            model: kind.rawValue, batch: batch, threads: t, msPerStep: median * 1e3,
+            samplesPerS: Double(batch) / median, gflops: runner.flopsPerStep / median / 1e9,
+            sgemmGflops: StepRunner.median(sgemm),
+            pytorchMsPerStep: theirs.isEmpty ? nil : StepRunner.median(theirs) * 1e3,
+            layerTimings: layerTimings,
+            peakGflops: peakGflops.map { $0 * Double(t) }, loadAverage: load)
     }
 
     private func numbers(_ text: String, _ flag: String) throws -> [Int] {
@@ -58,5 +99,134 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("\(flag) takes positive integers separated by commas, got '\(text)'")
         }
         return values
+    }
+
+    /// The 1-minute load average (other processes on the shared machine), or nil.
+    private func loadAverage() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
+        return text.split(separator: " ").first.flatMap { Double($0) }
+    }
+}
+
+extension StepRunner.Parallelism: ExpressibleByArgument {}
+
+/// One line of the bench table, or one JSON object (the peer script's keys plus ours).
+struct BenchRow: Encodable {
+    var model: String
+    var batch: Int
+    var threads: Int
+    var msPerStep: Double
+    var samplesPerS: Double
+    /// 3 × forward FLOPs per step / step time.
+    var gflops: Double
+    var sgemmGflops: Double
+    var pytorchMsPerStep: Double?
+    /// Convolution and linear layers timed on their own (with `--layers`).
+    var layerTimings: [LayerTiming]
+    /// FMA peak of the cores used.
+    var peakGflops: Double?
+    var loadAverage: Double?
+    var speedup: Double? { pytorchMsPerStep.map { $0 / msPerStep } }
+    /// FLOPs of the timed layers / their time.
+    var layersGflops: Double? {
+        layerTimings.isEmpty ? nil : layerTimings.map(\.flops).reduce(0, +) / layerTimings.map(\.seconds).reduce(0, +) / 1e9
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, batch, threads, msPerStep = "ms_per_step", samplesPerS = "samples_per_s", gflops
+        case sgemmGflops = "sgemm_gflops", pytorchMsPerStep = "pytorch_ms_per_step", speedup
+        case layersGflops = "layers_gflops", layerTimings = "layer_timings", peakGflops = "peak_gflops", loadAverage = "load_average"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(batch, forKey: .batch)
+        try c.encode(threads, forKey: .threads)
+        try c.encode(msPerStep, forKey: .msPerStep)
+        try c.encode(samplesPerS, forKey: .samplesPerS)
+        try c.encode(gflops, forKey: .gflops)
+        try c.encode(sgemmGflops, forKey: .sgemmGflops)
+        try c.encodeIfPresent(pytorchMsPerStep, forKey: .pytorchMsPerStep)
+        try c.encodeIfPresent(speedup, forKey: .speedup)
+        try c.encodeIfPresent(layersGflops, forKey: .layersGflops)
+        if !layerTimings.isEmpty { try c.encode(layerTimings, forKey: .layerTimings) }
+        try c.encodeIfPresent(peakGflops, forKey: .peakGflops)
+        try c.encodeIfPresent(loadAverage, forKey: .loadAverage)
+    }
+
+    func json() throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = .sortedKeys
+        return String(decoding: try e.encode(self), as: UTF8.self)
+    }
+
+    static func header(peer: Bool, layers: Bool) -> String {
+        "model     batch thr  ms/step" + (peer ? "  torch ms  speedup" : "") + "  GFLOP/s  sgemm  %sgemm"
+            + (layers ? "  layers GF/s  %sgemm" : "") + "  %peak  load"
+    }
+
+    func line(peer: Bool, layers: Bool) -> String {
+        func opt(_ x: Double?, _ format: String, width: Int) -> String {
+            x.map { String(format: format, $0) } ?? String(repeating: " ", count: width - 1) + "-"
+        }
+        var s = model.padding(toLength: 9, withPad: " ", startingAt: 0)
+            + String(format: " %5d %3d %8.2f", batch, threads, msPerStep)
+        if peer { s += opt(pytorchMsPerStep, "%10.2f", width: 10) + opt(speedup, "%8.2f×", width: 9) }
+        s += String(format: "  %7.1f %6.1f %6.0f%%", gflops, sgemmGflops, 100 * gflops / sgemmGflops)
+        if layers {
+            s += opt(layersGflops, "%13.1f", width: 13) + opt(layersGflops.map { 100 * $0 / sgemmGflops }, "%7.0f%%", width: 8)
+        }
+        s += opt(peakGflops.map { 100 * gflops / $0 }, "%6.0f%%", width: 7) + opt(loadAverage, "%6.2f", width: 6)
+        for l in layerTimings where layers {
+            s += "\n    " + l.name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                + String(format: "%8.1f MFLOP %8.3f ms %7.1f GFLOP/s %5.0f%% of sgemm", l.flops / 1e6, l.seconds * 1e3,
+                         l.gflops, 100 * l.gflops / sgemmGflops)
+        }
+        return s
+    }
+}
+
+/// `Benchmarks/pytorch_peer.py` in a child process, answering one JSON request per line.
+final class PyTorchPeer {
+    private let process = Process()
+    private let input = Pipe(), output = Pipe()
+    private var buffered = Data()
+
+    init(python: String, script: String, reference: String) throws {
+        for (path, flag) in [(script, "--peer-script"), (reference, "--reference")]
+        where !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("\(flag) \(path) does not exist (run from the repository root or give the path)")
+        }
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [script, "--reference", reference]
+        process.standardInput = input
+        process.standardOutput = output
+        do { try process.run() } catch {
+            throw ValidationError("--compare-pytorch: cannot start \(python): \(error.localizedDescription)")
+        }
+    }
+
+    /// Seconds per step of `steps` PyTorch steps (after `warmup` untimed ones on first use).
+    func steps(model: String, batch: Int, threads: Int, steps: Int, warmup: Int, cpuTime: Bool) throws -> [Double] {
+        let request = "{\"model\": \"\(model)\", \"batch\": \(batch), \"threads\": \(threads), \"steps\": \(steps), \"warmup\": \(warmup)}\n"
+        input.fileHandleForWriting.write(Data(request.utf8))
+        while !buffered.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { throw ValidationError("the PyTorch peer exited (see its error above)") }
+            buffered += chunk
+        }
+        let end = buffered.firstIndex(of: UInt8(ascii: "\n"))!
+        let line = buffered[buffered.startIndex..<end]
+        buffered = Data(buffered[(end + 1)...])
+        struct Reply: Decodable { var seconds: [Double], cpuSeconds: [Double]
+            enum CodingKeys: String, CodingKey { case seconds, cpuSeconds = "cpu_seconds" } }
+        let reply = try JSONDecoder().decode(Reply.self, from: line)
+        return cpuTime ? reply.cpuSeconds : reply.seconds
+    }
+
+    func stop() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
     }
 }

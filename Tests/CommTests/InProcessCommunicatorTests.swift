@@ -190,3 +190,17 @@ final class InProcessCommunicatorTests: XCTestCase {
         }
     }
 }
+
+final class DelayedCommunicatorTests: XCTestCase {
+    func testEveryCollectiveWaitsAndStillComputesTheSameResult() throws {
+        let plain = WorkerBuffers(workers: 2, count: 100, seed: 3), delayed = WorkerBuffers(workers: 2, count: 100, seed: 3)
+        try InProcessCommunicator(workers: 2, threads: 1).allReduceMean(plain.pointers, count: 100)
+        let comm = DelayedCommunicator(InProcessCommunicator(workers: 2, threads: 1), latency: 0.05)
+        let start = Date()
+        try comm.allReduceMean(delayed.pointers, count: 100)
+        try comm.barrier()
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(start), 0.1)
+        XCTAssertEqual(delayed.buffers.map(\.array), plain.buffers.map(\.array))
+        XCTAssertEqual(comm.counters.rounds, 1)
+    }
+}

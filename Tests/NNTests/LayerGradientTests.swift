@@ -41,6 +41,29 @@ final class LayerGradientTests: XCTestCase {
         checkLayerGradients(BatchNorm(3), input: Shape(3, 2, 2, 2), training: false)
     }
 
+    func testBatchNormWithFusedReLU() {
+        checkLayerGradients(BatchNorm(3, relu: true), input: Shape(3, 4, 3, 3), epsilon: 1e-3, relative: 3e-2,
+                            absolute: 3e-3)
+        checkLayerGradients(BatchNorm(3, relu: true), input: Shape(3, 2, 2, 2), training: false, epsilon: 1e-3)
+    }
+
+    /// BatchNorm(relu: true) is BatchNorm then ReLU, forward and backward, in both modes.
+    func testFusedReLUEqualsBatchNormThenReLU() {
+        for training in [true, false] {
+            let fused = BatchNorm(4, relu: true), plain = BatchNorm(4), relu = ReLU()
+            let a = LayerHarness(fused, seed: 9), b = LayerHarness(plain, seed: 9)
+            let x = randomTensor(Shape(4, 3, 5, 7), seed: 10), dy = randomTensor(Shape(4, 3, 5, 7), seed: 11)
+            let ya = fused.forward(x, a.replica.view, training: training).array
+            let yb = relu.forward(plain.forward(x, b.replica.view, training: training), b.replica.view, training: training)
+            assertClose(ya, yb.array, relative: 1e-6, absolute: 1e-7, "forward")
+            let dxa = fused.backward(dy, a.replica.view).array
+            let dxb = plain.backward(relu.backward(dy, b.replica.view), b.replica.view).array
+            assertClose(dxa, dxb, relative: 1e-5, absolute: 1e-6, "input gradient")
+            assertClose(a.replica.gradients.array, b.replica.gradients.array, relative: 1e-5, absolute: 1e-6, "γ, β")
+            XCTAssertEqual(a.replica.state.array, b.replica.state.array, "running statistics")
+        }
+    }
+
     func testReLU() {
         checkLayerGradients(ReLU(), input: Shape(3, 2, 3, 3), epsilon: 1e-2, distinctInput: true)
     }
@@ -49,6 +72,51 @@ final class LayerGradientTests: XCTestCase {
         checkLayerGradients(MaxPool2d(kernel: 2), input: Shape(2, 2, 4, 5), epsilon: 1e-2, distinctInput: true)
         checkLayerGradients(MaxPool2d(kernel: 3, stride: 2, padding: 1), input: Shape(2, 2, 5, 5), epsilon: 1e-2,
                             distinctInput: true)
+    }
+
+    /// The 2×2 fast path (images stacked per channel) against the general path on the same
+    /// windows: an extra, never-reached column makes the width odd, which forces the general path.
+    func testMaxPool2x2FastPathEqualsGeneralPath() {
+        let fast = MaxPool2d(kernel: 2), general = MaxPool2d(kernel: 2)
+        let view = LayerHarness(ReLU()).replica.view
+        let x = randomTensor(Shape(2, 3, 4, 6), seed: 30)
+        // Odd width: one extra column the windows never reach; the general path runs.
+        let wide = Tensor(Shape(2, 3, 4, 7))
+        for plane in 0..<6 { for row in 0..<4 { for col in 0..<6 {
+            wide[(plane * 4 + row) * 7 + col] = x[(plane * 4 + row) * 6 + col]
+        } } }
+        XCTAssertEqual(fast.forward(x, view, training: true).array, general.forward(wide, view, training: true).array)
+        let dy = randomTensor(Shape(2, 3, 2, 3), seed: 31)
+        let dxFast = fast.backward(dy, view).array, dxGeneral = general.backward(dy, view).array
+        for plane in 0..<6 { for row in 0..<4 { for col in 0..<6 {
+            XCTAssertEqual(dxFast[(plane * 4 + row) * 6 + col], dxGeneral[(plane * 4 + row) * 7 + col])
+        } } }
+    }
+
+    func testMaxPoolWithFusedReLU() {
+        checkLayerGradients(MaxPool2d(kernel: 2, relu: true), input: Shape(2, 2, 4, 6), epsilon: 1e-2, distinctInput: true)
+        checkLayerGradients(MaxPool2d(kernel: 3, stride: 2, padding: 1, relu: true), input: Shape(2, 2, 5, 5),
+                            epsilon: 1e-2, distinctInput: true)
+    }
+
+    /// MaxPool2d(relu: true) is ReLU then max-pool, forward and backward, including all-negative
+    /// windows and ties (the fast 2×2 path and the general one).
+    func testFusedReLUPoolEqualsReLUThenPool() {
+        for (kernel, stride, padding) in [(2, 2, 0), (3, 2, 1)] {
+            let fused = MaxPool2d(kernel: kernel, stride: stride, padding: padding, relu: true)
+            let pool = MaxPool2d(kernel: kernel, stride: stride, padding: padding), relu = ReLU()
+            let view = LayerHarness(relu).replica.view
+            let shape = Shape(2, 3, 6, 8)
+            // Rounded values give ties; a negative offset gives all-negative windows.
+            let x = Tensor(shape, values: randomTensor(shape, seed: 20).array.map { ($0 * 2).rounded() / 2 - 0.5 })
+            let dy = randomTensor(fused.outputShape(for: shape), seed: 21)
+            let ya = fused.forward(x, view, training: true).array
+            let yb = pool.forward(relu.forward(x, view, training: true), view, training: true).array
+            XCTAssertEqual(ya, yb)
+            let dxa = fused.backward(dy, view).array
+            let dxb = relu.backward(pool.backward(dy, view), view).array
+            XCTAssertEqual(dxa, dxb)
+        }
     }
 
     func testAveragePools() {
@@ -78,5 +146,39 @@ final class LayerGradientTests: XCTestCase {
                                      ("1", BatchNorm(4))])
         checkLayerGradients(block(2, 4, 2, .projection(projection)), input: Shape(2, 3, 4, 4), epsilon: 1e-3,
                             relative: tolerance.0, absolute: tolerance.1)
+    }
+}
+
+/// The chunked im2col paths against one chunk per batch, and their gradients when chunks split images.
+final class ConvolutionChunkTests: XCTestCase {
+    let ws = Workspace()
+
+    func conv(_ cin: Int, _ cout: Int, kernel: Int, stride: Int, padding: Int, budget: Int) -> Conv2d {
+        let c = Conv2d(cin, cout, kernel: kernel, stride: stride, padding: padding, workspace: ws)
+        c.columnBudget = budget
+        return c
+    }
+
+    func testChunksSplittingImagesGiveTheSameOutputAndGradients() {
+        // (kernel, stride, padding, input): size-preserving 3×3 and 5×5 (on images smaller than the
+        // kernel reach), strided 3×3, strided pointwise.
+        let cases: [(Int, Int, Int, Shape)] = [(3, 1, 1, Shape(3, 3, 5, 4)), (5, 1, 2, Shape(2, 3, 2, 3)),
+                                               (3, 2, 1, Shape(2, 3, 7, 6)), (1, 2, 0, Shape(3, 2, 5, 5))]
+        for (k, s, p, shape) in cases {
+            let whole = conv(shape.c, 4, kernel: k, stride: s, padding: p, budget: 1 << 30)
+            // One output line per chunk: every chunk boundary, including inside images.
+            let lines = conv(shape.c, 4, kernel: k, stride: s, padding: p, budget: 1)
+            let a = LayerHarness(whole, seed: 3), b = LayerHarness(lines, seed: 3)
+            let x = randomTensor(shape, seed: 4)
+            let ya = whole.forward(x, a.replica.view, training: true).array
+            let yb = lines.forward(x, b.replica.view, training: true).array
+            assertClose(yb, ya, relative: 1e-5, absolute: 1e-6, "forward k\(k) s\(s)")
+            let dy = randomTensor(whole.outputShape(for: shape), seed: 5)
+            let dxa = whole.backward(dy, a.replica.view).array, dxb = lines.backward(dy, b.replica.view).array
+            assertClose(dxb, dxa, relative: 1e-5, absolute: 1e-5, "input gradient k\(k) s\(s)")
+            assertClose(b.replica.gradients.array, a.replica.gradients.array, relative: 1e-5, absolute: 1e-5,
+                        "weight gradient k\(k) s\(s)")
+            checkLayerGradients(conv(shape.c, 3, kernel: k, stride: s, padding: p, budget: 1), input: shape)
+        }
     }
 }

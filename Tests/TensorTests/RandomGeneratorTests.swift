@@ -9,6 +9,12 @@ final class RandomGeneratorTests: XCTestCase {
         XCTAssertEqual((0..<100).map { _ in a.next() }, (0..<100).map { _ in b.next() })
     }
 
+    func testFixedArityInitializerEqualsTheArrayForm() {
+        var a = RandomGenerator(seed: 9, stream: [3, 1, 4, 1])
+        var b = RandomGenerator(seed: 9, 3, 1, 4, 1)
+        XCTAssertEqual((0..<16).map { _ in a.next() }, (0..<16).map { _ in b.next() })
+    }
+
     func testDifferentStreamsDiffer() {
         var a = RandomGenerator(seed: 42, stream: [Stream.shuffle, 3])
         var b = RandomGenerator(seed: 42, stream: [Stream.shuffle, 4])

@@ -10,6 +10,7 @@ public final class Linear: Layer {
     private var weightOffset = 0, biasOffset = 0
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
+    private var workspace: Workspace?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, classifier: Bool = false) {
         self.inFeatures = inFeatures
@@ -31,27 +32,47 @@ public final class Linear: Layer {
 
     public func flops(for x: Shape) -> Int { 2 * inFeatures * outFeatures }
 
+    /// The GEMMs are split over output rows across the workspace's threads.
+    public func use(_ workspace: Workspace) { self.workspace = workspace }
+
+    /// Output-row ranges of a GEMM with `columns` columns and inner dimension `k`, in parallel
+    /// when each part is worth at least ~0.5 MFLOP.
+    private func forEachRowRange(_ rows: Int, columns: Int, k: Int, _ body: (Range<Int>) -> Void) {
+        workspace.forEachRange(rows, minimum: max(16, 256 * 1024 / max(1, columns * k)), alignment: 16, body)
+    }
+
     public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
         input = x
         let n = x.shape.n
         output.reshape(outputShape(for: x.shape))
-        let bias = r.parameters + biasOffset
-        for o in 0..<outFeatures { (output.pointer + o * n).update(repeating: bias[o], count: n) }
-        BLAS.gemm(m: outFeatures, n: n, k: inFeatures, a: r.parameters + weightOffset, lda: inFeatures,
-                  b: x.pointer, ldb: n, beta: 1, c: output.pointer, ldc: n)
+        let bias = r.parameters + biasOffset, w = r.parameters + weightOffset, y = output.pointer
+        // y[out, N] = b + W[out, in] · x[in, N]: the bias as the GEMM's starting value.
+        forEachRowRange(outFeatures, columns: n, k: inFeatures) { rows in
+            for o in rows { (y + o * n).update(repeating: bias[o], count: n) }
+            BLAS.gemm(m: rows.count, n: n, k: inFeatures, a: w + rows.lowerBound * inFeatures, lda: inFeatures,
+                      b: x.pointer, ldb: n, beta: 1, c: y + rows.lowerBound * n, ldc: n)
+        }
         return output
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
         let n = dy.shape.n
-        BLAS.gemm(transB: true, m: outFeatures, n: inFeatures, k: n, a: dy.pointer, lda: n,
-                  b: input.pointer, ldb: n, beta: 1, c: r.gradients + weightOffset, ldc: inFeatures)
-        let db = r.gradients + biasOffset
-        for o in 0..<outFeatures { db[o] += Vector.sum(dy.pointer + o * n, count: n) }
+        let w = r.parameters + weightOffset, dW = r.gradients + weightOffset, db = r.gradients + biasOffset
+        let g = dy.pointer, x = input.pointer
+        // dW[out, in] += dy[out, N] · xᵀ, db += Σ_N dy
+        forEachRowRange(outFeatures, columns: inFeatures, k: n) { rows in
+            BLAS.gemm(transB: true, m: rows.count, n: inFeatures, k: n, a: g + rows.lowerBound * n, lda: n,
+                      b: x, ldb: n, beta: 1, c: dW + rows.lowerBound * inFeatures, ldc: inFeatures)
+            for o in rows { db[o] += Vector.sum(g + o * n, count: n) }
+        }
         guard needsInputGradient else { return inputGradient }
         inputGradient.reshape(input.shape)
-        BLAS.gemm(transA: true, m: inFeatures, n: n, k: outFeatures, a: r.parameters + weightOffset, lda: inFeatures,
-                  b: dy.pointer, ldb: n, c: inputGradient.pointer, ldc: n)
+        let dx = inputGradient.pointer
+        // dx[in, N] = Wᵀ[in, out] · dy
+        forEachRowRange(inFeatures, columns: n, k: outFeatures) { rows in
+            BLAS.gemm(transA: true, m: rows.count, n: n, k: outFeatures, a: w + rows.lowerBound, lda: inFeatures,
+                      b: g, ldb: n, c: dx + rows.lowerBound * n, ldc: n)
+        }
         return inputGradient
     }
 }

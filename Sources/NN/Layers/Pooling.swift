@@ -1,19 +1,33 @@
 import Tensor
 
 /// Max pooling over each plane of [C, N, H, W]; padding counts as −∞ (PyTorch's `nn.MaxPool2d`).
+/// With `relu`, the layer is ReLU followed by max pooling (the two commute, so it applies
+/// max(·, 0) to the pooled values and masks their gradient: four times fewer elements).
 public final class MaxPool2d: Layer {
     public let geometry: ConvGeometry
+    public let relu: Bool
     public var needsInputGradient = true
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var inputShape = Shape(0, 0)
-    /// For every output element, the flat index inside its input plane of the maximum.
-    private var argmax: [Int32] = []
+    /// For every output element, the flat index of the maximum inside its input plane (inside its
+    /// channel's [N, H, W] for the 2×2 path).
+    private var argmax = IndexBuffer(count: 0)
+    /// Scratch of the 2×2 path, a slice per channel: horizontal pair maxima and their indices.
+    private var pairMax = FloatBuffer(count: 0), pairIndex = IndexBuffer(count: 0)
+    /// Elements of input and output that one run of `argmax` indices covers (a plane, or a
+    /// channel for the 2×2 path), as the last forward used them.
+    private var indexSpan = (input: 0, output: 0)
+    private var workspace: Workspace?
 
-    public init(kernel: Int, stride: Int? = nil, padding: Int = 0) {
+    public init(kernel: Int, stride: Int? = nil, padding: Int = 0, relu: Bool = false) {
         geometry = ConvGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding)
+        self.relu = relu
     }
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {}
+
+    /// Channels (2×2 path) or planes are spread over the workspace's threads.
+    public func use(_ workspace: Workspace) { self.workspace = workspace }
 
     public func outputShape(for x: Shape) -> Shape {
         let (oh, ow) = geometry.outputSize(x.h, x.w)
@@ -24,50 +38,87 @@ public final class MaxPool2d: Layer {
         inputShape = x.shape
         let ys = outputShape(for: x.shape)
         output.reshape(ys)
-        if argmax.count < ys.count { argmax = [Int32](repeating: 0, count: ys.count) }
-        let g = geometry, h = x.shape.h, w = x.shape.w
-        argmax.withUnsafeMutableBufferPointer { arg in
-            for plane in 0..<(x.shape.c * x.shape.n) {
-                let src = x.pointer + plane * h * w
-                let dst = output.pointer + plane * ys.h * ys.w
-                let idx = arg.baseAddress! + plane * ys.h * ys.w
-                for oy in 0..<ys.h {
-                    for ox in 0..<ys.w {
-                        var best = -Float.infinity, bestIndex = -1
-                        for i in 0..<g.kernelH {
-                            let iy = oy * g.stride - g.padding + i
-                            if iy < 0 || iy >= h { continue }
-                            for j in 0..<g.kernelW {
-                                let ix = ox * g.stride - g.padding + j
-                                if ix < 0 || ix >= w { continue }
-                                let v = src[iy * w + ix]
-                                if v > best || bestIndex < 0 { best = v; bestIndex = iy * w + ix }
-                            }
-                        }
-                        dst[oy * ys.w + ox] = best
-                        idx[oy * ys.w + ox] = Int32(bestIndex)
-                    }
-                }
+        if argmax.count < ys.count { argmax = IndexBuffer(count: ys.count) }
+        let g = geometry, h = x.shape.h, w = x.shape.w, outPlane = ys.h * ys.w
+        let src = x.pointer, dst = output.pointer, indices = argmax.pointer
+        if g.kernelH == 2 && g.kernelW == 2 && g.stride == 2 && g.padding == 0 && h % 2 == 0 && w % 2 == 0 {
+            // The images of a channel stacked as one [N·H, W] image: indices count from the channel's start.
+            let rows = x.shape.n * h, pairs = rows * w / 2
+            indexSpan = (rows * w, ys.plane)
+            if pairMax.count < x.count / 2 { pairMax = FloatBuffer(count: x.count / 2); pairIndex = IndexBuffer(count: x.count / 2) }
+            let pairMax = self.pairMax.pointer, pairIndex = self.pairIndex.pointer
+            workspace.pool.run(x.shape.c) { c, _ in
+                Vector.maxPool2x2(src + c * rows * w, rows: rows, width: w, into: dst + c * ys.plane,
+                                  indices: indices + c * ys.plane, pairMax: pairMax + c * pairs,
+                                  pairIndex: pairIndex + c * pairs)
+            }
+        } else {
+            indexSpan = (h * w, outPlane)
+            workspace.pool.run(x.shape.c * x.shape.n) { plane, _ in
+                self.maxPoolGeneral(src + plane * h * w, h: h, w: w, out: ys, into: dst + plane * outPlane,
+                                    indices: indices + plane * outPlane)
             }
         }
+        if relu {
+            workspace.forEachRange(ys.count) { r in Vector.relu(dst + r.lowerBound, into: dst + r.lowerBound, count: r.count) }
+        }
         return output
+    }
+
+    /// Plane by plane; indices count from the plane's start.
+    private func maxPoolGeneral(_ src: UnsafePointer<Float>, h: Int, w: Int, out: Shape,
+                                into dst: UnsafeMutablePointer<Float>, indices idx: UnsafeMutablePointer<Int32>) {
+        let g = geometry
+        for oy in 0..<out.h {
+            for ox in 0..<out.w {
+                var best = -Float.infinity, bestIndex = -1
+                for i in 0..<g.kernelH {
+                    let iy = oy * g.stride - g.padding + i
+                    if iy < 0 || iy >= h { continue }
+                    for j in 0..<g.kernelW {
+                        let ix = ox * g.stride - g.padding + j
+                        if ix < 0 || ix >= w { continue }
+                        let v = src[iy * w + ix]
+                        if v > best || bestIndex < 0 { best = v; bestIndex = iy * w + ix }
+                    }
+                }
+                dst[oy * out.w + ox] = best
+                idx[oy * out.w + ox] = Int32(bestIndex)
+            }
+        }
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
         guard needsInputGradient else { return inputGradient }
         inputGradient.reshape(inputShape)
-        inputGradient.zero()
-        let inPlane = inputShape.h * inputShape.w, outPlane = dy.shape.h * dy.shape.w
-        argmax.withUnsafeBufferPointer { arg in
-            for plane in 0..<(inputShape.c * inputShape.n) {
-                let dst = inputGradient.pointer + plane * inPlane
-                let src = dy.pointer + plane * outPlane
-                let idx = arg.baseAddress! + plane * outPlane
-                for o in 0..<outPlane { dst[Int(idx[o])] += src[o] }
+        let (inSpan, outSpan) = indexSpan, relu = self.relu
+        let dxs = inputGradient.pointer, dys = dy.pointer, ys = output.pointer, indices = argmax.pointer
+        workspace.pool.run(outSpan > 0 ? dy.count / outSpan : 0) { span, _ in
+            let dx = dxs + span * inSpan, g = dys + span * outSpan, y = ys + span * outSpan
+            let idx = indices + span * outSpan
+            dx.update(repeating: 0, count: inSpan)
+            if relu {
+                for o in 0..<outSpan where y[o] > 0 { dx[Int(idx[o])] += g[o] }
+            } else {
+                for o in 0..<outSpan { dx[Int(idx[o])] += g[o] }
             }
         }
         return inputGradient
     }
+}
+
+/// Owned Int32 storage (max-pool indices) that never moves.
+final class IndexBuffer {
+    let count: Int
+    let pointer: UnsafeMutablePointer<Int32>
+
+    init(count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
 }
 
 /// Average pooling over each plane of [C, N, H, W]; padding counts as zeros in the average

@@ -4,8 +4,11 @@ import Tensor
 public final class ReLU: Layer {
     public var needsInputGradient = true
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
+    private var workspace: Workspace?
 
     public init() {}
+
+    public func use(_ workspace: Workspace) { self.workspace = workspace }
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {}
     public func outputShape(for x: Shape) -> Shape { x }
@@ -13,20 +16,18 @@ public final class ReLU: Layer {
     public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
         output.reshape(x.shape)
         let src = x.pointer, dst = output.pointer
-        for i in 0..<x.count { dst[i] = max(src[i], 0) }
+        workspace.forEachRange(x.count) { r in
+            Vector.relu(src + r.lowerBound, into: dst + r.lowerBound, count: r.count)
+        }
         return output
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
         inputGradient.reshape(dy.shape)
-        reluBackward(dy.pointer, output: output.pointer, into: inputGradient.pointer, count: dy.count)
+        let g = dy.pointer, y = output.pointer, dx = inputGradient.pointer
+        workspace.forEachRange(dy.count) { r in
+            Vector.reluBackward(g + r.lowerBound, output: y + r.lowerBound, into: dx + r.lowerBound, count: r.count)
+        }
         return inputGradient
     }
-}
-
-/// dx = dy where the ReLU's output was positive, else 0.
-@inline(__always)
-func reluBackward(_ dy: UnsafePointer<Float>, output y: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
-                  count: Int) {
-    for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : 0 }
 }

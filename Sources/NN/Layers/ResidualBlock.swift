@@ -19,6 +19,7 @@ public final class ResidualBlock: Layer {
     private let output = Tensor(Shape(0, 0)), sumGradient = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
     private var needsGradient = true
+    private var workspace: Workspace?
 
     public init(body: Sequential, shortcut: Shortcut) {
         self.body = body
@@ -32,6 +33,12 @@ public final class ResidualBlock: Layer {
             body.needsInputGradient = newValue
             if case .projection(let p) = shortcut { p.needsInputGradient = newValue }
         }
+    }
+
+    public func use(_ workspace: Workspace) {
+        self.workspace = workspace
+        body.use(workspace)
+        if case .projection(let p) = shortcut { p.use(workspace) }
     }
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {
@@ -55,11 +62,13 @@ public final class ResidualBlock: Layer {
         output.reshape(a.shape)
         let y = output.pointer, count = a.count
         switch shortcut {
-        case .identity:
-            for i in 0..<count { y[i] = max(a.pointer[i] + x.pointer[i], 0) }
-        case .projection(let p):
-            let s = p.forward(x, r, training: training)
-            for i in 0..<count { y[i] = max(a.pointer[i] + s.pointer[i], 0) }
+        case .identity, .projection:
+            var s = x.pointer
+            if case .projection(let p) = shortcut { s = p.forward(x, r, training: training).pointer }
+            let b = a.pointer, shortcutValues = s
+            workspace.forEachRange(count) { r in
+                Vector.addReLU(b + r.lowerBound, shortcutValues + r.lowerBound, into: y + r.lowerBound, count: r.count)
+            }
         case .zeroPad(let stride, let outChannels):
             addZeroPadShortcut(x.shape, x.pointer, stride: stride, outChannels: outChannels, into: a.shape, y, a.pointer)
         }
@@ -92,7 +101,10 @@ public final class ResidualBlock: Layer {
 
     public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
         sumGradient.reshape(dy.shape)
-        reluBackward(dy.pointer, output: output.pointer, into: sumGradient.pointer, count: dy.count)
+        let g = dy.pointer, out = output.pointer, sum = sumGradient.pointer
+        workspace.forEachRange(dy.count) { r in
+            Vector.reluBackward(g + r.lowerBound, output: out + r.lowerBound, into: sum + r.lowerBound, count: r.count)
+        }
         let dBody = body.backward(sumGradient, r)
         var dShortcut: Tensor? = nil
         if case .projection(let p) = shortcut { dShortcut = p.backward(sumGradient, r) }
@@ -100,11 +112,11 @@ public final class ResidualBlock: Layer {
         inputGradient.reshape(input.shape)
         let dx = inputGradient.pointer, count = input.count
         switch shortcut {
-        case .identity:
-            for i in 0..<count { dx[i] = dBody.pointer[i] + sumGradient.pointer[i] }
-        case .projection:
-            let ds = dShortcut!.pointer
-            for i in 0..<count { dx[i] = dBody.pointer[i] + ds[i] }
+        case .identity, .projection:
+            let b = dBody.pointer, s = dShortcut?.pointer ?? sumGradient.pointer
+            workspace.forEachRange(count) { r in
+                Vector.add(b + r.lowerBound, s + r.lowerBound, into: dx + r.lowerBound, count: r.count)
+            }
         case .zeroPad(let stride, let outChannels):
             dx.update(from: dBody.pointer, count: count)
             let xs = input.shape, ys = dy.shape, before = (outChannels - xs.c) / 2, plane = ys.h * ys.w

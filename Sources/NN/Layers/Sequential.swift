@@ -21,6 +21,10 @@ public final class Sequential: Layer {
         }
     }
 
+    public func use(_ workspace: Workspace) {
+        for child in children { child.layer.use(workspace) }
+    }
+
     public func outputShape(for x: Shape) -> Shape {
         children.reduce(x) { $1.layer.outputShape(for: $0) }
     }

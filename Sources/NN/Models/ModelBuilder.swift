@@ -23,10 +23,11 @@ extension Network {
             }
             let flat = 64 * (spec.height / 4) * (spec.width / 4)
             root = Sequential([
-                ("conv1", Conv2d(spec.channels, 32, kernel: 3, padding: 1, workspace: ws)), ("", ReLU()),
-                ("", MaxPool2d(kernel: 2)),
-                ("conv2", Conv2d(32, 64, kernel: 3, padding: 1, workspace: ws)), ("", ReLU()),
-                ("", MaxPool2d(kernel: 2)),
+                // ReLU then max-pool, fused (they commute; the pool applies the ReLU to 4× fewer values).
+                ("conv1", Conv2d(spec.channels, 32, kernel: 3, padding: 1, workspace: ws)),
+                ("", MaxPool2d(kernel: 2, relu: true)),
+                ("conv2", Conv2d(32, 64, kernel: 3, padding: 1, workspace: ws)),
+                ("", MaxPool2d(kernel: 2, relu: true)),
                 ("", Flatten()), ("fc1", Linear(flat, 128)), ("", ReLU()),
                 ("fc2", Linear(128, spec.classes, classifier: true)),
             ])
@@ -41,7 +42,7 @@ extension Network {
                                   spec: spec, workspace: ws)
         }
         self.init(root: root, inputChannels: spec.channels, inputHeight: spec.height, inputWidth: spec.width,
-                  classes: spec.classes)
+                  classes: spec.classes, workspace: ws)
     }
 }
 
@@ -54,10 +55,10 @@ private func projection(_ cin: Int, _ cout: Int, stride: Int, _ ws: Workspace) -
                             ("1", BatchNorm(cout))]))
 }
 
-/// conv3×3 → BN → ReLU → conv3×3 → BN(γ = 0), plus shortcut.
+/// conv3×3 → BN+ReLU → conv3×3 → BN(γ = 0), plus shortcut.
 private func basicBlock(_ cin: Int, _ cout: Int, stride: Int, shortcut: ShortcutKind, _ ws: Workspace) -> ResidualBlock {
     let body = Sequential([
-        ("conv1", conv3x3(cin, cout, stride: stride, ws)), ("bn1", BatchNorm(cout)), ("", ReLU()),
+        ("conv1", conv3x3(cin, cout, stride: stride, ws)), ("bn1", BatchNorm(cout, relu: true)),
         ("conv2", conv3x3(cout, cout, stride: 1, ws)), ("bn2", BatchNorm(cout, zeroInitScale: true)),
     ])
     if stride == 1 && cin == cout { return ResidualBlock(body: body, shortcut: .identity) }
@@ -67,12 +68,12 @@ private func basicBlock(_ cin: Int, _ cout: Int, stride: Int, shortcut: Shortcut
     }
 }
 
-/// conv1×1 → BN → ReLU → conv3×3(stride) → BN → ReLU → conv1×1(4×) → BN(γ = 0), torchvision v1.5.
+/// conv1×1 → BN+ReLU → conv3×3(stride) → BN+ReLU → conv1×1(4×) → BN(γ = 0), torchvision v1.5.
 private func bottleneckBlock(_ cin: Int, _ width: Int, stride: Int, _ ws: Workspace) -> ResidualBlock {
     let cout = 4 * width
     let body = Sequential([
-        ("conv1", Conv2d(cin, width, kernel: 1, bias: false, workspace: ws)), ("bn1", BatchNorm(width)), ("", ReLU()),
-        ("conv2", conv3x3(width, width, stride: stride, ws)), ("bn2", BatchNorm(width)), ("", ReLU()),
+        ("conv1", Conv2d(cin, width, kernel: 1, bias: false, workspace: ws)), ("bn1", BatchNorm(width, relu: true)),
+        ("conv2", conv3x3(width, width, stride: stride, ws)), ("bn2", BatchNorm(width, relu: true)),
         ("conv3", Conv2d(width, cout, kernel: 1, bias: false, workspace: ws)),
         ("bn3", BatchNorm(cout, zeroInitScale: true)),
     ])
@@ -82,7 +83,7 @@ private func bottleneckBlock(_ cin: Int, _ width: Int, stride: Int, _ ws: Worksp
 
 private func cifarResNet(blocksPerStage n: Int, spec: ModelSpec, workspace ws: Workspace) -> Sequential {
     var layers: [(String, Layer)] = [
-        ("conv1", conv3x3(spec.channels, 16, stride: 1, ws)), ("bn1", BatchNorm(16)), ("", ReLU()),
+        ("conv1", conv3x3(spec.channels, 16, stride: 1, ws)), ("bn1", BatchNorm(16, relu: true)),
     ]
     var cin = 16
     for (stage, cout) in [16, 32, 64].enumerated() {
@@ -102,7 +103,7 @@ private func imageNetResNet(blocks: [Int], bottleneck: Bool, small: Bool, spec: 
     let base = small ? 32 : 64
     var layers: [(String, Layer)] = [
         ("conv1", Conv2d(spec.channels, base, kernel: 7, stride: 2, padding: 3, bias: false, workspace: ws)),
-        ("bn1", BatchNorm(base)), ("", ReLU()),
+        ("bn1", BatchNorm(base, relu: true)),
     ]
     if !small { layers.append(("", MaxPool2d(kernel: 3, stride: 2, padding: 1))) }
     var cin = base

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Our training step against PyTorch's on this machine, alternating in one run (see
+# `localsgd bench --help`). Usage, from the repository root:
+#   Benchmarks/compare.sh [PYTHON] [extra bench flags, e.g. --json --models cnn --layers]
+# PYTHON defaults to /tmp/peers-venv/bin/python (../shared/peers/README.md sets it up).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${1:-/tmp/peers-venv/bin/python}
+shift || true
+
+swift build -c release --product localsgd >&2
+# FMA peak of one core, from a register-only AVX-512 (else AVX2) FMA loop.
+peak_bin=$(mktemp /tmp/fma_peak.XXXXXX)
+trap 'rm -f "$peak_bin"' EXIT
+clang -O2 -march=native Benchmarks/fma_peak.c -o "$peak_bin"
+peak=$("$peak_bin")
+echo "FMA peak of one core: $peak GFLOP/s; $(uptime)" >&2
+.build/release/localsgd bench --compare-pytorch "$python" --peak-gflops "$peak" "$@"

@@ -1,0 +1,95 @@
+import Foundation
+import Training
+
+/// Fig. 10 of the study (SlowMo) and the convex check of Stich's local-SGD analysis.
+extension ReportFamily {
+    /// The local or post-local group that `slowmo` adds slow momentum to: the same config
+    /// once the algorithm and SlowMo's own settings are set aside.
+    func withoutSlowMo(_ slowmo: RunGroup) -> RunGroup? {
+        func plain(_ c: RunConfig) -> RunConfig {
+            var c = c
+            c.algorithm = .local
+            c.slowmoLr = 1
+            c.slowmoMomentum = 0.5
+            c.slowmoNesterov = false
+            return c
+        }
+        let target = plain(slowmo.config)
+        return groups.first { ($0.algorithm == "local" || $0.algorithm == "post-local") && plain($0.config) == target }
+    }
+
+    func figure10() -> FigureResult {
+        let pairs = groups.filter { $0.algorithm == "slowmo" }.compactMap { s in withoutSlowMo(s).map { (base: $0, slowmo: s) } }
+        guard !pairs.isEmpty else {
+            return .skipped("needs SlowMo runs (algorithm slowmo) and the same local or post-local runs without it")
+        }
+        let without = pairs.map { $0.base.aggregate(Quantity.testAccuracy) }
+        let with = pairs.map { $0.slowmo.aggregate(Quantity.testAccuracy) }
+        let betas = Set(pairs.map { SVG.label(Double($0.slowmo.config.slowmoMomentum)) }).sorted().joined(separator: ", ")
+        let alphas = Set(pairs.map { SVG.label(Double($0.slowmo.config.slowmoLr)) }).sorted().joined(separator: ", ")
+        var chart = BarChart(title: "With and without slow momentum", xLabel: "setting", yLabel: "validation accuracy (%)",
+                             categories: pairs.map { "\($0.base.label) \($0.base.schedule)" },
+                             series: [BarSeries("without SlowMo", without.map { $0?.median }, ranges: without.map { $0.map { ($0.min, $0.max) } }),
+                                      BarSeries("SlowMo α=\(alphas) β=\(betas)", with.map { $0?.median }, ranges: with.map { $0.map { ($0.min, $0.max) } })],
+                             mode: .grouped)
+        chart.zeroBased = false
+        chart.frame.height = 420
+        chart.frame.bottom = 140
+        return .drawn(Figure(id: "fig10", title: "Fig. 10 — SlowMo vs none",
+                             caption: "Final validation accuracy of local and post-local SGD with and without the slow-momentum step at each average (no extra communication), median over seeds with min–max bars. The axis does not start at zero.",
+                             charts: [.bar(chart)]))
+    }
+
+    func convexLossVsWorkers() -> FigureResult {
+        let groups = select("local") + select("minibatch")
+        guard model == "logreg", ReportFamily.sortedUnique(groups.map(\.workers)).count >= 2 else {
+            return .skipped(model == "logreg" ? "needs local or minibatch runs at two or more values of K" : "only for the convex model (logreg)")
+        }
+        var charts: [Chart] = []
+        for (label, value) in [("training loss (last epoch)", Quantity.trainLoss), ("validation loss (averaged model)", Quantity.testLoss)] {
+            var lines = ReportFamily.linesByH(select("local"), prefix: "local H=", x: { Double($0.workers) }, value: value)
+            if let m = ReportFamily.minibatchLine(select("minibatch"), x: { Double($0.workers) }, value: value) { lines.insert(m, at: 0) }
+            charts.append(.line(LineChart(title: label.capitalizedFirst, xLabel: "workers K", yLabel: "loss", series: lines, xScale: .log2)))
+        }
+        let steps = ReportFamily.sortedUnique(groups.map(\.workers)).compactMap { k in
+            groups.first { $0.workers == k }?.runs.first?.summary.map { "K=\(k): \($0.steps)" }
+        }.joined(separator: ", ")
+        return .drawn(Figure(id: "convex1", title: "Convex — Loss vs workers at equal gradient evaluations",
+                             caption: "Logistic regression, every run computing the same number of stochastic gradients (\(groups[0].config.epochs) epochs of the data) split over K workers, so each worker takes K times fewer steps (iterations per worker: \(steps)). Linear speedup in K, as Stich's analysis predicts for local SGD, means a flat line: the same loss in K times fewer iterations.",
+                             charts: charts))
+    }
+
+    func convexLossVsRounds() -> FigureResult {
+        let pool = select("local") + select("minibatch")
+        func h(_ g: RunGroup) -> Int { g.algorithm == "minibatch" ? 1 : g.localSteps }
+        let ks = ReportFamily.sortedUnique(pool.filter { $0.workers > 1 }.map(\.workers)).filter { k in
+            Set(pool.filter { $0.workers == k }.map(h)).count >= 2
+        }
+        guard model == "logreg", !ks.isEmpty else {
+            return .skipped(model == "logreg" ? "needs two or more of minibatch and local runs with different H at one K > 1" : "only for the convex model (logreg)")
+        }
+        // Final loss against the rounds the run used, one line per K (its points are the values of H).
+        let final = ks.map { k in
+            ChartSeries("K=\(k)", pool.filter { $0.workers == k }.compactMap { g -> ChartPoint? in
+                guard let rounds = g.runs.first?.summary?.syncs, rounds > 0 else { return nil }
+                return g.aggregate(Quantity.testLoss)?.point(x: Double(rounds))
+            }.sorted { $0.x < $1.x })
+        }
+        // Loss after each epoch against the rounds so far, at the middle K.
+        let k = ks[ks.count / 2]
+        let chosen = pool.filter { $0.workers == k }.sorted { h($0) < h($1) }
+        let curves = chosen.map { g -> ChartSeries in
+            let runs = g.runs
+            let epochs = runs.map(\.metrics.count).min() ?? 0
+            let points = (0..<epochs).compactMap { e -> ChartPoint? in
+                let rounds = Double(runs[0].metrics[...e].map(\.syncs).reduce(0, +))
+                return rounds > 0 ? Aggregate(runs.map { $0.metrics[e].testLoss })?.point(x: rounds) : nil
+            }
+            return ChartSeries(g.algorithm == "minibatch" ? "mSGD" : "local H=\(g.localSteps)", points, dashed: g.algorithm == "minibatch")
+        }
+        return .drawn(Figure(id: "convex2", title: "Convex — Loss vs communication rounds",
+                             caption: "Validation loss of the averaged logistic-regression model against synchronizations. First chart: the final loss of every run against the rounds it used, one line per K, whose points are minibatch SGD (most rounds) and local SGD with growing H (H times fewer rounds). Second chart: the loss after each epoch against the rounds so far at K=\(k). Stich's analysis says local SGD reaches a similar loss with far fewer rounds; a flat line in the first chart is that.",
+                             charts: [.line(LineChart(title: "Final loss, one line per K", xLabel: "communication rounds", yLabel: "validation loss", series: final, xScale: .log2)),
+                                      .line(LineChart(title: "Per epoch, K=\(k)", xLabel: "communication rounds", yLabel: "validation loss", series: curves, xScale: .log2))]))
+    }
+}

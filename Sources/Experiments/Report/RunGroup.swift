@@ -1,0 +1,89 @@
+import Foundation
+import Training
+
+/// Median, minimum and maximum of one quantity over the seeds of a group (§4 of the study
+/// reports medians over runs).
+public struct Aggregate: Equatable, Sendable {
+    public var median: Double
+    public var min: Double
+    public var max: Double
+    public var count: Int
+
+    public init?(_ values: [Double]) {
+        let v = values.filter { $0.isFinite }.sorted()
+        guard !v.isEmpty else { return nil }
+        median = v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+        min = v[0]
+        max = v[v.count - 1]
+        count = v.count
+    }
+
+    public func point(x: Double) -> ChartPoint { ChartPoint(x: x, y: median, low: min, high: max) }
+}
+
+/// Finished runs that differ only in their seed (and thread count, which does not change results).
+public struct RunGroup: Sendable {
+    /// The config with seed and threads cleared.
+    public var config: RunConfig
+    public var runs: [RunRecord]
+
+    public var algorithm: String { config.algorithm.rawValue }
+    public var workers: Int { config.workers }
+    public var localSteps: Int { config.localSteps }
+    public var schedule: String { config.lrSchedule.rawValue }
+    public var switchEpoch: Double? { runs.first?.switchEpoch }
+    public var seeds: [UInt64] { runs.map(\.config.seed).sorted() }
+
+    /// The fields that say which experiment a run belongs to but are not the study's knobs;
+    /// groups that agree on these are compared in one set of figures.
+    public static let studyFields: Set<String> = [
+        "algorithm", "workers", "local_steps", "switch_epoch", "switch_step", "lr_schedule", "slowmo_lr",
+        "slowmo_momentum", "slowmo_nesterov", "group_size", "global_every", "seed", "threads", "decay_epochs",
+    ]
+
+    /// Groups finished runs by config minus seed and threads, keeping the order of first appearance.
+    public static func group(_ records: [RunRecord]) -> [RunGroup] {
+        var groups: [RunGroup] = [], index: [Data: Int] = [:]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        for record in records where record.finished {
+            var key = record.config
+            key.seed = 0
+            key.threads = 1
+            let data = (try? encoder.encode(key)) ?? Data()
+            if let i = index[data] {
+                groups[i].runs.append(record)
+            } else {
+                index[data] = groups.count
+                groups.append(RunGroup(config: key, runs: [record]))
+            }
+        }
+        return groups
+    }
+
+    /// One number of every run, aggregated over the group.
+    public func aggregate(_ value: (RunRecord) -> Double?) -> Aggregate? {
+        Aggregate(runs.compactMap(value))
+    }
+
+    /// The config as JSON fields (for family keys and labels).
+    public var fields: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any]) ?? [:]
+    }
+
+    /// A key equal for groups of the same experiment family (same model, data, epochs, recipe).
+    public var familyKey: String {
+        let f = fields.filter { !RunGroup.studyFields.contains($0.key) }
+        return f.keys.sorted().map { "\($0)=\(f[$0]!)" }.joined(separator: ";")
+    }
+
+    /// `local K=16 H=4`, `post-local K=16 H=4 T=1`, `minibatch K=16`, with SlowMo's β when set.
+    public var label: String {
+        var s = algorithm
+        if config.workers > 1 || algorithm == "minibatch" { s += " K=\(workers)" }
+        if algorithm != "minibatch" { s += " H=\(localSteps)" }
+        if let t = switchEpoch, algorithm != "minibatch" { s += " T=\(SVG.label(t))" }
+        if algorithm == "slowmo" { s += " β=\(SVG.label(Double(config.slowmoMomentum)))" }
+        return s
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+
+/// The sweeps of `localsgd study`: the trade-off study's experiments scaled to Fashion-MNIST
+/// (`paper`, `paper --quick`) and the convex check of Stich's analysis (`convex`).
+public enum StudyPreset: String, CaseIterable, Sendable {
+    case paperQuick = "paper-quick"
+    case paper
+    case convex
+
+    /// The study's inter-node link (§A.4: 10 Gb/s Ethernet), flat: every all-reduce crosses it, as the
+    /// study measured for K > 8 (the two-level model's hierarchical all-reduce would send far less).
+    public static let paperNetwork = "10gbit:50us"
+
+    private static func ints(_ values: [Int]) -> [SweepValue] { values.map { .int($0) } }
+
+    /// The sweep. `model` replaces the preset's model(s).
+    public func spec(model: String? = nil) -> SweepSpec {
+        switch self {
+        case .paperQuick: return StudyPreset.paperSpec(models: [model ?? "mlp"], epochs: 4, lr: 0.05, workers: [1, 4, 16],
+                                                       localSteps: [4, 16], switchK: 16, switchH: 4, seeds: [1, 2])
+        case .paper:
+            // ResNet-20 costs ~4× the CNN per sample: it gets the K–H grid only, one seed, 2 epochs.
+            var spec = StudyPreset.paperSpec(models: [model ?? "cnn"], epochs: 4, lr: 0.0125, workers: [1, 4, 16, 64],
+                                             localSteps: [4, 32], switchK: 16, switchH: 4, seeds: [1, 2, 3])
+            if model == nil {
+                spec.includes += [
+                    [("model", [.string("resnet20")]), ("epochs", [.int(2)]), ("seed", [.int(1)]), ("algorithm", [.string("minibatch")]),
+                     ("workers", StudyPreset.ints([1, 16, 64]))],
+                    [("model", [.string("resnet20")]), ("epochs", [.int(2)]), ("seed", [.int(1)]), ("algorithm", [.string("local")]),
+                     ("workers", StudyPreset.ints([16, 64])), ("local_steps", StudyPreset.ints([4, 32]))],
+                ]
+            }
+            return spec
+        case .convex:
+            var spec = SweepSpec(source: "study convex")
+            spec.base = ["model": .string(model ?? "logreg"), "dataset": .string("fashion-mnist"), "epochs": .int(3),
+                         "momentum": .double(0), "nesterov": .bool(false), "weight_decay": .double(0), "lr": .double(0.02),
+                         "lr_schedule": .string("constant"), "network": .string(StudyPreset.paperNetwork)]
+            spec.includes = [
+                [("algorithm", [.string("minibatch")]), ("workers", StudyPreset.ints([1, 2, 4, 8, 16, 32, 64]))],
+                [("algorithm", [.string("local")]), ("workers", StudyPreset.ints([2, 4, 8, 16, 32, 64])),
+                 ("local_steps", StudyPreset.ints([2, 8, 32]))],
+            ]
+            return spec
+        }
+    }
+
+    /// Figures 1–11 of the study: a K×H grid of minibatch, local and post-local SGD with the
+    /// cosine schedule; switching points T = 1…E−1 at one (K, H) with both schedules; SlowMo on
+    /// local and post-local SGD at that (K, H).
+    /// The base learning rate is scaled linearly, η = K·B·lr/256 (§3), with one epoch of warm-up;
+    /// it is lower than the study's 0.1 because the MLP and CNN have no BatchNorm to keep large-K
+    /// rates stable (the MLP diverges at K=64 with lr 0.1 and 0.05, the CNN at K=16 with 0.1 and no warm-up).
+    static func paperSpec(models: [String], epochs: Int, lr: Double, workers: [Int], localSteps: [Int], switchK: Int, switchH: Int,
+                          seeds: [Int]) -> SweepSpec {
+        var spec = SweepSpec(source: "study paper")
+        spec.base = ["dataset": .string("fashion-mnist"), "epochs": .int(epochs), "warmup_epochs": .int(1), "lr": .double(lr),
+                     "lr_schedule": .string("cosine"), "network": .string(paperNetwork)]
+        if models.count == 1 { spec.base["model"] = .string(models[0]) }
+        let model: [(field: String, values: [SweepValue])] = models.count == 1 ? [] : [("model", models.map { .string($0) })]
+        let many = workers.filter { $0 > 1 }
+        let first = 1, switches = Array(1..<epochs)
+        spec.includes = [
+            model + [("algorithm", [.string("minibatch")]), ("workers", ints(workers))],
+            model + [("algorithm", [.string("local")]), ("workers", ints(many)), ("local_steps", ints(localSteps))],
+            model + [("algorithm", [.string("post-local")]), ("workers", ints(many)), ("local_steps", ints(localSteps)),
+                     ("switch_epoch", [.int(first)])],
+            model + [("algorithm", [.string("post-local")]), ("workers", [.int(switchK)]), ("local_steps", [.int(switchH)]),
+                     ("lr_schedule", [.string("cosine"), .string("step")]), ("switch_epoch", ints(switches))],
+            model + [("algorithm", [.string("minibatch")]), ("workers", [.int(switchK)]), ("lr_schedule", [.string("step")])],
+            model + [("algorithm", [.string("local")]), ("workers", [.int(switchK)]), ("local_steps", [.int(switchH)]),
+                     ("lr_schedule", [.string("step")])],
+            model + [("algorithm", [.string("slowmo")]), ("workers", [.int(switchK)]), ("local_steps", [.int(switchH)])],
+            model + [("algorithm", [.string("slowmo")]), ("workers", [.int(switchK)]), ("local_steps", [.int(switchH)]),
+                     ("switch_epoch", [.int(first)])],
+        ]
+        if seeds.count > 1 || seeds != [1] { spec.seeds = ints(seeds) }
+        return spec
+    }
+
+    /// Rough seconds of one epoch of one run on this machine's class (2 cores, one thread per
+    /// run), for the estimate `study` prints before it starts; measured with `localsgd bench`.
+    public static let secondsPerEpoch: [String: Double] = ["logreg": 2, "mlp": 5, "cnn": 60, "resnet20": 300]
+
+    /// Estimated wall-clock seconds of `points` run `jobs` at a time.
+    public static func estimateSeconds(_ points: [SweepPoint], jobs: Int) -> Double {
+        let total = points.reduce(0.0) { sum, p in
+            sum + Double(p.config.epochs) * (secondsPerEpoch[p.config.model.rawValue] ?? 60) + 3  // + process start and data loading
+        }
+        return total / Double(max(1, min(jobs, 2)))
+    }
+}

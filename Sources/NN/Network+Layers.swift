@@ -1,0 +1,36 @@
+import Tensor
+
+extension Network {
+    /// One layer of the network with no children (containers expanded), its PyTorch-style name
+    /// and the shape of its input for a batch of `n`.
+    public struct LeafLayer {
+        public let name: String
+        public let layer: Layer
+        public let input: Shape
+    }
+
+    /// The leaf layers in forward order for a batch of `n` (for per-layer benchmarks).
+    public func leafLayers(batch n: Int) -> [LeafLayer] {
+        var leaves: [LeafLayer] = []
+        _ = collectLeaves(root, name: "", input: Shape(inputChannels, n, inputHeight, inputWidth), into: &leaves)
+        return leaves
+    }
+}
+
+/// Appends the leaves of `layer` to `leaves` and returns its output shape.
+private func collectLeaves(_ layer: Layer, name: String, input: Shape, into leaves: inout [Network.LeafLayer]) -> Shape {
+    switch layer {
+    case let s as Sequential:
+        return s.children.reduce(input) { shape, child in
+            collectLeaves(child.layer, name: joinName(name, child.name), input: shape, into: &leaves)
+        }
+    case let block as ResidualBlock:
+        if case .projection(let p) = block.shortcut {
+            _ = collectLeaves(p, name: joinName(name, "downsample"), input: input, into: &leaves)
+        }
+        return collectLeaves(block.body, name: name, input: input, into: &leaves)
+    default:
+        leaves.append(Network.LeafLayer(name: name, layer: layer, input: input))
+        return layer.outputShape(for: input)
+    }
+}

@@ -1,0 +1,149 @@
+import ArgumentParser
+import Comm
+import Experiments
+import Foundation
+import Training
+
+/// `localsgd study`: the trade-off study's experiments as presets, and the timing model alone.
+struct StudyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "study",
+        abstract: "Reproduce the local-SGD trade-off study: timing model, paper presets, convex check.",
+        subcommands: [StudyTimingCommand.self, StudyPaperCommand.self, StudyConvexCommand.self])
+}
+
+/// Options shared by the presets that run a sweep.
+struct PresetOptions: ParsableArguments {
+    @Option(help: "Directory for the sweep and its report (default: study-<preset> in the current directory).")
+    var out: String?
+    @Option(help: "Runs at once, each a separate process with max(1, cores/N) threads.")
+    var jobs = 2
+    @Option(help: "Use this model instead of the preset's (e.g. cnn for a slower, closer --quick).")
+    var model: String?
+    @Flag(help: "Write the sweep file and list the runs with a time estimate, but run nothing.")
+    var dryRun = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+    }
+
+    /// Writes the preset's sweep file, runs it, writes the report and says where it is.
+    func run(_ preset: StudyPreset) throws {
+        let directory = out ?? "study-\(preset.rawValue)"
+        let spec = preset.spec(model: model)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let file = directory + "/study.toml"
+        try AtomicFile.write(Data(spec.toml.utf8), to: file)
+        let loaded = try SweepSpec.load(file)  // run what the file says, so the file reproduces the study
+        let points = try loaded.expand(threads: max(1, ProcessInfo.processInfo.activeProcessorCount / jobs))
+        Console.status("study \(preset.rawValue): \(points.count) runs, roughly \(Console.duration(StudyPreset.estimateSeconds(points, jobs: jobs))) on a quiet 2-core machine; sweep file \(file)")
+        let status = try SweepCommand.execute(loaded, directory: directory, jobs: jobs, dryRun: dryRun)
+        guard !dryRun else { return }
+        let report = try ReportCommand.write([directory], out: directory + "/report.html")
+        print("report: \(report)")
+        if let status, status.failed > 0 { throw ExitCodeError.failure }
+    }
+}
+
+struct StudyPaperCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "paper",
+        abstract: "The study's figures 1–11 at Fashion-MNIST scale: sweep, then report.",
+        discussion: """
+        Full: cnn (4 epochs, 3 seeds, lr 0.0125 scaled by K·B/256) over K ∈ {1,4,16,64} and \
+        H ∈ {4,32} with minibatch, local and post-local SGD (T=1), switching points T=1–3 with step \
+        and cosine schedules at K=16, H=4, SlowMo on and off; plus resnet20 (2 epochs, 1 seed) on \
+        the K–H grid. Hours. --quick: the same design with the mlp (4 epochs, lr 0.05, K ∈ {1,4,16}, \
+        H ∈ {4,16}, two seeds): about ten minutes. All runs model a flat 10gbit:50us network. The sweep file is \
+        written to OUT/study.toml and the report to OUT/report.html; re-running resumes.
+        """)
+
+    @Flag(help: "The quick version (minutes instead of hours).") var quick = false
+    @OptionGroup var options: PresetOptions
+
+    func run() throws {
+        do {
+            try reportingErrors { try options.run(quick ? .paperQuick : .paper) }
+        } catch is ExitCodeError {
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct StudyConvexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convex",
+        abstract: "Check Stich's local-SGD claims on logistic regression: loss vs K and vs communication rounds.",
+        discussion: """
+        Logistic regression on Fashion-MNIST, plain SGD (no momentum, no weight decay, constant \
+        linearly scaled learning rate), 3 epochs, minibatch SGD at K ∈ {1,…,64} and local SGD at \
+        K ∈ {2,…,64}, H ∈ {2,8,32}. The report plots loss at equal gradient evaluations vs K and loss \
+        vs communication rounds.
+        """)
+
+    @OptionGroup var options: PresetOptions
+
+    func run() throws {
+        do {
+            try reportingErrors { try options.run(.convex) }
+        } catch is ExitCodeError {
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// A comma-separated list of positive integers for `study timing`.
+struct PositiveList: ExpressibleByArgument {
+    var values: [Int]
+    init?(argument: String) {
+        let parts = argument.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
+        values = parts.map { $0! }
+    }
+}
+
+struct StudyTimingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "timing",
+        abstract: "Modelled time per iteration, communication share and speedup vs K and H (Figs. 1–3), without training.",
+        discussion: """
+        t(K,H) = compute + allreduce(parameters × bytes, K)/H on the --network model (ring all-reduce, \
+        α–β; nodes-of=W adds a faster intra-node level). Speedup is K·t(1,1)/t(K,H); normalised speedup \
+        t(K,1)/t(K,H). Example, ResNet-50 on the study's platform: \
+        localsgd study timing --params 25.6M --compute-ms 180 --network 10gbit:50us,nodes-of=8,intra=nvlink
+        """)
+
+    @Option(help: "Model parameters, e.g. 25.6M, 270k or 421642.") var params: String
+    @Option(help: "Milliseconds of one worker's forward, backward and optimizer step.") var computeMs: Double
+    @Option(help: "Network model, e.g. 10gbit:50us or 10gbit:50us,nodes-of=8,intra=nvlink.") var network = "10gbit:50us"
+    @Option(help: "Workers K (comma-separated).") var workers = PositiveList(argument: "1,2,4,8,16,32,64,128,256")!
+    @Option(help: "Local steps H (comma-separated).") var localSteps = PositiveList(argument: "1,2,4,8,16,32")!
+    @Option(help: "Bytes per parameter sent (4 for float32).") var bytesPerParam = 4
+    @Flag(help: "Print CSV instead of a table.") var csv = false
+    @Option(help: "Directory for timing.csv and timing.svg.") var out: String?
+
+    func run() throws {
+        do {
+            try reportingErrors {
+                guard let count = TimingTable.parseCount(params) else {
+                    throw ValidationError("--params takes a positive count such as 25.6M, 270k or 421642, got '\(params)'")
+                }
+                guard computeMs >= 0, computeMs.isFinite else { throw ValidationError("--compute-ms must be a non-negative number") }
+                guard bytesPerParam >= 1 else { throw ValidationError("--bytes-per-param must be at least 1") }
+                let model: NetworkModel
+                do { model = try NetworkModel(parsing: network) } catch let e as CommError { throw ValidationError("--network: \(e.description)") }
+                let table = TimingTable(parameters: count, bytesPerParameter: bytesPerParam, computeSeconds: computeMs / 1e3,
+                                        network: model, workers: workers.values, localSteps: localSteps.values)
+                print(csv ? table.csv : "\(count) parameters × \(bytesPerParam) bytes, \(computeMs) ms compute, network \(model)\n" + table.text, terminator: "")
+                if let out {
+                    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                    try AtomicFile.write(Data(table.csv.utf8), to: out + "/timing.csv")
+                    try AtomicFile.write(Data(table.svg.utf8), to: out + "/timing.svg")
+                    Console.status("wrote \(out)/timing.csv and \(out)/timing.svg")
+                }
+            }
+        } catch is ExitCodeError {
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import XCTest
+@testable import Experiments
+import Training
+
+final class ReportTests: XCTestCase {
+    /// One tiny sweep with every algorithm, shared by the tests of this class.
+    static var sweepDirectory: String?
+    static let lock = NSLock()
+
+    func fullSweep() throws -> String {
+        ReportTests.lock.lock()
+        defer { ReportTests.lock.unlock() }
+        if let dir = ReportTests.sweepDirectory { return dir }
+        let dir = NSTemporaryDirectory() + "localsgd-report-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let spec = try Fixtures.spec(Fixtures.fullSweep, in: dir)
+        let status = try SweepRunner(points: spec.expand(), directory: dir + "/out", launcher: InProcessLauncher(), source: "test").run()
+        XCTAssertEqual(status.failed, 0, "\(status.runs.compactMap(\.error))")
+        ReportTests.sweepDirectory = dir
+        return dir
+    }
+
+    override class func tearDown() {
+        if let dir = sweepDirectory { try? FileManager.default.removeItem(atPath: dir) }
+        super.tearDown()
+    }
+
+    func testReportDrawsEveryFigureTheSweepAllows() throws {
+        let dir = try fullSweep()
+        let report = try Report.load([dir + "/out"])
+        XCTAssertEqual(report.families.count, 1)
+        XCTAssertEqual(report.families[0].skipped.map(\.title), [], "\(report.families[0].skipped.map { "\($0.title): \($0.reason)" })")
+        let html = dir + "/out/report.html"
+        try report.write(to: html)
+        let text = try String(contentsOfFile: html, encoding: .utf8)
+        for title in ["Fig. 1 — Time per iteration by part", "Fig. 2 — Total time vs workers", "Fig. 3 — Normalised speedup over minibatch SGD",
+                      "Fig. 4 — Training accuracy vs workers", "Fig. 5 — Validation accuracy vs workers", "Fig. 6 — Validation accuracy vs K×H",
+                      "Fig. 7 — Switching point, step schedule", "Fig. 8 — Switching point, cosine schedule", "Fig. 10 — SlowMo vs none",
+                      "Fig. 11 — Curves by switching point", "Convex — Loss vs workers at equal gradient evaluations",
+                      "Convex — Loss vs communication rounds"] {
+            XCTAssertTrue(text.contains("<h3>\(title)</h3>"), title)
+        }
+        XCTAssertFalse(text.contains("<script"), "no JavaScript")
+        XCTAssertFalse(text.contains("http://") && text.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http://"), "no network")
+        // Every inline chart is well-formed SVG.
+        let charts = text.components(separatedBy: "<svg ").dropFirst().map { "<svg " + $0.components(separatedBy: "</svg>")[0] + "</svg>" }
+        XCTAssertGreaterThanOrEqual(charts.count, 12)
+        for chart in charts { try assertWellFormed(chart) }
+        for figure in report.figures {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/csv/\(figure.id).csv"), figure.id)
+        }
+    }
+
+    func testRunsCSVHoldsTheSummariesNumbers() throws {
+        let dir = try fullSweep()
+        let report = try Report.load([dir + "/out"])
+        try report.write(to: dir + "/out/report.html")
+        let rows = CSV.parse(try String(contentsOfFile: dir + "/out/csv/runs.csv", encoding: .utf8))
+        let header = rows[0]
+        func column(_ name: String) -> Int { header.firstIndex(of: name)! }
+        XCTAssertEqual(rows.count - 1, 19)
+        for row in rows.dropFirst() {
+            // The numbers as summary.json writes them (JSONSerialization on Linux may misround the last digit).
+            let summary = try String(contentsOfFile: dir + "/out/" + row[0] + "/summary.json", encoding: .utf8)
+            func literal(_ key: String) -> String? {
+                summary.firstMatch(of: try! Regex("\"\(key)\" : ([-0-9.eE+]+)")).map { String($0.output[1].substring!) }
+            }
+            for key in ["test_accuracy", "test_loss", "train_accuracy", "train_loss", "seconds", "modelled_seconds"] {
+                XCTAssertEqual(Double(row[column(key)]), literal(key).flatMap(Double.init), "\(row[0]) \(key)")
+            }
+            for key in ["steps", "syncs", "bytes_communicated"] {
+                XCTAssertEqual(Int(row[column(key)]), literal(key).flatMap { Int($0) }, "\(row[0]) \(key)")
+            }
+        }
+        // groups.csv: one seed per group here, so median = min = max = the run's value.
+        let groups = CSV.parse(try String(contentsOfFile: dir + "/out/csv/groups.csv", encoding: .utf8))
+        XCTAssertEqual(groups.count - 1, 19)
+        let g = groups[0]
+        let median = g.firstIndex(of: "test_accuracy_median")!
+        for row in groups.dropFirst() { XCTAssertEqual(row[median], row[median + 1]) }
+    }
+
+    func testMissingAxesAreExplainedAndSeedsAreAggregated() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let spec = try Fixtures.spec("seeds = [1, 2, 3]\n" + Fixtures.base + "[axes]\nalgorithm = [\"local\"]\nworkers = [2]\nlocal_steps = [2]\n", in: dir)
+        try SweepRunner(points: spec.expand(), directory: dir + "/out", launcher: InProcessLauncher(), source: "test").run()
+        let report = try Report.load([dir + "/out"])
+        XCTAssertEqual(report.groups.count, 1)
+        XCTAssertEqual(report.groups[0].seeds, [1, 2, 3])
+        let accuracies = report.records.compactMap { $0.summary?.testAccuracy }.sorted()
+        let a = try XCTUnwrap(report.groups[0].aggregate { $0.summary?.testAccuracy })
+        XCTAssertEqual(a.median, accuracies[1])
+        XCTAssertEqual(a.min, accuracies[0])
+        XCTAssertEqual(a.max, accuracies[2])
+        XCTAssertEqual(a.count, 3)
+        try report.write(to: dir + "/report.html")
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("Figures not drawn for these runs"))
+        XCTAssertTrue(html.contains("Fig. 5 — Validation accuracy vs workers</b>: needs local or post-local runs at two or more values of K"), html)
+        XCTAssertTrue(html.contains("Fig. 10 — SlowMo vs none</b>: needs SlowMo runs"))
+    }
+
+    func testFailedRunsAreListed() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let spec = try Fixtures.spec(Fixtures.base + "[axes]\nalgorithm = [\"hierarchical\"]\nworkers = [4]\ngroup_size = [2, 3]\n", in: dir)
+        try SweepRunner(points: spec.expand(), directory: dir + "/out", launcher: InProcessLauncher(), source: "test").run()
+        let report = try Report.load([dir + "/out"])
+        XCTAssertEqual(report.failed.map(\.name), ["algorithm=hierarchical,workers=4,group_size=3"])
+        XCTAssertTrue(report.html().contains("group_size 3 must divide"))
+    }
+}

@@ -1,0 +1,132 @@
+import XCTest
+@testable import Experiments
+import Training
+
+final class SweepSpecTests: XCTestCase {
+    func testGridExpandsToEveryCombinationWithReadableNames() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let spec = try Fixtures.spec(Fixtures.base + """
+        [axes]
+        seed = [1, 2]
+        local_steps = [1, 4]
+        workers = [2, 8]
+        algorithm = ["local"]
+        """, in: dir)
+        let points = try spec.expand()
+        XCTAssertEqual(points.count, 8)
+        // Fields in RunConfig order, whatever the file's order; the last axis varies fastest.
+        XCTAssertEqual(points[0].name, "algorithm=local,workers=2,local_steps=1,seed=1")
+        XCTAssertEqual(points[1].name, "algorithm=local,workers=2,local_steps=1,seed=2")
+        XCTAssertEqual(Set(points.map(\.name)).count, 8)
+        let p = try XCTUnwrap(points.first { $0.name == "algorithm=local,workers=8,local_steps=4,seed=2" })
+        XCTAssertEqual(p.config.workers, 8)
+        XCTAssertEqual(p.config.localSteps, 4)
+        XCTAssertEqual(p.config.seed, 2)
+        XCTAssertEqual(p.config.model, .logreg)  // from the base
+        XCTAssertEqual(p.config.epochs, 1)
+    }
+
+    func testIncludesAddPointsAndSeedsCrossEverything() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let spec = try Fixtures.spec("seeds = [1, 2]\n" + Fixtures.base.replacingOccurrences(of: "threads = 1\n", with: "") + """
+        [axes]
+        algorithm = ["minibatch"]
+        workers = [1, 2]
+
+        [[include]]
+        algorithm = "post-local"
+        workers = 2
+        local_steps = 2
+        switch_epoch = [0, 1]
+
+        [[include]]
+        algorithm = "hierarchical"
+        workers = 4
+        group_size = [2]
+        """, in: dir)
+        let points = try spec.expand(threads: 1)
+        XCTAssertEqual(points.count, 2 * (2 + 2 + 1))
+        XCTAssertEqual(points.prefix(5).map(\.config.seed), [1, 1, 1, 1, 1], "seeds outermost")
+        let names = points.map(\.name)
+        XCTAssertTrue(names.contains("algorithm=post-local,workers=2,local_steps=2,switch_epoch=1,seed=2"), "\(names)")
+        XCTAssertTrue(names.contains("algorithm=minibatch,workers=1,local_steps=1,seed=1"), "\(names)")
+        let hierarchical = try XCTUnwrap(points.first { $0.config.algorithm == .hierarchical })
+        XCTAssertEqual(hierarchical.config.groupSize, [2], "a flat list in an include is one value of a list field")
+        XCTAssertTrue(hierarchical.name.contains("group_size=2"))
+        XCTAssertTrue(points.allSatisfy { $0.config.threads == 1 }, "the runner's thread count when the file sets none")
+    }
+
+    func testDuplicatePointsRunOnce() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let spec = try Fixtures.spec(Fixtures.base + """
+        [axes]
+        workers = [2, 4]
+        [[include]]
+        workers = 4
+        """, in: dir)
+        XCTAssertEqual(try spec.expand().count, 2)
+    }
+
+    func testUnknownAxisFieldIsAnErrorNamingIt() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        XCTAssertThrowsError(try Fixtures.spec(Fixtures.base + "[axes]\nlocal_stpes = [1, 2]\n", in: dir)) { error in
+            XCTAssertTrue("\(error)".contains("unknown axis field 'local_stpes'"), "\(error)")
+            XCTAssertTrue("\(error)".contains("did you mean 'local_steps'?"), "\(error)")
+            XCTAssertTrue("\(error)".contains("sweep.toml"), "\(error)")
+        }
+        XCTAssertThrowsError(try Fixtures.spec(Fixtures.base + "[[include]]\nwrokers = 2\n", in: dir)) { error in
+            XCTAssertTrue("\(error)".contains("'wrokers'"), "\(error)")
+        }
+        XCTAssertThrowsError(try Fixtures.spec(Fixtures.base + "[axes]\nworkers = 4\n", in: dir)) { error in
+            XCTAssertTrue("\(error)".contains("axis 'workers'") && "\(error)".contains("list"), "\(error)")
+        }
+        XCTAssertThrowsError(try Fixtures.spec(Fixtures.base + "colour = 1\n", in: dir)) { error in
+            XCTAssertTrue("\(error)".contains("'colour'"), "\(error)")
+        }
+        // A value of the wrong type is caught when the points are made, naming the field.
+        let spec = try Fixtures.spec(Fixtures.base + "[axes]\nworkers = [2, \"many\"]\n", in: dir)
+        XCTAssertThrowsError(try spec.expand()) { error in
+            XCTAssertTrue("\(error)".contains("'workers'"), "\(error)")
+        }
+    }
+
+    func testYAMLAndJSONSweepsMatchTOML() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let toml = try Fixtures.spec(Fixtures.base + "[axes]\nworkers = [1, 2]\nalgorithm = [\"local\", \"minibatch\"]\n", in: dir)
+        let yaml = try Fixtures.spec("""
+        base: {dataset: synthetic, synthetic_train: 64, synthetic_test: 32, model: logreg, epochs: 1, batch_size: 8, threads: 1}
+        axes:
+          workers: [1, 2]
+          algorithm: [local, minibatch]
+        """, in: dir, name: "sweep.yaml")
+        let json = try Fixtures.spec("""
+        {"dataset": "synthetic", "synthetic-train": 64, "synthetic_test": 32, "model": "logreg", "epochs": 1, "batch_size": 8,
+         "threads": 1, "axes": {"workers": [1, 2], "algorithm": ["local", "minibatch"]}}
+        """, in: dir, name: "sweep.json")
+        let names = try toml.expand().map(\.name)
+        XCTAssertEqual(try yaml.expand().map(\.name), names)
+        XCTAssertEqual(try json.expand().map(\.name), names)
+        XCTAssertEqual(try json.expand().map(\.config), try toml.expand().map(\.config))
+    }
+
+    func testPresetsWriteSweepFilesThatReadBack() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        for preset in StudyPreset.allCases {
+            let spec = preset.spec()
+            let reread = try Fixtures.spec(spec.toml, in: dir, name: "\(preset.rawValue).toml")
+            let a = try spec.expand(threads: 1), b = try reread.expand(threads: 1)
+            XCTAssertEqual(a.map(\.name), b.map(\.name), preset.rawValue)
+            XCTAssertEqual(a.map(\.config), b.map(\.config), preset.rawValue)
+            XCTAssertFalse(a.isEmpty)
+        }
+        let quick = try StudyPreset.paperQuick.spec().expand(threads: 1)
+        XCTAssertEqual(Set(quick.map(\.config.workers)), [1, 4, 16])
+        XCTAssertEqual(Set(quick.map(\.config.lrSchedule.rawValue)), ["cosine", "step"])
+        XCTAssertTrue(quick.contains { $0.config.algorithm == .slowmo && $0.config.switchEpoch == 1 })
+        let paper = try StudyPreset.paper.spec().expand(threads: 1)
+        XCTAssertEqual(Set(paper.map(\.config.seed)), [1, 2, 3])
+        XCTAssertEqual(Set(paper.filter { $0.config.model == .resnet20 }.map(\.config.seed)), [1], "resnet20 sets its own seed")
+        XCTAssertEqual(paper.map(\.config.localSteps).max(), 32)
+        XCTAssertEqual(paper.map(\.config.workers).max(), 64)
+    }
+}
