@@ -65,7 +65,8 @@ public final class AsyncTrainer {
         }
         self.config = config
         self.data = data
-        self.communicator = communicator
+        // An injected latency delays each round's start on the averaging loop's thread, not the workers.
+        self.communicator = config.injectLatency > 0 ? DelayedCommunicator(communicator, latency: config.injectLatency) : communicator
         self.evaluationCommunicator = evaluationCommunicator
         spec = ModelSpec(kind: config.model, shortcut: config.shortcut, channels: data.train.channels,
                          height: data.train.height, width: data.train.width, classes: data.train.classes)

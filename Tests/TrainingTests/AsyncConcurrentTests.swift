@@ -43,7 +43,9 @@ final class AsyncConcurrentTests: XCTestCase {
         XCTAssertLessThanOrEqual(s.syncs, 4 * t.stepsPerEpoch * 2 / 2 + 1, "at most one round per H node steps, plus the last")
         let floats = t.network.layout.count + t.network.stateLayout.count
         XCTAssertEqual(s.bytesCommunicated, s.syncs * 4 * floats, "one all-reduce of weights and statistics per round")
-        XCTAssertEqual(t.history.map(\.syncs).reduce(0, +) + t.stats.forcedRounds, s.syncs)
+        // After the last epoch's line at most one round lands: one in flight, or one completed at the end.
+        XCTAssertTrue((0...1).contains(s.syncs - t.history.map(\.syncs).reduce(0, +)), "\(s.syncs) vs \(t.history.map(\.syncs))")
+        XCTAssertLessThanOrEqual(t.stats.forcedRounds, 1)
         for n in t.nodes { XCTAssertTrue(n.parameters.array.allSatisfy(\.isFinite)) }
         XCTAssertLessThan(s.time.communication, 0.5 * s.time.training, "workers do not wait for averaging")
     }
