@@ -1,15 +1,19 @@
 import Comm
 
 /// Minibatch SGD over K workers (Algorithm 1): gradients are averaged every iteration, so every
-/// worker takes the same step and the replicas stay identical.
+/// worker takes the same step and the replicas stay identical. The all-reduce is a sum; the
+/// division by K happens in the optimizer's pass (`gradientDivisor`), bitwise as a mean would.
 public final class MinibatchSGD: SyncStrategy {
     public private(set) var syncs = 0
+    public private(set) var gradientDivisor: Float = 1
 
     public init() {}
 
     public func afterBackward(_ c: SyncContext) throws {
+        gradientDivisor = 1
         guard c.communicator.workers > 1 else { return } // a lone worker has no one to synchronize with
-        try c.communicator.allReduceMean(c.workers.gradients, count: c.workers.parameterCount)
+        try c.communicator.allReduceSum(c.workers.gradients, count: c.workers.parameterCount)
+        gradientDivisor = Float(c.communicator.workers)
         syncs += 1
     }
 

@@ -17,7 +17,13 @@ public final class PostLocalSGD: SyncStrategy {
     public func isLocalPhase(_ step: Int) -> Bool { step >= switchStep }
 
     public func afterBackward(_ c: SyncContext) throws {
-        if isLocalPhase(c.step) { try averaging.afterBackward(c) } else { try minibatch.afterBackward(c) }
+        if isLocalPhase(c.step) {
+            try averaging.afterBackward(c)
+            gradientDivisor = averaging.gradientDivisor
+        } else {
+            try minibatch.afterBackward(c)
+            gradientDivisor = minibatch.gradientDivisor
+        }
     }
 
     public func afterStep(_ c: SyncContext) throws {
@@ -25,6 +31,9 @@ public final class PostLocalSGD: SyncStrategy {
     }
 
     public var syncs: Int { minibatch.syncs + averaging.syncs }
+
+    /// The minibatch phase's divisor until the switch.
+    public private(set) var gradientDivisor: Float = 1
 
     public func saveState() -> StrategyState {
         var s = averaging.saveState()

@@ -37,8 +37,16 @@ public protocol SyncStrategy: AnyObject {
     func afterStep(_ context: SyncContext) throws
     /// Weight averagings, plus gradient all-reduces for minibatch phases.
     var syncs: Int { get }
+    /// What the optimizer step that follows `afterBackward` divides the gradients by: K when
+    /// the strategy all-reduced a sum of K gradients and leaves the mean to the optimizer's
+    /// pass (no pass of its own over the buffer), else 1.
+    var gradientDivisor: Float { get }
     func saveState() -> StrategyState
     func restoreState(_ state: StrategyState) throws
+}
+
+extension SyncStrategy {
+    public var gradientDivisor: Float { 1 }
 }
 
 /// A checkpointed strategy state that does not fit this strategy.

@@ -33,13 +33,19 @@ public struct Optimizer: Sendable {
         slotCounts = layout.slots.map(\.count)
     }
 
-    /// One update of `parameters` from `gradients` (already averaged as the algorithm wants),
-    /// at learning rate `lr`. Both buffers have the layout's `count`; `gradients` is only read.
+    /// One update of `parameters` from `gradients` / `gradientDivisor`, at learning rate `lr`.
+    /// Both buffers have the layout's `count`. The divisor lets an algorithm hand over a sum of
+    /// K gradients and have the mean taken in this pass instead of one of its own; each element is
+    /// divided exactly as a separate pass would (a correctly rounded division, done as a product
+    /// when the divisor is a power of two), so the result is bitwise that of stepping on the
+    /// mean. SGD only reads `gradients`; LARS divides each slot in place before its norms.
     /// Sets `state.previousLearningRate` to `lr`. No allocation.
     public func step(
         parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
-        state: OptimizerState, learningRate lr: Float
+        state: OptimizerState, learningRate lr: Float, gradientDivisor: Float = 1
     ) {
+        precondition(gradientDivisor > 0 && gradientDivisor.isFinite,
+                     "Optimizer.step: gradient divisor \(gradientDivisor) must be positive and finite")
         precondition(state.momentum.count == layout.count,
                      "Optimizer.step: momentum buffer has \(state.momentum.count) floats, layout \(layout.count)")
         var correction: Float = 1
@@ -53,16 +59,32 @@ public struct Optimizer: Sendable {
         let u = state.momentum.pointer
         switch config.kind {
         case .sgd:
-            kernel.apply(w: parameters, grad: gradients, u: u, count: layout.count, decay: decay, gradScale: 1)
+            if let reciprocal = Self.exactReciprocal(gradientDivisor) {
+                kernel.apply(w: parameters, grad: ScaledGradient(values: gradients, factor: reciprocal), u: u,
+                             count: layout.count, decay: decay, gradScale: 1)
+            } else {
+                kernel.apply(w: parameters, grad: DividedGradient(values: gradients, divisor: gradientDivisor), u: u,
+                             count: layout.count, decay: decay, gradScale: 1)
+            }
         case .lars:
+            let reciprocal = Self.exactReciprocal(gradientDivisor)
             for s in 0..<slotOffsets.count {
                 let o = slotOffsets[s], n = slotCounts[s]
+                if gradientDivisor != 1 {  // the slot is then in cache for the norms and the update
+                    let g = gradients + o
+                    if let reciprocal { for i in 0..<n { g[i] *= reciprocal } } else { for i in 0..<n { g[i] /= gradientDivisor } }
+                }
                 let scale = larsLocalRate(w: parameters + o, grad: gradients + o, count: n, learningRate: lr)
-                kernel.apply(w: parameters + o, grad: gradients + o, u: u + o, count: n,
-                             decay: decay, gradScale: scale)
+                kernel.apply(w: parameters + o, grad: ScaledGradient(values: gradients + o, factor: 1), u: u + o,
+                             count: n, decay: decay, gradScale: scale)
             }
         }
         state.previousLearningRate = lr
+    }
+
+    /// 1/d when x·(1/d) equals x/d for every x (d a power of two, 1/d normal).
+    static func exactReciprocal(_ d: Float) -> Float? {
+        d.significandBitPattern == 0 && d.isNormal && (1 / d).isNormal ? 1 / d : nil
     }
 
     /// LARC's local learning rate of one slot; 1 where ‖w‖ or ‖grad‖ is zero.
@@ -86,10 +108,10 @@ struct MomentumKernel {
     let nesterov: Bool
 
     /// g = (grad + decay·w)·gradScale; u ← bufferScale·u + lr·g; w ← w − (β·u + lr·g) or w − u.
-    /// Two branch-free loops so each one vectorises.
+    /// Two branch-free loops so each one vectorises; `grad` is specialised per source.
     @inline(__always)
-    func apply(w: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, u: UnsafeMutablePointer<Float>,
-               count n: Int, decay: Float, gradScale: Float) {
+    func apply<G: GradientSource>(w: UnsafeMutablePointer<Float>, grad: G, u: UnsafeMutablePointer<Float>,
+                                  count n: Int, decay: Float, gradScale: Float) {
         let lr = learningRate, m = momentum, mc = bufferScale
         if nesterov {
             for i in 0..<n {
@@ -107,4 +129,31 @@ struct MomentumKernel {
             }
         }
     }
+}
+
+/// Where the momentum kernel reads gradient element `i` from.
+protocol GradientSource {
+    subscript(i: Int) -> Float { get }
+}
+
+/// grad[i]·factor (factor 1 or an exact reciprocal).
+struct ScaledGradient: GradientSource {
+    let values: UnsafePointer<Float>
+    let factor: Float
+    init(values: UnsafeMutablePointer<Float>, factor: Float) {
+        self.values = UnsafePointer(values)
+        self.factor = factor
+    }
+    @inline(__always) subscript(i: Int) -> Float { values[i] * factor }
+}
+
+/// grad[i] / divisor, correctly rounded.
+struct DividedGradient: GradientSource {
+    let values: UnsafePointer<Float>
+    let divisor: Float
+    init(values: UnsafeMutablePointer<Float>, divisor: Float) {
+        self.values = UnsafePointer(values)
+        self.divisor = divisor
+    }
+    @inline(__always) subscript(i: Int) -> Float { values[i] / divisor }
 }

@@ -52,9 +52,10 @@ extension Trainer {
         try strategy.afterBackward(context)
         epochState.time.communication += now() - t
         t = now()
+        let divisor = strategy.gradientDivisor
         pool.run(replicas.count) { k, _ in
             optimizer.step(parameters: replicas[k].parameters.pointer, gradients: replicas[k].gradients.pointer,
-                           state: optimizerStates[k], learningRate: lr)
+                           state: optimizerStates[k], learningRate: lr, gradientDivisor: divisor)
         }
         let optimizerWall = now() - t
         epochState.time.optimizer += optimizerWall

@@ -35,7 +35,9 @@ final class StrategyTests: XCTestCase {
         let f = Fixture(workers: 4)
         let s = MinibatchSGD()
         try s.afterBackward(f.context(0))
-        for g in f.gradients { XCTAssertEqual(g.array, [1.5, 0]) }
+        // The sum travels; the optimizer divides by K in its own pass.
+        for g in f.gradients { XCTAssertEqual(g.array, [6, 0]) }
+        XCTAssertEqual(s.gradientDivisor, 4)
         XCTAssertEqual(f.parameters[3].array, [4, 40], "weights untouched")
         XCTAssertEqual(s.syncs, 1)
     }

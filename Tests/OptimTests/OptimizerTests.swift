@@ -163,4 +163,32 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(state.momentum.array, [0, 0, 0, 0])
         XCTAssertNil(state.previousLearningRate)
     }
+
+    /// A sum of K gradients with `gradientDivisor: K` steps bitwise as the mean of a separate
+    /// pass (`Float` division, as the in-process all-reduce divides), for SGD, Nesterov and
+    /// LARS, K a power of two or not.
+    func testGradientDivisorStepsBitwiseAsTheMean() {
+        let l = layout([[3, 5], [7], [2, 2, 3]])
+        for kind in [OptimizerKind.sgd, .lars] {
+            for nesterov in [true, false] {
+                for k in [1, 2, 3, 4, 6] {
+                    let (w0, grads) = randomProblem(count: l.count, steps: 3, seed: UInt64(10 * k + 1))
+                    let sums = grads.map { g in g.map { $0 * Float(k) * 1.37 } }
+                    let opt = Optimizer(layout: l, config: config(kind, nesterov: nesterov))
+                    let viaMean = FloatBuffer(w0), viaSum = FloatBuffer(w0)
+                    let meanState = OptimizerState(count: l.count), sumState = OptimizerState(count: l.count)
+                    for (t, sum) in sums.enumerated() {
+                        let lr = lrSequence[t]
+                        let mean = FloatBuffer(sum.map { $0 / Float(k) })
+                        opt.step(parameters: viaMean.pointer, gradients: mean.pointer, state: meanState, learningRate: lr)
+                        let summed = FloatBuffer(sum)
+                        opt.step(parameters: viaSum.pointer, gradients: summed.pointer, state: sumState,
+                                 learningRate: lr, gradientDivisor: Float(k))
+                    }
+                    XCTAssertEqual(viaSum.array, viaMean.array, "\(kind) nesterov \(nesterov) K=\(k)")
+                    XCTAssertEqual(sumState.momentum.array, meanState.momentum.array, "\(kind) nesterov \(nesterov) K=\(k)")
+                }
+            }
+        }
+    }
 }
