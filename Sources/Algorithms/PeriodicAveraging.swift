@@ -37,17 +37,36 @@ public final class PeriodicAveraging: SyncStrategy {
 
     public func afterBackward(_ c: SyncContext) throws {}
 
+    /// The level that averages after iteration `step`, if any.
+    private func dueLevel(step: Int, workers: Int) -> Level? {
+        let t = step - firstStep + 1
+        guard workers > 1, t > 0 else { return nil }
+        return levels.last(where: { t % $0.period == 0 })
+    }
+
+    /// 1/G at an averaging step whose group size G is a power of two: the sum of the scaled
+    /// weights is then bitwise their mean, and the all-reduce needs no pass of its own.
+    public func parameterScale(step: Int, workers: Int) -> Float {
+        guard let level = dueLevel(step: step, workers: workers), level.groupSize > 1,
+              level.groupSize & (level.groupSize - 1) == 0 else { return 1 }
+        return 1 / Float(level.groupSize)
+    }
+
     public func afterStep(_ c: SyncContext) throws {
-        let t = c.step - firstStep + 1
-        guard c.communicator.workers > 1, t > 0, let level = levels.last(where: { t % $0.period == 0 }) else { return }
+        guard let level = dueLevel(step: c.step, workers: c.communicator.workers) else { return }
         try average(c, groupSize: level.groupSize)
         if level.groupSize == c.communicator.workers { lastGlobalAverageStep = c.step }
     }
 
     /// Replaces weights (and, by policy, BatchNorm statistics and momentum) by their group mean.
+    /// Weights the optimizer already scaled by 1/G (`c.parameterScale`) are summed.
     public func average(_ c: SyncContext, groupSize: Int) throws {
         let w = c.workers, comm = c.communicator
-        try comm.allReduceMean(w.parameters, count: w.parameterCount, groupSize: groupSize)
+        if groupSize > 1 && c.parameterScale == 1 / Float(groupSize) {
+            try comm.allReduceSum(w.parameters, count: w.parameterCount, groupSize: groupSize)
+        } else {
+            try comm.allReduceMean(w.parameters, count: w.parameterCount, groupSize: groupSize)
+        }
         switch batchNormSync {
         case .average:
             try comm.allReduceMean(w.state, count: w.stateCount, groupSize: groupSize)

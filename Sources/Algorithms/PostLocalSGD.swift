@@ -32,6 +32,10 @@ public final class PostLocalSGD: SyncStrategy {
 
     public var syncs: Int { minibatch.syncs + averaging.syncs }
 
+    public func parameterScale(step: Int, workers: Int) -> Float {
+        isLocalPhase(step) ? averaging.parameterScale(step: step, workers: workers) : 1
+    }
+
     /// The minibatch phase's divisor until the switch.
     public private(set) var gradientDivisor: Float = 1
 

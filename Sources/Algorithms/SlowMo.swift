@@ -32,6 +32,7 @@ public final class SlowMo: SyncStrategy {
 
     public var syncs: Int { inner.syncs }
     public var gradientDivisor: Float { inner.gradientDivisor }
+    public func parameterScale(step: Int, workers: Int) -> Float { inner.parameterScale(step: step, workers: workers) }
 
     public func afterBackward(_ c: SyncContext) throws {
         // The weights at the start of the local phase are the first anchor (all workers agree:

@@ -9,12 +9,17 @@ public struct SyncContext {
     public var learningRate: Float
     public var workers: WorkerSet
     public var communicator: Communicator
+    /// The factor the optimizer step of this iteration applied to the new weights, as the
+    /// strategy's `parameterScale(step:workers:)` asked (1 if the driver does not fold it).
+    public var parameterScale: Float
 
-    public init(step: Int, learningRate: Float, workers: WorkerSet, communicator: Communicator) {
+    public init(step: Int, learningRate: Float, workers: WorkerSet, communicator: Communicator,
+                parameterScale: Float = 1) {
         self.step = step
         self.learningRate = learningRate
         self.workers = workers
         self.communicator = communicator
+        self.parameterScale = parameterScale
     }
 }
 
@@ -41,12 +46,17 @@ public protocol SyncStrategy: AnyObject {
     /// the strategy all-reduced a sum of K gradients and leaves the mean to the optimizer's
     /// pass (no pass of its own over the buffer), else 1.
     var gradientDivisor: Float { get }
+    /// The factor the optimizer step of iteration `step` may apply to the new weights: 1/G when
+    /// `afterStep` will average groups of G (a power of two) and can then all-reduce a plain sum,
+    /// else 1. A driver that applies it says so in `SyncContext.parameterScale`.
+    func parameterScale(step: Int, workers: Int) -> Float
     func saveState() -> StrategyState
     func restoreState(_ state: StrategyState) throws
 }
 
 extension SyncStrategy {
     public var gradientDivisor: Float { 1 }
+    public func parameterScale(step: Int, workers: Int) -> Float { 1 }
 }
 
 /// A checkpointed strategy state that does not fit this strategy.

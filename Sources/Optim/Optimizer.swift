@@ -39,10 +39,14 @@ public struct Optimizer: Sendable {
     /// divided exactly as a separate pass would (a correctly rounded division, done as a product
     /// when the divisor is a power of two), so the result is bitwise that of stepping on the
     /// mean. SGD only reads `gradients`; LARS divides each slot in place before its norms.
+    ///
+    /// `parameterScale` multiplies the new weights in the same pass: an algorithm that sums K
+    /// workers' weights right after this step passes 1/K (a power of two, so that the sum of the
+    /// scaled weights is bitwise the mean) and saves the all-reduce a scaling pass.
     /// Sets `state.previousLearningRate` to `lr`. No allocation.
     public func step(
         parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
-        state: OptimizerState, learningRate lr: Float, gradientDivisor: Float = 1
+        state: OptimizerState, learningRate lr: Float, gradientDivisor: Float = 1, parameterScale: Float = 1
     ) {
         precondition(gradientDivisor > 0 && gradientDivisor.isFinite,
                      "Optimizer.step: gradient divisor \(gradientDivisor) must be positive and finite")
@@ -55,7 +59,7 @@ public struct Optimizer: Sendable {
         let decay = config.weightDecay
         let kernel = MomentumKernel(
             learningRate: lr, momentum: config.momentum, bufferScale: config.momentum * correction,
-            nesterov: config.nesterov)
+            nesterov: config.nesterov, parameterScale: parameterScale)
         let u = state.momentum.pointer
         switch config.kind {
         case .sgd:
@@ -106,26 +110,28 @@ struct MomentumKernel {
     /// β·c, the factor on the old buffer (c the momentum correction).
     let bufferScale: Float
     let nesterov: Bool
+    /// s, the factor on the new weights (1, or an exact reciprocal).
+    let parameterScale: Float
 
-    /// g = (grad + decay·w)·gradScale; u ← bufferScale·u + lr·g; w ← w − (β·u + lr·g) or w − u.
+    /// g = (grad + decay·w)·gradScale; u ← bufferScale·u + lr·g; w ← (w − (β·u + lr·g))·s or (w − u)·s.
     /// Two branch-free loops so each one vectorises; `grad` is specialised per source.
     @inline(__always)
     func apply<G: GradientSource>(w: UnsafeMutablePointer<Float>, grad: G, u: UnsafeMutablePointer<Float>,
                                   count n: Int, decay: Float, gradScale: Float) {
-        let lr = learningRate, m = momentum, mc = bufferScale
+        let lr = learningRate, m = momentum, mc = bufferScale, s = parameterScale
         if nesterov {
             for i in 0..<n {
                 let step = lr * ((grad[i] + decay * w[i]) * gradScale)
                 let v = mc * u[i] + step
                 u[i] = v
-                w[i] -= m * v + step
+                w[i] = (w[i] - (m * v + step)) * s
             }
         } else {
             for i in 0..<n {
                 let step = lr * ((grad[i] + decay * w[i]) * gradScale)
                 let v = mc * u[i] + step
                 u[i] = v
-                w[i] -= v
+                w[i] = (w[i] - v) * s
             }
         }
     }

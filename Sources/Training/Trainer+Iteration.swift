@@ -47,7 +47,9 @@ extension Trainer {
         epochState.time.backward += computeWall * measured.backward / total
 
         let modelledBefore = (communicator as? ModelledCommunicator)?.modelledSeconds ?? 0
-        let context = SyncContext(step: globalStep, learningRate: lr, workers: workerSet, communicator: communicator)
+        let parameterScale = strategy.parameterScale(step: globalStep, workers: communicator.workers)
+        let context = SyncContext(step: globalStep, learningRate: lr, workers: workerSet, communicator: communicator,
+                                  parameterScale: parameterScale)
         var t = now()
         try strategy.afterBackward(context)
         epochState.time.communication += now() - t
@@ -55,7 +57,8 @@ extension Trainer {
         let divisor = strategy.gradientDivisor
         pool.run(replicas.count) { k, _ in
             optimizer.step(parameters: replicas[k].parameters.pointer, gradients: replicas[k].gradients.pointer,
-                           state: optimizerStates[k], learningRate: lr, gradientDivisor: divisor)
+                           state: optimizerStates[k], learningRate: lr, gradientDivisor: divisor,
+                           parameterScale: parameterScale)
         }
         let optimizerWall = now() - t
         epochState.time.optimizer += optimizerWall

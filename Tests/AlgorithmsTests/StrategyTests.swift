@@ -55,6 +55,29 @@ final class StrategyTests: XCTestCase {
         XCTAssertEqual(s.lastGlobalAverageStep, 2)
     }
 
+    /// At an averaging step of groups of a power of two the strategy asks the optimizer for
+    /// weights scaled by 1/G and sums them; elsewhere, or when the driver did not scale, it takes
+    /// the mean itself. Both give the group mean.
+    func testAveragingStepsAskForPrescaledWeightsAndSumThem() throws {
+        let s = PeriodicAveraging(levels: [.init(groupSize: 2, period: 2), .init(groupSize: 4, period: 4)])
+        XCTAssertEqual((0..<8).map { s.parameterScale(step: $0, workers: 4) }, [1, 0.5, 1, 0.25, 1, 0.5, 1, 0.25])
+        XCTAssertEqual(s.parameterScale(step: 3, workers: 1), 1, "a lone worker never averages")
+        XCTAssertEqual(PeriodicAveraging(levels: [.init(groupSize: 3, period: 1)]).parameterScale(step: 0, workers: 3), 1,
+                       "1/3 is not exact: the all-reduce divides")
+
+        let scaled = Fixture(workers: 4)
+        for p in scaled.parameters { for i in 0..<2 { p.pointer[i] *= 0.25 } }  // what the optimizer did
+        var c = scaled.context(3)
+        c.parameterScale = 0.25
+        try s.afterStep(c)
+        for p in scaled.parameters { XCTAssertEqual(p.array, [2.5, 25]) }
+        let unscaled = Fixture(workers: 4)
+        try s.afterStep(unscaled.context(3))
+        for p in unscaled.parameters { XCTAssertEqual(p.array, [2.5, 25]) }
+        XCTAssertEqual(PostLocalSGD(switchStep: 4, averaging: s).parameterScale(step: 3, workers: 4), 1,
+                       "minibatch phase: no weight averaging")
+    }
+
     func testSyncPolicies() throws {
         let f = Fixture(workers: 2)
         try PeriodicAveraging(levels: [.init(groupSize: 2, period: 1)], batchNormSync: .first, momentumSync: .average)

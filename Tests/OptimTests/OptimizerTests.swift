@@ -184,10 +184,36 @@ final class OptimizerTests: XCTestCase {
                         let summed = FloatBuffer(sum)
                         opt.step(parameters: viaSum.pointer, gradients: summed.pointer, state: sumState,
                                  learningRate: lr, gradientDivisor: Float(k))
+                        withExtendedLifetime((mean, summed)) {}
                     }
                     XCTAssertEqual(viaSum.array, viaMean.array, "\(kind) nesterov \(nesterov) K=\(k)")
                     XCTAssertEqual(sumState.momentum.array, meanState.momentum.array, "\(kind) nesterov \(nesterov) K=\(k)")
                 }
+            }
+        }
+    }
+
+    /// `parameterScale` equals scaling the new weights in a pass of their own, bitwise.
+    func testParameterScaleEqualsScalingTheNewWeights() {
+        let l = layout([[4, 3], [5]])
+        for kind in [OptimizerKind.sgd, .lars] {
+            for nesterov in [true, false] {
+                let (w0, grads) = randomProblem(count: l.count, steps: 2, seed: 7)
+                let opt = Optimizer(layout: l, config: config(kind, nesterov: nesterov))
+                let fused = FloatBuffer(w0), separate = FloatBuffer(w0)
+                let fusedState = OptimizerState(count: l.count), separateState = OptimizerState(count: l.count)
+                for (t, g) in grads.enumerated() {
+                    let scale: Float = t == 1 ? 0.125 : 1
+                    let g1 = FloatBuffer(g), g2 = FloatBuffer(g)
+                    opt.step(parameters: fused.pointer, gradients: g1.pointer, state: fusedState,
+                             learningRate: lrSequence[t], parameterScale: scale)
+                    opt.step(parameters: separate.pointer, gradients: g2.pointer, state: separateState,
+                             learningRate: lrSequence[t])
+                    withExtendedLifetime((g1, g2)) {}
+                    for i in 0..<l.count { separate.pointer[i] *= scale }
+                }
+                XCTAssertEqual(fused.array, separate.array, "\(kind) nesterov \(nesterov)")
+                XCTAssertNotEqual(fused.array, w0)
             }
         }
     }
