@@ -48,6 +48,17 @@ enum LocalReduction {
         forEachBlock(count: count) { offset, n in finishBlock(buffers, offset: offset, count: n, divisor: divisor) }
     }
 
+    /// Divides `count` floats at `values` by `divisor`, in the arithmetic of `finish`.
+    static func divide(_ values: UnsafeMutablePointer<Float>, count: Int, by divisor: Float) {
+        let n = count
+        if divisor.significandBitPattern == 0 && divisor.isNormal && (1 / divisor).isNormal {
+            let scale = 1 / divisor
+            for i in 0..<n { values[i] *= scale }
+        } else {
+            for i in 0..<n { values[i] /= divisor }
+        }
+    }
+
     /// Copies buffer `source` into every other buffer.
     static func copy(from source: Int, _ buffers: [UnsafeMutablePointer<Float>], count: Int) {
         for (w, target) in buffers.enumerated() where w != source {
@@ -75,14 +86,7 @@ enum LocalReduction {
     /// x / 2^k and x · 2^-k are the same correctly rounded value, and the product is cheaper.
     private static func finishBlock(_ members: [UnsafeMutablePointer<Float>], offset: Int, count n: Int, divisor: Float?) {
         let acc = members[0] + offset
-        if let divisor {
-            if divisor.significandBitPattern == 0 && divisor.isNormal && (1 / divisor).isNormal {
-                let scale = 1 / divisor
-                for i in 0..<n { acc[i] *= scale }
-            } else {
-                for i in 0..<n { acc[i] /= divisor }
-            }
-        }
+        if let divisor { divide(acc, count: n, by: divisor) }
         for w in 1..<members.count { (members[w] + offset).update(from: acc, count: n) }
     }
 }

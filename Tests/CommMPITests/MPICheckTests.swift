@@ -31,6 +31,13 @@ final class MPICheckTests: XCTestCase {
         try assertChecksPass(ranks: 4, workersPerRank: 2)
     }
 
+    /// Buffers longer than one all-reduce chunk (2¹⁸ floats), ending in a partial chunk; K = 3
+    /// divides each chunk after its call, K = 2 scales before it.
+    func testChecksPassOnBuffersOfSeveralChunks() throws {
+        try assertChecksPass(ranks: 3, workersPerRank: 1, count: 600_001)
+        try assertChecksPass(ranks: 2, workersPerRank: 2, count: 600_001)
+    }
+
     func testKilledRankEndsTheJob() throws {
         let run = try mpirun(ranks: 3, ["--fail-rank", "1", "--fail-mode", "kill"])
         XCTAssertNotEqual(run.status, 0, run.output)
@@ -51,8 +58,9 @@ final class MPICheckTests: XCTestCase {
         XCTAssertTrue(run.output.contains("longer than the collective timeout"), run.output)
     }
 
-    private func assertChecksPass(ranks: Int, workersPerRank: Int, file: StaticString = #filePath, line: UInt = #line) throws {
-        let run = try mpirun(ranks: ranks, ["--workers-per-rank", String(workersPerRank)])
+    private func assertChecksPass(ranks: Int, workersPerRank: Int, count: Int? = nil,
+                                  file: StaticString = #filePath, line: UInt = #line) throws {
+        let run = try mpirun(ranks: ranks, ["--workers-per-rank", String(workersPerRank)] + (count.map { ["--count", String($0)] } ?? []))
         XCTAssertEqual(run.status, 0, run.output, file: file, line: line)
         XCTAssertFalse(run.output.contains("FAIL"), run.output, file: file, line: line)
         XCTAssertTrue(run.output.contains("ok counters"), "the checks did not run to the end:\n\(run.output)", file: file, line: line)
