@@ -30,39 +30,15 @@ extension AsyncTrainer {
     }
 
     private func average(_ buffer: KeyPath<Replica, FloatBuffer>, into target: FloatBuffer) {
-        let sources = nodes.map { $0[keyPath: buffer].pointer }
-        let divisor = Float(sources.count), dst = target.pointer
-        evaluationPool.runChunks(target.count) { range in
-            for i in range { dst[i] = sources[0][i] }
-            for s in sources.dropFirst() { for i in range { dst[i] += s[i] } }
-            for i in range { dst[i] /= divisor }
-        }
+        ModelEvaluation.average(nodes.map { $0[keyPath: buffer].pointer }, into: target, pool: evaluationPool)
     }
 
     /// Mean loss and accuracy of `replica` on `dataset`, in batches of `evalBatchSize` spread over
     /// the evaluation threads (using idle workers' networks); sums in batch order.
     public func evaluate(_ replica: Replica, on dataset: Dataset) -> (loss: Double, accuracy: Double) {
-        let b = config.evalBatchSize
-        let batches = (dataset.count + b - 1) / b
-        var losses = [Double](repeating: 0, count: batches), correct = [Int](repeating: 0, count: batches)
-        losses.withUnsafeMutableBufferPointer { lossOut in
-            correct.withUnsafeMutableBufferPointer { correctOut in
-                evaluationPool.run(batches) { i, lane in
-                    let lo = i * b, hi = min(dataset.count, lo + b)
-                    let worker = workers[lane]
-                    worker.images.reshape(Shape(dataset.channels, hi - lo, dataset.height, dataset.width))
-                    var rng = RandomGenerator(seed: 0)
-                    fillBatch(from: dataset, indices: Array(lo..<hi)[...], images: worker.images.pointer,
-                              labels: worker.labels.baseAddress!, augmentation: Augmentation(), rng: &rng)
-                    let r = worker.network.evaluate(images: worker.images, labels: worker.labels.baseAddress!, replica.view)
-                    lossOut[i] = Double(r.loss) * Double(hi - lo)
-                    correctOut[i] = r.correct
-                }
-            }
-        }
-        for w in workers { w.images.reshape(Shape(spec.channels, config.batchSize, spec.height, spec.width)) }
-        let n = Double(dataset.count)
-        return (losses.reduce(0, +) / n, Double(correct.reduce(0, +)) / n)
+        let lanes = workers.map { ModelEvaluation.Lane(images: $0.images, labels: $0.labels, network: $0.network) }
+        return ModelEvaluation.evaluate(replica, on: dataset, batchSize: config.evalBatchSize, pool: evaluationPool,
+                                        lanes: lanes, restore: Shape(spec.channels, config.batchSize, spec.height, spec.width))
     }
 
     /// Evaluates the averaged model and records the epoch's metrics; `time` is the epoch's

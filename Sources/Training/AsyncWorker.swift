@@ -74,7 +74,7 @@ final class AsyncWorker: @unchecked Sendable {
         let epoch = iteration / run.stepsPerEpoch, m = iteration % run.stepsPerEpoch
         let lr = run.schedule.learningRate(atStep: iteration)
         let t0 = now()
-        var rng = RandomGenerator(seed: run.seed, stream: [Stream.augmentation, UInt64(epoch), UInt64(index), UInt64(m)])
+        var rng = RandomGenerator(seed: run.seed, Stream.augmentation, UInt64(epoch), UInt64(index), UInt64(m))
         fillBatch(from: run.train, indices: plan.indices(worker: index, step: m), images: images.pointer,
                   labels: labels.baseAddress!, augmentation: run.augmentation, rng: &rng)
         let t1 = now()

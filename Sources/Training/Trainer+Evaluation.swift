@@ -27,39 +27,17 @@ extension Trainer {
     }
 
     private func average(_ buffer: KeyPath<Replica, FloatBuffer>, into target: FloatBuffer) {
-        let sources = replicas.map { $0[keyPath: buffer].pointer }
-        let divisor = Float(sources.count), dst = target.pointer
-        pool.runChunks(target.count) { range in
-            for i in range { dst[i] = sources[0][i] }
-            for s in sources.dropFirst() { for i in range { dst[i] += s[i] } }
-            for i in range { dst[i] /= divisor }
-        }
+        ModelEvaluation.average(replicas.map { $0[keyPath: buffer].pointer }, into: target, pool: pool)
     }
 
     /// Mean loss and accuracy of `replica` on `dataset`, in batches of `evalBatchSize` spread
     /// over the threads; sums are taken in batch order so the result does not depend on them.
     public func evaluate(_ replica: Replica, on dataset: Dataset) -> (loss: Double, accuracy: Double) {
-        let b = config.evalBatchSize
-        let batches = (dataset.count + b - 1) / b
-        var losses = [Double](repeating: 0, count: batches), correct = [Int](repeating: 0, count: batches)
-        losses.withUnsafeMutableBufferPointer { lossOut in
-            correct.withUnsafeMutableBufferPointer { correctOut in
-                pool.run(batches) { i, lane in
-                    let lo = i * b, hi = min(dataset.count, lo + b)
-                    let images = laneImages[lane]
-                    images.reshape(Shape(dataset.channels, hi - lo, dataset.height, dataset.width))
-                    var rng = RandomGenerator(seed: 0)
-                    fillBatch(from: dataset, indices: Array(lo..<hi)[...], images: images.pointer,
-                              labels: laneLabels[lane].baseAddress!, augmentation: Augmentation(), rng: &rng)
-                    let r = networks[lane].evaluate(images: images, labels: laneLabels[lane].baseAddress!, replica.view)
-                    lossOut[i] = Double(r.loss) * Double(hi - lo)
-                    correctOut[i] = r.correct
-                }
-            }
+        let lanes = networks.indices.map {
+            ModelEvaluation.Lane(images: laneImages[$0], labels: laneLabels[$0], network: networks[$0])
         }
-        for t in laneImages { t.reshape(Shape(spec.channels, config.batchSize, spec.height, spec.width)) }
-        let n = Double(dataset.count)
-        return (losses.reduce(0, +) / n, Double(correct.reduce(0, +)) / n)
+        return ModelEvaluation.evaluate(replica, on: dataset, batchSize: config.evalBatchSize, pool: pool, lanes: lanes,
+                                        restore: Shape(spec.channels, config.batchSize, spec.height, spec.width))
     }
 
     /// Evaluates the averaged model and records the epoch's metrics.

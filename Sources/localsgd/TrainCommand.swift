@@ -6,11 +6,11 @@ import Training
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a model with minibatch, local, post-local, hierarchical SGD or SlowMo over K workers.",
+        abstract: "Train a model with minibatch, local, post-local, hierarchical, asynchronous local SGD or SlowMo over K workers.",
         discussion: """
         Settings come from the defaults, then --config FILE (TOML, YAML or JSON with the flag names, \
         e.g. batch_size = 32), then the flags given. Results go to --out DIR: config.json, metrics.jsonl, \
-        summary.json and final.safetensors.
+        summary.json and final.safetensors (and async.json for --algorithm async).
         """)
 
     @OptionGroup var options: RunOptions

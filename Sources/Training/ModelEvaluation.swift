@@ -1,0 +1,52 @@
+import Data
+import NN
+import Tensor
+
+/// What `Trainer` and `AsyncTrainer` share to evaluate a model: the in-process average of
+/// several replicas' buffers and the batched test pass.
+enum ModelEvaluation {
+    /// `target` ← the mean of `sources`, summed in source order and divided by their count (the
+    /// in-process all-reduce's arithmetic), element ranges spread over `pool`.
+    static func average(_ sources: [UnsafeMutablePointer<Float>], into target: FloatBuffer, pool: ThreadPool) {
+        let divisor = Float(sources.count), dst = target.pointer
+        pool.runChunks(target.count) { range in
+            for i in range { dst[i] = sources[0][i] }
+            for s in sources.dropFirst() { for i in range { dst[i] += s[i] } }
+            for i in range { dst[i] /= divisor }
+        }
+    }
+
+    /// One lane's scratch: its input tensor (reshaped here, restored to `restore` at the end),
+    /// its label buffer and its network.
+    struct Lane {
+        let images: Tensor
+        let labels: UnsafeMutableBufferPointer<Int32>
+        let network: Network
+    }
+
+    /// Mean loss and accuracy of `replica` on `dataset`, in batches of `batchSize` spread over
+    /// `pool`; sums are taken in batch order so the result does not depend on the threads.
+    static func evaluate(_ replica: Replica, on dataset: Dataset, batchSize b: Int, pool: ThreadPool,
+                         lanes: [Lane], restore: Shape) -> (loss: Double, accuracy: Double) {
+        let batches = (dataset.count + b - 1) / b
+        var losses = [Double](repeating: 0, count: batches), correct = [Int](repeating: 0, count: batches)
+        losses.withUnsafeMutableBufferPointer { lossOut in
+            correct.withUnsafeMutableBufferPointer { correctOut in
+                pool.run(batches) { i, l in
+                    let lo = i * b, hi = min(dataset.count, lo + b)
+                    let lane = lanes[l]
+                    lane.images.reshape(Shape(dataset.channels, hi - lo, dataset.height, dataset.width))
+                    var rng = RandomGenerator(seed: 0)
+                    fillBatch(from: dataset, indices: Array(lo..<hi)[...], images: lane.images.pointer,
+                              labels: lane.labels.baseAddress!, augmentation: Augmentation(), rng: &rng)
+                    let r = lane.network.evaluate(images: lane.images, labels: lane.labels.baseAddress!, replica.view)
+                    lossOut[i] = Double(r.loss) * Double(hi - lo)
+                    correctOut[i] = r.correct
+                }
+            }
+        }
+        for lane in lanes { lane.images.reshape(restore) }
+        let n = Double(dataset.count)
+        return (losses.reduce(0, +) / n, Double(correct.reduce(0, +)) / n)
+    }
+}
