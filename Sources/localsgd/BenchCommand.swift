@@ -35,6 +35,15 @@ struct BenchCommand: ParsableCommand {
     var cpuTime = false
     @Flag(help: "Also time every convolution and linear layer on its own (forward + backward).") var layers = false
     @Flag(help: "One JSON object per configuration instead of a table.") var json = false
+    @Flag(help: """
+        Time the in-process average of K replicas (local SGD's all-reduce) instead of training steps, \
+        against a copy of the same bytes in the same run (memory bandwidth); uses --workers, --parameters, \
+        --threads, --rounds.
+        """)
+    var averaging = false
+    @Option(help: "With --averaging: worker counts K, comma-separated.") var workers = "2,8,64"
+    @Option(help: "With --averaging: floats per replica, comma-separated (270000: resnet20; 25600000: ResNet-50).")
+    var parameters = "270000,25600000"
 
     func run() throws {
         do {
@@ -48,6 +57,10 @@ struct BenchCommand: ParsableCommand {
                 let batchList = try numbers(batches, "--batches"), threadList = try numbers(threads, "--threads")
                 guard steps >= 1, warmup >= 0, rounds >= 1 else {
                     throw ValidationError("--steps and --rounds must be at least 1 and --warmup not negative")
+                }
+                if averaging {
+                    try benchAveraging(threads: threadList)
+                    return
                 }
                 let peer = try comparePytorch.map { try PyTorchPeer(python: $0, script: peerScript, reference: reference) }
                 defer { peer?.stop() }
@@ -100,6 +113,30 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("\(flag) takes positive integers separated by commas, got '\(text)'")
         }
         return values
+    }
+
+    /// `--averaging`: one row per size × K × threads.
+    private func benchAveraging(threads threadList: [Int]) throws {
+        let sizes = try numbers(parameters, "--parameters"), ks = try numbers(workers, "--workers")
+        let largest = sizes.max()! * ks.max()! * 4 * 2
+        if largest > 16 << 30 {
+            throw ValidationError("--averaging with \(ks.max()!) workers of \(sizes.max()!) floats needs \(largest >> 30) GiB (replicas and copy targets); choose fewer workers or parameters")
+        }
+        if !json {
+            print("in-process average (allReduceMean) vs copying the same bytes, median over \(rounds) round(s)")
+            print("  params     K  thr   avg ms  copy ms  avg GB/s  copy GB/s  of bandwidth")
+        }
+        for n in sizes { for k in ks where k >= 2 { for t in threadList {
+            let row = try AveragingBenchmark.measure(parameters: n, workers: k, threads: t, repeats: rounds)
+            if json {
+                print(String(decoding: try JSONEncoder().encode(row), as: UTF8.self))
+            } else {
+                print(String(format: "%8d  %4d  %3d  %7.3f  %7.3f  %8.1f  %9.1f  %11.0f%%", n, k, t,
+                             row.averageSeconds * 1e3, row.copySeconds * 1e3, row.averageGBPerSecond,
+                             row.copyGBPerSecond, row.ofBandwidth * 100))
+            }
+            fflush(stdout)
+        } } }
     }
 
     /// The 1-minute load average (other processes on the shared machine), or nil.
