@@ -1,6 +1,6 @@
 import Tensor
 
-/// 2-D convolution over [C, N, H, W] activations as im2col + GEMM, a few output rows at a time
+/// 2-D convolution over [C, N, H, W] activations as im2col + GEMM, a few hundred output positions at a time
 /// so that the columns stay in cache. Weight [out, in, kh, kw] and optional bias [out], as
 /// PyTorch's `nn.Conv2d`.
 public final class Conv2d: Layer {
@@ -78,32 +78,34 @@ public final class Conv2d: Layer {
 
     private func groupCount(_ ys: Shape) -> Int { min(Conv2d.groups, ys.n) }
 
-    /// Output lines per chunk: as many as the column budget allows, or fewer so that the chunk's
-    /// GEMMs (all with m·k = weightCount, n = the chunk's columns) stay within m·n·k ≤ 100³, which
-    /// OpenBLAS 0.3.21 multiplies without packing A and B — twice as fast here for 16–32 channels.
-    /// Chunks narrower than 64 columns lose more than that gains, and column counts that `gemmNN`
-    /// splits are avoided.
-    private func linesPerChunk(width: Int, rowsPerColumn: Int) -> Int {
-        let budget = max(1, columnBudget / (rowsPerColumn * width))
-        var lines = min(budget, 1_000_000 / (weightCount * width))
-        while lines > 0, case 1...8 = (lines * width) % 16 { lines -= 1 }
-        return lines * width >= 64 ? lines : budget
+    /// Output positions per chunk: as many as the column budget allows, or fewer so that the
+    /// chunk's GEMMs (all with m·k = weightCount, n = the chunk's columns) stay within m·n·k ≤ 100³,
+    /// which OpenBLAS 0.3.21 multiplies without packing A and B — about 1.7× faster here for 16–32
+    /// channels. Chunks narrower than 64 columns lose more than that gains, and column counts
+    /// that `gemmNN` splits are avoided. `unit`: chunks are multiples of it (whole output lines,
+    /// or 1 where im2col takes any range).
+    private func columnsPerChunk(unit: Int, rowsPerColumn: Int) -> Int {
+        let budget = max(1, columnBudget / (rowsPerColumn * unit)) * unit
+        var small = min(budget, 1_000_000 / weightCount) / unit * unit
+        if unit == 1 { small = small / 16 * 16 }
+        while small > 0, case 1...8 = small % 16 { small -= unit }
+        return small >= 64 ? small : budget
     }
 
-    /// One group of the current pass: its output lines, split into chunks whose im2col columns
+    /// One group of the current pass: its output positions, split into chunks whose im2col columns
     /// fit the cache budget, each with the lane's scratch.
     private func run(group g: Int, lane: Int) {
         let ys = output.shape, groups = groupCount(ys)
-        let lines = (g * ys.n / groups * ys.h)..<((g + 1) * ys.n / groups * ys.h)
+        let image = ys.h * ys.w, positions = (g * ys.n / groups * image)..<((g + 1) * ys.n / groups * image)
         let rowsPerColumn = pass == .backwardPreservingSize ? outChannels * geometry.kernelH * geometry.kernelW : patch
-        let perChunk = linesPerChunk(width: ys.w, rowsPerColumn: rowsPerColumn)
+        let perChunk = columnsPerChunk(unit: geometry.preservesSize ? 1 : ys.w, rowsPerColumn: rowsPerColumn)
         // The columns, then (backward) the other weight-gradient operand transposed, [columns, in or out].
-        let columns = min(lines.count, perChunk) * ys.w
+        let columns = min(positions.count, perChunk)
         let col = workspace.scratch((rowsPerColumn + max(inChannels, outChannels)) * columns, lane: lane)
-        var r = lines.lowerBound
-        while r < lines.upperBound {
-            let chunk = r..<min(lines.upperBound, r + perChunk)
-            let first = r == lines.lowerBound
+        var r = positions.lowerBound
+        while r < positions.upperBound {
+            let chunk = r..<min(positions.upperBound, r + perChunk)
+            let first = r == positions.lowerBound
             switch pass {
             case .forward: forward(chunk, col)
             case .backwardPreservingSize: backwardPreservingSize(group: g, chunk, first: first, col)
@@ -149,10 +151,10 @@ public final class Conv2d: Layer {
                ldc: plane)
     }
 
-    /// y[out, rows] = W[out, patch] · col(x)[patch, rows].
-    private func forward(_ rows: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
-        let xs = input.shape, ys = output.shape, columns = rows.count * ys.w, offset = rows.lowerBound * ys.w
-        im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
+    /// y[out, chunk] = W[out, patch] · col(x)[patch, chunk].
+    private func forward(_ chunk: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
+        let xs = input.shape, ys = output.shape, columns = chunk.count, offset = chunk.lowerBound
+        im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, columns: chunk, into: col)
         fillBias(columns: offset..<(offset + columns))
         gemmNN(m: outChannels, n: columns, k: patch, a: replica!.parameters + weightOffset, lda: patch, b: col,
                ldb: columns, beta: forwardBeta, c: output.pointer + offset, ldc: ys.plane)
@@ -225,7 +227,7 @@ public final class Conv2d: Layer {
                       beta: first ? 0 : 1, c: c, ldc: n)
             return
         }
-        Vector.transpose(b, rows: n, cols: columns, srcStride: stride, into: scratch, dstStride: n)
+        BLAS.transpose(b, rows: n, cols: columns, srcStride: stride, into: scratch, dstStride: n)
         gemmNN(m: m, n: n, k: columns, a: col, lda: columns, b: scratch, ldb: n, beta: first ? 0 : 1, c: c, ldc: n)
     }
 
@@ -233,10 +235,10 @@ public final class Conv2d: Layer {
     /// the flipped, transposed kernel W′ (no col2im, and a GEMM with K = out·kh·kw), and
     /// dW′ᵀ_g += col(dy) · xᵀ, the weight gradient in W′'s layout (the same sum as col(x) · dyᵀ,
     /// with the shift moved from x to dy), so x needs no second im2col.
-    private func backwardPreservingSize(group g: Int, _ rows: Range<Int>, first: Bool, _ col: UnsafeMutablePointer<Float>) {
-        let xs = input.shape, ys = output.shape, columns = rows.count * ys.w, offset = rows.lowerBound * ys.w
+    private func backwardPreservingSize(group g: Int, _ chunk: Range<Int>, first: Bool, _ col: UnsafeMutablePointer<Float>) {
+        let xs = input.shape, ys = output.shape, columns = chunk.count, offset = chunk.lowerBound
         let flippedPatch = outChannels * geometry.kernelH * geometry.kernelW
-        im2col(outputGradient.pointer, c: ys.c, n: ys.n, h: ys.h, w: ys.w, geometry: geometry, rows: rows, into: col)
+        im2col(outputGradient.pointer, c: ys.c, n: ys.n, h: ys.h, w: ys.w, geometry: geometry, columns: chunk, into: col)
         // dW′ᵀ [out·kh·kw, in] += col(dy) · x[:, chunk]ᵀ
         weightGradient(col, rows: flippedPatch, columns: columns, times: input.pointer + offset, rows: inChannels,
                        stride: xs.plane, first: first, into: partial(g), scratch: col + flippedPatch * columns)
@@ -246,16 +248,17 @@ public final class Conv2d: Layer {
 
     /// dWᵀ_g += col(x) · dyᵀ, and col2im(Wᵀ · dy) into dx. (Also for a first layer, whose col(x)
     /// has fewer rows than the col(dy) of the path above when in < out.)
-    private func backwardGeneral(group g: Int, _ rows: Range<Int>, first: Bool, _ col: UnsafeMutablePointer<Float>) {
-        let xs = input.shape, ys = output.shape, columns = rows.count * ys.w, offset = rows.lowerBound * ys.w
+    private func backwardGeneral(group g: Int, _ chunk: Range<Int>, first: Bool, _ col: UnsafeMutablePointer<Float>) {
+        let xs = input.shape, ys = output.shape, columns = chunk.count, offset = chunk.lowerBound
         let dy = outputGradient.pointer + offset
-        im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: col)
+        im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, columns: chunk, into: col)
         weightGradient(col, rows: patch, columns: columns, times: dy, rows: outChannels, stride: ys.plane, first: first,
                        into: partial(g), scratch: col + patch * columns)
         guard needsInputGradient else { return }
         BLAS.gemm(transA: true, m: patch, n: columns, k: outChannels, a: replica!.parameters + weightOffset, lda: patch,
                   b: dy, ldb: ys.plane, c: col, ldc: columns)
-        col2im(col, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: inputGradient.pointer)
+        col2im(col, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: (offset / ys.w)..<(chunk.upperBound / ys.w),
+               into: inputGradient.pointer)
     }
 
     /// W′[c, (o, i, j)] = W[o, c, kh − 1 − i, kw − 1 − j].
