@@ -85,9 +85,10 @@ public final class Conv2d: Layer {
     /// that `gemmNN` splits are avoided. `unit`: chunks are multiples of it (whole output lines,
     /// or 1 where im2col takes any range).
     private func columnsPerChunk(unit: Int, rowsPerColumn: Int) -> Int {
-        let budget = max(1, columnBudget / (rowsPerColumn * unit)) * unit
-        var small = min(budget, 1_000_000 / weightCount) / unit * unit
-        if unit == 1 { small = small / 16 * 16 }
+        // Multiples of 16 columns where the unit allows: OpenBLAS's kernels work in 16-float strips.
+        let round = unit == 1 ? 16 : unit
+        let budget = max(1, columnBudget / (rowsPerColumn * round)) * round
+        var small = min(budget, 1_000_000 / weightCount) / round * round
         while small > 0, case 1...8 = small % 16 { small -= unit }
         return small >= 64 ? small : budget
     }
