@@ -274,32 +274,31 @@ public final class Conv2d: Layer {
         }
     }
 
+    /// Σ_g partial(g) into partial(0), groups in order: contiguous (SIMD) adds, with the sums the
+    /// per-element loop would form, so that the permuted adds below read one buffer.
+    private func sumPartials(groups: Int) {
+        for g in 1..<max(1, groups) { Vector.add(partial(0), partial(g), into: partial(0), count: weightCount) }
+    }
+
     /// dW[o, c, i, j] += Σ_g dW′ᵀ_g[(o, kh − 1 − i, kw − 1 − j), c], groups in order.
     private func addFlippedWeightGradient(groups: Int, into dW: UnsafeMutablePointer<Float>) {
-        let taps = geometry.kernelH * geometry.kernelW
+        sumPartials(groups: groups)
+        let taps = geometry.kernelH * geometry.kernelW, sum = partial(0)
         for o in 0..<outChannels {
             for c in 0..<inChannels {
                 let out = dW + (o * inChannels + c) * taps
-                for tap in 0..<taps {
-                    let at = (o * taps + taps - 1 - tap) * inChannels + c
-                    var sum = partial(0)[at]
-                    for g in 1..<groups { sum += partial(g)[at] }
-                    out[tap] += sum
-                }
+                for tap in 0..<taps { out[tap] += sum[(o * taps + taps - 1 - tap) * inChannels + c] }
             }
         }
     }
 
     /// dW[o, p] += Σ_g dWᵀ_g[p, o], groups in order.
     private func addTransposedWeightGradient(groups: Int, into dW: UnsafeMutablePointer<Float>) {
-        let n = patch
+        sumPartials(groups: groups)
+        let n = patch, sum = partial(0)
         for o in 0..<outChannels {
             let row = dW + o * n
-            for p in 0..<n {
-                var sum = partial(0)[p * outChannels + o]
-                for g in 1..<groups { sum += partial(g)[p * outChannels + o] }
-                row[p] += sum
-            }
+            for p in 0..<n { row[p] += sum[p * outChannels + o] }
         }
     }
 }
