@@ -46,7 +46,7 @@ func im2col(_ x: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int, geometry 
     }
     let (oh, ow) = g.outputSize(h, w)
     precondition(columns.lowerBound % ow == 0 && columns.upperBound % ow == 0, "im2col needs whole output lines")
-    let rows = (columns.lowerBound / ow)..<(columns.upperBound / ow)
+    let rows = (columns.lowerBound / ow)..<(columns.upperBound / ow), total = c * n * h * w
     for ch in 0..<c {
         for i in 0..<g.kernelH {
             for j in 0..<g.kernelW {
@@ -65,17 +65,19 @@ func im2col(_ x: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int, geometry 
                         dst.update(repeating: 0, count: ow)
                         continue
                     }
-                    for x0 in 0..<cols.lowerBound { dst[x0] = 0 }
-                    for x0 in cols.upperBound..<ow { dst[x0] = 0 }
                     let line = x + (ch * n + b) * h * w + iy * w - g.padding + j
                     if g.stride == 1 {
                         (dst + cols.lowerBound).update(from: line + cols.lowerBound, count: cols.count)
                     } else if g.stride == 2 {
-                        gatherEven(line + 2 * cols.lowerBound, into: dst + cols.lowerBound, count: cols.count)
+                        let from = line + 2 * cols.lowerBound
+                        gatherEven(from, readable: x + total - from, into: dst + cols.lowerBound, count: cols.count)
                     } else {
                         var from = line + cols.lowerBound * g.stride
                         for x0 in cols { dst[x0] = from.pointee; from += g.stride }
                     }
+                    // (After the gather, which may write past the valid columns.)
+                    for x0 in 0..<cols.lowerBound { dst[x0] = 0 }
+                    for x0 in cols.upperBound..<ow { dst[x0] = 0 }
                 }
             }
         }
@@ -130,17 +132,24 @@ private func zeroColumn(_ p: UnsafeMutablePointer<Float>, stride: Int, count: In
     for _ in 0..<count { q.pointee = 0; q += stride }
 }
 
-/// dst[i] = src[2·i] for i in 0..<count (reads no further than src[2·count − 2]).
+/// dst[i] = src[2·i] for i in 0..<count, 8 at a time while the 16-float load stays within the
+/// `readable` floats from src. A last block of 8 may write up to 7 floats past dst[count − 1]:
+/// im2col writes those positions afterwards (the rest of the line, later lines and rows), and
+/// its scratch ends with `im2colSlack` floats to spare.
 @inline(__always)
-private func gatherEven(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+private func gatherEven(_ src: UnsafePointer<Float>, readable: Int, into dst: UnsafeMutablePointer<Float>,
+                        count: Int) {
     var i = 0
-    while i + 8 < count {  // the load reaches src[2·i + 15] ≤ src[2·count − 2]
+    while i < count && 2 * i + 16 <= readable {
         let pair = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
         UnsafeMutableRawPointer(dst + i).storeBytes(of: pair.evenHalf, as: SIMD8<Float>.self)
         i += 8
     }
     while i < count { dst[i] = src[2 * i]; i += 1 }
 }
+
+/// Floats past the end of im2col's columns that it may overwrite.
+let im2colSlack = 8
 
 /// The adjoint of `im2col` for the same rows: adds every column entry back into dx [C, N, H, W]
 /// (which the caller zeroes first).

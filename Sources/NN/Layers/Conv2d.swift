@@ -102,7 +102,7 @@ public final class Conv2d: Layer {
         let perChunk = columnsPerChunk(unit: geometry.preservesSize ? 1 : ys.w, rowsPerColumn: rowsPerColumn)
         // The columns, then (backward) the other weight-gradient operand transposed, [columns, in or out].
         let columns = min(positions.count, perChunk)
-        let col = workspace.scratch((rowsPerColumn + max(inChannels, outChannels)) * columns, lane: lane)
+        let col = workspace.scratch((rowsPerColumn + max(inChannels, outChannels)) * columns + im2colSlack, lane: lane)
         var r = positions.lowerBound
         while r < positions.upperBound {
             let chunk = r..<min(positions.upperBound, r + perChunk)
