@@ -63,7 +63,8 @@ final class ReferenceTests: XCTestCase {
             let name = "\(cin)→\(cout) k\(k) s\(stride) N\(n) \(h)×\(w)"
             assertClose(y.array, expectedY, relative: 1e-4, absolute: 1e-5, "output \(name)")
             assertClose(dx, expectedDx, relative: 1e-4, absolute: 1e-5, "input gradient \(name)")
-            assertClose(harness.replica.gradients.array, expectedDw, relative: 1e-4, absolute: 1e-4, "weight gradient \(name)")
+            assertClose(harness.replica.gradients.array, expectedDw, relative: 1e-4, absolute: 1e-4,
+                        "weight gradient \(name)")
         }
     }
 

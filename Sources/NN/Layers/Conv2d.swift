@@ -1,8 +1,8 @@
 import Tensor
 
-/// 2-D convolution over [C, N, H, W] activations as im2col + GEMM, a few hundred output positions at a time
-/// so that the columns stay in cache. Weight [out, in, kh, kw] and optional bias [out], as
-/// PyTorch's `nn.Conv2d`.
+/// 2-D convolution over [C, N, H, W] activations as im2col + GEMM, a few hundred output positions
+/// at a time so that the columns stay in cache. Weight [out, in, kh, kw] and optional bias [out],
+/// as PyTorch's `nn.Conv2d`.
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, geometry: ConvGeometry, hasBias: Bool
     public var needsInputGradient = true
@@ -239,7 +239,8 @@ public final class Conv2d: Layer {
     private func backwardPreservingSize(group g: Int, _ chunk: Range<Int>, first: Bool, _ col: UnsafeMutablePointer<Float>) {
         let xs = input.shape, ys = output.shape, columns = chunk.count, offset = chunk.lowerBound
         let flippedPatch = outChannels * geometry.kernelH * geometry.kernelW
-        im2col(outputGradient.pointer, c: ys.c, n: ys.n, h: ys.h, w: ys.w, geometry: geometry, columns: chunk, into: col)
+        im2col(outputGradient.pointer, c: ys.c, n: ys.n, h: ys.h, w: ys.w, geometry: geometry, columns: chunk,
+               into: col)
         // dW′ᵀ [out·kh·kw, in] += col(dy) · x[:, chunk]ᵀ
         weightGradient(col, rows: flippedPatch, columns: columns, times: input.pointer + offset, rows: inChannels,
                        stride: xs.plane, first: first, into: partial(g), scratch: col + flippedPatch * columns)
@@ -258,8 +259,8 @@ public final class Conv2d: Layer {
         guard needsInputGradient else { return }
         BLAS.gemm(transA: true, m: patch, n: columns, k: outChannels, a: replica!.parameters + weightOffset, lda: patch,
                   b: dy, ldb: ys.plane, c: col, ldc: columns)
-        col2im(col, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: (offset / ys.w)..<(chunk.upperBound / ys.w),
-               into: inputGradient.pointer)
+        let rows = (chunk.lowerBound / ys.w)..<(chunk.upperBound / ys.w)
+        col2im(col, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: inputGradient.pointer)
     }
 
     /// W′[c, (o, i, j)] = W[o, c, kh − 1 − i, kw − 1 − j].
