@@ -32,22 +32,25 @@ public struct ConvGeometry: Equatable, Sendable {
 @inline(__always) func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
 @inline(__always) func ceilDiv(_ a: Int, _ b: Int) -> Int { -floorDiv(-a, b) }
 
-/// Unfolds the output rows `rows` (row r is sample r / Ho, output line r % Ho) of a convolution
-/// of x [C, N, H, W] into columns [C·kh·kw, rows.count·Wo]: row (c, i, j), column (r, ow) holds
-/// x[c, n, oh·s − p + i, ow·s − p + j], or 0 outside the image. Working on a few rows at a time
-/// keeps the columns in cache for the GEMM that reads them.
+/// Unfolds the output positions `columns` (of N·Ho·Wo, in [N, Ho, Wo] order) of a convolution of
+/// x [C, N, H, W] into columns [C·kh·kw, columns.count]: row (c, i, j), column (n, oh, ow) holds
+/// x[c, n, oh·s − p + i, ow·s − p + j], or 0 outside the image. Working on a few columns at a time
+/// keeps them in cache for the GEMM that reads them. Size-preserving geometries take any range;
+/// others whole output lines (multiples of Wo).
 func im2col(_ x: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int, geometry g: ConvGeometry,
-            rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
+            columns: Range<Int>, into col: UnsafeMutablePointer<Float>) {
     if g.preservesSize {
-        im2colPreservingSize(x, c: c, n: n, h: h, w: w, kernel: g.kernelH, padding: g.padding, rows: rows, into: col)
+        im2colPreservingSize(x, c: c, n: n, h: h, w: w, kernel: g.kernelH, padding: g.padding, columns: columns,
+                             into: col)
         return
     }
     let (oh, ow) = g.outputSize(h, w)
-    let columns = rows.count * ow
+    precondition(columns.lowerBound % ow == 0 && columns.upperBound % ow == 0, "im2col needs whole output lines")
+    let rows = (columns.lowerBound / ow)..<(columns.upperBound / ow), total = c * n * h * w
     for ch in 0..<c {
         for i in 0..<g.kernelH {
             for j in 0..<g.kernelW {
-                let row = col + ((ch * g.kernelH + i) * g.kernelW + j) * columns
+                let row = col + ((ch * g.kernelH + i) * g.kernelW + j) * columns.count
                 let cols = g.validRange(offset: j, inputSize: w, outputSize: ow)
                 var b = rows.lowerBound / oh, y = rows.lowerBound - b * oh
                 var dst = row
@@ -62,14 +65,19 @@ func im2col(_ x: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int, geometry 
                         dst.update(repeating: 0, count: ow)
                         continue
                     }
-                    for x0 in 0..<cols.lowerBound { dst[x0] = 0 }
-                    for x0 in cols.upperBound..<ow { dst[x0] = 0 }
                     let line = x + (ch * n + b) * h * w + iy * w - g.padding + j
                     if g.stride == 1 {
                         (dst + cols.lowerBound).update(from: line + cols.lowerBound, count: cols.count)
+                    } else if g.stride == 2 {
+                        let from = line + 2 * cols.lowerBound
+                        gatherEven(from, readable: x + total - from, into: dst + cols.lowerBound, count: cols.count)
                     } else {
-                        for x0 in cols { dst[x0] = line[x0 * g.stride] }
+                        var from = line + cols.lowerBound * g.stride
+                        for x0 in cols { dst[x0] = from.pointee; from += g.stride }
                     }
+                    // (After the gather, which may write past the valid columns.)
+                    for x0 in 0..<cols.lowerBound { dst[x0] = 0 }
+                    for x0 in cols.upperBound..<ow { dst[x0] = 0 }
                 }
             }
         }
@@ -78,43 +86,70 @@ func im2col(_ x: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int, geometry 
 
 /// `im2col` for stride 1 and Ho = H, Wo = W: row (c, i, j) is the channel's [N·H·W] plane
 /// shifted by (i − p)·W + (j − p), so it is one copy, then zeros where the window leaves the
-/// image (whole lines at the top or bottom, single columns at the sides).
+/// image: whole lines at the top or bottom of each image, single columns at the sides. Those
+/// positions depend on (i, j) only, so they are found once for all channels.
 private func im2colPreservingSize(_ x: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int, kernel k: Int,
-                                  padding p: Int, rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
-    let total = n * h * w, start = rows.lowerBound * w, count = rows.count * w
-    for ch in 0..<c {
-        let src = x + ch * total
-        for i in 0..<k {
-            for j in 0..<k {
-                let dst = col + ((ch * k + i) * k + j) * count
-                let shift = (i - p) * w + (j - p)
-                // dst[q] = src[start + q + shift] where that is inside the channel's plane.
-                let lo = min(count, max(0, -(start + shift))), hi = max(lo, min(count, total - start - shift))
+                                  padding p: Int, columns: Range<Int>, into col: UnsafeMutablePointer<Float>) {
+    let total = n * h * w, start = columns.lowerBound, end = columns.upperBound, count = columns.count
+    let firstLine = start / w, lastLine = (end + w - 1) / w, channelStride = k * k * count
+    for i in 0..<k {
+        for j in 0..<k {
+            let tap = col + (i * k + j) * count
+            let shift = (i - p) * w + (j - p)
+            // dst[q] = src[start + q + shift] where that is inside the channel's plane.
+            let lo = min(count, max(0, -(start + shift))), hi = max(lo, min(count, total - start - shift))
+            for ch in 0..<c {
+                let dst = tap + ch * channelStride, src = x + ch * total
                 if lo > 0 { dst.update(repeating: 0, count: lo) }
                 (dst + lo).update(from: src + start + shift + lo, count: hi - lo)
                 if hi < count { (dst + hi).update(repeating: 0, count: count - hi) }
-                // Zero the columns whose input column is off the image (one per side for 3×3)...
-                let left = max(0, p - j), right = min(w, w + p - j)
-                // (Column by column: a short loop along a line would become a memset call per line.)
-                for x0 in 0..<w where x0 < left || x0 >= right {
-                    var q = x0
-                    for _ in 0..<rows.count { dst[q] = 0; q += w }
+            }
+            // Line by line (the range may start and end inside lines), zero what is off the image.
+            let left = max(0, p - j), right = min(w, w + p - j)
+            var y = firstLine % h
+            for line in firstLine..<lastLine {
+                defer { y = y + 1 == h ? 0 : y + 1 }
+                let from = max(start, line * w) - start, to = min(end, line * w + w) - start
+                let iy = y + i - p
+                if iy < 0 || iy >= h {
+                    for ch in 0..<c { (tap + ch * channelStride + from).update(repeating: 0, count: to - from) }
+                    continue
                 }
-                // ...and the lines whose input line is off the image: the top p − i or bottom i − p of each image.
-                if i != p {
-                    let invalid = i < p ? 0..<(p - i) : (h - (i - p))..<h
-                    var imageStart = rows.lowerBound - rows.lowerBound % h
-                    while imageStart < rows.upperBound {
-                        let lo = max(rows.lowerBound, imageStart + invalid.lowerBound)
-                        let hi = min(rows.upperBound, imageStart + invalid.upperBound)
-                        if lo < hi { (dst + (lo - rows.lowerBound) * w).update(repeating: 0, count: (hi - lo) * w) }
-                        imageStart += h
-                    }
-                }
+                let lineStart = line * w - start
+                var q = from
+                while q < min(to, lineStart + left) { zeroColumn(tap + q, stride: channelStride, count: c); q += 1 }
+                q = max(from, lineStart + right)
+                while q < to { zeroColumn(tap + q, stride: channelStride, count: c); q += 1 }
             }
         }
     }
 }
+
+/// p[0], p[stride], … p[(count − 1)·stride] = 0
+@inline(__always)
+private func zeroColumn(_ p: UnsafeMutablePointer<Float>, stride: Int, count: Int) {
+    var q = p
+    for _ in 0..<count { q.pointee = 0; q += stride }
+}
+
+/// dst[i] = src[2·i] for i in 0..<count, 8 at a time while the 16-float load stays within the
+/// `readable` floats from src. A last block of 8 may write up to 7 floats past dst[count − 1]:
+/// im2col writes those positions afterwards (the rest of the line, later lines and rows), and
+/// its scratch ends with `im2colSlack` floats to spare.
+@inline(__always)
+private func gatherEven(_ src: UnsafePointer<Float>, readable: Int, into dst: UnsafeMutablePointer<Float>,
+                        count: Int) {
+    var i = 0
+    while i < count && 2 * i + 16 <= readable {
+        let pair = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: pair.evenHalf, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { dst[i] = src[2 * i]; i += 1 }
+}
+
+/// Floats past the end of im2col's columns that it may overwrite.
+let im2colSlack = 8
 
 /// The adjoint of `im2col` for the same rows: adds every column entry back into dx [C, N, H, W]
 /// (which the caller zeroes first).

@@ -28,6 +28,46 @@ final class ReferenceTests: XCTestCase {
         assertClose(y.array, expected, relative: 1e-5, absolute: 1e-5)
     }
 
+    /// Output, input gradient and weight gradient against direct loops, on shapes that take each
+    /// GEMM arrangement: size-preserving and strided, channel counts off multiples of 16, batch 1
+    /// and batches split over groups, chunks inside images, a first layer's few patch rows.
+    func testConvolutionGradientsMatchDirectLoops() {
+        // (in, out, kernel, stride, padding, input N, H, W, column budget)
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [
+            (5, 7, 3, 1, 1, 1, 9, 11, 1 << 20), (5, 7, 3, 1, 1, 3, 6, 5, 200), (4, 18, 3, 2, 1, 2, 7, 9, 1 << 20),
+            (17, 3, 3, 2, 1, 5, 5, 4, 300), (1, 6, 3, 1, 1, 2, 5, 5, 1 << 20), (6, 5, 1, 2, 0, 3, 5, 7, 1 << 20),
+        ]
+        for (cin, cout, k, stride, pad, n, h, w, budget) in cases {
+            let conv = Conv2d(cin, cout, kernel: k, stride: stride, padding: pad, bias: false, workspace: Workspace())
+            conv.columnBudget = budget
+            let harness = LayerHarness(conv, seed: 6)
+            let x = randomTensor(Shape(cin, n, h, w), seed: 7)
+            let y = conv.forward(x, harness.replica.view, training: true)
+            let oh = y.shape.h, ow = y.shape.w
+            let dy = randomTensor(y.shape, seed: 8)
+            let dx = conv.backward(dy, harness.replica.view).array
+            let weight = harness.replica.parameters.array, xa = x.array, dya = dy.array
+            var expectedY = [Float](repeating: 0, count: y.count), expectedDx = [Float](repeating: 0, count: x.count)
+            var expectedDw = [Float](repeating: 0, count: weight.count)
+            for o in 0..<cout { for b in 0..<n { for yy in 0..<oh { for xx in 0..<ow {
+                let out = ((o * n + b) * oh + yy) * ow + xx
+                for c in 0..<cin { for i in 0..<k { for j in 0..<k {
+                    let iy = yy * stride - pad + i, ix = xx * stride - pad + j
+                    guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                    let wi = ((o * cin + c) * k + i) * k + j, xi = ((c * n + b) * h + iy) * w + ix
+                    expectedY[out] += weight[wi] * xa[xi]
+                    expectedDx[xi] += weight[wi] * dya[out]
+                    expectedDw[wi] += xa[xi] * dya[out]
+                } } }
+            } } } }
+            let name = "\(cin)→\(cout) k\(k) s\(stride) N\(n) \(h)×\(w)"
+            assertClose(y.array, expectedY, relative: 1e-4, absolute: 1e-5, "output \(name)")
+            assertClose(dx, expectedDx, relative: 1e-4, absolute: 1e-5, "input gradient \(name)")
+            assertClose(harness.replica.gradients.array, expectedDw, relative: 1e-4, absolute: 1e-4,
+                        "weight gradient \(name)")
+        }
+    }
+
     func testLinearMatchesWeightTimesInputPlusBias() {
         let layer = Linear(3, 2)
         let harness = LayerHarness(layer, seed: 5)
