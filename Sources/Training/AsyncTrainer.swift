@@ -84,8 +84,9 @@ public final class AsyncTrainer {
                                 batchSize: config.batchSize, labelCapacity: labelCapacity)
             }
         }
-        // One worker in this process: let OpenBLAS use the threads. Several: one BLAS thread each.
-        BLAS.setThreads(workers.count == 1 ? config.threads : 1)
+        // OpenBLAS on one thread; a lone worker's network splits its layers over the threads.
+        BLAS.setThreads(1)
+        if workers.count == 1 { workers[0].network.threads = config.threads }
         let network = workers[0].network
         nodes = localNodes.map { _ in Replica(for: network) }
         evaluationReplica = Replica(for: network)

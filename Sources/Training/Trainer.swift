@@ -69,11 +69,18 @@ public final class Trainer {
                                       shuffle: config.shuffle).stepsPerEpoch
         let local = communicator.localWorkers.count
         let lanes = max(1, min(config.threads, local))
-        // One worker here: let OpenBLAS use the threads. Several: one BLAS thread per worker.
-        BLAS.setThreads(local == 1 ? config.threads : 1)
+        // OpenBLAS is always called on one thread: the threads go to the lanes stepping workers,
+        // and a lane's network splits its layers over the threads left to it (all of them with one
+        // worker). Layer threads beat OpenBLAS's own on these small GEMMs (`localsgd bench
+        // --parallelism`), and results do not depend on them.
+        BLAS.setThreads(1)
         pool = ThreadPool(threads: lanes)
-        let modelSpec = spec
-        networks = try (0..<lanes).map { _ in try Network(modelSpec) }
+        let modelSpec = spec, threadsPerNetwork = max(1, config.threads / lanes)
+        networks = try (0..<lanes).map { _ in
+            let network = try Network(modelSpec)
+            network.threads = threadsPerNetwork
+            return network
+        }
         let net = networks[0]
         replicas = (0..<local).map { _ in Replica(for: net) }
         optimizerStates = (0..<local).map { _ in OptimizerState(count: net.layout.count) }

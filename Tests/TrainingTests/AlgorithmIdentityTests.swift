@@ -96,6 +96,16 @@ final class AlgorithmIdentityTests: XCTestCase {
         }
     }
 
+    /// One worker: the threads split its layers (not OpenBLAS's calls), and the result is the same.
+    func testThreadsOfALoneWorkerDoNotChangeTheResult() throws {
+        let data = try tinyData()
+        let one = try train(tinyConfig { $0.workers = 1; $0.batchSize = 8; $0.threads = 1 }, data: data)
+        let two = try train(tinyConfig { $0.workers = 1; $0.batchSize = 8; $0.threads = 2 }, data: data)
+        XCTAssertEqual(two.network.threads, 2)
+        XCTAssertEqual(parameters(two), parameters(one))
+        XCTAssertEqual(two.history.map(\.testAccuracy), one.history.map(\.testAccuracy))
+    }
+
     func testSyncCountsAndBytes() throws {
         let data = try tinyData()
         let t = try train(tinyConfig { $0.workers = 4; $0.batchSize = 2; $0.algorithm = .local; $0.localSteps = 4 }, data: data)
