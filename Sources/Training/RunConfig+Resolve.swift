@@ -29,6 +29,8 @@ extension RunConfig {
         }
         try check(slowmoMomentum >= 0 && slowmoMomentum < 1, "--slowmo-momentum must be in [0, 1), got \(slowmoMomentum)")
         try check(injectLatency >= 0 && injectLatency.isFinite, "--inject-latency must be a non-negative number of seconds")
+        try check(collectiveTimeout >= 0 && collectiveTimeout.isFinite,
+                  "--collective-timeout must be a non-negative number of seconds (0: no timeout), got \(collectiveTimeout)")
         try check(slowmoLr > 0, "--slowmo-lr must be positive, got \(slowmoLr)")
         try validateAsync()
         do {

@@ -58,6 +58,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var network: String? = nil
     /// Seconds to wait before every collective (emulated latency for experiments on real links).
     public var injectLatency: Double = 0
+    /// MPI: seconds a blocking collective may wait before the whole job is aborted (a rank that
+    /// hangs instead of dying); 0 = wait forever.
+    public var collectiveTimeout: Double = 0
     // Asynchronous local SGD (--algorithm async; AsyncTrainer)
     /// N, nodes; each holds one shared replica.
     public var nodes: Int = 1
@@ -89,7 +92,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case groupSize = "group_size", globalEvery = "global_every", slowmoLr = "slowmo_lr"
         case slowmoMomentum = "slowmo_momentum", slowmoNesterov = "slowmo_nesterov", bnSync = "bn_sync"
         case momentumSync = "momentum_sync", backend, network, threads, seed, evalBatchSize = "eval_batch_size"
-        case injectLatency = "inject_latency"
+        case injectLatency = "inject_latency", collectiveTimeout = "collective_timeout"
         case nodes, threadsPerNode = "threads_per_node", averageEvery = "average_every", averageSeconds = "average_seconds"
         case asyncDeterministic = "async_deterministic", asyncDelay = "async_delay"
         case initWeights = "init", checkpointEvery = "checkpoint_every"

@@ -1,4 +1,5 @@
 import Comm
+import Foundation
 #if canImport(CommMPI)
 import CommMPI
 #endif
@@ -11,7 +12,10 @@ extension RunDriver {
         guard config.workers % ranks == 0 else {
             throw TrainingError("--workers \(config.workers) must be a multiple of the \(ranks) MPI ranks")
         }
-        return try MPICommunicator(workersPerRank: config.workers / ranks)
+        return try MPICommunicator(
+            workersPerRank: config.workers / ranks,
+            collectiveTimeout: config.collectiveTimeout > 0 ? config.collectiveTimeout : nil,
+            onTimeout: { message in FileHandle.standardError.write(Foundation.Data("error: \(message)\n".utf8)) })
         #else
         throw TrainingError("this build has no MPI support: install Open MPI (apt-get install libopenmpi-dev openmpi-bin) and rebuild, or use --backend inprocess")
         #endif

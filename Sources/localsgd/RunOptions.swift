@@ -106,6 +106,11 @@ struct RunOptions: ParsableArguments {
     var network: String?
     @Option(parsing: .unconditional, help: "Seconds to wait before every collective, to emulate network latency (default 0).")
     var injectLatency: Double?
+    @Option(parsing: .unconditional, help: """
+        MPI: abort the whole job (non-zero exit, a message naming the call) when a collective waits longer \
+        than this many seconds, e.g. on a rank that hangs rather than dies (default 0: wait forever).
+        """)
+    var collectiveTimeout: Double?
     @Option(parsing: .unconditional, help: "Async: nodes N, each one replica shared by its threads (default 1; under MPI one per rank).")
     var nodes: Int?
     @Option(parsing: .unconditional, help: "Async: worker threads P per node, updating its replica without locks (default 1).")
@@ -150,7 +155,7 @@ struct RunOptions: ParsableArguments {
         put("slowmo_lr", slowmoLr.map { Double($0) }); put("slowmo_momentum", slowmoMomentum.map { Double($0) })
         if slowmoNesterov { o["slowmo_nesterov"] = true }
         put("bn_sync", bnSync?.rawValue); put("momentum_sync", momentumSync?.rawValue)
-        put("backend", backend?.rawValue); put("network", network); put("inject_latency", injectLatency); put("threads", threads); put("seed", seed)
+        put("backend", backend?.rawValue); put("network", network); put("inject_latency", injectLatency); put("collective_timeout", collectiveTimeout); put("threads", threads); put("seed", seed)
         put("eval_batch_size", evalBatchSize); put("init", initWeights); put("checkpoint_every", checkpointEvery)
         put("nodes", nodes); put("threads_per_node", threadsPerNode); put("average_every", averageEvery)
         put("average_seconds", averageSeconds)

@@ -93,4 +93,65 @@ final class TrainingOverMPITests: XCTestCase {
         try compare(ranks: 4, workers: 4, algorithm: "hierarchical", bitwise: false)
         try compare(ranks: 4, workers: 4, algorithm: "local", bitwise: false)
     }
+
+    /// A rank that hangs (SIGSTOP) instead of dying: with `--collective-timeout 3` the other rank's
+    /// watchdog aborts the job, non-zero and with a message naming the call, within seconds.
+    func testHungRankAbortsTrainingAfterTheCollectiveTimeout() throws {
+        guard let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("mpirun is not installed")
+        }
+        let dir = NSTemporaryDirectory() + "localsgd-mpi-hang-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mpirun)
+        p.arguments = ["--oversubscribe", "-np", "2", localsgd.path, "train", "--backend", "mpi", "--workers", "2",
+                       "--dataset", "synthetic", "--synthetic-train", "4096", "--synthetic-test", "32", "--model", "mlp",
+                       "--epochs", "1000", "--batch-size", "8", "--threads", "1", "--quiet",
+                       "--collective-timeout", "3", "--out", dir]
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        p.environment = env
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        // Whatever happens below, nothing outlives the test.
+        var rank1: pid_t?
+        defer {
+            if let rank1 { kill(rank1, SIGKILL) }
+            if p.isRunning { p.terminate() }
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while rank1 == nil && Date() < deadline && p.isRunning {
+            Thread.sleep(forTimeInterval: 0.2)
+            rank1 = Self.process(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: "localsgd")
+        }
+        guard let stopped = rank1 else { return XCTFail("rank 1 never started") }
+        Thread.sleep(forTimeInterval: 2)  // both ranks inside the training loop
+        XCTAssertTrue(p.isRunning, "the run ended before rank 1 was stopped")
+        kill(stopped, SIGSTOP)
+        let stoppedAt = Date()
+        let watchdog = DispatchWorkItem { if p.isRunning { p.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        watchdog.cancel()
+        XCTAssertNotEqual(p.terminationStatus, 0, output)
+        XCTAssertLessThan(Date().timeIntervalSince(stoppedAt), 30, output)
+        XCTAssertTrue(output.contains("longer than the collective timeout of 3.0 s"), output)
+    }
+
+    /// The pid of a live process whose environment holds `entry` and whose command line contains `text`.
+    static func process(withEnvironment entry: String, commandContaining text: String) -> pid_t? {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for name in entries {
+            guard let pid = pid_t(name), pid != getpid(),
+                  let command = FileManager.default.contents(atPath: "/proc/\(name)/cmdline"),
+                  String(decoding: command, as: UTF8.self).contains(text),
+                  let environment = FileManager.default.contents(atPath: "/proc/\(name)/environ") else { continue }
+            if environment.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == entry }) { return pid }
+        }
+        return nil
+    }
 }
