@@ -76,9 +76,11 @@ private func interleave(_ even: UnsafePointer<Float>?, _ odd: UnsafePointer<Floa
         if count & 1 == 1 { line[count - 1] = even[count / 2] }
         return
     }
-    for x in 0..<count {
-        let source = x & 1 == 0 ? even : odd
-        line[x] = source?[x >> 1] ?? 0
+    line.update(repeating: 0, count: count)
+    if let even {
+        for x in 0..<(count + 1) / 2 { line[2 * x] = even[x] }
+    } else if let odd {
+        for x in 0..<count / 2 { line[2 * x + 1] = odd[x] }
     }
 }
 
