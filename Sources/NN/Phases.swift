@@ -69,7 +69,17 @@ func mergePhases(_ phases: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int,
 private func interleave(_ even: UnsafePointer<Float>?, _ odd: UnsafePointer<Float>?,
                         into line: UnsafeMutablePointer<Float>, count: Int) {
     if let even, let odd {
-        for x in 0..<count / 2 {
+        var x = 0
+        while x + 8 <= count / 2 {
+            let e = UnsafeRawPointer(even + x).loadUnaligned(as: SIMD8<Float>.self)
+            let o = UnsafeRawPointer(odd + x).loadUnaligned(as: SIMD8<Float>.self)
+            // (LLVM turns the element-wise build into two unpack shuffles.)
+            let pairs = SIMD16<Float>(e[0], o[0], e[1], o[1], e[2], o[2], e[3], o[3],
+                                      e[4], o[4], e[5], o[5], e[6], o[6], e[7], o[7])
+            UnsafeMutableRawPointer(line + 2 * x).storeBytes(of: pairs, as: SIMD16<Float>.self)
+            x += 8
+        }
+        for x in x..<count / 2 {
             line[2 * x] = even[x]
             line[2 * x + 1] = odd[x]
         }
@@ -84,16 +94,30 @@ private func interleave(_ even: UnsafePointer<Float>?, _ odd: UnsafePointer<Floa
     }
 }
 
-/// dst[i] = src[2·i] for i in 0..<count, 8 at a time while the 16-float load stays within the
-/// `readable` floats from src (and, unlike im2col's gather, never writing past dst[count − 1]).
+/// dst[i] = src[2·i] for i in 0..<count, 8 (then 4) at a time while the load stays within the
+/// `readable` floats from src, and never writing past dst[count − 1] (unlike im2col's gather): the
+/// last block overlaps the one before it (short phase lines, 7 or 14 floats, have no other SIMD).
 @inline(__always)
 private func gatherEvenWithin(_ src: UnsafePointer<Float>, readable: Int, into dst: UnsafeMutablePointer<Float>,
                               count: Int) {
-    var i = 0
-    while i + 8 <= count && 2 * i + 16 <= readable {
+    @inline(__always) func eight(_ i: Int) {
         let pair = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
         UnsafeMutableRawPointer(dst + i).storeBytes(of: pair.evenHalf, as: SIMD8<Float>.self)
-        i += 8
+    }
+    @inline(__always) func four(_ i: Int) {
+        let pair = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: pair.evenHalf, as: SIMD4<Float>.self)
+    }
+    var i = 0
+    while i + 8 <= count && 2 * i + 16 <= readable { eight(i); i += 8 }
+    if i < count && count >= 8 && 2 * count <= readable {
+        eight(count - 8)
+        return
+    }
+    while i + 4 <= count && 2 * i + 8 <= readable { four(i); i += 4 }
+    if i < count && count >= 4 && 2 * count <= readable {
+        four(count - 4)
+        return
     }
     while i < count { dst[i] = src[2 * i]; i += 1 }
 }

@@ -39,7 +39,7 @@ final class ReferenceTests: XCTestCase {
             // Stride 2 on the phases: odd sizes, batch 1, chunks inside images, other kernels.
             (3, 5, 3, 2, 1, 1, 7, 5, 1 << 20), (5, 6, 1, 2, 0, 1, 9, 7, 1 << 20), (17, 19, 3, 2, 1, 3, 8, 6, 700),
             (18, 20, 1, 2, 0, 5, 6, 6, 100), (2, 3, 2, 2, 1, 2, 5, 5, 1 << 20), (3, 4, 4, 2, 2, 2, 7, 6, 1 << 20),
-            (4, 5, 3, 2, 2, 1, 5, 7, 1 << 20),
+            (4, 5, 3, 2, 2, 1, 5, 7, 1 << 20), (3, 4, 3, 2, 1, 2, 5, 37, 1 << 20), (2, 3, 1, 2, 0, 2, 4, 33, 1 << 20),
             // Size-preserving 5×5: shifts of two lines and columns, images smaller than the window.
             (3, 4, 5, 1, 2, 2, 6, 7, 150), (2, 3, 5, 1, 2, 3, 3, 2, 1 << 20),
         ]
