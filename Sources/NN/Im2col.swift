@@ -1,3 +1,5 @@
+import Tensor
+
 /// Geometry of a 2-D convolution or pooling window.
 public struct ConvGeometry: Equatable, Sendable {
     public var kernelH: Int, kernelW: Int, stride: Int, padding: Int
@@ -85,43 +87,78 @@ func im2col(_ x: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int, geometry 
 }
 
 /// `im2col` for stride 1 and Ho = H, Wo = W: row (c, i, j) is the channel's [N·H·W] plane
-/// shifted by (i − p)·W + (j − p), so it is one copy, then zeros where the window leaves the
-/// image: whole lines at the top or bottom of each image, single columns at the sides. Those
-/// positions depend on (i, j) only, so they are found once for all channels.
+/// shifted by (i − p)·W + (j − p).
 private func im2colPreservingSize(_ x: UnsafePointer<Float>, c: Int, n: Int, h: Int, w: Int, kernel k: Int,
                                   padding p: Int, columns: Range<Int>, into col: UnsafeMutablePointer<Float>) {
-    let total = n * h * w, start = columns.lowerBound, end = columns.upperBound, count = columns.count
-    let firstLine = start / w, lastLine = (end + w - 1) / w, channelStride = k * k * count
     for i in 0..<k {
         for j in 0..<k {
-            let tap = col + (i * k + j) * count
-            let shift = (i - p) * w + (j - p)
-            // dst[q] = src[start + q + shift] where that is inside the channel's plane.
-            let lo = min(count, max(0, -(start + shift))), hi = max(lo, min(count, total - start - shift))
-            for ch in 0..<c {
-                let dst = tap + ch * channelStride, src = x + ch * total
-                if lo > 0 { dst.update(repeating: 0, count: lo) }
-                (dst + lo).update(from: src + start + shift + lo, count: hi - lo)
-                if hi < count { (dst + hi).update(repeating: 0, count: count - hi) }
-            }
-            // Line by line (the range may start and end inside lines), zero what is off the image.
-            let left = max(0, p - j), right = min(w, w + p - j)
-            var y = firstLine % h
-            for line in firstLine..<lastLine {
-                defer { y = y + 1 == h ? 0 : y + 1 }
-                let from = max(start, line * w) - start, to = min(end, line * w + w) - start
-                let iy = y + i - p
-                if iy < 0 || iy >= h {
-                    for ch in 0..<c { (tap + ch * channelStride + from).update(repeating: 0, count: to - from) }
-                    continue
-                }
-                let lineStart = line * w - start
-                var q = from
-                while q < min(to, lineStart + left) { zeroColumn(tap + q, stride: channelStride, count: c); q += 1 }
-                q = max(from, lineStart + right)
-                while q < to { zeroColumn(tap + q, stride: channelStride, count: c); q += 1 }
-            }
+            shiftedRows(x, planeStride: n * h * w, c: c, h: h, w: w, shift: (i - p, j - p), columns: columns,
+                        into: col + (i * k + j) * columns.count, rowStride: k * k * columns.count)
         }
+    }
+}
+
+/// One im2col row per channel, `rowStride` apart, for a tap that reads planes [N·h·w] (`planeStride`
+/// apart, each its own channel's whole plane) at a constant shift (lines dy, columns dx): dst[q] = src[start + q + dy·w + dx], or 0
+/// where line y + dy or column x + dx is off the image. One copy, then `maskOffImage`.
+func shiftedRows(_ x: UnsafePointer<Float>, planeStride: Int, c: Int, h: Int, w: Int, shift: (dy: Int, dx: Int),
+                 columns: Range<Int>, into tap: UnsafeMutablePointer<Float>, rowStride: Int) {
+    let (lo, hi, offset) = shiftedRange(total: planeStride, h: h, w: w, shift: shift, columns: columns)
+    let count = columns.count
+    for ch in 0..<c {
+        let dst = tap + ch * rowStride, src = x + ch * planeStride
+        if lo > 0 { dst.update(repeating: 0, count: lo) }
+        (dst + lo).update(from: src + offset + lo, count: hi - lo)
+        if hi < count { (dst + hi).update(repeating: 0, count: count - hi) }
+    }
+    maskOffImage(tap, rowStride: rowStride, c: c, h: h, w: w, shift: shift, columns: columns)
+}
+
+/// The adjoint of `shiftedRows`: adds the rows into the planes at the shift (after zeroing, in
+/// the rows, the entries that read off the image).
+func addShiftedRows(_ tap: UnsafeMutablePointer<Float>, rowStride: Int, c: Int, h: Int, w: Int,
+                    shift: (dy: Int, dx: Int), columns: Range<Int>, into x: UnsafeMutablePointer<Float>,
+                    planeStride: Int) {
+    maskOffImage(tap, rowStride: rowStride, c: c, h: h, w: w, shift: shift, columns: columns)
+    let (lo, hi, offset) = shiftedRange(total: planeStride, h: h, w: w, shift: shift, columns: columns)
+    for ch in 0..<c {
+        Vector.add(tap + ch * rowStride + lo, x + ch * planeStride + offset + lo, into: x + ch * planeStride + offset + lo,
+                   count: hi - lo)
+    }
+}
+
+/// The columns q of `columns` (from 0) whose shifted position start + q + shift lies in the
+/// plane [0, total), and start + shift.
+@inline(__always)
+private func shiftedRange(total: Int, h: Int, w: Int, shift: (dy: Int, dx: Int),
+                          columns: Range<Int>) -> (lo: Int, hi: Int, offset: Int) {
+    let start = columns.lowerBound, count = columns.count, offset = start + shift.dy * w + shift.dx
+    let lo = min(count, max(0, -offset)), hi = max(lo, min(count, total - offset))
+    return (lo, hi, offset)
+}
+
+/// Zeroes the entries of `shiftedRows`' rows whose shifted line or column is off the image:
+/// whole lines at the top or bottom of each image, single columns at the sides, line by line
+/// (the range may start and end inside lines). They depend on the shift only, not the channel.
+private func maskOffImage(_ tap: UnsafeMutablePointer<Float>, rowStride: Int, c: Int, h: Int, w: Int,
+                          shift: (dy: Int, dx: Int), columns: Range<Int>) {
+    let start = columns.lowerBound, end = columns.upperBound
+    let firstLine = start / w, lastLine = (end + w - 1) / w
+    let left = max(0, -shift.dx), right = min(w, w - shift.dx)
+    var y = firstLine % h
+    for line in firstLine..<lastLine {
+        defer { y = y + 1 == h ? 0 : y + 1 }
+        let from = max(start, line * w) - start, to = min(end, line * w + w) - start
+        let iy = y + shift.dy
+        if iy < 0 || iy >= h {
+            for ch in 0..<c { (tap + ch * rowStride + from).update(repeating: 0, count: to - from) }
+            continue
+        }
+        let lineStart = line * w - start
+        var q = from
+        while q < min(to, lineStart + left) { zeroColumn(tap + q, stride: rowStride, count: c); q += 1 }
+        q = max(from, lineStart + right)
+        while q < to { zeroColumn(tap + q, stride: rowStride, count: c); q += 1 }
     }
 }
 

@@ -36,6 +36,12 @@ final class ReferenceTests: XCTestCase {
         let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [
             (5, 7, 3, 1, 1, 1, 9, 11, 1 << 20), (5, 7, 3, 1, 1, 3, 6, 5, 200), (4, 18, 3, 2, 1, 2, 7, 9, 1 << 20),
             (17, 3, 3, 2, 1, 5, 5, 4, 300), (1, 6, 3, 1, 1, 2, 5, 5, 1 << 20), (6, 5, 1, 2, 0, 3, 5, 7, 1 << 20),
+            // Stride 2 on the phases: odd sizes, batch 1, chunks inside images, other kernels.
+            (3, 5, 3, 2, 1, 1, 7, 5, 1 << 20), (5, 6, 1, 2, 0, 1, 9, 7, 1 << 20), (17, 19, 3, 2, 1, 3, 8, 6, 700),
+            (18, 20, 1, 2, 0, 5, 6, 6, 100), (2, 3, 2, 2, 1, 2, 5, 5, 1 << 20), (3, 4, 4, 2, 2, 2, 7, 6, 1 << 20),
+            (4, 5, 3, 2, 2, 1, 5, 7, 1 << 20), (3, 4, 3, 2, 1, 2, 5, 37, 1 << 20), (2, 3, 1, 2, 0, 2, 4, 33, 1 << 20),
+            // Size-preserving 5×5: shifts of two lines and columns, images smaller than the window.
+            (3, 4, 5, 1, 2, 2, 6, 7, 150), (2, 3, 5, 1, 2, 3, 3, 2, 1 << 20),
         ]
         for (cin, cout, k, stride, pad, n, h, w, budget) in cases {
             let conv = Conv2d(cin, cout, kernel: k, stride: stride, padding: pad, bias: false, workspace: Workspace())

@@ -10,6 +10,8 @@ public final class Conv2d: Layer {
     private var weightOffset = 0, biasOffset = 0
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
+    /// Stride-2 convolutions: the input's phases [4·in, N, Ho, Wo] and their gradients.
+    private let phases = Tensor(Shape(0, 0)), phaseGradient = Tensor(Shape(0, 0))
     /// Per group of images, dWᵀ [patch, out] of one backward (the GEMM is faster in this
     /// orientation), or for size-preserving convolutions dW′ᵀ [out·kh·kw, in], the gradient of
     /// the flipped kernel.
@@ -99,10 +101,19 @@ public final class Conv2d: Layer {
         let ys = output.shape, groups = groupCount(ys)
         let image = ys.h * ys.w, positions = (g * ys.n / groups * image)..<((g + 1) * ys.n / groups * image)
         let rowsPerColumn = pass == .backwardPreservingSize ? outChannels * geometry.kernelH * geometry.kernelW : patch
-        let perChunk = columnsPerChunk(unit: geometry.preservesSize ? 1 : ys.w, rowsPerColumn: rowsPerColumn)
+        let anyRange = geometry.preservesSize || geometry.usesPhases
+        let perChunk = columnsPerChunk(unit: anyRange ? 1 : ys.w, rowsPerColumn: rowsPerColumn)
         // The columns, then (backward) the other weight-gradient operand transposed, [columns, in or out].
         let columns = min(positions.count, perChunk)
         let col = workspace.scratch((rowsPerColumn + max(inChannels, outChannels)) * columns + im2colSlack, lane: lane)
+        let images = (g * ys.n / groups)..<((g + 1) * ys.n / groups), xs = input.shape
+        if geometry.usesPhases && pass == .forward {
+            splitPhases(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, oh: ys.h, ow: ys.w, mask: geometry.phaseMask,
+                        images: images, into: phases.pointer)
+        }
+        if geometry.usesPhases && pass == .backwardGeneral && needsInputGradient {
+            zeroPhaseGradient(images)
+        }
         var r = positions.lowerBound
         while r < positions.upperBound {
             let chunk = r..<min(positions.upperBound, r + perChunk)
@@ -115,12 +126,40 @@ public final class Conv2d: Layer {
             }
             r = chunk.upperBound
         }
+        if geometry.usesPhases && pass == .backwardGeneral && needsInputGradient {
+            mergePhases(phaseGradient.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, oh: ys.h, ow: ys.w,
+                        mask: geometry.phaseMask, images: images, into: inputGradient.pointer)
+        }
+    }
+
+    /// The phase gradients of `images` (only the phases the kernel reads).
+    private func zeroPhaseGradient(_ images: Range<Int>) {
+        let ps = phaseGradient.shape, c = inChannels, image = ps.h * ps.w
+        for phase in 0..<4 where geometry.phaseMask & (1 << phase) != 0 {
+            for ch in 0..<c {
+                (phaseGradient.pointer + ((phase * c + ch) * ps.n + images.lowerBound) * image)
+                    .update(repeating: 0, count: images.count * image)
+            }
+        }
+    }
+
+    /// im2col of the input for output positions `chunk`, from its phases for stride 2.
+    private func unfoldInput(_ chunk: Range<Int>, into col: UnsafeMutablePointer<Float>) {
+        let xs = input.shape
+        if geometry.usesPhases {
+            let ys = output.shape
+            im2colPhases(phases.pointer, c: xs.c, n: xs.n, oh: ys.h, ow: ys.w, geometry: geometry, columns: chunk,
+                         into: col)
+        } else {
+            im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, columns: chunk, into: col)
+        }
     }
 
     public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
         input = x
         replica = r
         output.reshape(outputShape(for: x.shape))
+        if geometry.usesPhases { phases.reshape(Shape(4 * inChannels, x.shape.n, output.shape.h, output.shape.w)) }
         pass = .forward
         if isPointwise {
             runPointwise(rows: outChannels)
@@ -154,8 +193,8 @@ public final class Conv2d: Layer {
 
     /// y[out, chunk] = W[out, patch] · col(x)[patch, chunk].
     private func forward(_ chunk: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
-        let xs = input.shape, ys = output.shape, columns = chunk.count, offset = chunk.lowerBound
-        im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, columns: chunk, into: col)
+        let ys = output.shape, columns = chunk.count, offset = chunk.lowerBound
+        unfoldInput(chunk, into: col)
         fillBias(columns: offset..<(offset + columns))
         gemmNN(m: outChannels, n: columns, k: patch, a: replica!.parameters + weightOffset, lda: patch, b: col,
                ldb: columns, beta: forwardBeta, c: output.pointer + offset, ldc: ys.plane)
@@ -190,7 +229,11 @@ public final class Conv2d: Layer {
             flipKernel(r.parameters + weightOffset)
         } else {
             pass = .backwardGeneral
-            if needsInputGradient { inputGradient.zero() }
+            if geometry.usesPhases && needsInputGradient {
+                phaseGradient.reshape(phases.shape)
+            } else if needsInputGradient {
+                inputGradient.zero()
+            }
         }
         workspace.pool.run(groupCount(ys), job: groupJob)
         let dW = r.gradients + weightOffset
@@ -253,12 +296,17 @@ public final class Conv2d: Layer {
     private func backwardGeneral(group g: Int, _ chunk: Range<Int>, first: Bool, _ col: UnsafeMutablePointer<Float>) {
         let xs = input.shape, ys = output.shape, columns = chunk.count, offset = chunk.lowerBound
         let dy = outputGradient.pointer + offset
-        im2col(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, columns: chunk, into: col)
+        unfoldInput(chunk, into: col)
         weightGradient(col, rows: patch, columns: columns, times: dy, rows: outChannels, stride: ys.plane, first: first,
                        into: partial(g), scratch: col + patch * columns)
         guard needsInputGradient else { return }
         BLAS.gemm(transA: true, m: patch, n: columns, k: outChannels, a: replica!.parameters + weightOffset, lda: patch,
                   b: dy, ldb: ys.plane, c: col, ldc: columns)
+        if geometry.usesPhases {
+            col2imPhases(col, c: xs.c, n: xs.n, oh: ys.h, ow: ys.w, geometry: geometry, columns: chunk,
+                         into: phaseGradient.pointer)
+            return
+        }
         let rows = (chunk.lowerBound / ys.w)..<(chunk.upperBound / ys.w)
         col2im(col, c: xs.c, n: xs.n, h: xs.h, w: xs.w, geometry: geometry, rows: rows, into: inputGradient.pointer)
     }
