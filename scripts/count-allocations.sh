@@ -1,25 +1,36 @@
 #!/usr/bin/env bash
-# Counts heap allocations per training step: runs short trainings with S and 2S
-# steps per epoch under a malloc-counting library and prints both counts. Per-run and
-# per-epoch work (data loading, evaluation, files) is the same in both, so the difference
-# is what the extra steps allocated. Measured: ~4 per step, all inside OpenBLAS 0.3.21's
-# small-matrix sgemm path (sgemm_small_kernel_*, which mallocs a scratch buffer for tiny
-# GEMMs such as the classifier's); LocalSGD's own code allocates nothing per step.
-#   scripts/count-allocations.sh [extra localsgd train flags]
+# Counts heap allocations of training steps under a malloc-counting library
+# (scripts/malloc-counter.c; valgrind 3.19 cannot read Swift 6.3's DWARF 5).
+#
+# 1. The step alone: `localsgd bench` with 4 and with 40 timed steps (forward, loss, backward,
+#    optimizer) for each model and thread count; equal counts mean the step allocates nothing.
+# 2. The training loop: `localsgd train` with S and 2S steps per epoch (data, strategy,
+#    averaging included). Whole-run counts vary by a few hundred between identical runs
+#    (thread start-up, timers), so read this part as a bound, not to the unit.
+#   scripts/count-allocations.sh [models, default "mlp cnn resnet20"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cc -O2 -shared -fPIC -o "$tmp/malloc-counter.so" scripts/malloc-counter.c
 swift build -c release --product localsgd >/dev/null
-# Epochs 2 and 3 at two batch sizes: the per-epoch work (evaluation, files) is the same, so
-# (b4: e3 − e2) − (b8: e3 − e2) is what 64 extra steps allocated.
+# (If localsgd restarts itself with OPENBLAS_CORETYPE, exec skips the counter's exit report of
+# the first image; the count printed is the restarted process's.)
+count() { LD_PRELOAD="$tmp/malloc-counter.so" "$@" 2>&1 >/dev/null | grep '^allocations:' | tail -1 | cut -d' ' -f2; }
+echo "step alone (localsgd bench, batch 32):"
+for m in ${1:-mlp cnn resnet20}; do
+  for t in 1 2; do
+    a=$(count .build/release/localsgd bench --models "$m" --batches 32 --threads "$t" --steps 4 --warmup 2 --rounds 1)
+    b=$(count .build/release/localsgd bench --models "$m" --batches 32 --threads "$t" --steps 40 --warmup 2 --rounds 1)
+    echo "  $m, $t thread(s): 4 steps $a, 40 steps $b allocations -> $(( (b - a) )) for 36 extra steps"
+  done
+done
+echo "training loop (localsgd train, cnn, K = 2 local SGD, H = 2):"
 for b in 8 4; do
   for e in 2 3; do
-    count=$(LD_PRELOAD="$tmp/malloc-counter.so" \
-      .build/release/localsgd train --dataset synthetic --synthetic-train 1024 --synthetic-test 64 --model cnn \
+    n=$(count .build/release/localsgd train --dataset synthetic --synthetic-train 1024 --synthetic-test 64 --model cnn \
         --epochs $e --batch-size $b --workers 2 --algorithm local --local-steps 2 --threads 1 \
-        --out "$tmp/run-$b-$e" --quiet "$@" 2>&1 >/dev/null | grep '^allocations:' | tail -1 | cut -d' ' -f2)
-    echo "batch $b, epochs $e ($(( 1024 / 2 / b )) steps per epoch): $count allocations"
+        --out "$tmp/run-$b-$e" --quiet)
+    echo "  batch $b, epochs $e ($(( 1024 / 2 / b )) steps per epoch): $n allocations"
   done
 done
