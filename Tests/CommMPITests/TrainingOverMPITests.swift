@@ -25,7 +25,8 @@ final class TrainingOverMPITests: XCTestCase {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// A process of `executable` allowed to run mpirun as root, stdout and stderr into `pipe`.
+    func process(_ executable: URL, _ arguments: [String], output pipe: Pipe) -> Process {
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments
@@ -33,9 +34,14 @@ final class TrainingOverMPITests: XCTestCase {
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         p.environment = env
-        let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
+        return p
+    }
+
+    func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let pipe = Pipe()
+        let p = process(executable, arguments, output: pipe)
         try p.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -102,19 +108,12 @@ final class TrainingOverMPITests: XCTestCase {
         }
         let dir = NSTemporaryDirectory() + "localsgd-mpi-hang-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mpirun)
-        p.arguments = ["--oversubscribe", "-np", "2", localsgd.path, "train", "--backend", "mpi", "--workers", "2",
-                       "--dataset", "synthetic", "--synthetic-train", "4096", "--synthetic-test", "32", "--model", "mlp",
-                       "--epochs", "1000", "--batch-size", "8", "--threads", "1", "--quiet",
-                       "--collective-timeout", "3", "--out", dir]
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        p.environment = env
         let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
+        let p = process(URL(fileURLWithPath: mpirun), [
+            "--oversubscribe", "-np", "2", localsgd.path, "train", "--backend", "mpi", "--workers", "2",
+            "--dataset", "synthetic", "--synthetic-train", "4096", "--synthetic-test", "32", "--model", "mlp",
+            "--epochs", "1000", "--batch-size", "8", "--threads", "1", "--quiet",
+            "--collective-timeout", "3", "--out", dir], output: pipe)
         try p.run()
         // Whatever happens below, nothing outlives the test.
         var rank1: pid_t?
@@ -125,7 +124,7 @@ final class TrainingOverMPITests: XCTestCase {
         let deadline = Date().addingTimeInterval(30)
         while rank1 == nil && Date() < deadline && p.isRunning {
             Thread.sleep(forTimeInterval: 0.2)
-            rank1 = Self.process(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: "localsgd")
+            rank1 = Self.pid(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: "localsgd")
         }
         guard let stopped = rank1 else { return XCTFail("rank 1 never started") }
         Thread.sleep(forTimeInterval: 2)  // both ranks inside the training loop
@@ -143,7 +142,7 @@ final class TrainingOverMPITests: XCTestCase {
     }
 
     /// The pid of a live process whose environment holds `entry` and whose command line contains `text`.
-    static func process(withEnvironment entry: String, commandContaining text: String) -> pid_t? {
+    static func pid(withEnvironment entry: String, commandContaining text: String) -> pid_t? {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for name in entries {
             guard let pid = pid_t(name), pid != getpid(),
