@@ -5,19 +5,19 @@ import Comm
 /// division by K happens in the optimizer's pass (`gradientDivisor`), bitwise as a mean would.
 public final class MinibatchSGD: SyncStrategy {
     public private(set) var syncs = 0
-    public private(set) var gradientDivisor: Float = 1
 
     public init() {}
 
     public func afterBackward(_ c: SyncContext) throws {
-        gradientDivisor = 1
         guard c.communicator.workers > 1 else { return } // a lone worker has no one to synchronize with
         try c.communicator.allReduceSum(c.workers.gradients, count: c.workers.parameterCount)
-        gradientDivisor = Float(c.communicator.workers)
         syncs += 1
     }
 
     public func afterStep(_ c: SyncContext) throws {}
+
+    /// K: `afterBackward` summed the K gradients (a lone worker's is its own).
+    public func gradientDivisor(step: Int, workers: Int) -> Float { Float(workers) }
 
     public func saveState() -> StrategyState {
         var s = StrategyState()

@@ -17,13 +17,7 @@ public final class PostLocalSGD: SyncStrategy {
     public func isLocalPhase(_ step: Int) -> Bool { step >= switchStep }
 
     public func afterBackward(_ c: SyncContext) throws {
-        if isLocalPhase(c.step) {
-            try averaging.afterBackward(c)
-            gradientDivisor = averaging.gradientDivisor
-        } else {
-            try minibatch.afterBackward(c)
-            gradientDivisor = minibatch.gradientDivisor
-        }
+        if isLocalPhase(c.step) { try averaging.afterBackward(c) } else { try minibatch.afterBackward(c) }
     }
 
     public func afterStep(_ c: SyncContext) throws {
@@ -36,8 +30,10 @@ public final class PostLocalSGD: SyncStrategy {
         isLocalPhase(step) ? averaging.parameterScale(step: step, workers: workers) : 1
     }
 
-    /// The minibatch phase's divisor until the switch.
-    public private(set) var gradientDivisor: Float = 1
+    public func gradientDivisor(step: Int, workers: Int) -> Float {
+        isLocalPhase(step) ? averaging.gradientDivisor(step: step, workers: workers)
+            : minibatch.gradientDivisor(step: step, workers: workers)
+    }
 
     public func saveState() -> StrategyState {
         var s = averaging.saveState()

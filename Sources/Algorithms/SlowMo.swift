@@ -31,7 +31,7 @@ public final class SlowMo: SyncStrategy {
     }
 
     public var syncs: Int { inner.syncs }
-    public var gradientDivisor: Float { inner.gradientDivisor }
+    public func gradientDivisor(step: Int, workers: Int) -> Float { inner.gradientDivisor(step: step, workers: workers) }
     public func parameterScale(step: Int, workers: Int) -> Float { inner.parameterScale(step: step, workers: workers) }
 
     public func afterBackward(_ c: SyncContext) throws {

@@ -42,10 +42,10 @@ public protocol SyncStrategy: AnyObject {
     func afterStep(_ context: SyncContext) throws
     /// Weight averagings, plus gradient all-reduces for minibatch phases.
     var syncs: Int { get }
-    /// What the optimizer step that follows `afterBackward` divides the gradients by: K when
-    /// the strategy all-reduced a sum of K gradients and leaves the mean to the optimizer's
+    /// What the optimizer step of iteration `step` divides the gradients by: K when
+    /// `afterBackward` all-reduces a sum of K gradients and leaves the mean to the optimizer's
     /// pass (no pass of its own over the buffer), else 1.
-    var gradientDivisor: Float { get }
+    func gradientDivisor(step: Int, workers: Int) -> Float
     /// The factor the optimizer step of iteration `step` may apply to the new weights: 1/G when
     /// `afterStep` will average groups of G (a power of two) and can then all-reduce a plain sum,
     /// else 1. A driver that applies it says so in `SyncContext.parameterScale`.
@@ -55,7 +55,7 @@ public protocol SyncStrategy: AnyObject {
 }
 
 extension SyncStrategy {
-    public var gradientDivisor: Float { 1 }
+    public func gradientDivisor(step: Int, workers: Int) -> Float { 1 }
     public func parameterScale(step: Int, workers: Int) -> Float { 1 }
 }
 

@@ -54,7 +54,7 @@ extension Trainer {
         try strategy.afterBackward(context)
         epochState.time.communication += now() - t
         t = now()
-        let divisor = strategy.gradientDivisor
+        let divisor = strategy.gradientDivisor(step: globalStep, workers: communicator.workers)
         pool.run(replicas.count) { k, _ in
             optimizer.step(parameters: replicas[k].parameters.pointer, gradients: replicas[k].gradients.pointer,
                            state: optimizerStates[k], learningRate: lr, gradientDivisor: divisor,

@@ -37,7 +37,9 @@ final class StrategyTests: XCTestCase {
         try s.afterBackward(f.context(0))
         // The sum travels; the optimizer divides by K in its own pass.
         for g in f.gradients { XCTAssertEqual(g.array, [6, 0]) }
-        XCTAssertEqual(s.gradientDivisor, 4)
+        XCTAssertEqual(s.gradientDivisor(step: 0, workers: 4), 4)
+        XCTAssertEqual(PostLocalSGD(switchStep: 1, averaging: PeriodicAveraging(levels: [.init(groupSize: 4, period: 2)]))
+            .gradientDivisor(step: 1, workers: 4), 1, "the local phase averages weights, not gradients")
         XCTAssertEqual(f.parameters[3].array, [4, 40], "weights untouched")
         XCTAssertEqual(s.syncs, 1)
     }
