@@ -52,7 +52,7 @@ public struct AveragingBenchmark {
         let comm = InProcessCommunicator(workers: k, threads: threads)
         let pool = ThreadPool(threads: threads)
         let pointers = buffers.map(\.pointer)
-        let sources = UncheckedBox(pointers), destinations = UncheckedBox(targets.map(\.pointer))
+        let sources = UncheckedSendable(pointers), destinations = UncheckedSendable(targets.map(\.pointer))
         func copy() {
             // The same split over threads as the average: each lane a contiguous range of every buffer.
             pool.runChunks(n) { range in
@@ -76,10 +76,4 @@ public struct AveragingBenchmark {
         return Row(parameters: n, workers: k, threads: threads,
                    averageSeconds: StepRunner.median(average), copySeconds: StepRunner.median(copies))
     }
-}
-
-/// Pointers handed to pool lanes that touch disjoint ranges.
-private struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -55,7 +55,7 @@ struct AsyncEpochSums {
     /// Seconds the threads were held up by averaging (summed over threads).
     var wait: Double = 0
 
-    mutating func add(_ s: AsyncWorker.Step, batchSize: Int) {
+    mutating func add(_ s: WorkerStep, batchSize: Int) {
         steps += 1
         lossSum += Double(s.loss)
         correct += s.correct

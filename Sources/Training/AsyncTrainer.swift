@@ -153,7 +153,7 @@ public final class AsyncTrainer {
                       epoch: epoch, seed: config.seed, shuffle: config.shuffle)
     }
 
-    func lossError(_ step: AsyncWorker.Step, worker: AsyncWorker, iteration: Int) -> String? {
+    func lossError(_ step: WorkerStep, worker: AsyncWorker, iteration: Int) -> String? {
         guard !step.loss.isFinite else { return nil }
         return "the training loss of worker \(worker.index) became \(step.loss) at epoch \(iteration / stepsPerEpoch + 1), step \(iteration % stepsPerEpoch + 1); lower --lr or check the data"
     }

@@ -31,16 +31,6 @@ final class AsyncWorker: @unchecked Sendable {
     let progressSteps = Atomic<Int>(0)
     let progressLoss = Atomic<UInt64>(0)
 
-    /// What one iteration measured.
-    struct Step {
-        var loss: Float = 0
-        var correct = 0
-        var data: Double = 0
-        var forward: Double = 0
-        var backward: Double = 0
-        var optimizer: Double = 0
-    }
-
     init(index: Int, node: Int, spec: ModelSpec, batchSize: Int, labelCapacity: Int) throws {
         self.index = index
         self.node = node
@@ -55,7 +45,7 @@ final class AsyncWorker: @unchecked Sendable {
     deinit { labels.deallocate() }
 
     /// Adds a step to this epoch's sums and publishes the progress.
-    func record(_ step: Step, batchSize: Int) {
+    func record(_ step: WorkerStep, batchSize: Int) {
         sums.add(step, batchSize: batchSize)
         progressSteps.store(sums.steps, ordering: .relaxed)
         progressLoss.store(sums.lossSum.bitPattern, ordering: .relaxed)
@@ -70,7 +60,7 @@ final class AsyncWorker: @unchecked Sendable {
 
     /// Iteration `iteration` of this worker on `replica` (its node's shared weights): batch,
     /// forward, backward into its own gradients, then the optimizer step on the shared weights.
-    func step(iteration: Int, plan: EpochPlan, replica: Replica, run: AsyncRunContext) -> Step {
+    func step(iteration: Int, plan: EpochPlan, replica: Replica, run: AsyncRunContext) -> WorkerStep {
         let epoch = iteration / run.stepsPerEpoch, m = iteration % run.stepsPerEpoch
         let lr = run.schedule.learningRate(atStep: iteration)
         let t0 = now()
@@ -87,7 +77,7 @@ final class AsyncWorker: @unchecked Sendable {
         let t3 = now()
         run.optimizer.step(parameters: replica.parameters.pointer, gradients: gradients.pointer,
                            state: optimizerState, learningRate: lr)
-        return Step(loss: result.loss, correct: result.correct, data: t1 - t0, forward: t2 - t1,
+        return WorkerStep(loss: result.loss, correct: result.correct, data: t1 - t0, forward: t2 - t1,
                     backward: t3 - t2, optimizer: now() - t3)
     }
 }

@@ -178,6 +178,8 @@ struct WorkerStep {
     var data: Double = 0
     var forward: Double = 0
     var backward: Double = 0
+    /// Only the asynchronous workers time their own optimizer step.
+    var optimizer: Double = 0
 }
 
 /// Sums over the iterations of the current epoch.
