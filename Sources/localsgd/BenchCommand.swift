@@ -118,6 +118,9 @@ struct BenchCommand: ParsableCommand {
     /// `--averaging`: one row per size × K × threads.
     private func benchAveraging(threads threadList: [Int]) throws {
         let sizes = try numbers(parameters, "--parameters"), ks = try numbers(workers, "--workers")
+        guard ks.allSatisfy({ $0 >= 2 }) else {
+            throw ValidationError("--workers for --averaging must be at least 2 (one replica has nothing to average), got '\(workers)'")
+        }
         let largest = sizes.max()! * ks.max()! * 4 * 2
         if largest > 16 << 30 {
             throw ValidationError("--averaging with \(ks.max()!) workers of \(sizes.max()!) floats needs \(largest >> 30) GiB (replicas and copy targets); choose fewer workers or parameters")
@@ -126,7 +129,7 @@ struct BenchCommand: ParsableCommand {
             print("in-process average (allReduceMean) vs copying the same bytes, median over \(rounds) round(s)")
             print("  params     K  thr   avg ms  copy ms  avg GB/s  copy GB/s  of bandwidth")
         }
-        for n in sizes { for k in ks where k >= 2 { for t in threadList {
+        for n in sizes { for k in ks { for t in threadList {
             let row = try AveragingBenchmark.measure(parameters: n, workers: k, threads: t, repeats: rounds)
             if json {
                 print(String(decoding: try JSONEncoder().encode(row), as: UTF8.self))
