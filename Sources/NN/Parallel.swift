@@ -6,7 +6,6 @@ import Tensor
 // must not allocate (WorkerPool.run(_:job:)).
 
 extension Optional where Wrapped == Workspace {
-    var lanes: Int { self?.pool.lanes ?? 1 }
 
     /// `job(item, lane)` for every item in 0..<count on the workspace's threads (on the calling
     /// thread for a layer outside a network).
@@ -15,15 +14,20 @@ extension Optional where Wrapped == Workspace {
     }
 }
 
-/// 0..<count in at most one part per lane, each at least `minimum` long (one part below that)
-/// and, but the last, a multiple of `alignment`. For work whose result does not depend on the
-/// split: element-wise kernels, GEMMs split by output rows.
+/// 0..<count in at most `maximumParts` parts, each at least `minimum` long (one part below that)
+/// and, but the last, a multiple of `alignment`. The parts depend on the sizes alone, never on
+/// the number of threads that run them: OpenBLAS rounds an output element differently when the
+/// same product is computed by calls of other shapes, so a GEMM split by the thread count would
+/// give other numbers on another thread count.
 struct Split {
+    /// Parts of the largest work (as Conv2d's image groups): enough for four threads.
+    static let maximumParts = 4
+
     let count: Int, parts: Int, size: Int
 
-    init(_ count: Int, lanes: Int, minimum: Int = 16 * 1024, alignment: Int = 64) {
+    init(_ count: Int, minimum: Int = 16 * 1024, alignment: Int = 64) {
         self.count = count
-        parts = max(1, min(lanes, count / max(1, minimum)))
+        parts = max(1, min(Split.maximumParts, count / max(1, minimum)))
         size = ((count + parts - 1) / parts + alignment - 1) / alignment * alignment
     }
 
@@ -35,7 +39,7 @@ final class Elementwise {
     enum Kernel { case relu, reluBackward, add, addReLU }
     private var kernel = Kernel.relu
     private var a: UnsafePointer<Float>?, b: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>?
-    private var split = Split(0, lanes: 1)
+    private var split = Split(0)
     private lazy var job: (Int, Int) -> Void = { [unowned self] part, _ in self.apply(self.split.range(part)) }
 
     /// relu: out = max(a, 0); reluBackward: out = a where b > 0; add: out = a + b; addReLU:
@@ -46,7 +50,7 @@ final class Elementwise {
         self.a = a
         self.b = b ?? a
         self.out = out
-        split = Split(count, lanes: workspace.lanes)
+        split = Split(count)
         workspace.run(split.parts, job: job)
     }
 

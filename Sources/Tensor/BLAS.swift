@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Thin, row-major wrapper over OpenBLAS. Everything matrix-shaped goes through here.
 public enum BLAS {
@@ -43,5 +44,27 @@ public enum BLAS {
         if cpuFlags.contains("avx512f") && cpuFlags.contains("avx512bw") { return "SkylakeX" }
         if cpuFlags.contains("avx2") && cpuFlags.contains("fma") { return "Haswell" }
         return nil
+    }
+
+    /// OpenBLAS 0.3.21's kernel families (`OPENBLAS_CORETYPE` values) that a CPU with these flags
+    /// can execute, oldest first. OpenBLAS does not check a forced family against the CPU, so a
+    /// family missing here would die of an illegal instruction.
+    public static func executableCoreTypes(cpuFlags: Set<Substring>) -> [String] {
+        let families: [(String, [Substring])] = [
+            ("Prescott", ["sse3"]), ("Nehalem", ["sse4_2"]), ("Sandybridge", ["avx"]),
+            ("Haswell", ["avx2", "fma"]), ("Zen", ["avx2", "fma"]),
+            ("SkylakeX", ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]),
+            ("Cooperlake", ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_bf16"]),
+        ]
+        // /proc/cpuinfo spells SSE3 "pni".
+        let flags = cpuFlags.contains("pni") ? cpuFlags.union(["sse3"]) : cpuFlags
+        return families.filter { $0.1.allSatisfy(flags.contains) }.map(\.0)
+    }
+
+    /// The CPU's feature flags from /proc/cpuinfo (empty where it cannot be read).
+    public static var cpuFlags: Set<Substring> {
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+        return Set(line.split(separator: " "))
     }
 }

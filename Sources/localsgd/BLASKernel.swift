@@ -8,10 +8,7 @@ import Tensor
 func restartWithBetterBLASKernelIfNeeded() {
     let env = ProcessInfo.processInfo.environment
     guard env["OPENBLAS_CORETYPE"] == nil, env["LOCALSGD_BLAS_RESTARTED"] == nil,
-          let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return }
-    let flags = Set(flagsLine.split(separator: " "))
-    guard let core = BLAS.betterCoreType(current: BLAS.coreName, cpuFlags: flags) else { return }
+          let core = BLAS.betterCoreType(current: BLAS.coreName, cpuFlags: BLAS.cpuFlags) else { return }
     setenv("OPENBLAS_CORETYPE", core, 1)
     setenv("LOCALSGD_BLAS_RESTARTED", "1", 1)
     let args = CommandLine.arguments.map { strdup($0) } + [nil]

@@ -101,33 +101,6 @@ final class ModelTests: XCTestCase {
     }
 }
 
-extension ModelTests {
-    /// One training step's loss, logits gradient path and parameter gradients are bitwise the
-    /// same with 1, 2 and 3 threads of our own kernels (OpenBLAS on one thread, called from each).
-    func testTrainStepDoesNotDependOnThreads() throws {
-        BLAS.setThreads(1)
-        let specs = [ModelSpec(kind: .mlp, channels: 1, height: 8, width: 8, classes: 5),
-                     ModelSpec(kind: .cnn, channels: 1, height: 12, width: 12, classes: 5),
-                     ModelSpec(kind: .resnet20, channels: 1, height: 8, width: 8, classes: 5),
-                     ModelSpec(kind: .resnet20, shortcut: .b, channels: 2, height: 8, width: 8, classes: 5)]
-        for spec in specs {
-            var results: [[Float]] = []
-            for threads in [1, 2, 3] {
-                let net = try Network(spec)
-                net.threads = threads
-                let replica = Replica(for: net)
-                net.initialize(replica, seed: 5)
-                let images = randomTensor(Shape(spec.channels, 10, spec.height, spec.width), seed: 6)
-                let labels = (0..<10).map { Int32($0 % spec.classes) }
-                let loss = labels.withUnsafeBufferPointer { net.trainStep(images: images, labels: $0.baseAddress!, replica.view).loss }
-                results.append([loss] + replica.gradients.array + replica.state.array)
-            }
-            XCTAssertEqual(results[1], results[0], "\(spec.kind) 2 threads")
-            XCTAssertEqual(results[2], results[0], "\(spec.kind) 3 threads")
-        }
-    }
-}
-
 extension Network {
     /// Mean training-mode loss without touching gradients (for finite differences).
     func lossOnly(_ images: Tensor, _ labels: UnsafePointer<Int32>, _ replica: Replica) -> Float {

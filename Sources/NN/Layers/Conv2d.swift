@@ -23,7 +23,7 @@ public final class Conv2d: Layer {
     private lazy var groupJob: (Int, Int) -> Void = { [unowned self] g, lane in self.run(group: g, lane: lane) }
     /// Pointwise convolutions need no im2col, so they split their GEMMs by rows instead of image
     /// groups: GEMMs over all columns, and no weight-gradient partial sums.
-    private var rowSplit = Split(0, lanes: 1)
+    private var rowSplit = Split(0)
     private lazy var pointwiseJob: (Int, Int) -> Void = { [unowned self] part, _ in
         self.pass == .forward ? self.forwardPointwise(self.rowSplit.range(part))
                               : self.backwardPointwise(self.rowSplit.range(part))
@@ -172,7 +172,7 @@ public final class Conv2d: Layer {
     /// `pointwiseJob` over `rows` output rows in parts of at least ~0.5 MFLOP.
     private func runPointwise(rows: Int) {
         let work = output.shape.plane * max(inChannels, outChannels)
-        rowSplit = Split(rows, lanes: workspace.pool.lanes, minimum: max(8, 256 * 1024 / max(1, work)), alignment: 8)
+        rowSplit = Split(rows, minimum: max(8, 256 * 1024 / max(1, work)), alignment: 8)
         workspace.pool.run(rowSplit.parts, job: pointwiseJob)
     }
 

@@ -7,7 +7,7 @@ public final class Flatten: Layer {
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0)), outputGradient = Tensor(Shape(0, 0))
     private var workspace: Workspace?
-    private var split = Split(0, lanes: 1), backwardPass = false
+    private var split = Split(0), backwardPass = false
     private lazy var job: (Int, Int) -> Void = { [unowned self] part, _ in self.transpose(features: self.split.range(part)) }
 
     public init() {}
@@ -36,7 +36,7 @@ public final class Flatten: Layer {
 
     private func run(backward: Bool) {
         backwardPass = backward
-        split = Split(output.shape.c, lanes: workspace.lanes, minimum: max(8, 16 * 1024 / max(1, input.shape.n)), alignment: 8)
+        split = Split(output.shape.c, minimum: max(8, 16 * 1024 / max(1, input.shape.n)), alignment: 8)
         workspace.run(split.parts, job: job)
     }
 

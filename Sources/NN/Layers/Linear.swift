@@ -12,7 +12,7 @@ public final class Linear: Layer {
     private var input = Tensor(Shape(0, 0))
     private var workspace: Workspace?
     /// The replica, output gradient and row split of the current call, for the parallel GEMMs.
-    private var replica: ReplicaView?, outputGradient = Tensor(Shape(0, 0)), split = Split(0, lanes: 1)
+    private var replica: ReplicaView?, outputGradient = Tensor(Shape(0, 0)), split = Split(0)
     private lazy var forwardRows: (Int, Int) -> Void = { [unowned self] part, _ in self.forward(rows: self.split.range(part)) }
     private lazy var weightGradientColumns: (Int, Int) -> Void = { [unowned self] part, _ in
         self.weightGradient(columns: self.split.range(part))
@@ -49,7 +49,7 @@ public final class Linear: Layer {
     /// Each part packs the whole of the operand it shares, so split the larger output extent
     /// whose shared operand is the smaller.
     private func run(_ count: Int, other: Int, k: Int, _ job: @escaping (Int, Int) -> Void) {
-        split = Split(count, lanes: workspace.lanes, minimum: max(16, 256 * 1024 / max(1, other * k)), alignment: 16)
+        split = Split(count, minimum: max(16, 256 * 1024 / max(1, other * k)), alignment: 16)
         workspace.run(split.parts, job: job)
     }
 

@@ -1,0 +1,85 @@
+import XCTest
+import Tensor
+@testable import NN
+import TestSupport
+
+/// A training step gives bitwise the same loss, gradients and BatchNorm statistics whatever the
+/// number of threads its layers run on (OpenBLAS on one thread, called from each): every split of
+/// the work is fixed by the shapes. `CoreTypeTests` reruns these under every OpenBLAS kernel family
+/// the CPU executes, since a split that depends on the threads shows only under some of them.
+final class ThreadIndependenceTests: XCTestCase {
+    override func setUp() { BLAS.setThreads(1) }
+
+    /// Loss, then gradients, then state after one step on `threads` threads.
+    func step(_ spec: ModelSpec, batch: Int, threads: Int) throws -> [Float] {
+        let net = try Network(spec)
+        net.threads = threads
+        let replica = Replica(for: net)
+        net.initialize(replica, seed: 5)
+        let images = randomTensor(Shape(spec.channels, batch, spec.height, spec.width), seed: 6)
+        let labels = (0..<batch).map { Int32($0 % spec.classes) }
+        let loss = labels.withUnsafeBufferPointer { net.trainStep(images: images, labels: $0.baseAddress!, replica.view).loss }
+        return [loss] + replica.gradients.array + replica.state.array
+    }
+
+    func assertThreadIndependent(_ spec: ModelSpec, batch: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let one = try step(spec, batch: batch, threads: 1)
+        for threads in 2...4 {
+            let other = try step(spec, batch: batch, threads: threads)
+            let differing = zip(one, other).filter { $0 != $1 }.count
+            XCTAssertEqual(differing, 0, "\(spec.kind.rawValue) (\(spec.shortcut.rawValue)) batch \(batch): \(differing) of \(one.count) values differ between 1 and \(threads) threads",
+                           file: file, line: line)
+        }
+    }
+
+    /// Every layer of the zoo on small inputs. ResNet-32/56 repeat ResNet-20's blocks and
+    /// ResNet-18/50 the blocks of their `-small` variants (plus a max-pool, per plane), at widths
+    /// too slow for a unit test.
+    func testEveryModelOnSmallInputs() throws {
+        let kinds = ModelKind.allCases.filter { ![.resnet32, .resnet56, .resnet18, .resnet50].contains($0) }
+        for kind in kinds {
+            try assertThreadIndependent(ModelSpec(kind: kind, channels: 1, height: 8, width: 8, classes: 5), batch: 4)
+        }
+        try assertThreadIndependent(ModelSpec(kind: .resnet20, shortcut: .b, channels: 2, height: 8, width: 8, classes: 5),
+                                    batch: 10)
+    }
+
+    /// Layers at sizes where each splits its work into several parts: fully connected rows and
+    /// columns, 1×1 convolutions by rows, 3×3 and stride-2 convolutions by image groups, and the
+    /// flatten transpose. Forward output, input gradient and parameter gradients.
+    func testLayersThatSplitTheirWork() {
+        func pass(_ make: (Workspace) -> Layer, input: Shape, threads: Int) -> [Float] {
+            let workspace = Workspace(threads: threads)
+            let layer = make(workspace)
+            layer.use(workspace)
+            let harness = LayerHarness(layer, seed: 3)
+            let x = randomTensor(input, seed: 4)
+            let y = layer.forward(x, harness.replica.view, training: true)
+            let dy = randomTensor(y.shape, seed: 5)
+            let dx = layer.backward(dy, harness.replica.view)
+            return y.array + dx.array + harness.replica.gradients.array
+        }
+        let layers: [(String, (Workspace) -> Layer, Shape)] = [
+            ("linear 512→256", { _ in Linear(512, 256) }, Shape(512, 32)),
+            ("conv 1×1 64→64", { Conv2d(64, 64, kernel: 1, workspace: $0) }, Shape(64, 4, 16, 16)),
+            ("conv 3×3 8→16", { Conv2d(8, 16, kernel: 3, padding: 1, workspace: $0) }, Shape(8, 8, 12, 12)),
+            ("conv 3×3 stride 2", { Conv2d(8, 16, kernel: 3, stride: 2, padding: 1, workspace: $0) }, Shape(8, 8, 12, 12)),
+            ("flatten", { _ in Flatten() }, Shape(64, 32, 7, 7)),
+        ]
+        for (name, make, input) in layers {
+            let one = pass(make, input: input, threads: 1)
+            for threads in 2...4 {
+                let other = pass(make, input: input, threads: threads)
+                XCTAssertEqual(zip(one, other).filter { $0 != $1 }.count, 0, "\(name): 1 against \(threads) threads")
+            }
+        }
+    }
+
+    /// The splits themselves: at most `Split.maximumParts` parts, the same for any thread count.
+    func testSplitsDependOnTheSizesAlone() {
+        let split = Split(1000, minimum: 100, alignment: 16)
+        XCTAssertEqual(split.parts, Split.maximumParts)
+        XCTAssertEqual((0..<split.parts).map { split.range($0).count }.reduce(0, +), 1000)
+        XCTAssertEqual(Split(150, minimum: 100).parts, 1)
+    }
+}
