@@ -66,8 +66,9 @@ public enum AtomicFile {
         try syncDirectory(directory, of: path)
     }
 
-    /// The whole contents of `path`, or a `FileError` naming it and the OS error.
-    public static func read(_ path: String) throws -> Data {
+    /// The whole contents of `path`, or a `FileError` naming it and the OS error. A file larger
+    /// than `maxBytes` is refused before anything is read.
+    public static func read(_ path: String, maxBytes: Int = .max) throws -> Data {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, verb: "read", step: "opening", errno: errno) }
         defer { close(fd) }
@@ -75,6 +76,9 @@ public enum AtomicFile {
         guard fstat(fd, &info) == 0 else { throw FileError(path: path, verb: "read", step: "stat", errno: errno) }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw FileError(path: path, description: "cannot read '\(path)': it is not a regular file.")
+        }
+        guard info.st_size <= maxBytes else {
+            throw FileError(path: path, description: "cannot read '\(path)': it is \(info.st_size) bytes, more than the \(maxBytes) allowed.")
         }
         var data = Data(count: Int(info.st_size))
         var filled = 0
