@@ -9,15 +9,11 @@ public struct CheckpointPolicy {
 
     /// nil when the config asks for no checkpoints.
     public init?(config: RunConfig, directory out: String, stepsPerEpoch: Int) throws {
-        guard let text = config.checkpointEvery?.trimmingCharacters(in: .whitespaces).lowercased(), !text.isEmpty else {
-            return nil
+        guard let text = config.checkpointEvery, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        guard let period = CheckpointPeriod(parsing: text) else {
+            throw TrainingError("--checkpoint-every takes \(CheckpointPeriod.help), got '\(text)'")
         }
-        let digits = text.prefix { $0.isNumber }
-        let unit = text.dropFirst(digits.count)
-        guard let n = Int(digits), n >= 1, ["", "e", "epoch", "epochs", "s", "step", "steps"].contains(unit) else {
-            throw TrainingError("--checkpoint-every takes a positive number of steps (500) or epochs (1e, 2epochs), got '\(text)'")
-        }
-        interval = unit.hasPrefix("e") ? n * stepsPerEpoch : n
+        interval = period.interval(stepsPerEpoch: stepsPerEpoch)
         directory = out + "/checkpoints"
     }
 

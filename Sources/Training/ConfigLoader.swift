@@ -47,9 +47,27 @@ public enum ConfigLoader {
         try apply(parseFile(path), to: base, source: path)
     }
 
+    /// The `source` of flags: errors then name fields as flags (`--epochs`).
+    public static let commandLine = "the command line"
+
     /// Applies `overrides` (snake_case names; Int/Double/String/Bool/null or lists of them) on top
-    /// of `base`, then checks names and types; `source` names the file or "command line" in errors.
+    /// of `base`, then checks names, types and ranges (`RunConfig.ranges`); `source` names the file
+    /// (or `commandLine`) in errors. Flags, config files and sweep points all enter a config here.
     public static func apply(_ overrides: [String: Any], to base: RunConfig, source: String) throws -> RunConfig {
+        let config = try decode(overrides, onto: base, source: source)
+        let given = Set(overrides.keys.map { $0.replacingOccurrences(of: "-", with: "_") })
+        if let problem = try config.rangeProblem(fields: given, name: { name($0, source: source) }) {
+            throw ConfigError(problem + ".")
+        }
+        return config
+    }
+
+    /// How errors name a field: `--epochs` on the command line, else "field 'epochs' in FILE".
+    static func name(_ field: String, source: String) -> String {
+        source == commandLine ? "--" + field.replacingOccurrences(of: "_", with: "-") : "field '\(field)' in \(source)"
+    }
+
+    private static func decode(_ overrides: [String: Any], onto base: RunConfig, source: String) throws -> RunConfig {
         guard let overrides = try normalise(overrides, source: source, field: "", depth: 1) as? [String: Any] else {
             preconditionFailure("a normalised dictionary is a dictionary")
         }
@@ -168,6 +186,9 @@ public enum ConfigLoader {
         let key = codingPath(of: error).first?.stringValue
             ?? fields.keys.sorted().first { !accepts($0, fields[$0]!) }
         guard let key, let value = given[key] else { return ConfigError("\(source) is not a valid run config: \(error).") }
+        if let range = RunConfig.ranges[key], let number = value as? NSNumber, !range.contains(number.doubleValue) {
+            return ConfigError("\(name(key, source: source)) must be \(range.requirement), got \(number).")  // 1e300 for a Float
+        }
         if let choices = RunConfig.choices[key] {
             return ConfigError("field '\(key)' in \(source): \(show(value)) is not one of \(choices.joined(separator: ", ")).")
         }

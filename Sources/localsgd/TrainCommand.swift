@@ -47,7 +47,7 @@ struct TrainCommand: ParsableCommand {
         if let file = config_ {
             config = try ConfigLoader.apply(try ConfigLoader.parseFile(file), to: config, source: file)
         }
-        config = try ConfigLoader.apply(options.overrides(), to: config, source: "the command line")
+        config = try ConfigLoader.apply(options.overrides(), to: config, source: ConfigLoader.commandLine)
         try config.validate()
         return config
     }
