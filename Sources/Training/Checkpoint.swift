@@ -46,10 +46,15 @@ public enum Checkpoint {
         "step-" + String(format: "%08d", step) + "-rank-\(rank).safetensors"
     }
 
-    /// Writes this process's checkpoint atomically, then removes all but the two newest.
+    /// Writes this process's checkpoint atomically, then removes all but the two newest. A model
+    /// that is no longer finite is an error instead, so the older, finite checkpoints stay.
     public static func write(_ t: Trainer, directory: String, writes: Bool) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var strategy = t.strategy.saveState()
+        let name = fileName(step: t.globalStep, rank: t.communicator.processRank)
+        if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(strategy.buffers, owner: "the strategy's ") {
+            throw divergenceError(finding, place: t.position, file: "checkpoint " + name)
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var tensors: [SafetensorsTensor] = []
         for (name, values) in strategy.buffers.sorted(by: { $0.key < $1.key }) where values.count > 1 {
             tensors.append(SafetensorsTensor(name: "strategy." + name, dtype: "F32", shape: [values.count],
@@ -69,8 +74,7 @@ public enum Checkpoint {
                             trainingBytes: t.trainingBytes, config: t.config)
         let json = String(decoding: try JSONEncoder().encode(header), as: UTF8.self)
         let rank = t.communicator.processRank
-        try Safetensors.write(tensors, metadata: ["localsgd.checkpoint": json],
-                              to: directory + "/" + fileName(step: t.globalStep, rank: rank))
+        try Safetensors.write(tensors, metadata: ["localsgd.checkpoint": json], to: directory + "/" + name)
         let mine = try files(in: directory, rank: rank)
         for old in mine.dropLast(2) { try? FileManager.default.removeItem(atPath: directory + "/" + old.name) }
     }
@@ -115,6 +119,9 @@ public enum Checkpoint {
         }
         for (name, tensor) in file.tensors where name.hasPrefix("strategy.") {
             header.strategy.buffers[String(name.dropFirst("strategy.".count))] = try Safetensors.floatArray(tensor)
+        }
+        if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(header.strategy.buffers, owner: "the strategy's ") {
+            throw TrainingError("\(path) holds a diverged model (\(finding)), so the run cannot continue from it; delete it to resume from an older checkpoint, or start a new run (--out)")
         }
         header.strategy.buffers = header.strategy.buffers.filter { !$0.value.isEmpty }
         do {

@@ -33,6 +33,9 @@ extension RunDriver {
         }
         let summary = try trainer.run()
         let final = try trainer.averagedModel()  // a collective across processes: every one takes part
+        if let finding = FiniteCheck.check(final, network: trainer.network, owner: "the averaged model's ") {
+            throw divergenceError(finding, place: "by the end of epoch \(trainer.history.count)", file: "final.safetensors")
+        }
         if let directory {
             try directory.writeMetrics(trainer.history)
             try ModelFile.write(final, network: trainer.network, batchesTracked: trainer.iterations * config.threadsPerNode,
