@@ -66,6 +66,16 @@ public enum AtomicFile {
         try syncDirectory(directory, of: path)
     }
 
+    /// The file a temporary file of `write` was for (".config.json.<UUID>.tmp" → "config.json"),
+    /// or nil when `name` is no such file. A process killed while writing leaves one behind.
+    public static func target(ofTemporary name: String) -> String? {
+        guard name.hasPrefix("."), name.hasSuffix(".tmp") else { return nil }
+        let inner = name.dropFirst().dropLast(".tmp".count)
+        guard let dot = inner.lastIndex(of: "."), UUID(uuidString: String(inner[inner.index(after: dot)...])) != nil,
+              dot > inner.startIndex else { return nil }
+        return String(inner[..<dot])
+    }
+
     /// The whole contents of `path`, or a `FileError` naming it and the OS error. A file larger
     /// than `maxBytes` is refused before anything is read.
     public static func read(_ path: String, maxBytes: Int = .max) throws -> Data {

@@ -83,6 +83,25 @@ public enum Checkpoint {
         SafetensorsTensor(name: name, dtype: "F32", shape: [b.count], data: Safetensors.floats(b.pointer, count: b.count))
     }
 
+    /// The step of a checkpoint file name of any rank ("step-00000012-rank-3.safetensors" → 12).
+    static func step(ofFile name: String) -> Int? {
+        let parts = name.split(separator: "-")
+        guard parts.count == 4, parts[0] == "step", parts[2] == "rank", name.hasSuffix(".safetensors"),
+              Int(parts[3].dropLast(".safetensors".count)) != nil else { return nil }
+        return Int(parts[1])
+    }
+
+    /// Every rank's checkpoint files, oldest first.
+    static func allFiles(in directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name in step(ofFile: name).map { (name, $0) } }.sorted { $0.1 < $1.1 }.map(\.0)
+    }
+
+    /// Removes this rank's temporary checkpoint files left by a process killed while writing.
+    public static func removeTemporaryFiles(in directory: String, rank: Int) {
+        RunDirectory.removeTemporaryFiles(in: directory) { $0.hasSuffix("-rank-\(rank).safetensors") && step(ofFile: $0) != nil }
+    }
+
     /// This rank's checkpoint files, oldest first.
     static func files(in directory: String, rank: Int) throws -> [(name: String, step: Int)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
@@ -98,7 +117,8 @@ public enum Checkpoint {
     public static func restoreLatest(into t: Trainer, directory out: String) throws {
         let dir = out + "/checkpoints"
         guard let latest = try files(in: dir, rank: t.communicator.processRank).last else {
-            throw TrainingError("--resume \(out): no checkpoint in \(dir) (the run needs --checkpoint-every to be resumable)")
+            throw TrainingError(RunDirectory.resumeProblem(out, checkpointEvery: t.config.checkpointEvery)
+                ?? "--resume \(out): \(dir) has no checkpoint of rank \(t.communicator.processRank); resume with as many ranks as the run had")
         }
         try restore(into: t, path: dir + "/" + latest.name)
     }

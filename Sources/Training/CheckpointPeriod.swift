@@ -20,6 +20,9 @@ public struct CheckpointPeriod: Equatable, Sendable {
         count = n
     }
 
+    /// "2 epochs", "500 steps", "1 step".
+    public var description: String { "\(count) \(inEpochs ? "epoch" : "step")\(count == 1 ? "" : "s")" }
+
     /// Iterations between checkpoints.
     public func interval(stepsPerEpoch: Int) -> Int {
         inEpochs ? count * stepsPerEpoch : count  // ≤ 10^4 epochs × any dataset that fits in memory

@@ -16,6 +16,7 @@ extension RunDriver {
         defer { if communicator == nil { finish(comm) } }
         let writes = comm.processRank == 0
         let directory = try out.flatMap { writes ? try RunDirectory(path: $0) : nil }
+        directory?.removeTemporaryFiles()
         let data = try loadData(config)
         let trainer = try AsyncTrainer(config: config, data: data, communicator: comm, evaluationCommunicator: evaluation)
         trainer.onEvent = writes ? events : nil

@@ -56,6 +56,8 @@ public enum RunDriver {
         let directory = try out.map { path -> RunDirectory? in
             writes || resume ? try RunDirectory(path: path, resuming: resume) : nil
         } ?? nil
+        if writes { directory?.removeTemporaryFiles() }
+        if let out { Checkpoint.removeTemporaryFiles(in: out + "/checkpoints", rank: comm.processRank) }
         let data = try loadData(config)
         let trainer = try Trainer(config: config, data: data, communicator: comm)
         trainer.onEvent = writes ? events : nil

@@ -40,9 +40,7 @@ struct TrainCommand: ParsableCommand {
         var config = RunConfig()
         if let dir = resume {
             if out != nil && out != dir { throw TrainingError("give either --out or --resume, not both") }
-            var saved = try ConfigLoader.parseFile(dir + "/config.json")
-            saved["derived"] = nil
-            config = try ConfigLoader.apply(saved, to: config, source: dir + "/config.json")
+            config = try RunDirectory.configToResume(dir)
         }
         if let file = config_ {
             config = try ConfigLoader.apply(try ConfigLoader.parseFile(file), to: config, source: file)
