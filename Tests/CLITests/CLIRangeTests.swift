@@ -42,6 +42,29 @@ extension CLITests {
                       sweep.stderr)
     }
 
+    /// `bench` and `study timing` once aborted an allocation, overflowed or started 2³¹ threads.
+    func testBenchAndTimingNumbersAreBounded() throws {
+        let cases: [([String], String)] = [
+            (["bench", "--models", "logreg", "--batches", "2147483648"], "--batches takes integers between 1 and 4096"),
+            (["bench", "--models", "logreg", "--threads", "2147483648"], "--threads takes integers between 1 and 256"),
+            (["bench", "--models", "logreg", "--steps", "9223372036854775807"], "--steps must be between 1 and 10^6"),
+            (["bench", "--averaging", "--parameters", "9223372036854775807"], "--parameters takes integers between 1 and 1000000000"),
+            (["study", "timing", "--params", "1e300", "--compute-ms", "1"], "--params takes a positive count up to 10^12"),
+            (["study", "timing", "--params", "25M", "--compute-ms", "1", "--bytes-per-param", "9223372036854775807"],
+             "--bytes-per-param must be between 1 and 16"),
+            (["study", "timing", "--params", "25M", "--compute-ms", "1", "--workers", "9223372036854775807"],
+             "--workers takes values between 1 and 10^6"),
+        ]
+        for (arguments, expected) in cases {
+            let r = try run(arguments)
+            XCTAssertEqual(r.status, 1, "\(arguments): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("localsgd: error: " + expected), "\(arguments): \(r.stderr)")
+        }
+        let largest = try run(["study", "timing", "--params", "1000000000000", "--compute-ms", "1e7", "--bytes-per-param", "16",
+                               "--workers", "1000000", "--local-steps", "1000000", "--csv"])
+        XCTAssertEqual(largest.status, 0, largest.stderr)
+    }
+
     func testHelpStatesTheRanges() throws {
         let help = try run(["train", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         for phrase in ["Epochs to train, 1 to 10000", "Threads, 1 to 256", "Number of workers K, 1 to 1024",
