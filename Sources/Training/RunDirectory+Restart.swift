@@ -27,7 +27,7 @@ extension RunDirectory {
             }
         }
         removeTemporaryFiles(in: path) { runFiles.contains($0) }
-        removeTemporaryFiles(in: path + "/checkpoints") { Checkpoint.step(ofFile: $0) != nil }
+        // Checkpoints' temporary files are each rank's own (`Checkpoint.removeTemporaryFiles`).
     }
 
     /// The config of the run in `path` for `--resume` (from its config.json), or an error saying

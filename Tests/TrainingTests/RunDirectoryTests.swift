@@ -25,8 +25,9 @@ final class RunDirectoryTests: XCTestCase {
         let dir = try make(["config.json", "metrics.jsonl", "notes.txt", ".metrics.jsonl.\(uuid).tmp",
                             "checkpoints/.step-00000004-rank-0.safetensors.\(uuid).tmp", ".notes.txt.\(uuid).tmp"])
         XCTAssertNoThrow(try RunDirectory(path: dir))
-        XCTAssertEqual(contents(dir), ["notes.txt", ".notes.txt.\(uuid).tmp", "checkpoints"],
-                       "run files and their temporary files go; the user's files stay")
+        XCTAssertEqual(contents(dir), ["notes.txt", ".notes.txt.\(uuid).tmp", "checkpoints",
+                                       "checkpoints/.step-00000004-rank-0.safetensors.\(uuid).tmp"],
+                       "run files and their temporary files go; the user's files and other ranks' checkpoints stay")
     }
 
     func testAFinishedOrCheckpointedRunIsNeverWrittenOver() throws {
