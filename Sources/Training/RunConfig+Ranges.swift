@@ -36,7 +36,7 @@ public struct FieldRange: Sendable {
         }
     }
 
-    static func show(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)" }
+    static func show(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(format: "%g", x) }
 }
 
 extension RunConfig {
@@ -54,7 +54,7 @@ extension RunConfig {
         "synthetic_test": FieldRange(lower: 1, upper: 100_000),
         "epochs": FieldRange(lower: 1, upper: Double(maxEpochs)),
         "batch_size": FieldRange(lower: 1, upper: 4096),
-        "lr": FieldRange(lower: 0, upper: 1e6, lowerOpen: true),
+        "lr": FieldRange(lower: 0, upper: Double(Float(1e30)), lowerOpen: true),  // lr is a Float; divergence is caught when it happens
         "decay_epochs": FieldRange(lower: 1, upper: Double(maxEpochs), maxItems: 100),
         "decay_factor": FieldRange(lower: 0, upper: 1, lowerOpen: true),
         "warmup_epochs": FieldRange(lower: 0, upper: Double(maxEpochs)),

@@ -54,6 +54,14 @@ final class RunConfigRangeTests: XCTestCase {
         XCTAssertThrowsError(try latency.validate()) { XCTAssertTrue("\($0)".contains("--inject-latency"), "\($0)") }
     }
 
+    func testBoundsThemselvesAreAccepted() throws {
+        let config = try ConfigLoader.apply(["lr": 1e30, "epochs": 10_000, "threads": 256, "momentum": 0, "weight_decay": 1,
+                                             "inject_latency": 10, "checkpoint_every": "1000000000"],
+                                            to: RunConfig(), source: ConfigLoader.commandLine)
+        XCTAssertNoThrow(try config.validate())
+        XCTAssertEqual(RunConfig.range("lr"), "greater than 0, at most 1e+30")
+    }
+
     func testSpecStringsAndListsAreBounded() {
         func refused(_ fields: [String: Any], _ phrase: String, line: UInt = #line) {
             XCTAssertThrowsError(try ConfigLoader.apply(fields, to: RunConfig(), source: ConfigLoader.commandLine), line: line) {
