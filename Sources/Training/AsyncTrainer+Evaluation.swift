@@ -46,6 +46,9 @@ extension AsyncTrainer {
     func finishEpoch(_ epoch: Int, sums: AsyncEpochSums, time: TimeBreakdown, applyLock: NSLock?) throws {
         let t = now()
         let test = evaluate(try averagedModel(applyLock: applyLock), on: data.test)
+        guard test.loss.isFinite else {
+            throw TrainingError("the test loss of the averaged model became \(test.loss) at the end of epoch \(epoch + 1); \(divergenceAdvice)")
+        }
         var sums = sums
         if communicator.processCount > 1, let comm = evaluationCommunicator {
             sums.lossSum = Double(try sum(Float(sums.lossSum), over: comm))

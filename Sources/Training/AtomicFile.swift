@@ -66,8 +66,19 @@ public enum AtomicFile {
         try syncDirectory(directory, of: path)
     }
 
-    /// The whole contents of `path`, or a `FileError` naming it and the OS error.
-    public static func read(_ path: String) throws -> Data {
+    /// The file a temporary file of `write` was for (".config.json.<UUID>.tmp" → "config.json"),
+    /// or nil when `name` is no such file. A process killed while writing leaves one behind.
+    public static func target(ofTemporary name: String) -> String? {
+        guard name.hasPrefix("."), name.hasSuffix(".tmp") else { return nil }
+        let inner = name.dropFirst().dropLast(".tmp".count)
+        guard let dot = inner.lastIndex(of: "."), UUID(uuidString: String(inner[inner.index(after: dot)...])) != nil,
+              dot > inner.startIndex else { return nil }
+        return String(inner[..<dot])
+    }
+
+    /// The whole contents of `path`, or a `FileError` naming it and the OS error. A file larger
+    /// than `maxBytes` is refused before anything is read.
+    public static func read(_ path: String, maxBytes: Int = .max) throws -> Data {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, verb: "read", step: "opening", errno: errno) }
         defer { close(fd) }
@@ -75,6 +86,9 @@ public enum AtomicFile {
         guard fstat(fd, &info) == 0 else { throw FileError(path: path, verb: "read", step: "stat", errno: errno) }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw FileError(path: path, description: "cannot read '\(path)': it is not a regular file.")
+        }
+        guard info.st_size <= maxBytes else {
+            throw FileError(path: path, description: "cannot read '\(path)': it is \(info.st_size) bytes, more than the \(maxBytes) allowed.")
         }
         var data = Data(count: Int(info.st_size))
         var filled = 0

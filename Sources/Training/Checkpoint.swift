@@ -9,15 +9,11 @@ public struct CheckpointPolicy {
 
     /// nil when the config asks for no checkpoints.
     public init?(config: RunConfig, directory out: String, stepsPerEpoch: Int) throws {
-        guard let text = config.checkpointEvery?.trimmingCharacters(in: .whitespaces).lowercased(), !text.isEmpty else {
-            return nil
+        guard let text = config.checkpointEvery, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        guard let period = CheckpointPeriod(parsing: text) else {
+            throw TrainingError("--checkpoint-every takes \(CheckpointPeriod.help), got '\(text)'")
         }
-        let digits = text.prefix { $0.isNumber }
-        let unit = text.dropFirst(digits.count)
-        guard let n = Int(digits), n >= 1, ["", "e", "epoch", "epochs", "s", "step", "steps"].contains(unit) else {
-            throw TrainingError("--checkpoint-every takes a positive number of steps (500) or epochs (1e, 2epochs), got '\(text)'")
-        }
-        interval = unit.hasPrefix("e") ? n * stepsPerEpoch : n
+        interval = period.interval(stepsPerEpoch: stepsPerEpoch)
         directory = out + "/checkpoints"
     }
 
@@ -50,10 +46,15 @@ public enum Checkpoint {
         "step-" + String(format: "%08d", step) + "-rank-\(rank).safetensors"
     }
 
-    /// Writes this process's checkpoint atomically, then removes all but the two newest.
+    /// Writes this process's checkpoint atomically, then removes all but the two newest. A model
+    /// that is no longer finite is an error instead, so the older, finite checkpoints stay.
     public static func write(_ t: Trainer, directory: String, writes: Bool) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var strategy = t.strategy.saveState()
+        let name = fileName(step: t.globalStep, rank: t.communicator.processRank)
+        if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(strategy.buffers, owner: "the strategy's ") {
+            throw divergenceError(finding, place: t.position, file: "checkpoint " + name)
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var tensors: [SafetensorsTensor] = []
         for (name, values) in strategy.buffers.sorted(by: { $0.key < $1.key }) where values.count > 1 {
             tensors.append(SafetensorsTensor(name: "strategy." + name, dtype: "F32", shape: [values.count],
@@ -73,14 +74,32 @@ public enum Checkpoint {
                             trainingBytes: t.trainingBytes, config: t.config)
         let json = String(decoding: try JSONEncoder().encode(header), as: UTF8.self)
         let rank = t.communicator.processRank
-        try Safetensors.write(tensors, metadata: ["localsgd.checkpoint": json],
-                              to: directory + "/" + fileName(step: t.globalStep, rank: rank))
+        try Safetensors.write(tensors, metadata: ["localsgd.checkpoint": json], to: directory + "/" + name)
         let mine = try files(in: directory, rank: rank)
         for old in mine.dropLast(2) { try? FileManager.default.removeItem(atPath: directory + "/" + old.name) }
     }
 
     static func floats(_ name: String, _ b: FloatBuffer) -> SafetensorsTensor {
         SafetensorsTensor(name: name, dtype: "F32", shape: [b.count], data: Safetensors.floats(b.pointer, count: b.count))
+    }
+
+    /// The step of a checkpoint file name of any rank ("step-00000012-rank-3.safetensors" → 12).
+    static func step(ofFile name: String) -> Int? {
+        let parts = name.split(separator: "-")
+        guard parts.count == 4, parts[0] == "step", parts[2] == "rank", name.hasSuffix(".safetensors"),
+              Int(parts[3].dropLast(".safetensors".count)) != nil else { return nil }
+        return Int(parts[1])
+    }
+
+    /// Every rank's checkpoint files, oldest first.
+    static func allFiles(in directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name in step(ofFile: name).map { (name, $0) } }.sorted { $0.1 < $1.1 }.map(\.0)
+    }
+
+    /// Removes this rank's temporary checkpoint files left by a process killed while writing.
+    public static func removeTemporaryFiles(in directory: String, rank: Int) {
+        RunDirectory.removeTemporaryFiles(in: directory) { $0.hasSuffix("-rank-\(rank).safetensors") && step(ofFile: $0) != nil }
     }
 
     /// This rank's checkpoint files, oldest first.
@@ -98,7 +117,8 @@ public enum Checkpoint {
     public static func restoreLatest(into t: Trainer, directory out: String) throws {
         let dir = out + "/checkpoints"
         guard let latest = try files(in: dir, rank: t.communicator.processRank).last else {
-            throw TrainingError("--resume \(out): no checkpoint in \(dir) (the run needs --checkpoint-every to be resumable)")
+            throw TrainingError(RunDirectory.resumeProblem(out, checkpointEvery: t.config.checkpointEvery)
+                ?? "--resume \(out): \(dir) has no checkpoint of rank \(t.communicator.processRank); resume with as many ranks as the run had")
         }
         try restore(into: t, path: dir + "/" + latest.name)
     }
@@ -119,6 +139,9 @@ public enum Checkpoint {
         }
         for (name, tensor) in file.tensors where name.hasPrefix("strategy.") {
             header.strategy.buffers[String(name.dropFirst("strategy.".count))] = try Safetensors.floatArray(tensor)
+        }
+        if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(header.strategy.buffers, owner: "the strategy's ") {
+            throw TrainingError("\(path) holds a diverged model (\(finding)), so the run cannot continue from it; delete it to resume from an older checkpoint, or start a new run (--out)")
         }
         header.strategy.buffers = header.strategy.buffers.filter { !$0.value.isEmpty }
         do {

@@ -1,6 +1,5 @@
 import Foundation
 import TOMLKit
-import Yams
 
 /// A config file or override that cannot become a `RunConfig`: one sentence naming the file
 /// (or flag source), the field and what was expected (DESIGN.md "What bad input gets").
@@ -22,8 +21,9 @@ public enum ConfigLoader {
 
     /// Parses TOML (.toml), YAML (.yaml/.yml) or JSON (.json) into its top-level table, with every
     /// key (recursively, so sweep files keep their tables) normalised to snake_case ('-' → '_').
+    /// Files are held to `ConfigLimits` (size, nesting, values) before any parser trusts them.
     public static func parseFile(_ path: String) throws -> [String: Any] {
-        let data = try AtomicFile.read(path)
+        let data = try AtomicFile.read(path, maxBytes: ConfigLimits.maxBytes)
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError("config file '\(path)' is not UTF-8 text.")
         }
@@ -31,12 +31,12 @@ public enum ConfigLoader {
         let raw: Any
         switch format {
         case "toml": raw = try parseTOML(text, path: path)
-        case "yaml", "yml": raw = try parseYAML(text, path: path) ?? [String: Any]()
+        case "yaml", "yml": raw = try YAMLReader.read(text, path: path) ?? [String: Any]()
         case "json": raw = try parseJSON(data, path: path)
         default:
             throw ConfigError("config file '\(path)' has extension '.\(format)'; expected .toml, .yaml, .yml or .json.")
         }
-        guard let table = try normalise(raw, source: path, field: "") as? [String: Any] else {
+        guard let table = try normalise(raw, source: path, field: "", depth: 1) as? [String: Any] else {
             throw ConfigError("config file '\(path)' must be a table of fields at the top level.")
         }
         return table
@@ -47,10 +47,28 @@ public enum ConfigLoader {
         try apply(parseFile(path), to: base, source: path)
     }
 
+    /// The `source` of flags: errors then name fields as flags (`--epochs`).
+    public static let commandLine = "the command line"
+
     /// Applies `overrides` (snake_case names; Int/Double/String/Bool/null or lists of them) on top
-    /// of `base`, then checks names and types; `source` names the file or "command line" in errors.
+    /// of `base`, then checks names, types and ranges (`RunConfig.ranges`); `source` names the file
+    /// (or `commandLine`) in errors. Flags, config files and sweep points all enter a config here.
     public static func apply(_ overrides: [String: Any], to base: RunConfig, source: String) throws -> RunConfig {
-        guard let overrides = try normalise(overrides, source: source, field: "") as? [String: Any] else {
+        let config = try decode(overrides, onto: base, source: source)
+        let given = Set(overrides.keys.map { $0.replacingOccurrences(of: "-", with: "_") })
+        if let problem = try config.rangeProblem(fields: given, name: { name($0, source: source) }) {
+            throw ConfigError(problem + ".")
+        }
+        return config
+    }
+
+    /// How errors name a field: `--epochs` on the command line, else "field 'epochs' in FILE".
+    static func name(_ field: String, source: String) -> String {
+        source == commandLine ? "--" + field.replacingOccurrences(of: "_", with: "-") : "field '\(field)' in \(source)"
+    }
+
+    private static func decode(_ overrides: [String: Any], onto base: RunConfig, source: String) throws -> RunConfig {
+        guard let overrides = try normalise(overrides, source: source, field: "", depth: 1) as? [String: Any] else {
             preconditionFailure("a normalised dictionary is a dictionary")
         }
         for key in overrides.keys.sorted() where !RunConfig.fieldNames.contains(key) {
@@ -75,40 +93,32 @@ public enum ConfigLoader {
 
     private static func parseTOML(_ text: String, path: String) throws -> Any {
         do {
-            return try tomlValue(TOMLTable(string: text), path: path, field: "")
+            try TOMLNesting.check(text, path: path)
+            return try tomlValue(TOMLTable(string: text), path: path, field: "", depth: 1)
         } catch let error as TOMLParseError {
             throw ConfigError("config file '\(path)' is not valid TOML at line \(error.source.begin.line): \(error.description).")
         }
     }
 
-    private static func tomlValue(_ value: TOMLValueConvertible, path: String, field: String) throws -> Any {
+    private static func tomlValue(_ value: TOMLValueConvertible, path: String, field: String, depth: Int) throws -> Any {
+        guard depth <= ConfigLimits.maxDepth else { throw tooDeep(path) }
         switch value.type {
         case .bool: return value.bool!
         case .int: return value.int!
         case .double: return value.double!
         case .string: return value.string!
-        case .array: return try value.array!.map { try tomlValue($0, path: path, field: field) }
+        case .array: return try value.array!.map { try tomlValue($0, path: path, field: field, depth: depth + 1) }
         case .table:
             return try Dictionary(uniqueKeysWithValues: value.table!.map { key, item in
-                (key, try tomlValue(item, path: path, field: field.isEmpty ? key : "\(field).\(key)"))
+                (key, try tomlValue(item, path: path, field: field.isEmpty ? key : "\(field).\(key)", depth: depth + 1))
             })
         case .date, .time, .dateTime:
             throw ConfigError("field '\(field)' in \(path) is a TOML date or time; no field takes one.")
         }
     }
 
-    private static func parseYAML(_ text: String, path: String) throws -> Any? {
-        do {
-            return try Yams.load(yaml: text)
-        } catch let error as YamlError {
-            switch error {
-            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
-                 .composer(_, let problem, let mark, _):
-                throw ConfigError("config file '\(path)' is not valid YAML at line \(mark.line): \(problem).")
-            default:
-                throw ConfigError("config file '\(path)' is not valid YAML: \(error).")
-            }
-        }
+    static func tooDeep(_ source: String) -> ConfigError {
+        ConfigError("config '\(source)' nests lists and tables deeper than \(ConfigLimits.maxDepth) levels.")
     }
 
     private static func parseJSON(_ data: Data, path: String) throws -> Any {
@@ -127,7 +137,8 @@ public enum ConfigLoader {
     }
 
     /// Keys to snake_case, tables to `[String: Any]`, and only JSON-compatible leaves.
-    private static func normalise(_ value: Any, source: String, field: String) throws -> Any {
+    private static func normalise(_ value: Any, source: String, field: String, depth: Int) throws -> Any {
+        guard depth <= ConfigLimits.maxDepth else { throw tooDeep(source) }
         func named(_ key: String) -> String { field.isEmpty ? key : "\(field).\(key)" }
         switch value {
         case is String, is NSNull:
@@ -138,7 +149,7 @@ public enum ConfigLoader {
             }
             return value
         case let list as [Any]:
-            return try list.map { try normalise($0, source: source, field: field) }
+            return try list.map { try normalise($0, source: source, field: field, depth: depth + 1) }
         case let table as [AnyHashable: Any]:
             var result: [String: Any] = [:]
             for (rawKey, item) in table {
@@ -149,7 +160,7 @@ public enum ConfigLoader {
                 guard result[name] == nil else {
                     throw ConfigError("field '\(named(name))' is given twice in \(source) (as snake_case and kebab-case).")
                 }
-                result[name] = try normalise(item, source: source, field: named(name))
+                result[name] = try normalise(item, source: source, field: named(name), depth: depth + 1)
             }
             return result
         default:
@@ -175,6 +186,9 @@ public enum ConfigLoader {
         let key = codingPath(of: error).first?.stringValue
             ?? fields.keys.sorted().first { !accepts($0, fields[$0]!) }
         guard let key, let value = given[key] else { return ConfigError("\(source) is not a valid run config: \(error).") }
+        if let range = RunConfig.ranges[key], let number = value as? NSNumber, !range.contains(number.doubleValue) {
+            return ConfigError("\(name(key, source: source)) must be \(range.requirement), got \(number).")  // 1e300 for a Float
+        }
         if let choices = RunConfig.choices[key] {
             return ConfigError("field '\(key)' in \(source): \(show(value)) is not one of \(choices.joined(separator: ", ")).")
         }

@@ -50,5 +50,8 @@ public enum ModelFile {
         }
         try fill(network.layout.slots, replica.parameters, required: true)
         try fill(network.stateLayout.slots, replica.state, required: false)
+        if let finding = FiniteCheck.check(replica, network: network, owner: "") {
+            throw TrainingError("\(path): \(finding); a model to start from must be finite")
+        }
     }
 }

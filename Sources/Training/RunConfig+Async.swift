@@ -13,13 +13,6 @@ extension RunConfig {
         func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
             if !ok { throw TrainingError(message()) }
         }
-        try check(nodes >= 1, "--nodes must be at least 1, got \(nodes)")
-        try check(threadsPerNode >= 1, "--threads-per-node must be at least 1, got \(threadsPerNode)")
-        if let h = averageEvery { try check(h >= 1, "--average-every (H) must be at least 1, got \(h)") }
-        if let s = averageSeconds {
-            try check(s > 0 && s.isFinite, "--average-seconds must be a positive number of seconds, got \(s)")
-        }
-        try check(asyncDelay >= 0, "--async-delay must not be negative, got \(asyncDelay)")
         guard algorithm == .async else {
             let given = [("--nodes", nodes != 1), ("--threads-per-node", threadsPerNode != 1),
                          ("--average-every", averageEvery != nil), ("--average-seconds", averageSeconds != nil),

@@ -2,36 +2,30 @@ import Algorithms
 import Optim
 
 extension RunConfig {
-    /// Range checks that need no data; each failure names the flag.
+    /// Checks that need no data; each failure names the flag. Every field's own range
+    /// (`RunConfig.ranges`) first, then how the fields fit together.
     public func validate() throws {
         func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
             if !ok { throw TrainingError(message()) }
         }
-        try check(epochs >= 1, "--epochs must be at least 1, got \(epochs)")
-        try check(batchSize >= 1, "--batch-size must be at least 1, got \(batchSize)")
-        try check(workers >= 1, "--workers must be at least 1, got \(workers)")
-        try check(localSteps >= 1, "--local-steps (H) must be at least 1, got \(localSteps)")
-        try check(threads >= 1, "--threads must be at least 1, got \(threads)")
-        try check(evalBatchSize >= 1, "--eval-batch-size must be at least 1, got \(evalBatchSize)")
-        try check(lr > 0 && lr.isFinite, "--lr must be a positive number, got \(lr)")
-        try check(augmentCrop >= 0, "--augment-crop must not be negative, got \(augmentCrop)")
-        try check(syntheticTrain >= 1 && syntheticTest >= 1, "synthetic dataset sizes must be at least 1")
-        try check(warmupEpochs >= 0 && warmupEpochs <= epochs,
+        if let problem = try rangeProblem(name: { "--" + $0.replacingOccurrences(of: "_", with: "-") }) {
+            throw TrainingError(problem)
+        }
+        try check(warmupEpochs <= epochs,
                   "--warmup-epochs must be between 0 and --epochs (\(epochs)), got \(warmupEpochs)")
         if let s = switchEpoch {
             try check(s >= 0 && s <= epochs, "--switch-epoch must be between 0 and --epochs (\(epochs)), got \(s)")
         }
         try check(switchEpoch == nil || switchStep == nil, "give either --switch-epoch or --switch-step, not both")
-        if let s = switchStep { try check(s >= 0, "--switch-step must not be negative, got \(s)") }
         if algorithm == .postLocal {
             try check(switchEpoch != nil || switchStep != nil,
                       "post-local SGD needs a switching point: --switch-epoch T or --switch-step T")
         }
-        try check(slowmoMomentum >= 0 && slowmoMomentum < 1, "--slowmo-momentum must be in [0, 1), got \(slowmoMomentum)")
-        try check(injectLatency >= 0 && injectLatency.isFinite, "--inject-latency must be a non-negative number of seconds")
-        try check(collectiveTimeout >= 0 && collectiveTimeout.isFinite,
-                  "--collective-timeout must be a non-negative number of seconds (0: no timeout), got \(collectiveTimeout)")
-        try check(slowmoLr > 0, "--slowmo-lr must be positive, got \(slowmoLr)")
+        let period = globalEvery.reduce((localSteps, false)) { p, h in
+            let (product, overflow) = p.0.multipliedReportingOverflow(by: h)
+            return (product, p.1 || overflow || product > RunConfig.maxPeriod)
+        }
+        try check(!period.1, "--local-steps × --global-every (the period of the outermost average) must be at most \(RunConfig.maxPeriod) steps")
         try validateAsync()
         do {
             try optimizerConfig.validate()

@@ -8,18 +8,18 @@ import Tensor
 /// directory that already holds a run is never written over (except by `--resume`).
 public final class RunDirectory {
     public let path: String
-    static let runFiles = ["config.json", "metrics.jsonl", "summary.json", "final.safetensors", "checkpoints"]
+    static let runFiles = ["config.json", "metrics.jsonl", "summary.json", "final.safetensors", "async.json"]
 
-    /// Creates the directory, or checks that an existing one holds no run unless `resuming`.
+    /// Creates the directory, or checks an existing one: unless `resuming`, it may hold no
+    /// finished run and no checkpoint, and what a run that stopped before either left is removed
+    /// (a restart, since nothing of it can be continued).
     public init(path: String, resuming: Bool = false) throws {
         self.path = path
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw TrainingError("--out \(path) exists and is not a directory") }
-            if !resuming, let existing = RunDirectory.runFiles.first(where: { fm.fileExists(atPath: path + "/" + $0) }) {
-                throw TrainingError("\(path) already holds a run (\(existing)); choose another --out, or continue it with --resume \(path)")
-            }
+            if !resuming { try RunDirectory.clearForRestart(path) }
         } else {
             guard !resuming else { throw TrainingError("--resume \(path): no such run directory") }
             do {

@@ -16,6 +16,7 @@ extension RunDriver {
         defer { if communicator == nil { finish(comm) } }
         let writes = comm.processRank == 0
         let directory = try out.flatMap { writes ? try RunDirectory(path: $0) : nil }
+        directory?.removeTemporaryFiles()
         let data = try loadData(config)
         let trainer = try AsyncTrainer(config: config, data: data, communicator: comm, evaluationCommunicator: evaluation)
         trainer.onEvent = writes ? events : nil
@@ -33,6 +34,9 @@ extension RunDriver {
         }
         let summary = try trainer.run()
         let final = try trainer.averagedModel()  // a collective across processes: every one takes part
+        if let finding = FiniteCheck.check(final, network: trainer.network, owner: "the averaged model's ") {
+            throw divergenceError(finding, place: "by the end of epoch \(trainer.history.count)", file: "final.safetensors")
+        }
         if let directory {
             try directory.writeMetrics(trainer.history)
             try ModelFile.write(final, network: trainer.network, batchesTracked: trainer.iterations * config.threadsPerNode,

@@ -26,6 +26,16 @@ public enum RunDriver {
         }
     }
 
+    /// The average of all workers that `final.safetensors` holds; an error if it is not finite.
+    /// Averaging is a collective: every process takes part (and so every one stops alike).
+    static func finalModel(_ trainer: Trainer) throws -> Replica {
+        let final = try trainer.averagedModel()
+        if let finding = FiniteCheck.check(final, network: trainer.network, owner: "the averaged model's ") {
+            throw divergenceError(finding, place: trainer.position, file: "final.safetensors")
+        }
+        return final
+    }
+
     /// Trains `config`, writing into `out` (a new directory, or with `resume` the run there),
     /// and returns the summary. `events` receives progress as it happens.
     public static func run(_ config: RunConfig, out: String?, resume: Bool = false,
@@ -46,6 +56,8 @@ public enum RunDriver {
         let directory = try out.map { path -> RunDirectory? in
             writes || resume ? try RunDirectory(path: path, resuming: resume) : nil
         } ?? nil
+        if writes { directory?.removeTemporaryFiles() }
+        if let out { Checkpoint.removeTemporaryFiles(in: out + "/checkpoints", rank: comm.processRank) }
         let data = try loadData(config)
         let trainer = try Trainer(config: config, data: data, communicator: comm)
         trainer.onEvent = writes ? events : nil
@@ -71,8 +83,7 @@ public enum RunDriver {
             }
         }
         let summary = try trainer.run()
-        // Averaging is a collective: every process takes part, one writes.
-        let final = try trainer.averagedModel()
+        let final = try finalModel(trainer)
         if let directory {
             try directory.writeMetrics(trainer.history)
             try ModelFile.write(final, network: trainer.network, batchesTracked: trainer.globalStep,

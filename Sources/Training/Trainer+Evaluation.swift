@@ -41,15 +41,11 @@ extension Trainer {
     }
 
     /// Evaluates the averaged model and records the epoch's metrics.
-    func finishEpoch(_ epoch: Int) {
+    func finishEpoch(_ epoch: Int) throws {
         let t = now()
         let bytesBefore = communicator.counters.bytes
-        let test: (loss: Double, accuracy: Double)
-        do {
-            test = evaluate(try averagedModel(), on: data.test)
-        } catch {
-            test = (.nan, .nan)
-        }
+        let test = evaluate(try averagedModel(), on: data.test)
+        try checkTestLoss(test.loss, epoch: epoch)
         if communicator.processCount > 1 { combineTrainingMetricsAcrossProcesses() }
         evaluationBytes += communicator.counters.bytes - bytesBefore
         epochState.time.evaluation += now() - t

@@ -31,7 +31,7 @@ extension Trainer {
         for k in 0..<replicas.count {
             let r = stepResults[k]
             guard r.loss.isFinite else {
-                throw TrainingError("the training loss of worker \(first + k) became \(r.loss) at epoch \(epoch + 1), step \(m + 1); lower --lr, add --warmup-epochs (large K·B needs warm-up, §3 of the study) or check the data")
+                throw TrainingError("the training loss of worker \(first + k) became \(r.loss) at epoch \(epoch + 1), step \(m + 1); \(divergenceAdvice)")
             }
             epochState.lossSum += Double(r.loss)
             epochState.correct += r.correct

@@ -150,7 +150,7 @@ public final class Trainer {
                 lastReport = now()
                 onEvent?(.progress(progress()))
             }
-            if globalStep % stepsPerEpoch == 0 { finishEpoch(epoch) }
+            if globalStep % stepsPerEpoch == 0 { try finishEpoch(epoch) }
             try afterIteration?(self)
         }
         return summary()

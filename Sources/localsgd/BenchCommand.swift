@@ -17,17 +17,17 @@ struct BenchCommand: ParsableCommand {
             """)
 
     @Option(help: "Models, comma-separated.") var models = "mlp,cnn,resnet20"
-    @Option(help: "Batch sizes, comma-separated.") var batches = "32,128"
-    @Option(help: "Thread counts, comma-separated.") var threads = "1,2"
-    @Option(help: "Timed steps per configuration (median reported).") var steps = 30
-    @Option(help: "Untimed warm-up steps.") var warmup = 5
+    @Option(help: "Batch sizes, comma-separated, each 1 to 4096.") var batches = "32,128"
+    @Option(help: "Thread counts, comma-separated, each 1 to 256.") var threads = "1,2"
+    @Option(help: "Timed steps per configuration (median reported), 1 to 10^6.") var steps = 30
+    @Option(help: "Untimed warm-up steps, 0 to 10^6.") var warmup = 5
     @Option(help: "Shortcut of CIFAR ResNets: projection (as the PyTorch peer) or zero-pad.") var shortcut = ShortcutKind.b
     @Option(help: "Who uses the threads: layers (our kernels, each calling OpenBLAS on one thread) or blas (OpenBLAS alone).")
     var parallelism = StepRunner.Parallelism.layers
     @Option(help: "Python with torch: time PyTorch's step alternately with ours.") var comparePytorch: String?
     @Option(help: "The step server run by --compare-pytorch.") var peerScript = "Benchmarks/pytorch_peer.py"
     @Option(help: "The shared PyTorch reference whose models the peer runs.") var reference = "../shared/peers/pytorch_bench.py"
-    @Option(help: "Rounds per configuration, each timing sgemm, our steps and (with --compare-pytorch) PyTorch's in turn.")
+    @Option(help: "Rounds per configuration (1 to 1000), each timing sgemm, our steps and (with --compare-pytorch) PyTorch's in turn.")
     var rounds = 5
     @Option(help: "FP32 FMA peak of one core in GFLOP/s (Benchmarks/fma_peak.c) for the % of peak column.")
     var peakGflops: Double?
@@ -41,8 +41,8 @@ struct BenchCommand: ParsableCommand {
         --threads, --rounds.
         """)
     var averaging = false
-    @Option(help: "With --averaging: worker counts K, comma-separated.") var workers = "2,8,64"
-    @Option(help: "With --averaging: floats per replica, comma-separated (270000: resnet20; 25600000: ResNet-50).")
+    @Option(help: "With --averaging: worker counts K, comma-separated, each 2 to 1024.") var workers = "2,8,64"
+    @Option(help: "With --averaging: floats per replica, comma-separated, each 1 to 10^9 (270000: resnet20; 25600000: ResNet-50).")
     var parameters = "270000,25600000"
 
     func run() throws {
@@ -54,9 +54,12 @@ struct BenchCommand: ParsableCommand {
                     }
                     return k
                 }
-                let batchList = try numbers(batches, "--batches"), threadList = try numbers(threads, "--threads")
-                guard steps >= 1, warmup >= 0, rounds >= 1 else {
-                    throw ValidationError("--steps and --rounds must be at least 1 and --warmup not negative")
+                let batchList = try numbers(batches, "--batches", 1...4096), threadList = try numbers(threads, "--threads", 1...256)
+                guard (1...1_000_000).contains(steps), (0...1_000_000).contains(warmup), (1...1000).contains(rounds) else {
+                    throw ValidationError("--steps must be between 1 and 10^6, --warmup between 0 and 10^6 and --rounds between 1 and 1000")
+                }
+                if let peak = peakGflops, !(peak > 0 && peak <= 1e6) {
+                    throw ValidationError("--peak-gflops must be greater than 0 and at most 10^6, got \(peak)")
                 }
                 if averaging {
                     try benchAveraging(threads: threadList)
@@ -107,17 +110,17 @@ struct BenchCommand: ParsableCommand {
             peakGflops: peakGflops.map { $0 * Double(t) }, loadAverage: load)
     }
 
-    private func numbers(_ text: String, _ flag: String) throws -> [Int] {
+    private func numbers(_ text: String, _ flag: String, _ range: ClosedRange<Int>) throws -> [Int] {
         let values = text.split(separator: ",").compactMap { Int($0) }
-        guard !values.isEmpty, values.count == text.split(separator: ",").count, values.allSatisfy({ $0 >= 1 }) else {
-            throw ValidationError("\(flag) takes positive integers separated by commas, got '\(text)'")
+        guard !values.isEmpty, values.count == text.split(separator: ",").count, values.allSatisfy(range.contains) else {
+            throw ValidationError("\(flag) takes integers between \(range.lowerBound) and \(range.upperBound) separated by commas, got '\(text)'")
         }
         return values
     }
 
     /// `--averaging`: one row per size × K × threads.
     private func benchAveraging(threads threadList: [Int]) throws {
-        let sizes = try numbers(parameters, "--parameters"), ks = try numbers(workers, "--workers")
+        let sizes = try numbers(parameters, "--parameters", 1...1_000_000_000), ks = try numbers(workers, "--workers", 1...1024)
         guard ks.allSatisfy({ $0 >= 2 }) else {
             throw ValidationError("--workers for --averaging must be at least 2 (one replica has nothing to average), got '\(workers)'")
         }

@@ -29,17 +29,17 @@ enum Console {
                 if !quiet { status("model: \(parameters) parameters; \(stepsPerEpoch) steps per epoch; peak learning rate \(peak)") }
             case .progress(let p):
                 if !quiet {
-                    status(String(format: "epoch %d/%d  step %d/%d  loss %.4f  lr %.4g  %.0f samples/s  ETA %@",
+                    status(String(format: "epoch %ld/%ld  step %ld/%ld  loss %.4f  lr %.4g  %.0f samples/s  ETA %@",
                                   p.epoch, p.epochs, p.step, p.stepsPerEpoch, p.loss, p.learningRate,
                                   p.samplesPerSecond, duration(p.etaSeconds)))
                 }
             case .epochFinished(let m):
-                print(String(format: "epoch %d: train loss %.4f acc %@ | test loss %.4f acc %@ | lr %.4g | syncs %d | %.1f s",
+                print(String(format: "epoch %ld: train loss %.4f acc %@ | test loss %.4f acc %@ | lr %.4g | syncs %ld | %.1f s",
                              m.epoch, m.trainLoss, percent(m.trainAccuracy), m.testLoss, percent(m.testAccuracy),
                              m.lr, m.syncs, m.seconds))
                 fflush(stdout)
             case .finished(let summary, let directory):
-                print(String(format: "final: test accuracy %@, test loss %.4f, %d steps, %.0f samples/s, %.1f s",
+                print(String(format: "final: test accuracy %@, test loss %.4f, %ld steps, %.0f samples/s, %.1f s",
                              percent(summary.testAccuracy), summary.testLoss, summary.steps,
                              summary.samplesPerSecond, summary.seconds) + (directory.map { " -> \($0)" } ?? ""))
                 fflush(stdout)

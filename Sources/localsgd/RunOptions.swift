@@ -36,63 +36,63 @@ struct RunOptions: ParsableArguments {
     var dataDir: String?
     @Flag(help: "Read data in file order; worker k takes the k-th contiguous block (debugging, comparisons).")
     var noShuffle = false
-    @Option(parsing: .unconditional, help: "Random-crop padding in pixels (0: no cropping).")
+    @Option(parsing: .unconditional, help: "Random-crop padding in pixels, \(RunConfig.range("augment_crop")) (0: no cropping).")
     var augmentCrop: Int?
     @Flag(help: "Random horizontal flips.")
     var augmentFlip = false
-    @Option(parsing: .unconditional, help: "Training samples of the synthetic dataset.")
+    @Option(parsing: .unconditional, help: "Training samples of the synthetic dataset, \(RunConfig.range("synthetic_train")) (default 2048).")
     var syntheticTrain: Int?
-    @Option(parsing: .unconditional, help: "Test samples of the synthetic dataset.")
+    @Option(parsing: .unconditional, help: "Test samples of the synthetic dataset, \(RunConfig.range("synthetic_test")) (default 512).")
     var syntheticTest: Int?
 
     @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")). Default cnn.")
     var model: ModelKind?
     @Option(help: "Shortcut of CIFAR ResNets when the shape changes: zero-pad (option A, default) or projection.")
     var shortcut: ShortcutKind?
-    @Option(parsing: .unconditional, help: "Epochs to train (default 10).")
+    @Option(parsing: .unconditional, help: "Epochs to train, \(RunConfig.range("epochs")) (default 10).")
     var epochs: Int?
-    @Option(parsing: .unconditional, help: "Per-worker batch size B (default 32, the study's).")
+    @Option(parsing: .unconditional, help: "Per-worker batch size B, \(RunConfig.range("batch_size")) (default 32, the study's).")
     var batchSize: Int?
-    @Option(parsing: .unconditional, help: "Base learning rate before linear scaling: η = K·B·lr/256 (default 0.1).")
+    @Option(parsing: .unconditional, help: "Base learning rate before linear scaling: η = K·B·lr/256, \(RunConfig.range("lr")) (default 0.1).")
     var lr: Float?
     @Flag(inversion: .prefixedNo, help: "Scale the learning rate linearly with K·B/256 (default on).")
     var scaleLr: Bool?
     @Option(help: "Learning-rate schedule: step, cosine (half-cosine per epoch) or constant. Default cosine.")
     var lrSchedule: ScheduleKind?
-    @Option(help: "Epochs after which the step schedule multiplies the rate by --decay-factor (default: 30,60,80 of 90 scaled to --epochs).")
+    @Option(help: "Epochs after which the step schedule multiplies the rate by --decay-factor, increasing, each below --epochs, at most 100 (default: 30,60,80 of 90 scaled to --epochs).")
     var decayEpochs: IntList?
-    @Option(parsing: .unconditional, help: "Factor of each step decay (default 0.1).")
+    @Option(parsing: .unconditional, help: "Factor of each step decay, \(RunConfig.range("decay_factor")) (default 0.1).")
     var decayFactor: Float?
-    @Option(parsing: .unconditional, help: "Epochs of per-iteration linear warm-up from --lr to the scaled rate (default 0).")
+    @Option(parsing: .unconditional, help: "Epochs of per-iteration linear warm-up from --lr to the scaled rate, 0 to --epochs (default 0).")
     var warmupEpochs: Int?
     @Option(help: "Optimizer: sgd or lars (trust coefficient 0.02, clipping). Default sgd.")
     var optimizer: OptimizerKind?
-    @Option(parsing: .unconditional, help: "Momentum (default 0.9).")
+    @Option(parsing: .unconditional, help: "Momentum, \(RunConfig.range("momentum")) (default 0.9).")
     var momentum: Float?
     @Flag(inversion: .prefixedNo, help: "Nesterov momentum (default on).")
     var nesterov: Bool?
-    @Option(parsing: .unconditional, help: "L2 weight decay on all parameters (default 5e-4).")
+    @Option(parsing: .unconditional, help: "L2 weight decay on all parameters, \(RunConfig.range("weight_decay")) (default 5e-4).")
     var weightDecay: Float?
     @Flag(inversion: .prefixedNo, help: "Momentum correction when the learning rate changes (default on).")
     var momentumCorrection: Bool?
 
     @Option(help: "Algorithm: \(AlgorithmKind.allCases.map(\.rawValue).joined(separator: ", ")). Default minibatch.")
     var algorithm: AlgorithmKind?
-    @Option(parsing: .unconditional, help: "Number of workers K (default 1).")
+    @Option(parsing: .unconditional, help: "Number of workers K, \(RunConfig.range("workers")) (default 1).")
     var workers: Int?
-    @Option(parsing: .unconditional, help: "Local steps H between weight averages (default 1).")
+    @Option(parsing: .unconditional, help: "Local steps H between weight averages, \(RunConfig.range("local_steps")) (default 1).")
     var localSteps: Int?
-    @Option(parsing: .unconditional, help: "Post-local SGD: epoch at which to switch from minibatch to local SGD.")
+    @Option(parsing: .unconditional, help: "Post-local SGD: epoch at which to switch from minibatch to local SGD, 0 to --epochs.")
     var switchEpoch: Int?
-    @Option(parsing: .unconditional, help: "Post-local SGD: iteration at which to switch (instead of --switch-epoch).")
+    @Option(parsing: .unconditional, help: "Post-local SGD: iteration at which to switch (instead of --switch-epoch), \(RunConfig.range("switch_step")).")
     var switchStep: Int?
-    @Option(help: "Hierarchical: workers per group G (comma list for more levels, innermost first).")
+    @Option(help: "Hierarchical: workers per group G, each a divisor of K (comma list of at most 8 levels, innermost first).")
     var groupSize: IntList?
-    @Option(help: "Hierarchical: average across all workers every H·H_b steps; H_b per level (comma list).")
+    @Option(help: "Hierarchical: average across all workers every H·H_b steps; H_b per level, \(RunConfig.range("global_every")) (comma list; H·H_b… at most 10^9).")
     var globalEvery: IntList?
-    @Option(parsing: .unconditional, help: "SlowMo slow learning rate α (default 1).")
+    @Option(parsing: .unconditional, help: "SlowMo slow learning rate α, \(RunConfig.range("slowmo_lr")) (default 1).")
     var slowmoLr: Float?
-    @Option(parsing: .unconditional, help: "SlowMo slow momentum β (default 0.5).")
+    @Option(parsing: .unconditional, help: "SlowMo slow momentum β, \(RunConfig.range("slowmo_momentum")) (default 0.5).")
     var slowmoMomentum: Float?
     @Flag(help: "SlowMo with an outer Nesterov step (DiLoCo-style).")
     var slowmoNesterov = false
@@ -102,36 +102,36 @@ struct RunOptions: ParsableArguments {
     var momentumSync: MomentumSync?
     @Option(help: "Backend: inprocess (default; simulates K workers exactly) or mpi (under mpirun).")
     var backend: BackendKind?
-    @Option(help: "Network model for modelled wall-clock, e.g. 10gbit:50us or 1gbit:100us,nodes-of=8,intra=100gbit:2us.")
+    @Option(help: "Network model for modelled wall-clock, e.g. 10gbit:50us or 1gbit:100us,nodes-of=8,intra=100gbit:2us (at most 256 characters).")
     var network: String?
-    @Option(parsing: .unconditional, help: "Seconds to wait before every collective, to emulate network latency (default 0).")
+    @Option(parsing: .unconditional, help: "Seconds to wait before every collective, to emulate network latency, \(RunConfig.range("inject_latency")) (default 0).")
     var injectLatency: Double?
     @Option(parsing: .unconditional, help: """
         MPI: abort the whole job (non-zero exit, a message naming the call) when a collective waits longer \
-        than this many seconds, e.g. on a rank that hangs rather than dies (default 0: wait forever).
+        than this many seconds (\(RunConfig.range("collective_timeout"))), e.g. on a rank that hangs rather than dies (default 0: wait forever).
         """)
     var collectiveTimeout: Double?
-    @Option(parsing: .unconditional, help: "Async: nodes N, each one replica shared by its threads (default 1; under MPI one per rank).")
+    @Option(parsing: .unconditional, help: "Async: nodes N, each one replica shared by its threads, \(RunConfig.range("nodes")) (default 1; under MPI one per rank).")
     var nodes: Int?
-    @Option(parsing: .unconditional, help: "Async: worker threads P per node, updating its replica without locks (default 1).")
+    @Option(parsing: .unconditional, help: "Async: worker threads P per node, updating its replica without locks, \(RunConfig.range("threads_per_node")) (default 1).")
     var threadsPerNode: Int?
-    @Option(parsing: .unconditional, help: "Async: node steps H between snapshots for averaging (default: --local-steps).")
+    @Option(parsing: .unconditional, help: "Async: node steps H between snapshots for averaging, \(RunConfig.range("average_every")) (default: --local-steps).")
     var averageEvery: Int?
-    @Option(parsing: .unconditional, help: "Async: start an averaging round every S seconds instead of every H steps.")
+    @Option(parsing: .unconditional, help: "Async: start an averaging round every S seconds instead of every H steps, \(RunConfig.range("average_seconds")).")
     var averageSeconds: Double?
     @Flag(help: "Async: sequentialised, deterministic mode (threads step in a fixed round-robin order).")
     var asyncDeterministic = false
-    @Option(parsing: .unconditional, help: "Async sequentialised mode: averaging completes after D more node steps (default 0).")
+    @Option(parsing: .unconditional, help: "Async sequentialised mode: averaging completes after D more node steps, \(RunConfig.range("async_delay")) (default 0).")
     var asyncDelay: Int?
-    @Option(parsing: .unconditional, help: "Threads (default 2).")
+    @Option(parsing: .unconditional, help: "Threads, \(RunConfig.range("threads")) (default 2).")
     var threads: Int?
     @Option(parsing: .unconditional, help: "Random seed (default 1).")
     var seed: UInt64?
-    @Option(parsing: .unconditional, help: "Batch size for evaluation (default 256).")
+    @Option(parsing: .unconditional, help: "Batch size for evaluation, \(RunConfig.range("eval_batch_size")) (default 256).")
     var evalBatchSize: Int?
     @Option(name: .customLong("init"), help: "Start every worker from these weights (.safetensors, names as in final.safetensors).")
     var initWeights: String?
-    @Option(help: "Write a checkpoint every N steps (e.g. 500) or epochs (e.g. 1e or 1epoch) into OUT/checkpoints/.")
+    @Option(help: "Write a checkpoint every \(CheckpointPeriod.help) into OUT/checkpoints/.")
     var checkpointEvery: String?
 
     /// The given flags as config fields (snake_case names, JSON-compatible values).

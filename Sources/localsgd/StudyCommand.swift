@@ -113,12 +113,12 @@ struct StudyTimingCommand: ParsableCommand {
         localsgd study timing --params 25.6M --compute-ms 180 --network 10gbit:50us,nodes-of=8,intra=nvlink
         """)
 
-    @Option(help: "Model parameters, e.g. 25.6M, 270k or 421642.") var params: String
-    @Option(help: "Milliseconds of one worker's forward, backward and optimizer step.") var computeMs: Double
+    @Option(help: "Model parameters, e.g. 25.6M, 270k or 421642 (at most 10^12).") var params: String
+    @Option(help: "Milliseconds of one worker's forward, backward and optimizer step (0 to 10^7).") var computeMs: Double
     @Option(help: "Network model, e.g. 10gbit:50us or 10gbit:50us,nodes-of=8,intra=nvlink.") var network = "10gbit:50us"
-    @Option(help: "Workers K (comma-separated).") var workers = PositiveList(argument: "1,2,4,8,16,32,64,128,256")!
-    @Option(help: "Local steps H (comma-separated).") var localSteps = PositiveList(argument: "1,2,4,8,16,32")!
-    @Option(help: "Bytes per parameter sent (4 for float32).") var bytesPerParam = 4
+    @Option(help: "Workers K (comma-separated, each 1 to 10^6).") var workers = PositiveList(argument: "1,2,4,8,16,32,64,128,256")!
+    @Option(help: "Local steps H (comma-separated, each 1 to 10^6).") var localSteps = PositiveList(argument: "1,2,4,8,16,32")!
+    @Option(help: "Bytes per parameter sent, 1 to 16 (4 for float32).") var bytesPerParam = 4
     @Flag(help: "Print CSV instead of a table.") var csv = false
     @Option(help: "Directory for timing.csv and timing.svg.") var out: String?
 
@@ -126,10 +126,13 @@ struct StudyTimingCommand: ParsableCommand {
         do {
             try reportingErrors {
                 guard let count = TimingTable.parseCount(params) else {
-                    throw ValidationError("--params takes a positive count such as 25.6M, 270k or 421642, got '\(params)'")
+                    throw ValidationError("--params takes a positive count up to 10^12 such as 25.6M, 270k or 421642, got '\(params)'")
                 }
-                guard computeMs >= 0, computeMs.isFinite else { throw ValidationError("--compute-ms must be a non-negative number") }
-                guard bytesPerParam >= 1 else { throw ValidationError("--bytes-per-param must be at least 1") }
+                guard computeMs >= 0, computeMs <= 1e7 else { throw ValidationError("--compute-ms must be between 0 and 10^7, got \(computeMs)") }
+                guard (1...16).contains(bytesPerParam) else { throw ValidationError("--bytes-per-param must be between 1 and 16, got \(bytesPerParam)") }
+                for (flag, list) in [("--workers", workers.values), ("--local-steps", localSteps.values)] where list.contains(where: { $0 > 1_000_000 }) {
+                    throw ValidationError("\(flag) takes values between 1 and 10^6, got \(list.max()!)")
+                }
                 let model: NetworkModel
                 do { model = try NetworkModel(parsing: network) } catch let e as CommError { throw ValidationError("--network: \(e.description)") }
                 let table = TimingTable(parameters: count, bytesPerParameter: bytesPerParam, computeSeconds: computeMs / 1e3,

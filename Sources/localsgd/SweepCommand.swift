@@ -42,7 +42,7 @@ struct SweepCommand: ParsableCommand {
 
     /// Expands and runs `spec` into `directory` with progress lines on stderr; shared with `study`.
     static func execute(_ spec: SweepSpec, directory: String, jobs: Int, dryRun: Bool = false) throws -> SweepStatus? {
-        let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
+        let threads = min(Int(RunConfig.ranges["threads"]!.upper), max(1, ProcessInfo.processInfo.activeProcessorCount / jobs))
         let points = try spec.expand(threads: threads)
         if dryRun {
             for p in points { print(p.name) }

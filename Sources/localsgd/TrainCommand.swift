@@ -40,14 +40,12 @@ struct TrainCommand: ParsableCommand {
         var config = RunConfig()
         if let dir = resume {
             if out != nil && out != dir { throw TrainingError("give either --out or --resume, not both") }
-            var saved = try ConfigLoader.parseFile(dir + "/config.json")
-            saved["derived"] = nil
-            config = try ConfigLoader.apply(saved, to: config, source: dir + "/config.json")
+            config = try RunDirectory.configToResume(dir)
         }
         if let file = config_ {
             config = try ConfigLoader.apply(try ConfigLoader.parseFile(file), to: config, source: file)
         }
-        config = try ConfigLoader.apply(options.overrides(), to: config, source: "the command line")
+        config = try ConfigLoader.apply(options.overrides(), to: config, source: ConfigLoader.commandLine)
         try config.validate()
         return config
     }

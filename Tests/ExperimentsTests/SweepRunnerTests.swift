@@ -51,6 +51,9 @@ final class SweepRunnerTests: XCTestCase {
         var stamps: [String: Date] = [:]
         for name in finished { stamps[name] = try mtime(out + "/" + name + "/summary.json") }
 
+        // A sweep killed while writing sweep.json leaves its temporary file; the next start removes it.
+        let stale = out + "/.sweep.json.\(UUID().uuidString).tmp"
+        XCTAssertTrue(FileManager.default.createFile(atPath: stale, contents: Data("{".utf8)))
         let second = CountingLauncher()
         var events: [String] = []
         let resumed = try SweepRunner(points: points, directory: out, launcher: second, source: "test").run { event in
@@ -67,6 +70,7 @@ final class SweepRunnerTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/" + name + "/error.txt"), "the partial directory was replaced")
         }
         XCTAssertEqual(events.last?.hasSuffix("4/4"), true, "\(events)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
 
         // A third time nothing runs.
         let third = CountingLauncher()

@@ -63,7 +63,7 @@ final class CheckpointTests: XCTestCase {
             XCTAssertTrue("\(error)".contains(files.last!), "\(error)")
         }
         XCTAssertThrowsError(try Checkpoint.restoreLatest(into: fresh, directory: dir.path + "/nothing")) { error in
-            XCTAssertTrue("\(error)".contains("no checkpoint"), "\(error)")
+            XCTAssertTrue("\(error)".contains("no such run directory"), "\(error)")
         }
     }
 }

@@ -44,6 +44,7 @@ public final class SweepRunner {
         }
         let lockFile = try SweepLock(directory: directory)
         defer { lockFile.release() }
+        RunDirectory.removeTemporaryFiles(in: directory) { $0 == "sweep.json" }  // left by a sweep killed while writing it
         for (i, point) in points.enumerated() {
             let dir = runDirectory(point)
             guard FileManager.default.fileExists(atPath: dir + "/summary.json") else { continue }

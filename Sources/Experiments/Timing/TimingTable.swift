@@ -107,6 +107,9 @@ public struct TimingTable: Sendable {
     }
 
     /// `25.6M`, `270k`, `1.2G` or a plain count.
+    /// The largest model `parseCount` accepts (10¹² parameters; bytes times it cannot overflow).
+    public static let maxParameters = 1_000_000_000_000
+
     public static func parseCount(_ text: String) -> Int? {
         let scales: [Character: Double] = ["k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6, "g": 1e9, "G": 1e9, "b": 1e9, "B": 1e9]
         var body = Substring(text.trimmingCharacters(in: .whitespaces)), scale = 1.0
@@ -114,7 +117,7 @@ public struct TimingTable: Sendable {
             scale = s
             body = body.dropLast()
         }
-        guard let value = Double(body), value > 0, value.isFinite else { return nil }
+        guard let value = Double(body), value > 0, value * scale <= Double(maxParameters) else { return nil }
         return Int((value * scale).rounded())
     }
 }

@@ -1,0 +1,11 @@
+/// Bounds on what a config or sweep file may hold, checked while it is read so that no parser
+/// sees input that could exhaust the stack, the memory or the time (a nesting bomb, a YAML alias
+/// "billion laughs"). Real configs are a flat table, sweep files three or four levels deep.
+public enum ConfigLimits {
+    /// Largest config or sweep file, in bytes (1 MiB).
+    public static let maxBytes = 1 << 20
+    /// Deepest nesting of lists and tables (the top-level table is level 1).
+    public static let maxDepth = 32
+    /// Most values (scalars, lists, tables) a file may expand to, counting every use of a YAML alias.
+    public static let maxValues = 100_000
+}

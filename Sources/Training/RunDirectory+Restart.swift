@@ -1,0 +1,81 @@
+import Foundation
+
+/// What a run directory holds, so that no state is a dead end (DESIGN.md "What bad input gets"):
+/// a finished run is kept, a run with a checkpoint is continued with `--resume`, and anything
+/// else (a run killed or out of disk before its first checkpoint) is started again with `--out`.
+extension RunDirectory {
+    /// The file that shows a run finished, if any.
+    static func finishedFile(_ path: String) -> String? {
+        ["summary.json", "final.safetensors"].first { FileManager.default.fileExists(atPath: path + "/" + $0) }
+    }
+
+    /// Refuses a directory with a finished run or a checkpoint; otherwise removes the run files
+    /// and temporary files a stopped run left (never other files).
+    static func clearForRestart(_ path: String) throws {
+        if let file = finishedFile(path) {
+            throw TrainingError("\(path) already holds a run (\(file)); choose another --out")
+        }
+        if let newest = Checkpoint.allFiles(in: path + "/checkpoints").last {
+            throw TrainingError("\(path) already holds a run that stopped at its checkpoint \(newest); continue it with --resume \(path), or choose another --out")
+        }
+        let fm = FileManager.default
+        for name in runFiles where fm.fileExists(atPath: path + "/" + name) {
+            do {
+                try fm.removeItem(atPath: path + "/" + name)
+            } catch {
+                throw TrainingError("cannot restart the run in \(path): removing \(name) failed: \(error.localizedDescription)")
+            }
+        }
+        removeTemporaryFiles(in: path) { runFiles.contains($0) }
+        // Checkpoints' temporary files are each rank's own (`Checkpoint.removeTemporaryFiles`).
+    }
+
+    /// The config of the run in `path` for `--resume` (from its config.json), or an error saying
+    /// why that run cannot be continued and how to start it again, before anything is loaded.
+    public static func configToResume(_ path: String) throws -> RunConfig {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw TrainingError("--resume \(path): no such run directory")
+        }
+        guard FileManager.default.fileExists(atPath: path + "/config.json") else {
+            throw TrainingError("--resume \(path): it holds no config.json, so the run stopped before it started; start it again with --out \(path)")
+        }
+        var saved = try ConfigLoader.parseFile(path + "/config.json")
+        saved["derived"] = nil
+        let config = try ConfigLoader.apply(saved, to: RunConfig(), source: path + "/config.json")
+        if let problem = resumeProblem(path, checkpointEvery: config.checkpointEvery) { throw TrainingError(problem) }
+        return config
+    }
+
+    /// Why `--resume path` cannot work, as one sentence, or nil.
+    static func resumeProblem(_ path: String, checkpointEvery: String?) -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return "--resume \(path): no such run directory"
+        }
+        guard Checkpoint.allFiles(in: path + "/checkpoints").isEmpty else { return nil }
+        if let file = finishedFile(path) {
+            return "--resume \(path): the run there finished (\(file)) and kept no checkpoint, so there is nothing to continue; choose another --out for a new run"
+        }
+        guard let every = checkpointEvery, !every.trimmingCharacters(in: .whitespaces).isEmpty else {
+            return "--resume \(path): the run was made without --checkpoint-every, so it has no checkpoint to continue from; start it again with --out \(path) (add --checkpoint-every to make it resumable)"
+        }
+        let period = CheckpointPeriod(parsing: every).map { "one every \($0.description)" } ?? "--checkpoint-every \(every)"
+        return "--resume \(path): the run stopped before writing its first checkpoint (\(period) into \(path)/checkpoints), so there is nothing to continue from; start it again with --out \(path)"
+    }
+
+    /// Removes the temporary files of `AtomicFile.write` whose target `matches`: left by a
+    /// process killed while writing, they are never read. Failures are ignored (a later start retries).
+    public static func removeTemporaryFiles(in directory: String, matching matches: (String) -> Bool) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names {
+            guard let target = AtomicFile.target(ofTemporary: name), matches(target) else { continue }
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
+    }
+
+    /// This directory's stale temporary files (rank 0 writes its run files).
+    public func removeTemporaryFiles() {
+        RunDirectory.removeTemporaryFiles(in: path) { RunDirectory.runFiles.contains($0) }
+    }
+}

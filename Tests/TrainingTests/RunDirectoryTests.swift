@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+@testable import Training
+
+/// No dead ends: a run that stopped before its first checkpoint is started again with --out,
+/// --resume says why it cannot continue, and stale temporary files are removed.
+final class RunDirectoryTests: XCTestCase {
+    let uuid = "0F4D9C3E-8B1A-4C2D-9E7F-123456789ABC"
+
+    private func make(_ files: [String]) throws -> String {
+        let dir = try makeTemporaryDirectory(self)
+        for file in files {
+            try FileManager.default.createDirectory(atPath: dir + "/" + (file as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            try Data("x".utf8).write(to: URL(fileURLWithPath: dir + "/" + file))
+        }
+        return dir
+    }
+
+    private func contents(_ dir: String) -> Set<String> {
+        Set(FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String } ?? [])
+    }
+
+    func testARunStoppedBeforeItsFirstCheckpointIsStartedAgainWithOut() throws {
+        let dir = try make(["config.json", "metrics.jsonl", "notes.txt", ".metrics.jsonl.\(uuid).tmp",
+                            "checkpoints/.step-00000004-rank-0.safetensors.\(uuid).tmp", ".notes.txt.\(uuid).tmp"])
+        XCTAssertNoThrow(try RunDirectory(path: dir))
+        XCTAssertEqual(contents(dir), ["notes.txt", ".notes.txt.\(uuid).tmp", "checkpoints",
+                                       "checkpoints/.step-00000004-rank-0.safetensors.\(uuid).tmp"],
+                       "run files and their temporary files go; the user's files and other ranks' checkpoints stay")
+    }
+
+    func testAFinishedOrCheckpointedRunIsNeverWrittenOver() throws {
+        let finished = try make(["config.json", "summary.json"])
+        XCTAssertThrowsError(try RunDirectory(path: finished)) {
+            XCTAssertEqual("\($0)", "\(finished) already holds a run (summary.json); choose another --out")
+        }
+        let stopped = try make(["config.json", "checkpoints/step-00000004-rank-1.safetensors"])
+        XCTAssertThrowsError(try RunDirectory(path: stopped)) {
+            XCTAssertEqual("\($0)", "\(stopped) already holds a run that stopped at its checkpoint step-00000004-rank-1.safetensors; continue it with --resume \(stopped), or choose another --out")
+        }
+        XCTAssertEqual(contents(stopped), ["config.json", "checkpoints", "checkpoints/step-00000004-rank-1.safetensors"])
+    }
+
+    func testResumeSaysWhyItCannotContinueAndHowToStartAgain() throws {
+        let absent = NSTemporaryDirectory() + "localsgd-absent-\(uuid)"
+        XCTAssertThrowsError(try RunDirectory.configToResume(absent)) {
+            XCTAssertEqual("\($0)", "--resume \(absent): no such run directory")
+        }
+        let empty = try make([])
+        XCTAssertThrowsError(try RunDirectory.configToResume(empty)) {
+            XCTAssertEqual("\($0)", "--resume \(empty): it holds no config.json, so the run stopped before it started; start it again with --out \(empty)")
+        }
+        let early = try makeTemporaryDirectory(self)
+        try AtomicFile.write(Data(#"{"checkpoint_every": "2e", "epochs": 3}"#.utf8), to: early + "/config.json")
+        XCTAssertThrowsError(try RunDirectory.configToResume(early)) {
+            XCTAssertEqual("\($0)", "--resume \(early): the run stopped before writing its first checkpoint (one every 2 epochs into \(early)/checkpoints), so there is nothing to continue from; start it again with --out \(early)")
+        }
+        try AtomicFile.write(Data(#"{"epochs": 3}"#.utf8), to: early + "/config.json")
+        XCTAssertThrowsError(try RunDirectory.configToResume(early)) {
+            XCTAssertTrue("\($0)".contains("the run was made without --checkpoint-every"), "\($0)")
+        }
+        try AtomicFile.write(Data("{}".utf8), to: early + "/summary.json")
+        XCTAssertThrowsError(try RunDirectory.configToResume(early)) {
+            XCTAssertTrue("\($0)".contains("the run there finished (summary.json) and kept no checkpoint"), "\($0)")
+        }
+        try FileManager.default.createDirectory(atPath: early + "/checkpoints", withIntermediateDirectories: true)
+        try AtomicFile.write(Data("x".utf8), to: early + "/checkpoints/step-00000003-rank-0.safetensors")
+        XCTAssertEqual(try RunDirectory.configToResume(early).epochs, 3)
+    }
+
+    func testTemporaryFilesAreRecognisedAndEachRankRemovesOnlyItsOwn() throws {
+        XCTAssertEqual(AtomicFile.target(ofTemporary: ".config.json.\(uuid).tmp"), "config.json")
+        XCTAssertEqual(AtomicFile.target(ofTemporary: ".step-00000001-rank-0.safetensors.\(uuid).tmp"), "step-00000001-rank-0.safetensors")
+        XCTAssertNil(AtomicFile.target(ofTemporary: ".config.json.not-a-uuid.tmp"))
+        XCTAssertNil(AtomicFile.target(ofTemporary: "config.json.\(uuid).tmp"))
+        XCTAssertNil(AtomicFile.target(ofTemporary: ".\(uuid).tmp"))
+        let dir = try make(["checkpoints/.step-00000004-rank-0.safetensors.\(uuid).tmp",
+                            "checkpoints/.step-00000004-rank-1.safetensors.\(uuid).tmp",
+                            "checkpoints/step-00000002-rank-0.safetensors"])
+        Checkpoint.removeTemporaryFiles(in: dir + "/checkpoints", rank: 0)
+        XCTAssertEqual(contents(dir + "/checkpoints"), [".step-00000004-rank-1.safetensors.\(uuid).tmp", "step-00000002-rank-0.safetensors"])
+    }
+}
