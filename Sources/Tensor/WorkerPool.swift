@@ -9,16 +9,15 @@ public final class WorkerPool: @unchecked Sendable {
     public let lanes: Int
     private let state: State
 
+    /// A pool of `threads` lanes, or fewer if the system refuses to start a thread (results never
+    /// depend on the lane count, only the speed). Returns once every thread waits for work.
     public init(threads: Int) {
         precondition(threads >= 1, "WorkerPool needs at least one thread")
-        lanes = threads
         state = State()
-        for lane in 1..<threads {
-            let state = self.state
-            let thread = Thread { state.serve(lane: lane) }
-            thread.name = "localsgd-worker-\(lane)"
-            thread.start()
-        }
+        var started = 1
+        while started < threads, state.startThread(lane: started) { started += 1 }
+        lanes = started
+        state.waitUntilServing(started - 1)
     }
 
     deinit { state.stop() }
@@ -51,7 +50,7 @@ public final class WorkerPool: @unchecked Sendable {
 extension WorkerPool {
     /// What the threads share. Every stored property is read and written with `mutex` held,
     /// except `job`, `count` and `active`, which are written only while no worker runs a job.
-    private final class State: @unchecked Sendable {
+    final class State: @unchecked Sendable {
         private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
         private let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -72,6 +71,31 @@ extension WorkerPool {
             finished.deallocate()
             wake.deallocate()
             mutex.deallocate()
+        }
+
+        /// Starts the thread of `lane` (a plain pthread: Foundation's `Thread.start` ignores a
+        /// failure to create one, which left a pool waiting forever for lanes that never ran).
+        func startThread(lane: Int) -> Bool {
+            let context = Unmanaged.passRetained(ThreadContext(state: self, lane: lane)).toOpaque()
+            var thread = pthread_t()
+            let status = pthread_create(&thread, nil, { raw in
+                let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
+                context.state.serve(lane: context.lane)
+                return nil
+            }, context)
+            guard status == 0 else {
+                Unmanaged<ThreadContext>.fromOpaque(context).release()
+                return false
+            }
+            pthread_detach(thread)
+            return true
+        }
+
+        /// Waits until `threads` threads are in their loop.
+        func waitUntilServing(_ threads: Int) {
+            pthread_mutex_lock(mutex)
+            while running < threads { pthread_cond_wait(finished, mutex) }
+            pthread_mutex_unlock(mutex)
         }
 
         /// Hands `job` to lanes 1..<active (the caller is lane 0).
@@ -106,8 +130,8 @@ extension WorkerPool {
         func serve(lane: Int) {
             pthread_mutex_lock(mutex)
             running += 1
-            // Threads start after `init` returns, maybe after a first job: count from generation 0.
-            var seen = 0
+            pthread_cond_broadcast(finished)
+            var seen = generation
             while true {
                 while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
                 if stopping { break }
@@ -133,4 +157,11 @@ extension WorkerPool {
             for i in stride(from: lane, to: count, by: active) { job(i, lane) }
         }
     }
+}
+
+/// What a pool thread starts with.
+private final class ThreadContext {
+    let state: WorkerPool.State
+    let lane: Int
+    init(state: WorkerPool.State, lane: Int) { self.state = state; self.lane = lane }
 }

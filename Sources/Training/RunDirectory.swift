@@ -47,6 +47,20 @@ public final class RunDirectory {
         try AtomicFile.write(data, to: file("config.json"))
     }
 
+    /// The BLAS kernel family recorded in `config.json` by the run being resumed, if any.
+    func recordedBLASCoreType() -> String? {
+        guard let data = FileManager.default.contents(atPath: file("config.json")),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let derived = object["derived"] as? [String: Any] else { return nil }
+        return derived["blas_core_type"] as? String
+    }
+
+    /// A warning when the run being resumed was made under another BLAS kernel family.
+    func coreTypeWarning() -> String? {
+        guard let recorded = recordedBLASCoreType(), recorded != BLAS.coreName else { return nil }
+        return "this run was made with OpenBLAS's \(recorded) kernels and resumes with \(BLAS.coreName) ones, which round some products differently: it continues deterministically but not bitwise as it would have (set OPENBLAS_CORETYPE=\(recorded) to match)"
+    }
+
     /// `metrics.jsonl`: one JSON object per epoch, rewritten whole so it is never half-written.
     public func writeMetrics(_ history: [EpochMetrics]) throws {
         let e = JSONEncoder()
@@ -74,9 +88,13 @@ public struct DerivedConfig: Codable, Sendable {
     public var parameters: Int
     public var trainSamples: Int
     public var testSamples: Int
+    /// OpenBLAS's kernel family (`BLAS.coreName`): families round some products differently, so
+    /// a run resumed under another one continues with other numbers. Nil in older runs.
+    public var blasCoreType: String? = BLAS.coreName
 
     enum CodingKeys: String, CodingKey {
         case normalization, stepsPerEpoch = "steps_per_epoch", peakLearningRate = "peak_learning_rate"
         case decayEpochs = "decay_epochs", parameters, trainSamples = "train_samples", testSamples = "test_samples"
+        case blasCoreType = "blas_core_type"
     }
 }

@@ -71,6 +71,7 @@ public enum RunDriver {
             try Checkpoint.restoreLatest(into: trainer, directory: out)
         }
         if let directory {
+            if resume, writes, let warning = directory.coreTypeWarning() { events?(.warning(warning)) }
             try directory.writeConfig(config, derived: DerivedConfig(
                 normalization: data.normalization, stepsPerEpoch: trainer.stepsPerEpoch,
                 peakLearningRate: trainer.schedule.peakLearningRate, decayEpochs: config.resolvedDecayEpochs,

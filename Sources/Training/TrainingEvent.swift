@@ -16,6 +16,8 @@ public enum TrainingEvent: Sendable {
     case started(parameters: Int, stepsPerEpoch: Int, peakLearningRate: Float)
     case progress(TrainingProgress)
     case epochFinished(EpochMetrics)
+    /// Something the user should know that does not stop the run.
+    case warning(String)
     /// The run is over and its files are written (sent once, by the process that writes them).
     case finished(RunSummary, directory: String?)
 }

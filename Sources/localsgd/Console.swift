@@ -38,6 +38,8 @@ enum Console {
                              m.epoch, m.trainLoss, percent(m.trainAccuracy), m.testLoss, percent(m.testAccuracy),
                              m.lr, m.syncs, m.seconds))
                 fflush(stdout)
+            case .warning(let text):
+                status("warning: " + text)
             case .finished(let summary, let directory):
                 print(String(format: "final: test accuracy %@, test loss %.4f, %ld steps, %.0f samples/s, %.1f s",
                              percent(summary.testAccuracy), summary.testLoss, summary.steps,
