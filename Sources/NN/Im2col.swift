@@ -128,12 +128,16 @@ func addShiftedRows(_ tap: UnsafeMutablePointer<Float>, rowStride: Int, c: Int, 
 }
 
 /// The columns q of `columns` (from 0) whose shifted position start + q + shift lies in the
-/// plane [0, total), and start + shift.
+/// images that `columns` covers, and start + shift. A shifted position outside them is off the
+/// image (masked), and it may belong to images that another thread writes at the same time: a
+/// contiguous add of the masked zeros there would store back a stale value.
 @inline(__always)
 private func shiftedRange(total: Int, h: Int, w: Int, shift: (dy: Int, dx: Int),
                           columns: Range<Int>) -> (lo: Int, hi: Int, offset: Int) {
     let start = columns.lowerBound, count = columns.count, offset = start + shift.dy * w + shift.dx
-    let lo = min(count, max(0, -offset)), hi = max(lo, min(count, total - offset))
+    let image = h * w, first = start / image * image
+    let last = min(total, (columns.upperBound + image - 1) / image * image)
+    let lo = min(count, max(0, first - offset)), hi = max(lo, min(count, last - offset))
     return (lo, hi, offset)
 }
 
