@@ -14,7 +14,8 @@ public enum ScheduleKind: String, Codable, CaseIterable, Sendable {
 /// Defaults are the study's ImageNet recipe: η = K·B·0.1/256 (linear scaling rule), linear
 /// warm-up over 5 epochs starting from 0.1, ×0.1 at the end of epochs 30, 60 and 80 of 90.
 /// Epochs in `decayEpochs` are 1-based as in the paper: 30 means "at the end of the 30th epoch",
-/// so the 0-based epoch index 30 is the first with the decayed rate. A run file may leave any
+/// so the 0-based epoch index 30 is the first with the decayed rate. They count from the start
+/// of training, as the study's do, and must come after the warm-up. A run file may leave any
 /// field out; it then takes the default.
 public struct ScheduleConfig: Codable, Equatable, Sendable {
     /// The "0.1" in η = K·B·0.1/256, and where warm-up starts.
@@ -49,8 +50,9 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
         for epoch in decayEpochs {
             try require(epoch > previous, field: "decayEpochs",
                         "decayEpochs must be strictly increasing epochs ≥ 1, got \(decayEpochs).")
-            try require(epoch >= warmupEpochs, field: "decayEpochs",
-                        "decayEpochs: \(epoch) falls inside the warm-up (warmupEpochs = \(warmupEpochs)).")
+            // A decay at the end of the last warm-up epoch would cut the rate the moment it peaks.
+            try require(epoch > warmupEpochs, field: "decayEpochs",
+                        "decayEpochs: \(epoch) is not after the warm-up (warmupEpochs = \(warmupEpochs)); the rate would drop the moment it peaks.")
             try require(epoch < epochs, field: "decayEpochs",
                         "decayEpochs: \(epoch) is not before the end of training (epochs = \(epochs)), so it would never apply.")
             previous = epoch

@@ -55,13 +55,15 @@ extension RunConfig {
         return map[field] ?? field
     }
 
-    /// The study's decay points (end of epochs 30, 60, 80 of 90) scaled to this run's length.
+    /// The study's decay points (end of epochs 30, 60, 80 of 90) scaled to the epochs left after
+    /// warm-up, as the decay of a warm-up followed by a schedule spans what remains.
     public var resolvedDecayEpochs: [Int] {
         if let given = decayEpochs { return given }
+        let warmup = warmupEpochs, remaining = Double(epochs - warmup)
         var result: [Int] = []
         for fraction in [30.0, 60.0, 80.0] {
-            let e = Int((fraction / 90 * Double(epochs)).rounded())
-            if e >= max(1, warmupEpochs) && e < epochs && e > (result.last ?? 0) { result.append(e) }
+            let e = warmup + Int((fraction / 90 * remaining).rounded())
+            if e > warmup && e < epochs && e > (result.last ?? 0) { result.append(e) }
         }
         return result
     }

@@ -57,9 +57,9 @@ struct RunOptions: ParsableArguments {
     var lr: Float?
     @Flag(inversion: .prefixedNo, help: "Scale the learning rate linearly with K·B/256 (default on).")
     var scaleLr: Bool?
-    @Option(help: "Learning-rate schedule: step, cosine (half-cosine per epoch) or constant. Default cosine.")
+    @Option(help: "Learning-rate schedule after warm-up: step, cosine (half-cosine per epoch over the epochs left) or constant. Default cosine.")
     var lrSchedule: ScheduleKind?
-    @Option(help: "Epochs after which the step schedule multiplies the rate by --decay-factor (default: 30,60,80 of 90 scaled to --epochs).")
+    @Option(help: "Epochs after which the step schedule multiplies the rate by --decay-factor, after warm-up (default: 30,60,80 of 90 scaled to the epochs after warm-up).")
     var decayEpochs: IntList?
     @Option(parsing: .unconditional, help: "Factor of each step decay (default 0.1).")
     var decayFactor: Float?
