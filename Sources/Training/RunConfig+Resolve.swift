@@ -15,7 +15,8 @@ extension RunConfig {
         try check(evalBatchSize >= 1, "--eval-batch-size must be at least 1, got \(evalBatchSize)")
         try check(lr > 0 && lr.isFinite, "--lr must be a positive number, got \(lr)")
         try check(augmentCrop >= 0, "--augment-crop must not be negative, got \(augmentCrop)")
-        try check(syntheticTrain >= 1 && syntheticTest >= 1, "synthetic dataset sizes must be at least 1")
+        try check(syntheticTrain >= 1, "--synthetic-train must be at least 1 (an empty training split has nothing to train on), got \(syntheticTrain)")
+        try check(syntheticTest >= 1, "--synthetic-test must be at least 1 (an empty test split has no accuracy, only NaN), got \(syntheticTest)")
         try check(warmupEpochs >= 0 && warmupEpochs <= epochs,
                   "--warmup-epochs must be between 0 and --epochs (\(epochs)), got \(warmupEpochs)")
         if let s = switchEpoch {
