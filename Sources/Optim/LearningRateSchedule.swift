@@ -4,7 +4,8 @@ import Foundation
 /// PyTorch's `SequentialLR([LinearLR, main], milestones: [W])`: warm-up, then the decay over the
 /// epochs that remain, so the rate is continuous where warm-up ends.
 ///
-/// - Peak: η = K·B·base/256 with the linear scaling rule (K workers, B per-worker batch), else base.
+/// - Peak: η = K·B·base/256 with the linear scaling rule (K workers, B per-worker batch), else
+///   base; at most `maxLearningRate`.
 /// - Warm-up: over the first `warmupEpochs` epochs the rate rises linearly every iteration from
 ///   `baseLearningRate` ("starts from 0.1") to the peak, which it reaches at the end of the last
 ///   warm-up epoch: iteration s < W = warmupEpochs·stepsPerEpoch gets start + (peak − start)·s/W,
@@ -29,11 +30,17 @@ public struct LearningRateSchedule: Sendable {
                      "LearningRateSchedule: workers \(workers), batchSize \(batchSize), stepsPerEpoch \(stepsPerEpoch) must be ≥ 1")
         self.config = config
         self.stepsPerEpoch = stepsPerEpoch
-        peakLearningRate = config.scaleLearningRate
-            ? config.baseLearningRate * Float(workers * batchSize) / 256
-            : config.baseLearningRate
+        peakLearningRate = Self.peak(config, workers: workers, batchSize: batchSize)
         warmupSteps = max(0, config.warmupEpochs) * stepsPerEpoch
         warmupStart = min(config.baseLearningRate, peakLearningRate)
+    }
+
+    /// η for K workers of batch B: K·B·base/256 (or base without scaling), at most `maxLearningRate`.
+    public static func peak(_ config: ScheduleConfig, workers: Int, batchSize: Int) -> Float {
+        let scaled = config.scaleLearningRate
+            ? config.baseLearningRate * Float(workers * batchSize) / 256
+            : config.baseLearningRate
+        return min(scaled, config.maxLearningRate ?? scaled)
     }
 
     /// Learning rate for global iteration `step` (0-based; epoch = step / stepsPerEpoch).

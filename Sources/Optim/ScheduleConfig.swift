@@ -29,6 +29,10 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
     public var epochs: Int = 90
     /// Linear scaling rule: peak = K·B·base/256; otherwise the peak is the base rate.
     public var scaleLearningRate: Bool = true
+    /// The most the linear scaling rule may raise the peak to (nil: no limit). The rule holds
+    /// only up to a rate beyond which training diverges (Goyal et al. 2017, §5; Shallue et al.
+    /// 2019); a model without BatchNorm reaches it at small K·B.
+    public var maxLearningRate: Float? = nil
 
     public init() {}
 
@@ -39,6 +43,9 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
         try require(decayFactor.isFinite && decayFactor > 0 && decayFactor <= 1, field: "decayFactor",
                     "decayFactor must be in (0, 1], got \(decayFactor).")
         try require(epochs >= 1, field: "epochs", "epochs must be at least 1, got \(epochs).")
+        if let m = maxLearningRate {
+            try require(m.isFinite && m > 0, field: "maxLearningRate", "maxLearningRate must be a finite number > 0, got \(m).")
+        }
         try require(warmupEpochs >= 0, field: "warmupEpochs", "warmupEpochs must be ≥ 0, got \(warmupEpochs).")
         try require(warmupEpochs <= epochs, field: "warmupEpochs",
                     "warmupEpochs (\(warmupEpochs)) must not be longer than training (epochs = \(epochs)).")
@@ -72,5 +79,6 @@ extension ScheduleConfig {
         warmupEpochs = try c.decodeIfPresent(Int.self, forKey: .warmupEpochs) ?? warmupEpochs
         epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? epochs
         scaleLearningRate = try c.decodeIfPresent(Bool.self, forKey: .scaleLearningRate) ?? scaleLearningRate
+        maxLearningRate = try c.decodeIfPresent(Float.self, forKey: .maxLearningRate)
     }
 }

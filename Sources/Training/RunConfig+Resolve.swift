@@ -17,8 +17,12 @@ extension RunConfig {
         try check(augmentCrop >= 0, "--augment-crop must not be negative, got \(augmentCrop)")
         try check(syntheticTrain >= 1, "--synthetic-train must be at least 1 (an empty training split has nothing to train on), got \(syntheticTrain)")
         try check(syntheticTest >= 1, "--synthetic-test must be at least 1 (an empty test split has no accuracy, only NaN), got \(syntheticTest)")
-        try check(warmupEpochs >= 0 && warmupEpochs <= epochs,
-                  "--warmup-epochs must be between 0 and --epochs (\(epochs)), got \(warmupEpochs)")
+        if case .epochs(let w) = warmupEpochs {
+            try check(w >= 0 && w <= epochs, "--warmup-epochs must be auto or between 0 and --epochs (\(epochs)), got \(w)")
+        }
+        if case .rate(let r) = maxLr {
+            try check(r > 0 && r.isFinite, "--max-lr must be auto, none or a positive rate, got \(r)")
+        }
         if let s = switchEpoch {
             try check(s >= 0 && s <= epochs, "--switch-epoch must be between 0 and --epochs (\(epochs)), got \(s)")
         }
@@ -51,7 +55,7 @@ extension RunConfig {
 
     private func flagName(_ field: String) -> String {
         let map = ["baseLearningRate": "lr", "kind": "lr-schedule", "decayEpochs": "decay-epochs",
-                   "decayFactor": "decay-factor", "warmupEpochs": "warmup-epochs", "epochs": "epochs",
+                   "decayFactor": "decay-factor", "warmupEpochs": "warmup-epochs", "epochs": "epochs", "maxLearningRate": "max-lr",
                    "weightDecay": "weight-decay", "momentum": "momentum"]
         return map[field] ?? field
     }
@@ -60,7 +64,7 @@ extension RunConfig {
     /// warm-up, as the decay of a warm-up followed by a schedule spans what remains.
     public var resolvedDecayEpochs: [Int] {
         if let given = decayEpochs { return given }
-        let warmup = warmupEpochs, remaining = Double(epochs - warmup)
+        let warmup = resolvedWarmupEpochs, remaining = Double(epochs - warmup)
         var result: [Int] = []
         for fraction in [30.0, 60.0, 80.0] {
             let e = warmup + Int((fraction / 90 * remaining).rounded())
@@ -85,9 +89,10 @@ extension RunConfig {
         c.kind = lrSchedule
         c.decayEpochs = resolvedDecayEpochs
         c.decayFactor = decayFactor
-        c.warmupEpochs = warmupEpochs
+        c.warmupEpochs = resolvedWarmupEpochs
         c.epochs = epochs
         c.scaleLearningRate = scaleLr
+        c.maxLearningRate = resolvedMaxLearningRate
         return c
     }
 

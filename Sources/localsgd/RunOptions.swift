@@ -15,6 +15,39 @@ extension BatchNormSync: ExpressibleByArgument {}
 extension MomentumSync: ExpressibleByArgument {}
 extension BackendKind: ExpressibleByArgument {}
 
+extension WarmupSetting: ExpressibleByArgument {
+    public init?(argument: String) {
+        if argument == "auto" { self = .auto } else if let n = Int(argument) { self = .epochs(n) } else { return nil }
+    }
+    /// As a config file writes it.
+    var configValue: Any {
+        switch self {
+        case .auto: return "auto"
+        case .epochs(let n): return n
+        }
+    }
+}
+
+extension RateLimitSetting: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "auto": self = .auto
+        case "none": self = .none
+        default:
+            guard let rate = Float(argument) else { return nil }
+            self = .rate(rate)
+        }
+    }
+    /// As a config file writes it.
+    var configValue: Any {
+        switch self {
+        case .auto: return "auto"
+        case .none: return "none"
+        case .rate(let r): return Double(r)
+        }
+    }
+}
+
 /// A comma-separated list of positive integers, e.g. `30,60,80`.
 struct IntList: ExpressibleByArgument {
     var values: [Int]
@@ -53,7 +86,7 @@ struct RunOptions: ParsableArguments {
     var epochs: Int?
     @Option(parsing: .unconditional, help: "Per-worker batch size B (default 32, the study's).")
     var batchSize: Int?
-    @Option(parsing: .unconditional, help: "Base learning rate before linear scaling: η = K·B·lr/256 (default 0.1).")
+    @Option(parsing: .unconditional, help: "Base learning rate before linear scaling: η = K·B·lr/256, at most --max-lr (default 0.1).")
     var lr: Float?
     @Flag(inversion: .prefixedNo, help: "Scale the learning rate linearly with K·B/256 (default on).")
     var scaleLr: Bool?
@@ -63,8 +96,16 @@ struct RunOptions: ParsableArguments {
     var decayEpochs: IntList?
     @Option(parsing: .unconditional, help: "Factor of each step decay (default 0.1).")
     var decayFactor: Float?
-    @Option(parsing: .unconditional, help: "Epochs of per-iteration linear warm-up from --lr to the scaled rate (default 0).")
-    var warmupEpochs: Int?
+    @Option(parsing: .unconditional, help: """
+        Epochs of per-iteration linear warm-up from --lr to the scaled rate, or auto (default): when the \
+        rate climbs above --lr (K·B > 256), Goyal et al.'s 5 epochs, at most half of --epochs; else none.
+        """)
+    var warmupEpochs: WarmupSetting?
+    @Option(parsing: .unconditional, help: """
+        Most the linear scaling rule may raise the rate to: auto (default; the model's stable rate: 0.1 for \
+        logreg, mlp and cnn; for the ResNets 0.1 without warm-up, no limit after one), none, or a rate.
+        """)
+    var maxLr: RateLimitSetting?
     @Option(help: "Optimizer: sgd or lars (trust coefficient 0.02, clipping). Default sgd.")
     var optimizer: OptimizerKind?
     @Option(parsing: .unconditional, help: "Momentum (default 0.9).")
@@ -146,7 +187,8 @@ struct RunOptions: ParsableArguments {
         put("model", model?.rawValue); put("shortcut", shortcut?.rawValue)
         put("epochs", epochs); put("batch_size", batchSize); put("lr", lr.map { Double($0) }); put("scale_lr", scaleLr)
         put("lr_schedule", lrSchedule?.rawValue); put("decay_epochs", decayEpochs?.values)
-        put("decay_factor", decayFactor.map { Double($0) }); put("warmup_epochs", warmupEpochs)
+        put("decay_factor", decayFactor.map { Double($0) }); put("warmup_epochs", warmupEpochs?.configValue)
+        put("max_lr", maxLr?.configValue)
         put("optimizer", optimizer?.rawValue); put("momentum", momentum.map { Double($0) }); put("nesterov", nesterov)
         put("weight_decay", weightDecay.map { Double($0) }); put("momentum_correction", momentumCorrection)
         put("algorithm", algorithm?.rawValue); put("workers", workers); put("local_steps", localSteps)

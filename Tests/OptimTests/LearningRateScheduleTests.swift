@@ -32,6 +32,13 @@ final class LearningRateScheduleTests: XCTestCase {
         XCTAssertEqual(schedule(.step) { $0.scaleLearningRate = false }.peakLearningRate, 0.1)
     }
 
+    func testMaxLearningRateCapsTheScaledPeakAndWarmupClimbsToIt() {
+        let capped = schedule(.constant) { $0.maxLearningRate = 0.3 }
+        XCTAssertEqual(capped.peakLearningRate, 0.3)
+        assertRates(capped, [0: 0.1, 250: 0.2, 500: 0.3, 8999: 0.3])  // 0.1 + 0.2·s/500
+        XCTAssertEqual(schedule(.constant, workers: 1) { $0.maxLearningRate = 0.3 }.peakLearningRate, 0.0125, "below the cap")
+    }
+
     func testWarmupRampsEveryIterationFromBaseToPeak() {
         // start + (0.8 − 0.1)·s/500
         let expected: [Int: Float] = [0: 0.1, 1: 0.1014, 250: 0.45, 499: 0.7986, 500: 0.8]

@@ -33,6 +33,8 @@ final class ScheduleConfigTests: XCTestCase {
         assertInvalid("decayFactor") { $0.decayFactor = 0 }
         assertInvalid("decayFactor") { $0.decayFactor = 10 }
         assertInvalid("epochs") { $0.epochs = 0 }
+        assertInvalid("maxLearningRate") { $0.maxLearningRate = 0 }
+        assertInvalid("maxLearningRate") { $0.maxLearningRate = .infinity }
         assertInvalid("warmupEpochs") { $0.warmupEpochs = -1 }
         // Warm-up longer than training is an error, not a schedule that never reaches its peak.
         assertInvalid("warmupEpochs") { $0.warmupEpochs = 91 }
