@@ -5,7 +5,7 @@ import Foundation
 /// epochs that remain, so the rate is continuous where warm-up ends.
 ///
 /// - Peak: η = K·B·base/256 with the linear scaling rule (K workers, B per-worker batch), else
-///   base; at most `maxLearningRate`.
+///   base; the rule raises it to at most `maxLearningRate` (or the base, if that is higher).
 /// - Warm-up: over the first `warmupEpochs` epochs the rate rises linearly every iteration from
 ///   `baseLearningRate` ("starts from 0.1") to the peak, which it reaches at the end of the last
 ///   warm-up epoch: iteration s < W = warmupEpochs·stepsPerEpoch gets start + (peak − start)·s/W,
@@ -35,12 +35,14 @@ public struct LearningRateSchedule: Sendable {
         warmupStart = min(config.baseLearningRate, peakLearningRate)
     }
 
-    /// η for K workers of batch B: K·B·base/256 (or base without scaling), at most `maxLearningRate`.
+    /// η for K workers of batch B: K·B·base/256, raised by the rule to at most `maxLearningRate`
+    /// (a base above that limit is kept); the base itself without scaling.
     public static func peak(_ config: ScheduleConfig, workers: Int, batchSize: Int) -> Float {
-        let scaled = config.scaleLearningRate
-            ? config.baseLearningRate * Float(workers * batchSize) / 256
-            : config.baseLearningRate
-        return min(scaled, config.maxLearningRate ?? scaled)
+        let base = config.baseLearningRate
+        guard config.scaleLearningRate else { return base }
+        let scaled = base * Float(workers * batchSize) / 256
+        guard let limit = config.maxLearningRate else { return scaled }
+        return min(scaled, max(limit, base))
     }
 
     /// Learning rate for global iteration `step` (0-based; epoch = step / stepsPerEpoch).

@@ -29,7 +29,8 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
     public var epochs: Int = 90
     /// Linear scaling rule: peak = K·B·base/256; otherwise the peak is the base rate.
     public var scaleLearningRate: Bool = true
-    /// The most the linear scaling rule may raise the peak to (nil: no limit). The rule holds
+    /// The most the linear scaling rule may raise the peak to (nil: no limit); a base rate above
+    /// it is kept, and without scaling it does not apply. The rule holds
     /// only up to a rate beyond which training diverges (Goyal et al. 2017, §5; Shallue et al.
     /// 2019); a model without BatchNorm reaches it at small K·B.
     public var maxLearningRate: Float? = nil

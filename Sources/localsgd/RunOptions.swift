@@ -103,7 +103,8 @@ struct RunOptions: ParsableArguments {
     var warmupEpochs: WarmupSetting?
     @Option(parsing: .unconditional, help: """
         Most the linear scaling rule may raise the rate to: auto (default; the model's stable rate: 0.1 for \
-        logreg, mlp and cnn; for the ResNets 0.1 without warm-up, no limit after one), none, or a rate.
+        logreg, mlp and cnn; for the ResNets 0.1 without warm-up, no limit after one), none, or a rate. \
+        A higher --lr is kept.
         """)
     var maxLr: RateLimitSetting?
     @Option(help: "Optimizer: sgd or lars (trust coefficient 0.02, clipping). Default sgd.")

@@ -37,6 +37,10 @@ final class LearningRateScheduleTests: XCTestCase {
         XCTAssertEqual(capped.peakLearningRate, 0.3)
         assertRates(capped, [0: 0.1, 250: 0.2, 500: 0.3, 8999: 0.3])  // 0.1 + 0.2·s/500
         XCTAssertEqual(schedule(.constant, workers: 1) { $0.maxLearningRate = 0.3 }.peakLearningRate, 0.0125, "below the cap")
+        XCTAssertEqual(schedule(.constant) { $0.maxLearningRate = 0.3; $0.baseLearningRate = 0.5 }.peakLearningRate, 0.5,
+                       "the rule does not raise a base above the cap, nor lower it")
+        XCTAssertEqual(schedule(.constant) { $0.maxLearningRate = 0.3; $0.scaleLearningRate = false; $0.baseLearningRate = 2 }
+            .peakLearningRate, 2, "no scaling, no cap")
     }
 
     func testWarmupRampsEveryIterationFromBaseToPeak() {

@@ -69,8 +69,15 @@ final class RecipeTests: XCTestCase {
             c.model = model
             XCTAssertEqual(c.peakLearningRate, 0.1, "\(model)")
         }
-        c.maxLr = .none
         c.model = .cnn
+        c.lr = 0.5
+        XCTAssertEqual(c.peakLearningRate, 0.5, "a base rate above the limit is the user's, and kept")
+        c.scaleLr = false
+        c.lr = 2
+        XCTAssertEqual(c.peakLearningRate, 2, "no scaling: the limit does not apply")
+        c.scaleLr = true
+        c.lr = 0.1
+        c.maxLr = .none
         XCTAssertEqual(c.peakLearningRate, 0.8, "--max-lr none: the linear scaling rule alone")
         c.maxLr = .rate(0.3)
         XCTAssertEqual(c.peakLearningRate, 0.3)
