@@ -4,6 +4,10 @@ import Comm
 /// every H steps) and hierarchical local SGD (Lin et al.: several nested levels, e.g. inside
 /// groups of G every H steps and across all K every H·H_b). At an iteration where several
 /// levels are due, only the widest runs (it subsumes the others).
+///
+/// A lone worker (K = 1) still reaches every averaging point: the mean of one replica is itself,
+/// so nothing is communicated or counted in `syncs`, but the momentum policy applies and the
+/// point is a global average for SlowMo (which then is Lookahead, Zhang et al. 2019).
 public final class PeriodicAveraging: SyncStrategy {
     /// One level of the hierarchy: groups of `groupSize` consecutive workers average every `period` steps.
     public struct Level: Equatable, Sendable {
@@ -21,6 +25,7 @@ public final class PeriodicAveraging: SyncStrategy {
     /// Iterations before this one belong to someone else (post-local's minibatch phase);
     /// periods count from here.
     public let firstStep: Int
+    /// Averagings that communicated (none with a lone worker).
     public private(set) var syncs = 0
     /// The last iteration at which the whole world was averaged (SlowMo's cue).
     public private(set) var lastGlobalAverageStep: Int?
@@ -40,14 +45,14 @@ public final class PeriodicAveraging: SyncStrategy {
     /// The level that averages after iteration `step`, if any.
     private func dueLevel(step: Int, workers: Int) -> Level? {
         let t = step - firstStep + 1
-        guard workers > 1, t > 0 else { return nil }
+        guard t > 0 else { return nil }
         return levels.last(where: { t % $0.period == 0 })
     }
 
     /// 1/G at an averaging step whose group size G is a power of two: the sum of the scaled
     /// weights is then bitwise their mean, and the all-reduce needs no pass of its own.
     public func parameterScale(step: Int, workers: Int) -> Float {
-        guard let level = dueLevel(step: step, workers: workers), level.groupSize > 1,
+        guard workers > 1, let level = dueLevel(step: step, workers: workers), level.groupSize > 1,
               level.groupSize & (level.groupSize - 1) == 0 else { return 1 }
         return 1 / Float(level.groupSize)
     }
@@ -62,6 +67,11 @@ public final class PeriodicAveraging: SyncStrategy {
     /// Weights the optimizer already scaled by 1/G (`c.parameterScale`) are summed.
     public func average(_ c: SyncContext, groupSize: Int) throws {
         let w = c.workers, comm = c.communicator
+        if comm.workers == 1 {
+            // The mean of one replica is itself; only the momentum policy has work to do.
+            if momentumSync == .reset { for m in w.momentum { m.update(repeating: 0, count: w.parameterCount) } }
+            return
+        }
         if groupSize > 1 && c.parameterScale == 1 / Float(groupSize) {
             try comm.allReduceSum(w.parameters, count: w.parameterCount, groupSize: groupSize)
         } else {

@@ -6,7 +6,9 @@ import Tensor
 /// and x̄ the fresh average, γ the current learning rate:
 ///   u ← β·u + (x₀ − x̄)/γ;   x ← x₀ − α·γ·u   (heavy ball), or
 ///   x ← x₀ − α·γ·(β·u + (x₀ − x̄)/γ) with the new u (outer Nesterov, DiLoCo-style);
-/// then x₀ ← x. α = 1, β = 0 is the inner strategy unchanged.
+/// then x₀ ← x. α = 1, β = 0 is the inner strategy unchanged. With one worker the "average" is
+/// that worker's weights after H steps, and β = 0 gives x ← x₀ + α·(x − x₀): Lookahead (Zhang et
+/// al. 2019), as Wang et al. note; β > 0 adds the slow momentum on the same pseudo-gradient.
 public final class SlowMo: SyncStrategy {
     public let inner: PostLocalSGD
     public let slowLearningRate: Float

@@ -31,31 +31,44 @@ enum CIFARReader {
     static func read(_ paths: [String], layout: Layout) throws -> RawImages {
         var raw = RawImages(channels: channels, height: side, width: side, pixels: [], labels: [])
         for path in paths {
-            try append(path, layout: layout, to: &raw)
+            try append(DataFileReader(path: path), layout: layout, to: &raw)
         }
         return raw
     }
 
-    private static func append(_ path: String, layout: Layout, to raw: inout RawImages) throws {
-        let bytes = try FileBytes.read(path)
-        let recordSize = layout.labelBytes + pixelBytes
-        guard bytes.count % recordSize == 0 else {
-            throw DataError(
-                "\(path) is truncated: \(bytes.count) bytes is not a whole number of \(recordSize)-byte records "
-                    + "(\(bytes.count / recordSize) full records and \(bytes.count % recordSize) bytes left over).")
+    /// Records read per chunk: labels are checked chunk by chunk, so a file that is not CIFAR
+    /// stops being read (and inflated) at its first chunk.
+    static let recordsPerChunk = 256
+
+    /// Appends the records of `file`, checking each label as it comes.
+    static func append(_ file: DataFileReader, layout: Layout, to raw: inout RawImages) throws {
+        let path = file.path, recordSize = layout.labelBytes + pixelBytes
+        if !file.isCompressed {
+            raw.pixels.reserveCapacity(raw.pixels.count + file.fileSize / recordSize * pixelBytes)
+            raw.labels.reserveCapacity(raw.labels.count + file.fileSize / recordSize)
         }
-        let records = bytes.count / recordSize
-        raw.pixels.reserveCapacity(raw.pixels.count + records * pixelBytes)
-        raw.labels.reserveCapacity(raw.labels.count + records)
-        for r in 0..<records {
-            let start = r * recordSize
-            let label = Int(bytes[start + layout.labelBytes - 1])
-            guard label < layout.classes else {
-                throw DataError(
-                    "\(path): record \(r) has label \(label), outside the \(layout.classes) classes 0..<\(layout.classes).")
+        var records = 0
+        while true {
+            let bytes = try file.read(recordsPerChunk * recordSize)
+            let whole = bytes.count / recordSize
+            for r in 0..<whole {
+                let start = r * recordSize
+                let label = Int(bytes[start + layout.labelBytes - 1])
+                guard label < layout.classes else {
+                    throw DataError(
+                        "\(path): record \(records + r) has label \(label), outside the \(layout.classes) classes 0..<\(layout.classes).")
+                }
+                raw.labels.append(Int32(label))
+                raw.pixels.append(contentsOf: bytes[(start + layout.labelBytes)..<(start + recordSize)])
             }
-            raw.labels.append(Int32(label))
-            raw.pixels.append(contentsOf: bytes[(start + layout.labelBytes)..<(start + recordSize)])
+            records += whole
+            guard bytes.count % recordSize == 0 else {
+                let total = records * recordSize + bytes.count % recordSize
+                throw DataError(
+                    "\(path) is truncated: \(total) bytes is not a whole number of \(recordSize)-byte records "
+                        + "(\(records) full records and \(bytes.count % recordSize) bytes left over).")
+            }
+            if bytes.count < recordsPerChunk * recordSize { return }
         }
     }
 }

@@ -18,23 +18,37 @@ enum IDXReader {
         return RawImages(channels: 1, height: shape[1], width: shape[2], pixels: pixels, labels: labels)
     }
 
+    /// Bytes a gzip file may inflate past the size its header declares, to tell "exactly that
+    /// long" from "longer" and to report by how much when the surplus is small.
+    static let surplusMargin = 1 << 16
+
     /// The payload and dimensions of an IDX file of unsigned bytes with the expected magic.
     static func readArray(_ path: String, magic expected: UInt32, kind: String) throws -> ([UInt8], [Int]) {
-        let bytes = try FileBytes.read(path)
-        guard bytes.count >= 4 else {
-            throw DataError("\(path) is truncated: \(bytes.count) bytes is too short for an IDX header.")
+        try readArray(DataFileReader(path: path), magic: expected, kind: kind)
+    }
+
+    /// As `readArray(_:magic:kind:)` from an open reader: the header is checked before any of the
+    /// payload is read, and a gzip file is inflated no further than the declared size plus
+    /// `surplusMargin`.
+    static func readArray(_ file: DataFileReader, magic expected: UInt32, kind: String) throws -> ([UInt8], [Int]) {
+        let path = file.path
+        let head = try file.read(4)
+        guard head.count == 4 else {
+            throw DataError("\(path) is truncated: \(head.count) bytes is too short for an IDX header.")
         }
-        let magic = bigEndian32(bytes, at: 0)
+        let magic = bigEndian32(head, at: 0)
         guard magic == expected else {
             throw DataError(
                 "\(path) is not an IDX \(kind) file: magic number is 0x\(hex(magic)), expected 0x\(hex(expected)).")
         }
         let dimensions = Int(expected & 0xff)
         let headerSize = 4 + 4 * dimensions
-        guard bytes.count >= headerSize else {
-            throw DataError("\(path) is truncated: \(bytes.count) bytes is too short for its \(headerSize)-byte header.")
+        let extents = try file.read(4 * dimensions)
+        guard extents.count == 4 * dimensions else {
+            throw DataError(
+                "\(path) is truncated: \(4 + extents.count) bytes is too short for its \(headerSize)-byte header.")
         }
-        let shape = (0..<dimensions).map { Int(bigEndian32(bytes, at: 4 + 4 * $0)) }
+        let shape = (0..<dimensions).map { Int(bigEndian32(extents, at: 4 * $0)) }
         if dimensions > 1, let zero = shape.dropFirst().firstIndex(of: 0) {
             throw DataError("\(path) declares dimension \(zero) of size 0; images must not be empty.")
         }
@@ -43,15 +57,22 @@ enum IDXReader {
             let (result, overflow) = product.multipliedReportingOverflow(by: extent)
             return overflow ? Int.max : result
         }
-        let found = bytes.count - headerSize
-        guard found >= expectedCount else {
-            throw DataError("\(path) is truncated: expected \(expectedCount) bytes of \(kind) data, found \(found).")
+        guard expectedCount <= file.mostRemaining else {
+            let found = file.isCompressed ? "a \(file.fileSize)-byte gzip file cannot hold that many" : "found \(file.mostRemaining)"
+            throw DataError("\(path) is truncated: expected \(expectedCount) bytes of \(kind) data, \(found).")
         }
-        guard found == expectedCount else {
+        let payload = try file.read(expectedCount)
+        guard payload.count == expectedCount else {
+            throw DataError("\(path) is truncated: expected \(expectedCount) bytes of \(kind) data, found \(payload.count).")
+        }
+        let surplus = try file.skipRest(upTo: surplusMargin)
+        guard surplus == 0 else {
+            let found = file.isCompressed && surplus == surplusMargin
+                ? "more than \(expectedCount + surplus)" : "\(expectedCount + surplus)"
             throw DataError(
                 "\(path) is longer than its header says: expected \(expectedCount) bytes of \(kind) data, found \(found).")
         }
-        return (Array(bytes[headerSize...]), shape)
+        return (payload, shape)
     }
 
     /// Labels as Int32, each checked to be below `classes`.

@@ -3,7 +3,8 @@
 ///
 /// `directory` overrides the kind's default directory (`--data-dir`); for `.synthetic` it
 /// is ignored and `synthetic` describes the data. Files may be plain or gzip-compressed
-/// (`name` or `name.gz`). Every problem with the files is a `DataError` naming the path.
+/// (`name` or `name.gz`; what `gzip -t` accepts, see `GzipInflater`). Every problem with the
+/// files is a `DataError` naming the path, and so is a split without samples.
 public func loadDataset(_ kind: DatasetKind, directory: String?, synthetic: SyntheticConfig = .init()) throws -> DataSplit {
     let raw: (train: RawImages, test: RawImages)
     let classes: Int
@@ -18,9 +19,6 @@ public func loadDataset(_ kind: DatasetKind, directory: String?, synthetic: Synt
         let layout = CIFARReader.layout(kind)
         classes = layout.classes
         raw = try loadCIFAR(kind, layout: layout, directory: try dataDirectory(kind, directory))
-    }
-    guard raw.train.count > 0 else {
-        throw DataError("the \(kind.displayName) training set is empty; there is nothing to train on.")
     }
     let normalization = Normalization(statisticsOf: raw.train)
     func dataset(_ images: RawImages, _ split: String) -> Dataset {
@@ -37,7 +35,7 @@ private func dataDirectory(_ kind: DatasetKind, _ given: String?) throws -> Stri
     guard let directory = given ?? kind.defaultDirectory else {
         throw DataError("\(kind.displayName) has no default location; \(kind.installHint).")
     }
-    guard FileBytes.isDirectory(directory) else {
+    guard DataFiles.isDirectory(directory) else {
         throw DataError("\(kind.displayName) directory \(directory) does not exist; \(kind.installHint).")
     }
     return directory
@@ -45,22 +43,31 @@ private func dataDirectory(_ kind: DatasetKind, _ given: String?) throws -> Stri
 
 /// The path of `name` (or `name.gz`) in `directory`, or an error saying how to get it.
 private func requireFile(_ name: String, in directory: String, kind: DatasetKind) throws -> String {
-    guard let path = FileBytes.existing(name, in: directory) else {
+    guard let path = DataFiles.existing(name, in: directory) else {
         throw DataError(
             "\(kind.displayName) file \(name) (or \(name).gz) is missing from \(directory); \(kind.installHint).")
     }
     return path
 }
 
+/// Refuses a split without samples: training would have nothing to learn from, and evaluation
+/// would divide by zero and report NaN.
+private func requireSamples(_ raw: RawImages, split: String, files: [String]) throws {
+    guard raw.count == 0 else { return }
+    let holders = files.count == 1 ? "\(files[0]) holds" : "\(files.joined(separator: ", ")) hold"
+    throw DataError("the \(split) split is empty: \(holders) no samples.")
+}
+
 private func loadIDX(_ kind: DatasetKind, directory: String) throws -> (train: RawImages, test: RawImages) {
-    func split(_ prefix: String) throws -> RawImages {
-        try IDXReader.read(
-            images: requireFile("\(prefix)-images-idx3-ubyte", in: directory, kind: kind),
-            labels: requireFile("\(prefix)-labels-idx1-ubyte", in: directory, kind: kind),
-            classes: 10)
+    func split(_ prefix: String, _ name: String) throws -> RawImages {
+        let images = try requireFile("\(prefix)-images-idx3-ubyte", in: directory, kind: kind)
+        let raw = try IDXReader.read(images: images, labels: requireFile("\(prefix)-labels-idx1-ubyte", in: directory, kind: kind),
+                                     classes: 10)
+        try requireSamples(raw, split: name, files: [images])
+        return raw
     }
-    let train = try split("train")
-    let test = try split("t10k")
+    let train = try split("train", "training")
+    let test = try split("t10k", "test")
     guard train.height == test.height && train.width == test.width else {
         throw DataError(
             "\(kind.displayName) in \(directory): training images are \(train.height)×\(train.width) "
@@ -74,9 +81,13 @@ private func loadCIFAR(
 ) throws -> (train: RawImages, test: RawImages) {
     // The archive unpacks into a subfolder; accept the files there or directly in `directory`.
     let nested = directory + "/" + layout.subfolder
-    let base = FileBytes.existing(layout.train[0], in: directory) == nil && FileBytes.isDirectory(nested)
+    let base = DataFiles.existing(layout.train[0], in: directory) == nil && DataFiles.isDirectory(nested)
         ? nested : directory
-    let train = try CIFARReader.read(layout.train.map { try requireFile($0, in: base, kind: kind) }, layout: layout)
-    let test = try CIFARReader.read(layout.test.map { try requireFile($0, in: base, kind: kind) }, layout: layout)
-    return (train, test)
+    func split(_ names: [String], _ name: String) throws -> RawImages {
+        let files = try names.map { try requireFile($0, in: base, kind: kind) }
+        let raw = try CIFARReader.read(files, layout: layout)
+        try requireSamples(raw, split: name, files: files)
+        return raw
+    }
+    return (try split(layout.train, "training"), try split(layout.test, "test"))
 }

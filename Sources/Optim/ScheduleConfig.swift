@@ -14,7 +14,8 @@ public enum ScheduleKind: String, Codable, CaseIterable, Sendable {
 /// Defaults are the study's ImageNet recipe: η = K·B·0.1/256 (linear scaling rule), linear
 /// warm-up over 5 epochs starting from 0.1, ×0.1 at the end of epochs 30, 60 and 80 of 90.
 /// Epochs in `decayEpochs` are 1-based as in the paper: 30 means "at the end of the 30th epoch",
-/// so the 0-based epoch index 30 is the first with the decayed rate. A run file may leave any
+/// so the 0-based epoch index 30 is the first with the decayed rate. They count from the start
+/// of training, as the study's do, and must come after the warm-up. A run file may leave any
 /// field out; it then takes the default.
 public struct ScheduleConfig: Codable, Equatable, Sendable {
     /// The "0.1" in η = K·B·0.1/256, and where warm-up starts.
@@ -28,6 +29,11 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
     public var epochs: Int = 90
     /// Linear scaling rule: peak = K·B·base/256; otherwise the peak is the base rate.
     public var scaleLearningRate: Bool = true
+    /// The most the linear scaling rule may raise the peak to (nil: no limit); a base rate above
+    /// it is kept, and without scaling it does not apply. The rule holds
+    /// only up to a rate beyond which training diverges (Goyal et al. 2017, §5; Shallue et al.
+    /// 2019); a model without BatchNorm reaches it at small K·B.
+    public var maxLearningRate: Float? = nil
 
     public init() {}
 
@@ -38,6 +44,9 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
         try require(decayFactor.isFinite && decayFactor > 0 && decayFactor <= 1, field: "decayFactor",
                     "decayFactor must be in (0, 1], got \(decayFactor).")
         try require(epochs >= 1, field: "epochs", "epochs must be at least 1, got \(epochs).")
+        if let m = maxLearningRate {
+            try require(m.isFinite && m > 0, field: "maxLearningRate", "maxLearningRate must be a finite number > 0, got \(m).")
+        }
         try require(warmupEpochs >= 0, field: "warmupEpochs", "warmupEpochs must be ≥ 0, got \(warmupEpochs).")
         try require(warmupEpochs <= epochs, field: "warmupEpochs",
                     "warmupEpochs (\(warmupEpochs)) must not be longer than training (epochs = \(epochs)).")
@@ -49,8 +58,9 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
         for epoch in decayEpochs {
             try require(epoch > previous, field: "decayEpochs",
                         "decayEpochs must be strictly increasing epochs ≥ 1, got \(decayEpochs).")
-            try require(epoch >= warmupEpochs, field: "decayEpochs",
-                        "decayEpochs: \(epoch) falls inside the warm-up (warmupEpochs = \(warmupEpochs)).")
+            // A decay at the end of the last warm-up epoch would cut the rate the moment it peaks.
+            try require(epoch > warmupEpochs, field: "decayEpochs",
+                        "decayEpochs: \(epoch) is not after the warm-up (warmupEpochs = \(warmupEpochs)); the rate would drop the moment it peaks.")
             try require(epoch < epochs, field: "decayEpochs",
                         "decayEpochs: \(epoch) is not before the end of training (epochs = \(epochs)), so it would never apply.")
             previous = epoch
@@ -70,5 +80,6 @@ extension ScheduleConfig {
         warmupEpochs = try c.decodeIfPresent(Int.self, forKey: .warmupEpochs) ?? warmupEpochs
         epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? epochs
         scaleLearningRate = try c.decodeIfPresent(Bool.self, forKey: .scaleLearningRate) ?? scaleLearningRate
+        maxLearningRate = try c.decodeIfPresent(Float.self, forKey: .maxLearningRate)
     }
 }

@@ -63,6 +63,7 @@ public final class AsyncTrainer {
         if communicator.processCount > 1 && evaluationCommunicator == nil {
             throw TrainingError("async across processes needs a second communicator for evaluation")
         }
+        try data.requireSamples()
         self.config = config
         self.data = data
         // An injected latency delays each round's start on the averaging loop's thread, not the workers.

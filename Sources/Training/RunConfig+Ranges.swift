@@ -98,7 +98,8 @@ extension RunConfig {
     }
 
     private func problem(_ field: String, _ value: Any?, name: String) -> String? {
-        if let range = RunConfig.ranges[field], let text = value as? String {  // a non-finite number
+        if let range = RunConfig.ranges[field], let text = value as? String, ["inf", "-inf", "nan"].contains(text) {
+            // a non-finite number (other words, such as `auto`, are the field's own settings)
             return "\(name) must be \(range.requirement), got \(text)"
         }
         if let text = value as? String { return textProblem(field, text, name: name) }

@@ -11,8 +11,12 @@ extension RunConfig {
         if let problem = try rangeProblem(name: { "--" + $0.replacingOccurrences(of: "_", with: "-") }) {
             throw TrainingError(problem)
         }
-        try check(warmupEpochs <= epochs,
-                  "--warmup-epochs must be between 0 and --epochs (\(epochs)), got \(warmupEpochs)")
+        if case .epochs(let w) = warmupEpochs {
+            try check(w >= 0 && w <= epochs, "--warmup-epochs must be auto or between 0 and --epochs (\(epochs)), got \(w)")
+        }
+        if case .rate(let r) = maxLr {
+            try check(r > 0 && r.isFinite, "--max-lr must be auto, none or a positive rate, got \(r)")
+        }
         if let s = switchEpoch {
             try check(s >= 0 && s <= epochs, "--switch-epoch must be between 0 and --epochs (\(epochs)), got \(s)")
         }
@@ -44,18 +48,20 @@ extension RunConfig {
 
     private func flagName(_ field: String) -> String {
         let map = ["baseLearningRate": "lr", "kind": "lr-schedule", "decayEpochs": "decay-epochs",
-                   "decayFactor": "decay-factor", "warmupEpochs": "warmup-epochs", "epochs": "epochs",
+                   "decayFactor": "decay-factor", "warmupEpochs": "warmup-epochs", "epochs": "epochs", "maxLearningRate": "max-lr",
                    "weightDecay": "weight-decay", "momentum": "momentum"]
         return map[field] ?? field
     }
 
-    /// The study's decay points (end of epochs 30, 60, 80 of 90) scaled to this run's length.
+    /// The study's decay points (end of epochs 30, 60, 80 of 90) scaled to the epochs left after
+    /// warm-up, as the decay of a warm-up followed by a schedule spans what remains.
     public var resolvedDecayEpochs: [Int] {
         if let given = decayEpochs { return given }
+        let warmup = resolvedWarmupEpochs, remaining = Double(epochs - warmup)
         var result: [Int] = []
         for fraction in [30.0, 60.0, 80.0] {
-            let e = Int((fraction / 90 * Double(epochs)).rounded())
-            if e >= max(1, warmupEpochs) && e < epochs && e > (result.last ?? 0) { result.append(e) }
+            let e = warmup + Int((fraction / 90 * remaining).rounded())
+            if e > warmup && e < epochs && e > (result.last ?? 0) { result.append(e) }
         }
         return result
     }
@@ -76,9 +82,10 @@ extension RunConfig {
         c.kind = lrSchedule
         c.decayEpochs = resolvedDecayEpochs
         c.decayFactor = decayFactor
-        c.warmupEpochs = warmupEpochs
+        c.warmupEpochs = resolvedWarmupEpochs
         c.epochs = epochs
         c.scaleLearningRate = scaleLr
+        c.maxLearningRate = resolvedMaxLearningRate
         return c
     }
 

@@ -35,7 +35,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// nil: the study's decays at 30, 60 and 80 of 90 epochs, scaled to `epochs`.
     public var decayEpochs: [Int]? = nil
     public var decayFactor: Float = 0.1
-    public var warmupEpochs: Int = 0
+    /// `auto`: warm-up when the linear scaling rule raises the rate (`resolvedWarmupEpochs`).
+    public var warmupEpochs: WarmupSetting = .auto
+    /// `auto`: the model's stable rate caps the scaled one (`resolvedMaxLearningRate`).
+    public var maxLr: RateLimitSetting = .auto
     public var optimizer: OptimizerKind = .sgd
     public var momentum: Float = 0.9
     public var nesterov: Bool = true
@@ -86,7 +89,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case dataset, dataDir = "data_dir", shuffle, augmentCrop = "augment_crop", augmentFlip = "augment_flip"
         case syntheticTrain = "synthetic_train", syntheticTest = "synthetic_test"
         case model, shortcut, epochs, batchSize = "batch_size", lr, scaleLr = "scale_lr", lrSchedule = "lr_schedule"
-        case decayEpochs = "decay_epochs", decayFactor = "decay_factor", warmupEpochs = "warmup_epochs"
+        case decayEpochs = "decay_epochs", decayFactor = "decay_factor", warmupEpochs = "warmup_epochs", maxLr = "max_lr"
         case optimizer, momentum, nesterov, weightDecay = "weight_decay", momentumCorrection = "momentum_correction"
         case algorithm, workers, localSteps = "local_steps", switchEpoch = "switch_epoch", switchStep = "switch_step"
         case groupSize = "group_size", globalEvery = "global_every", slowmoLr = "slowmo_lr"
@@ -108,5 +111,6 @@ public struct RunConfig: Codable, Equatable, Sendable {
         "optimizer": OptimizerKind.allCases.map(\.rawValue), "algorithm": AlgorithmKind.allCases.map(\.rawValue),
         "bn_sync": BatchNormSync.allCases.map(\.rawValue), "momentum_sync": MomentumSync.allCases.map(\.rawValue),
         "backend": BackendKind.allCases.map(\.rawValue),
+        "warmup_epochs": ["auto", "a whole number of epochs"], "max_lr": ["auto", "none", "a rate > 0"],
     ]
 }

@@ -84,6 +84,8 @@ public struct DerivedConfig: Codable, Sendable {
     public var normalization: Normalization
     public var stepsPerEpoch: Int
     public var peakLearningRate: Float
+    /// The warm-up the run resolved (`warmup_epochs` may say auto).
+    public var warmupEpochs: Int
     public var decayEpochs: [Int]
     public var parameters: Int
     public var trainSamples: Int
@@ -94,6 +96,7 @@ public struct DerivedConfig: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case normalization, stepsPerEpoch = "steps_per_epoch", peakLearningRate = "peak_learning_rate"
+        case warmupEpochs = "warmup_epochs"
         case decayEpochs = "decay_epochs", parameters, trainSamples = "train_samples", testSamples = "test_samples"
         case blasCoreType = "blas_core_type"
     }

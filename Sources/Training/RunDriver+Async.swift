@@ -28,7 +28,8 @@ extension RunDriver {
         if let directory {
             try directory.writeConfig(config, derived: DerivedConfig(
                 normalization: data.normalization, stepsPerEpoch: trainer.stepsPerEpoch,
-                peakLearningRate: trainer.schedule.peakLearningRate, decayEpochs: config.resolvedDecayEpochs,
+                peakLearningRate: trainer.schedule.peakLearningRate, warmupEpochs: config.resolvedWarmupEpochs,
+                decayEpochs: config.resolvedDecayEpochs,
                 parameters: trainer.network.layout.count, trainSamples: data.train.count, testSamples: data.test.count))
             trainer.afterEpoch = { t in try directory.writeMetrics(t.history) }
         }

@@ -74,7 +74,8 @@ public enum RunDriver {
             if resume, writes, let warning = directory.coreTypeWarning() { events?(.warning(warning)) }
             try directory.writeConfig(config, derived: DerivedConfig(
                 normalization: data.normalization, stepsPerEpoch: trainer.stepsPerEpoch,
-                peakLearningRate: trainer.schedule.peakLearningRate, decayEpochs: config.resolvedDecayEpochs,
+                peakLearningRate: trainer.schedule.peakLearningRate, warmupEpochs: config.resolvedWarmupEpochs,
+                decayEpochs: config.resolvedDecayEpochs,
                 parameters: trainer.network.layout.count, trainSamples: data.train.count, testSamples: data.test.count))
         }
         trainer.afterIteration = { t in

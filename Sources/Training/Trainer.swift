@@ -59,6 +59,7 @@ public final class Trainer {
         guard communicator.workers == config.workers else {
             throw TrainingError("the communicator has \(communicator.workers) workers but --workers is \(config.workers)")
         }
+        try data.requireSamples()
         self.config = config
         self.data = data
         self.communicator = communicator

@@ -15,6 +15,39 @@ extension BatchNormSync: ExpressibleByArgument {}
 extension MomentumSync: ExpressibleByArgument {}
 extension BackendKind: ExpressibleByArgument {}
 
+extension WarmupSetting: ExpressibleByArgument {
+    public init?(argument: String) {
+        if argument == "auto" { self = .auto } else if let n = Int(argument) { self = .epochs(n) } else { return nil }
+    }
+    /// As a config file writes it.
+    var configValue: Any {
+        switch self {
+        case .auto: return "auto"
+        case .epochs(let n): return n
+        }
+    }
+}
+
+extension RateLimitSetting: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "auto": self = .auto
+        case "none": self = .none
+        default:
+            guard let rate = Float(argument) else { return nil }
+            self = .rate(rate)
+        }
+    }
+    /// As a config file writes it.
+    var configValue: Any {
+        switch self {
+        case .auto: return "auto"
+        case .none: return "none"
+        case .rate(let r): return Double(r)
+        }
+    }
+}
+
 /// A comma-separated list of positive integers, e.g. `30,60,80`.
 struct IntList: ExpressibleByArgument {
     var values: [Int]
@@ -53,18 +86,27 @@ struct RunOptions: ParsableArguments {
     var epochs: Int?
     @Option(parsing: .unconditional, help: "Per-worker batch size B, \(RunConfig.range("batch_size")) (default 32, the study's).")
     var batchSize: Int?
-    @Option(parsing: .unconditional, help: "Base learning rate before linear scaling: η = K·B·lr/256, \(RunConfig.range("lr")) (default 0.1).")
+    @Option(parsing: .unconditional, help: "Base learning rate before linear scaling: η = K·B·lr/256, at most --max-lr, \(RunConfig.range("lr")) (default 0.1).")
     var lr: Float?
     @Flag(inversion: .prefixedNo, help: "Scale the learning rate linearly with K·B/256 (default on).")
     var scaleLr: Bool?
-    @Option(help: "Learning-rate schedule: step, cosine (half-cosine per epoch) or constant. Default cosine.")
+    @Option(help: "Learning-rate schedule after warm-up: step, cosine (half-cosine per epoch over the epochs left) or constant. Default cosine.")
     var lrSchedule: ScheduleKind?
-    @Option(help: "Epochs after which the step schedule multiplies the rate by --decay-factor, increasing, each below --epochs, at most 100 (default: 30,60,80 of 90 scaled to --epochs).")
+    @Option(help: "Epochs after which the step schedule multiplies the rate by --decay-factor, increasing, after warm-up and below --epochs, at most 100 (default: 30,60,80 of 90 scaled to the epochs after warm-up).")
     var decayEpochs: IntList?
     @Option(parsing: .unconditional, help: "Factor of each step decay, \(RunConfig.range("decay_factor")) (default 0.1).")
     var decayFactor: Float?
-    @Option(parsing: .unconditional, help: "Epochs of per-iteration linear warm-up from --lr to the scaled rate, 0 to --epochs (default 0).")
-    var warmupEpochs: Int?
+    @Option(parsing: .unconditional, help: """
+        Epochs of per-iteration linear warm-up from --lr to the scaled rate, 0 to --epochs, or auto (default): when the \
+        rate climbs above --lr (K·B > 256), Goyal et al.'s 5 epochs, at most half of --epochs; else none.
+        """)
+    var warmupEpochs: WarmupSetting?
+    @Option(parsing: .unconditional, help: """
+        Most the linear scaling rule may raise the rate to: auto (default; the model's stable rate: 0.1 for \
+        logreg, mlp and cnn; for the ResNets 0.1 without warm-up, no limit after one), none, or a rate. \
+        A higher --lr is kept.
+        """)
+    var maxLr: RateLimitSetting?
     @Option(help: "Optimizer: sgd or lars (trust coefficient 0.02, clipping). Default sgd.")
     var optimizer: OptimizerKind?
     @Option(parsing: .unconditional, help: "Momentum, \(RunConfig.range("momentum")) (default 0.9).")
@@ -146,7 +188,8 @@ struct RunOptions: ParsableArguments {
         put("model", model?.rawValue); put("shortcut", shortcut?.rawValue)
         put("epochs", epochs); put("batch_size", batchSize); put("lr", lr.map { Double($0) }); put("scale_lr", scaleLr)
         put("lr_schedule", lrSchedule?.rawValue); put("decay_epochs", decayEpochs?.values)
-        put("decay_factor", decayFactor.map { Double($0) }); put("warmup_epochs", warmupEpochs)
+        put("decay_factor", decayFactor.map { Double($0) }); put("warmup_epochs", warmupEpochs?.configValue)
+        put("max_lr", maxLr?.configValue)
         put("optimizer", optimizer?.rawValue); put("momentum", momentum.map { Double($0) }); put("nesterov", nesterov)
         put("weight_decay", weightDecay.map { Double($0) }); put("momentum_correction", momentumCorrection)
         put("algorithm", algorithm?.rawValue); put("workers", workers); put("local_steps", localSteps)

@@ -154,4 +154,58 @@ final class StrategyTests: XCTestCase {
         XCTAssertEqual(other.saveState(), saved)
         XCTAssertThrowsError(try SlowMo(inner: inner, parameterCount: 3, slowLearningRate: 1, slowMomentum: 0.5).restoreState(saved))
     }
+
+    /// One worker: SlowMo is Lookahead (Zhang et al. 2019). Every H steps x ← x₀ + α(x − x₀)
+    /// with β = 0; with β > 0 the slow momentum acts on the lone worker's pseudo-gradient.
+    func testSlowMoWithOneWorkerIsLookahead() throws {
+        var config = AlgorithmConfig()
+        config.kind = .slowmo
+        config.localSteps = 2
+        config.slowLearningRate = 0.5
+        config.slowMomentum = 0
+        let f = Fixture(workers: 1)  // x = (1, 10)
+        let s = try config.makeStrategy(workers: 1, parameterCount: 2)
+        try s.afterBackward(f.context(0))  // anchor x₀ = (1, 10)
+        f.parameters[0][0] = 2  // as if by the optimizer
+        try s.afterStep(f.context(0))
+        XCTAssertEqual(f.parameters[0].array, [2, 10], "no slow step before H steps")
+        try s.afterBackward(f.context(1))
+        f.parameters[0][0] = 3; f.parameters[0][1] = 14
+        try s.afterStep(f.context(1))
+        // x ← x₀ + 0.5·(x − x₀) = (1 + 1, 10 + 2)
+        assertClose(f.parameters[0].array, [2, 12], relative: 1e-6)
+        XCTAssertEqual(s.syncs, 0, "nothing to communicate")
+        XCTAssertEqual(f.comm.counters.bytes, 0)
+
+        config.slowMomentum = 0.5
+        config.slowLearningRate = 1
+        let g = Fixture(workers: 1)
+        let m = try config.makeStrategy(workers: 1, parameterCount: 2)
+        for (t, x) in [(0, Float(3)), (1, 5), (2, 6), (3, 4)] {
+            try m.afterBackward(g.context(t, lr: 0.1))
+            g.parameters[0][0] = x
+            try m.afterStep(g.context(t, lr: 0.1))
+            if t == 1 {
+                // d = (1 − 5)/0.1 = −40, u = −40, x₀ = 1 − 0.1·(−40) = 5
+                assertClose(g.parameters[0].array, [5, 10], relative: 1e-6)
+            }
+        }
+        // d = (5 − 4)/0.1 = 10, u = 0.5·(−40) + 10 = −10, x₀ = 5 − 0.1·(−10) = 6
+        assertClose(g.parameters[0].array, [6, 10], relative: 1e-6)
+    }
+
+    /// One worker: the averaging points of local SGD still come, with the mean of one replica
+    /// being itself: weights untouched, nothing sent, momentum reset if the policy says so.
+    func testALoneWorkerKeepsItsWeightsAndAppliesTheMomentumPolicy() throws {
+        let f = Fixture(workers: 1)
+        let s = PeriodicAveraging(levels: [.init(groupSize: 1, period: 2)], momentumSync: .reset)
+        try f.run(s, steps: 0..<1)
+        XCTAssertEqual(f.momentum[0].array, [1, 1], "not an averaging step")
+        try f.run(s, steps: 1..<2)
+        XCTAssertEqual(f.momentum[0].array, [0, 0])
+        XCTAssertEqual(f.parameters[0].array, [1, 10])
+        XCTAssertEqual(s.lastGlobalAverageStep, 1)
+        XCTAssertEqual(s.syncs, 0)
+        XCTAssertEqual(f.comm.counters.bytes, 0)
+    }
 }

@@ -98,6 +98,8 @@ final class CLITests: XCTestCase {
             (["--workers", "4", "--algorithm", "hierarchical", "--group-size", "3"], "group_size"),
             (["--algorithm", "post-local"], "switch"),
             (["--switch-epoch", "9", "--algorithm", "post-local"], "--switch-epoch"),
+            (["--synthetic-test", "0"], "--synthetic-test must be between 1 and"),
+            (["--synthetic-train", "0"], "--synthetic-train must be between 1 and"),
         ]
         for (arguments, expected) in cases {
             let r = try run(["train"] + small + arguments)

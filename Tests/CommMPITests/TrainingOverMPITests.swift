@@ -124,7 +124,8 @@ final class TrainingOverMPITests: XCTestCase {
         let deadline = Date().addingTimeInterval(30)
         while rank1 == nil && Date() < deadline && p.isRunning {
             Thread.sleep(forTimeInterval: 0.2)
-            rank1 = Self.pid(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: "localsgd")
+            rank1 = Self.pid(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: "localsgd",
+                             descendantOf: p.processIdentifier)
         }
         guard let stopped = rank1 else { return XCTFail("rank 1 never started") }
         Thread.sleep(forTimeInterval: 2)  // both ranks inside the training loop
@@ -141,16 +142,32 @@ final class TrainingOverMPITests: XCTestCase {
         XCTAssertTrue(output.contains("longer than the collective timeout of 3.0 s"), output)
     }
 
-    /// The pid of a live process whose environment holds `entry` and whose command line contains `text`.
-    static func pid(withEnvironment entry: String, commandContaining text: String) -> pid_t? {
+    /// The pid of a live process under `root` (never another job's rank on a shared machine) whose
+    /// environment holds `entry` and whose command line contains `text`.
+    static func pid(withEnvironment entry: String, commandContaining text: String, descendantOf root: pid_t) -> pid_t? {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for name in entries {
-            guard let pid = pid_t(name), pid != getpid(),
+            guard let pid = pid_t(name), pid != getpid(), isDescendant(pid, of: root),
                   let command = FileManager.default.contents(atPath: "/proc/\(name)/cmdline"),
                   String(decoding: command, as: UTF8.self).contains(text),
                   let environment = FileManager.default.contents(atPath: "/proc/\(name)/environ") else { continue }
             if environment.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == entry }) { return pid }
         }
         return nil
+    }
+
+    /// Whether `root` is among `pid`'s ancestors (parents read from /proc/PID/stat).
+    static func isDescendant(_ pid: pid_t, of root: pid_t) -> Bool {
+        var current = pid
+        while current > 1 {
+            guard let stat = FileManager.default.contents(atPath: "/proc/\(current)/stat"),
+                  let close = stat.lastIndex(of: UInt8(ascii: ")")) else { return false }
+            // "pid (comm) state ppid ...": the comm may hold spaces and parentheses, so read after the last ')'.
+            let fields = String(decoding: stat[(close + 1)...], as: UTF8.self).split(separator: " ")
+            guard fields.count > 1, let parent = pid_t(fields[1]) else { return false }
+            if parent == root { return true }
+            current = parent
+        }
+        return false
     }
 }

@@ -66,4 +66,18 @@ final class CIFARReaderTests: XCTestCase {
             try loadDataset(.cifar10, directory: directory)
         }
     }
+
+    /// An empty test split would be evaluated as 0/0 = NaN after every epoch.
+    func testEmptySplitsNameTheirFiles() throws {
+        let directory = try makeTemporaryDirectory(self)
+        try writeCIFAR10(in: directory, testLabels: [])
+        assertThrowsDataError(["the test split is empty", "test_batch.bin holds no samples"]) {
+            try loadDataset(.cifar10, directory: directory)
+        }
+        try writeCIFAR10(in: directory)
+        for b in 1...5 { try writeFile([], "data_batch_\(b).bin", in: directory) }
+        assertThrowsDataError(["the training split is empty", "data_batch_1.bin", "data_batch_5.bin hold no samples"]) {
+            try loadDataset(.cifar10, directory: directory)
+        }
+    }
 }

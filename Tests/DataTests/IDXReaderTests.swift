@@ -99,4 +99,20 @@ final class IDXReaderTests: XCTestCase {
         try writeFile(wide.imageFile, "t10k-images-idx3-ubyte", in: directory)
         assertThrowsDataError(["3×2", "3×4"]) { try loadDataset(.mnist, directory: directory) }
     }
+
+    /// IDX files may declare 0 items; a split of none would train on nothing or evaluate to NaN.
+    func testEmptySplitsNameTheirFiles() throws {
+        for (prefix, split) in [("t10k", "test"), ("train", "training")] {
+            for gzip in [false, true] {
+                let directory = try makeTemporaryDirectory(self)
+                _ = try writeTinyIDXDataset(in: directory, gzip: gzip)
+                let suffix = gzip ? ".gz" : ""
+                try writeFile(TinyIDX(count: 0).imageFile, "\(prefix)-images-idx3-ubyte" + suffix, in: directory, gzip: gzip)
+                try writeFile(TinyIDX(count: 0).labelFile, "\(prefix)-labels-idx1-ubyte" + suffix, in: directory, gzip: gzip)
+                assertThrowsDataError(["the \(split) split is empty", "\(prefix)-images-idx3-ubyte\(suffix) holds no samples"]) {
+                    try loadDataset(.mnist, directory: directory)
+                }
+            }
+        }
+    }
 }

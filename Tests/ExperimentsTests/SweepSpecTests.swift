@@ -129,4 +129,16 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(paper.map(\.config.localSteps).max(), 32)
         XCTAssertEqual(paper.map(\.config.workers).max(), 64)
     }
+
+    /// The presets rely on the linear scaling rule at every K: the default limit on the rate
+    /// (`max_lr auto`) must not bind, and warm-up is the preset's own, not the default's.
+    func testPresetsKeepTheLinearScalingRuleAndTheirWarmup() throws {
+        for (preset, warmup) in [(StudyPreset.paperQuick, 1), (.paper, 1), (.convex, 0)] {
+            for point in try preset.spec().expand(threads: 1) {
+                let c = point.config
+                XCTAssertEqual(c.peakLearningRate, c.lr * Float(c.workers * c.batchSize) / 256, point.name)
+                XCTAssertEqual(c.resolvedWarmupEpochs, warmup, point.name)
+            }
+        }
+    }
 }

@@ -32,14 +32,25 @@ final class LearningRateScheduleTests: XCTestCase {
         XCTAssertEqual(schedule(.step) { $0.scaleLearningRate = false }.peakLearningRate, 0.1)
     }
 
+    func testMaxLearningRateCapsTheScaledPeakAndWarmupClimbsToIt() {
+        let capped = schedule(.constant) { $0.maxLearningRate = 0.3 }
+        XCTAssertEqual(capped.peakLearningRate, 0.3)
+        assertRates(capped, [0: 0.1, 250: 0.2, 500: 0.3, 8999: 0.3])  // 0.1 + 0.2·s/500
+        XCTAssertEqual(schedule(.constant, workers: 1) { $0.maxLearningRate = 0.3 }.peakLearningRate, 0.0125, "below the cap")
+        XCTAssertEqual(schedule(.constant) { $0.maxLearningRate = 0.3; $0.baseLearningRate = 0.5 }.peakLearningRate, 0.5,
+                       "the rule does not raise a base above the cap, nor lower it")
+        XCTAssertEqual(schedule(.constant) { $0.maxLearningRate = 0.3; $0.scaleLearningRate = false; $0.baseLearningRate = 2 }
+            .peakLearningRate, 2, "no scaling, no cap")
+    }
+
     func testWarmupRampsEveryIterationFromBaseToPeak() {
         // start + (0.8 − 0.1)·s/500
         let expected: [Int: Float] = [0: 0.1, 1: 0.1014, 250: 0.45, 499: 0.7986, 500: 0.8]
         for kind in ScheduleKind.allCases where kind != .cosine {
             assertRates(schedule(kind), expected)
         }
-        // Cosine: the same ramp; iteration 500 is epoch 5 of the cosine, 0.8·(1 + cos(π/18))/2.
-        assertRates(schedule(.cosine), [0: 0.1, 250: 0.45, 499: 0.7986, 500: 0.79392310])
+        // Cosine: the same ramp; iteration 500 starts the cosine over the 85 epochs left, at the peak.
+        assertRates(schedule(.cosine), [0: 0.1, 250: 0.45, 499: 0.7986, 500: 0.8])
     }
 
     func testWarmupIsFlatWhenThePeakIsBelowTheBase() {
@@ -62,12 +73,49 @@ final class LearningRateScheduleTests: XCTestCase {
     }
 
     func testCosineIsUpdatedOncePerEpoch() {
-        // 0.8·(1 + cos(π·e/90))/2: e = 30 → 0.6, e = 45 → 0.4, e = 60 → 0.2,
-        // e = 89 → 0.8·(1 − cos(π/90))/2 = 2.4366907e-4; held at e = 90 (0) past the end.
-        assertRates(schedule(.cosine), [
-            3000: 0.6, 3099: 0.6, 4500: 0.4, 4599: 0.4, 6000: 0.2, 8900: 2.4366907e-4, 8999: 2.4366907e-4,
-            9000: 0, 20000: 0,
+        // 95 epochs with 5 of warm-up leave T − w = 90 for 0.8·(1 + cos(π·(e − 5)/90))/2:
+        // e = 35 → 0.6, e = 50 → 0.4, e = 65 → 0.2, e = 94 → 0.8·(1 − cos(π/90))/2 = 2.4366907e-4;
+        // held at e = 95 (0) past the end.
+        assertRates(schedule(.cosine) { $0.epochs = 95 }, [
+            500: 0.8, 599: 0.8, 3500: 0.6, 3599: 0.6, 5000: 0.4, 5099: 0.4, 6500: 0.2, 9400: 2.4366907e-4,
+            9499: 2.4366907e-4, 9500: 0, 20000: 0,
         ])
+        // Without warm-up the cosine spans the whole run: e = 30 of 90 → 0.8·(1 + cos(π/3))/2 = 0.6.
+        assertRates(schedule(.cosine) { $0.warmupEpochs = 0 }, [0: 0.8, 99: 0.8, 3000: 0.6, 8999: 2.4366907e-4])
+    }
+
+    /// The reported case: K = 16, B = 32 (peak 0.2), 4 epochs of 4 iterations, 2 of warm-up. The
+    /// cosine then runs over the 2 epochs left (PyTorch's SequentialLR of LinearLR and
+    /// CosineAnnealingLR(T_max = 2)): 0.2 at epoch 2, 0.2·(1 + cos(π/2))/2 = 0.1 at epoch 3,
+    /// not 0.1 then 0.0293 (a cosine over all 4 epochs, which halves the rate as warm-up ends).
+    func testCosineAfterWarmupIsContinuousAndSpansTheEpochsLeft() {
+        var c = ScheduleConfig()
+        c.kind = .cosine
+        c.epochs = 4
+        c.warmupEpochs = 2
+        let s = LearningRateSchedule(config: c, workers: 16, batchSize: 32, stepsPerEpoch: 4)
+        // Warm-up 0.1 + 0.1·s/8; per-epoch lr as the CLI reports it (last iteration): 0.1375, 0.1875, 0.2, 0.1.
+        assertRates(s, [0: 0.1, 3: 0.1375, 7: 0.1875, 8: 0.2, 11: 0.2, 12: 0.1, 15: 0.1, 16: 0])
+        // Warm-up over the whole run: the peak is reached as training ends, and held.
+        c.warmupEpochs = 4
+        assertRates(LearningRateSchedule(config: c, workers: 16, batchSize: 32, stepsPerEpoch: 4), [15: 0.1 + 0.1 * 15 / 16, 16: 0.2])
+    }
+
+    /// Step and constant after warm-up: the peak where warm-up ends, each decay at the end of its
+    /// (absolute, 1-based) epoch, and the last iteration.
+    func testStepAndConstantAfterWarmupStartAtThePeak() {
+        // K = 16 (peak 0.2), 10 epochs of 4 iterations, warm-up 2, decays at the end of epochs 5, 7, 9.
+        var c = ScheduleConfig()
+        c.kind = .step
+        c.epochs = 10
+        c.warmupEpochs = 2
+        c.decayEpochs = [5, 7, 9]
+        XCTAssertNoThrow(try c.validate())
+        let step = LearningRateSchedule(config: c, workers: 16, batchSize: 32, stepsPerEpoch: 4)
+        assertRates(step, [7: 0.1875, 8: 0.2, 19: 0.2, 20: 0.02, 27: 0.02, 28: 0.002, 35: 0.002, 36: 0.0002, 39: 0.0002])
+        c.kind = .constant
+        let constant = LearningRateSchedule(config: c, workers: 16, batchSize: 32, stepsPerEpoch: 4)
+        assertRates(constant, [7: 0.1875, 8: 0.2, 20: 0.2, 39: 0.2])
     }
 
     func testConstantHoldsThePeakAfterWarmup() {

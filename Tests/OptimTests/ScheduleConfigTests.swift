@@ -33,6 +33,8 @@ final class ScheduleConfigTests: XCTestCase {
         assertInvalid("decayFactor") { $0.decayFactor = 0 }
         assertInvalid("decayFactor") { $0.decayFactor = 10 }
         assertInvalid("epochs") { $0.epochs = 0 }
+        assertInvalid("maxLearningRate") { $0.maxLearningRate = 0 }
+        assertInvalid("maxLearningRate") { $0.maxLearningRate = .infinity }
         assertInvalid("warmupEpochs") { $0.warmupEpochs = -1 }
         // Warm-up longer than training is an error, not a schedule that never reaches its peak.
         assertInvalid("warmupEpochs") { $0.warmupEpochs = 91 }
@@ -40,13 +42,14 @@ final class ScheduleConfigTests: XCTestCase {
         assertInvalid("decayEpochs") { $0.decayEpochs = [60, 30] }
         assertInvalid("decayEpochs") { $0.decayEpochs = [0, 30] }
         assertInvalid("decayEpochs") { $0.decayEpochs = [3, 30] }        // inside the 5 warm-up epochs
+        assertInvalid("decayEpochs") { $0.decayEpochs = [5, 30] }        // the moment warm-up peaks
         assertInvalid("decayEpochs") { $0.decayEpochs = [30, 90] }       // at the end of training
         assertInvalid("decayEpochs") { $0.epochs = 20 }                  // default decays past the end
     }
 
     func testBoundaryValuesAreAccepted() throws {
         var c = ScheduleConfig()
-        c.decayEpochs = [5, 89]              // right after warm-up, and before the last epoch
+        c.decayEpochs = [6, 89]              // one epoch at the peak after warm-up, and before the last epoch
         c.decayFactor = 1
         try c.validate()
         c = ScheduleConfig()

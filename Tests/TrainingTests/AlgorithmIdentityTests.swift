@@ -14,6 +14,38 @@ final class AlgorithmIdentityTests: XCTestCase {
             communicator: InProcessCommunicatorFactory.make(1)).replicas[0].parameters.array, "training moved the weights")
     }
 
+    /// K = 1: every periodic algorithm is single-worker training (the mean of one replica is
+    /// itself); SlowMo is Lookahead, checked against Lookahead applied by hand to plain training.
+    func testEveryAlgorithmWithOneWorkerIsItsSingleWorkerForm() throws {
+        let data = try tinyData()
+        let single = try train(tinyConfig(), data: data)
+        let same: [(String, (inout RunConfig) -> Void)] = [
+            ("local", { $0.algorithm = .local; $0.localSteps = 3 }),
+            ("post-local", { $0.algorithm = .postLocal; $0.switchEpoch = 1; $0.localSteps = 2 }),
+            ("hierarchical", { $0.algorithm = .hierarchical; $0.groupSize = [1]; $0.localSteps = 2; $0.globalEvery = [2] }),
+        ]
+        for (name, edit) in same {
+            let t = try train(tinyConfig(edit), data: data)
+            XCTAssertEqual(parameters(t), parameters(single), name)
+            XCTAssertEqual(t.summary().bytesCommunicated, 0, name)
+        }
+        let h = 3, alpha: Float = 0.5
+        let slowmo = try train(tinyConfig {
+            $0.algorithm = .slowmo; $0.localSteps = h; $0.slowmoLr = alpha; $0.slowmoMomentum = 0
+        }, data: data)
+        var anchor = try Trainer(config: tinyConfig(), data: data, communicator: InProcessCommunicatorFactory.make(1))
+            .replicas[0].parameters.array  // the initial weights
+        let lookahead = try train(tinyConfig(), data: data) { t in
+            guard t.globalStep % h == 0 else { return }
+            let x = t.replicas[0].parameters
+            anchor = zip(anchor, x.array).map { $0 + alpha * ($1 - $0) }
+            for i in anchor.indices { x[i] = anchor[i] }
+        }
+        assertClose(parameters(slowmo), parameters(lookahead), relative: 1e-4, absolute: 1e-5)
+        XCTAssertGreaterThan(zip(parameters(slowmo), parameters(single)).map { abs($0 - $1) }.max()!, 1e-3,
+                             "the slow steps change the result")
+    }
+
     func testLocalSGDWithOneLocalStepIsMinibatchForPlainSGD() throws {
         let data = try tinyData()
         func plain(_ c: inout RunConfig) { c.workers = 4; c.momentum = 0; c.weightDecay = 0; c.batchSize = 2 }

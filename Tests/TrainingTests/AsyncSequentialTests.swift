@@ -42,8 +42,8 @@ final class AsyncSequentialTests: XCTestCase {
     func testOneThreadPerNodeWithImmediateAveragingIsLocalSGD() throws {
         let data = try tinyData(train: 24, test: 12)
         func recipe(_ c: inout RunConfig) {
-            c.model = .resnet20; c.batchSize = 2; c.epochs = 2; c.warmupEpochs = 1; c.lrSchedule = .step
-            c.decayEpochs = [1]; c.lr = 0.2; c.augmentCrop = 1; c.augmentFlip = true
+            c.model = .resnet20; c.batchSize = 2; c.epochs = 3; c.warmupEpochs = 1; c.lrSchedule = .step
+            c.decayEpochs = [2]; c.lr = 0.2; c.augmentCrop = 1; c.augmentFlip = true
         }
         let local = try train(tinyConfig { recipe(&$0); $0.algorithm = .local; $0.workers = 3; $0.localSteps = 5 }, data: data)
         let async = try trainAsync(asyncConfig { recipe(&$0); $0.nodes = 3; $0.averageEvery = 5 }, data: data)

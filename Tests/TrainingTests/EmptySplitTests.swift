@@ -1,0 +1,22 @@
+import Data
+import XCTest
+@testable import Training
+
+/// A split without samples is refused by both trainers, not evaluated to NaN.
+final class EmptySplitTests: XCTestCase {
+    func testTrainersRefuseAnEmptyTestSplit() throws {
+        let data = try tinyData()
+        let train = data.train
+        let empty = Dataset(name: "synthetic-test", channels: train.channels, height: train.height, width: train.width,
+                            classes: train.classes, images: [], labels: [])
+        let split = DataSplit(train: train, test: empty, normalization: data.normalization)
+        XCTAssertThrowsError(try Trainer(config: tinyConfig(), data: split, communicator: InProcessCommunicatorFactory.make(1))) {
+            XCTAssertEqual("\($0)", "the test split (synthetic-test) is empty; a run needs samples in both splits")
+        }
+        var async = tinyConfig()
+        async.algorithm = .async
+        XCTAssertThrowsError(try AsyncTrainer(config: async, data: split, communicator: InProcessCommunicatorFactory.make(1))) {
+            XCTAssertTrue("\($0)".contains("the test split (synthetic-test) is empty"), "\($0)")
+        }
+    }
+}
