@@ -1,5 +1,5 @@
-"""PyTorch side of Benchmarks/time_to_accuracy.sh: trains a model of the shared peer script on
-Fashion-MNIST with the recipe `localsgd train` uses, and prints one JSON line per epoch:
+"""PyTorch side of Benchmarks/time_to_accuracy.sh: trains a model of pytorch_models.py (ours, in
+PyTorch) on Fashion-MNIST with the recipe `localsgd train` uses, and prints one JSON line per epoch:
     {"epoch": 1, "seconds": cumulative training + evaluation seconds, "test_accuracy": 0.885, ...}
 
 Recipe: pixels/255 standardised with the training set's mean and population std; no
@@ -8,8 +8,9 @@ batch·base/256 with a half-cosine over the epochs updated once per epoch (as `-
 cosine`); per-epoch reshuffle; evaluation of the whole test set in batches of 256 after every
 epoch (counted in `seconds`, as ours counts it).
 
-  python pytorch_train.py --reference ../shared/peers/pytorch_bench.py --model cnn --epochs 3 \
-      --batch 128 --threads 2
+  python Benchmarks/pytorch_train.py --model cnn --epochs 3 --batch 128 --threads 2
+
+--reference names another Python file with a `MODELS` dict to take the model from.
 """
 import argparse
 import gzip
@@ -17,18 +18,23 @@ import importlib.util
 import json
 import math
 import os
+import sys
 import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import pytorch_models  # noqa: E402
 
 
-def load_reference(path):
-    spec = importlib.util.spec_from_file_location("pytorch_bench", path)
+def load_models(path):
+    """The MODELS dict of the Python file at `path`."""
+    spec = importlib.util.spec_from_file_location("reference_models", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    return module.MODELS
 
 
 def read_idx(path):
@@ -41,7 +47,8 @@ def read_idx(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--reference", default="../shared/peers/pytorch_bench.py")
+    ap.add_argument("--reference", default=os.path.join(HERE, "pytorch_models.py"),
+                    help="Python file whose MODELS dict builds the model (default: pytorch_models.py here)")
     ap.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--model", default="cnn")
     ap.add_argument("--epochs", type=int, default=3)
@@ -52,7 +59,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    models = load_reference(args.reference).MODELS
+    models = load_models(args.reference)
 
     def images(name):
         return read_idx(os.path.join(args.data_dir, name)).astype(np.float32) / 255
@@ -64,9 +71,9 @@ def main():
     train_y = torch.from_numpy(read_idx(os.path.join(args.data_dir, "train-labels-idx1-ubyte.gz")).astype(np.int64))
     test_y = torch.from_numpy(read_idx(os.path.join(args.data_dir, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
 
-    model = models[args.model]()
+    model = pytorch_models.build(models, args.model)
     peak = args.batch * args.lr / 256
-    opt = torch.optim.SGD(model.parameters(), lr=peak, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    opt = pytorch_models.make_optimizer(model, lr=peak)
     steps = len(train_x) // args.batch  # full batches only, as ours
     elapsed = 0.0
     for epoch in range(args.epochs):
@@ -78,10 +85,7 @@ def main():
         loss_sum = 0.0
         for m in range(steps):
             idx = order[m * args.batch:(m + 1) * args.batch]
-            loss = F.cross_entropy(model(train_x[idx]), train_y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss = pytorch_models.train_step(model, opt, train_x[idx], train_y[idx])
             loss_sum += loss.item()
         model.eval()
         correct = 0
