@@ -4,7 +4,7 @@ import Optim
 import Tensor
 
 /// Training-step timing of one model (forward + cross-entropy + backward + Nesterov SGD step
-/// with weight decay), the same work as `../shared/peers/pytorch_bench.py` times in PyTorch.
+/// with weight decay), the same work as `Benchmarks/pytorch_bench.py` times in PyTorch.
 public struct StepBenchmark: Codable, Sendable {
     public var model: String
     public var batch: Int

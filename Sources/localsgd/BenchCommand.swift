@@ -10,10 +10,11 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time training steps (ms/step, samples/s, GFLOP/s) of mlp, cnn and resnet20 beside cblas_sgemm.",
         discussion: """
-            Same work and JSON keys as ../shared/peers/pytorch_bench.py. With --compare-pytorch PYTHON, each \
+            Same work and JSON keys as Benchmarks/pytorch_bench.py, which times PyTorch alone with our models \
+            written in PyTorch (Benchmarks/pytorch_models.py). With --compare-pytorch PYTHON, each \
             configuration alternates --rounds rounds of our steps and PyTorch's (run by Benchmarks/pytorch_peer.py \
             in a second process) so that both see the same machine load; medians are over all rounds. ResNets use \
-            projection shortcuts by default, as the PyTorch peer does.
+            projection shortcuts by default; the PyTorch peer builds the same shortcut as --shortcut.
             """)
 
     @Option(help: "Models, comma-separated.") var models = "mlp,cnn,resnet20"
@@ -21,12 +22,13 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Thread counts, comma-separated, each 1 to 256.") var threads = "1,2"
     @Option(help: "Timed steps per configuration (median reported), 1 to 10^6.") var steps = 30
     @Option(help: "Untimed warm-up steps, 0 to 10^6.") var warmup = 5
-    @Option(help: "Shortcut of CIFAR ResNets: projection (as the PyTorch peer) or zero-pad.") var shortcut = ShortcutKind.b
+    @Option(help: "Shortcut of CIFAR ResNets: projection or zero-pad (the PyTorch peer follows).") var shortcut = ShortcutKind.b
     @Option(help: "Who uses the threads: layers (our kernels, each calling OpenBLAS on one thread) or blas (OpenBLAS alone).")
     var parallelism = StepRunner.Parallelism.layers
     @Option(help: "Python with torch: time PyTorch's step alternately with ours.") var comparePytorch: String?
     @Option(help: "The step server run by --compare-pytorch.") var peerScript = "Benchmarks/pytorch_peer.py"
-    @Option(help: "The shared PyTorch reference whose models the peer runs.") var reference = "../shared/peers/pytorch_bench.py"
+    @Option(help: "Python file whose MODELS dict the peer builds its models from (ours in PyTorch by default).")
+    var reference = "Benchmarks/pytorch_models.py"
     @Option(help: "Rounds per configuration (1 to 1000), each timing sgemm, our steps and (with --compare-pytorch) PyTorch's in turn.")
     var rounds = 5
     @Option(help: "FP32 FMA peak of one core in GFLOP/s (Benchmarks/fma_peak.c) for the % of peak column.")
@@ -95,8 +97,8 @@ struct BenchCommand: ParsableCommand {
             sgemm.append(StepBenchmark.sgemm(threads: t, repeats: 3, clock: clock))
             ours += runner.run(steps: perRound, clock: clock)
             if let peer {
-                theirs += try peer.steps(model: kind.rawValue, batch: batch, threads: t, steps: perRound,
-                                         warmup: round == 0 ? max(warmup, 10) : 0, cpuTime: cpuTime)
+                theirs += try peer.steps(model: kind.rawValue, shortcut: shortcut, batch: batch, threads: t,
+                                         steps: perRound, warmup: round == 0 ? max(warmup, 10) : 0, cpuTime: cpuTime)
             }
         }
         let median = StepRunner.median(ours)
@@ -252,8 +254,10 @@ final class PyTorchPeer {
     }
 
     /// Seconds per step of `steps` PyTorch steps (after `warmup` untimed ones on first use).
-    func steps(model: String, batch: Int, threads: Int, steps: Int, warmup: Int, cpuTime: Bool) throws -> [Double] {
-        let request = "{\"model\": \"\(model)\", \"batch\": \(batch), \"threads\": \(threads), \"steps\": \(steps), \"warmup\": \(warmup)}\n"
+    func steps(model: String, shortcut: ShortcutKind, batch: Int, threads: Int, steps: Int, warmup: Int,
+               cpuTime: Bool) throws -> [Double] {
+        let request = "{\"model\": \"\(model)\", \"shortcut\": \"\(shortcut.rawValue)\", \"batch\": \(batch), "
+            + "\"threads\": \(threads), \"steps\": \(steps), \"warmup\": \(warmup)}\n"
         input.fileHandleForWriting.write(Data(request.utf8))
         while !buffered.contains(UInt8(ascii: "\n")) {
             let chunk = output.fileHandleForReading.availableData
