@@ -2,7 +2,11 @@
 # Our training step against PyTorch's on this machine, alternating in one run (see
 # `localsgd bench --help`). Usage, from the repository root:
 #   Benchmarks/compare.sh [PYTHON] [extra bench flags, e.g. --json --models cnn --layers]
-# PYTHON defaults to /tmp/peers-venv/bin/python (../shared/peers/README.md sets it up).
+# PYTHON, a Python with torch, defaults to /tmp/peers-venv/bin/python; set that venv up with
+#   python3 -m venv /tmp/peers-venv && /tmp/peers-venv/bin/pip install numpy torch
+# (a CPU-only torch is enough: if pip's find-links directory has such a wheel, name its version,
+# e.g. "torch==2.13.0+cpu"; Benchmarks/README.md, "PyTorch"). The PyTorch side runs our models
+# and step as written in Benchmarks/pytorch_models.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${1:-/tmp/peers-venv/bin/python}
