@@ -156,7 +156,7 @@ struct BenchCommand: ParsableCommand {
 
 extension StepRunner.Parallelism: ExpressibleByArgument {}
 
-/// One line of the bench table, or one JSON object (the peer script's keys plus ours).
+/// One line of the bench table, or one JSON object (Benchmarks/pytorch_bench.py's keys plus ours).
 struct BenchRow: Encodable {
     var model: String
     var batch: Int
