@@ -36,6 +36,24 @@ final class OrderedTrainingTests: XCTestCase {
         }
     }
 
+    /// Async's concurrent mode over MPI takes the ordered non-blocking mean (the chain on the
+    /// progress queue, beside evaluation's blocking calls on a second communicator); its result
+    /// depends on timing, so it is only checked to run and to average.
+    func testAsyncRunsWithTheOrderedReduction() throws {
+        guard let mpirun = LocalsgdProcess.mpirun else { throw XCTSkip("mpirun is not installed") }
+        let out = try scratchDirectory()
+        let run = try LocalsgdProcess.runMPI(ranks: 2, [
+            "train", "--backend", "mpi", "--reduction", "ordered", "--algorithm", "async", "--nodes", "2",
+            "--threads-per-node", "2", "--average-every", "2", "--dataset", "synthetic", "--synthetic-train", "256",
+            "--synthetic-test", "32", "--model", "mlp", "--epochs", "1", "--batch-size", "4", "--threads", "1",
+            "--quiet", "--out", out], mpirun: mpirun)
+        XCTAssertEqual(run.status, 0, run.output)
+        let summary = try LocalsgdProcess.summary(out)
+        let syncs = try XCTUnwrap(summary["syncs"] as? Int), parameters = try XCTUnwrap(summary["parameters"] as? Int)
+        XCTAssertGreaterThan(syncs, 0, run.output)
+        XCTAssertEqual(summary["bytes_communicated"] as? Int, syncs * 4 * parameters, "one mean of the mlp's weights per round")
+    }
+
     /// The control: the same comparison with `--reduction fast` (MPI_Allreduce adds the two ranks'
     /// partial sums, (w₀+w₁)+(w₂+w₃)) finds different bits, so these runs do tell the orders apart.
     func testTheFastReductionIsNotBitwiseOnTheSameRun() throws {
