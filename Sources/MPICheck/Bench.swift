@@ -12,6 +12,7 @@ import Tensor
 /// Each timed call starts after a barrier with the buffer just read by this rank (as after a
 /// backward pass), and the variants run in a fresh seeded order each repeat (the same on every
 /// rank) so that none always follows the same other; a repeat's time is the slowest rank's.
+/// Prints the median of each variant and, for a machine shared with other work, the fastest.
 enum Bench {
     static func run(comm: MPICommunicator, bytes: Int, repeats: Int) throws {
         guard comm.workersPerRank == 1 else {
@@ -58,12 +59,14 @@ enum Bench {
             }
         }
         let medians = seconds.map { $0.sorted()[$0.count / 2] }
+        let fastest = seconds.map { $0.min() ?? .nan }
         let wait = try overlap(comm: comm, buffer: p, count: count, blocking: medians[1], repeats: repeats)
         let orderedWait = try overlap(comm: ordered, buffer: p, count: count, blocking: medians[5], repeats: repeats)
         guard comm.processRank == 0, sink.isFinite else { return }
         let ms = { (v: Int) in String(format: "%.4f", medians[v] * 1e3) }
         let ratio = { (a: Int, b: Int) in String(format: "%.3f", medians[a] / medians[b]) }
         print("bench bytes=\(count * 4) ranks=\(comm.processCount) repeats=\(repeats) median ms: raw=\(ms(0)) mean=\(ms(1)) raw+scale=\(ms(2)) sum=\(ms(3)) ordered-sum=\(ms(4)) ordered-mean=\(ms(5))")
+        print("fastest ms: " + zip(variants, fastest).map { "\($0.0)=\(String(format: "%.4f", $1 * 1e3))" }.joined(separator: " "))
         print("ratio mean/raw=\(ratio(1, 0)) mean/(raw+scale)=\(ratio(1, 2)) sum/raw=\(ratio(3, 0)) ordered-sum/raw=\(ratio(4, 0)) ordered-mean/raw=\(ratio(5, 0)) ordered-sum/sum=\(ratio(4, 3))")
         print("overlap: startAllReduceMean, compute 2×\(ms(1)) ms, wait() took \(String(format: "%.4f", wait * 1e3)) ms (progress: \(comm.progress))")
         print("overlap ordered: startAllReduceMean, compute 2×\(ms(5)) ms, wait() took \(String(format: "%.4f", orderedWait * 1e3)) ms")
