@@ -1,5 +1,6 @@
 import CMPI
 import Comm
+import Tensor
 
 extension MPICommunicator {
     public func allReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int, groupSize: Int) throws {
@@ -35,6 +36,7 @@ extension MPICommunicator {
     public func startAllReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int) throws -> CommRequest {
         try validate(buffers, count: count, groupSize: workers, call: "startAllReduceMean")
         record(count: count)
+        if let ordered, processCount > 1 { return try startOrderedMean(buffers, count: count, blocking: ordered) }
         let prescale = processCount > 1 ? LocalReduction.exactReciprocal(workers) : nil
         let divisor: Float? = prescale == nil ? Float(workers) : nil
         LocalReduction.sumIntoFirst(buffers, count: count, scale: prescale)
@@ -65,6 +67,10 @@ extension MPICommunicator {
             return
         }
         let comm = try groupCommunicator(groupSize: groupSize)
+        if let ordered {
+            func name() -> String { "ordered all-reduce (\(call) of \(count) floats over groups of \(groupSize) workers)" }
+            return try ordered.allReduce(buffers, count: count, comm: comm, divisor: divisor, name: name)
+        }
         // A power-of-two mean scales each rank's part before the call (exact, so every order of
         // summation gives the in-process result); any other divides the result after it.
         let prescale = mean ? LocalReduction.exactReciprocal(groupSize) : nil
@@ -88,6 +94,24 @@ extension MPICommunicator {
             offset += n
         }
         LocalReduction.copy(from: 0, buffers, count: count)
+    }
+
+    /// `startAllReduceMean` in worker order: the chain runs on the progress queue over its own
+    /// communicator, or (without `MPI_THREAD_MULTIPLE`) at once on this thread.
+    private func startOrderedMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int,
+                                  blocking: OrderedReduction) throws -> CommRequest {
+        let divisor = Float(workers)
+        @Sendable func name() -> String { "ordered non-blocking mean of \(count) floats" }
+        guard let background = orderedBackground else {
+            try blocking.allReduce(buffers, count: count, comm: world, divisor: divisor, name: name)
+            return MPIRequest(completed: {})
+        }
+        // The caller promises not to touch the buffers until the request completes.
+        let work = UncheckedSendable((buffers, background))
+        return OrderedRequest(queue: progressQueue, watchdog: watchdog, name: name()) {
+            let (buffers, background) = work.value
+            try background.reduction.allReduce(buffers, count: count, comm: background.comm, divisor: divisor, name: name)
+        }
     }
 
     /// Floats per blocking all-reduce call (1 MiB, which L2 holds). Measured with

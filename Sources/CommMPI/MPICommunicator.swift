@@ -22,9 +22,13 @@ import Foundation
 ///   communicator from `MPI_Comm_split` (color r·W / G), made on first use and cached per G.
 ///   Any other G is a thrown `CommError`.
 ///
-/// Agreement with `InProcessCommunicator`: groups inside one process are bitwise equal; across
-/// ranks MPI adds in its own order (e.g. (w₀+w₁)+(w₂+w₃)), so results differ from the in-process
-/// left-to-right sum by rounding only, at most about (K−1)·ε·Σ|wₖ[i]| per element.
+/// Agreement with `InProcessCommunicator` (`reduction`): groups inside one process are bitwise
+/// equal either way. Across ranks, `.fast` (the default) lets MPI add in its own order (e.g.
+/// (w₀+w₁)+(w₂+w₃)), so results differ from the in-process left-to-right sum by rounding only,
+/// at most about (K−1)·ε·Σ|wₖ[i]| per element (bitwise for two ranks of one worker: a + b = b + a).
+/// `.ordered` replaces `MPI_Allreduce` by `OrderedReduction`, a chain over the ranks that adds in
+/// worker order, and is bitwise equal for every layout; its non-blocking mean runs that chain
+/// on the progress queue over a communicator of its own.
 ///
 /// Non-blocking: `startAllReduceMean` uses `MPI_Iallreduce`; with `MPI_THREAD_MULTIPLE` granted
 /// (`progress == .helperThread`) a background queue polls it to completion, otherwise the caller
@@ -55,6 +59,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// The thread support MPI granted (`MPI_THREAD_SINGLE` 0 … `MPI_THREAD_MULTIPLE` 3).
     public let threadSupport: Int32
     public let progress: Progress
+    /// The order of additions across ranks (see above).
+    public let reduction: ReductionMode
     /// Workers per shared-memory node (ranks of `MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)` × W)
     /// when every node holds the same number of consecutive, aligned ranks, so that it is a valid
     /// `groupSize` (the default grouping of hierarchical local SGD); W otherwise.
@@ -64,6 +70,11 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// anyone else's.
     let world: MPI_Comm
     let watchdog: CollectiveWatchdog?
+    /// `.ordered`: the blocking collectives' reduction, on the calling thread.
+    let ordered: OrderedReduction?
+    /// `.ordered` with a progress thread: a duplicate of `world` and a reduction of their own for
+    /// non-blocking means, so the chain's messages never meet those of a blocking call.
+    let orderedBackground: (comm: MPI_Comm, reduction: OrderedReduction)?
     /// Serial, so requests are polled in the order they were started.
     let progressQueue = DispatchQueue(label: "CommMPI.MPICommunicator.progress")
     /// Guards `totals`, `groupCommunicators` and `isFinalized`.
@@ -75,9 +86,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// Starts MPI if needed (asking for `MPI_THREAD_MULTIPLE`) and makes a communicator over all
     /// ranks with `workersPerRank` workers each. Collective: every rank must call it.
     ///
-    /// `collectiveTimeout` (seconds), if given, aborts the MPI job when one blocking call waits
-    /// longer; `onTimeout` then receives the sentence to show the user first.
-    public init(workersPerRank: Int, collectiveTimeout: Double? = nil,
+    /// `reduction` chooses how sums across ranks are ordered. `collectiveTimeout` (seconds), if
+    /// given, aborts the MPI job when one blocking call waits longer; `onTimeout` then receives
+    /// the sentence to show the user first.
+    public init(workersPerRank: Int, reduction: ReductionMode = .fast, collectiveTimeout: Double? = nil,
                 onTimeout: (@Sendable (String) -> Void)? = nil) throws {
         guard workersPerRank >= 1 else {
             throw CommError("MPICommunicator: workers per rank is \(workersPerRank); expected at least 1.")
@@ -103,6 +115,17 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         localWorkers = (processRank * workersPerRank)..<((processRank + 1) * workersPerRank)
         nodeLocalGroupSize = try Self.nodeLocalRanks(world: world, rank: rank) * workersPerRank
         watchdog = collectiveTimeout.map { CollectiveWatchdog(timeout: $0, rank: Int(rank), report: onTimeout) }
+        self.reduction = reduction
+        ordered = reduction == .ordered ? OrderedReduction(completion: .blocking(watchdog)) : nil
+        if reduction == .ordered && processCount > 1 && progress == .helperThread {
+            var background: MPI_Comm? = nil
+            try mpiCheck(MPI_Comm_dup(world, &background), "MPI_Comm_dup (ordered non-blocking means)")
+            guard let background else { throw CommError("MPI_Comm_dup (ordered non-blocking means) returned no communicator.") }
+            try mpiCheck(cmpi_set_errors_return(background), "MPI_Comm_set_errhandler")
+            orderedBackground = (background, OrderedReduction(completion: .polling))
+        } else {
+            orderedBackground = nil
+        }
     }
 
     /// True when mpirun (or another PMI/PMIx launcher) started this process, judged by the
@@ -133,6 +156,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             try mpiCheck(MPI_Comm_free(&comm), "MPI_Comm_free (groups of \(size))")
         }
         groupCommunicators = [:]
+        if let background = orderedBackground?.comm {
+            var comm: MPI_Comm? = background
+            try mpiCheck(MPI_Comm_free(&comm), "MPI_Comm_free (ordered non-blocking means)")
+        }
         var comm: MPI_Comm? = world
         try mpiCheck(MPI_Comm_free(&comm), "MPI_Comm_free")
         try MPIEnvironment.finalize()

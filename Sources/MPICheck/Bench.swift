@@ -1,19 +1,28 @@
 import CMPI
+import Comm
 import CommMPI
 import Foundation
 import Tensor
 
-/// Times `MPICommunicator.allReduceMean` / `allReduceSum` against a raw in-place
-/// `MPI_Allreduce` (and the raw call plus the scaling pass any mean needs, before the call for
-/// a power-of-two K as the wrapper does, after it otherwise) on the same buffer, alternating the variants within every repeat so that machine noise hits all alike.
+/// Times `MPICommunicator.allReduceMean` / `allReduceSum`, with the fast and with the ordered
+/// reduction (`ReductionMode`), against a raw in-place `MPI_Allreduce` (and the raw call plus
+/// the scaling pass any mean needs, before the call for a power-of-two K as the wrapper does,
+/// after it otherwise) on the same buffer, alternating the variants within every repeat so that
+/// machine noise hits all alike.
 /// Each timed call starts after a barrier with the buffer just read by this rank (as after a
 /// backward pass), and the variants run in a fresh seeded order each repeat (the same on every
 /// rank) so that none always follows the same other; a repeat's time is the slowest rank's.
+/// Prints the median of each variant and, for a machine shared with other work, the fastest.
 enum Bench {
     static func run(comm: MPICommunicator, bytes: Int, repeats: Int) throws {
         guard comm.workersPerRank == 1 else {
             throw CheckError("--bench compares against one raw MPI_Allreduce per rank; use --workers-per-rank 1.")
         }
+        guard comm.reduction == .fast else {
+            throw CheckError("--bench times both reductions itself; leave out --reduction.")
+        }
+        // A second communicator (its own duplicate of MPI_COMM_WORLD), released by MPI_Finalize.
+        let ordered = try MPICommunicator(workersPerRank: 1, reduction: .ordered)
         let count = bytes / MemoryLayout<Float>.size
         let buffer = FloatBuffer(count: count)  // zeros: sums stay finite however often they run
         let p = buffer.pointer
@@ -28,6 +37,8 @@ enum Bench {
                 if !powerOfTwo { for i in 0..<count { p[i] /= divisor } }
             }),
             ("sum", { try comm.allReduceSum([p], count: count) }),
+            ("ordered-sum", { try ordered.allReduceSum([p], count: count) }),
+            ("ordered-mean", { try ordered.allReduceMean([p], count: count) }),
         ]
         for (_, call) in variants { try call() }  // warm-up: page faults, shared-memory set-up
         var seconds = [[Double]](repeating: [], count: variants.count)
@@ -48,13 +59,17 @@ enum Bench {
             }
         }
         let medians = seconds.map { $0.sorted()[$0.count / 2] }
+        let fastest = seconds.map { $0.min() ?? .nan }
         let wait = try overlap(comm: comm, buffer: p, count: count, blocking: medians[1], repeats: repeats)
+        let orderedWait = try overlap(comm: ordered, buffer: p, count: count, blocking: medians[5], repeats: repeats)
         guard comm.processRank == 0, sink.isFinite else { return }
         let ms = { (v: Int) in String(format: "%.4f", medians[v] * 1e3) }
         let ratio = { (a: Int, b: Int) in String(format: "%.3f", medians[a] / medians[b]) }
-        print("bench bytes=\(count * 4) ranks=\(comm.processCount) repeats=\(repeats) median ms: raw=\(ms(0)) mean=\(ms(1)) raw+scale=\(ms(2)) sum=\(ms(3))")
-        print("ratio mean/raw=\(ratio(1, 0)) mean/(raw+scale)=\(ratio(1, 2)) sum/raw=\(ratio(3, 0))")
+        print("bench bytes=\(count * 4) ranks=\(comm.processCount) repeats=\(repeats) median ms: raw=\(ms(0)) mean=\(ms(1)) raw+scale=\(ms(2)) sum=\(ms(3)) ordered-sum=\(ms(4)) ordered-mean=\(ms(5))")
+        print("fastest ms: " + zip(variants, fastest).map { "\($0.0)=\(String(format: "%.4f", $1 * 1e3))" }.joined(separator: " "))
+        print("ratio mean/raw=\(ratio(1, 0)) mean/(raw+scale)=\(ratio(1, 2)) sum/raw=\(ratio(3, 0)) ordered-sum/raw=\(ratio(4, 0)) ordered-mean/raw=\(ratio(5, 0)) ordered-sum/sum=\(ratio(4, 3))")
         print("overlap: startAllReduceMean, compute 2×\(ms(1)) ms, wait() took \(String(format: "%.4f", wait * 1e3)) ms (progress: \(comm.progress))")
+        print("overlap ordered: startAllReduceMean, compute 2×\(ms(5)) ms, wait() took \(String(format: "%.4f", orderedWait * 1e3)) ms")
     }
 
     /// Starts a non-blocking mean, computes (without calling `test()`) for twice the time of a

@@ -1,3 +1,4 @@
+import Comm
 import Foundation
 
 /// Command-line options of `localsgd-mpi-check` (plain parsing: this tool has no other
@@ -6,6 +7,7 @@ struct CheckOptions {
     enum FailMode: String { case kill, exit, hang }
 
     var workersPerRank = 1
+    var reduction = ReductionMode.fast
     /// Floats per buffer in the correctness checks: more than two cache blocks, not a multiple of one.
     var count = 20_003
     var benchBytes: Int?
@@ -15,12 +17,13 @@ struct CheckOptions {
     var timeout: Double?
 
     static let usage = """
-        usage: mpirun -np P localsgd-mpi-check [--workers-per-rank W] [--count N] [--timeout SECONDS]
+        usage: mpirun -np P localsgd-mpi-check [--workers-per-rank W] [--reduction ordered|fast] [--count N] [--timeout SECONDS]
                mpirun -np P localsgd-mpi-check --bench BYTES [--repeats N]
                mpirun -np P localsgd-mpi-check --fail-rank R [--fail-mode kill|exit|hang] [--timeout SECONDS]
         Checks MPICommunicator against InProcessCommunicator and prints one line per check
-        ("ok NAME MAXABSDIFF" or "FAIL ..."); --bench times allReduceMean against a raw
-        MPI_Allreduce; --fail-rank makes rank R die (or hang) while the others are in collectives.
+        ("ok NAME MAXABSDIFF" or "FAIL ..."), bitwise with --reduction ordered; --bench times
+        allReduceSum/Mean, fast and ordered, against a raw MPI_Allreduce; --fail-rank makes rank R
+        die (or hang) while the others are in collectives.
         """
 
     /// Parses `arguments` (without the program name); throws a sentence naming the bad flag.
@@ -41,6 +44,12 @@ struct CheckOptions {
             switch flag {
             case "--workers-per-rank": workersPerRank = try integer(flag, atLeast: 1)
             case "--count": count = try integer(flag, atLeast: 0)
+            case "--reduction":
+                let text = try value(flag)
+                guard let mode = ReductionMode(rawValue: text) else {
+                    throw CheckError("--reduction must be ordered or fast, got '\(text)'.")
+                }
+                reduction = mode
             case "--bench": benchBytes = try integer(flag, atLeast: 4)
             case "--repeats": repeats = try integer(flag, atLeast: 1)
             case "--fail-rank": failRank = try integer(flag, atLeast: 0)

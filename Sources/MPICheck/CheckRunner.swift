@@ -8,10 +8,13 @@ import Tensor
 /// buffers with what `InProcessCommunicator` gives for the same K buffers, built whole in every
 /// process. Rank 0 prints one line per check; the worst difference over all ranks decides.
 ///
-/// Tolerances: a group inside one process must match bitwise (same arithmetic); a group of G
-/// workers spread over ranks is summed by MPI in another order, which moves a sum by at most
-/// (G−1)·ε·Σ|w| ≤ (G−1)·G·ε for values in [−1, 1], and a mean by at most (G−1)·ε plus one
-/// rounding of the division: G·ε.
+/// Tolerances: a group inside one process must match bitwise (same arithmetic), and so must
+/// every group with `--reduction ordered`. With `fast`, a group of G workers spread over ranks is
+/// summed by MPI in another order, which moves a sum by at most (G−1)·ε·Σ|w| ≤ (G−1)·G·ε for
+/// values in [−1, 1], and a mean by at most (G−1)·ε plus one rounding of the division: G·ε.
+///
+/// Besides values in [−1, 1], every group size is checked on order-sensitive values (1e8, 1,
+/// −1e8, …: `orderSensitive`), where another order of the same sum gives another result.
 final class CheckRunner {
     let comm: MPICommunicator
     let count: Int
@@ -46,6 +49,7 @@ final class CheckRunner {
             try check("sum G=\(g)", groupSize: g, tolerance: tolerance(g, mean: false)) {
                 try $0.allReduceSum($1, count: self.count, groupSize: g)
             }
+            try checkOrderSensitive(groupSize: g)
         }
         if let g = groupSizes.last(where: { $0 > w && $0 < k }) {  // a split communicator again, from the cache
             try check("mean G=\(g) again", groupSize: g, tolerance: tolerance(g, mean: true)) {
@@ -64,6 +68,11 @@ final class CheckRunner {
         try check("nonblocking mean, wait at once", groupSize: k, tolerance: tolerance(k, mean: true)) {
             try $0.startAllReduceMean($1, count: self.count).wait()
         }
+        try check("nonblocking mean, order-sensitive values", groupSize: k,
+                  tolerance: tolerance(k, mean: true) * Self.orderSensitiveMagnitude, values: Self.orderSensitive) {
+            let request = try $0.startAllReduceMean($1, count: self.count)
+            try Self.computeWhilePolling(request)
+        }
         try comm.barrier()
         try checkRejectsUnevenGroup()
         try checkCounters()
@@ -72,25 +81,45 @@ final class CheckRunner {
         report("nodeLocalGroupSize \(node) is a group, launchedRanks \(MPICommunicator.launchedRanks ?? -1)", difference: valid ? 0 : 1, tolerance: 0)
     }
 
-    private func tolerance(_ g: Int, mean: Bool) -> Float {
-        if g <= comm.workersPerRank { return 0 }
+    func tolerance(_ g: Int, mean: Bool) -> Float {
+        if g <= comm.workersPerRank || comm.reduction == .ordered { return 0 }
         return mean ? Float(g) * .ulpOfOne : Float((g - 1) * g) * .ulpOfOne
     }
 
     /// Runs `operation` on this rank's buffers through MPI and on all K buffers in process.
-    private func check(_ name: String, groupSize: Int, tolerance: Float,
-                       _ operation: (Communicator, [UnsafeMutablePointer<Float>]) throws -> Void) throws {
+    /// (Plain loops over pointers: the tests run this tool from a debug build.)
+    func check(_ name: String, groupSize: Int, tolerance: Float,
+               values: (_ worker: Int, _ index: Int, _ salt: Int) -> Float = CheckRunner.value,
+               _ operation: (Communicator, [UnsafeMutablePointer<Float>]) throws -> Void) throws {
         let salt = failures &+ name.utf8.reduce(0) { $0 &* 31 &+ Int($1) }
-        let all = (0..<comm.workers).map { w in FloatBuffer((0..<count).map { Self.value(worker: w, index: $0, salt: salt) }) }
+        let all = (0..<comm.workers).map { w -> FloatBuffer in
+            let buffer = FloatBuffer(count: count), p = buffer.pointer
+            var i = 0
+            while i < count { p[i] = values(w, i, salt); i += 1 }
+            return buffer
+        }
         let local = comm.localWorkers.map { all[$0].copy() }
         try operation(comm, local.map(\.pointer))
         try operation(reference, all.map(\.pointer))
         var worst: Float = 0
         for (buffer, w) in zip(local, comm.localWorkers) {
-            for i in 0..<count { worst = max(worst, abs(buffer[i] - all[w][i])) }
-            if (0..<count).contains(where: { !buffer[$0].isFinite }) { worst = .infinity }
+            worst = max(worst, Self.difference(buffer.pointer, all[w].pointer, count: count))
         }
         report(name, difference: try maximumOverRanks(worst), tolerance: tolerance)
+    }
+
+    /// The largest |a[i] − b[i]|; infinity if any value of `a` is not finite, and the smallest
+    /// positive Float where the values are equal but their bits are not (+0 and −0).
+    static func difference(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var worst: Float = 0, i = 0
+        while i < count {
+            if !a[i].isFinite { return .infinity }
+            let d = abs(a[i] - b[i])
+            if d > worst { worst = d }
+            if d == 0 && a[i].bitPattern != b[i].bitPattern { worst = max(worst, .leastNonzeroMagnitude) }
+            i += 1
+        }
+        return worst
     }
 
     /// Does 2 ms slices of arithmetic until the request completes, calling `test()` between them.
@@ -133,7 +162,7 @@ final class CheckRunner {
         return v
     }
 
-    private func report(_ name: String, difference: Float, tolerance: Float) {
+    func report(_ name: String, difference: Float, tolerance: Float) {
         let ok = difference <= tolerance
         if !ok { failures += 1 }
         if comm.processRank == 0 {

@@ -24,7 +24,8 @@ do {
 }
 
 do {
-    let comm = try MPICommunicator(workersPerRank: options.workersPerRank, collectiveTimeout: options.timeout) { message in
+    let comm = try MPICommunicator(workersPerRank: options.workersPerRank, reduction: options.reduction,
+                                   collectiveTimeout: options.timeout) { message in
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
     if let failRank = options.failRank {
@@ -34,7 +35,7 @@ do {
         try comm.finalize()
     } else {
         if comm.processRank == 0 {
-            print("info ranks=\(comm.processCount) workersPerRank=\(comm.workersPerRank) workers=\(comm.workers) count=\(options.count) threadSupport=\(comm.threadSupport) progress=\(comm.progress) nodeLocalGroupSize=\(comm.nodeLocalGroupSize) launchedByMPIRun=\(MPICommunicator.isLaunchedByMPIRun)")
+            print("info ranks=\(comm.processCount) workersPerRank=\(comm.workersPerRank) workers=\(comm.workers) reduction=\(comm.reduction) count=\(options.count) threadSupport=\(comm.threadSupport) progress=\(comm.progress) nodeLocalGroupSize=\(comm.nodeLocalGroupSize) launchedByMPIRun=\(MPICommunicator.isLaunchedByMPIRun)")
         }
         let runner = CheckRunner(comm: comm, count: options.count)
         try runner.runAll()

@@ -1,4 +1,5 @@
 import Algorithms
+import Comm
 import Data
 import NN
 import Optim
@@ -58,6 +59,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var bnSync: BatchNormSync = .average
     public var momentumSync: MomentumSync = .local
     public var backend: BackendKind = .inprocess
+    /// MPI: `ordered` adds across ranks in worker order (bitwise the in-process run for any
+    /// layout), `fast` lets MPI_Allreduce choose (equal to rounding). In-process always adds in order.
+    public var reduction: ReductionMode = .fast
     public var network: String? = nil
     /// Seconds to wait before every collective (emulated latency for experiments on real links).
     public var injectLatency: Double = 0
@@ -94,7 +98,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case algorithm, workers, localSteps = "local_steps", switchEpoch = "switch_epoch", switchStep = "switch_step"
         case groupSize = "group_size", globalEvery = "global_every", slowmoLr = "slowmo_lr"
         case slowmoMomentum = "slowmo_momentum", slowmoNesterov = "slowmo_nesterov", bnSync = "bn_sync"
-        case momentumSync = "momentum_sync", backend, network, threads, seed, evalBatchSize = "eval_batch_size"
+        case momentumSync = "momentum_sync", backend, reduction, network, threads, seed, evalBatchSize = "eval_batch_size"
         case injectLatency = "inject_latency", collectiveTimeout = "collective_timeout"
         case nodes, threadsPerNode = "threads_per_node", averageEvery = "average_every", averageSeconds = "average_seconds"
         case asyncDeterministic = "async_deterministic", asyncDelay = "async_delay"
@@ -110,7 +114,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         "shortcut": ShortcutKind.allCases.map(\.rawValue), "lr_schedule": ScheduleKind.allCases.map(\.rawValue),
         "optimizer": OptimizerKind.allCases.map(\.rawValue), "algorithm": AlgorithmKind.allCases.map(\.rawValue),
         "bn_sync": BatchNormSync.allCases.map(\.rawValue), "momentum_sync": MomentumSync.allCases.map(\.rawValue),
-        "backend": BackendKind.allCases.map(\.rawValue),
+        "backend": BackendKind.allCases.map(\.rawValue), "reduction": ReductionMode.allCases.map(\.rawValue),
         "warmup_epochs": ["auto", "a whole number of epochs"], "max_lr": ["auto", "none", "a rate > 0"],
     ]
 }

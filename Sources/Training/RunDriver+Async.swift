@@ -62,11 +62,11 @@ extension RunDriver {
             guard ranks == config.nodes else {
                 throw TrainingError("--nodes is \(config.nodes) but mpirun started \(ranks) ranks; async runs one node per rank")
             }
-            let averaging = try MPICommunicator(workersPerRank: 1)
+            let averaging = try MPICommunicator(workersPerRank: 1, reduction: config.reduction)
             guard averaging.progress == .helperThread else {
                 throw TrainingError("async over MPI needs MPI_THREAD_MULTIPLE (the averaging loop and evaluation call MPI from two threads), but this MPI granted level \(averaging.threadSupport)")
             }
-            return (averaging, try MPICommunicator(workersPerRank: 1))
+            return (averaging, try MPICommunicator(workersPerRank: 1, reduction: config.reduction))
             #else
             throw TrainingError("this build has no MPI support: install Open MPI (apt-get install libopenmpi-dev openmpi-bin) and rebuild, or use --backend inprocess")
             #endif

@@ -13,7 +13,7 @@ extension RunDriver {
             throw TrainingError("--workers \(config.workers) must be a multiple of the \(ranks) MPI ranks")
         }
         return try MPICommunicator(
-            workersPerRank: config.workers / ranks,
+            workersPerRank: config.workers / ranks, reduction: config.reduction,
             collectiveTimeout: config.collectiveTimeout > 0 ? config.collectiveTimeout : nil,
             onTimeout: { message in FileHandle.standardError.write(Foundation.Data("error: \(message)\n".utf8)) })
         #else

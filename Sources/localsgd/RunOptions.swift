@@ -1,5 +1,6 @@
 import Algorithms
 import ArgumentParser
+import Comm
 import Data
 import NN
 import Optim
@@ -14,6 +15,7 @@ extension AlgorithmKind: ExpressibleByArgument {}
 extension BatchNormSync: ExpressibleByArgument {}
 extension MomentumSync: ExpressibleByArgument {}
 extension BackendKind: ExpressibleByArgument {}
+extension ReductionMode: ExpressibleByArgument {}
 
 extension WarmupSetting: ExpressibleByArgument {
     public init?(argument: String) {
@@ -144,6 +146,12 @@ struct RunOptions: ParsableArguments {
     var momentumSync: MomentumSync?
     @Option(help: "Backend: inprocess (default; simulates K workers exactly) or mpi (under mpirun).")
     var backend: BackendKind?
+    @Option(help: """
+        MPI: how sums across ranks are ordered. ordered: in worker order, exactly as the in-process backend, so \
+        a run is bitwise the in-process run whatever the ranks, workers per rank and threads (slower; async's \
+        concurrent mode stays timing-dependent). fast (default): MPI_Allreduce's own order, equal to rounding.
+        """)
+    var reduction: ReductionMode?
     @Option(help: "Network model for modelled wall-clock, e.g. 10gbit:50us or 1gbit:100us,nodes-of=8,intra=100gbit:2us (at most 256 characters).")
     var network: String?
     @Option(parsing: .unconditional, help: "Seconds to wait before every collective, to emulate network latency, \(RunConfig.range("inject_latency")) (default 0).")
@@ -198,7 +206,7 @@ struct RunOptions: ParsableArguments {
         put("slowmo_lr", slowmoLr.map { Double($0) }); put("slowmo_momentum", slowmoMomentum.map { Double($0) })
         if slowmoNesterov { o["slowmo_nesterov"] = true }
         put("bn_sync", bnSync?.rawValue); put("momentum_sync", momentumSync?.rawValue)
-        put("backend", backend?.rawValue); put("network", network); put("inject_latency", injectLatency); put("collective_timeout", collectiveTimeout); put("threads", threads); put("seed", seed)
+        put("backend", backend?.rawValue); put("reduction", reduction?.rawValue); put("network", network); put("inject_latency", injectLatency); put("collective_timeout", collectiveTimeout); put("threads", threads); put("seed", seed)
         put("eval_batch_size", evalBatchSize); put("init", initWeights); put("checkpoint_every", checkpointEvery)
         put("nodes", nodes); put("threads_per_node", threadsPerNode); put("average_every", averageEvery)
         put("average_seconds", averageSeconds)

@@ -3,7 +3,8 @@ import XCTest
 
 /// Runs `localsgd-mpi-check` (built next to this test bundle) under mpirun: its checks compare
 /// MPICommunicator with InProcessCommunicator on the same data, bitwise for groups inside a
-/// rank and within G·ε (mean) / (G−1)·G·ε (sum) across ranks (see CheckRunner), and its failure
+/// rank and with `--reduction ordered`, and within G·ε (mean) / (G−1)·G·ε (sum) across ranks
+/// with `fast` (see CheckRunner), and its failure
 /// drills show that a dead or hung rank ends the job non-zero instead of hanging it.
 final class MPICheckTests: XCTestCase {
     /// Each run here takes 0.5–5 s; anything near this means a hang.
@@ -38,6 +39,22 @@ final class MPICheckTests: XCTestCase {
         try assertChecksPass(ranks: 2, workersPerRank: 2, count: 600_001)
     }
 
+    /// `--reduction ordered`: every collective bitwise the in-process one (tolerance 0), on values
+    /// in [−1, 1] and on order-sensitive ones (1e8, 1, −1e8, …), for ranks of one and of several
+    /// workers, groups inside a rank and across ranks (split communicators), K = 3 (a mean that
+    /// is not a power of two), broadcasts and the non-blocking mean.
+    func testOrderedChecksAreBitwise() throws {
+        for (ranks, workersPerRank) in [(2, 1), (3, 1), (2, 2), (4, 2)] {
+            try assertChecksPass(ranks: ranks, workersPerRank: workersPerRank, reduction: "ordered")
+        }
+    }
+
+    /// Three chunks of the ordered chain (2¹⁸ floats, the last one partial): rank 1 of 3 receives
+    /// a chunk into a buffer it already received one into.
+    func testOrderedChecksAreBitwiseOnBuffersOfSeveralChunks() throws {
+        try assertChecksPass(ranks: 3, workersPerRank: 1, count: 600_001, reduction: "ordered")
+    }
+
     func testKilledRankEndsTheJob() throws {
         let run = try mpirun(ranks: 3, ["--fail-rank", "1", "--fail-mode", "kill"])
         XCTAssertNotEqual(run.status, 0, run.output)
@@ -58,10 +75,12 @@ final class MPICheckTests: XCTestCase {
         XCTAssertTrue(run.output.contains("longer than the collective timeout"), run.output)
     }
 
-    private func assertChecksPass(ranks: Int, workersPerRank: Int, count: Int? = nil,
+    private func assertChecksPass(ranks: Int, workersPerRank: Int, count: Int? = nil, reduction: String = "fast",
                                   file: StaticString = #filePath, line: UInt = #line) throws {
-        let run = try mpirun(ranks: ranks, ["--workers-per-rank", String(workersPerRank)] + (count.map { ["--count", String($0)] } ?? []))
+        let run = try mpirun(ranks: ranks, ["--workers-per-rank", String(workersPerRank), "--reduction", reduction]
+                             + (count.map { ["--count", String($0)] } ?? []))
         XCTAssertEqual(run.status, 0, run.output, file: file, line: line)
+        XCTAssertTrue(run.output.contains("reduction=\(reduction) "), "the checks ran another reduction:\n\(run.output)", file: file, line: line)
         XCTAssertFalse(run.output.contains("FAIL"), run.output, file: file, line: line)
         XCTAssertTrue(run.output.contains("ok counters"), "the checks did not run to the end:\n\(run.output)", file: file, line: line)
     }

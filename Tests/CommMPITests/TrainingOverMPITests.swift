@@ -17,50 +17,24 @@ final class TrainingOverMPITests: XCTestCase {
         }
     }
 
-    /// The `localsgd` built beside the test bundle (Linux gives the bundle's folder or the bundle itself).
-    var localsgd: URL {
-        let bundle = Bundle(for: TrainingOverMPITests.self).bundleURL
-        let candidates = [bundle.appendingPathComponent("localsgd"),
-                          bundle.deletingLastPathComponent().appendingPathComponent("localsgd")]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
-    }
+    var localsgd: URL { LocalsgdProcess.localsgd }
 
-    /// A process of `executable` allowed to run mpirun as root, stdout and stderr into `pipe`.
     func process(_ executable: URL, _ arguments: [String], output pipe: Pipe) -> Process {
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        p.environment = env
-        p.standardOutput = pipe
-        p.standardError = pipe
-        return p
+        LocalsgdProcess.process(executable, arguments, output: pipe)
     }
 
     func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let pipe = Pipe()
-        let p = process(executable, arguments, output: pipe)
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try LocalsgdProcess.run(executable, arguments)
     }
 
-    func weights(_ dir: String) throws -> [String: [Float]] {
-        try Safetensors.read(path: dir + "/final.safetensors").tensors
-            .filter { $0.value.dtype == "F32" }.mapValues { try Safetensors.floatArray($0) }
-    }
+    func weights(_ dir: String) throws -> [String: [Float]] { try LocalsgdProcess.weights(dir) }
 
     func compare(ranks: Int, workers: Int, algorithm: String, bitwise: Bool) throws {
-        guard let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("mpirun is not installed")
-        }
+        guard let mpirun = LocalsgdProcess.mpirun else { throw XCTSkip("mpirun is not installed") }
         let dir = NSTemporaryDirectory() + "localsgd-mpi-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = base + algorithmArguments(algorithm) + ["--workers", String(workers)]
-        let viaMPI = try run(URL(fileURLWithPath: mpirun), ["--oversubscribe", "-np", String(ranks), localsgd.path]
+        let viaMPI = try run(mpirun, ["--oversubscribe", "-np", String(ranks), localsgd.path]
                              + args + ["--backend", "mpi", "--out", dir + "/mpi"])
         XCTAssertEqual(viaMPI.status, 0, viaMPI.output)
         XCTAssertEqual(viaMPI.output.components(separatedBy: "final:").count - 1, 1, "only rank 0 reports:\n\(viaMPI.output)")
@@ -78,8 +52,7 @@ final class TrainingOverMPITests: XCTestCase {
                 }
             }
         }
-        let summaryA = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/mpi/summary.json"))) as! [String: Any]
-        let summaryB = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/local/summary.json"))) as! [String: Any]
+        let summaryA = try LocalsgdProcess.summary(dir + "/mpi"), summaryB = try LocalsgdProcess.summary(dir + "/local")
         XCTAssertEqual(summaryA["syncs"] as? Int, summaryB["syncs"] as? Int)
         XCTAssertEqual(summaryA["bytes_communicated"] as? Int, summaryB["bytes_communicated"] as? Int)
         XCTAssertEqual(summaryA["train_loss"] as! Double, summaryB["train_loss"] as! Double, accuracy: 1e-4,
@@ -103,13 +76,11 @@ final class TrainingOverMPITests: XCTestCase {
     /// A rank that hangs (SIGSTOP) instead of dying: with `--collective-timeout 3` the other rank's
     /// watchdog aborts the job, non-zero and with a message naming the call, within seconds.
     func testHungRankAbortsTrainingAfterTheCollectiveTimeout() throws {
-        guard let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("mpirun is not installed")
-        }
+        guard let mpirun = LocalsgdProcess.mpirun else { throw XCTSkip("mpirun is not installed") }
         let dir = NSTemporaryDirectory() + "localsgd-mpi-hang-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let pipe = Pipe()
-        let p = process(URL(fileURLWithPath: mpirun), [
+        let p = process(mpirun, [
             "--oversubscribe", "-np", "2", localsgd.path, "train", "--backend", "mpi", "--workers", "2",
             "--dataset", "synthetic", "--synthetic-train", "4096", "--synthetic-test", "32", "--model", "mlp",
             "--epochs", "1000", "--batch-size", "8", "--threads", "1", "--quiet",

@@ -26,6 +26,18 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(p.config.epochs, 1)
     }
 
+    /// The MPI summation order is a field like any other: an axis of a sweep.
+    func testReductionIsAnAxis() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let spec = try Fixtures.spec(Fixtures.base + """
+        [axes]
+        reduction = ["ordered", "fast"]
+        """, in: dir)
+        let points = try spec.expand()
+        XCTAssertEqual(points.map(\.name), ["reduction=ordered", "reduction=fast"])
+        XCTAssertEqual(points.map(\.config.reduction), [.ordered, .fast])
+    }
+
     func testIncludesAddPointsAndSeedsCrossEverything() throws {
         let dir = try Fixtures.temporaryDirectory(self)
         let spec = try Fixtures.spec("seeds = [1, 2]\n" + Fixtures.base.replacingOccurrences(of: "threads = 1\n", with: "") + """

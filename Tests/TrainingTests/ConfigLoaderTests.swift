@@ -157,6 +157,19 @@ final class ConfigLoaderTests: XCTestCase {
         }
     }
 
+    /// `reduction` (MPI's summation order) from every format and from the flag; a wrong value
+    /// lists the choices.
+    func testReductionIsReadFromFilesAndFlags() throws {
+        for (name, text) in [("run.toml", "reduction = \"ordered\"\n"), ("run.yaml", "reduction: ordered\n"),
+                             ("run.json", #"{"reduction": "ordered"}"#)] {
+            XCTAssertEqual(try ConfigLoader.load(try write(name, text)).reduction, .ordered, name)
+        }
+        XCTAssertEqual(RunConfig().reduction, .fast, "MPI_Allreduce unless asked")
+        let flagged = try ConfigLoader.apply(["reduction": "ordered"], to: RunConfig(), source: ConfigLoader.commandLine)
+        XCTAssertEqual(flagged.reduction, .ordered)
+        assertError("run.toml", "reduction = \"tree\"\n") { "field 'reduction' in \($0): 'tree' is not one of ordered, fast." }
+    }
+
     func testBadEnumValueListsChoices() {
         assertError("run.toml", "model = \"resnet99\"\n") {
             "field 'model' in \($0): 'resnet99' is not one of " + ModelKind.allCases.map(\.rawValue).joined(separator: ", ") + "."

@@ -1,0 +1,132 @@
+import Foundation
+import XCTest
+
+/// `mpirun -np P localsgd train --backend mpi --reduction ordered` is bitwise the in-process run
+/// with the same K, for every layout of the K workers over the ranks (one or several per rank)
+/// and whatever the threads: the ranks run the default two threads each, the in-process
+/// reference one. Compared: final.safetensors byte for byte and every epoch's test loss.
+final class OrderedTrainingTests: XCTestCase {
+    let base = ["train", "--dataset", "synthetic", "--synthetic-train", "128", "--synthetic-test", "32", "--model", "mlp",
+                "--epochs", "2", "--batch-size", "8", "--local-steps", "2", "--quiet"]
+
+    func algorithmArguments(_ name: String) -> [String] {
+        switch name {
+        case "post-local": return ["--algorithm", name, "--switch-epoch", "1"]
+        // K = 4: groups of 2 inside a rank (2 ranks × 2) or across two ranks (4 × 1).
+        case "hierarchical": return ["--algorithm", name, "--group-size", "2", "--global-every", "2"]
+        default: return ["--algorithm", name]
+        }
+    }
+
+    func testTwoRanksOfOneWorkerWithTwoThreadsEach() throws {
+        for algorithm in ["local", "minibatch"] {
+            try assertBitwise(algorithm: algorithm, workers: 2, ranks: [2])
+        }
+    }
+
+    func testFourWorkersOnTwoRanksOfTwoAndOnFourRanksOfOne() throws {
+        for algorithm in ["local", "minibatch", "hierarchical"] {
+            try assertBitwise(algorithm: algorithm, workers: 4, ranks: [2, 4])
+        }
+    }
+
+    func testPostLocalAndSlowMoOnFourRanks() throws {
+        for algorithm in ["post-local", "slowmo"] {
+            try assertBitwise(algorithm: algorithm, workers: 4, ranks: [4])
+        }
+    }
+
+    /// Async's concurrent mode over MPI takes the ordered non-blocking mean (the chain on the
+    /// progress queue, beside evaluation's blocking calls on a second communicator); its result
+    /// depends on timing, so it is only checked to run and to average.
+    func testAsyncRunsWithTheOrderedReduction() throws {
+        guard let mpirun = LocalsgdProcess.mpirun else { throw XCTSkip("mpirun is not installed") }
+        let out = try scratchDirectory()
+        let run = try LocalsgdProcess.runMPI(ranks: 2, [
+            "train", "--backend", "mpi", "--reduction", "ordered", "--algorithm", "async", "--nodes", "2",
+            "--threads-per-node", "2", "--average-every", "2", "--dataset", "synthetic", "--synthetic-train", "256",
+            "--synthetic-test", "32", "--model", "mlp", "--epochs", "1", "--batch-size", "4", "--threads", "1",
+            "--quiet", "--out", out], mpirun: mpirun)
+        XCTAssertEqual(run.status, 0, run.output)
+        let summary = try LocalsgdProcess.summary(out)
+        let syncs = try XCTUnwrap(summary["syncs"] as? Int), parameters = try XCTUnwrap(summary["parameters"] as? Int)
+        XCTAssertGreaterThan(syncs, 0, run.output)
+        XCTAssertEqual(summary["bytes_communicated"] as? Int, syncs * 4 * parameters, "one mean of the mlp's weights per round")
+    }
+
+    /// The control: the same comparison with `--reduction fast` (MPI_Allreduce adds the two ranks'
+    /// partial sums, (w₀+w₁)+(w₂+w₃)) finds different bits, so these runs do tell the orders apart.
+    func testTheFastReductionIsNotBitwiseOnTheSameRun() throws {
+        let (reference, mpi) = try runBoth(algorithm: "local", workers: 4, ranks: 2, reduction: "fast")
+        XCTAssertNotEqual(try finalBytes(mpi), try finalBytes(reference),
+                          "local SGD, K = 4 on 2 ranks: the fast reduction gave the in-process bits; the ordered tests prove nothing")
+    }
+
+    private func assertBitwise(algorithm: String, workers: Int, ranks: [Int],
+                               file: StaticString = #filePath, line: UInt = #line) throws {
+        let dir = try scratchDirectory()
+        let reference = try runInProcess(algorithm: algorithm, workers: workers, out: dir + "/inprocess")
+        for p in ranks {
+            let out = dir + "/mpi-\(p)"
+            try runMPI(algorithm: algorithm, workers: workers, ranks: p, reduction: "ordered", out: out)
+            let what = "\(algorithm), K = \(workers) on \(p) ranks of \(workers / p)"
+            if try finalBytes(out) != finalBytes(reference) {
+                XCTFail("\(what): final.safetensors differs from the in-process run's\(try firstDifference(out, reference))",
+                        file: file, line: line)
+            }
+            XCTAssertEqual(try testLosses(out), try testLosses(reference), what, file: file, line: line)
+        }
+    }
+
+    private func runBoth(algorithm: String, workers: Int, ranks: Int, reduction: String) throws -> (String, String) {
+        let dir = try scratchDirectory()
+        let reference = try runInProcess(algorithm: algorithm, workers: workers, out: dir + "/inprocess")
+        try runMPI(algorithm: algorithm, workers: workers, ranks: ranks, reduction: reduction, out: dir + "/mpi")
+        return (reference, dir + "/mpi")
+    }
+
+    private func runInProcess(algorithm: String, workers: Int, out: String) throws -> String {
+        let args = base + algorithmArguments(algorithm) + ["--workers", String(workers), "--threads", "1", "--out", out]
+        let run = try LocalsgdProcess.run(LocalsgdProcess.localsgd, args)
+        XCTAssertEqual(run.status, 0, run.output)
+        return out
+    }
+
+    private func runMPI(algorithm: String, workers: Int, ranks: Int, reduction: String, out: String) throws {
+        guard let mpirun = LocalsgdProcess.mpirun else { throw XCTSkip("mpirun is not installed") }
+        let args = base + algorithmArguments(algorithm)
+            + ["--workers", String(workers), "--backend", "mpi", "--reduction", reduction, "--out", out]
+        let run = try LocalsgdProcess.runMPI(ranks: ranks, args, mpirun: mpirun)
+        XCTAssertEqual(run.status, 0, run.output)
+    }
+
+    private func scratchDirectory() throws -> String {
+        let dir = NSTemporaryDirectory() + "localsgd-ordered-\(UUID().uuidString)"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    private func finalBytes(_ dir: String) throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: dir + "/final.safetensors"))
+    }
+
+    private func testLosses(_ dir: String) throws -> [Double] {
+        let text = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return try XCTUnwrap(record?["test_loss"] as? Double, "no test_loss in \(line)")
+        }
+    }
+
+    /// ": the first differing tensor, element and values", for the failure message.
+    private func firstDifference(_ a: String, _ b: String) throws -> String {
+        let x = try LocalsgdProcess.weights(a), y = try LocalsgdProcess.weights(b)
+        for name in y.keys.sorted() {
+            guard let u = x[name], let v = y[name], u.count == v.count else { return ": tensor \(name) is missing or resized" }
+            if let i = u.indices.first(where: { u[$0].bitPattern != v[$0].bitPattern }) {
+                return ": \(name)[\(i)] is \(u[i]) over MPI, \(v[i]) in process"
+            }
+        }
+        return " (in bytes outside the weights)"
+    }
+}
