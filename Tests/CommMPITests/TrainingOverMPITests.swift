@@ -17,46 +17,12 @@ final class TrainingOverMPITests: XCTestCase {
         }
     }
 
-    /// The `localsgd` built beside the test bundle (Linux gives the bundle's folder or the bundle itself).
-    var localsgd: URL {
-        let bundle = Bundle(for: TrainingOverMPITests.self).bundleURL
-        let candidates = [bundle.appendingPathComponent("localsgd"),
-                          bundle.deletingLastPathComponent().appendingPathComponent("localsgd")]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
-    }
-
-    /// A process of `executable` allowed to run mpirun as root, stdout and stderr into `pipe`.
-    func process(_ executable: URL, _ arguments: [String], output pipe: Pipe) -> Process {
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        p.environment = env
-        p.standardOutput = pipe
-        p.standardError = pipe
-        return p
-    }
-
-    func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let pipe = Pipe()
-        let p = process(executable, arguments, output: pipe)
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
-    func weights(_ dir: String) throws -> [String: [Float]] {
-        try Safetensors.read(path: dir + "/final.safetensors").tensors
-            .filter { $0.value.dtype == "F32" }.mapValues { try Safetensors.floatArray($0) }
-    }
+    var localsgd: URL { MPIRun.localsgd }
+    func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) { try MPIRun.run(executable, arguments) }
+    func weights(_ dir: String) throws -> [String: [Float]] { try MPIRun.weights(dir) }
 
     func compare(ranks: Int, workers: Int, algorithm: String, bitwise: Bool) throws {
-        guard let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("mpirun is not installed")
-        }
+        let mpirun = try MPIRun.mpirun()
         let dir = NSTemporaryDirectory() + "localsgd-mpi-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = base + algorithmArguments(algorithm) + ["--workers", String(workers)]
@@ -103,13 +69,11 @@ final class TrainingOverMPITests: XCTestCase {
     /// A rank that hangs (SIGSTOP) instead of dying: with `--collective-timeout 3` the other rank's
     /// watchdog aborts the job, non-zero and with a message naming the call, within seconds.
     func testHungRankAbortsTrainingAfterTheCollectiveTimeout() throws {
-        guard let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("mpirun is not installed")
-        }
+        let mpirun = try MPIRun.mpirun()
         let dir = NSTemporaryDirectory() + "localsgd-mpi-hang-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let pipe = Pipe()
-        let p = process(URL(fileURLWithPath: mpirun), [
+        let p = MPIRun.process(URL(fileURLWithPath: mpirun), [
             "--oversubscribe", "-np", "2", localsgd.path, "train", "--backend", "mpi", "--workers", "2",
             "--dataset", "synthetic", "--synthetic-train", "4096", "--synthetic-test", "32", "--model", "mlp",
             "--epochs", "1000", "--batch-size", "8", "--threads", "1", "--quiet",
@@ -124,7 +88,7 @@ final class TrainingOverMPITests: XCTestCase {
         let deadline = Date().addingTimeInterval(30)
         while rank1 == nil && Date() < deadline && p.isRunning {
             Thread.sleep(forTimeInterval: 0.2)
-            rank1 = Self.pid(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: "localsgd")
+            rank1 = MPIRun.pid(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: "localsgd")
         }
         guard let stopped = rank1 else { return XCTFail("rank 1 never started") }
         Thread.sleep(forTimeInterval: 2)  // both ranks inside the training loop
@@ -139,18 +103,5 @@ final class TrainingOverMPITests: XCTestCase {
         XCTAssertNotEqual(p.terminationStatus, 0, output)
         XCTAssertLessThan(Date().timeIntervalSince(stoppedAt), 30, output)
         XCTAssertTrue(output.contains("longer than the collective timeout of 3.0 s"), output)
-    }
-
-    /// The pid of a live process whose environment holds `entry` and whose command line contains `text`.
-    static func pid(withEnvironment entry: String, commandContaining text: String) -> pid_t? {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        for name in entries {
-            guard let pid = pid_t(name), pid != getpid(),
-                  let command = FileManager.default.contents(atPath: "/proc/\(name)/cmdline"),
-                  String(decoding: command, as: UTF8.self).contains(text),
-                  let environment = FileManager.default.contents(atPath: "/proc/\(name)/environ") else { continue }
-            if environment.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == entry }) { return pid }
-        }
-        return nil
     }
 }
