@@ -93,4 +93,53 @@ final class ResumeOverMPITests: XCTestCase {
         XCTAssertNotEqual(mixed.status, 0, mixed.output)
         XCTAssertTrue(mixed.output.contains("MPI rank 1 was started with other settings or another model than rank 0"), mixed.output)
     }
+
+    /// A real `kill -9` of rank 1 at a moment when rank 0 has written a checkpoint that rank 1
+    /// never wrote (rank 1 is stopped with SIGSTOP until that is so, then killed): the resumed
+    /// run ends bitwise where the uninterrupted run ended.
+    func testRankKilledBehindTheOtherResumesBitwise() throws {
+        let root = try temporaryDirectory()
+        var long = small
+        long.replaceSubrange(long.firstIndex(of: "--synthetic-train")!...long.firstIndex(of: "--synthetic-train")! + 1,
+                             with: ["--synthetic-train", "2048"])
+        long.replaceSubrange(long.firstIndex(of: "--epochs")!...long.firstIndex(of: "--epochs")! + 1, with: ["--epochs", "1"])
+        long += ["--local-steps", "4", "--checkpoint-every", "3"]  // the later flags win: 128 steps
+        let full = try MPIRun.launch(ranks: 2, long + ["--out", root + "/full"])
+        XCTAssertEqual(full.status, 0, full.output)
+
+        let dir = root + "/killed", pipe = Pipe()
+        let job = MPIRun.process(URL(fileURLWithPath: try MPIRun.mpirun()),
+                                 ["--oversubscribe", "-np", "2", MPIRun.localsgd.path] + long + ["--out", dir], output: pipe)
+        try job.run()
+        var rank1: pid_t?
+        defer {
+            if let rank1 { kill(rank1, SIGKILL) }
+            if job.isRunning { job.terminate() }
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && job.isRunning && (rank1 == nil || steps(dir, rank: 1).isEmpty) {
+            Thread.sleep(forTimeInterval: 0.05)
+            rank1 = rank1 ?? MPIRun.pid(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: dir)
+        }
+        guard let victim = rank1, job.isRunning else { return XCTFail("rank 1 never wrote a checkpoint while the job ran") }
+        var ahead = false
+        for _ in 0..<50 where !ahead && job.isRunning {
+            kill(victim, SIGSTOP)
+            for _ in 0..<20 where !ahead {  // rank 0 goes on until its next collective
+                Thread.sleep(forTimeInterval: 0.05)
+                ahead = (steps(dir, rank: 0).last ?? 0) > (steps(dir, rank: 1).last ?? 0)
+            }
+            if ahead { kill(victim, SIGKILL) } else { kill(victim, SIGCONT); Thread.sleep(forTimeInterval: 0.02) }
+        }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        job.waitUntilExit()
+        XCTAssertTrue(ahead, "rank 0 never got a checkpoint ahead of rank 1 before the job ended:\n\(output)")
+        XCTAssertNotEqual(job.terminationStatus, 0, output)
+        let before = (steps(dir, rank: 0), steps(dir, rank: 1))
+        XCTAssertGreaterThan(before.0.last ?? 0, before.1.last ?? 0)
+
+        let resumed = try MPIRun.launch(ranks: 2, ["train", "--resume", dir, "--quiet"])
+        XCTAssertEqual(resumed.status, 0, "rank 0 held \(before.0), rank 1 \(before.1):\n" + resumed.output)
+        XCTAssertEqual(try MPIRun.weights(dir), try MPIRun.weights(root + "/full"), "rank 0 held \(before.0), rank 1 \(before.1)")
+    }
 }
