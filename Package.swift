@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Training", "TestSupport"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Data", "Comm", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
@@ -77,4 +77,21 @@ if mpiEnabled {
         .testTarget(name: "CommMPITests", dependencies: ["localsgd-mpi-check", "Training"]),
     ]
     package.targets.first { $0.name == "Training" }?.dependencies.append("CommMPI")
+}
+
+// MARK: - Fuzz targets (only with LOCALSGD_FUZZ=1)
+// libFuzzer executables, one per parser (Fuzz/README.md); built by `scripts/fuzz` in their own
+// scratch path with `-sanitize=fuzzer -enable-testing`, never by the normal build.
+if ProcessInfo.processInfo.environment["LOCALSGD_FUZZ"] == "1" {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("idx", ["Data"]), ("cifar", ["Data"]), ("safetensors", ["Training"]),
+        ("toml", ["Training"]), ("yaml", ["Training"]), ("json", ["Training"]),
+        ("sweep", ["Experiments", "Training"]), ("network", ["Comm"]), ("checkpoint-every", ["Training"]),
+    ]
+    for target in fuzzTargets {
+        package.products.append(.executable(name: "fuzz-" + target.name, targets: ["fuzz-" + target.name]))
+        package.targets.append(.executableTarget(name: "fuzz-" + target.name, dependencies: target.dependencies + ["FuzzSupport"],
+                                                 path: "Fuzz/Targets/" + target.name))
+    }
 }
