@@ -10,7 +10,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         // Only its libyaml (module CYaml): ConfigLoader reads YAML from the event stream itself,
         // within limits, since Yams' composer and constructor can overflow the stack or trap.
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
@@ -28,7 +27,6 @@ let package = Package(
         .target(name: "Algorithms", dependencies: ["Comm", "Optim", "Tensor"]),
         .target(name: "Training", dependencies: [
             "Tensor", "NN", "Data", "Optim", "Comm", "Algorithms",
-            .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Experiments", dependencies: ["Training"]),
