@@ -10,7 +10,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         // Only its libyaml (module CYaml): ConfigLoader reads YAML from the event stream itself,
         // within limits, since Yams' composer and constructor can overflow the stack or trap.
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
@@ -28,7 +27,6 @@ let package = Package(
         .target(name: "Algorithms", dependencies: ["Comm", "Optim", "Tensor"]),
         .target(name: "Training", dependencies: [
             "Tensor", "NN", "Data", "Optim", "Comm", "Algorithms",
-            .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Experiments", dependencies: ["Training"]),
@@ -46,7 +44,7 @@ let package = Package(
         .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Training", "TestSupport"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Data", "Comm", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
@@ -77,4 +75,21 @@ if mpiEnabled {
         .testTarget(name: "CommMPITests", dependencies: ["localsgd-mpi-check", "Training"]),
     ]
     package.targets.first { $0.name == "Training" }?.dependencies.append("CommMPI")
+}
+
+// MARK: - Fuzz targets (only with LOCALSGD_FUZZ=1)
+// libFuzzer executables, one per parser (Fuzz/README.md); built by `scripts/fuzz` in their own
+// scratch path with `-sanitize=fuzzer -enable-testing`, never by the normal build.
+if ProcessInfo.processInfo.environment["LOCALSGD_FUZZ"] == "1" {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("idx", ["Data"]), ("cifar", ["Data"]), ("safetensors", ["Training"]),
+        ("toml", ["Training"]), ("yaml", ["Training"]), ("json", ["Training"]),
+        ("sweep", ["Experiments", "Training"]), ("network", ["Comm"]), ("checkpoint-every", ["Training"]),
+    ]
+    for target in fuzzTargets {
+        package.products.append(.executable(name: "fuzz-" + target.name, targets: ["fuzz-" + target.name]))
+        package.targets.append(.executableTarget(name: "fuzz-" + target.name, dependencies: target.dependencies + ["FuzzSupport"],
+                                                 path: "Fuzz/Targets/" + target.name))
+    }
 }

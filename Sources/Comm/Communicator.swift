@@ -53,6 +53,10 @@ public protocol Communicator: AnyObject {
     func broadcast(_ buffers: [UnsafeMutablePointer<Float>], count: Int, root: Int) throws
     /// Returns when every process has called it.
     func barrier() throws
+    /// Every process's `values`, in process order (all processes pass as many). For decisions
+    /// the processes must make alike (which checkpoint to load, whether all wrote one); not
+    /// training traffic, so `counters` do not count it.
+    func gatherIntegers(_ values: [Int]) throws -> [[Int]]
     /// Starts a mean all-reduce over the whole world; the buffers must stay valid and untouched
     /// by the caller until the request completes.
     func startAllReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int) throws -> CommRequest

@@ -42,6 +42,11 @@ public final class DelayedCommunicator: Communicator {
         try base.barrier()
     }
 
+    public func gatherIntegers(_ values: [Int]) throws -> [[Int]] {
+        delay()
+        return try base.gatherIntegers(values)
+    }
+
     public func startAllReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int) throws -> CommRequest {
         delay()
         return try base.startAllReduceMean(buffers, count: count)

@@ -69,6 +69,9 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
     /// All workers live in this process, so they are always at the barrier together.
     public func barrier() throws {}
 
+    /// One process: its own values.
+    public func gatherIntegers(_ values: [Int]) throws -> [[Int]] { [values] }
+
     public func startAllReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int) throws -> CommRequest {
         try validate(buffers, count: count, groupSize: workers, call: "startAllReduceMean")
         record(count: count)

@@ -42,6 +42,7 @@ public final class ModelledCommunicator: Communicator {
     }
 
     public func barrier() throws { try base.barrier() }
+    public func gatherIntegers(_ values: [Int]) throws -> [[Int]] { try base.gatherIntegers(values) }
 
     public func startAllReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int) throws -> CommRequest {
         charge(count, workers)

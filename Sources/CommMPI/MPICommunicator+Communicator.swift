@@ -33,6 +33,18 @@ extension MPICommunicator {
         try watchdog.guarding("MPI_Barrier") { try mpiCheck(MPI_Barrier(world), "MPI_Barrier") }
     }
 
+    public func gatherIntegers(_ values: [Int]) throws -> [[Int]] {
+        try checkNotFinalized("gatherIntegers")
+        guard processCount > 1, !values.isEmpty else { return Array(repeating: values, count: processCount) }
+        let mine = values.map(Int64.init)
+        var all = [Int64](repeating: 0, count: mine.count * processCount)
+        let n = Int32(mine.count)
+        try watchdog.guarding("MPI_Allgather (\(n) integers)") {
+            try mpiCheck(MPI_Allgather(mine, n, cmpi_int64(), &all, n, cmpi_int64(), world), "MPI_Allgather (\(n) integers)")
+        }
+        return (0..<processCount).map { r in all[(r * mine.count)..<((r + 1) * mine.count)].map(Int.init) }
+    }
+
     public func startAllReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int) throws -> CommRequest {
         try validate(buffers, count: count, groupSize: workers, call: "startAllReduceMean")
         record(count: count)

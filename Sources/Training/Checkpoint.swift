@@ -46,9 +46,26 @@ public enum Checkpoint {
         "step-" + String(format: "%08d", step) + "-rank-\(rank).safetensors"
     }
 
-    /// Writes this process's checkpoint atomically, then removes all but the two newest. A model
-    /// that is no longer finite is an error instead, so the older, finite checkpoints stay.
+    /// Writes this process's checkpoint atomically and confirms with the other processes that
+    /// every one wrote its file of this step (`CheckpointAgreement.confirm`, a collective); only
+    /// then removes its own older files but the newest of them, since only then does every rank
+    /// hold a newer complete checkpoint. A model that is no longer finite is an error instead,
+    /// on every rank alike, so the older, finite checkpoints stay.
     public static func write(_ t: Trainer, directory: String, writes: Bool) throws {
+        let step = t.globalStep, rank = t.communicator.processRank
+        var failure: Error?
+        do {
+            try writeOwnFile(t, directory: directory)
+        } catch {
+            failure = error
+        }
+        try CheckpointAgreement.confirm(failure, t.communicator, what: "writing the checkpoint of step \(step)")
+        let older = try files(in: directory, rank: rank).filter { $0.step < step }
+        for old in older.dropLast() { try? FileManager.default.removeItem(atPath: directory + "/" + old.name) }
+    }
+
+    /// This process's checkpoint file of the current step, written atomically.
+    static func writeOwnFile(_ t: Trainer, directory: String) throws {
         var strategy = t.strategy.saveState()
         let name = fileName(step: t.globalStep, rank: t.communicator.processRank)
         if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(strategy.buffers, owner: "the strategy's ") {
@@ -73,10 +90,7 @@ public enum Checkpoint {
                             history: t.history, epochState: t.epochState, totalTime: t.totalTime,
                             trainingBytes: t.trainingBytes, config: t.config)
         let json = String(decoding: try JSONEncoder().encode(header), as: UTF8.self)
-        let rank = t.communicator.processRank
         try Safetensors.write(tensors, metadata: ["localsgd.checkpoint": json], to: directory + "/" + name)
-        let mine = try files(in: directory, rank: rank)
-        for old in mine.dropLast(2) { try? FileManager.default.removeItem(atPath: directory + "/" + old.name) }
     }
 
     static func floats(_ name: String, _ b: FloatBuffer) -> SafetensorsTensor {
@@ -113,59 +127,8 @@ public enum Checkpoint {
         }.sorted { $0.1 < $1.1 }
     }
 
-    /// Restores the newest checkpoint of `out/checkpoints` into `t`.
-    public static func restoreLatest(into t: Trainer, directory out: String) throws {
-        let dir = out + "/checkpoints"
-        guard let latest = try files(in: dir, rank: t.communicator.processRank).last else {
-            throw TrainingError(RunDirectory.resumeProblem(out, checkpointEvery: t.config.checkpointEvery)
-                ?? "--resume \(out): \(dir) has no checkpoint of rank \(t.communicator.processRank); resume with as many ranks as the run had")
-        }
-        try restore(into: t, path: dir + "/" + latest.name)
-    }
-
-    public static func restore(into t: Trainer, path: String) throws {
-        let file = try Safetensors.read(path: path)
-        guard let json = file.metadata["localsgd.checkpoint"],
-              var header = try? JSONDecoder().decode(Header.self, from: Data(json.utf8)) else {
-            throw TrainingError("\(path) is not a LocalSGD checkpoint (its metadata has no readable run state)")
-        }
-        try checkCompatible(header, t, path: path)
-        for (k, r) in t.replicas.enumerated() {
-            let w = t.communicator.localWorkers.lowerBound + k
-            try load(file.tensors, "worker.\(w).parameters", into: r.parameters, path: path)
-            try load(file.tensors, "worker.\(w).state", into: r.state, path: path)
-            try load(file.tensors, "worker.\(w).momentum", into: t.optimizerStates[k].momentum, path: path)
-            t.optimizerStates[k].previousLearningRate = header.previousLearningRates[k]
-        }
-        for (name, tensor) in file.tensors where name.hasPrefix("strategy.") {
-            header.strategy.buffers[String(name.dropFirst("strategy.".count))] = try Safetensors.floatArray(tensor)
-        }
-        if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(header.strategy.buffers, owner: "the strategy's ") {
-            throw TrainingError("\(path) holds a diverged model (\(finding)), so the run cannot continue from it; delete it to resume from an older checkpoint, or start a new run (--out)")
-        }
-        header.strategy.buffers = header.strategy.buffers.filter { !$0.value.isEmpty }
-        do {
-            try t.strategy.restoreState(header.strategy)
-        } catch let e as StrategyError {
-            throw TrainingError("\(path): \(e.description)")
-        }
-        t.globalStep = header.step
-        t.history = header.history
-        t.epochState = header.epochState
-        t.totalTime = header.totalTime
-        t.restoredBytes = header.trainingBytes
-    }
-
-    private static func load(_ tensors: [String: SafetensorsTensor], _ name: String, into b: FloatBuffer, path: String) throws {
-        guard let t = tensors[name], t.shape == [b.count] else {
-            throw TrainingError("\(path) lacks tensor '\(name)' of \(b.count) values")
-        }
-        let values = try Safetensors.floatArray(t)
-        values.withUnsafeBufferPointer { b.pointer.update(from: $0.baseAddress!, count: b.count) }
-    }
-
     /// Fields that change the numbers; a checkpoint made with other values cannot continue this run.
-    private static func checkCompatible(_ h: Header, _ t: Trainer, path: String) throws {
+    static func checkCompatible(_ h: Header, _ t: Trainer, path: String) throws {
         var a = h.config, b = t.config
         for c in [\RunConfig.threads, \RunConfig.evalBatchSize] { a[keyPath: c] = 0; b[keyPath: c] = 0 }
         for c in [\RunConfig.checkpointEvery, \RunConfig.network, \RunConfig.dataDir, \RunConfig.initWeights] {

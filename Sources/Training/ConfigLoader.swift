@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// A config file or override that cannot become a `RunConfig`: one sentence naming the file
 /// (or flag source), the field and what was expected (DESIGN.md "What bad input gets").
@@ -92,29 +91,7 @@ public enum ConfigLoader {
     // MARK: Parsing
 
     private static func parseTOML(_ text: String, path: String) throws -> Any {
-        do {
-            try TOMLNesting.check(text, path: path)
-            return try tomlValue(TOMLTable(string: text), path: path, field: "", depth: 1)
-        } catch let error as TOMLParseError {
-            throw ConfigError("config file '\(path)' is not valid TOML at line \(error.source.begin.line): \(error.description).")
-        }
-    }
-
-    private static func tomlValue(_ value: TOMLValueConvertible, path: String, field: String, depth: Int) throws -> Any {
-        guard depth <= ConfigLimits.maxDepth else { throw tooDeep(path) }
-        switch value.type {
-        case .bool: return value.bool!
-        case .int: return value.int!
-        case .double: return value.double!
-        case .string: return value.string!
-        case .array: return try value.array!.map { try tomlValue($0, path: path, field: field, depth: depth + 1) }
-        case .table:
-            return try Dictionary(uniqueKeysWithValues: value.table!.map { key, item in
-                (key, try tomlValue(item, path: path, field: field.isEmpty ? key : "\(field).\(key)", depth: depth + 1))
-            })
-        case .date, .time, .dateTime:
-            throw ConfigError("field '\(field)' in \(path) is a TOML date or time; no field takes one.")
-        }
+        try TOMLReader.read(text, path: path)
     }
 
     static func tooDeep(_ source: String) -> ConfigError {

@@ -70,6 +70,7 @@ public enum RunDriver {
         if resume, let out {
             try Checkpoint.restoreLatest(into: trainer, directory: out)
         }
+        try CheckpointAgreement.checkSameStart(trainer)
         if let directory {
             if resume, writes, let warning = directory.coreTypeWarning() { events?(.warning(warning)) }
             try directory.writeConfig(config, derived: DerivedConfig(

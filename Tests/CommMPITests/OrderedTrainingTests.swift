@@ -40,15 +40,14 @@ final class OrderedTrainingTests: XCTestCase {
     /// progress queue, beside evaluation's blocking calls on a second communicator); its result
     /// depends on timing, so it is only checked to run and to average.
     func testAsyncRunsWithTheOrderedReduction() throws {
-        guard let mpirun = LocalsgdProcess.mpirun else { throw XCTSkip("mpirun is not installed") }
         let out = try scratchDirectory()
-        let run = try LocalsgdProcess.runMPI(ranks: 2, [
+        let run = try MPIRun.launch(ranks: 2, [
             "train", "--backend", "mpi", "--reduction", "ordered", "--algorithm", "async", "--nodes", "2",
             "--threads-per-node", "2", "--average-every", "2", "--dataset", "synthetic", "--synthetic-train", "256",
             "--synthetic-test", "32", "--model", "mlp", "--epochs", "1", "--batch-size", "4", "--threads", "1",
-            "--quiet", "--out", out], mpirun: mpirun)
+            "--quiet", "--out", out])
         XCTAssertEqual(run.status, 0, run.output)
-        let summary = try LocalsgdProcess.summary(out)
+        let summary = try MPIRun.summary(out)
         let syncs = try XCTUnwrap(summary["syncs"] as? Int), parameters = try XCTUnwrap(summary["parameters"] as? Int)
         XCTAssertGreaterThan(syncs, 0, run.output)
         XCTAssertEqual(summary["bytes_communicated"] as? Int, syncs * 4 * parameters, "one mean of the mlp's weights per round")
@@ -87,16 +86,15 @@ final class OrderedTrainingTests: XCTestCase {
 
     private func runInProcess(algorithm: String, workers: Int, out: String) throws -> String {
         let args = base + algorithmArguments(algorithm) + ["--workers", String(workers), "--threads", "1", "--out", out]
-        let run = try LocalsgdProcess.run(LocalsgdProcess.localsgd, args)
+        let run = try MPIRun.run(MPIRun.localsgd, args)
         XCTAssertEqual(run.status, 0, run.output)
         return out
     }
 
     private func runMPI(algorithm: String, workers: Int, ranks: Int, reduction: String, out: String) throws {
-        guard let mpirun = LocalsgdProcess.mpirun else { throw XCTSkip("mpirun is not installed") }
         let args = base + algorithmArguments(algorithm)
             + ["--workers", String(workers), "--backend", "mpi", "--reduction", reduction, "--out", out]
-        let run = try LocalsgdProcess.runMPI(ranks: ranks, args, mpirun: mpirun)
+        let run = try MPIRun.launch(ranks: ranks, args)
         XCTAssertEqual(run.status, 0, run.output)
     }
 
@@ -120,7 +118,7 @@ final class OrderedTrainingTests: XCTestCase {
 
     /// ": the first differing tensor, element and values", for the failure message.
     private func firstDifference(_ a: String, _ b: String) throws -> String {
-        let x = try LocalsgdProcess.weights(a), y = try LocalsgdProcess.weights(b)
+        let x = try MPIRun.weights(a), y = try MPIRun.weights(b)
         for name in y.keys.sorted() {
             guard let u = x[name], let v = y[name], u.count == v.count else { return ": tensor \(name) is missing or resized" }
             if let i = u.indices.first(where: { u[$0].bitPattern != v[$0].bitPattern }) {

@@ -17,24 +17,16 @@ final class TrainingOverMPITests: XCTestCase {
         }
     }
 
-    var localsgd: URL { LocalsgdProcess.localsgd }
-
-    func process(_ executable: URL, _ arguments: [String], output pipe: Pipe) -> Process {
-        LocalsgdProcess.process(executable, arguments, output: pipe)
-    }
-
-    func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        try LocalsgdProcess.run(executable, arguments)
-    }
-
-    func weights(_ dir: String) throws -> [String: [Float]] { try LocalsgdProcess.weights(dir) }
+    var localsgd: URL { MPIRun.localsgd }
+    func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) { try MPIRun.run(executable, arguments) }
+    func weights(_ dir: String) throws -> [String: [Float]] { try MPIRun.weights(dir) }
 
     func compare(ranks: Int, workers: Int, algorithm: String, bitwise: Bool) throws {
-        guard let mpirun = LocalsgdProcess.mpirun else { throw XCTSkip("mpirun is not installed") }
+        let mpirun = try MPIRun.mpirun()
         let dir = NSTemporaryDirectory() + "localsgd-mpi-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = base + algorithmArguments(algorithm) + ["--workers", String(workers)]
-        let viaMPI = try run(mpirun, ["--oversubscribe", "-np", String(ranks), localsgd.path]
+        let viaMPI = try run(URL(fileURLWithPath: mpirun), ["--oversubscribe", "-np", String(ranks), localsgd.path]
                              + args + ["--backend", "mpi", "--out", dir + "/mpi"])
         XCTAssertEqual(viaMPI.status, 0, viaMPI.output)
         XCTAssertEqual(viaMPI.output.components(separatedBy: "final:").count - 1, 1, "only rank 0 reports:\n\(viaMPI.output)")
@@ -46,13 +38,16 @@ final class TrainingOverMPITests: XCTestCase {
             if bitwise {
                 XCTAssertEqual(a[name], values, "\(algorithm) \(name)")
             } else {
-                for (x, y) in zip(a[name]!, values) where abs(x - y) > 1e-5 + 1e-4 * abs(y) {
-                    XCTFail("\(algorithm) \(name): \(x) vs \(y) beyond 1e-5 + 1e-4·|y|")
+                // MPI_Allreduce adds in another order: ulp differences at each average, which
+                // the ReLUs' kinks amplify over the run's 8 steps (measured up to 2.4e-5 on the
+                // mlp's weights of ≈ 0.05). A wrong shard or a lost worker is off by far more.
+                for (x, y) in zip(a[name]!, values) where abs(x - y) > 1e-4 + 1e-3 * abs(y) {
+                    XCTFail("\(algorithm) \(name): \(x) vs \(y) beyond 1e-4 + 1e-3·|y|")
                     break
                 }
             }
         }
-        let summaryA = try LocalsgdProcess.summary(dir + "/mpi"), summaryB = try LocalsgdProcess.summary(dir + "/local")
+        let summaryA = try MPIRun.summary(dir + "/mpi"), summaryB = try MPIRun.summary(dir + "/local")
         XCTAssertEqual(summaryA["syncs"] as? Int, summaryB["syncs"] as? Int)
         XCTAssertEqual(summaryA["bytes_communicated"] as? Int, summaryB["bytes_communicated"] as? Int)
         XCTAssertEqual(summaryA["train_loss"] as! Double, summaryB["train_loss"] as! Double, accuracy: 1e-4,
@@ -76,11 +71,11 @@ final class TrainingOverMPITests: XCTestCase {
     /// A rank that hangs (SIGSTOP) instead of dying: with `--collective-timeout 3` the other rank's
     /// watchdog aborts the job, non-zero and with a message naming the call, within seconds.
     func testHungRankAbortsTrainingAfterTheCollectiveTimeout() throws {
-        guard let mpirun = LocalsgdProcess.mpirun else { throw XCTSkip("mpirun is not installed") }
+        let mpirun = try MPIRun.mpirun()
         let dir = NSTemporaryDirectory() + "localsgd-mpi-hang-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let pipe = Pipe()
-        let p = process(mpirun, [
+        let p = MPIRun.process(URL(fileURLWithPath: mpirun), [
             "--oversubscribe", "-np", "2", localsgd.path, "train", "--backend", "mpi", "--workers", "2",
             "--dataset", "synthetic", "--synthetic-train", "4096", "--synthetic-test", "32", "--model", "mlp",
             "--epochs", "1000", "--batch-size", "8", "--threads", "1", "--quiet",
@@ -95,8 +90,8 @@ final class TrainingOverMPITests: XCTestCase {
         let deadline = Date().addingTimeInterval(30)
         while rank1 == nil && Date() < deadline && p.isRunning {
             Thread.sleep(forTimeInterval: 0.2)
-            rank1 = Self.pid(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: "localsgd",
-                             descendantOf: p.processIdentifier)
+            rank1 = MPIRun.pid(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: "localsgd",
+                               descendantOf: p.processIdentifier)
         }
         guard let stopped = rank1 else { return XCTFail("rank 1 never started") }
         Thread.sleep(forTimeInterval: 2)  // both ranks inside the training loop
@@ -111,34 +106,5 @@ final class TrainingOverMPITests: XCTestCase {
         XCTAssertNotEqual(p.terminationStatus, 0, output)
         XCTAssertLessThan(Date().timeIntervalSince(stoppedAt), 30, output)
         XCTAssertTrue(output.contains("longer than the collective timeout of 3.0 s"), output)
-    }
-
-    /// The pid of a live process under `root` (never another job's rank on a shared machine) whose
-    /// environment holds `entry` and whose command line contains `text`.
-    static func pid(withEnvironment entry: String, commandContaining text: String, descendantOf root: pid_t) -> pid_t? {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        for name in entries {
-            guard let pid = pid_t(name), pid != getpid(), isDescendant(pid, of: root),
-                  let command = FileManager.default.contents(atPath: "/proc/\(name)/cmdline"),
-                  String(decoding: command, as: UTF8.self).contains(text),
-                  let environment = FileManager.default.contents(atPath: "/proc/\(name)/environ") else { continue }
-            if environment.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == entry }) { return pid }
-        }
-        return nil
-    }
-
-    /// Whether `root` is among `pid`'s ancestors (parents read from /proc/PID/stat).
-    static func isDescendant(_ pid: pid_t, of root: pid_t) -> Bool {
-        var current = pid
-        while current > 1 {
-            guard let stat = FileManager.default.contents(atPath: "/proc/\(current)/stat"),
-                  let close = stat.lastIndex(of: UInt8(ascii: ")")) else { return false }
-            // "pid (comm) state ppid ...": the comm may hold spaces and parentheses, so read after the last ')'.
-            let fields = String(decoding: stat[(close + 1)...], as: UTF8.self).split(separator: " ")
-            guard fields.count > 1, let parent = pid_t(fields[1]) else { return false }
-            if parent == root { return true }
-            current = parent
-        }
-        return false
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import Training
 
-/// Hostile config files (found by a hostile tester against Yams 5.0.1 and toml++) give one
+/// Hostile config files (found by a hostile tester against Yams 5.0.1 and toml++, and by the fuzz targets) give one
 /// sentence naming the file, quickly, instead of a trap, a stack overflow or minutes of work.
 final class ConfigLimitsTests: XCTestCase {
     private func write(_ name: String, _ contents: String) throws -> String {
@@ -108,5 +108,66 @@ final class ConfigLimitsTests: XCTestCase {
         assertRefused("tag.yaml", "epochs: !!binary aGVsbG8=\n", "uses the tag tag:yaml.org,2002:binary")
         assertRefused("two.yaml", "epochs: 1\n---\nepochs: 2\n", "more than one YAML document")
         assertRefused("dup.yaml", "epochs: 1\nepochs: 2\n", "gives the key 'epochs' twice")
+    }
+
+    /// What toml++ 3 trapped on (found by `fuzz-toml`; `[#]` aborted `localsgd train --config`):
+    /// the TOML reader gives its sentence with the line, for the whole kind of input.
+    func testMalformedTOMLThatTrappedTomlPlusPlusIsASentence() throws {
+        let cases = [("[#]", 1, "expected a key (a letter, digit, '_', '-' or a quoted name), found '#'"),
+                     ("[$", 1, "expected a key"), ("[[#", 1, "expected a key"), ("[[[a]]]", 1, "expected a key"),
+                     ("[ \t@x]", 1, "found '@'"), ("[\u{3000}a]", 1, "found '\u{3000}'"), ("[\n", 1, "found the end of the line"),
+                     ("x = 1\n\n [ %]", 3, "found '%'"), ("x = [}", 1, "expected a value for 'x', found '}'"),
+                     ("x = [1,}", 1, "found '}'"), ("x = [ # c\n}", 2, "found '}'"),
+                     ("x = [1,\u{2028} 2]", 1, "found '\u{2028}'"), ("x = [1,\u{85}2]", 1, "found '\u{85}'"),
+                     ("[#del[gr2 \"o{", 1, "found '#'"), ("[]", 1, "found ']'"), ("[ [a]]", 1, "found '['"), ("[", 1, "the end of the file"),
+                     ("a = 1\na = 2", 2, "the key 'a' is given twice"), ("[t]\n[t]", 2, "table 't' is defined twice"),
+                     ("x = {a = 1}\n[x.b]", 2, "'x' is already a value"), ("x = \"a\\qb\"", 1, "'\\q' is no escape"),
+                     ("x = \"\\uD800\"", 1, "hex digits of a Unicode scalar value"), ("x = 1_", 1, "'1_' for 'x' is no TOML value"),
+                     ("x = 012", 1, "is no TOML value"), ("x = 99999999999999999999", 1, "is no TOML value"), ("x = 1\ry = 2", 1, "carriage return")]
+        for (text, line, phrase) in cases {
+            assertRefused("bad.toml", text, "is not valid TOML at line \(line): ")
+            assertRefused("bad.toml", text, phrase)
+        }
+    }
+
+    /// TOML 1.0 as config and sweep files write it reads as before.
+    func testTOMLValuesOfEveryKindRead() throws {
+        let text = #"""
+        # comment
+        int = +1_000
+        hex = 0xff
+        bin = 0b101 # comment
+        float = -2.5e-3
+        strings = ["a\tb\u00e9\U0001F600", 'C:\x', """
+        one ""\
+          two"""", '''
+        raw ''\n''']
+        "quoted key".'lit'.bare-key = true
+        inline = { a = 1, b.c = [ {d = false} ] }
+        [table . sub]
+        x = 0.5
+        [[list]]
+        y = 1
+        [[list]]
+        y = 2
+        [table]
+        z = 1e3
+        """#
+        let table = try ConfigLoader.parseFile(try write("all.toml", "\u{FEFF}" + text))
+        XCTAssertEqual(table["int"] as? Int, 1000)
+        XCTAssertEqual(table["hex"] as? Int, 255)
+        XCTAssertEqual(table["bin"] as? Int, 5)
+        XCTAssertEqual(table["float"] as? Double, -2.5e-3)
+        XCTAssertEqual(table["strings"] as? [String], ["a\tb\u{e9}\u{1F600}", "C:\\x", "one \"\"two\"", "raw ''\\n"])
+        XCTAssertEqual(((table["quoted key"] as? [String: Any])?["lit"] as? [String: Any])?["bare_key"] as? Bool, true)
+        let inline = table["inline"] as? [String: Any]
+        XCTAssertEqual(inline?["a"] as? Int, 1)
+        XCTAssertEqual((((inline?["b"] as? [String: Any])?["c"] as? [Any])?.first as? [String: Any])?["d"] as? Bool, false)
+        let sub = (table["table"] as? [String: Any])?["sub"] as? [String: Any]
+        XCTAssertEqual(sub?["x"] as? Double, 0.5)
+        XCTAssertEqual((table["table"] as? [String: Any])?["z"] as? Double, 1000)
+        assertRefused("inf.toml", "lr = -inf\n", "field 'lr' in")
+        assertRefused("inf.toml", "lr = nan\n", "expected a finite number")
+        XCTAssertEqual((table["list"] as? [[String: Any]])?.map { $0["y"] as? Int }, [1, 2])
     }
 }

@@ -1,0 +1,10 @@
+// Run config files in JSON: parsed within ConfigLimits, then laid over the defaults and range-checked.
+import Foundation
+import FuzzSupport
+import Training
+
+let path = scratchFile("input.json")
+fuzz { bytes in
+    put(bytes, at: path)
+    _ = try? ConfigLoader.load(path)
+}
