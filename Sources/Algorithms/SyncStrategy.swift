@@ -23,7 +23,7 @@ public struct SyncContext {
     }
 }
 
-/// A strategy's counters and buffers, for checkpoints (STYLE.md: forgetting a strategy's
+/// A strategy's counters and buffers, for checkpoints (forgetting a strategy's
 /// counter on resume was a real bug elsewhere).
 public struct StrategyState: Codable, Equatable, Sendable {
     public var syncs: Int = 0
@@ -34,7 +34,7 @@ public struct StrategyState: Codable, Equatable, Sendable {
 }
 
 /// A synchronization strategy: a small object with hooks the training loop calls at fixed
-/// points of every iteration (DESIGN.md). The loop does not know which strategy runs.
+/// points of every iteration. The loop does not know which strategy runs.
 public protocol SyncStrategy: AnyObject {
     /// After every worker's backward pass, before the optimizer step (minibatch reduces gradients here).
     func afterBackward(_ context: SyncContext) throws

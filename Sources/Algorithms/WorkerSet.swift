@@ -2,7 +2,7 @@ import Tensor
 
 /// Pointers to the flat buffers of the workers this process holds, in worker order: the
 /// parameters, their gradients, the BatchNorm running statistics and the optimizer's momentum.
-/// Strategies see only these, never models or data (DESIGN.md).
+/// Strategies see only these, never models or data.
 public struct WorkerSet {
     public var parameters: [UnsafeMutablePointer<Float>]
     public var gradients: [UnsafeMutablePointer<Float>]

@@ -18,7 +18,7 @@ public struct CommCounters: Codable, Equatable, Sendable {
     }
 }
 
-/// A non-blocking collective in flight (DESIGN.md: for asynchronous averaging).
+/// A non-blocking collective in flight (for asynchronous averaging).
 public protocol CommRequest: AnyObject {
     /// True once the result is in the buffers; never blocks. Drives progress where the backend needs it.
     func test() throws -> Bool

@@ -2,7 +2,7 @@ import Foundation
 import Tensor
 
 /// Wraps a communicator and waits a fixed time before every collective, to emulate network
-/// latency where the kernel has no `netem` (PLATFORM.md): each all-reduce, broadcast and
+/// latency where the kernel has no `netem`: each all-reduce, broadcast and
 /// barrier then costs at least `latency` seconds more, as one more message round would.
 public final class DelayedCommunicator: Communicator {
     public let base: Communicator

@@ -11,7 +11,7 @@ import Tensor
 ///
 /// Memory traffic: the range is processed in blocks of `blockSize` floats; a block of w₀ is the
 /// accumulator and stays in cache while the other buffers are added into it and while it is
-/// copied out, so every buffer is read once and written once (PLATFORM.md: averaging is memory
+/// copied out, so every buffer is read once and written once (averaging is memory
 /// bound).
 enum GroupReduction {
     /// Floats per cache block (32 KB, the L1 data cache of the machines we run on).

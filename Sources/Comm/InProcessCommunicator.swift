@@ -3,7 +3,7 @@ import Foundation
 import Tensor
 
 /// The in-process backend: one process holds all K workers and reduces their flat buffers
-/// directly in memory (DESIGN.md "K logical workers are not K threads"), so a study simulates K
+/// directly in memory, so a study simulates K
 /// machines exactly on one box and, with the fixed reduction order of `GroupReduction`, is
 /// bitwise reproducible whatever the thread count.
 ///

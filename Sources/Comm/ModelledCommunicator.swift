@@ -2,7 +2,7 @@ import Tensor
 
 /// Wraps a communicator and adds up, for every collective, the seconds it would take on a
 /// modelled network (`NetworkModel`): measured compute plus this gives the wall-clock the run
-/// would take on that network (DESIGN.md "measured and modelled time side by side").
+/// would take on that network.
 /// A broadcast is charged as an all-reduce of the same size (a ring broadcast costs about half;
 /// the simulator broadcasts only BatchNorm statistics, which are small).
 public final class ModelledCommunicator: Communicator {

@@ -1,5 +1,5 @@
 /// The communication cost model that turns a run's collectives into modelled wall-clock time
-/// (DESIGN.md "Measured and modelled time side by side"; the study's time breakdown).
+/// (measured and modelled time side by side, as in the study's time breakdown).
 ///
 /// Each level of the network is a `Link` with a latency α (seconds per message) and a bandwidth
 /// β (bytes per second). An all-reduce of n bytes among P participants is a ring all-reduce

@@ -4,7 +4,7 @@
 /// that lives inside one process therefore gives bitwise the in-process result.
 ///
 /// Single-threaded on purpose: a rank usually owns one core, and these passes are memory bound
-/// (PLATFORM.md). Blocks of `blockSize` floats keep the accumulator in L1 while the other
+/// (one core saturates the memory bus). Blocks of `blockSize` floats keep the accumulator in L1 while the other
 /// buffers are added and while it is copied out, so each buffer is read and written once.
 enum LocalReduction {
     /// Floats per cache block (32 KB, the L1 data cache).

@@ -3,8 +3,8 @@ import Comm
 import Dispatch
 import Foundation
 
-/// The Open MPI backend of `Communicator` (DESIGN.md: "a thin wrapper over MPI calls on the
-/// flat buffers, with no extra copies"), for `mpirun -np P localsgd train --backend mpi`.
+/// The Open MPI backend of `Communicator` (a thin wrapper over MPI calls on the
+/// flat buffers, with no extra copies), for `mpirun -np P localsgd train --backend mpi`.
 ///
 /// Each of the P ranks holds `workersPerRank` W consecutive workers, rank r the workers
 /// r·W ..< (r+1)·W, so K = P·W. Collectives (see `MPICommunicator+Communicator.swift`):

@@ -6,7 +6,7 @@ import Foundation
 /// buffer (which already holds the local sum), then, on completion, the division and the copy
 /// into the other local buffers (`finish`).
 ///
-/// Progress (PLATFORM.md: Open MPI makes none on its own). Every access to the MPI request goes
+/// Progress (Open MPI makes none on its own). Every access to the MPI request goes
 /// through `lock`, so whichever thread gets there drives it:
 /// - `test()` calls `MPI_Test`; `wait()` calls `MPI_Wait`.
 /// - With `MPI_THREAD_MULTIPLE` the communicator also hands the request to its progress queue,

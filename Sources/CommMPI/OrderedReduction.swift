@@ -39,7 +39,7 @@ final class OrderedReduction {
         /// `MPI_Wait` on the calling thread, under the watchdog if there is one.
         case blocking(CollectiveWatchdog?)
         /// `MPI_Test` with growing sleeps (20 µs to 1 ms), for the progress queue: no core is
-        /// burnt spinning while the caller's thread trains (PLATFORM.md).
+        /// burnt spinning while the caller's thread trains.
         case polling
     }
 

@@ -1,5 +1,5 @@
 /// A user-facing failure while loading or planning data: one sentence that names the file,
-/// directory or field and says what was expected (DESIGN.md "What bad input gets").
+/// directory or field and says what was expected.
 public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
     public let description: String
 

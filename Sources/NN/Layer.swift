@@ -15,7 +15,7 @@ public struct ReplicaView {
     }
 }
 
-/// A layer with explicit forward and backward passes (STYLE.md, llm.c habit).
+/// A layer with explicit forward and backward passes (as in llm.c).
 ///
 /// A layer instance belongs to one `Network`, which belongs to one thread; it owns its output
 /// and input-gradient tensors and reuses them every step. It holds no parameters itself, only

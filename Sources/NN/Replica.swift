@@ -1,7 +1,7 @@
 import Tensor
 
 /// One worker's model: parameters, gradients (same layout) and BatchNorm running statistics,
-/// each one contiguous flat buffer (DESIGN.md). Momentum and algorithm state live beside it,
+/// each one contiguous flat buffer. Momentum and algorithm state live beside it,
 /// owned by the optimizer and the strategy.
 public final class Replica: @unchecked Sendable {
     public let parameters: FloatBuffer

@@ -1,5 +1,5 @@
-/// A configuration value of the optimizer or the learning-rate schedule that cannot be used
-/// (DESIGN.md, "What bad input gets"): `field` is the config field's name as written in run
+/// A configuration value of the optimizer or the learning-rate schedule that cannot be used:
+/// `field` is the config field's name as written in run
 /// files and flags, `description` a sentence a user can act on.
 public struct OptimConfigError: Error, Equatable, CustomStringConvertible {
     public let field: String

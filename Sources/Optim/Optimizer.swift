@@ -1,8 +1,7 @@
 import Tensor
 
 /// SGD with momentum (Nesterov or plain), L2 weight decay, momentum correction and optional
-/// LARS, over one flat parameter buffer (§3 "Training", Appendix A.1; DESIGN.md "one flat
-/// buffer per replica").
+/// LARS, over one flat parameter buffer (§3 "Training", Appendix A.1).
 ///
 /// The update is Goyal et al. (2017)'s form, with the learning rate inside the buffer:
 ///

@@ -27,7 +27,7 @@ public enum BLAS {
                         blasint(dstStride))
     }
 
-    /// Sets OpenBLAS's own thread count (process-wide). PLATFORM.md: always set it explicitly.
+    /// Sets OpenBLAS's own thread count (process-wide). Always set it: under mpirun its own choice depends on how ranks are bound.
     public static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
 
     public static var threads: Int { Int(openblas_get_num_threads()) }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Owned, 64-byte aligned Float32 storage that never moves.
 ///
-/// The flat buffers of DESIGN.md (parameters, gradients, momentum, SlowMo state) are
+/// The flat buffers (parameters, gradients, momentum, SlowMo state) are
 /// `FloatBuffer`s; kernels read and write them through `pointer`. The class is
 /// `@unchecked Sendable`: callers must not write one buffer from two threads at once,
 /// except where a caller documents disjoint ranges or deliberate lock-free (Hogwild) use.

@@ -50,8 +50,7 @@ public struct ParameterSlot: Codable, Equatable, Sendable {
     }
 }
 
-/// The layout of a flat buffer: slots in order, packed without gaps (DESIGN.md "one flat buffer
-/// per replica"). Parameters, gradients and momentum share one layout; BatchNorm running
+/// The layout of a flat buffer: slots in order, packed without gaps. Parameters, gradients and momentum share one layout; BatchNorm running
 /// statistics have a second.
 public struct ParameterLayout: Codable, Equatable, Sendable {
     public private(set) var slots: [ParameterSlot] = []

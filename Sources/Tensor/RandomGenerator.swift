@@ -2,7 +2,7 @@ import Foundation
 
 /// Seeded, splittable pseudo-random generator (xoshiro256**, seeded through SplitMix64).
 ///
-/// DESIGN.md "Determinism": everything random draws from a generator derived from
+/// Determinism: everything random draws from a generator derived from
 /// (run seed, purpose, worker, epoch), e.g. `RandomGenerator(seed: s, stream: [Stream.shuffle, epoch])`.
 /// Deriving is a pure function of the path, so two runs with the same seed draw the same
 /// numbers whatever the thread scheduling. The state is `Codable` so checkpoints can save it.

@@ -23,8 +23,7 @@ public struct Shape: Equatable, Hashable, Codable, Sendable, CustomStringConvert
 /// A dense Float32 array with a `Shape`, owning its storage.
 ///
 /// A tensor keeps its allocation when reshaped to a shape that fits, so a layer that sees the
-/// same batch shape every step never allocates after the first (DESIGN.md "no allocation in
-/// the step").
+/// same batch shape every step never allocates after the first.
 public final class Tensor: @unchecked Sendable {
     public private(set) var shape: Shape
     public private(set) var storage: FloatBuffer

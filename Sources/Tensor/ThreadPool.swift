@@ -1,7 +1,7 @@
 import Dispatch
 
 /// Runs independent work items on a fixed number of threads (no spinning: threads block in
-/// Dispatch when idle, PLATFORM.md "pitfalls"). Item `i` always runs on lane `i % lanes`, so a
+/// Dispatch when idle, as spinning threads collapse when another process holds a core). Item `i` always runs on lane `i % lanes`, so a
 /// caller can keep per-lane scratch (activations, im2col) indexed by the lane.
 public struct ThreadPool: Sendable {
     public let lanes: Int

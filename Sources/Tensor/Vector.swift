@@ -1,5 +1,5 @@
 /// Element-wise and reduction kernels over raw buffers. Reductions use several SIMD
-/// accumulators because Float reductions do not auto-vectorise (PLATFORM.md).
+/// accumulators because Float reductions do not auto-vectorise.
 public enum Vector {
     /// Σ x[i]·y[i]
     public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) -> Float {

@@ -3,7 +3,7 @@ import Foundation
 /// Runs work items on a fixed set of threads that live as long as the pool, without allocating
 /// per call (`ThreadPool` goes through Dispatch, whose Swift overlay allocates closure boxes on
 /// every `concurrentPerform`, and the training step must not allocate). Idle threads block on a
-/// condition variable (no spinning, PLATFORM.md "pitfalls"). As in `ThreadPool`, item `i` runs on
+/// condition variable (no spinning, as spinning threads collapse when another process holds a core). As in `ThreadPool`, item `i` runs on
 /// lane `i % lanes`; lane 0 is the calling thread. One caller at a time.
 public final class WorkerPool: @unchecked Sendable {
     public let lanes: Int

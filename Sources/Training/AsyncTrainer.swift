@@ -18,7 +18,7 @@ import Tensor
 ///
 /// Two modes:
 /// - concurrent (default): N·P real threads (Foundation `Thread`), plus the averaging loop;
-///   nothing spins, every wait sleeps on a lock or semaphore (PLATFORM.md).
+///   nothing spins, every wait sleeps on a lock or semaphore.
 /// - sequentialised (`asyncDeterministic`, in-process only): the same steps on the calling
 ///   thread in a fixed round-robin order (node 0 thread 0, node 0 thread 1, …, node 1 thread 0,
 ///   …), with a round completing once every node has made `asyncDelay` steps since its

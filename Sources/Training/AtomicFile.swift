@@ -6,7 +6,7 @@ import Darwin
 #endif
 
 /// A file operation that failed, with a sentence naming the path and the operating system's
-/// reason (`strerror`). DESIGN.md "What bad input gets": a clear message naming the file.
+/// reason (`strerror`).
 public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file the operation was about.
     public let path: String
@@ -29,8 +29,8 @@ extension FileError: LocalizedError {
     public var errorDescription: String? { description }
 }
 
-/// Whole-file writes that never leave a half-written file behind (DESIGN.md: "no file of the
-/// user's overwritten or half-written"): the bytes go to a temporary file in the same directory,
+/// Whole-file writes that never leave a half-written file behind (no file of the
+/// user's overwritten or half-written): the bytes go to a temporary file in the same directory,
 /// which is flushed to disk and then renamed over the target, so a reader sees either the old
 /// file or the complete new one, even after a crash.
 public enum AtomicFile {

@@ -20,8 +20,7 @@ public struct CheckpointPolicy {
     public func isDue(step: Int) -> Bool { step > 0 && step % interval == 0 }
 }
 
-/// Everything needed to continue a run bitwise identically (DESIGN.md, issue "checkpoint and
-/// resume"): every worker's weights, BatchNorm statistics and momentum, the optimizer's last
+/// Everything needed to continue a run bitwise identically: every worker's weights, BatchNorm statistics and momentum, the optimizer's last
 /// learning rate, the strategy's counters and buffers, the position, and the metrics so far.
 /// Data order and augmentation are pure functions of (seed, epoch, worker, step), so they need
 /// no saved generator state. One file per process: `checkpoints/step-NNNNNNNN-rank-R.safetensors`.

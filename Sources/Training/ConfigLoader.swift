@@ -1,7 +1,7 @@
 import Foundation
 
 /// A config file or override that cannot become a `RunConfig`: one sentence naming the file
-/// (or flag source), the field and what was expected (DESIGN.md "What bad input gets").
+/// (or flag source), the field and what was expected.
 public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
@@ -11,8 +11,7 @@ extension ConfigError: LocalizedError {
     public var errorDescription: String? { description }
 }
 
-/// Reads run and sweep files in TOML, YAML or JSON with the CLI's field names (DESIGN.md
-/// "Files a user sees") and lays them over a `RunConfig`, checking names and types so that a
+/// Reads run and sweep files in TOML, YAML or JSON with the CLI's field names and lays them over a `RunConfig`, checking names and types so that a
 /// typo is an error naming the file and field, never a silently ignored setting.
 public enum ConfigLoader {
     /// Fields that hold lists of integers, where a single integer means a one-element list.

@@ -44,7 +44,7 @@ extension RunConfig {
     /// Longest averaging period in steps (H, or H·H_b… for hierarchical levels).
     public static let maxPeriod = 1_000_000_000
 
-    /// Every numeric field's range (DESIGN.md "What bad input gets"): far beyond any sensible run
+    /// Every numeric field's range: far beyond any sensible run
     /// on one machine, and tight enough that no product of them overflows and no allocation they
     /// size (batches, datasets, threads, replicas) can abort. Cross-field limits (warm-up within
     /// the epochs, group sizes dividing K) stay in `validate()`.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What a run directory holds, so that no state is a dead end (DESIGN.md "What bad input gets"):
+/// What a run directory holds, so that no state is a dead end:
 /// a finished run is kept, a run with a checkpoint is continued with `--resume`, and anything
 /// else (a run killed or out of disk before its first checkpoint) is started again with `--out`.
 extension RunDirectory {

@@ -34,8 +34,7 @@ extension SafetensorsError: LocalizedError {
     public var errorDescription: String? { description }
 }
 
-/// The safetensors checkpoint format that PyTorch and NumPy load (DESIGN.md "Files a user
-/// sees"): an 8-byte little-endian header length N, N bytes of JSON header padded with spaces
+/// The safetensors checkpoint format that PyTorch and NumPy load: an 8-byte little-endian header length N, N bytes of JSON header padded with spaces
 /// to a multiple of 8, then the tensors' bytes back to back, with `data_offsets` relative to the
 /// start of the data. Writing is one memcpy per tensor, so a 25 M-float checkpoint is cheap.
 public enum Safetensors {

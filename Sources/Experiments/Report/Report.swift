@@ -1,7 +1,7 @@
 import Foundation
 import Training
 
-/// The report of a set of runs (DESIGN.md "Reports"): runs grouped by config minus seed,
+/// The report of a set of runs: runs grouped by config minus seed,
 /// aggregated (median, min, max), split into experiment families, and for each family the
 /// study's figures that its runs can show, with the reason for every one they cannot.
 public struct Report: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 import Training
 
-/// A sweep file: a base run config and the axes to vary (DESIGN.md "Files a user sees").
+/// A sweep file: a base run config and the axes to vary.
 ///
 ///     # top-level run fields belong to the base, like those of [base]
 ///     epochs = 2
