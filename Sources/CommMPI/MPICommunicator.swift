@@ -7,7 +7,8 @@ import Foundation
 /// flat buffers, with no extra copies), for `mpirun -np P localsgd train --backend mpi`.
 ///
 /// Each of the P ranks holds `workersPerRank` W consecutive workers, rank r the workers
-/// r·W ..< (r+1)·W, so K = P·W. Collectives (see `MPICommunicator+Communicator.swift`):
+/// r·W ..< (r+1)·W, so K = P·W. Collectives with `reduction` `.fast` (see
+/// `MPICommunicator+Communicator.swift`; `.ordered` is described below):
 /// - W = 1: `MPI_Allreduce(MPI_IN_PLACE, …)` straight on the caller's buffer; the mean then
 ///   divides by `Float(G)` in place.
 /// - W > 1: the local buffers are summed into the first in worker order, that buffer is
@@ -30,7 +31,7 @@ import Foundation
 /// worker order, and is bitwise equal for every layout; its non-blocking mean runs that chain
 /// on the progress queue over a communicator of its own.
 ///
-/// Non-blocking: `startAllReduceMean` uses `MPI_Iallreduce`; with `MPI_THREAD_MULTIPLE` granted
+/// Non-blocking: `startAllReduceMean` uses `MPI_Iallreduce` (`.fast`); with `MPI_THREAD_MULTIPLE` granted
 /// (`progress == .helperThread`) a background queue polls it to completion, otherwise the caller
 /// must call `test()` every few tens of milliseconds or `wait()` (`progress == .callerPolls`).
 ///
