@@ -88,7 +88,7 @@ final class TrainingOverMPITests: XCTestCase {
         let deadline = Date().addingTimeInterval(30)
         while rank1 == nil && Date() < deadline && p.isRunning {
             Thread.sleep(forTimeInterval: 0.2)
-            rank1 = MPIRun.pid(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: "localsgd")
+            rank1 = MPIRun.pid(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: dir)  // this job's rank, not another run's
         }
         guard let stopped = rank1 else { return XCTFail("rank 1 never started") }
         Thread.sleep(forTimeInterval: 2)  // both ranks inside the training loop
