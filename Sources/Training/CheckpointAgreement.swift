@@ -50,7 +50,8 @@ enum CheckpointAgreement {
         if a[0] != b[0] {
             throw TrainingError("MPI rank \(other) would start at step \(b[0]) but rank 0 at step \(a[0]); their checkpoints differ, so the ranks cannot train together (resume with the run's ranks and checkpoint directory)")
         }
-        throw TrainingError("MPI rank \(other) was started with other settings or another model than rank 0 (\(b[1]) against \(a[1]) parameters); start every rank with the same flags and config file")
+        let what = a[1] != b[1] ? "a model of \(b[1]) parameters against rank 0's \(a[1])" : "settings that change the run"
+        throw TrainingError("MPI rank \(other) was started with other settings or another model than rank 0 (\(what)); start every rank with the same flags and config file")
     }
 }
 

@@ -90,7 +90,8 @@ final class TrainingOverMPITests: XCTestCase {
         let deadline = Date().addingTimeInterval(30)
         while rank1 == nil && Date() < deadline && p.isRunning {
             Thread.sleep(forTimeInterval: 0.2)
-            rank1 = MPIRun.pid(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: "localsgd",
+            // This job's rank (its run directory, under its mpirun), never another run's on a shared machine.
+            rank1 = MPIRun.pid(withEnvironment: "OMPI_COMM_WORLD_RANK=1", commandContaining: dir,
                                descendantOf: p.processIdentifier)
         }
         guard let stopped = rank1 else { return XCTFail("rank 1 never started") }
