@@ -107,7 +107,7 @@ struct StudyQuickstartCommand: ParsableCommand {
         H=16 switching after half the epoch, SlowMo at K=8, H=16 (α=1, β=0.5). Every run records \
         the time it would take on a 1gbit:100us network with one worker per machine. Prints a \
         table (test accuracy, syncs, bytes sent per worker, measured and modelled seconds) and \
-        writes OUT/report.html; re-running resumes. About 3–4 minutes on two idle cores.
+        writes OUT/report.html; re-running resumes. A few minutes on two cores.
         """)
 
     @OptionGroup var options: PresetOptions

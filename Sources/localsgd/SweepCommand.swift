@@ -82,6 +82,7 @@ struct SweepCommand: ParsableCommand {
         for r in status.runs where r.state == .failed {
             print("  failed: \(r.name): \(r.error?.split(separator: "\n").first ?? "") (see \(directory)/\(r.name)/error.txt)")
         }
+        fflush(stdout)  // before what follows on stderr, also when stdout is a pipe
         return status
     }
 

@@ -36,7 +36,7 @@ public struct RunTable: Sendable {
         network = networks.count == 1 && networks.first != "" ? networks.first : nil
     }
 
-    /// A fixed-width table with a line saying what the time columns mean.
+    /// A fixed-width table and two lines saying what the time columns mean.
     public var text: String {
         let header = ["run", "test acc.", "syncs", "sent/worker", "measured s", "modelled s"]
         let cells = rows.map { r -> [String] in
@@ -54,8 +54,8 @@ public struct RunTable: Sendable {
             return row.enumerated().map { i, cell in RunTable.pad(cell, widths[i], left: i == 0) }.joined(separator: "  ")
         }
         var lines = [line(header)] + cells.map(line)
-        lines.append("measured: training seconds on this machine, all K workers simulated; modelled: the same training with one worker per machine"
-            + (network.map { " on \($0)" } ?? " on its network") + " (both without evaluation).")
+        lines.append("measured s: training time on this machine, all K workers simulated on it (evaluation excluded)")
+        lines.append("modelled s: the same training with one worker per machine on " + (network ?? "each run's network"))
         return lines.joined(separator: "\n") + "\n"
     }
 
