@@ -14,8 +14,8 @@ public enum StudyPreset: String, CaseIterable, Sendable {
     public static let paperNetwork = "10gbit:50us"
 
     /// A slower link than the study's, so that one epoch of the small cnn shows what
-    /// communicating every step costs: its 1.7 MB all-reduce takes about 25 ms at K = 8, a
-    /// few times one worker's step.
+    /// communicating every step costs: its 1.7 MB all-reduce takes 25 ms at K = 8, longer than
+    /// one worker's step at B = 32 on one core of a 2-core machine (about 14 ms).
     public static let quickstartNetwork = "1gbit:100us"
 
     /// Steps of one Fashion-MNIST epoch (60,000 samples) at K = 8, B = 32; post-local SGD in the
