@@ -12,18 +12,6 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
     public var etaSeconds: Double
     public var learningRate: Float
 
-    public init(epoch: Int, epochs: Int, step: Int, stepsPerEpoch: Int, loss: Double, samplesPerSecond: Double,
-                etaSeconds: Double, learningRate: Float) {
-        self.epoch = epoch
-        self.epochs = epochs
-        self.step = step
-        self.stepsPerEpoch = stepsPerEpoch
-        self.loss = loss
-        self.samplesPerSecond = samplesPerSecond
-        self.etaSeconds = etaSeconds
-        self.learningRate = learningRate
-    }
-
     enum CodingKeys: String, CodingKey {
         case epoch, epochs, step, stepsPerEpoch = "steps_per_epoch", loss, samplesPerSecond = "samples_per_second"
         case etaSeconds = "eta_seconds", learningRate = "lr"
