@@ -21,12 +21,15 @@ enum Console {
 
     static func percent(_ x: Double) -> String { String(format: "%.2f%%", 100 * x) }
 
-    /// Prints training events: progress lines on stderr, one line per epoch on stdout.
-    static func printer(quiet: Bool) -> (TrainingEvent) -> Void {
+    /// Prints training events: progress lines on stderr, one line per epoch on stdout. With
+    /// `progressJSON`, progress goes to stderr as `TrainingProgress.jsonLine` instead.
+    static func printer(quiet: Bool, progressJSON: Bool = false) -> (TrainingEvent) -> Void {
         return { event in
             switch event {
             case .started(let parameters, let stepsPerEpoch, let peak):
                 if !quiet { status("model: \(parameters) parameters; \(stepsPerEpoch) steps per epoch; peak learning rate \(peak)") }
+            case .progress(let p) where progressJSON:
+                status(p.jsonLine)
             case .progress(let p):
                 if !quiet {
                     status(String(format: "epoch %ld/%ld  step %ld/%ld  loss %.4f  lr %.4g  %.0f samples/s  ETA %@",

@@ -8,8 +8,8 @@ import Training
 struct StudyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "study",
-        abstract: "Reproduce the local-SGD trade-off study: timing model, paper presets, convex check.",
-        subcommands: [StudyTimingCommand.self, StudyPaperCommand.self, StudyConvexCommand.self])
+        abstract: "Reproduce the local-SGD trade-off study: timing model, paper presets, convex check, a quick look.",
+        subcommands: [StudyTimingCommand.self, StudyPaperCommand.self, StudyConvexCommand.self, StudyQuickstartCommand.self])
 }
 
 /// Options shared by the presets that run a sweep.
@@ -27,8 +27,9 @@ struct PresetOptions: ParsableArguments {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
     }
 
-    /// Writes the preset's sweep file, runs it, writes the report and says where it is.
-    func run(_ preset: StudyPreset) throws {
+    /// Writes the preset's sweep file, runs it, writes the report and says where it is; with
+    /// `table`, prints the runs side by side first.
+    func run(_ preset: StudyPreset, table: Bool = false) throws {
         let directory = out ?? "study-\(preset.rawValue)"
         let spec = preset.spec(model: model)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -40,6 +41,10 @@ struct PresetOptions: ParsableArguments {
         let status = try SweepCommand.execute(loaded, directory: directory, jobs: jobs, dryRun: dryRun)
         guard !dryRun else { return }
         let report = try ReportCommand.write([directory], out: directory + "/report.html")
+        if table {
+            let records = try points.compactMap { try RunRecord.load(directory + "/" + $0.name, name: $0.name) }
+            print("\n" + RunTable(records).text)
+        }
         print("report: \(report)")
         if let status, status.failed > 0 { throw ExitCodeError.failure }
     }
@@ -86,6 +91,30 @@ struct StudyConvexCommand: ParsableCommand {
     func run() throws {
         do {
             try reportingErrors { try options.run(.convex) }
+        } catch is ExitCodeError {
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct StudyQuickstartCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quickstart",
+        abstract: "The trade-off in a few minutes: one epoch each of minibatch, local, post-local SGD and SlowMo, then a table and the report.",
+        discussion: """
+        The cnn on Fashion-MNIST for one epoch (default recipe: B=32, lr 0.1 scaled by K·B/256): \
+        minibatch SGD at K=1 and K=8, local SGD at K=8 with H=4 and H=16, post-local SGD at K=8, \
+        H=16 switching after half the epoch, SlowMo at K=8, H=16 (α=1, β=0.5). Every run records \
+        the time it would take on a 1gbit:100us network with one worker per machine. Prints a \
+        table (test accuracy, syncs, bytes sent per worker, measured and modelled seconds) and \
+        writes OUT/report.html; re-running resumes. A few minutes on two cores.
+        """)
+
+    @OptionGroup var options: PresetOptions
+
+    func run() throws {
+        do {
+            try reportingErrors { try options.run(.quickstart, table: true) }
         } catch is ExitCodeError {
             throw ExitCode.failure
         }

@@ -52,24 +52,43 @@ struct SweepCommand: ParsableCommand {
         let runner = SweepRunner(points: points, directory: directory, launcher: ProcessLauncher(executable: executablePath()),
                                  jobs: jobs, source: spec.source)
         Console.status("sweep: \(points.count) runs -> \(directory) (\(jobs) at a time, \(spec.sets("threads") ? "threads from the file" : "\(threads) thread\(threads == 1 ? "" : "s") each"))")
+        // Runs are `#N` (their place in the sweep) in progress lines, which name several at once.
+        let number = Dictionary(points.enumerated().map { ($1.name, "#\($0 + 1)") }) { a, _ in a }
+        var training: [(name: String, progress: TrainingProgress?)] = []  // the running runs, in start order
+        var lastLine = Date()
         let status = try runner.run { event in
             switch event {
             case .runStarted(let name, let p):
-                Console.status("\(line(p)) | started \(name)")
+                training.append((name, nil))
+                Console.status("\(line(p)) | started \(number[name]!) \(name)")
+            case .runProgress(let name, let progress, let p):
+                if let i = training.firstIndex(where: { $0.name == name }) { training[i].progress = progress }
+                // Runs report every two seconds each; one line for all of them is enough.
+                guard Date().timeIntervalSince(lastLine) >= 4 else { return }
+                Console.status("\(line(p)) " + training.compactMap { run in run.progress.map { "\(number[run.name]!) \(describe($0))" } }
+                    .joined(separator: " | "))
             case .runEnded(let name, let outcome, let seconds, let p):
+                training.removeAll { $0.name == name }
                 switch outcome {
-                case .finished: Console.status("\(line(p)) | finished \(name) in \(Console.duration(seconds))")
+                case .finished: Console.status("\(line(p)) | finished \(number[name]!) \(name) in \(Console.duration(seconds))")
                 case .failed(let error):
-                    Console.status("\(line(p)) | FAILED \(name): \(error.split(separator: "\n").first ?? "")")
+                    Console.status("\(line(p)) | FAILED \(number[name]!) \(name): \(error.split(separator: "\n").first ?? "")")
                 }
             }
+            lastLine = Date()
         }
         let reused = status.runs.filter { $0.reused == true }.count
         print("sweep: \(status.finished)/\(status.total) finished (\(reused) from before), \(status.failed) failed -> \(directory)/sweep.json")
         for r in status.runs where r.state == .failed {
             print("  failed: \(r.name): \(r.error?.split(separator: "\n").first ?? "") (see \(directory)/\(r.name)/error.txt)")
         }
+        fflush(stdout)  // before what follows on stderr, also when stdout is a pipe
         return status
+    }
+
+    /// `step 120/234 loss 0.5213`, with the epoch when there are several.
+    static func describe(_ t: TrainingProgress) -> String {
+        (t.epochs > 1 ? "epoch \(t.epoch)/\(t.epochs) " : "") + "step \(t.step)/\(t.stepsPerEpoch) loss " + String(format: "%.4f", t.loss)
     }
 
     static func line(_ p: SweepProgress) -> String {

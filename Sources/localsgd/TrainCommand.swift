@@ -22,13 +22,16 @@ struct TrainCommand: ParsableCommand {
     var resume: String?
     @Flag(help: "Only print one line per epoch.")
     var quiet = false
+    /// For `localsgd sweep`, which reads a child run's stderr: progress as JSON lines, even with --quiet.
+    @Flag(help: .hidden)
+    var progressJSON = false
 
     func run() throws {
         do {
             try reportingErrors {
                 let resolved = try resolveConfig()
                 _ = try RunDriver.run(resolved, out: resume ?? out, resume: resume != nil,
-                                      events: Console.printer(quiet: quiet))
+                                      events: Console.printer(quiet: quiet, progressJSON: progressJSON))
             }
         } catch is ExitCodeError {
             throw ExitCode.failure

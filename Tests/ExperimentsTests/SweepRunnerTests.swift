@@ -10,7 +10,7 @@ final class CountingLauncher: RunLauncher, @unchecked Sendable {
     let lock = NSLock()
     var concurrent: Bool { false }
 
-    func launch(_ job: RunJob) -> RunOutcome {
+    func launch(_ job: RunJob, progress: @escaping (TrainingProgress) -> Void) -> RunOutcome {
         lock.lock()
         launched.append(job.name)
         let count = launched.count
@@ -20,7 +20,7 @@ final class CountingLauncher: RunLauncher, @unchecked Sendable {
             try? Data("{}".utf8).write(to: URL(fileURLWithPath: job.directory + "/config.json"))
             return .failed("interrupted")
         }
-        return InProcessLauncher().launch(job)
+        return InProcessLauncher().launch(job, progress: progress)
     }
 }
 
@@ -140,6 +140,29 @@ final class SweepRunnerTests: XCTestCase {
         for run in status.runs where run.state == .finished {
             let log = try String(contentsOfFile: tmp + "/out/" + run.name + "/train.log", encoding: .utf8)
             XCTAssertTrue(log.contains("epoch 1:"), log)
+        }
+    }
+
+    /// Every run reports where its training is, at least at the end of each epoch, and its pace
+    /// gives the sweep an ETA.
+    func testSweepReportsEachRunsTrainingProgress() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let spec = try Fixtures.spec(Fixtures.base.replacingOccurrences(of: "epochs = 1", with: "epochs = 2") + """
+        [axes]
+        workers = [1, 2]
+        """, in: dir)
+        var seen: [String: [TrainingProgress]] = [:]
+        try SweepRunner(points: spec.expand(), directory: dir + "/out", launcher: InProcessLauncher(), source: "test").run { event in
+            if case .runProgress(let name, let training, let p) = event {
+                seen[name, default: []].append(training)
+                XCTAssertEqual(p.running, 1)
+                XCTAssertNotNil(p.etaSeconds, "a running run's pace gives an ETA before any run finished")
+            }
+        }
+        XCTAssertEqual(Set(seen.keys), ["workers=1", "workers=2"])
+        for (name, list) in seen {
+            let ends = list.filter { $0.step == $0.stepsPerEpoch }.map(\.epoch)
+            XCTAssertEqual(ends, [1, 2], name)
         }
     }
 }

@@ -78,10 +78,14 @@ public struct RunGroup: Sendable {
     }
 
     /// `local K=16 H=4`, `post-local K=16 H=4 T=1`, `minibatch K=16`, with SlowMo's β when set.
-    public var label: String {
+    public var label: String { RunGroup.label(config, switchEpoch: switchEpoch) }
+
+    /// The label of a run of `config` switching at `switchEpoch` (in epochs).
+    static func label(_ config: RunConfig, switchEpoch: Double?) -> String {
+        let algorithm = config.algorithm.rawValue
         var s = algorithm
-        if config.workers > 1 || algorithm == "minibatch" { s += " K=\(workers)" }
-        if algorithm != "minibatch" { s += " H=\(localSteps)" }
+        if config.workers > 1 || algorithm == "minibatch" { s += " K=\(config.workers)" }
+        if algorithm != "minibatch" { s += " H=\(config.localSteps)" }
         if let t = switchEpoch, algorithm != "minibatch" { s += " T=\(SVG.label(t))" }
         if algorithm == "slowmo" { s += " β=\(SVG.label(Double(config.slowmoMomentum)))" }
         return s

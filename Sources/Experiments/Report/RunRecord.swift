@@ -22,6 +22,9 @@ public struct RunRecord: Sendable {
         return nil
     }
 
+    /// `post-local K=8 H=16 T=0.5`: what the run is, as the report's tables and legends say it.
+    public var label: String { RunGroup.label(config, switchEpoch: switchEpoch) }
+
     /// Reads the run in `path`; nil if it has no `config.json` (not a run, or one that never started).
     public static func load(_ path: String, name: String) throws -> RunRecord? {
         let fm = FileManager.default

@@ -1,15 +1,26 @@
 import Foundation
 
 /// The sweeps of `localsgd study`: the trade-off study's experiments scaled to Fashion-MNIST
-/// (`paper`, `paper --quick`) and the convex check of Stich's analysis (`convex`).
+/// (`paper`, `paper --quick`), the convex check of Stich's analysis (`convex`), and the
+/// trade-off in a few minutes (`quickstart`).
 public enum StudyPreset: String, CaseIterable, Sendable {
     case paperQuick = "paper-quick"
     case paper
     case convex
+    case quickstart
 
     /// The study's inter-node link (§A.4: 10 Gb/s Ethernet), flat: every all-reduce crosses it, as the
     /// study measured for K > 8 (the two-level model's hierarchical all-reduce would send far less).
     public static let paperNetwork = "10gbit:50us"
+
+    /// A slower link than the study's, so that one epoch of the small cnn shows what
+    /// communicating every step costs: its 1.7 MB all-reduce takes 25 ms at K = 8, longer than
+    /// one worker's step at B = 32 on one core of a 2-core machine (about 14 ms).
+    public static let quickstartNetwork = "1gbit:100us"
+
+    /// Steps of one Fashion-MNIST epoch (60,000 samples) at K = 8, B = 32; post-local SGD in the
+    /// quickstart switches after half of them.
+    public static let quickstartSwitchStep = 60_000 / (8 * 32) / 2
 
     private static func ints(_ values: [Int]) -> [SweepValue] { values.map { .int($0) } }
 
@@ -46,7 +57,29 @@ public enum StudyPreset: String, CaseIterable, Sendable {
                  ("local_steps", StudyPreset.ints([2, 8, 32]))],
             ]
             return spec
+        case .quickstart:
+            return StudyPreset.quickstartSpec(model: model ?? "cnn")
         }
+    }
+
+    /// One epoch each of minibatch SGD (K = 1 and 8), local SGD (K = 8, H = 4 and 16), post-local
+    /// SGD (K = 8, H = 16, switching halfway) and SlowMo (K = 8, H = 16, α = 1, β = 0.5, the
+    /// defaults, as in `paper`): accuracy against syncs, bytes and modelled time (§§4–6).
+    /// The recipe is `localsgd train`'s default: η = K·B·0.1/256 (0.0125 at K = 1, 0.1 at K = 8,
+    /// the cnn's stable rate), no warm-up (K·B = 256 does not raise η above the base), and a
+    /// cosine schedule that stays at η within one epoch.
+    static func quickstartSpec(model: String) -> SweepSpec {
+        var spec = SweepSpec(source: "study quickstart")
+        spec.base = ["model": .string(model), "dataset": .string("fashion-mnist"), "epochs": .int(1),
+                     "network": .string(quickstartNetwork)]
+        spec.includes = [
+            [("algorithm", [.string("minibatch")]), ("workers", ints([1, 8]))],
+            [("algorithm", [.string("local")]), ("workers", [.int(8)]), ("local_steps", ints([4, 16]))],
+            [("algorithm", [.string("post-local")]), ("workers", [.int(8)]), ("local_steps", [.int(16)]),
+             ("switch_step", [.int(quickstartSwitchStep)])],
+            [("algorithm", [.string("slowmo")]), ("workers", [.int(8)]), ("local_steps", [.int(16)])],
+        ]
+        return spec
     }
 
     /// Figures 1–11 of the study: a K×H grid of minibatch, local and post-local SGD with the

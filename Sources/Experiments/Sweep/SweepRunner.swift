@@ -17,6 +17,8 @@ public final class SweepRunner {
     private var next = 0
     private var start = 0.0
     private var finishedSeconds: [Double] = []
+    /// Running runs by index: when each started and the share of its training steps done.
+    private var running: [Int: (start: Double, done: Double)] = [:]
     private var events: ((SweepEvent) -> Void)?
 
     public init(points: [SweepPoint], directory: String, launcher: RunLauncher, jobs: Int = 1, source: String) {
@@ -92,7 +94,14 @@ public final class SweepRunner {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(encoder.encode(point.config), to: dir + "/run.json")
             update(i) { $0.state = .running } event: { .runStarted(name: point.name, progress: $0) }
-            outcome = launcher.launch(RunJob(name: point.name, config: point.config, directory: dir, runFile: dir + "/run.json"))
+            outcome = launcher.launch(RunJob(name: point.name, config: point.config, directory: dir, runFile: dir + "/run.json")) {
+                [self] training in
+                lock.lock()
+                defer { lock.unlock() }
+                running[i]?.done = Double((training.epoch - 1) * training.stepsPerEpoch + training.step)
+                    / Double(max(1, training.epochs * training.stepsPerEpoch))
+                events?(.runProgress(name: point.name, training: training, progress: progress()))
+            }
         } catch {
             outcome = .failed("cannot prepare the run directory \(dir): \(error)")
         }
@@ -117,6 +126,11 @@ public final class SweepRunner {
         defer { lock.unlock() }
         change(&status.runs[i])
         if status.runs[i].state == .finished, let s = status.runs[i].seconds { finishedSeconds.append(s) }
+        if status.runs[i].state == .running {
+            running[i] = (Date().timeIntervalSince1970, 0)
+        } else {
+            running[i] = nil
+        }
         try? writeStatus()
         events?(event(progress()))
     }
@@ -125,11 +139,25 @@ public final class SweepRunner {
         let runs = status.runs
         let count = { (state: SweepStatus.State) in runs.filter { $0.state == state }.count }
         let remaining = count(.pending) + count(.running)
-        let eta = finishedSeconds.isEmpty ? nil
-            : finishedSeconds.reduce(0, +) / Double(finishedSeconds.count) * Double(remaining) / Double(jobs)
         return SweepProgress(total: runs.count, finished: count(.finished), failed: count(.failed), running: count(.running),
                              reused: runs.filter { $0.reused == true }.count,
-                             elapsedSeconds: Date().timeIntervalSince1970 - start, etaSeconds: remaining == 0 ? 0 : eta)
+                             elapsedSeconds: Date().timeIntervalSince1970 - start, etaSeconds: remaining == 0 ? 0 : eta())
+    }
+
+    /// What the running runs have left (each from its own pace once it has done 2 % of its
+    /// steps) plus the pending runs at the mean duration of the finished runs (or, before any
+    /// finished, the running runs' projected durations), shared among the jobs.
+    private func eta() -> Double? {
+        let now = Date().timeIntervalSince1970
+        let projected = running.values.filter { $0.done >= 0.02 }.map { (now - $0.start) / $0.done }
+        let all = finishedSeconds.isEmpty ? projected : finishedSeconds
+        guard !all.isEmpty else { return nil }
+        let mean = all.reduce(0, +) / Double(all.count)
+        let left = running.values.reduce(0.0) { sum, r in
+            let elapsed = now - r.start
+            return sum + max(0, (r.done >= 0.02 ? elapsed / r.done : mean) - elapsed)
+        }
+        return (left + mean * Double(status.runs.filter { $0.state == .pending }.count)) / Double(jobs)
     }
 
     private func writeStatus() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 /// `sweep.json`: where every run of a sweep stands, rewritten whole after every change.
 public struct SweepStatus: Codable, Sendable {
@@ -42,7 +43,8 @@ public struct SweepProgress: Sendable {
     /// Finished before this invocation and skipped.
     public var reused: Int
     public var elapsedSeconds: Double
-    /// Mean duration of this invocation's finished runs × remaining runs / jobs; nil until one finished.
+    /// What the running runs have left at their own pace, plus the pending runs at the mean
+    /// duration of this invocation's finished runs, over the jobs; nil until there is a pace.
     public var etaSeconds: Double?
 
     public var done: Int { finished + failed }
@@ -51,5 +53,7 @@ public struct SweepProgress: Sendable {
 /// What a running sweep reports (the CLI prints it; the library does not).
 public enum SweepEvent: Sendable {
     case runStarted(name: String, progress: SweepProgress)
+    /// A running run's training says where it is (every two seconds and at every epoch's end).
+    case runProgress(name: String, training: TrainingProgress, progress: SweepProgress)
     case runEnded(name: String, outcome: RunOutcome, seconds: Double, progress: SweepProgress)
 }
