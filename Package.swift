@@ -6,11 +6,11 @@ let package = Package(
     name: "LocalSGD",
     products: [
         .executable(name: "localsgd", targets: ["localsgd"]),
-        .library(name: "LocalSGD", targets: ["Training", "Experiments"]),
+        .library(name: "LocalSGD", targets: ["RunFiles", "Config", "Training", "Experiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // Only its libyaml (module CYaml): ConfigLoader reads YAML from the event stream itself,
+        // Only its libyaml (module CYaml): Config reads YAML from the event stream itself,
         // within limits, since Yams' composer and constructor can overflow the stack or trap.
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
@@ -25,13 +25,20 @@ let package = Package(
         .target(name: "Optim", dependencies: ["Tensor"]),
         .target(name: "Comm", dependencies: ["Tensor"]),
         .target(name: "Algorithms", dependencies: ["Comm", "Optim", "Tensor"]),
-        .target(name: "Training", dependencies: [
-            "Tensor", "NN", "Data", "Optim", "Comm", "Algorithms",
+        // Run files: safetensors, atomic writes, model files, the run directory, checkpoint names.
+        .target(name: "RunFiles", dependencies: ["Tensor", "NN", "Data"]),
+        // RunConfig and the config files (TOML, YAML, JSON) that set it.
+        .target(name: "Config", dependencies: [
+            "RunFiles", "Algorithms", "Optim", "Comm", "NN", "Data",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "Experiments", dependencies: ["Training"]),
+        // The training loop; it knows the `Comm` protocol only (the executable picks MPI).
+        .target(name: "Training", dependencies: [
+            "Tensor", "NN", "Data", "Optim", "Comm", "Algorithms", "RunFiles", "Config",
+        ]),
+        .target(name: "Experiments", dependencies: ["Training", "Config", "RunFiles"]),
         .executableTarget(name: "localsgd", dependencies: [
-            "Training", "Experiments",
+            "Training", "Experiments", "Config", "RunFiles", "Comm",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -42,17 +49,19 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"]),
         .testTarget(name: "CommTests", dependencies: ["Comm", "TestSupport"]),
         .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["Training", "TestSupport"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Data", "Comm", "TestSupport"]),
+        .testTarget(name: "RunFilesTests", dependencies: ["RunFiles", "TestSupport"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "RunFiles", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "RunFiles", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Training", "Config", "RunFiles", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Config", "RunFiles", "Data", "Comm", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
 
 // MARK: - Open MPI backend (optional)
 // The MPI targets exist only where Open MPI's development files are installed, so the core builds
-// and tests without them. LOCALSGD_MPI=1 forces them on, LOCALSGD_MPI=0 off. Training code uses
-// `#if canImport(CommMPI)`.
+// and tests without them. LOCALSGD_MPI=1 forces them on, LOCALSGD_MPI=0 off. Only the executable
+// links them (`MPIBackend`, under `#if canImport(CommMPI)`).
 let mpiEnabled: Bool = {
     switch ProcessInfo.processInfo.environment["LOCALSGD_MPI"] {
     case "0": return false
@@ -72,9 +81,9 @@ if mpiEnabled {
         .target(name: "CommMPI", dependencies: ["CMPI", "Comm", "Tensor"]),
         .executableTarget(name: "localsgd-mpi-check", dependencies: ["CommMPI", "CMPI", "Comm", "Tensor"],
                           path: "Sources/MPICheck"),
-        .testTarget(name: "CommMPITests", dependencies: ["localsgd-mpi-check", "Training"]),
+        .testTarget(name: "CommMPITests", dependencies: ["localsgd-mpi-check", "Training", "Config", "RunFiles"]),
     ]
-    package.targets.first { $0.name == "Training" }?.dependencies.append("CommMPI")
+    package.targets.first { $0.name == "localsgd" }?.dependencies.append("CommMPI")
 }
 
 // MARK: - Fuzz targets (only with LOCALSGD_FUZZ=1)
@@ -83,9 +92,9 @@ if mpiEnabled {
 if ProcessInfo.processInfo.environment["LOCALSGD_FUZZ"] == "1" {
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
-        ("idx", ["Data"]), ("cifar", ["Data"]), ("safetensors", ["Training"]),
-        ("toml", ["Training"]), ("yaml", ["Training"]), ("json", ["Training"]),
-        ("sweep", ["Experiments", "Training"]), ("network", ["Comm"]), ("checkpoint-every", ["Training"]),
+        ("idx", ["Data"]), ("cifar", ["Data"]), ("safetensors", ["RunFiles"]),
+        ("toml", ["Config"]), ("yaml", ["Config"]), ("json", ["Config"]),
+        ("sweep", ["Experiments", "Config"]), ("network", ["Comm"]), ("checkpoint-every", ["RunFiles", "Config"]),
     ]
     for target in fuzzTargets {
         package.products.append(.executable(name: "fuzz-" + target.name, targets: ["fuzz-" + target.name]))

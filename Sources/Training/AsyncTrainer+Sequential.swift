@@ -1,5 +1,6 @@
 import Algorithms
 import Comm
+import Config
 
 extension AsyncTrainer {
     /// The sequentialised mode: every iteration, the threads step one after the other on the

@@ -1,5 +1,7 @@
 import Algorithms
+import Config
 import Foundation
+import RunFiles
 import Tensor
 
 /// Resuming: every process loads the newest step that every process holds complete
@@ -11,7 +13,7 @@ extension Checkpoint {
     /// has loaded: the run redoes those steps and writes them again.
     public static func restoreLatest(into t: Trainer, directory out: String) throws {
         let dir = out + "/checkpoints", rank = t.communicator.processRank
-        let own = try files(in: dir, rank: rank)
+        let own = try CheckpointFiles.files(in: dir, rank: rank)
         let mine = own.filter { isComplete(dir + "/" + $0.name, step: $0.step) }
         let (common, held) = try CheckpointAgreement.commonSteps(mine.map(\.step), t.communicator)
         guard let step = common.max() else {
@@ -19,7 +21,7 @@ extension Checkpoint {
         }
         var failure: Error?
         do {
-            try restore(into: t, path: dir + "/" + fileName(step: step, rank: rank))
+            try restore(into: t, path: dir + "/" + CheckpointFiles.fileName(step: step, rank: rank))
         } catch {
             failure = error
         }

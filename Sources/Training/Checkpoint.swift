@@ -1,24 +1,8 @@
 import Algorithms
+import Config
 import Foundation
+import RunFiles
 import Tensor
-
-/// When to write checkpoints: `--checkpoint-every N` (iterations) or `Ne` / `Nepoch(s)` (epochs).
-public struct CheckpointPolicy {
-    public let interval: Int
-    public let directory: String
-
-    /// nil when the config asks for no checkpoints.
-    public init?(config: RunConfig, directory out: String, stepsPerEpoch: Int) throws {
-        guard let text = config.checkpointEvery, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
-        guard let period = CheckpointPeriod(parsing: text) else {
-            throw TrainingError("--checkpoint-every takes \(CheckpointPeriod.help), got '\(text)'")
-        }
-        interval = period.interval(stepsPerEpoch: stepsPerEpoch)
-        directory = out + "/checkpoints"
-    }
-
-    public func isDue(step: Int) -> Bool { step > 0 && step % interval == 0 }
-}
 
 /// Everything needed to continue a run bitwise identically: every worker's weights, BatchNorm statistics and momentum, the optimizer's last
 /// learning rate, the strategy's counters and buffers, the position, and the metrics so far.
@@ -41,10 +25,6 @@ public enum Checkpoint {
         var config: RunConfig
     }
 
-    static func fileName(step: Int, rank: Int) -> String {
-        "step-" + String(format: "%08d", step) + "-rank-\(rank).safetensors"
-    }
-
     /// Writes this process's checkpoint atomically and confirms with the other processes that
     /// every one wrote its file of this step (`CheckpointAgreement.confirm`, a collective); only
     /// then removes its own older files but the newest of them, since only then does every rank
@@ -59,14 +39,14 @@ public enum Checkpoint {
             failure = error
         }
         try CheckpointAgreement.confirm(failure, t.communicator, what: "writing the checkpoint of step \(step)")
-        let older = try files(in: directory, rank: rank).filter { $0.step < step }
+        let older = try CheckpointFiles.files(in: directory, rank: rank).filter { $0.step < step }
         for old in older.dropLast() { try? FileManager.default.removeItem(atPath: directory + "/" + old.name) }
     }
 
     /// This process's checkpoint file of the current step, written atomically.
     static func writeOwnFile(_ t: Trainer, directory: String) throws {
         var strategy = t.strategy.saveState()
-        let name = fileName(step: t.globalStep, rank: t.communicator.processRank)
+        let name = CheckpointFiles.fileName(step: t.globalStep, rank: t.communicator.processRank)
         if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(strategy.buffers, owner: "the strategy's ") {
             throw divergenceError(finding, place: t.position, file: "checkpoint " + name)
         }
@@ -94,36 +74,6 @@ public enum Checkpoint {
 
     static func floats(_ name: String, _ b: FloatBuffer) -> SafetensorsTensor {
         SafetensorsTensor(name: name, dtype: "F32", shape: [b.count], data: Safetensors.floats(b.pointer, count: b.count))
-    }
-
-    /// The step of a checkpoint file name of any rank ("step-00000012-rank-3.safetensors" → 12).
-    static func step(ofFile name: String) -> Int? {
-        let parts = name.split(separator: "-")
-        guard parts.count == 4, parts[0] == "step", parts[2] == "rank", name.hasSuffix(".safetensors"),
-              Int(parts[3].dropLast(".safetensors".count)) != nil else { return nil }
-        return Int(parts[1])
-    }
-
-    /// Every rank's checkpoint files, oldest first.
-    static func allFiles(in directory: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.compactMap { name in step(ofFile: name).map { (name, $0) } }.sorted { $0.1 < $1.1 }.map(\.0)
-    }
-
-    /// Removes this rank's temporary checkpoint files left by a process killed while writing.
-    public static func removeTemporaryFiles(in directory: String, rank: Int) {
-        RunDirectory.removeTemporaryFiles(in: directory) { $0.hasSuffix("-rank-\(rank).safetensors") && step(ofFile: $0) != nil }
-    }
-
-    /// This rank's checkpoint files, oldest first.
-    static func files(in directory: String, rank: Int) throws -> [(name: String, step: Int)] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let suffix = "-rank-\(rank).safetensors"
-        return names.compactMap { name -> (String, Int)? in
-            guard name.hasPrefix("step-"), name.hasSuffix(suffix),
-                  let step = Int(name.dropFirst(5).dropLast(suffix.count)) else { return nil }
-            return (name, step)
-        }.sorted { $0.1 < $1.1 }
     }
 
     /// Fields that change the numbers; a checkpoint made with other values cannot continue this run.

@@ -1,4 +1,5 @@
 import Comm
+import Config
 import Foundation
 
 /// What the processes of a run decide together about checkpoints (issue "Never trap, never hang,

@@ -1,19 +1,18 @@
 import Comm
+import Config
 import Foundation
 import NN
-#if canImport(CommMPI)
-import CommMPI
-#endif
+import RunFiles
 
 extension RunDriver {
     /// `RunDriver.run` for `--algorithm async`: the same files (config.json, metrics.jsonl,
     /// summary.json, final.safetensors) plus `async.json` (`AsyncStats`).
-    static func runAsync(_ config: RunConfig, out: String?, resume: Bool, communicator: Communicator?,
-                         events: ((TrainingEvent) -> Void)?) throws -> RunSummary {
+    static func runAsync(_ config: RunConfig, out: String?, resume: Bool, backend: Backend,
+                         communicator: Communicator?, events: ((TrainingEvent) -> Void)?) throws -> RunSummary {
         guard !resume else { throw TrainingError("--resume is not supported by async yet (it writes no checkpoints)") }
-        let (comm, evaluation) = try communicator.map { ($0, nil) } ?? makeAsyncCommunicators(config)
+        let (comm, evaluation) = try communicator.map { ($0, nil) } ?? backend.makeAsyncCommunicators(config)
         // MPI_Finalize (through the averaging communicator) also releases the evaluation one.
-        defer { if communicator == nil { finish(comm) } }
+        defer { if communicator == nil { backend.finish(comm) } }
         let writes = comm.processRank == 0
         let directory = try out.flatMap { writes ? try RunDirectory(path: $0) : nil }
         directory?.removeTemporaryFiles()
@@ -48,28 +47,5 @@ extension RunDriver {
         }
         if writes { events?(.finished(summary, directory: directory?.path)) }
         return summary
-    }
-
-    /// The averaging communicator (one worker per node) and, across processes, a second one for
-    /// evaluation, so that its blocking collectives never interleave with the averaging loop's.
-    static func makeAsyncCommunicators(_ config: RunConfig) throws -> (Communicator, Communicator?) {
-        switch config.backend {
-        case .inprocess:
-            return (InProcessCommunicator(workers: config.nodes, threads: config.threads), nil)
-        case .mpi:
-            #if canImport(CommMPI)
-            let ranks = MPICommunicator.launchedRanks ?? 1
-            guard ranks == config.nodes else {
-                throw TrainingError("--nodes is \(config.nodes) but mpirun started \(ranks) ranks; async runs one node per rank")
-            }
-            let averaging = try MPICommunicator(workersPerRank: 1, reduction: config.reduction)
-            guard averaging.progress == .helperThread else {
-                throw TrainingError("async over MPI needs MPI_THREAD_MULTIPLE (the averaging loop and evaluation call MPI from two threads), but this MPI granted level \(averaging.threadSupport)")
-            }
-            return (averaging, try MPICommunicator(workersPerRank: 1, reduction: config.reduction))
-            #else
-            throw TrainingError("this build has no MPI support: install Open MPI (apt-get install libopenmpi-dev openmpi-bin) and rebuild, or use --backend inprocess")
-            #endif
-        }
     }
 }

@@ -1,8 +1,10 @@
 import Algorithms
 import Comm
+import Config
 import Data
 import Foundation
 import NN
+import RunFiles
 
 /// Runs one training end to end: data, communicator, trainer, result files. Used by
 /// `localsgd train` and by sweeps, so both produce the same run directories.
@@ -16,14 +18,13 @@ public enum RunDriver {
         return try loadDataset(config.dataset, directory: config.dataDir, synthetic: synthetic)
     }
 
-    /// The communicator for the config's backend.
-    public static func makeCommunicator(_ config: RunConfig) throws -> Communicator {
-        switch config.backend {
-        case .inprocess:
-            return InProcessCommunicator(workers: config.workers, threads: config.threads)
-        case .mpi:
-            return try makeMPICommunicator(config)
+    /// The backend `config.backend` names when the caller gives none: only the in-process one
+    /// lives here (the executable brings MPI's).
+    static func defaultBackend(_ config: RunConfig) throws -> Backend {
+        guard config.backend == .inprocess else {
+            throw TrainingError("--backend \(config.backend.rawValue) is started by the localsgd executable under mpirun, not from here")
         }
+        return InProcessBackend()
     }
 
     /// The average of all workers that `final.safetensors` holds; an error if it is not finite.
@@ -37,27 +38,30 @@ public enum RunDriver {
     }
 
     /// Trains `config`, writing into `out` (a new directory, or with `resume` the run there),
-    /// and returns the summary. `events` receives progress as it happens.
+    /// and returns the summary. `backend` makes the communicators (default: in-process, the only
+    /// one `config.backend` may name without it); `events` receives progress as it happens.
     public static func run(_ config: RunConfig, out: String?, resume: Bool = false,
-                           communicator: Communicator? = nil,
+                           backend: Backend? = nil, communicator: Communicator? = nil,
                            events: ((TrainingEvent) -> Void)? = nil) throws -> RunSummary {
         try config.validate()
+        let backend = try backend ?? defaultBackend(config)
         if config.algorithm == .async {  // threads per node and a background averaging loop: its own trainer
-            return try runAsync(config, out: out, resume: resume, communicator: communicator, events: events)
+            return try runAsync(config, out: out, resume: resume, backend: backend, communicator: communicator,
+                                events: events)
         }
-        let comm = try communicator ?? makeCommunicator(config)
-        defer { if communicator == nil { finish(comm) } }
+        let comm = try communicator ?? backend.makeCommunicator(config)
+        defer { if communicator == nil { backend.finish(comm) } }
         var config = config
         if config.algorithm == .hierarchical && config.groupSize.isEmpty {
             // Over MPI the default group is a node: the workers of the ranks sharing its memory.
-            config.groupSize = [nodeGroupSize(comm)]
+            config.groupSize = [backend.nodeGroupSize(comm)]
         }
         let writes = comm.processRank == 0
         let directory = try out.map { path -> RunDirectory? in
             writes || resume ? try RunDirectory(path: path, resuming: resume) : nil
         } ?? nil
         if writes { directory?.removeTemporaryFiles() }
-        if let out { Checkpoint.removeTemporaryFiles(in: out + "/checkpoints", rank: comm.processRank) }
+        if let out { CheckpointFiles.removeTemporaryFiles(in: out + "/checkpoints", rank: comm.processRank) }
         let data = try loadData(config)
         let trainer = try Trainer(config: config, data: data, communicator: comm)
         trainer.onEvent = writes ? events : nil

@@ -1,4 +1,5 @@
 import NN
+import RunFiles
 
 extension Trainer {
     /// The iteration just done as the progress line counts it: epoch and step within it, from 1.

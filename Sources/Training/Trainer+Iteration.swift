@@ -1,5 +1,6 @@
 import Algorithms
 import Comm
+import Config
 import Data
 import NN
 import Tensor

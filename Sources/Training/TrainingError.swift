@@ -1,4 +1,5 @@
 import Data
+import RunFiles
 
 /// A run that cannot start or go on, with one sentence saying why and what to change.
 public struct TrainingError: Error, CustomStringConvertible {
@@ -15,4 +16,12 @@ extension DataSplit {
             throw TrainingError("the \(split) split (\(dataset.name)) is empty; a run needs samples in both splits")
         }
     }
+}
+
+/// What to try when training diverges, the end of every such error's sentence.
+let divergenceAdvice = "lower --lr, add --warmup-epochs (large K·B needs warm-up, §3 of the study) or check the data, and start a new run (--out); resuming would repeat the same steps"
+
+/// A model that is no longer finite `place` ("by epoch 2, step 5"), so `file` was not written.
+func divergenceError(_ finding: FiniteCheck.Finding, place: String, file: String) -> TrainingError {
+    TrainingError("the model became non-finite \(place) (\(finding)), so \(file) was not written; \(divergenceAdvice)")
 }

@@ -1,9 +1,11 @@
 import Algorithms
 import ArgumentParser
 import Comm
+import Config
 import Data
 import NN
 import Optim
+import RunFiles
 import Training
 
 extension DatasetKind: ExpressibleByArgument {}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Comm
 import Experiments
 import Foundation
+import RunFiles
 import Training
 
 /// `localsgd study`: the trade-off study's experiments as presets, and the timing model alone.

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Config
 import Foundation
+import RunFiles
 import Training
 
 /// `localsgd train`: one training run with any algorithm.
@@ -30,7 +32,7 @@ struct TrainCommand: ParsableCommand {
         do {
             try reportingErrors {
                 let resolved = try resolveConfig()
-                _ = try RunDriver.run(resolved, out: resume ?? out, resume: resume != nil,
+                _ = try RunDriver.run(resolved, out: resume ?? out, resume: resume != nil, backend: resolved.backend.make(),
                                       events: Console.printer(quiet: quiet, progressJSON: progressJSON))
             }
         } catch is ExitCodeError {

@@ -1,7 +1,7 @@
-import XCTest
 import Comm
 import Tensor
 import TestSupport
+import XCTest
 @testable import Algorithms
 
 /// Strategies on hand-made buffers: what each does at which iteration, against hand-computed values.

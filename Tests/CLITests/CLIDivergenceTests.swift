@@ -1,4 +1,5 @@
 import Foundation
+import RunFiles
 import XCTest
 @testable import Training
 
@@ -18,7 +19,7 @@ extension CLITests {
         XCTAssertFalse(first.stderr.contains("EncodingError"), first.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/run/final.safetensors"))
         try assertFiniteRun(dir + "/run")
-        XCTAssertFalse(try Checkpoint.files(in: dir + "/run/checkpoints", rank: 0).isEmpty, "the finite checkpoints stay")
+        XCTAssertFalse(try CheckpointFiles.files(in: dir + "/run/checkpoints", rank: 0).isEmpty, "the finite checkpoints stay")
 
         let resumed = try run(["train", "--resume", dir + "/run", "--quiet"])
         XCTAssertEqual(resumed.status, 1, "resuming repeats the same steps: \(resumed.stderr)")

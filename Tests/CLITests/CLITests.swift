@@ -1,4 +1,6 @@
+import Config
 import Foundation
+import RunFiles
 import XCTest
 @testable import Training
 

@@ -1,6 +1,7 @@
 import Foundation
-import XCTest
+import RunFiles
 import Training
+import XCTest
 
 /// Starting `localsgd` under mpirun from tests, and reading what runs wrote.
 enum MPIRun {

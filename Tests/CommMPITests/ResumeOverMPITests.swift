@@ -1,6 +1,6 @@
 import Foundation
-import XCTest
 import Training
+import XCTest
 
 /// `--resume` over MPI after a rank died: every rank writes its own checkpoint file, so after a
 /// `kill -9` the ranks can hold different newest steps. The run must continue from the newest

@@ -1,6 +1,6 @@
 import Foundation
-import XCTest
 import Training
+import XCTest
 
 /// `mpirun -np P localsgd train --backend mpi` against the in-process backend with the same K:
 /// bitwise equal when every rank holds one worker and K = 2 (the reduction order is the same),

@@ -1,6 +1,7 @@
 import CZlib
 import Data
 import Foundation
+import TestSupport
 import XCTest
 
 /// A fresh temporary directory, removed at the end of the test.

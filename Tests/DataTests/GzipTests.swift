@@ -1,6 +1,7 @@
-import Foundation
-import XCTest
 import Data
+import Foundation
+import TestSupport
+import XCTest
 
 /// gzip files as the reference tools take them: `gzip -t` and Python's `gzip` both accept
 /// members back to back and zero padding at the end, and nothing else after a member.

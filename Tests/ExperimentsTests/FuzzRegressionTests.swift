@@ -2,6 +2,8 @@ import Comm
 @testable import Data
 import Experiments
 import Foundation
+import Config
+import RunFiles
 @testable import Training
 import XCTest
 

@@ -2,6 +2,7 @@ import Data
 import Foundation
 import XCTest
 @testable import Experiments
+import Config
 import Training
 
 /// `localsgd study quickstart`: the runs it plans, and the table it prints after them.

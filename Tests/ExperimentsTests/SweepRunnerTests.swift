@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Experiments
+import Config
 import Training
 
 /// A launcher that counts launches and can stop a sweep part-way, as an interruption would.

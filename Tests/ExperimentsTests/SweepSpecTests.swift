@@ -1,5 +1,6 @@
 import XCTest
 @testable import Experiments
+import Config
 import Training
 
 final class SweepSpecTests: XCTestCase {

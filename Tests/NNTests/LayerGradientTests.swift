@@ -1,5 +1,5 @@
-import XCTest
 import Tensor
+import XCTest
 @testable import NN
 import TestSupport
 

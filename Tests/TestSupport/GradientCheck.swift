@@ -1,6 +1,6 @@
-import XCTest
-import Tensor
 import NN
+import Tensor
+import XCTest
 
 /// A layer registered on its own, with random parameters, for gradient checks.
 public final class LayerHarness {

@@ -1,5 +1,6 @@
-import XCTest
+import Config
 import TestSupport
+import XCTest
 @testable import Training
 
 /// Identities between the algorithms that must hold exactly, or to a stated tolerance where

@@ -1,7 +1,7 @@
-import XCTest
 import Algorithms
 import Comm
 import Tensor
+import XCTest
 
 /// The non-blocking in-place average x ← x̄ + (x − s) on hand-made buffers.
 final class AsyncAveragingTests: XCTestCase {

@@ -1,8 +1,9 @@
-import XCTest
 import Algorithms
 import Comm
+import Config
 import Data
 import Foundation
+import XCTest
 @testable import Training
 
 /// The concurrent mode of asynchronous local SGD: real threads sharing each node's replica and

@@ -1,6 +1,6 @@
 import Foundation
-import XCTest
 import Training
+import XCTest
 
 /// `mpirun -np 2 localsgd train --backend mpi --algorithm async`: one node per rank, the
 /// averaging loop's non-blocking all-reduces across processes, the agreement on the last round,

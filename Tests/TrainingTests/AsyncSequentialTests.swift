@@ -1,11 +1,12 @@
-import XCTest
 import Algorithms
 import Comm
+import Config
 import Data
 import NN
 import Optim
 import Tensor
 import TestSupport
+import XCTest
 @testable import Training
 
 /// The sequentialised mode of asynchronous local SGD, where the maths is exact: against local

@@ -1,7 +1,8 @@
+import Config
 import Foundation
 import Tensor
-import XCTest
 import TestSupport
+import XCTest
 @testable import Training
 
 /// config.json records OpenBLAS's kernel family, and a resume under another one says that the

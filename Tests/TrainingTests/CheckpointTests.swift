@@ -1,5 +1,6 @@
-import XCTest
+import Config
 import TestSupport
+import XCTest
 @testable import Training
 
 /// Resume from a checkpoint gives bitwise the same run as no interruption.

@@ -1,6 +1,9 @@
 import Comm
+import Config
 import Foundation
 import NN
+import RunFiles
+import TestSupport
 import XCTest
 @testable import Training
 
@@ -34,7 +37,7 @@ final class DivergenceTests: XCTestCase {
             XCTAssertTrue(error is TrainingError, "\(error)")
             XCTAssertTrue("\(error)".hasPrefix("the model became non-finite by epoch 1, step 5 (worker 0's conv1.weight holds nan), so checkpoint step-00000005-rank-0.safetensors was not written; lower --lr"), "\(error)")
         }
-        XCTAssertEqual(try Checkpoint.files(in: policy.directory, rank: 0).map(\.step), [3, 4])
+        XCTAssertEqual(try CheckpointFiles.files(in: policy.directory, rank: 0).map(\.step), [3, 4])
         try Self.assertEveryFileFinite(dir)
         let resumed = try Trainer(config: config(), data: data, communicator: InProcessCommunicator(workers: 1, threads: 1))
         try Checkpoint.restoreLatest(into: resumed, directory: dir)
@@ -76,7 +79,7 @@ final class DivergenceTests: XCTestCase {
         let dir = try makeTemporaryDirectory(self)
         let t = try train(tinyConfig { $0.epochs = 1 }, data: data)
         try Checkpoint.write(t, directory: dir + "/checkpoints", writes: true)
-        let path = dir + "/checkpoints/" + Checkpoint.fileName(step: 12, rank: 0)
+        let path = dir + "/checkpoints/" + CheckpointFiles.fileName(step: 12, rank: 0)
         var file = try Safetensors.read(path: path)
         var weights = try Safetensors.floatArray(file.tensors["worker.0.parameters"]!)
         weights[0] = .nan

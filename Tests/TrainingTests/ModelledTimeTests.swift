@@ -1,6 +1,6 @@
-import XCTest
 import Comm
 import TestSupport
+import XCTest
 @testable import Training
 
 final class ModelledTimeTests: XCTestCase {

@@ -1,4 +1,5 @@
 import Comm
+import Config
 import Data
 import Foundation
 import NN

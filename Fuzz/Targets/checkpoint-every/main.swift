@@ -1,7 +1,8 @@
 // --checkpoint-every ("500", "1e", "2epochs"): the parser, the interval, and the field through a config.
 import Foundation
 import FuzzSupport
-import Training
+import Config
+import RunFiles
 
 fuzz { bytes in
     let text = String(decoding: bytes, as: UTF8.self)

@@ -1,7 +1,7 @@
 // safetensors files (model files, checkpoints): the header, every tensor's values, a checkpoint's run state.
 import Foundation
 import FuzzSupport
-@testable import Training
+@testable import RunFiles
 
 fuzz { bytes in
     guard let file = try? Safetensors.decode(bytes, file: "input.safetensors") else { return }

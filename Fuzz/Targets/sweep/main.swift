@@ -2,7 +2,7 @@
 import Experiments
 import Foundation
 import FuzzSupport
-import Training
+import Config
 
 let paths = ["toml", "yaml", "json"].map { scratchFile("input-sweep." + $0) }
 fuzz { bytes in

@@ -1,7 +1,7 @@
 // Run config files in TOML: parsed within ConfigLimits, then laid over the defaults and range-checked.
 import Foundation
 import FuzzSupport
-import Training
+import Config
 
 let path = scratchFile("input.toml")
 fuzz { bytes in

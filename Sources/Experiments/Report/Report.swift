@@ -1,4 +1,6 @@
+import Config
 import Foundation
+import RunFiles
 import Training
 
 /// The report of a set of runs: runs grouped by config minus seed,

@@ -1,4 +1,5 @@
 import Comm
+import Config
 import Foundation
 import Training
 

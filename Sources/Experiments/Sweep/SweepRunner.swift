@@ -1,4 +1,6 @@
+import Config
 import Foundation
+import RunFiles
 import Training
 
 /// Runs the points of a sweep into one directory, one subdirectory per run, `jobs` at a time.

@@ -1,6 +1,7 @@
 import Foundation
+import TestSupport
 import XCTest
-@testable import Training
+@testable import RunFiles
 
 /// No dead ends: a run that stopped before its first checkpoint is started again with --out,
 /// --resume says why it cannot continue, and stale temporary files are removed.
@@ -42,33 +43,6 @@ final class RunDirectoryTests: XCTestCase {
         XCTAssertEqual(contents(stopped), ["config.json", "checkpoints", "checkpoints/step-00000004-rank-1.safetensors"])
     }
 
-    func testResumeSaysWhyItCannotContinueAndHowToStartAgain() throws {
-        let absent = NSTemporaryDirectory() + "localsgd-absent-\(uuid)"
-        XCTAssertThrowsError(try RunDirectory.configToResume(absent)) {
-            XCTAssertEqual("\($0)", "--resume \(absent): no such run directory")
-        }
-        let empty = try make([])
-        XCTAssertThrowsError(try RunDirectory.configToResume(empty)) {
-            XCTAssertEqual("\($0)", "--resume \(empty): it holds no config.json, so the run stopped before it started; start it again with --out \(empty)")
-        }
-        let early = try makeTemporaryDirectory(self)
-        try AtomicFile.write(Data(#"{"checkpoint_every": "2e", "epochs": 3}"#.utf8), to: early + "/config.json")
-        XCTAssertThrowsError(try RunDirectory.configToResume(early)) {
-            XCTAssertEqual("\($0)", "--resume \(early): the run stopped before writing its first checkpoint (one every 2 epochs into \(early)/checkpoints), so there is nothing to continue from; start it again with --out \(early)")
-        }
-        try AtomicFile.write(Data(#"{"epochs": 3}"#.utf8), to: early + "/config.json")
-        XCTAssertThrowsError(try RunDirectory.configToResume(early)) {
-            XCTAssertTrue("\($0)".contains("the run was made without --checkpoint-every"), "\($0)")
-        }
-        try AtomicFile.write(Data("{}".utf8), to: early + "/summary.json")
-        XCTAssertThrowsError(try RunDirectory.configToResume(early)) {
-            XCTAssertTrue("\($0)".contains("the run there finished (summary.json) and kept no checkpoint"), "\($0)")
-        }
-        try FileManager.default.createDirectory(atPath: early + "/checkpoints", withIntermediateDirectories: true)
-        try AtomicFile.write(Data("x".utf8), to: early + "/checkpoints/step-00000003-rank-0.safetensors")
-        XCTAssertEqual(try RunDirectory.configToResume(early).epochs, 3)
-    }
-
     func testTemporaryFilesAreRecognisedAndEachRankRemovesOnlyItsOwn() throws {
         XCTAssertEqual(AtomicFile.target(ofTemporary: ".config.json.\(uuid).tmp"), "config.json")
         XCTAssertEqual(AtomicFile.target(ofTemporary: ".step-00000001-rank-0.safetensors.\(uuid).tmp"), "step-00000001-rank-0.safetensors")
@@ -78,7 +52,7 @@ final class RunDirectoryTests: XCTestCase {
         let dir = try make(["checkpoints/.step-00000004-rank-0.safetensors.\(uuid).tmp",
                             "checkpoints/.step-00000004-rank-1.safetensors.\(uuid).tmp",
                             "checkpoints/step-00000002-rank-0.safetensors"])
-        Checkpoint.removeTemporaryFiles(in: dir + "/checkpoints", rank: 0)
+        CheckpointFiles.removeTemporaryFiles(in: dir + "/checkpoints", rank: 0)
         XCTAssertEqual(contents(dir + "/checkpoints"), [".step-00000004-rank-1.safetensors.\(uuid).tmp", "step-00000002-rank-0.safetensors"])
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+import TestSupport
 import XCTest
-@testable import Training
+@testable import RunFiles
 
 /// Every malformed file is an error whose sentence names the file and the problem.
 final class SafetensorsReadErrorTests: XCTestCase {

@@ -38,11 +38,11 @@ public enum ModelFile {
         func fill(_ slots: [ParameterSlot], _ buffer: FloatBuffer, required: Bool) throws {
             for slot in slots {
                 guard let t = file[slot.name] else {
-                    if required { throw TrainingError("\(path) has no tensor '\(slot.name)' that the \(network.layout.count)-parameter model needs") }
+                    if required { throw FileError(path: path, description: "\(path) has no tensor '\(slot.name)' that the \(network.layout.count)-parameter model needs") }
                     continue
                 }
                 guard t.shape == slot.shape, t.dtype == "F32" else {
-                    throw TrainingError("\(path): tensor '\(slot.name)' is \(t.dtype) \(t.shape), the model needs F32 \(slot.shape)")
+                    throw FileError(path: path, description: "\(path): tensor '\(slot.name)' is \(t.dtype) \(t.shape), the model needs F32 \(slot.shape)")
                 }
                 let values = try Safetensors.floatArray(t)
                 values.withUnsafeBufferPointer { (buffer.pointer + slot.offset).update(from: $0.baseAddress!, count: slot.count) }
@@ -51,7 +51,7 @@ public enum ModelFile {
         try fill(network.layout.slots, replica.parameters, required: true)
         try fill(network.stateLayout.slots, replica.state, required: false)
         if let finding = FiniteCheck.check(replica, network: network, owner: "") {
-            throw TrainingError("\(path): \(finding); a model to start from must be finite")
+            throw FileError(path: path, description: "\(path): \(finding); a model to start from must be finite")
         }
     }
 }

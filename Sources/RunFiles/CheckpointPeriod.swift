@@ -2,7 +2,7 @@
 /// `1e` / `2epochs` (epochs), with the counts bounded so that `interval` cannot overflow.
 public struct CheckpointPeriod: Equatable, Sendable {
     public static let maxSteps = 1_000_000_000
-    public static let maxEpochs = RunConfig.maxEpochs
+    public static let maxEpochs = 10_000
     public static let help = "N steps (1 to 10^9, e.g. 500) or N epochs (1 to \(maxEpochs), e.g. 1e or 2epochs)"
 
     public let count: Int

@@ -1,4 +1,5 @@
 import Foundation
+import RunFiles
 
 /// A config file or override that cannot become a `RunConfig`: one sentence naming the file
 /// (or flag source), the field and what was expected.

@@ -6,10 +6,10 @@ extension RunConfig {
     /// (`RunConfig.ranges`) first, then how the fields fit together.
     public func validate() throws {
         func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
-            if !ok { throw TrainingError(message()) }
+            if !ok { throw ConfigError(message()) }
         }
         if let problem = try rangeProblem(name: { "--" + $0.replacingOccurrences(of: "_", with: "-") }) {
-            throw TrainingError(problem)
+            throw ConfigError(problem)
         }
         if case .epochs(let w) = warmupEpochs {
             try check(w >= 0 && w <= epochs, "--warmup-epochs must be auto or between 0 and --epochs (\(epochs)), got \(w)")
@@ -40,9 +40,9 @@ extension RunConfig {
             }
             try strategy.validate(workers: workers)
         } catch let e as OptimConfigError {
-            throw TrainingError("--\(flagName(e.field)): \(e.description)")
+            throw ConfigError("--\(flagName(e.field)): \(e.description)")
         } catch let e as StrategyError {
-            throw TrainingError(e.description)
+            throw ConfigError(e.description)
         }
     }
 

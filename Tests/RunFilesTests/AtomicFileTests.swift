@@ -1,6 +1,7 @@
 import Foundation
+import TestSupport
 import XCTest
-@testable import Training
+@testable import RunFiles
 
 final class AtomicFileTests: XCTestCase {
     private func listing(_ directory: String) throws -> [String] {

@@ -1,6 +1,7 @@
 import Foundation
+import TestSupport
 import XCTest
-@testable import Training
+@testable import RunFiles
 
 /// Cross-checks against the reference implementation (Python `safetensors` with NumPy), which
 /// is what a user loading our checkpoints will run. Skipped when the interpreter named by the

@@ -18,21 +18,21 @@ public final class RunDirectory {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw TrainingError("--out \(path) exists and is not a directory") }
+            guard isDirectory.boolValue else { throw FileError(path: path, description: "--out \(path) exists and is not a directory") }
             if !resuming { try RunDirectory.clearForRestart(path) }
         } else {
-            guard !resuming else { throw TrainingError("--resume \(path): no such run directory") }
+            guard !resuming else { throw FileError(path: path, description: "--resume \(path): no such run directory") }
             do {
                 try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
             } catch {
-                throw TrainingError("cannot create the output directory \(path): \(error.localizedDescription)")
+                throw FileError(path: path, description: "cannot create the output directory \(path): \(error.localizedDescription)")
             }
         }
     }
 
     public func file(_ name: String) -> String { path + "/" + name }
 
-    static func encoder() -> JSONEncoder {
+    package static func encoder() -> JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -40,7 +40,7 @@ public final class RunDirectory {
     }
 
     /// `config.json`: the resolved run config plus what was derived from it (under `derived`).
-    public func writeConfig(_ config: RunConfig, derived: DerivedConfig) throws {
+    public func writeConfig(_ config: some Encodable, derived: DerivedConfig) throws {
         var object = try JSONSerialization.jsonObject(with: RunDirectory.encoder().encode(config)) as! [String: Any]
         object["derived"] = try JSONSerialization.jsonObject(with: RunDirectory.encoder().encode(derived))
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
@@ -48,7 +48,7 @@ public final class RunDirectory {
     }
 
     /// The BLAS kernel family recorded in `config.json` by the run being resumed, if any.
-    func recordedBLASCoreType() -> String? {
+    package func recordedBLASCoreType() -> String? {
         guard let data = FileManager.default.contents(atPath: file("config.json")),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let derived = object["derived"] as? [String: Any] else { return nil }
@@ -56,13 +56,13 @@ public final class RunDirectory {
     }
 
     /// A warning when the run being resumed was made under another BLAS kernel family.
-    func coreTypeWarning() -> String? {
+    package func coreTypeWarning() -> String? {
         guard let recorded = recordedBLASCoreType(), recorded != BLAS.coreName else { return nil }
         return "this run was made with OpenBLAS's \(recorded) kernels and resumes with \(BLAS.coreName) ones, which round some products differently: it continues deterministically but not bitwise as it would have (set OPENBLAS_CORETYPE=\(recorded) to match)"
     }
 
     /// `metrics.jsonl`: one JSON object per epoch, rewritten whole so it is never half-written.
-    public func writeMetrics(_ history: [EpochMetrics]) throws {
+    public func writeMetrics<Record: Encodable>(_ history: [Record]) throws {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -74,7 +74,7 @@ public final class RunDirectory {
         try AtomicFile.write(data, to: file("metrics.jsonl"))
     }
 
-    public func writeSummary(_ summary: RunSummary) throws {
+    public func writeSummary(_ summary: some Encodable) throws {
         try AtomicFile.write(RunDirectory.encoder().encode(summary), to: file("summary.json"))
     }
 }
@@ -93,6 +93,18 @@ public struct DerivedConfig: Codable, Sendable {
     /// OpenBLAS's kernel family (`BLAS.coreName`): families round some products differently, so
     /// a run resumed under another one continues with other numbers. Nil in older runs.
     public var blasCoreType: String? = BLAS.coreName
+
+    public init(normalization: Normalization, stepsPerEpoch: Int, peakLearningRate: Float, warmupEpochs: Int,
+                decayEpochs: [Int], parameters: Int, trainSamples: Int, testSamples: Int) {
+        self.normalization = normalization
+        self.stepsPerEpoch = stepsPerEpoch
+        self.peakLearningRate = peakLearningRate
+        self.warmupEpochs = warmupEpochs
+        self.decayEpochs = decayEpochs
+        self.parameters = parameters
+        self.trainSamples = trainSamples
+        self.testSamples = testSamples
+    }
 
     enum CodingKeys: String, CodingKey {
         case normalization, stepsPerEpoch = "steps_per_epoch", peakLearningRate = "peak_learning_rate"

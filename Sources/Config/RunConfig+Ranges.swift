@@ -1,5 +1,6 @@
 import Comm
 import Foundation
+import RunFiles
 
 /// The values one numeric field may take, with how `--help` and errors say it.
 public struct FieldRange: Sendable {
@@ -40,7 +41,7 @@ public struct FieldRange: Sendable {
 }
 
 extension RunConfig {
-    public static let maxEpochs = 10_000
+    public static let maxEpochs = CheckpointPeriod.maxEpochs
     /// Longest averaging period in steps (H, or H·H_b… for hierarchical levels).
     public static let maxPeriod = 1_000_000_000
 

@@ -2,8 +2,10 @@ import Algorithms
 import Data
 import Foundation
 import NN
+import RunFiles
+import TestSupport
 import XCTest
-@testable import Training
+@testable import Config
 
 final class ConfigLoaderTests: XCTestCase {
     private func write(_ name: String, _ contents: String) throws -> String {

@@ -1,6 +1,8 @@
 import Foundation
+import RunFiles
+import TestSupport
 import XCTest
-@testable import Training
+@testable import Config
 
 /// Hostile config files (found by a hostile tester against Yams 5.0.1 and toml++, and by the fuzz targets) give one
 /// sentence naming the file, quickly, instead of a trap, a stack overflow or minutes of work.

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// A fresh empty directory under the system temporary directory, removed by the test's teardown.
-func makeTemporaryDirectory(_ test: XCTestCase) throws -> String {
+public func makeTemporaryDirectory(_ test: XCTestCase) throws -> String {
     let path = NSTemporaryDirectory() + "localsgd-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     test.addTeardownBlock {

@@ -13,47 +13,30 @@ extension RunDirectory {
     /// and temporary files a stopped run left (never other files).
     static func clearForRestart(_ path: String) throws {
         if let file = finishedFile(path) {
-            throw TrainingError("\(path) already holds a run (\(file)); choose another --out")
+            throw FileError(path: path, description: "\(path) already holds a run (\(file)); choose another --out")
         }
-        if let newest = Checkpoint.allFiles(in: path + "/checkpoints").last {
-            throw TrainingError("\(path) already holds a run that stopped at its checkpoint \(newest); continue it with --resume \(path), or choose another --out")
+        if let newest = CheckpointFiles.allFiles(in: path + "/checkpoints").last {
+            throw FileError(path: path, description: "\(path) already holds a run that stopped at its checkpoint \(newest); continue it with --resume \(path), or choose another --out")
         }
         let fm = FileManager.default
         for name in runFiles where fm.fileExists(atPath: path + "/" + name) {
             do {
                 try fm.removeItem(atPath: path + "/" + name)
             } catch {
-                throw TrainingError("cannot restart the run in \(path): removing \(name) failed: \(error.localizedDescription)")
+                throw FileError(path: path, description: "cannot restart the run in \(path): removing \(name) failed: \(error.localizedDescription)")
             }
         }
         removeTemporaryFiles(in: path) { runFiles.contains($0) }
-        // Checkpoints' temporary files are each rank's own (`Checkpoint.removeTemporaryFiles`).
-    }
-
-    /// The config of the run in `path` for `--resume` (from its config.json), or an error saying
-    /// why that run cannot be continued and how to start it again, before anything is loaded.
-    public static func configToResume(_ path: String) throws -> RunConfig {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw TrainingError("--resume \(path): no such run directory")
-        }
-        guard FileManager.default.fileExists(atPath: path + "/config.json") else {
-            throw TrainingError("--resume \(path): it holds no config.json, so the run stopped before it started; start it again with --out \(path)")
-        }
-        var saved = try ConfigLoader.parseFile(path + "/config.json")
-        saved["derived"] = nil
-        let config = try ConfigLoader.apply(saved, to: RunConfig(), source: path + "/config.json")
-        if let problem = resumeProblem(path, checkpointEvery: config.checkpointEvery) { throw TrainingError(problem) }
-        return config
+        // Checkpoints' temporary files are each rank's own (`CheckpointFiles.removeTemporaryFiles`).
     }
 
     /// Why `--resume path` cannot work, as one sentence, or nil.
-    static func resumeProblem(_ path: String, checkpointEvery: String?) -> String? {
+    package static func resumeProblem(_ path: String, checkpointEvery: String?) -> String? {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             return "--resume \(path): no such run directory"
         }
-        guard Checkpoint.allFiles(in: path + "/checkpoints").isEmpty else { return nil }
+        guard CheckpointFiles.allFiles(in: path + "/checkpoints").isEmpty else { return nil }
         if let file = finishedFile(path) {
             return "--resume \(path): the run there finished (\(file)) and kept no checkpoint, so there is nothing to continue; choose another --out for a new run"
         }

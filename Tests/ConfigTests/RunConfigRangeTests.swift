@@ -1,6 +1,7 @@
 import Foundation
+import RunFiles
 import XCTest
-@testable import Training
+@testable import Config
 
 /// Every number of a run config has a range, checked where values enter a config (flags, config
 /// files and sweep points all pass `ConfigLoader.apply`) and by `validate()` for configs built in

@@ -11,14 +11,14 @@ extension RunConfig {
     /// Checks of the async fields; each failure names the flag.
     func validateAsync() throws {
         func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
-            if !ok { throw TrainingError(message()) }
+            if !ok { throw ConfigError(message()) }
         }
         guard algorithm == .async else {
             let given = [("--nodes", nodes != 1), ("--threads-per-node", threadsPerNode != 1),
                          ("--average-every", averageEvery != nil), ("--average-seconds", averageSeconds != nil),
                          ("--async-deterministic", asyncDeterministic), ("--async-delay", asyncDelay != 0)]
             if let flag = given.first(where: { $0.1 })?.0 {
-                throw TrainingError("\(flag) applies to --algorithm async only (the algorithm is \(algorithm.rawValue))")
+                throw ConfigError("\(flag) applies to --algorithm async only (the algorithm is \(algorithm.rawValue))")
             }
             return
         }

@@ -1,6 +1,7 @@
 import Foundation
+import TestSupport
 import XCTest
-@testable import Training
+@testable import RunFiles
 
 final class SafetensorsTests: XCTestCase {
     private func f32(_ name: String, _ shape: [Int], _ values: [Float]) -> SafetensorsTensor {
