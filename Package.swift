@@ -92,7 +92,7 @@ if mpiEnabled {
 if ProcessInfo.processInfo.environment["LOCALSGD_FUZZ"] == "1" {
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
-        ("idx", ["Data"]), ("cifar", ["Data"]), ("safetensors", ["RunFiles"]),
+        ("idx", ["Data"]), ("cifar", ["Data"]), ("safetensors", ["RunFiles", "Training"]),
         ("toml", ["Config"]), ("yaml", ["Config"]), ("json", ["Config"]),
         ("sweep", ["Experiments", "Config"]), ("network", ["Comm"]), ("checkpoint-every", ["RunFiles", "Config"]),
     ]

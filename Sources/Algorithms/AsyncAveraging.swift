@@ -110,6 +110,19 @@ public final class AsyncAveraging: @unchecked Sendable {
     /// Counts a round as finished once `apply` has run for every local node.
     public func finishRound() { completed += 1 }
 
+    /// Node n's snapshot and reduction buffer, for a checkpoint between rounds or while a round
+    /// is in flight (after `wait()`, so the reduction buffer holds the mean).
+    public func roundBuffers(node n: Int) -> (snapshot: [Float], reduced: [Float]) {
+        (snapshots[n].array, reduced[n].array)
+    }
+
+    /// Restores what `roundBuffers` returned (no round may be in flight here).
+    public func restoreRoundBuffers(node n: Int, snapshot: [Float], reduced: [Float]) {
+        precondition(request == nil, "AsyncAveraging.restoreRoundBuffers: a round is in flight")
+        snapshots[n].load(snapshot)
+        self.reduced[n].load(reduced)
+    }
+
     /// Node n's snapshot (for tests and diagnostics).
     public func snapshotValues(node n: Int) -> [Float] { snapshots[n].array }
     /// The mean of the last completed round (equal on every node).

@@ -1,4 +1,6 @@
 import Algorithms
+import Foundation
+import RunFiles
 
 extension RunConfig {
     /// N·P, the worker threads of an async run over all nodes (the K of the data split and of
@@ -32,7 +34,12 @@ extension RunConfig {
                   "--async-delay fixes when averaging completes in the sequentialised mode; add --async-deterministic")
         try check(bnSync != .first, "--bn-sync first is not supported by async (use average or local)")
         try check(momentumSync == .local, "async keeps momentum per thread; --momentum-sync must be local")
-        try check(checkpointEvery == nil, "--checkpoint-every is not supported by async yet")
+        if let every = checkpointEvery, !every.trimmingCharacters(in: .whitespaces).isEmpty {
+            try check(asyncDeterministic,
+                      "--checkpoint-every with async needs --async-deterministic: the concurrent mode's state depends on thread timing, so it cannot be continued bitwise")
+            try check(CheckpointPeriod(parsing: every)?.inEpochs ?? true,
+                      "async writes checkpoints at epoch ends, where every thread has stopped: give --checkpoint-every in epochs (e.g. 1e), got '\(every)'")
+        }
         try check(network == nil, "--network (modelled time) is not supported by async yet")
     }
 }

@@ -4,13 +4,13 @@ import Tensor
 /// Finds the first NaN or infinity in model buffers before they are saved (checkpoints and
 /// `final.safetensors`), so no file ever holds a diverged model. One pass over each buffer, run
 /// only when a file is about to be written, never inside a training step.
-package enum FiniteCheck {
+public enum FiniteCheck {
     /// Where a non-finite value sits, in the file's terms: "worker 0's layer1.0.bn1.running_var holds inf".
-    package struct Finding: CustomStringConvertible {
+    public struct Finding: CustomStringConvertible {
         var owner: String
         var tensor: String
         var value: Float
-        package var description: String { "\(owner)\(tensor) holds \(value)" }
+        public var description: String { "\(owner)\(tensor) holds \(value)" }
     }
 
     package static func firstIndex(_ pointer: UnsafePointer<Float>, count: Int) -> Int? {

@@ -55,4 +55,10 @@ public final class FloatBuffer: @unchecked Sendable {
     }
 
     public var array: [Float] { Array(buffer) }
+
+    /// Overwrites the buffer with `values`, which must hold `count` floats.
+    public func load(_ values: [Float]) {
+        precondition(values.count == count, "FloatBuffer.load: \(values.count) != \(count)")
+        values.withUnsafeBufferPointer { if let base = $0.baseAddress { pointer.update(from: base, count: count) } }
+    }
 }

@@ -28,7 +28,7 @@ extension AsyncTrainer {
     }
 
     private func runEpoch(_ epoch: Int, loop: AsyncAveragingLoop?) throws {
-        let plan = try plan(epoch: epoch)
+        let plan = try setup.plan(epoch: epoch)
         for w in workers { w.resetSums() }
         let start = now()
         let group = DispatchGroup()
@@ -57,7 +57,7 @@ extension AsyncTrainer {
         let failure = board.locked { board.failure }
         if let failure { throw TrainingError(failure) }
         board.locked { board.stats.workerWaitSeconds += sums.wait }
-        iterations = (epoch + 1) * stepsPerEpoch
+        globalStep = (epoch + 1) * stepsPerEpoch
         onEvent?(.progress(progress(sums, elapsed: wall, epoch: epoch)))
         try finishEpoch(epoch, sums: sums, time: sums.breakdown(wall: wall), applyLock: loop?.applyLock)
     }

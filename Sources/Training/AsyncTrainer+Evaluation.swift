@@ -47,9 +47,7 @@ extension AsyncTrainer {
     func finishEpoch(_ epoch: Int, sums: AsyncEpochSums, time: TimeBreakdown, applyLock: NSLock?) throws {
         let t = now()
         let test = evaluate(try averagedModel(applyLock: applyLock), on: data.test)
-        guard test.loss.isFinite else {
-            throw TrainingError("the test loss of the averaged model became \(test.loss) at the end of epoch \(epoch + 1); \(divergenceAdvice)")
-        }
+        try checkTestLoss(test.loss, epoch: epoch)
         var sums = sums
         if communicator.processCount > 1, let comm = evaluationCommunicator {
             sums.lossSum = Double(try sum(Float(sums.lossSum), over: comm))
@@ -59,33 +57,25 @@ extension AsyncTrainer {
         }
         var time = time
         time.evaluation += now() - t
-        let syncs = stats.rounds, bytes = communicator.counters.bytes
+        let syncs = stats.rounds, bytes = trainingBytes
         let metrics = EpochMetrics(
-            epoch: epoch + 1, steps: iterations,
+            epoch: epoch + 1, steps: globalStep,
             trainLoss: sums.lossSum / Double(max(1, sums.steps)),
             trainAccuracy: Double(sums.correct) / Double(max(1, sums.samples)),
             testLoss: test.loss, testAccuracy: test.accuracy,
-            lr: schedule.learningRate(atStep: max(0, iterations - 1)),
+            lr: schedule.learningRate(atStep: max(0, globalStep - 1)),
             seconds: time.training + time.evaluation, syncs: syncs - epochStart.syncs,
             bytesCommunicated: bytes - epochStart.bytes, time: time, modelledSeconds: nil)
         history.append(metrics)
         totalTime = totalTime + time
         epochStart = (syncs, bytes)
         onEvent?(.epochFinished(metrics))
-        try afterEpoch?(self)
+        try afterProgress?()
     }
 
     func summary() -> RunSummary {
-        let last = history.last
-        let samples = Double(iterations * config.batchSize * config.asyncWorkers)
-        return RunSummary(
-            algorithm: config.algorithm.rawValue, workers: config.asyncWorkers,
-            localSteps: config.averageSeconds == nil ? config.resolvedAverageEvery : 0,
-            model: config.model.rawValue, dataset: config.dataset.rawValue, epochs: history.count, steps: iterations,
-            testAccuracy: last?.testAccuracy ?? .nan, testLoss: last?.testLoss ?? .nan,
-            trainLoss: last?.trainLoss ?? .nan, trainAccuracy: last?.trainAccuracy ?? .nan,
-            samplesPerSecond: samples / max(1e-9, totalTime.training), syncs: stats.rounds,
-            bytesCommunicated: communicator.counters.bytes, seconds: totalTime.training + totalTime.evaluation,
-            time: totalTime, modelledSeconds: nil, parameters: network.layout.count)
+        setup.summary(history: history, steps: globalStep,
+                      localSteps: config.averageSeconds == nil ? config.resolvedAverageEvery : 0, totalTime: totalTime,
+                      syncs: stats.rounds, bytes: trainingBytes, modelledSeconds: nil, parameters: network.layout.count)
     }
 }

@@ -5,14 +5,12 @@ import Config
 extension AsyncTrainer {
     /// The sequentialised mode: every iteration, the threads step one after the other on the
     /// calling thread, node 0 thread 0, node 0 thread 1, …, node 1 thread 0, …; after each step
-    /// the averaging advances (`SequentialAveraging.advance`). Nothing runs concurrently, so a
-    /// run is a pure function of its config.
+    /// the averaging advances (`SequentialAveraging.nodeStepped`). Nothing runs concurrently, so
+    /// a run is a pure function of its config, and it continues bitwise from a checkpoint taken
+    /// at an epoch end.
     func runSequential() throws {
-        var rounds = averaging.map {
-            SequentialAveraging(averaging: $0, averageEvery: config.resolvedAverageEvery, delay: config.asyncDelay)
-        }
-        for epoch in 0..<config.epochs {
-            let plan = try plan(epoch: epoch)
+        for epoch in (globalStep / stepsPerEpoch)..<config.epochs {
+            let plan = try setup.plan(epoch: epoch)
             var sums = AsyncEpochSums()
             var communication = 0.0
             let start = now()
@@ -24,7 +22,7 @@ extension AsyncTrainer {
                     if let error = lossError(step, worker: worker, iteration: i) { throw TrainingError(error) }
                     sums.add(step, batchSize: config.batchSize)
                     let t = now()
-                    try rounds?.nodeStepped(worker.node, communicator: communicator, board: board)
+                    try sequential?.nodeStepped(worker.node, communicator: communicator, board: board)
                     communication += now() - t
                 }
                 if now() - lastReport >= 2 {
@@ -32,7 +30,7 @@ extension AsyncTrainer {
                     onEvent?(.progress(progress(sums, elapsed: lastReport - start, epoch: epoch)))
                 }
             }
-            iterations = (epoch + 1) * stepsPerEpoch
+            globalStep = (epoch + 1) * stepsPerEpoch
             onEvent?(.progress(progress(sums, elapsed: now() - start, epoch: epoch)))
             var time = TimeBreakdown()
             time.data = sums.data
@@ -43,39 +41,30 @@ extension AsyncTrainer {
             try finishEpoch(epoch, sums: sums, time: time, applyLock: nil)
         }
         let t = now()
-        try rounds?.finish(communicator: communicator, board: board)
+        try sequential?.finish(communicator: communicator, board: board)
         totalTime.communication += now() - t
     }
 }
 
-/// The averaging rounds of the sequentialised mode, driven by node steps:
-/// - a node takes its snapshot right after the step that brings its count to H past its last
-///   snapshot (the first at H), unless a round is in flight (then right after it completes);
-/// - the round's all-reduce starts once every node has its snapshot;
-/// - it completes, and every node gets x ← x̄ + (x − snapshot), right after the first step at
-///   which every node has made at least `delay` steps since its own snapshot (with delay 0:
-///   as soon as it starts).
-/// With one thread per node and delay 0 this is local SGD with K = N: nodes step in lockstep,
-/// all snapshot in the same iteration, nothing moves before completion, and x becomes x̄
-/// bitwise.
+/// The averaging rounds of the sequentialised mode, driven by node steps through the round
+/// policy `AsyncRoundSchedule`: snapshots fall due every H node steps, a round starts once
+/// every node has its snapshot, and it completes, every node getting x ← x̄ + (x − snapshot),
+/// right after the first step at which every node has made at least `delay` steps since its own
+/// snapshot (with delay 0: as soon as it starts). With one thread per node and delay 0 this is
+/// local SGD with K = N: nodes step in lockstep, all snapshot in the same iteration, nothing
+/// moves before completion, and x becomes x̄ bitwise.
 struct SequentialAveraging {
     let averaging: AsyncAveraging
-    let averageEvery: Int
     let delay: Int
+    var schedule: AsyncRoundSchedule
+    /// Updates applied to each node so far.
     var nodeSteps: [Int]
-    var nextSnapshot: [Int]
-    var snapshotSteps: [Int]
-    var snapshotted: [Bool]
 
     init(averaging: AsyncAveraging, averageEvery: Int, delay: Int) {
         self.averaging = averaging
-        self.averageEvery = averageEvery
         self.delay = delay
-        let n = averaging.nodes.count
-        nodeSteps = [Int](repeating: 0, count: n)
-        nextSnapshot = [Int](repeating: averageEvery, count: n)
-        snapshotSteps = [Int](repeating: 0, count: n)
-        snapshotted = [Bool](repeating: false, count: n)
+        schedule = AsyncRoundSchedule(nodes: averaging.nodes.count, averageEvery: averageEvery)
+        nodeSteps = [Int](repeating: 0, count: averaging.nodes.count)
     }
 
     /// Counts one update of node `n` and advances the rounds as far as they go.
@@ -84,17 +73,17 @@ struct SequentialAveraging {
         var changed = true
         while changed {
             changed = false
-            if !averaging.inFlight {
-                for k in nodeSteps.indices where !snapshotted[k] && nodeSteps[k] >= nextSnapshot[k] {
-                    takeSnapshot(k)
-                    changed = true
-                }
-                if snapshotted.allSatisfy({ $0 }) {
-                    try averaging.start(communicator)
-                    changed = true
-                }
+            for k in schedule.due(steps: nodeSteps) {
+                averaging.snapshot(node: k)
+                schedule.snapshotTaken(node: k, atStep: nodeSteps[k])
+                changed = true
             }
-            if averaging.inFlight && nodeSteps.indices.allSatisfy({ nodeSteps[$0] - snapshotSteps[$0] >= delay }) {
+            if schedule.readyToStart {
+                try averaging.start(communicator)
+                schedule.started()
+                changed = true
+            }
+            if schedule.mayComplete(steps: nodeSteps, delay: delay) {
                 try complete(board: board)
                 changed = true
             }
@@ -104,31 +93,28 @@ struct SequentialAveraging {
     /// At the end of training: completes a round in flight, or one some nodes have snapshotted
     /// (the others snapshot now).
     mutating func finish(communicator: Communicator, board: AsyncBoard) throws {
-        if !averaging.inFlight {
-            guard snapshotted.contains(true) else { return }
-            for k in snapshotted.indices where !snapshotted[k] { takeSnapshot(k) }
+        if !schedule.inFlight {
+            let missing = schedule.missing
+            guard missing.count < nodeSteps.count else { return }
+            for k in missing {
+                averaging.snapshot(node: k)
+                schedule.snapshotTaken(node: k, atStep: nodeSteps[k])
+            }
             try averaging.start(communicator)
+            schedule.started()
             board.locked { board.stats.forcedRounds += 1 }
         }
         try complete(board: board)
-    }
-
-    private mutating func takeSnapshot(_ k: Int) {
-        averaging.snapshot(node: k)
-        snapshotted[k] = true
-        snapshotSteps[k] = nodeSteps[k]
-        nextSnapshot[k] = nodeSteps[k] + averageEvery
     }
 
     private mutating func complete(board: AsyncBoard) throws {
         try averaging.wait()
         for k in nodeSteps.indices { averaging.apply(node: k) }
         averaging.finishRound()
-        let stale = nodeSteps.indices.reduce(0) { $0 + nodeSteps[$1] - snapshotSteps[$1] }
+        let stale = schedule.completed(steps: nodeSteps)
         board.locked {
             board.stats.rounds += 1
             board.stats.updatesDuringRounds += stale
         }
-        for k in snapshotted.indices { snapshotted[k] = false }
     }
 }

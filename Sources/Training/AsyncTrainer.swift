@@ -5,6 +5,7 @@ import Data
 import Foundation
 import NN
 import Optim
+import RunFiles
 import Tensor
 
 /// Asynchronous local SGD (paper 002, "Local SGD Meets Asynchrony"): N nodes, each one replica
@@ -24,35 +25,35 @@ import Tensor
 ///   thread in a fixed round-robin order (node 0 thread 0, node 0 thread 1, …, node 1 thread 0,
 ///   …), with a round completing once every node has made `asyncDelay` steps since its
 ///   snapshot, so the maths is reproducible bit for bit (`AsyncTrainer+Sequential.swift`).
-public final class AsyncTrainer {
-    public let config: RunConfig
-    public let data: DataSplit
+public final class AsyncTrainer: TrainingLoop {
+    public let setup: RunSetup
     /// One worker per node: the N nodes in-process, or this rank's node under MPI.
     public let communicator: Communicator
     /// Evaluation and metrics across processes (MPI only); kept apart from `communicator` so its
     /// blocking collectives never interleave with the averaging loop's.
     let evaluationCommunicator: Communicator?
-    public let spec: ModelSpec
-    public let stepsPerEpoch: Int
-    public let schedule: LearningRateSchedule
     /// This process's nodes: the replicas the worker threads share.
     public let nodes: [Replica]
     let workers: [AsyncWorker]
     let averaging: AsyncAveraging?
     let board: AsyncBoard
+    /// The rounds of the sequentialised mode (nil in the concurrent mode or with one node).
+    var sequential: SequentialAveraging?
     let context: AsyncRunContext
     let evaluationPool: ThreadPool
     let evaluationReplica: Replica
     public var onEvent: ((TrainingEvent) -> Void)?
     /// Called after every epoch's evaluation.
-    public var afterEpoch: ((AsyncTrainer) throws -> Void)?
+    public var afterProgress: (() throws -> Void)?
 
     public internal(set) var history: [EpochMetrics] = []
     var totalTime = TimeBreakdown()
     /// Rounds and training bytes when the current epoch started.
     var epochStart: (syncs: Int, bytes: Int) = (0, 0)
     /// Iterations done by every thread so far.
-    public internal(set) var iterations = 0
+    public internal(set) var globalStep = 0
+    /// Training bytes of the run before a resume.
+    var restoredBytes = 0
 
     public init(config: RunConfig, data: DataSplit, communicator: Communicator,
                 evaluationCommunicator: Communicator? = nil) throws {
@@ -64,22 +65,14 @@ public final class AsyncTrainer {
         if communicator.processCount > 1 && evaluationCommunicator == nil {
             throw TrainingError("async across processes needs a second communicator for evaluation")
         }
-        try data.requireSamples()
-        self.config = config
-        self.data = data
+        setup = try RunSetup(config: config, data: data, workers: config.asyncWorkers)
         // An injected latency delays each round's start on the averaging loop's thread, not the workers.
         self.communicator = config.injectLatency > 0 ? DelayedCommunicator(communicator, latency: config.injectLatency) : communicator
         self.evaluationCommunicator = evaluationCommunicator
-        spec = ModelSpec(kind: config.model, shortcut: config.shortcut, channels: data.train.channels,
-                         height: data.train.height, width: data.train.width, classes: data.train.classes)
-        let k = config.asyncWorkers, p = config.threadsPerNode
-        stepsPerEpoch = try EpochPlan(sampleCount: data.train.count, workers: k, batchSize: config.batchSize,
-                                      epoch: 0, seed: config.seed, shuffle: config.shuffle).stepsPerEpoch
-        schedule = LearningRateSchedule(config: config.scheduleConfig, workers: k, batchSize: config.batchSize,
-                                        stepsPerEpoch: stepsPerEpoch)
+        let p = config.threadsPerNode
         let localNodes = communicator.localWorkers
         let labelCapacity = max(config.batchSize, config.evalBatchSize)
-        let modelSpec = spec
+        let modelSpec = setup.spec
         workers = try localNodes.flatMap { node in
             try (0..<p).map { t in
                 try AsyncWorker(index: node * p + t, node: node - localNodes.lowerBound, spec: modelSpec,
@@ -94,12 +87,15 @@ public final class AsyncTrainer {
         evaluationReplica = Replica(for: network)
         evaluationPool = ThreadPool(threads: max(1, min(config.threads, workers.count)))
         context = AsyncRunContext(
-            train: data.train, seed: config.seed,
-            augmentation: Augmentation(cropPadding: config.augmentCrop, horizontalFlip: config.augmentFlip),
-            schedule: schedule, optimizer: Optimizer(layout: network.layout, config: config.optimizerConfig),
-            stepsPerEpoch: stepsPerEpoch)
+            train: data.train, seed: config.seed, augmentation: setup.augmentation, schedule: setup.schedule,
+            optimizer: Optimizer(layout: network.layout, config: config.optimizerConfig),
+            stepsPerEpoch: setup.stepsPerEpoch)
         averaging = config.nodes == 1 ? nil : Self.averaging(of: nodes, statistics: config.bnSync == .average)
         board = Self.board(config, localNodes: nodes.count)
+        if config.asyncDeterministic, let averaging {
+            sequential = SequentialAveraging(averaging: averaging, averageEvery: config.resolvedAverageEvery,
+                                             delay: config.asyncDelay)
+        }
         network.initialize(nodes[0], seed: config.seed)
         for r in nodes.dropFirst() { r.copyWeights(from: nodes[0]) }
     }
@@ -127,7 +123,17 @@ public final class AsyncTrainer {
     }
 
     public var network: Network { workers[0].network }
-    public var totalSteps: Int { config.epochs * stepsPerEpoch }
+    /// Checkpoints at epoch ends, where every thread has stopped.
+    public var checkpointGranularity: Int { stepsPerEpoch }
+    /// Every thread of a node applied its updates to the node's replica.
+    public var batchesTracked: Int { globalStep * config.threadsPerNode }
+    /// Payload bytes of the averaging rounds so far (per node).
+    var trainingBytes: Int { restoredBytes + communicator.counters.bytes }
+
+    /// `async.json`: the averaging loop's counters (`AsyncStats`).
+    public func extraFiles() throws -> [String: Foundation.Data] {
+        ["async.json": try RunDirectory.encoder().encode(stats)]
+    }
     /// Counters of the averaging loop (rounds, overlap, staleness, waiting).
     public var stats: AsyncStats { board.locked { board.stats } }
     /// Averaging rounds applied so far.
@@ -140,19 +146,13 @@ public final class AsyncTrainer {
 
     /// Trains to the end and returns the summary.
     public func run() throws -> RunSummary {
-        onEvent?(.started(parameters: network.layout.count, stepsPerEpoch: stepsPerEpoch,
-                          peakLearningRate: schedule.peakLearningRate))
+        onEvent?(setup.startedEvent(parameters: network.layout.count))
         if config.asyncDeterministic {
             try runSequential()
         } else {
             try runConcurrent()
         }
         return summary()
-    }
-
-    func plan(epoch: Int) throws -> EpochPlan {
-        try EpochPlan(sampleCount: data.train.count, workers: config.asyncWorkers, batchSize: config.batchSize,
-                      epoch: epoch, seed: config.seed, shuffle: config.shuffle)
     }
 
     func lossError(_ step: WorkerStep, worker: AsyncWorker, iteration: Int) -> String? {
@@ -162,12 +162,9 @@ public final class AsyncTrainer {
 
     func progress(_ sums: AsyncEpochSums, elapsed: Double, epoch: Int) -> TrainingProgress {
         let perThread = sums.steps / max(1, workers.count)
-        let done = epoch * stepsPerEpoch + perThread
-        let secondsPerStep = elapsed / Double(max(1, perThread))
-        return TrainingProgress(
-            epoch: epoch + 1, epochs: config.epochs, step: max(1, perThread), stepsPerEpoch: stepsPerEpoch,
-            loss: sums.lossSum / Double(max(1, sums.steps)), samplesPerSecond: Double(sums.samples) / max(1e-9, elapsed),
-            etaSeconds: secondsPerStep * Double(totalSteps - done),
-            learningRate: schedule.learningRate(atStep: max(0, done - 1)))
+        return setup.progress(epoch: epoch, done: epoch * stepsPerEpoch + perThread, inEpoch: perThread,
+                              loss: sums.lossSum / Double(max(1, sums.steps)),
+                              samplesPerSecond: Double(sums.samples) / max(1e-9, elapsed),
+                              secondsPerStep: elapsed / Double(max(1, perThread)))
     }
 }

@@ -11,7 +11,7 @@ extension Checkpoint {
     /// complete, the same step on every process (a collective). This process's files of newer
     /// steps (which some rank never finished, or damaged ones) are removed once every process
     /// has loaded: the run redoes those steps and writes them again.
-    public static func restoreLatest(into t: Trainer, directory out: String) throws {
+    public static func restoreLatest(into t: TrainingLoop, directory out: String) throws {
         let dir = out + "/checkpoints", rank = t.communicator.processRank
         let own = try CheckpointFiles.files(in: dir, rank: rank)
         let mine = own.filter { isComplete(dir + "/" + $0.name, step: $0.step) }
@@ -34,8 +34,8 @@ extension Checkpoint {
     /// True when `path` is a whole, readable checkpoint of `step` (not cut short or damaged).
     static func isComplete(_ path: String, step: Int) -> Bool {
         guard let file = try? Safetensors.read(path: path), let json = file.metadata["localsgd.checkpoint"],
-              let header = try? JSONDecoder().decode(Header.self, from: Data(json.utf8)) else { return false }
-        return header.step == step
+              let state = try? JSONDecoder().decode(CheckpointState.self, from: Data(json.utf8)) else { return false }
+        return state.step == step
     }
 
     /// Why no step can be resumed, given the complete steps each process holds.
@@ -53,44 +53,25 @@ extension Checkpoint {
         return "--resume \(out): no checkpoint step of \(dir) is held complete by every rank (\(lists.joined(separator: "; "))); resume with as many ranks as the run had, or start it again with --out \(out)"
     }
 
-    public static func restore(into t: Trainer, path: String) throws {
+    /// Reads the checkpoint file `path` and continues `t` from it.
+    public static func restore(into t: TrainingLoop, path: String) throws {
         let file = try Safetensors.read(path: path)
         guard let json = file.metadata["localsgd.checkpoint"],
-              var header = try? JSONDecoder().decode(Header.self, from: Data(json.utf8)) else {
+              var state = try? JSONDecoder().decode(CheckpointState.self, from: Data(json.utf8)) else {
             throw TrainingError("\(path) is not a LocalSGD checkpoint (its metadata has no readable run state)")
         }
-        try checkCompatible(header, t, path: path)
-        for (k, r) in t.replicas.enumerated() {
-            let w = t.communicator.localWorkers.lowerBound + k
-            try load(file.tensors, "worker.\(w).parameters", into: r.parameters, path: path)
-            try load(file.tensors, "worker.\(w).state", into: r.state, path: path)
-            try load(file.tensors, "worker.\(w).momentum", into: t.optimizerStates[k].momentum, path: path)
-            t.optimizerStates[k].previousLearningRate = header.previousLearningRates[k]
+        try checkCompatible(state, t, path: path)
+        for (name, tensor) in file.tensors {
+            if name.hasPrefix("strategy.") {
+                state.strategy.buffers[String(name.dropFirst("strategy.".count))] = try Safetensors.floatArray(tensor)
+            } else {
+                state.buffers[name] = try Safetensors.floatArray(tensor)
+            }
         }
-        for (name, tensor) in file.tensors where name.hasPrefix("strategy.") {
-            header.strategy.buffers[String(name.dropFirst("strategy.".count))] = try Safetensors.floatArray(tensor)
-        }
-        if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(header.strategy.buffers, owner: "the strategy's ") {
+        state.strategy.buffers = state.strategy.buffers.filter { !$0.value.isEmpty }
+        try t.restore(state, path: path)
+        if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(state.strategy.buffers, owner: "the strategy's ") {
             throw TrainingError("\(path) holds a diverged model (\(finding)), so the run cannot continue from it; delete it to resume from an older checkpoint, or start a new run (--out)")
         }
-        header.strategy.buffers = header.strategy.buffers.filter { !$0.value.isEmpty }
-        do {
-            try t.strategy.restoreState(header.strategy)
-        } catch let e as StrategyError {
-            throw TrainingError("\(path): \(e.description)")
-        }
-        t.globalStep = header.step
-        t.history = header.history
-        t.epochState = header.epochState
-        t.totalTime = header.totalTime
-        t.restoredBytes = header.trainingBytes
-    }
-
-    static func load(_ tensors: [String: SafetensorsTensor], _ name: String, into b: FloatBuffer, path: String) throws {
-        guard let t = tensors[name], t.shape == [b.count] else {
-            throw TrainingError("\(path) lacks tensor '\(name)' of \(b.count) values")
-        }
-        let values = try Safetensors.floatArray(t)
-        values.withUnsafeBufferPointer { b.pointer.update(from: $0.baseAddress!, count: b.count) }
     }
 }

@@ -4,33 +4,16 @@ import Foundation
 import RunFiles
 import Tensor
 
-/// Everything needed to continue a run bitwise identically: every worker's weights, BatchNorm statistics and momentum, the optimizer's last
-/// learning rate, the strategy's counters and buffers, the position, and the metrics so far.
-/// Data order and augmentation are pure functions of (seed, epoch, worker, step), so they need
-/// no saved generator state. One file per process: `checkpoints/step-NNNNNNNN-rank-R.safetensors`.
+/// Checkpoint files: one per process and step (`CheckpointFiles`), holding the process's
+/// `CheckpointState`, written and resumed in agreement with the other processes
+/// (`CheckpointAgreement`), for either execution mode (`TrainingLoop`).
 public enum Checkpoint {
-    struct Header: Codable {
-        var version = 1
-        var step: Int
-        var workers: Int
-        var localWorkers: [Int]
-        var parameterCount: Int
-        var stateCount: Int
-        var previousLearningRates: [Float?]
-        var strategy: StrategyState
-        var history: [EpochMetrics]
-        var epochState: EpochAccumulator
-        var totalTime: TimeBreakdown
-        var trainingBytes: Int
-        var config: RunConfig
-    }
-
     /// Writes this process's checkpoint atomically and confirms with the other processes that
     /// every one wrote its file of this step (`CheckpointAgreement.confirm`, a collective); only
     /// then removes its own older files but the newest of them, since only then does every rank
     /// hold a newer complete checkpoint. A model that is no longer finite is an error instead,
     /// on every rank alike, so the older, finite checkpoints stay.
-    public static func write(_ t: Trainer, directory: String, writes: Bool) throws {
+    public static func write(_ t: TrainingLoop, directory: String, writes: Bool) throws {
         let step = t.globalStep, rank = t.communicator.processRank
         var failure: Error?
         do {
@@ -44,40 +27,28 @@ public enum Checkpoint {
     }
 
     /// This process's checkpoint file of the current step, written atomically.
-    static func writeOwnFile(_ t: Trainer, directory: String) throws {
-        var strategy = t.strategy.saveState()
+    static func writeOwnFile(_ t: TrainingLoop, directory: String) throws {
+        var state = try t.checkpointState()
         let name = CheckpointFiles.fileName(step: t.globalStep, rank: t.communicator.processRank)
-        if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(strategy.buffers, owner: "the strategy's ") {
+        if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(state.strategy.buffers, owner: "the strategy's ") {
             throw divergenceError(finding, place: t.position, file: "checkpoint " + name)
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var tensors: [SafetensorsTensor] = []
-        for (name, values) in strategy.buffers.sorted(by: { $0.key < $1.key }) where values.count > 1 {
-            tensors.append(SafetensorsTensor(name: "strategy." + name, dtype: "F32", shape: [values.count],
-                                             data: values.withUnsafeBufferPointer { Safetensors.floats($0.baseAddress!, count: $0.count) }))
-            strategy.buffers[name] = []
+        // Strategy buffers of more than one value are tensors too ("strategy." + name).
+        for (key, values) in state.strategy.buffers where values.count > 1 {
+            state.buffers["strategy." + key] = values
+            state.strategy.buffers[key] = []
         }
-        for (k, r) in t.replicas.enumerated() {
-            let w = t.communicator.localWorkers.lowerBound + k
-            tensors.append(floats("worker.\(w).parameters", r.parameters))
-            tensors.append(floats("worker.\(w).state", r.state))
-            tensors.append(floats("worker.\(w).momentum", t.optimizerStates[k].momentum))
+        let tensors = state.buffers.sorted { $0.key < $1.key }.map { name, values in
+            SafetensorsTensor(name: name, dtype: "F32", shape: [values.count],
+                              data: values.withUnsafeBufferPointer { Safetensors.floats($0.baseAddress!, count: $0.count) })
         }
-        let header = Header(step: t.globalStep, workers: t.config.workers, localWorkers: Array(t.communicator.localWorkers),
-                            parameterCount: t.network.layout.count, stateCount: t.network.stateLayout.count,
-                            previousLearningRates: t.optimizerStates.map(\.previousLearningRate), strategy: strategy,
-                            history: t.history, epochState: t.epochState, totalTime: t.totalTime,
-                            trainingBytes: t.trainingBytes, config: t.config)
-        let json = String(decoding: try JSONEncoder().encode(header), as: UTF8.self)
+        let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
         try Safetensors.write(tensors, metadata: ["localsgd.checkpoint": json], to: directory + "/" + name)
     }
 
-    static func floats(_ name: String, _ b: FloatBuffer) -> SafetensorsTensor {
-        SafetensorsTensor(name: name, dtype: "F32", shape: [b.count], data: Safetensors.floats(b.pointer, count: b.count))
-    }
-
     /// Fields that change the numbers; a checkpoint made with other values cannot continue this run.
-    static func checkCompatible(_ h: Header, _ t: Trainer, path: String) throws {
+    static func checkCompatible(_ h: CheckpointState, _ t: TrainingLoop, path: String) throws {
         var a = h.config, b = t.config
         for c in [\RunConfig.threads, \RunConfig.evalBatchSize] { a[keyPath: c] = 0; b[keyPath: c] = 0 }
         for c in [\RunConfig.checkpointEvery, \RunConfig.network, \RunConfig.dataDir, \RunConfig.initWeights] {
@@ -93,8 +64,7 @@ public enum Checkpoint {
             throw TrainingError("\(path) was made by a run with a different configuration (\(differing.joined(separator: ", "))); resume with the same settings")
         }
         guard h.parameterCount == t.network.layout.count, h.stateCount == t.network.stateLayout.count,
-              h.localWorkers == Array(t.communicator.localWorkers), h.previousLearningRates.count == t.replicas.count,
-              h.step <= t.totalSteps else {
+              h.localWorkers == Array(t.communicator.localWorkers), h.step <= t.totalSteps else {
             throw TrainingError("\(path) does not match this run's model or workers (\(h.localWorkers.count) workers of \(h.parameterCount) parameters)")
         }
     }

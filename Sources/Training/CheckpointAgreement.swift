@@ -43,7 +43,7 @@ enum CheckpointAgreement {
 
     /// Throws on every process unless all start training at the same step with the same
     /// settings and model, naming the first rank that differs from rank 0.
-    static func checkSameStart(_ t: Trainer) throws {
+    static func checkSameStart(_ t: TrainingLoop) throws {
         let mine = [t.globalStep, t.network.layout.count, t.config.fingerprint]
         let all = try t.communicator.gatherIntegers(mine)
         guard let other = all.indices.first(where: { all[$0] != all[0] }) else { return }

@@ -29,7 +29,7 @@ public enum RunDriver {
 
     /// The average of all workers that `final.safetensors` holds; an error if it is not finite.
     /// Averaging is a collective: every process takes part (and so every one stops alike).
-    static func finalModel(_ trainer: Trainer) throws -> Replica {
+    static func finalModel(_ trainer: TrainingLoop) throws -> Replica {
         let final = try trainer.averagedModel()
         if let finding = FiniteCheck.check(final, network: trainer.network, owner: "the averaged model's ") {
             throw divergenceError(finding, place: trainer.position, file: "final.safetensors")
@@ -37,19 +37,30 @@ public enum RunDriver {
         return final
     }
 
+    /// The trainer of the config's execution mode: lockstep, or asynchronous for `--algorithm async`.
+    static func makeTrainer(_ config: RunConfig, data: DataSplit, communicators: (Communicator, Communicator?)) throws -> TrainingLoop {
+        if config.algorithm == .async {
+            return try AsyncTrainer(config: config, data: data, communicator: communicators.0,
+                                    evaluationCommunicator: communicators.1)
+        }
+        return try Trainer(config: config, data: data, communicator: communicators.0)
+    }
+
     /// Trains `config`, writing into `out` (a new directory, or with `resume` the run there),
     /// and returns the summary. `backend` makes the communicators (default: in-process, the only
     /// one `config.backend` may name without it); `events` receives progress as it happens.
+    /// The files: config.json, metrics.jsonl, summary.json, final.safetensors, checkpoints/,
+    /// and what the execution mode adds (async.json).
     public static func run(_ config: RunConfig, out: String?, resume: Bool = false,
                            backend: Backend? = nil, communicator: Communicator? = nil,
                            events: ((TrainingEvent) -> Void)? = nil) throws -> RunSummary {
         try config.validate()
         let backend = try backend ?? defaultBackend(config)
-        if config.algorithm == .async {  // threads per node and a background averaging loop: its own trainer
-            return try runAsync(config, out: out, resume: resume, backend: backend, communicator: communicator,
-                                events: events)
-        }
-        let comm = try communicator ?? backend.makeCommunicator(config)
+        let async = config.algorithm == .async
+        let communicators = try communicator.map { ($0, nil) }
+            ?? (async ? backend.makeAsyncCommunicators(config) : (backend.makeCommunicator(config), nil))
+        let comm = communicators.0
+        // MPI_Finalize (through the training communicator) also releases an evaluation one.
         defer { if communicator == nil { backend.finish(comm) } }
         var config = config
         if config.algorithm == .hierarchical && config.groupSize.isEmpty {
@@ -63,7 +74,7 @@ public enum RunDriver {
         if writes { directory?.removeTemporaryFiles() }
         if let out { CheckpointFiles.removeTemporaryFiles(in: out + "/checkpoints", rank: comm.processRank) }
         let data = try loadData(config)
-        let trainer = try Trainer(config: config, data: data, communicator: comm)
+        let trainer = try makeTrainer(config, data: data, communicators: communicators)
         trainer.onEvent = writes ? events : nil
         if let path = config.initWeights {
             let source = Replica(for: trainer.network)
@@ -77,26 +88,26 @@ public enum RunDriver {
         try CheckpointAgreement.checkSameStart(trainer)
         if let directory {
             if resume, writes, let warning = directory.coreTypeWarning() { events?(.warning(warning)) }
-            try directory.writeConfig(config, derived: DerivedConfig(
-                normalization: data.normalization, stepsPerEpoch: trainer.stepsPerEpoch,
-                peakLearningRate: trainer.schedule.peakLearningRate, warmupEpochs: config.resolvedWarmupEpochs,
-                decayEpochs: config.resolvedDecayEpochs,
-                parameters: trainer.network.layout.count, trainSamples: data.train.count, testSamples: data.test.count))
+            try directory.writeConfig(config, derived: trainer.setup.derivedConfig(parameters: trainer.network.layout.count))
         }
-        trainer.afterIteration = { t in
-            if let directory, t.globalStep % t.stepsPerEpoch == 0 { try directory.writeMetrics(t.history) }
-            if let checkpoints, checkpoints.isDue(step: t.globalStep) {
-                try Checkpoint.write(t, directory: checkpoints.directory, writes: writes)
+        trainer.afterProgress = { [unowned trainer] in
+            let step = trainer.globalStep
+            if let directory, step % trainer.stepsPerEpoch == 0 { try directory.writeMetrics(trainer.history) }
+            if let checkpoints, checkpoints.isDue(step: step) {
+                try Checkpoint.write(trainer, directory: checkpoints.directory, writes: writes)
             }
         }
         let summary = try trainer.run()
         let final = try finalModel(trainer)
         if let directory {
             try directory.writeMetrics(trainer.history)
-            try ModelFile.write(final, network: trainer.network, batchesTracked: trainer.globalStep,
+            try ModelFile.write(final, network: trainer.network, batchesTracked: trainer.batchesTracked,
                                 to: directory.file("final.safetensors"),
                                 metadata: ["model": config.model.rawValue, "format": "pt"])
             try directory.writeSummary(summary)
+            for (name, contents) in try trainer.extraFiles().sorted(by: { $0.key < $1.key }) {
+                try AtomicFile.write(contents, to: directory.file(name))
+            }
         }
         if writes { events?(.finished(summary, directory: directory?.path)) }
         return summary

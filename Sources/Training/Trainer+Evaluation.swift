@@ -86,16 +86,9 @@ extension Trainer {
     var trainingBytes: Int { restoredBytes + communicator.counters.bytes - evaluationBytes }
 
     func summary() -> RunSummary {
-        let last = history.last
-        let samples = Double(globalStep * config.batchSize * config.workers)
-        return RunSummary(
-            algorithm: config.algorithm.rawValue, workers: config.workers, localSteps: config.localSteps,
-            model: config.model.rawValue, dataset: config.dataset.rawValue, epochs: history.count, steps: globalStep,
-            testAccuracy: last?.testAccuracy ?? .nan, testLoss: last?.testLoss ?? .nan,
-            trainLoss: last?.trainLoss ?? .nan, trainAccuracy: last?.trainAccuracy ?? .nan,
-            samplesPerSecond: samples / max(1e-9, totalTime.training), syncs: strategy.syncs,
-            bytesCommunicated: trainingBytes, seconds: totalTime.training + totalTime.evaluation, time: totalTime,
-            modelledSeconds: config.network == nil ? nil : history.compactMap(\.modelledSeconds).reduce(0, +),
-            parameters: network.layout.count)
+        setup.summary(history: history, steps: globalStep, localSteps: config.localSteps, totalTime: totalTime,
+                      syncs: strategy.syncs, bytes: trainingBytes,
+                      modelledSeconds: config.network == nil ? nil : history.compactMap(\.modelledSeconds).reduce(0, +),
+                      parameters: network.layout.count)
     }
 }

@@ -16,7 +16,7 @@ extension Trainer {
             let t0 = now()
             var rng = RandomGenerator(seed: config.seed, Stream.augmentation, UInt64(epoch), UInt64(worker), UInt64(m))
             fillBatch(from: data.train, indices: plan.indices(worker: worker, step: m), images: laneImages[lane].pointer,
-                      labels: laneLabels[lane].baseAddress!, augmentation: augmentation, rng: &rng)
+                      labels: laneLabels[lane].baseAddress!, augmentation: setup.augmentation, rng: &rng)
             let t1 = now()
             let view = replicas[k].view
             replicas[k].gradients.zero()
@@ -74,7 +74,4 @@ extension Trainer {
         epochState.steps += 1
     }
 
-    var augmentation: Augmentation {
-        Augmentation(cropPadding: config.augmentCrop, horizontalFlip: config.augmentFlip)
-    }
 }

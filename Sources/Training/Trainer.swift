@@ -11,19 +11,15 @@ import Tensor
 /// iteration, each worker this process holds draws its batch from its shard, computes its
 /// gradient, the strategy may reduce gradients, each worker steps, and the strategy may
 /// average weights. After every epoch the averaged model is evaluated outside training (§3).
-public final class Trainer {
-    public let config: RunConfig
-    public let data: DataSplit
+public final class Trainer: TrainingLoop {
+    public let setup: RunSetup
     public let communicator: Communicator
-    public let spec: ModelSpec
-    public let stepsPerEpoch: Int
     public let replicas: [Replica]
     public let optimizerStates: [OptimizerState]
     public let strategy: SyncStrategy
-    public let schedule: LearningRateSchedule
     public var onEvent: ((TrainingEvent) -> Void)?
     /// Called after every iteration (and its epoch's evaluation, at epoch ends).
-    public var afterIteration: ((Trainer) throws -> Void)?
+    public var afterProgress: (() throws -> Void)?
 
     /// Iterations done so far (t of Algorithm 2).
     public internal(set) var globalStep = 0
@@ -60,15 +56,9 @@ public final class Trainer {
         guard communicator.workers == config.workers else {
             throw TrainingError("the communicator has \(communicator.workers) workers but --workers is \(config.workers)")
         }
-        try data.requireSamples()
-        self.config = config
-        self.data = data
+        setup = try RunSetup(config: config, data: data, workers: config.workers)
         self.communicator = communicator
-        spec = ModelSpec(kind: config.model, shortcut: config.shortcut, channels: data.train.channels,
-                         height: data.train.height, width: data.train.width, classes: data.train.classes)
-        stepsPerEpoch = try EpochPlan(sampleCount: data.train.count, workers: config.workers,
-                                      batchSize: config.batchSize, epoch: 0, seed: config.seed,
-                                      shuffle: config.shuffle).stepsPerEpoch
+        let stepsPerEpoch = setup.stepsPerEpoch
         let local = communicator.localWorkers.count
         let lanes = max(1, min(config.threads, local))
         // OpenBLAS is always called on one thread: the threads go to the lanes stepping workers,
@@ -77,7 +67,7 @@ public final class Trainer {
         // --parallelism`), and results do not depend on them.
         BLAS.setThreads(1)
         pool = ThreadPool(threads: lanes)
-        let modelSpec = spec, threadsPerNetwork = max(1, config.threads / lanes)
+        let modelSpec = setup.spec, threadsPerNetwork = max(1, config.threads / lanes)
         networks = try (0..<lanes).map { _ in
             let network = try Network(modelSpec)
             network.threads = threadsPerNetwork
@@ -88,8 +78,6 @@ public final class Trainer {
         optimizerStates = (0..<local).map { _ in OptimizerState(count: net.layout.count) }
         evaluationReplica = Replica(for: net)
         optimizer = Optimizer(layout: net.layout, config: config.optimizerConfig)
-        schedule = LearningRateSchedule(config: config.scheduleConfig, workers: config.workers,
-                                        batchSize: config.batchSize, stepsPerEpoch: stepsPerEpoch)
         do {
             strategy = try config.algorithmConfig(stepsPerEpoch: stepsPerEpoch)
                 .makeStrategy(workers: config.workers, parameterCount: net.layout.count)
@@ -102,7 +90,7 @@ public final class Trainer {
         workerSet = WorkerSet(parameters: replicas.map(\.parameters.pointer), gradients: replicas.map(\.gradients.pointer),
                               state: replicas.map(\.state.pointer), momentum: optimizerStates.map(\.momentum.pointer),
                               parameterCount: net.layout.count, stateCount: net.stateLayout.count)
-        let batchShape = Shape(spec.channels, config.batchSize, spec.height, spec.width)
+        let batchShape = setup.batchShape
         laneImages = (0..<lanes).map { _ in Tensor(batchShape) }
         let labelCapacity = max(config.batchSize, config.evalBatchSize)
         laneLabels = (0..<lanes).map { _ in
@@ -121,7 +109,10 @@ public final class Trainer {
     }
 
     public var network: Network { networks[0] }
-    public var totalSteps: Int { config.epochs * stepsPerEpoch }
+    public var checkpointGranularity: Int { 1 }
+    /// Every worker stepped every iteration.
+    public var batchesTracked: Int { globalStep }
+    public func extraFiles() throws -> [String: Foundation.Data] { [:] }
 
     /// Every worker starts from the same weights: initialised from the run seed (§3).
     private func initializeWeights() {
@@ -136,15 +127,11 @@ public final class Trainer {
 
     /// Trains to the end (or from a restored position to the end) and returns the summary.
     public func run() throws -> RunSummary {
-        onEvent?(.started(parameters: network.layout.count, stepsPerEpoch: stepsPerEpoch,
-                          peakLearningRate: schedule.peakLearningRate))
+        onEvent?(setup.startedEvent(parameters: network.layout.count))
         var lastReport = now()
         while globalStep < totalSteps {
             let epoch = globalStep / stepsPerEpoch, m = globalStep % stepsPerEpoch
-            if plan?.epoch != epoch {
-                plan = try EpochPlan(sampleCount: data.train.count, workers: config.workers,
-                                     batchSize: config.batchSize, epoch: epoch, seed: config.seed, shuffle: config.shuffle)
-            }
+            if plan?.epoch != epoch { plan = try setup.plan(epoch: epoch) }
             if m == 0 && epochState.steps == 0 { epochState.start = now() }
             try iterate(plan: plan!, epoch: epoch, step: m)
             globalStep += 1
@@ -153,7 +140,7 @@ public final class Trainer {
                 onEvent?(.progress(progress()))
             }
             if globalStep % stepsPerEpoch == 0 { try finishEpoch(epoch) }
-            try afterIteration?(self)
+            try afterProgress?()
         }
         return summary()
     }
@@ -162,14 +149,10 @@ public final class Trainer {
         let e = epochState
         let elapsed = max(1e-9, e.time.training)
         let rate = Double(e.samples) / elapsed
-        let remainingSteps = totalSteps - globalStep
-        let secondsPerStep = elapsed / Double(max(1, e.steps))
-        return TrainingProgress(
-            epoch: (globalStep - 1) / stepsPerEpoch + 1, epochs: config.epochs,
-            step: (globalStep - 1) % stepsPerEpoch + 1, stepsPerEpoch: stepsPerEpoch,
-            loss: e.lossSum / Double(max(1, e.steps * replicas.count)), samplesPerSecond: rate,
-            etaSeconds: secondsPerStep * Double(remainingSteps),
-            learningRate: schedule.learningRate(atStep: max(0, globalStep - 1)))
+        return setup.progress(epoch: (globalStep - 1) / stepsPerEpoch, done: globalStep,
+                              inEpoch: (globalStep - 1) % stepsPerEpoch + 1,
+                              loss: e.lossSum / Double(max(1, e.steps * replicas.count)), samplesPerSecond: rate,
+                              secondsPerStep: elapsed / Double(max(1, e.steps)))
     }
 }
 

@@ -30,7 +30,7 @@ final class FuzzRegressionTests: XCTestCase {
         "safetensors": { bytes, _ in
             let file = try Safetensors.decode(bytes, file: "input.safetensors")
             for tensor in file.tensors.values where tensor.dtype == "F32" { _ = try Safetensors.floatArray(tensor) }
-            if let json = file.metadata["localsgd.checkpoint"] { _ = try JSONDecoder().decode(Checkpoint.Header.self, from: Data(json.utf8)) }
+            if let json = file.metadata["localsgd.checkpoint"] { _ = try JSONDecoder().decode(CheckpointState.self, from: Data(json.utf8)) }
         },
         "toml": { bytes, dir in _ = try ConfigLoader.load(try file(bytes, dir, "input.toml")) },
         "yaml": { bytes, dir in _ = try ConfigLoader.load(try file(bytes, dir, "input.yaml")) },

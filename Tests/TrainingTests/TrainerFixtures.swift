@@ -35,7 +35,7 @@ func tinyConfig(_ edit: (inout RunConfig) -> Void = { _ in }) -> RunConfig {
 func train(_ config: RunConfig, data: DataSplit, hook: ((Trainer) throws -> Void)? = nil) throws -> Trainer {
     let t = try Trainer(config: config, data: data,
                         communicator: InProcessCommunicator(workers: config.workers, threads: config.threads))
-    t.afterIteration = hook
+    t.afterProgress = hook.map { hook in { [unowned t] in try hook(t) } }
     _ = try t.run()
     return t
 }

@@ -2,6 +2,7 @@
 import Foundation
 import FuzzSupport
 @testable import RunFiles
+import Training
 
 fuzz { bytes in
     guard let file = try? Safetensors.decode(bytes, file: "input.safetensors") else { return }
@@ -10,6 +11,6 @@ fuzz { bytes in
         _ = try? Safetensors.int64Array(tensor)
     }
     if let json = file.metadata["localsgd.checkpoint"] {
-        _ = try? JSONDecoder().decode(Checkpoint.Header.self, from: Data(json.utf8))
+        _ = try? JSONDecoder().decode(CheckpointState.self, from: Data(json.utf8))
     }
 }

@@ -1,0 +1,87 @@
+import Config
+import Data
+import NN
+import Optim
+import RunFiles
+import Tensor
+
+/// What every run sets up alike, whatever its execution mode (§3's recipe): the model, the data
+/// split into K shards, the iterations of an epoch and the learning-rate schedule, and the
+/// records a run writes from them.
+public struct RunSetup {
+    public let config: RunConfig
+    public let data: DataSplit
+    public let spec: ModelSpec
+    /// K of the data split and of the linear scaling rule: the workers, or the N·P worker
+    /// threads of an asynchronous run.
+    public let workers: Int
+    /// Iterations of one epoch for each of the K workers.
+    public let stepsPerEpoch: Int
+    public let schedule: LearningRateSchedule
+
+    init(config: RunConfig, data: DataSplit, workers: Int) throws {
+        try data.requireSamples()
+        self.config = config
+        self.data = data
+        self.workers = workers
+        spec = ModelSpec(kind: config.model, shortcut: config.shortcut, channels: data.train.channels,
+                         height: data.train.height, width: data.train.width, classes: data.train.classes)
+        stepsPerEpoch = try EpochPlan(sampleCount: data.train.count, workers: workers, batchSize: config.batchSize,
+                                      epoch: 0, seed: config.seed, shuffle: config.shuffle).stepsPerEpoch
+        schedule = LearningRateSchedule(config: config.scheduleConfig, workers: workers, batchSize: config.batchSize,
+                                        stepsPerEpoch: stepsPerEpoch)
+    }
+
+    public var totalSteps: Int { config.epochs * stepsPerEpoch }
+
+    /// Epoch `epoch`'s shuffle and K-way split (Algorithm 2).
+    func plan(epoch: Int) throws -> EpochPlan {
+        try EpochPlan(sampleCount: data.train.count, workers: workers, batchSize: config.batchSize, epoch: epoch,
+                      seed: config.seed, shuffle: config.shuffle)
+    }
+
+    var augmentation: Augmentation {
+        Augmentation(cropPadding: config.augmentCrop, horizontalFlip: config.augmentFlip)
+    }
+
+    /// [C, B, H, W] of one training batch.
+    var batchShape: Shape { Shape(spec.channels, config.batchSize, spec.height, spec.width) }
+
+    func startedEvent(parameters: Int) -> TrainingEvent {
+        .started(parameters: parameters, stepsPerEpoch: stepsPerEpoch, peakLearningRate: schedule.peakLearningRate)
+    }
+
+    /// What `config.json` records beside the config.
+    func derivedConfig(parameters: Int) -> DerivedConfig {
+        DerivedConfig(normalization: data.normalization, stepsPerEpoch: stepsPerEpoch,
+                      peakLearningRate: schedule.peakLearningRate, warmupEpochs: config.resolvedWarmupEpochs,
+                      decayEpochs: config.resolvedDecayEpochs, parameters: parameters,
+                      trainSamples: data.train.count, testSamples: data.test.count)
+    }
+
+    /// A progress line in `epoch` (0-based) after `done` iterations per worker, `inEpoch` of
+    /// them in this epoch, with the epoch's mean loss, throughput and seconds per iteration so far.
+    func progress(epoch: Int, done: Int, inEpoch: Int, loss: Double, samplesPerSecond: Double,
+                  secondsPerStep: Double) -> TrainingProgress {
+        TrainingProgress(
+            epoch: epoch + 1, epochs: config.epochs, step: max(1, inEpoch),
+            stepsPerEpoch: stepsPerEpoch, loss: loss, samplesPerSecond: samplesPerSecond,
+            etaSeconds: secondsPerStep * Double(totalSteps - done),
+            learningRate: schedule.learningRate(atStep: max(0, done - 1)))
+    }
+
+    /// The run's summary after `steps` iterations per worker.
+    func summary(history: [EpochMetrics], steps: Int, localSteps: Int, totalTime: TimeBreakdown, syncs: Int,
+                 bytes: Int, modelledSeconds: Double?, parameters: Int) -> RunSummary {
+        let last = history.last
+        let samples = Double(steps * config.batchSize * workers)
+        return RunSummary(
+            algorithm: config.algorithm.rawValue, workers: workers, localSteps: localSteps,
+            model: config.model.rawValue, dataset: config.dataset.rawValue, epochs: history.count, steps: steps,
+            testAccuracy: last?.testAccuracy ?? .nan, testLoss: last?.testLoss ?? .nan,
+            trainLoss: last?.trainLoss ?? .nan, trainAccuracy: last?.trainAccuracy ?? .nan,
+            samplesPerSecond: samples / max(1e-9, totalTime.training), syncs: syncs, bytesCommunicated: bytes,
+            seconds: totalTime.training + totalTime.evaluation, time: totalTime, modelledSeconds: modelledSeconds,
+            parameters: parameters)
+    }
+}

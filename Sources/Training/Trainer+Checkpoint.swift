@@ -1,0 +1,59 @@
+import Algorithms
+import NN
+import RunFiles
+
+extension Trainer {
+    /// The first NaN or infinity in this process's workers: weights, BatchNorm statistics, momentum.
+    public func firstNonFiniteValue() -> FiniteCheck.Finding? {
+        for (k, replica) in replicas.enumerated() {
+            let owner = "worker \(communicator.localWorkers.lowerBound + k)'s "
+            if let finding = FiniteCheck.check(replica, network: network, owner: owner)
+                ?? FiniteCheck.check(optimizerStates[k].momentum, layout: network.layout.slots, owner: owner, suffix: " momentum") {
+                return finding
+            }
+        }
+        return nil
+    }
+}
+
+extension Trainer {
+    /// Every local worker's weights, BatchNorm statistics, momentum and last learning rate, the
+    /// strategy's counters and buffers, the epoch's sums so far.
+    public func checkpointState() throws -> CheckpointState {
+        var state = CheckpointState(
+            step: globalStep, workers: config.workers, localWorkers: Array(communicator.localWorkers),
+            parameterCount: network.layout.count, stateCount: network.stateLayout.count,
+            previousLearningRates: optimizerStates.map(\.previousLearningRate), strategy: strategy.saveState(),
+            history: history, epochState: epochState, totalTime: totalTime, trainingBytes: trainingBytes, config: config)
+        for (k, r) in replicas.enumerated() {
+            let w = communicator.localWorkers.lowerBound + k
+            state.buffers["worker.\(w).parameters"] = r.parameters.array
+            state.buffers["worker.\(w).state"] = r.state.array
+            state.buffers["worker.\(w).momentum"] = optimizerStates[k].momentum.array
+        }
+        return state
+    }
+
+    public func restore(_ state: CheckpointState, path: String) throws {
+        guard state.async == nil, state.previousLearningRates.count == replicas.count else {
+            throw TrainingError("\(path) does not match this run's model or workers (\(state.localWorkers.count) workers of \(state.parameterCount) parameters)")
+        }
+        for (k, r) in replicas.enumerated() {
+            let w = communicator.localWorkers.lowerBound + k
+            r.parameters.load(try state.buffer("worker.\(w).parameters", count: r.parameters.count, path: path))
+            r.state.load(try state.buffer("worker.\(w).state", count: r.state.count, path: path))
+            optimizerStates[k].momentum.load(try state.buffer("worker.\(w).momentum", count: r.parameters.count, path: path))
+            optimizerStates[k].previousLearningRate = state.previousLearningRates[k]
+        }
+        do {
+            try strategy.restoreState(state.strategy)
+        } catch let e as StrategyError {
+            throw TrainingError("\(path): \(e.description)")
+        }
+        globalStep = state.step
+        history = state.history
+        epochState = state.epochState
+        totalTime = state.totalTime
+        restoredBytes = state.trainingBytes
+    }
+}
