@@ -28,8 +28,8 @@ final class AsyncAveragingLoop: @unchecked Sendable {
     let applyLock = NSLock()
     private let done = DispatchSemaphore(value: 0)
     // Touched only by the loop's thread.
-    private var snapshotted: [Bool]
-    private var snapshotSteps: [Int]
+    /// The round policy both execution modes consult; the counters' `nextSnapshot` mirror it for the workers.
+    private var schedule: AsyncRoundSchedule
     private var lastRoundStart = 0.0
 
     init(board: AsyncBoard, averaging: AsyncAveraging, communicator: Communicator, averageEvery: Int,
@@ -39,8 +39,7 @@ final class AsyncAveragingLoop: @unchecked Sendable {
         self.communicator = communicator
         self.averageEvery = averageEvery
         self.averageSeconds = averageSeconds
-        snapshotted = [Bool](repeating: false, count: averaging.nodes.count)
-        snapshotSteps = [Int](repeating: 0, count: averaging.nodes.count)
+        schedule = AsyncRoundSchedule(nodes: averaging.nodes.count, averageEvery: averageSeconds == nil ? averageEvery : nil)
     }
 
     func start() {
@@ -72,6 +71,11 @@ final class AsyncAveragingLoop: @unchecked Sendable {
         _ = pthread_setschedparam(pthread_self(), schedBatch, &parameters)
     }
 
+    /// Every local node's update count now.
+    private func nodeSteps() -> [Int] {
+        board.counters.map { $0.steps.load(ordering: .sequentiallyConsistent) }
+    }
+
     /// Blocks until the loop's thread has returned.
     func join() { done.wait() }
 
@@ -81,14 +85,13 @@ final class AsyncAveragingLoop: @unchecked Sendable {
             let steps = due.map { board.counters[$0].steps.load(ordering: .sequentiallyConsistent) }
             for n in due { averaging.snapshot(node: n) }  // races with the workers' updates by design
             for (n, s) in zip(due, steps) {
-                snapshotted[n] = true
-                snapshotSteps[n] = s
-            }
-            for (n, s) in zip(due, steps) where averageSeconds == nil {
-                board.counters[n].nextSnapshot.store(s + averageEvery, ordering: .sequentiallyConsistent)
+                schedule.snapshotTaken(node: n, atStep: s)
+                if averageSeconds == nil {
+                    board.counters[n].nextSnapshot.store(schedule.nextSnapshot[n], ordering: .sequentiallyConsistent)
+                }
             }
             board.locked { board.stats.snapshotSeconds += now() - t0 }
-            if snapshotted.allSatisfy({ $0 }) { try runRound() }
+            if schedule.readyToStart { try runRound() }
         }
     }
 
@@ -97,7 +100,7 @@ final class AsyncAveragingLoop: @unchecked Sendable {
     /// The nodes to snapshot now, after sleeping until there are any; nil when the loop should end.
     private func nextSnapshots() -> [Int]? {
         while true {
-            let missing = snapshotted.indices.filter { !snapshotted[$0] }
+            let missing = schedule.missing
             switch decide(missing: missing) {
             case .exit:
                 return nil
@@ -112,7 +115,7 @@ final class AsyncAveragingLoop: @unchecked Sendable {
                     _ = board.wakeup.wait(timeout: .now() + left)
                     continue
                 }
-                let due = missing.filter { board.counters[$0].isDue }
+                let due = schedule.due(steps: nodeSteps())
                 if !due.isEmpty { return due }
                 board.wakeup.wait()
             }
@@ -124,7 +127,7 @@ final class AsyncAveragingLoop: @unchecked Sendable {
         board.locked {
             if board.failure != nil { return .exit }
             guard board.stopping else { return .check }
-            let partial = missing.count < snapshotted.count
+            let partial = missing.count < schedule.snapshotted.count
             if partial || board.forceRound {
                 board.forceRound = false
                 board.stats.forcedRounds += 1
@@ -145,6 +148,7 @@ final class AsyncAveragingLoop: @unchecked Sendable {
         let t0 = now()
         lastRoundStart = t0
         try averaging.start(communicator)
+        schedule.started()
         board.locked {
             board.roundsStarted += 1
             board.phase = .inFlight
@@ -158,15 +162,12 @@ final class AsyncAveragingLoop: @unchecked Sendable {
         averaging.finishRound()
         let t2 = now()
         board.locked {
-            for n in averaging.nodes.indices {
-                board.stats.updatesDuringRounds += board.counters[n].steps.load(ordering: .sequentiallyConsistent) - snapshotSteps[n]
-            }
+            board.stats.updatesDuringRounds += schedule.completed(steps: nodeSteps())
             board.stats.rounds += 1
             board.stats.allReduceSeconds += t1 - t0
             board.stats.applySeconds += t2 - t1
             board.phase = .collecting
         }
-        for n in snapshotted.indices { snapshotted[n] = false }
     }
 
     /// In one process the request's `wait()` sleeps on a semaphore. Across MPI processes it

@@ -18,8 +18,6 @@ final class AsyncBoard: @unchecked Sendable {
         /// The step count at which the node's next snapshot is due (`Int.max`: time-based rounds).
         let nextSnapshot: Atomic<Int>
         init(firstSnapshot: Int) { nextSnapshot = Atomic(firstSnapshot) }
-
-        var isDue: Bool { steps.load(ordering: .sequentiallyConsistent) >= nextSnapshot.load(ordering: .sequentiallyConsistent) }
     }
 
     let counters: [NodeCounters]
