@@ -6,7 +6,7 @@ let package = Package(
     name: "LocalSGD",
     products: [
         .executable(name: "localsgd", targets: ["localsgd"]),
-        .library(name: "LocalSGD", targets: ["RunFiles", "Config", "Training", "Experiments"]),
+        .library(name: "LocalSGD", targets: ["RunFiles", "Config", "Training", "AsyncTraining", "Experiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,7 +36,11 @@ let package = Package(
         .target(name: "Training", dependencies: [
             "Tensor", "NN", "Data", "Optim", "Comm", "Algorithms", "RunFiles", "Config",
         ]),
-        .target(name: "Experiments", dependencies: ["Training", "Config", "RunFiles"]),
+        // Asynchronous local SGD as an execution mode: threads per node, averaging in the background.
+        .target(name: "AsyncTraining", dependencies: [
+            "Training", "Tensor", "NN", "Data", "Optim", "Comm", "Algorithms", "RunFiles", "Config",
+        ]),
+        .target(name: "Experiments", dependencies: ["Training", "AsyncTraining", "Config", "RunFiles", "Comm", "Data", "NN"]),
         .executableTarget(name: "localsgd", dependencies: [
             "Training", "Experiments", "Config", "RunFiles", "Comm",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -51,9 +55,16 @@ let package = Package(
         .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms", "TestSupport"]),
         .testTarget(name: "RunFilesTests", dependencies: ["RunFiles", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "RunFiles", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "RunFiles", "TestSupport"]),
+        .target(name: "TrainingTestSupport", dependencies: ["Training", "Config", "Data", "Comm", "NN", "TestSupport"],
+                path: "Tests/TrainingTestSupport"),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "RunFiles", "TestSupport", "TrainingTestSupport"]),
+        .testTarget(name: "AsyncTrainingTests", dependencies: [
+            "AsyncTraining", "Training", "Experiments", "Config", "RunFiles", "TestSupport", "TrainingTestSupport",
+        ]),
         .testTarget(name: "CLITests", dependencies: ["Training", "Config", "RunFiles", "TestSupport"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Config", "RunFiles", "Data", "Comm", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: [
+            "Experiments", "Training", "Config", "RunFiles", "Data", "Comm", "TestSupport", "TrainingTestSupport",
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -14,7 +14,7 @@ import Foundation
 ///   (`checkSameStart`), so no collective can pair different steps.
 /// All of these are collectives: every process calls them at the same point, and every process
 /// then goes on or throws alike, so a failure on one rank never leaves the others waiting.
-enum CheckpointAgreement {
+package enum CheckpointAgreement {
     /// The newest of the `held` steps that every process holds too, or nil if there is none.
     static func newestCommonStep(_ held: [Int], _ comm: Communicator) throws -> Int? {
         try commonSteps(held, comm).common.max()
@@ -43,7 +43,7 @@ enum CheckpointAgreement {
 
     /// Throws on every process unless all start training at the same step with the same
     /// settings and model, naming the first rank that differs from rank 0.
-    static func checkSameStart(_ t: TrainingLoop) throws {
+    package static func checkSameStart(_ t: TrainingLoop) throws {
         let mine = [t.globalStep, t.network.layout.count, t.config.fingerprint]
         let all = try t.communicator.gatherIntegers(mine)
         guard let other = all.indices.first(where: { all[$0] != all[0] }) else { return }

@@ -11,28 +11,46 @@ import Foundation
 /// In the file (`Checkpoint`), `buffers` become safetensors tensors and everything else the
 /// JSON of the metadata key `localsgd.checkpoint`.
 public struct CheckpointState: Codable {
-    var version = 1
+    package var version = 1
     /// Iterations done per worker.
-    var step: Int
+    package var step: Int
     /// K (N·P worker threads for async).
-    var workers: Int
+    package var workers: Int
     /// The workers this process holds (the nodes, for async).
-    var localWorkers: [Int]
-    var parameterCount: Int
-    var stateCount: Int
+    package var localWorkers: [Int]
+    package var parameterCount: Int
+    package var stateCount: Int
     /// Each local worker's (thread's) learning rate of its last step, for momentum correction.
-    var previousLearningRates: [Float?]
-    var strategy = StrategyState()
-    var history: [EpochMetrics]
-    var epochState = EpochAccumulator()
-    var totalTime: TimeBreakdown
+    package var previousLearningRates: [Float?]
+    package var strategy = StrategyState()
+    package var history: [EpochMetrics]
+    package var epochState = EpochAccumulator()
+    package var totalTime: TimeBreakdown
     /// Payload bytes of training collectives so far (per worker).
-    var trainingBytes: Int
-    var config: RunConfig
+    package var trainingBytes: Int
+    package var config: RunConfig
     /// An asynchronous run's own state; nil for lockstep runs.
-    var async: AsyncCheckpoint?
+    package var async: AsyncCheckpoint?
     /// Flat buffers by name: "worker.3.parameters", "node.0.state", "strategy.slowmo.u".
-    var buffers: [String: [Float]] = [:]
+    package var buffers: [String: [Float]] = [:]
+
+    package init(step: Int, workers: Int, localWorkers: [Int], parameterCount: Int, stateCount: Int,
+                 previousLearningRates: [Float?], strategy: StrategyState = StrategyState(), history: [EpochMetrics],
+                 epochState: EpochAccumulator = EpochAccumulator(), totalTime: TimeBreakdown, trainingBytes: Int,
+                 config: RunConfig) {
+        self.step = step
+        self.workers = workers
+        self.localWorkers = localWorkers
+        self.parameterCount = parameterCount
+        self.stateCount = stateCount
+        self.previousLearningRates = previousLearningRates
+        self.strategy = strategy
+        self.history = history
+        self.epochState = epochState
+        self.totalTime = totalTime
+        self.trainingBytes = trainingBytes
+        self.config = config
+    }
 
     enum CodingKeys: String, CodingKey {
         case version, step, workers, localWorkers, parameterCount, stateCount, previousLearningRates, strategy
@@ -40,7 +58,7 @@ public struct CheckpointState: Codable {
     }
 
     /// The buffer `name`, which must hold `count` values.
-    func buffer(_ name: String, count: Int, path: String) throws -> [Float] {
+    package func buffer(_ name: String, count: Int, path: String) throws -> [Float] {
         guard let values = buffers[name], values.count == count else {
             throw TrainingError("\(path) lacks tensor '\(name)' of \(count) values")
         }
@@ -49,13 +67,22 @@ public struct CheckpointState: Codable {
 }
 
 /// The part of an asynchronous run's checkpoint beyond the common one (sequentialised mode).
-struct AsyncCheckpoint: Codable {
+package struct AsyncCheckpoint: Codable {
     /// Updates applied to each local node so far.
-    var nodeSteps: [Int]
+    package var nodeSteps: [Int]
     /// The averaging rounds' schedule (nil with one node: nothing is averaged).
-    var schedule: AsyncRoundSchedule?
-    var stats: AsyncStats
+    package var schedule: AsyncRoundSchedule?
+    package var stats: AsyncStats
     /// Rounds and training bytes when the current epoch started.
-    var epochStartSyncs: Int
-    var epochStartBytes: Int
+    package var epochStartSyncs: Int
+    package var epochStartBytes: Int
+
+    package init(nodeSteps: [Int], schedule: AsyncRoundSchedule?, stats: AsyncStats, epochStartSyncs: Int,
+                 epochStartBytes: Int) {
+        self.nodeSteps = nodeSteps
+        self.schedule = schedule
+        self.stats = stats
+        self.epochStartSyncs = epochStartSyncs
+        self.epochStartBytes = epochStartBytes
+    }
 }

@@ -46,6 +46,23 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     /// Seconds this epoch would take on the `--network` model (measured compute + modelled communication).
     public var modelledSeconds: Double?
 
+    package init(epoch: Int, steps: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double,
+                 testAccuracy: Double, lr: Float, seconds: Double, syncs: Int, bytesCommunicated: Int,
+                 time: TimeBreakdown, modelledSeconds: Double?) {
+        self.epoch = epoch
+        self.steps = steps
+        self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.testLoss = testLoss
+        self.testAccuracy = testAccuracy
+        self.lr = lr
+        self.seconds = seconds
+        self.syncs = syncs
+        self.bytesCommunicated = bytesCommunicated
+        self.time = time
+        self.modelledSeconds = modelledSeconds
+    }
+
     enum CodingKeys: String, CodingKey {
         case epoch, steps, trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss"
         case testAccuracy = "test_accuracy", lr, seconds, syncs, bytesCommunicated = "bytes_communicated", time
@@ -84,7 +101,7 @@ public struct RunSummary: Codable, Equatable, Sendable {
 
 /// Monotonic seconds.
 @inline(__always)
-func now() -> Double {
+package func now() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9

@@ -4,10 +4,10 @@ import Tensor
 
 /// What `Trainer` and `AsyncTrainer` share to evaluate a model: the in-process average of
 /// several replicas' buffers and the batched test pass.
-enum ModelEvaluation {
+package enum ModelEvaluation {
     /// `target` ← the mean of `sources`, summed in source order and divided by their count (the
     /// in-process all-reduce's arithmetic), element ranges spread over `pool`.
-    static func average(_ sources: [UnsafeMutablePointer<Float>], into target: FloatBuffer, pool: ThreadPool) {
+    package static func average(_ sources: [UnsafeMutablePointer<Float>], into target: FloatBuffer, pool: ThreadPool) {
         let divisor = Float(sources.count), dst = target.pointer
         pool.runChunks(target.count) { range in
             for i in range { dst[i] = sources[0][i] }
@@ -18,15 +18,21 @@ enum ModelEvaluation {
 
     /// One lane's scratch: its input tensor (reshaped here, restored to `restore` at the end),
     /// its label buffer and its network.
-    struct Lane {
+    package struct Lane {
         let images: Tensor
         let labels: UnsafeMutableBufferPointer<Int32>
         let network: Network
+
+        package init(images: Tensor, labels: UnsafeMutableBufferPointer<Int32>, network: Network) {
+            self.images = images
+            self.labels = labels
+            self.network = network
+        }
     }
 
     /// Mean loss and accuracy of `replica` on `dataset`, in batches of `batchSize` spread over
     /// `pool`; sums are taken in batch order so the result does not depend on the threads.
-    static func evaluate(_ replica: Replica, on dataset: Dataset, batchSize b: Int, pool: ThreadPool,
+    package static func evaluate(_ replica: Replica, on dataset: Dataset, batchSize b: Int, pool: ThreadPool,
                          lanes: [Lane], restore: Shape) -> (loss: Double, accuracy: Double) {
         let batches = (dataset.count + b - 1) / b
         var losses = [Double](repeating: 0, count: batches), correct = [Int](repeating: 0, count: batches)

@@ -19,7 +19,7 @@ public struct RunSetup {
     public let stepsPerEpoch: Int
     public let schedule: LearningRateSchedule
 
-    init(config: RunConfig, data: DataSplit, workers: Int) throws {
+    package init(config: RunConfig, data: DataSplit, workers: Int) throws {
         try data.requireSamples()
         self.config = config
         self.data = data
@@ -35,24 +35,24 @@ public struct RunSetup {
     public var totalSteps: Int { config.epochs * stepsPerEpoch }
 
     /// Epoch `epoch`'s shuffle and K-way split (Algorithm 2).
-    func plan(epoch: Int) throws -> EpochPlan {
+    package func plan(epoch: Int) throws -> EpochPlan {
         try EpochPlan(sampleCount: data.train.count, workers: workers, batchSize: config.batchSize, epoch: epoch,
                       seed: config.seed, shuffle: config.shuffle)
     }
 
-    var augmentation: Augmentation {
+    package var augmentation: Augmentation {
         Augmentation(cropPadding: config.augmentCrop, horizontalFlip: config.augmentFlip)
     }
 
     /// [C, B, H, W] of one training batch.
-    var batchShape: Shape { Shape(spec.channels, config.batchSize, spec.height, spec.width) }
+    package var batchShape: Shape { Shape(spec.channels, config.batchSize, spec.height, spec.width) }
 
-    func startedEvent(parameters: Int) -> TrainingEvent {
+    package func startedEvent(parameters: Int) -> TrainingEvent {
         .started(parameters: parameters, stepsPerEpoch: stepsPerEpoch, peakLearningRate: schedule.peakLearningRate)
     }
 
     /// What `config.json` records beside the config.
-    func derivedConfig(parameters: Int) -> DerivedConfig {
+    package func derivedConfig(parameters: Int) -> DerivedConfig {
         DerivedConfig(normalization: data.normalization, stepsPerEpoch: stepsPerEpoch,
                       peakLearningRate: schedule.peakLearningRate, warmupEpochs: config.resolvedWarmupEpochs,
                       decayEpochs: config.resolvedDecayEpochs, parameters: parameters,
@@ -61,7 +61,7 @@ public struct RunSetup {
 
     /// A progress line in `epoch` (0-based) after `done` iterations per worker, `inEpoch` of
     /// them in this epoch, with the epoch's mean loss, throughput and seconds per iteration so far.
-    func progress(epoch: Int, done: Int, inEpoch: Int, loss: Double, samplesPerSecond: Double,
+    package func progress(epoch: Int, done: Int, inEpoch: Int, loss: Double, samplesPerSecond: Double,
                   secondsPerStep: Double) -> TrainingProgress {
         TrainingProgress(
             epoch: epoch + 1, epochs: config.epochs, step: max(1, inEpoch),
@@ -71,7 +71,7 @@ public struct RunSetup {
     }
 
     /// The run's summary after `steps` iterations per worker.
-    func summary(history: [EpochMetrics], steps: Int, localSteps: Int, totalTime: TimeBreakdown, syncs: Int,
+    package func summary(history: [EpochMetrics], steps: Int, localSteps: Int, totalTime: TimeBreakdown, syncs: Int,
                  bytes: Int, modelledSeconds: Double?, parameters: Int) -> RunSummary {
         let last = history.last
         let samples = Double(steps * config.batchSize * workers)

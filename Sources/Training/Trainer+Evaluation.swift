@@ -85,7 +85,7 @@ extension Trainer {
     /// Payload bytes of training collectives per worker (evaluation's averaging excluded).
     var trainingBytes: Int { restoredBytes + communicator.counters.bytes - evaluationBytes }
 
-    func summary() -> RunSummary {
+    package func summary() -> RunSummary {
         setup.summary(history: history, steps: globalStep, localSteps: config.localSteps, totalTime: totalTime,
                       syncs: strategy.syncs, bytes: trainingBytes,
                       modelledSeconds: config.network == nil ? nil : history.compactMap(\.modelledSeconds).reduce(0, +),

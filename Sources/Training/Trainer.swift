@@ -157,18 +157,29 @@ public final class Trainer: TrainingLoop {
 }
 
 /// What one worker measured in one iteration.
-struct WorkerStep {
-    var loss: Float = 0
-    var correct = 0
-    var data: Double = 0
-    var forward: Double = 0
-    var backward: Double = 0
+package struct WorkerStep {
+    package var loss: Float = 0
+    package var correct = 0
+    package var data: Double = 0
+    package var forward: Double = 0
+    package var backward: Double = 0
     /// Only the asynchronous workers time their own optimizer step.
-    var optimizer: Double = 0
+    package var optimizer: Double = 0
+
+    package init(loss: Float = 0, correct: Int = 0, data: Double = 0, forward: Double = 0, backward: Double = 0,
+                 optimizer: Double = 0) {
+        self.loss = loss
+        self.correct = correct
+        self.data = data
+        self.forward = forward
+        self.backward = backward
+        self.optimizer = optimizer
+    }
 }
 
 /// Sums over the iterations of the current epoch.
-struct EpochAccumulator: Codable, Equatable {
+package struct EpochAccumulator: Codable, Equatable {
+    package init() {}
     var steps = 0
     var lossSum: Double = 0
     var correct = 0

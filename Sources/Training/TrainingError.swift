@@ -11,7 +11,7 @@ public struct TrainingError: Error, CustomStringConvertible {
 extension DataSplit {
     /// Both splits must hold samples: training on none does nothing, and the accuracy of none
     /// is 0/0, which every epoch would report as NaN.
-    func requireSamples() throws {
+    package func requireSamples() throws {
         for (split, dataset) in [("training", train), ("test", test)] where dataset.count == 0 {
             throw TrainingError("the \(split) split (\(dataset.name)) is empty; a run needs samples in both splits")
         }
@@ -19,9 +19,9 @@ extension DataSplit {
 }
 
 /// What to try when training diverges, the end of every such error's sentence.
-let divergenceAdvice = "lower --lr, add --warmup-epochs (large K·B needs warm-up, §3 of the study) or check the data, and start a new run (--out); resuming would repeat the same steps"
+package let divergenceAdvice = "lower --lr, add --warmup-epochs (large K·B needs warm-up, §3 of the study) or check the data, and start a new run (--out); resuming would repeat the same steps"
 
 /// A model that is no longer finite `place` ("by epoch 2, step 5"), so `file` was not written.
-func divergenceError(_ finding: FiniteCheck.Finding, place: String, file: String) -> TrainingError {
+package func divergenceError(_ finding: FiniteCheck.Finding, place: String, file: String) -> TrainingError {
     TrainingError("the model became non-finite \(place) (\(finding)), so \(file) was not written; \(divergenceAdvice)")
 }

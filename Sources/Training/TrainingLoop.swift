@@ -55,15 +55,25 @@ extension TrainingLoop {
     public var totalSteps: Int { setup.totalSteps }
 
     /// The iteration just done as the progress line counts it: epoch and step within it, from 1.
-    var position: String {
+    package var position: String {
         "by epoch \(max(0, globalStep - 1) / stepsPerEpoch + 1), step \(max(0, globalStep - 1) % stepsPerEpoch + 1)"
     }
 
     /// Refuses a non-finite test loss at the end of `epoch` (0-based) before it enters the
     /// metrics, a checkpoint's history or summary.json.
-    func checkTestLoss(_ loss: Double, epoch: Int) throws {
+    package func checkTestLoss(_ loss: Double, epoch: Int) throws {
         guard loss.isFinite else {
             throw TrainingError("the test loss of the averaged model became \(loss) at the end of epoch \(epoch + 1); \(divergenceAdvice)")
         }
+    }
+
+    /// The average of all workers that `final.safetensors` holds; an error if it is not finite.
+    /// Averaging is a collective: every process takes part (and so every one stops alike).
+    public func finalModel() throws -> Replica {
+        let final = try averagedModel()
+        if let finding = FiniteCheck.check(final, network: network, owner: "the averaged model's ") {
+            throw divergenceError(finding, place: position, file: "final.safetensors")
+        }
+        return final
     }
 }

@@ -1,5 +1,6 @@
 import Comm
 import Config
+import Experiments
 import Foundation
 import Training
 #if canImport(CommMPI)

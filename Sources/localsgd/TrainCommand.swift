@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Experiments
 import Foundation
 import RunFiles
 import Training

@@ -1,5 +1,6 @@
 import Config
 import TestSupport
+import TrainingTestSupport
 import XCTest
 @testable import Training
 

@@ -4,6 +4,7 @@ import Foundation
 import NN
 import RunFiles
 import TestSupport
+import TrainingTestSupport
 import XCTest
 @testable import Training
 
@@ -65,9 +66,9 @@ final class DivergenceTests: XCTestCase {
     func testNonFiniteFinalModelIsNotWritten() throws {
         let data = try tinyData(train: 48, test: 12)
         let t = try train(tinyConfig { $0.epochs = 1 }, data: data)
-        XCTAssertNoThrow(try RunDriver.finalModel(t))
+        XCTAssertNoThrow(try t.finalModel())
         t.replicas[0].parameters.pointer[t.replicas[0].parameters.count - 1] = -.infinity
-        XCTAssertThrowsError(try RunDriver.finalModel(t)) { error in
+        XCTAssertThrowsError(try t.finalModel()) { error in
             XCTAssertTrue("\(error)".hasPrefix("the model became non-finite by epoch 1, step 12 (the averaged model's fc3.bias holds -inf), so final.safetensors was not written;"), "\(error)")
         }
     }

@@ -1,8 +1,9 @@
 import Data
+import TrainingTestSupport
 import XCTest
 @testable import Training
 
-/// A split without samples is refused by both trainers, not evaluated to NaN.
+/// A split without samples is refused by the setup both trainers share, not evaluated to NaN.
 final class EmptySplitTests: XCTestCase {
     func testTrainersRefuseAnEmptyTestSplit() throws {
         let data = try tinyData()
@@ -15,7 +16,7 @@ final class EmptySplitTests: XCTestCase {
         }
         var async = tinyConfig()
         async.algorithm = .async
-        XCTAssertThrowsError(try AsyncTrainer(config: async, data: split, communicator: InProcessCommunicatorFactory.make(1))) {
+        XCTAssertThrowsError(try RunSetup(config: async, data: split, workers: async.asyncWorkers)) {
             XCTAssertTrue("\($0)".contains("the test split (synthetic-test) is empty"), "\($0)")
         }
     }

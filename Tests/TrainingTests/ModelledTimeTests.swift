@@ -1,5 +1,6 @@
 import Comm
 import TestSupport
+import TrainingTestSupport
 import XCTest
 @testable import Training
 

@@ -4,6 +4,7 @@ import Foundation
 import NN
 import Optim
 import TestSupport
+import TrainingTestSupport
 import XCTest
 @testable import Training
 

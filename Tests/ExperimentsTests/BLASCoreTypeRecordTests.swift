@@ -1,7 +1,9 @@
 import Config
+import Experiments
 import Foundation
 import Tensor
 import TestSupport
+import TrainingTestSupport
 import XCTest
 @testable import Training
 

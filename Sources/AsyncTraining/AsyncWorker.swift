@@ -3,6 +3,7 @@ import NN
 import Optim
 import Synchronization
 import Tensor
+import Training
 
 /// One worker thread of an asynchronous local SGD node (paper 002, technique (a)): its own
 /// network (activations), gradient buffer, momentum and batch buffers; the node's parameters

@@ -1,6 +1,7 @@
 import Algorithms
 import Comm
 import Foundation
+import Training
 
 /// The background averaging loop of a concurrent async run (paper 002, technique (b)), on its
 /// own thread for the whole run, driving the rounds of `AsyncAveraging` for the nodes of this

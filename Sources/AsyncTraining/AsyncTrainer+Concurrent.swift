@@ -4,6 +4,7 @@ import Data
 import Foundation
 import Synchronization
 import Tensor
+import Training
 
 extension AsyncTrainer {
     /// The concurrent mode: per epoch, one `Thread` per worker runs the epoch's iterations on

@@ -2,6 +2,7 @@ import Algorithms
 import Foundation
 import NN
 import RunFiles
+import Training
 
 /// Checkpoints of the sequentialised mode (`--async-deterministic`), taken at epoch ends: every
 /// node's weights and BatchNorm statistics, every thread's momentum and last learning rate, the

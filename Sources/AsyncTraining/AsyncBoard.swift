@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Training
 
 /// The bookkeeping the worker threads, the averaging loop and the main thread of a concurrent
 /// async run share (the weights are not here: they are shared without locks).

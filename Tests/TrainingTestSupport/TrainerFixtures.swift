@@ -3,10 +3,10 @@ import Config
 import Data
 import Foundation
 import NN
-@testable import Training
+import Training
 
 /// Tiny synthetic data (1×8×8, 3 classes) so whole trainings run in well under a second in debug.
-func tinyData(train: Int = 96, test: Int = 48, channels: Int = 1, size: Int = 8) throws -> DataSplit {
+public func tinyData(train: Int = 96, test: Int = 48, channels: Int = 1, size: Int = 8) throws -> DataSplit {
     var s = SyntheticConfig()
     s.trainCount = train
     s.testCount = test
@@ -18,7 +18,7 @@ func tinyData(train: Int = 96, test: Int = 48, channels: Int = 1, size: Int = 8)
     return try loadDataset(.synthetic, directory: nil, synthetic: s)
 }
 
-func tinyConfig(_ edit: (inout RunConfig) -> Void = { _ in }) -> RunConfig {
+public func tinyConfig(_ edit: (inout RunConfig) -> Void = { _ in }) -> RunConfig {
     var c = RunConfig()
     c.dataset = .synthetic
     c.model = .mlp
@@ -32,7 +32,7 @@ func tinyConfig(_ edit: (inout RunConfig) -> Void = { _ in }) -> RunConfig {
 
 /// Trains and returns the trainer (workers' buffers are then readable).
 @discardableResult
-func train(_ config: RunConfig, data: DataSplit, hook: ((Trainer) throws -> Void)? = nil) throws -> Trainer {
+public func train(_ config: RunConfig, data: DataSplit, hook: ((Trainer) throws -> Void)? = nil) throws -> Trainer {
     let t = try Trainer(config: config, data: data,
                         communicator: InProcessCommunicator(workers: config.workers, threads: config.threads))
     t.afterProgress = hook.map { hook in { [unowned t] in try hook(t) } }
@@ -40,4 +40,4 @@ func train(_ config: RunConfig, data: DataSplit, hook: ((Trainer) throws -> Void
     return t
 }
 
-func parameters(_ t: Trainer, worker: Int = 0) -> [Float] { t.replicas[worker].parameters.array }
+public func parameters(_ t: Trainer, worker: Int = 0) -> [Float] { t.replicas[worker].parameters.array }

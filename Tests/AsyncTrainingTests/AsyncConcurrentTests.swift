@@ -2,9 +2,12 @@ import Algorithms
 import Comm
 import Config
 import Data
+import Experiments
 import Foundation
+import Training
+import TrainingTestSupport
 import XCTest
-@testable import Training
+@testable import AsyncTraining
 
 /// The concurrent mode of asynchronous local SGD: real threads sharing each node's replica and
 /// the background averaging loop. Its results depend on the interleaving, so these tests check

@@ -4,6 +4,7 @@ import Data
 import Foundation
 import NN
 import Tensor
+import Training
 
 extension AsyncTrainer {
     /// The average of all N nodes' weights and BatchNorm statistics (§3: the study evaluates the

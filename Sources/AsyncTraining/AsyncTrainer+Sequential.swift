@@ -1,6 +1,7 @@
 import Algorithms
 import Comm
 import Config
+import Training
 
 extension AsyncTrainer {
     /// The sequentialised mode: every iteration, the threads step one after the other on the

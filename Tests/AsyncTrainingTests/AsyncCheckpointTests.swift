@@ -3,8 +3,10 @@ import Config
 import Data
 import Tensor
 import TestSupport
+import Training
+import TrainingTestSupport
 import XCTest
-@testable import Training
+@testable import AsyncTraining
 
 /// The sequentialised mode of async continues bitwise from a checkpoint taken at an epoch end,
 /// also when a round has been snapshotted or is in flight there; the concurrent mode refuses

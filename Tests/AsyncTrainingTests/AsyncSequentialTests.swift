@@ -6,8 +6,10 @@ import NN
 import Optim
 import Tensor
 import TestSupport
+import Training
+import TrainingTestSupport
 import XCTest
-@testable import Training
+@testable import AsyncTraining
 
 /// The sequentialised mode of asynchronous local SGD, where the maths is exact: against local
 /// SGD (Algorithm 2) and against a hand-written reference of the delayed in-place average.

@@ -1,10 +1,12 @@
 import Algorithms
+import AsyncTraining
 import Comm
 import Config
 import Data
 import Foundation
 import NN
 import RunFiles
+import Training
 
 /// Runs one training end to end: data, communicator, trainer, result files. Used by
 /// `localsgd train` and by sweeps, so both produce the same run directories.
@@ -25,16 +27,6 @@ public enum RunDriver {
             throw TrainingError("--backend \(config.backend.rawValue) is started by the localsgd executable under mpirun, not from here")
         }
         return InProcessBackend()
-    }
-
-    /// The average of all workers that `final.safetensors` holds; an error if it is not finite.
-    /// Averaging is a collective: every process takes part (and so every one stops alike).
-    static func finalModel(_ trainer: TrainingLoop) throws -> Replica {
-        let final = try trainer.averagedModel()
-        if let finding = FiniteCheck.check(final, network: trainer.network, owner: "the averaged model's ") {
-            throw divergenceError(finding, place: trainer.position, file: "final.safetensors")
-        }
-        return final
     }
 
     /// The trainer of the config's execution mode: lockstep, or asynchronous for `--algorithm async`.
@@ -98,7 +90,7 @@ public enum RunDriver {
             }
         }
         let summary = try trainer.run()
-        let final = try finalModel(trainer)
+        let final = try trainer.finalModel()
         if let directory {
             try directory.writeMetrics(trainer.history)
             try ModelFile.write(final, network: trainer.network, batchesTracked: trainer.batchesTracked,

@@ -7,6 +7,7 @@ import NN
 import Optim
 import RunFiles
 import Tensor
+import Training
 
 /// Asynchronous local SGD (paper 002, "Local SGD Meets Asynchrony"): N nodes, each one replica
 /// (parameters and BatchNorm statistics) updated without locks by P worker threads with small
