@@ -76,6 +76,7 @@ final class ThreadIndependenceTests: XCTestCase {
             ("conv 3×3 8→16", { Conv2d(8, 16, kernel: 3, padding: 1) }, Shape(8, 8, 12, 12)),
             ("conv 3×3 stride 2", { Conv2d(8, 16, kernel: 3, stride: 2, padding: 1) }, Shape(8, 8, 12, 12)),
             ("flatten", { Flatten() }, Shape(64, 32, 7, 7)),
+            ("dropout", { Dropout(rate: 0.3) }, Shape(64, 32, 7, 7)),
         ]
         for (name, make, input) in layers {
             let one = pass(make, input: input, threads: 1)

@@ -12,10 +12,8 @@ extension Network {
             root = Sequential([("", Flatten()), ("fc", Linear(spec.channels * spec.height * spec.width, spec.classes,
                                                                 classifier: true))])
         case .mlp:
-            root = Sequential([
-                ("", Flatten()), ("fc1", Linear(spec.channels * spec.height * spec.width, 256)), ("", ReLU()),
-                ("fc2", Linear(256, 256)), ("", ReLU()), ("fc3", Linear(256, spec.classes, classifier: true)),
-            ])
+            root = Sequential([("", Flatten())] + hiddenLinear("fc1", spec.channels * spec.height * spec.width, 256)
+                              + hiddenLinear("fc2", 256, 256) + [("fc3", Linear(256, spec.classes, classifier: true))])
         case .cnn:
             guard spec.height >= 4, spec.width >= 4 else {
                 throw ModelError(description: "cnn needs images of at least 4×4 pixels, got \(spec.height)×\(spec.width)")
@@ -27,9 +25,8 @@ extension Network {
                 ("", MaxPool2d(kernel: 2, relu: true)),
                 ("conv2", Conv2d(32, 64, kernel: 3, padding: 1)),
                 ("", MaxPool2d(kernel: 2, relu: true)),
-                ("", Flatten()), ("fc1", Linear(flat, 128)), ("", ReLU()),
-                ("fc2", Linear(128, spec.classes, classifier: true)),
-            ])
+                ("", Flatten()),
+            ] + hiddenLinear("fc1", flat, 128) + [("fc2", Linear(128, spec.classes, classifier: true))])
         case .resnet20, .resnet32, .resnet56:
             let depth = ["resnet20": 20, "resnet32": 32, "resnet56": 56][spec.kind.rawValue]!
             root = cifarResNet(blocksPerStage: (depth - 2) / 6, spec: spec)
@@ -43,6 +40,14 @@ extension Network {
         self.init(root: root, inputChannels: spec.channels, inputHeight: spec.height, inputWidth: spec.width,
                   classes: spec.classes)
     }
+}
+
+/// A hidden fully connected layer [in, N] → [out, N] with its ReLU and, when `dropout` is above 0,
+/// a `Dropout` of that rate after them (named `<name>_dropout`, which picks its random stream).
+/// Without dropout, exactly the layers the mlp and cnn always had, so their results stay the same.
+func hiddenLinear(_ name: String, _ inFeatures: Int, _ outFeatures: Int, dropout: Float = 0) -> [(String, Layer)] {
+    let layers: [(String, Layer)] = [(name, Linear(inFeatures, outFeatures)), ("", ReLU())]
+    return dropout > 0 ? layers + [(name + "_dropout", Dropout(rate: dropout))] : layers
 }
 
 private func conv3x3(_ cin: Int, _ cout: Int, stride: Int) -> Conv2d {
