@@ -72,7 +72,8 @@ final class AsyncWorker: @unchecked Sendable {
         gradients.zero()
         let view = ReplicaView(parameters: replica.parameters.pointer, gradients: gradients.pointer,
                                state: replica.state.pointer)
-        let result = network.forwardLoss(images: images, labels: labels.baseAddress!, view)
+        let result = network.forwardLoss(images: images, labels: labels.baseAddress!, view,
+                                         .training(seed: run.seed, epoch: epoch, worker: index, step: m))
         let t2 = now()
         network.backward(view)
         let t3 = now()

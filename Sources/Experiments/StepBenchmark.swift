@@ -118,7 +118,7 @@ public final class StepRunner {
 
     private func step(labels l: UnsafePointer<Int32>) {
         replica.gradients.zero()
-        _ = network.trainStep(images: images, labels: l, replica.view)
+        _ = network.trainStep(images: images, labels: l, replica.view, .training(seed: 0, epoch: 0, worker: 0, step: 0))
         optimizer.step(parameters: replica.parameters.pointer, gradients: replica.gradients.pointer,
                        state: optimizerState, learningRate: 0.01)
     }
@@ -138,8 +138,8 @@ public final class StepRunner {
             var times: [Double] = []
             for _ in 0...repeats {
                 let t0 = clock.now()
-                _ = leaf.layer.forward(x, view, training: true)
-                _ = leaf.layer.backward(dy, view)
+                _ = leaf.layer.forward(x, view, StepContext(mode: .training, workspace: network.workspace))
+                _ = leaf.layer.backward(dy, view, StepContext(mode: .training, workspace: network.workspace))
                 times.append(clock.now() - t0)
             }
             // Forward, weight gradient and (unless it is the first layer) input gradient.

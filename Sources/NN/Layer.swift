@@ -20,26 +20,28 @@ public struct ReplicaView {
 /// A layer instance belongs to one `Network`, which belongs to one thread; it owns its output
 /// and input-gradient tensors and reuses them every step. It holds no parameters itself, only
 /// offsets into whichever replica's flat buffers it is given, so one network serves any
-/// number of replicas in turn. `backward` must follow the `forward` of the same batch and
-/// *adds* into the gradient buffer.
+/// number of replicas in turn. Everything else a pass depends on comes in its `StepContext`
+/// (mode, random stream, lanes), so a new layer is one file: it splits its work with `Parts`
+/// and `Split` and draws random numbers from `StepContext.random(stream:block:)`.
 public protocol Layer: AnyObject {
     /// Adds the layer's tensors (named `prefix.weight`, … as PyTorch names them) to the layouts.
     func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout)
     func outputShape(for input: Shape) -> Shape
     /// Forward multiply-adds ×2 for one sample of the given input shape.
     func flops(for input: Shape) -> Int
-    func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor
-    /// Returns dLoss/dInput (an empty tensor when `needsInputGradient` is false).
-    func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor
+    /// The output for input `x` ([C, N, H, W], or [F, N] vectors): a tensor the layer owns (or
+    /// `x` itself), valid until its next forward.
+    func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor
+    /// Returns dLoss/dInput (an empty tensor when `needsInputGradient` is false) for dLoss/dOutput
+    /// `dy`, and *adds* the parameters' gradients into `r.gradients`. Follows the forward of the
+    /// same batch, with the same context.
+    func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor
     /// False for the first layer of a network, which then skips computing dInput.
     var needsInputGradient: Bool { get set }
-    /// Gives the layer (and its children) the network's workspace: its threads and scratch.
-    func use(_ workspace: Workspace)
 }
 
 extension Layer {
     public func flops(for input: Shape) -> Int { 0 }
-    public func use(_ workspace: Workspace) {}
 }
 
 /// Joins a name prefix and a suffix with a dot, as PyTorch's `state_dict` keys do.
@@ -48,9 +50,10 @@ func joinName(_ prefix: String, _ name: String) -> String {
     prefix.isEmpty ? name : (name.isEmpty ? prefix : prefix + "." + name)
 }
 
-/// Scratch memory and threads shared by the layers of one network: each lane of `pool` has its
-/// own scratch (im2col columns), which grows to the largest request and is then reused, so
-/// steady-state steps do not allocate.
+/// Scratch memory and threads shared by the layers of one network, which reach it through the
+/// `StepContext` the network gives them: each lane of `pool` has its own scratch (im2col
+/// columns), which grows to the largest request and is then reused, so steady-state steps do
+/// not allocate.
 ///
 /// Layers split their work over the lanes so that the result does not depend on how many there
 /// are: element-wise work by ranges, BatchNorm by channels, convolutions by fixed groups of

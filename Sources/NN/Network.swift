@@ -14,12 +14,13 @@ public final class Network {
     /// Scratch and threads of the layers.
     public let workspace: Workspace
     private let logitGradient = Tensor(Shape(0, 0))
+    /// The context of the last `forwardLoss`, for its `backward`.
+    private var lastContext = StepContext.evaluation
 
     public init(root: Sequential, inputChannels: Int, inputHeight: Int, inputWidth: Int, classes: Int,
                 workspace: Workspace = Workspace()) {
         self.root = root
         self.workspace = workspace
-        root.use(workspace)
         self.inputChannels = inputChannels
         self.inputHeight = inputHeight
         self.inputWidth = inputWidth
@@ -43,32 +44,38 @@ public final class Network {
     /// Forward FLOPs per sample (2 per multiply-add); a training step costs about 3× this.
     public var flopsPerSample: Int { root.flops(for: Shape(inputChannels, 1, inputHeight, inputWidth)) }
 
-    /// Logits [classes, N] for images [C, N, H, W].
-    public func forward(_ images: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
-        root.forward(images, r, training: training)
+    /// Logits [classes, N] for images [C, N, H, W], on this network's lanes.
+    public func forward(_ images: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
+        root.forward(images, r, context.on(workspace))
     }
 
     /// Forward, loss and backward for one batch; gradients are *added* to `r.gradients`.
-    public func trainStep(images: Tensor, labels: UnsafePointer<Int32>, _ r: ReplicaView) -> SoftmaxCrossEntropy.Result {
-        let result = forwardLoss(images: images, labels: labels, r)
+    public func trainStep(images: Tensor, labels: UnsafePointer<Int32>, _ r: ReplicaView,
+                          _ context: StepContext) -> SoftmaxCrossEntropy.Result {
+        let result = forwardLoss(images: images, labels: labels, r, context)
         backward(r)
         return result
     }
 
-    /// Training-mode forward and loss; keeps dLoss/dLogits for the `backward` that must follow.
-    public func forwardLoss(images: Tensor, labels: UnsafePointer<Int32>, _ r: ReplicaView) -> SoftmaxCrossEntropy.Result {
-        let logits = root.forward(images, r, training: true)
+    /// Forward (in `context`'s mode, normally `.training(…)` of the step) and loss; keeps
+    /// dLoss/dLogits and the context for the `backward` that must follow.
+    public func forwardLoss(images: Tensor, labels: UnsafePointer<Int32>, _ r: ReplicaView,
+                            _ context: StepContext) -> SoftmaxCrossEntropy.Result {
+        lastContext = context.on(workspace)
+        let logits = root.forward(images, r, lastContext)
         return SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: logitGradient)
     }
 
-    /// Backward from the loss of the last `forwardLoss`; gradients are *added* to `r.gradients`.
+    /// Backward from the loss of the last `forwardLoss`, with its context; gradients are *added*
+    /// to `r.gradients`.
     public func backward(_ r: ReplicaView) {
-        _ = root.backward(logitGradient, r)
+        _ = root.backward(logitGradient, r, lastContext)
     }
 
-    /// Loss and accuracy counts without gradients, using running BatchNorm statistics.
+    /// Loss and accuracy counts without gradients, in evaluation mode (running BatchNorm
+    /// statistics, no dropout).
     public func evaluate(images: Tensor, labels: UnsafePointer<Int32>, _ r: ReplicaView) -> SoftmaxCrossEntropy.Result {
-        let logits = root.forward(images, r, training: false)
+        let logits = root.forward(images, r, StepContext.evaluation.on(workspace))
         return SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: nil)
     }
 

@@ -1,16 +1,26 @@
 import Tensor
 
-// Layers run their loops on the workspace's threads through closures made once per layer
-// (capturing the layer `unowned`, reading each call's arguments from its stored properties):
-// lending a fresh closure to other threads would allocate on every call, and the training step
-// must not allocate (WorkerPool.run(_:job:)).
+/// One parallel loop of a layer: `work(call, part, lane)` for the parts of one forward or
+/// backward call, on the context's lanes. A layer makes one per loop (`lazy var`, its `work`
+/// capturing the layer `unowned`) and gives each call's arguments as a `Call` value, so that
+/// no layer keeps per-call state of its own for its threads.
+///
+/// Why a kept object: lending a fresh closure to other threads allocates on every call, and the
+/// training step must not allocate (WorkerPool.run(_:job:)); the job handed to the threads is
+/// made once here and reads the call from `call`.
+final class Parts<Call> {
+    private var call: Call?
+    private let work: (_ call: Call, _ part: Int, _ lane: Int) -> Void
+    private lazy var job: (Int, Int) -> Void = { [unowned self] part, lane in self.work(self.call!, part, lane) }
 
-extension Optional where Wrapped == Workspace {
+    init(_ work: @escaping (_ call: Call, _ part: Int, _ lane: Int) -> Void) { self.work = work }
 
-    /// `job(item, lane)` for every item in 0..<count on the workspace's threads (on the calling
-    /// thread for a layer outside a network).
-    func run(_ count: Int, job: @escaping (_ item: Int, _ lane: Int) -> Void) {
-        if let self { self.pool.run(count, job: job) } else { for i in 0..<count { job(i, 0) } }
+    /// Runs every part in 0..<parts with `call` and returns when all are done. Results must not
+    /// depend on which lane runs a part: split by the sizes (`Split`), never by the lanes.
+    func run(_ parts: Int, _ call: Call, _ context: StepContext) {
+        self.call = call
+        context.run(parts, job: job)
+        self.call = nil
     }
 }
 
@@ -34,30 +44,26 @@ struct Split {
     func range(_ part: Int) -> Range<Int> { min(count, part * size)..<min(count, (part + 1) * size) }
 }
 
-/// An element-wise kernel over a tensor, split over the workspace's threads; one per layer.
+/// An element-wise kernel over a tensor, split over the context's lanes; one per layer.
 final class Elementwise {
     enum Kernel { case relu, reluBackward, add, addReLU }
-    private var kernel = Kernel.relu
-    private var a: UnsafePointer<Float>?, b: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>?
-    private var split = Split(0)
-    private lazy var job: (Int, Int) -> Void = { [unowned self] part, _ in self.apply(self.split.range(part)) }
+    private struct Call {
+        let kernel: Kernel, a: UnsafePointer<Float>, b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+        let split: Split
+    }
+    private let parts = Parts<Call> { call, part, _ in Elementwise.apply(call, call.split.range(part)) }
 
     /// relu: out = max(a, 0); reluBackward: out = a where b > 0; add: out = a + b; addReLU:
     /// out = max(a + b, 0). `b` is ignored by relu.
     func run(_ kernel: Kernel, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>? = nil,
-             into out: UnsafeMutablePointer<Float>, count: Int, on workspace: Workspace?) {
-        self.kernel = kernel
-        self.a = a
-        self.b = b ?? a
-        self.out = out
-        split = Split(count)
-        workspace.run(split.parts, job: job)
+             into out: UnsafeMutablePointer<Float>, count: Int, _ context: StepContext) {
+        let split = Split(count)
+        parts.run(split.parts, Call(kernel: kernel, a: a, b: b ?? a, out: out, split: split), context)
     }
 
-    private func apply(_ r: Range<Int>) {
-        guard let a, let b, let out else { return }
-        let i = r.lowerBound, n = r.count
-        switch kernel {
+    private static func apply(_ call: Call, _ r: Range<Int>) {
+        let a = call.a, b = call.b, out = call.out, i = r.lowerBound, n = r.count
+        switch call.kernel {
         case .relu: Vector.relu(a + i, into: out + i, count: n)
         case .reluBackward: Vector.reluBackward(a + i, output: b + i, into: out + i, count: n)
         case .add: Vector.add(a + i, b + i, into: out + i, count: n)

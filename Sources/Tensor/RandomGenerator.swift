@@ -115,5 +115,6 @@ public enum Stream {
     public static let shuffle: UInt64 = 2
     public static let augmentation: UInt64 = 3
     public static let synthetic: UInt64 = 4
-    public static let dropout: UInt64 = 5
+    /// Layers' own randomness (dropout masks), per (epoch, worker, step): `StepContext.random`.
+    public static let layers: UInt64 = 5
 }

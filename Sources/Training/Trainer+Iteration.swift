@@ -20,7 +20,8 @@ extension Trainer {
             let t1 = now()
             let view = replicas[k].view
             replicas[k].gradients.zero()
-            let result = networks[lane].forwardLoss(images: laneImages[lane], labels: laneLabels[lane].baseAddress!, view)
+            let result = networks[lane].forwardLoss(images: laneImages[lane], labels: laneLabels[lane].baseAddress!, view,
+                                                    .training(seed: config.seed, epoch: epoch, worker: worker, step: m))
             let t2 = now()
             networks[lane].backward(view)
             stepResults[k] = WorkerStep(loss: result.loss, correct: result.correct, data: t1 - t0, forward: t2 - t1,

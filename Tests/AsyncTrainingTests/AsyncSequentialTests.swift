@@ -122,7 +122,8 @@ final class AsyncSequentialTests: XCTestCase {
                     fillBatch(from: data.train, indices: plan.indices(worker: n, step: m), images: images.pointer,
                               labels: l.baseAddress!, augmentation: Augmentation(), rng: &rng)
                     nodes[n].gradients.zero()
-                    _ = network.trainStep(images: images, labels: l.baseAddress!, nodes[n].view)
+                    _ = network.trainStep(images: images, labels: l.baseAddress!, nodes[n].view,
+                                          .training(seed: config.seed, epoch: epoch, worker: n, step: m))
                 }
                 optimizer.step(parameters: nodes[n].parameters.pointer, gradients: nodes[n].gradients.pointer,
                                state: momenta[n], learningRate: schedule.learningRate(atStep: t))

@@ -5,24 +5,23 @@ import TestSupport
 
 /// Finite-difference checks of every layer's backward pass.
 final class LayerGradientTests: XCTestCase {
-    let ws = Workspace()
 
     func testConvolution3x3Padding1() {
-        checkLayerGradients(Conv2d(2, 3, kernel: 3, padding: 1, workspace: ws), input: Shape(2, 2, 5, 4))
+        checkLayerGradients(Conv2d(2, 3, kernel: 3, padding: 1), input: Shape(2, 2, 5, 4))
     }
 
     func testConvolutionStride2Padding1NoBias() {
-        checkLayerGradients(Conv2d(3, 2, kernel: 3, stride: 2, padding: 1, bias: false, workspace: ws),
+        checkLayerGradients(Conv2d(3, 2, kernel: 3, stride: 2, padding: 1, bias: false),
                             input: Shape(3, 2, 7, 6))
     }
 
     func testConvolutionPointwiseAndStridedPointwise() {
-        checkLayerGradients(Conv2d(3, 4, kernel: 1, workspace: ws), input: Shape(3, 2, 3, 3))
-        checkLayerGradients(Conv2d(3, 4, kernel: 1, stride: 2, bias: false, workspace: ws), input: Shape(3, 2, 5, 5))
+        checkLayerGradients(Conv2d(3, 4, kernel: 1), input: Shape(3, 2, 3, 3))
+        checkLayerGradients(Conv2d(3, 4, kernel: 1, stride: 2, bias: false), input: Shape(3, 2, 5, 5))
     }
 
     func testConvolution5x5Stride3Padding2() {
-        checkLayerGradients(Conv2d(2, 2, kernel: 5, stride: 3, padding: 2, workspace: ws), input: Shape(2, 1, 8, 7))
+        checkLayerGradients(Conv2d(2, 2, kernel: 5, stride: 3, padding: 2), input: Shape(2, 1, 8, 7))
     }
 
     func testLinear() {
@@ -53,11 +52,12 @@ final class LayerGradientTests: XCTestCase {
             let fused = BatchNorm(4, relu: true), plain = BatchNorm(4), relu = ReLU()
             let a = LayerHarness(fused, seed: 9), b = LayerHarness(plain, seed: 9)
             let x = randomTensor(Shape(4, 3, 5, 7), seed: 10), dy = randomTensor(Shape(4, 3, 5, 7), seed: 11)
-            let ya = fused.forward(x, a.replica.view, training: training).array
-            let yb = relu.forward(plain.forward(x, b.replica.view, training: training), b.replica.view, training: training)
+            let ya = fused.forward(x, a.replica.view, .testing(training)).array
+            let yb = relu.forward(plain.forward(x, b.replica.view, .testing(training)), b.replica.view, .testing(training))
             assertClose(ya, yb.array, relative: 1e-6, absolute: 1e-7, "forward")
-            let dxa = fused.backward(dy, a.replica.view).array
-            let dxb = plain.backward(relu.backward(dy, b.replica.view), b.replica.view).array
+            let dxa = fused.backward(dy, a.replica.view, .testing(training)).array
+            let dxb = plain.backward(relu.backward(dy, b.replica.view, .testing(training)), b.replica.view,
+                                     .testing(training)).array
             assertClose(dxa, dxb, relative: 1e-5, absolute: 1e-6, "input gradient")
             assertClose(a.replica.gradients.array, b.replica.gradients.array, relative: 1e-5, absolute: 1e-6, "γ, β")
             XCTAssertEqual(a.replica.state.array, b.replica.state.array, "running statistics")
@@ -85,9 +85,9 @@ final class LayerGradientTests: XCTestCase {
         for plane in 0..<6 { for row in 0..<4 { for col in 0..<6 {
             wide[(plane * 4 + row) * 7 + col] = x[(plane * 4 + row) * 6 + col]
         } } }
-        XCTAssertEqual(fast.forward(x, view, training: true).array, general.forward(wide, view, training: true).array)
+        XCTAssertEqual(fast.forward(x, view, .testing()).array, general.forward(wide, view, .testing()).array)
         let dy = randomTensor(Shape(2, 3, 2, 3), seed: 31)
-        let dxFast = fast.backward(dy, view).array, dxGeneral = general.backward(dy, view).array
+        let dxFast = fast.backward(dy, view, .testing()).array, dxGeneral = general.backward(dy, view, .testing()).array
         for plane in 0..<6 { for row in 0..<4 { for col in 0..<6 {
             XCTAssertEqual(dxFast[(plane * 4 + row) * 6 + col], dxGeneral[(plane * 4 + row) * 7 + col])
         } } }
@@ -110,11 +110,11 @@ final class LayerGradientTests: XCTestCase {
             // Rounded values give ties; a negative offset gives all-negative windows.
             let x = Tensor(shape, values: randomTensor(shape, seed: 20).array.map { ($0 * 2).rounded() / 2 - 0.5 })
             let dy = randomTensor(fused.outputShape(for: shape), seed: 21)
-            let ya = fused.forward(x, view, training: true).array
-            let yb = pool.forward(relu.forward(x, view, training: true), view, training: true).array
+            let ya = fused.forward(x, view, .testing()).array
+            let yb = pool.forward(relu.forward(x, view, .testing()), view, .testing()).array
             XCTAssertEqual(ya, yb)
-            let dxa = fused.backward(dy, view).array
-            let dxb = relu.backward(pool.backward(dy, view), view).array
+            let dxa = fused.backward(dy, view, .testing()).array
+            let dxb = relu.backward(pool.backward(dy, view, .testing()), view, .testing()).array
             XCTAssertEqual(dxa, dxb)
         }
     }
@@ -132,9 +132,9 @@ final class LayerGradientTests: XCTestCase {
     func testBasicBlockIdentityZeroPadAndProjection() {
         func block(_ cin: Int, _ cout: Int, _ stride: Int, _ shortcut: Shortcut) -> ResidualBlock {
             ResidualBlock(body: Sequential([
-                ("conv1", Conv2d(cin, cout, kernel: 3, stride: stride, padding: 1, bias: false, workspace: ws)),
+                ("conv1", Conv2d(cin, cout, kernel: 3, stride: stride, padding: 1, bias: false)),
                 ("bn1", BatchNorm(cout)), ("", ReLU()),
-                ("conv2", Conv2d(cout, cout, kernel: 3, padding: 1, bias: false, workspace: ws)), ("bn2", BatchNorm(cout)),
+                ("conv2", Conv2d(cout, cout, kernel: 3, padding: 1, bias: false)), ("bn2", BatchNorm(cout)),
             ]), shortcut: shortcut)
         }
         let tolerance: (Float, Float) = (4e-2, 5e-3)
@@ -142,7 +142,7 @@ final class LayerGradientTests: XCTestCase {
                             relative: tolerance.0, absolute: tolerance.1)
         checkLayerGradients(block(2, 4, 2, .zeroPad(stride: 2, outChannels: 4)), input: Shape(2, 3, 5, 5), epsilon: 1e-3,
                             relative: tolerance.0, absolute: tolerance.1)
-        let projection = Sequential([("0", Conv2d(2, 4, kernel: 1, stride: 2, bias: false, workspace: ws)),
+        let projection = Sequential([("0", Conv2d(2, 4, kernel: 1, stride: 2, bias: false)),
                                      ("1", BatchNorm(4))])
         checkLayerGradients(block(2, 4, 2, .projection(projection)), input: Shape(2, 3, 4, 4), epsilon: 1e-3,
                             relative: tolerance.0, absolute: tolerance.1)
@@ -151,10 +151,9 @@ final class LayerGradientTests: XCTestCase {
 
 /// The chunked im2col paths against one chunk per batch, and their gradients when chunks split images.
 final class ConvolutionChunkTests: XCTestCase {
-    let ws = Workspace()
 
     func conv(_ cin: Int, _ cout: Int, kernel: Int, stride: Int, padding: Int, budget: Int) -> Conv2d {
-        let c = Conv2d(cin, cout, kernel: kernel, stride: stride, padding: padding, workspace: ws)
+        let c = Conv2d(cin, cout, kernel: kernel, stride: stride, padding: padding)
         c.columnBudget = budget
         return c
     }
@@ -170,11 +169,12 @@ final class ConvolutionChunkTests: XCTestCase {
             let lines = conv(shape.c, 4, kernel: k, stride: s, padding: p, budget: 1)
             let a = LayerHarness(whole, seed: 3), b = LayerHarness(lines, seed: 3)
             let x = randomTensor(shape, seed: 4)
-            let ya = whole.forward(x, a.replica.view, training: true).array
-            let yb = lines.forward(x, b.replica.view, training: true).array
+            let ya = whole.forward(x, a.replica.view, .testing()).array
+            let yb = lines.forward(x, b.replica.view, .testing()).array
             assertClose(yb, ya, relative: 1e-5, absolute: 1e-6, "forward k\(k) s\(s)")
             let dy = randomTensor(whole.outputShape(for: shape), seed: 5)
-            let dxa = whole.backward(dy, a.replica.view).array, dxb = lines.backward(dy, b.replica.view).array
+            let dxa = whole.backward(dy, a.replica.view, .testing()).array
+            let dxb = lines.backward(dy, b.replica.view, .testing()).array
             assertClose(dxb, dxa, relative: 1e-5, absolute: 1e-5, "input gradient k\(k) s\(s)")
             assertClose(b.replica.gradients.array, a.replica.gradients.array, relative: 1e-5, absolute: 1e-5,
                         "weight gradient k\(k) s\(s)")

@@ -69,7 +69,7 @@ final class ModelTests: XCTestCase {
         let labels = (0..<batch).map { Int32($0 % spec.classes) }
         labels.withUnsafeBufferPointer { lp in
             let l = lp.baseAddress!
-            _ = net.trainStep(images: images, labels: l, replica.view)
+            _ = net.trainStep(images: images, labels: l, replica.view, .training(seed: 1, epoch: 0, worker: 0, step: 0))
             let analytic = replica.gradients.array
             var picks = RandomGenerator(seed: 14)
             var got: [Float] = [], want: [Float] = []
@@ -104,7 +104,7 @@ final class ModelTests: XCTestCase {
 extension Network {
     /// Mean training-mode loss without touching gradients (for finite differences).
     func lossOnly(_ images: Tensor, _ labels: UnsafePointer<Int32>, _ replica: Replica) -> Float {
-        let logits = forward(images, replica.view, training: true)
+        let logits = forward(images, replica.view, .training(seed: 1, epoch: 0, worker: 0, step: 0))
         return SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: nil).loss
     }
 }

@@ -7,10 +7,10 @@ import TestSupport
 final class ReferenceTests: XCTestCase {
     func testConvolutionMatchesDirectLoopsWithPyTorchWeightLayout() {
         let cin = 2, cout = 3, n = 2, h = 6, w = 5, k = 3, stride = 2, pad = 1
-        let conv = Conv2d(cin, cout, kernel: k, stride: stride, padding: pad, workspace: Workspace())
+        let conv = Conv2d(cin, cout, kernel: k, stride: stride, padding: pad)
         let harness = LayerHarness(conv, seed: 3)
         let x = randomTensor(Shape(cin, n, h, w), seed: 4)
-        let y = conv.forward(x, harness.replica.view, training: true)
+        let y = conv.forward(x, harness.replica.view, .testing())
         let weight = harness.replica.parameters.array, bias = Array(weight[(cout * cin * k * k)...])
         let oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1
         XCTAssertEqual(y.shape, Shape(cout, n, oh, ow))
@@ -44,14 +44,14 @@ final class ReferenceTests: XCTestCase {
             (3, 4, 5, 1, 2, 2, 6, 7, 150), (2, 3, 5, 1, 2, 3, 3, 2, 1 << 20),
         ]
         for (cin, cout, k, stride, pad, n, h, w, budget) in cases {
-            let conv = Conv2d(cin, cout, kernel: k, stride: stride, padding: pad, bias: false, workspace: Workspace())
+            let conv = Conv2d(cin, cout, kernel: k, stride: stride, padding: pad, bias: false)
             conv.columnBudget = budget
             let harness = LayerHarness(conv, seed: 6)
             let x = randomTensor(Shape(cin, n, h, w), seed: 7)
-            let y = conv.forward(x, harness.replica.view, training: true)
+            let y = conv.forward(x, harness.replica.view, .testing())
             let oh = y.shape.h, ow = y.shape.w
             let dy = randomTensor(y.shape, seed: 8)
-            let dx = conv.backward(dy, harness.replica.view).array
+            let dx = conv.backward(dy, harness.replica.view, .testing()).array
             let weight = harness.replica.parameters.array, xa = x.array, dya = dy.array
             var expectedY = [Float](repeating: 0, count: y.count), expectedDx = [Float](repeating: 0, count: x.count)
             var expectedDw = [Float](repeating: 0, count: weight.count)
@@ -79,7 +79,7 @@ final class ReferenceTests: XCTestCase {
         let harness = LayerHarness(layer, seed: 5)
         let x = Tensor(Shape(3, 2), values: [1, 2, 3, 4, 5, 6]) // [in, N]: sample 0 = (1, 3, 5)
         let p = harness.replica.parameters.array // W [2, 3] then b [2]
-        let y = layer.forward(x, harness.replica.view, training: true)
+        let y = layer.forward(x, harness.replica.view, .testing())
         let expected: [Float] = [
             p[0] * 1 + p[1] * 3 + p[2] * 5 + p[6], p[0] * 2 + p[1] * 4 + p[2] * 6 + p[6],
             p[3] * 1 + p[4] * 3 + p[5] * 5 + p[7], p[3] * 2 + p[4] * 4 + p[5] * 6 + p[7],
@@ -90,7 +90,7 @@ final class ReferenceTests: XCTestCase {
     func testFlattenUsesPyTorchFeatureOrder() {
         // x [C=2, N=2, H=1, W=2]; PyTorch flattens sample n as (c0w0, c0w1, c1w0, c1w1).
         let x = Tensor(Shape(2, 2, 1, 2), values: [0, 1, 10, 11, 100, 101, 110, 111])
-        let y = Flatten().forward(x, LayerHarness(Flatten()).replica.view, training: true)
+        let y = Flatten().forward(x, LayerHarness(Flatten()).replica.view, .testing())
         XCTAssertEqual(y.shape, Shape(4, 2))
         // [features, N]: feature f of sample n at f·N + n
         XCTAssertEqual(y.array, [0, 10, 1, 11, 100, 110, 101, 111])
@@ -102,14 +102,14 @@ final class ReferenceTests: XCTestCase {
         for threads in [1, 2] {
             let s = Shape(3, 10, 3, 5), hw = 15
             let flatten = Flatten()
-            flatten.use(Workspace(threads: threads))
             let x = Tensor(s, values: (0..<s.count).map { Float($0) })
             let view = LayerHarness(Flatten()).replica.view
-            let y = flatten.forward(x, view, training: true).array
+            let y = flatten.forward(x, view, .testing(threads: threads)).array
             for c in 0..<3 { for n in 0..<10 { for p in 0..<hw {
                 XCTAssertEqual(y[(c * hw + p) * 10 + n], x[(c * 10 + n) * hw + p])
             } } }
-            XCTAssertEqual(flatten.backward(Tensor(Shape(45, 10), values: y), view).array, x.array)
+            XCTAssertEqual(flatten.backward(Tensor(Shape(45, 10), values: y), view, .testing(threads: threads)).array,
+                           x.array)
         }
     }
 
@@ -119,11 +119,11 @@ final class ReferenceTests: XCTestCase {
         harness.replica.parameters[0] = 1
         harness.replica.parameters[1] = 0
         let x = Tensor(Shape(1, 4), values: [1, 2, 3, 6])   // mean 3, biased var 3.5, unbiased 14/3
-        let y = bn.forward(x, harness.replica.view, training: true)
+        let y = bn.forward(x, harness.replica.view, .testing())
         assertClose(harness.replica.state.array, [0.9 * 0 + 0.1 * 3, 0.9 * 1 + 0.1 * 14 / 3], relative: 1e-6)
         let inv = 1 / (3.5 + 1e-5 as Float).squareRoot()
         assertClose(y.array, [-2 * inv, -1 * inv, 0, 3 * inv], relative: 1e-5)
-        let z = bn.forward(x, harness.replica.view, training: false)
+        let z = bn.forward(x, harness.replica.view, .testing(false))
         let runInv = 1 / (0.9 + 0.1 * 14 / 3 + 1e-5 as Float).squareRoot()
         assertClose(z.array, [1, 2, 3, 6].map { ($0 - 0.3) * runInv }, relative: 1e-5)
     }
@@ -150,9 +150,9 @@ final class ReferenceTests: XCTestCase {
     func testMaxAndAveragePoolValues() {
         let x = Tensor(Shape(1, 1, 2, 4), values: [1, 5, 2, 0, 3, 4, 8, 7])
         let harness = LayerHarness(ReLU())
-        XCTAssertEqual(MaxPool2d(kernel: 2).forward(x, harness.replica.view, training: true).array, [5, 8])
-        XCTAssertEqual(AvgPool2d(kernel: 2).forward(x, harness.replica.view, training: true).array, [3.25, 4.25])
-        XCTAssertEqual(GlobalAveragePool().forward(x, harness.replica.view, training: true).array, [30.0 / 8])
+        XCTAssertEqual(MaxPool2d(kernel: 2).forward(x, harness.replica.view, .testing()).array, [5, 8])
+        XCTAssertEqual(AvgPool2d(kernel: 2).forward(x, harness.replica.view, .testing()).array, [3.25, 4.25])
+        XCTAssertEqual(GlobalAveragePool().forward(x, harness.replica.view, .testing()).array, [30.0 / 8])
     }
 }
 

@@ -18,7 +18,9 @@ final class ThreadIndependenceTests: XCTestCase {
         net.initialize(replica, seed: 5)
         let images = randomTensor(Shape(spec.channels, batch, spec.height, spec.width), seed: 6)
         let labels = (0..<batch).map { Int32($0 % spec.classes) }
-        let loss = labels.withUnsafeBufferPointer { net.trainStep(images: images, labels: $0.baseAddress!, replica.view).loss }
+        let loss = labels.withUnsafeBufferPointer {
+            net.trainStep(images: images, labels: $0.baseAddress!, replica.view, .training(seed: 1, epoch: 0, worker: 0, step: 0)).loss
+        }
         return [loss] + replica.gradients.array + replica.state.array
     }
 
@@ -59,23 +61,22 @@ final class ThreadIndependenceTests: XCTestCase {
     /// columns, 1×1 convolutions by rows, 3×3 and stride-2 convolutions by image groups, and the
     /// flatten transpose. Forward output, input gradient and parameter gradients.
     func testLayersThatSplitTheirWork() {
-        func pass(_ make: (Workspace) -> Layer, input: Shape, threads: Int) -> [Float] {
-            let workspace = Workspace(threads: threads)
-            let layer = make(workspace)
-            layer.use(workspace)
+        func pass(_ make: () -> Layer, input: Shape, threads: Int) -> [Float] {
+            let context = StepContext.testing(threads: threads), layer = make()
             let harness = LayerHarness(layer, seed: 3)
             let x = randomTensor(input, seed: 4)
-            let y = layer.forward(x, harness.replica.view, training: true)
+            let y = layer.forward(x, harness.replica.view, context)
             let dy = randomTensor(y.shape, seed: 5)
-            let dx = layer.backward(dy, harness.replica.view)
+            let dx = layer.backward(dy, harness.replica.view, context)
             return y.array + dx.array + harness.replica.gradients.array
         }
-        let layers: [(String, (Workspace) -> Layer, Shape)] = [
-            ("linear 512→256", { _ in Linear(512, 256) }, Shape(512, 32)),
-            ("conv 1×1 64→64", { Conv2d(64, 64, kernel: 1, workspace: $0) }, Shape(64, 4, 16, 16)),
-            ("conv 3×3 8→16", { Conv2d(8, 16, kernel: 3, padding: 1, workspace: $0) }, Shape(8, 8, 12, 12)),
-            ("conv 3×3 stride 2", { Conv2d(8, 16, kernel: 3, stride: 2, padding: 1, workspace: $0) }, Shape(8, 8, 12, 12)),
-            ("flatten", { _ in Flatten() }, Shape(64, 32, 7, 7)),
+        let layers: [(String, () -> Layer, Shape)] = [
+            ("linear 512→256", { Linear(512, 256) }, Shape(512, 32)),
+            ("conv 1×1 64→64", { Conv2d(64, 64, kernel: 1) }, Shape(64, 4, 16, 16)),
+            ("conv 3×3 8→16", { Conv2d(8, 16, kernel: 3, padding: 1) }, Shape(8, 8, 12, 12)),
+            ("conv 3×3 stride 2", { Conv2d(8, 16, kernel: 3, stride: 2, padding: 1) }, Shape(8, 8, 12, 12)),
+            ("flatten", { Flatten() }, Shape(64, 32, 7, 7)),
+            ("dropout", { Dropout(rate: 0.3) }, Shape(64, 32, 7, 7)),
         ]
         for (name, make, input) in layers {
             let one = pass(make, input: input, threads: 1)

@@ -32,10 +32,11 @@ public func randomTensor(_ shape: Shape, seed: UInt64, scale: Float = 1) -> Tens
 }
 
 /// Checks a layer's parameter and input gradients against central finite differences of the
-/// scalar L = Σ y·r for a fixed random r. Float32 throughout, so the tolerance is
+/// scalar L = Σ y·r for a fixed random r, every pass with the same context (`.testing(training)`
+/// unless given). Float32 throughout, so the tolerance is
 /// |analytic − numeric| ≤ absolute + relative·|numeric|.
 public func checkLayerGradients(
-    _ layer: Layer, input shape: Shape, training: Bool = true, epsilon: Float = 1e-2,
+    _ layer: Layer, input shape: Shape, training: Bool = true, context: StepContext? = nil, epsilon: Float = 1e-2,
     relative: Float = 2e-2, absolute: Float = 2e-3, seed: UInt64 = 7, distinctInput: Bool = false,
     file: StaticString = #filePath, line: UInt = #line
 ) {
@@ -47,15 +48,16 @@ public func checkLayerGradients(
         ? Tensor(shape, values: rampRng.permutation(shape.count).map { Float($0 - shape.count / 2) * 0.05 + 0.025 })
         : randomTensor(shape, seed: seed + 1)
     let r = harness.replica.view
-    let y0 = layer.forward(x, r, training: training)
+    let context = context ?? .testing(training)
+    let y0 = layer.forward(x, r, context)
     let projection = randomTensor(y0.shape, seed: seed + 2)
     func loss() -> Float {
-        let y = layer.forward(x, r, training: training)
+        let y = layer.forward(x, r, context)
         return Vector.dot(y.pointer, projection.pointer, count: y.count)
     }
     harness.replica.gradients.zero()
-    _ = layer.forward(x, r, training: training)
-    let dx = layer.backward(projection, r)
+    _ = layer.forward(x, r, context)
+    let dx = layer.backward(projection, r, context)
     let analyticInput = dx.array
     let analyticParameters = harness.replica.gradients.array
 
@@ -80,4 +82,12 @@ public func checkLayerGradients(
     }
     assertClose(analyticInput, numericInput, relative: relative, absolute: absolute,
                 "input gradient", file: file, line: line)
+}
+
+extension StepContext {
+    /// A context for layers run on their own: training (or evaluation), step 0 of seed 0, on a
+    /// fresh workspace of `threads` lanes (Conv2d needs its scratch).
+    public static func testing(_ training: Bool = true, threads: Int = 1) -> StepContext {
+        StepContext(mode: training ? .training : .evaluation, workspace: Workspace(threads: threads))
+    }
 }

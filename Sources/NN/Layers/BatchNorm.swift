@@ -19,15 +19,12 @@ public final class BatchNorm: Layer {
     private var weightOffset = 0, biasOffset = 0, meanOffset = 0, varianceOffset = 0
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
-    /// Whether the last forward used batch statistics (training) or the running ones.
-    private var lastForwardTrained = true
     /// Per channel: batch mean and 1/sqrt(var + ε) of the last forward.
     private let savedMean: FloatBuffer, savedInverseStd: FloatBuffer
-    private var workspace: Workspace?
-    /// The replica and output gradient of the current call, for the per-channel loops.
-    private var replica: ReplicaView?, outputGradient = Tensor(Shape(0, 0))
-    private lazy var forwardChannel: (Int, Int) -> Void = { [unowned self] c, _ in self.forward(channel: c) }
-    private lazy var backwardChannel: (Int, Int) -> Void = { [unowned self] c, _ in self.backward(channel: c) }
+    /// A call's arguments, for the per-channel loops (each channel's sums stay on one lane).
+    private struct Call { let r: ReplicaView, dy: Tensor?, training: Bool }
+    private lazy var forwardChannels = Parts<Call> { [unowned self] call, c, _ in self.forward(channel: c, call) }
+    private lazy var backwardChannels = Parts<Call> { [unowned self] call, c, _ in self.backward(channel: c, call) }
 
     public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, zeroInitScale: Bool = false,
                 relu: Bool = false) {
@@ -39,9 +36,6 @@ public final class BatchNorm: Layer {
         savedMean = FloatBuffer(count: channels)
         savedInverseStd = FloatBuffer(count: channels)
     }
-
-    /// Channels are spread over the workspace's threads (each channel's sums stay on one thread).
-    public func use(_ workspace: Workspace) { self.workspace = workspace }
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {
         weightOffset = parameters.append(name: joinName(prefix, "weight"), shape: [channels], role: .normScale,
@@ -58,22 +52,21 @@ public final class BatchNorm: Layer {
 
     public func flops(for x: Shape) -> Int { 4 * x.c * x.h * x.w }
 
-    public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
+    /// Training (batch statistics) or evaluation (running ones) as `context` says.
+    public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         input = x
-        replica = r
-        lastForwardTrained = training
         output.reshape(x.shape)
-        workspace.run(channels, job: forwardChannel)
+        forwardChannels.run(channels, Call(r: r, dy: nil, training: context.isTraining), context)
         return output
     }
 
-    private func forward(channel c: Int) {
-        let r = replica!, m = input.shape.plane
+    private func forward(channel c: Int, _ call: Call) {
+        let r = call.r, m = input.shape.plane
         let gamma = r.parameters + weightOffset, beta = r.parameters + biasOffset
         let runningMean = r.state + meanOffset, runningVar = r.state + varianceOffset
         let x = input.pointer + c * m
         var mean: Float, inverseStd: Float
-        if lastForwardTrained {
+        if call.training {
             mean = Vector.sum(x, count: m) / Float(m)
             let squares = Vector.squaredDeviations(x, from: mean, count: m)
             let variance = squares / Float(m)
@@ -91,19 +84,17 @@ public final class BatchNorm: Layer {
         Vector.affine(x, scale: scale, shift: beta[c] - mean * scale, relu: relu, into: output.pointer + c * m, count: m)
     }
 
-    public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
-        replica = r
-        outputGradient = dy
+    public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         if needsInputGradient { inputGradient.reshape(input.shape) }
-        workspace.run(channels, job: backwardChannel)
+        backwardChannels.run(channels, Call(r: r, dy: dy, training: context.isTraining), context)
         return inputGradient
     }
 
-    private func backward(channel c: Int) {
-        let r = replica!, m = input.shape.plane
+    private func backward(channel c: Int, _ call: Call) {
+        let r = call.r, m = input.shape.plane
         let gamma = r.parameters + weightOffset
         let dGamma = r.gradients + weightOffset, dBeta = r.gradients + biasOffset
-        let x = input.pointer + c * m, g = outputGradient.pointer + c * m
+        let x = input.pointer + c * m, g = call.dy!.pointer + c * m
         // With the fused ReLU, the gradient reaching the normalisation is dy where the output is positive.
         let mask: UnsafePointer<Float>? = relu ? UnsafePointer(output.pointer + c * m) : nil
         let mean = savedMean[c], inverseStd = savedInverseStd[c]
@@ -114,7 +105,7 @@ public final class BatchNorm: Layer {
         dBeta[c] += sumDy
         guard needsInputGradient else { return }
         let dx = inputGradient.pointer + c * m
-        if !lastForwardTrained {
+        if !call.training {
             // Running statistics are constants: the layer is affine, dx = γ·invstd·dy.
             Vector.gradientAffine(g, reluOutput: mask, x, a: gamma[c] * inverseStd, b: 0, c: 0, into: dx, count: m)
             return

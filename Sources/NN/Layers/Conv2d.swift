@@ -6,7 +6,6 @@ import Tensor
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, geometry: ConvGeometry, hasBias: Bool
     public var needsInputGradient = true
-    private var workspace: Workspace
     private var weightOffset = 0, biasOffset = 0
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
@@ -18,32 +17,32 @@ public final class Conv2d: Layer {
     private let weightGradientT: FloatBuffer
     /// The flipped, transposed kernel [in, out·kh·kw] of size-preserving convolutions.
     private let flippedWeight: FloatBuffer
-    /// What the groups of the current call do, with the call's replica and output gradient.
-    private var pass = Pass.forward, replica: ReplicaView?, outputGradient = Tensor(Shape(0, 0))
-    private lazy var groupJob: (Int, Int) -> Void = { [unowned self] g, lane in self.run(group: g, lane: lane) }
+    /// A call's arguments: what its parts do, the replica, the output gradient (nil forward),
+    /// the context (for the lanes' scratch) and, for pointwise convolutions, the split of rows.
+    private struct Call {
+        let pass: Pass, r: ReplicaView, dy: Tensor?, context: StepContext
+        var rows = Split(0)
+    }
+    private lazy var imageGroups = Parts<Call> { [unowned self] call, g, lane in self.run(group: g, lane: lane, call) }
     /// Pointwise convolutions need no im2col, so they split their GEMMs by rows instead of image
     /// groups: GEMMs over all columns, and no weight-gradient partial sums.
-    private var rowSplit = Split(0)
-    private lazy var pointwiseJob: (Int, Int) -> Void = { [unowned self] part, _ in
-        self.pass == .forward ? self.forwardPointwise(self.rowSplit.range(part))
-                              : self.backwardPointwise(self.rowSplit.range(part))
+    private lazy var pointwiseRows = Parts<Call> { [unowned self] call, part, _ in
+        call.pass == .forward ? self.forwardPointwise(call.rows.range(part), call.r)
+                              : self.backwardPointwise(call.rows.range(part), call.r, call.dy!)
     }
 
     private enum Pass { case forward, backwardPointwise, backwardPreservingSize, backwardGeneral }
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-                bias: Bool = true, workspace: Workspace) {
+                bias: Bool = true) {
         self.inChannels = inChannels
         self.outChannels = outChannels
         geometry = ConvGeometry(kernel: kernel, stride: stride, padding: padding)
         hasBias = bias
-        self.workspace = workspace
         let weights = outChannels * inChannels * kernel * kernel
         weightGradientT = FloatBuffer(count: Conv2d.groups * weights)
         flippedWeight = FloatBuffer(count: geometry.preservesSize ? weights : 0)
     }
-
-    public func use(_ workspace: Workspace) { self.workspace = workspace }
 
     private var patch: Int { inChannels * geometry.kernelH * geometry.kernelW }
     private var weightCount: Int { outChannels * patch }
@@ -97,7 +96,8 @@ public final class Conv2d: Layer {
 
     /// One group of the current pass: its output positions, split into chunks whose im2col columns
     /// fit the cache budget, each with the lane's scratch.
-    private func run(group g: Int, lane: Int) {
+    private func run(group g: Int, lane: Int, _ call: Call) {
+        let pass = call.pass
         let ys = output.shape, groups = groupCount(ys)
         let image = ys.h * ys.w, positions = (g * ys.n / groups * image)..<((g + 1) * ys.n / groups * image)
         let rowsPerColumn = pass == .backwardPreservingSize ? outChannels * geometry.kernelH * geometry.kernelW : patch
@@ -105,7 +105,7 @@ public final class Conv2d: Layer {
         let perChunk = columnsPerChunk(unit: anyRange ? 1 : ys.w, rowsPerColumn: rowsPerColumn)
         // The columns, then (backward) the other weight-gradient operand transposed, [columns, in or out].
         let columns = min(positions.count, perChunk)
-        let col = workspace.scratch((rowsPerColumn + max(inChannels, outChannels)) * columns + im2colSlack, lane: lane)
+        let col = call.context.scratch((rowsPerColumn + max(inChannels, outChannels)) * columns + im2colSlack, lane: lane)
         let images = (g * ys.n / groups)..<((g + 1) * ys.n / groups), xs = input.shape
         if geometry.usesPhases && pass == .forward {
             splitPhases(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, oh: ys.h, ow: ys.w, mask: geometry.phaseMask,
@@ -119,9 +119,9 @@ public final class Conv2d: Layer {
             let chunk = r..<min(positions.upperBound, r + perChunk)
             let first = r == positions.lowerBound
             switch pass {
-            case .forward: forward(chunk, col)
-            case .backwardPreservingSize: backwardPreservingSize(group: g, chunk, first: first, col)
-            case .backwardGeneral: backwardGeneral(group: g, chunk, first: first, col)
+            case .forward: forward(chunk, col, call.r)
+            case .backwardPreservingSize: backwardPreservingSize(group: g, chunk, first: first, col, call.dy!)
+            case .backwardGeneral: backwardGeneral(group: g, chunk, first: first, col, call.r, call.dy!)
             case .backwardPointwise: preconditionFailure("pointwise passes are split by rows")
             }
             r = chunk.upperBound
@@ -155,73 +155,71 @@ public final class Conv2d: Layer {
         }
     }
 
-    public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         input = x
-        replica = r
         output.reshape(outputShape(for: x.shape))
         if geometry.usesPhases { phases.reshape(Shape(4 * inChannels, x.shape.n, output.shape.h, output.shape.w)) }
-        pass = .forward
+        let call = Call(pass: .forward, r: r, dy: nil, context: context)
         if isPointwise {
-            runPointwise(rows: outChannels)
+            runPointwise(rows: outChannels, call)
         } else {
-            workspace.pool.run(groupCount(output.shape), job: groupJob)
+            imageGroups.run(groupCount(output.shape), call, context)
         }
         return output
     }
 
-    /// `pointwiseJob` over `rows` output rows in parts of at least ~0.5 MFLOP.
-    private func runPointwise(rows: Int) {
+    /// `pointwiseRows` over `rows` output rows in parts of at least ~0.5 MFLOP.
+    private func runPointwise(rows: Int, _ call: Call) {
         let work = output.shape.plane * max(inChannels, outChannels)
-        rowSplit = Split(rows, minimum: max(8, 256 * 1024 / max(1, work)), alignment: 8)
-        workspace.pool.run(rowSplit.parts, job: pointwiseJob)
+        var call = call
+        call.rows = Split(rows, minimum: max(8, 256 * 1024 / max(1, work)), alignment: 8)
+        pointwiseRows.run(call.rows.parts, call, call.context)
     }
 
     /// The GEMM adds to the output's starting value: the bias, or 0 without one.
     private var forwardBeta: Float { hasBias ? 1 : 0 }
 
     /// y[rows, P] = W[rows, in] · x[in, P] (x is its own im2col matrix).
-    private func forwardPointwise(_ rows: Range<Int>) {
+    private func forwardPointwise(_ rows: Range<Int>, _ r: ReplicaView) {
         let plane = output.shape.plane
         if hasBias {
-            let bias = replica!.parameters + biasOffset
+            let bias = r.parameters + biasOffset
             for o in rows { (output.pointer + o * plane).update(repeating: bias[o], count: plane) }
         }
-        gemmNN(m: rows.count, n: plane, k: patch, a: replica!.parameters + weightOffset + rows.lowerBound * patch,
+        gemmNN(m: rows.count, n: plane, k: patch, a: r.parameters + weightOffset + rows.lowerBound * patch,
                lda: patch, b: input.pointer, ldb: plane, beta: forwardBeta, c: output.pointer + rows.lowerBound * plane,
                ldc: plane)
     }
 
     /// y[out, chunk] = W[out, patch] · col(x)[patch, chunk].
-    private func forward(_ chunk: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
+    private func forward(_ chunk: Range<Int>, _ col: UnsafeMutablePointer<Float>, _ r: ReplicaView) {
         let ys = output.shape, columns = chunk.count, offset = chunk.lowerBound
         unfoldInput(chunk, into: col)
-        fillBias(columns: offset..<(offset + columns))
-        gemmNN(m: outChannels, n: columns, k: patch, a: replica!.parameters + weightOffset, lda: patch, b: col,
+        fillBias(columns: offset..<(offset + columns), r)
+        gemmNN(m: outChannels, n: columns, k: patch, a: r.parameters + weightOffset, lda: patch, b: col,
                ldb: columns, beta: forwardBeta, c: output.pointer + offset, ldc: ys.plane)
     }
 
     /// y[o, columns] = bias[o] (nothing without a bias; OpenBLAS would otherwise zero C for
     /// beta = 0 and we then add the bias in a second pass).
-    private func fillBias(columns: Range<Int>) {
+    private func fillBias(columns: Range<Int>, _ r: ReplicaView) {
         guard hasBias else { return }
-        let bias = replica!.parameters + biasOffset, plane = output.shape.plane
+        let bias = r.parameters + biasOffset, plane = output.shape.plane
         for o in 0..<outChannels {
             (output.pointer + o * plane + columns.lowerBound).update(repeating: bias[o], count: columns.count)
         }
     }
 
-    public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
+    public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         let xs = input.shape, ys = dy.shape
-        replica = r
-        outputGradient = dy
         if hasBias {
             let db = r.gradients + biasOffset
             for o in 0..<outChannels { db[o] += Vector.sum(dy.pointer + o * ys.plane, count: ys.plane) }
         }
         if needsInputGradient { inputGradient.reshape(xs) }
+        let pass: Pass
         if isPointwise {
-            pass = .backwardPointwise
-            runPointwise(rows: inChannels)
+            runPointwise(rows: inChannels, Call(pass: .backwardPointwise, r: r, dy: dy, context: context))
             addTransposedWeightGradient(groups: 1, into: r.gradients + weightOffset)
             return inputGradient
         } else if geometry.preservesSize && needsInputGradient {
@@ -235,7 +233,7 @@ public final class Conv2d: Layer {
                 inputGradient.zero()
             }
         }
-        workspace.pool.run(groupCount(ys), job: groupJob)
+        imageGroups.run(groupCount(ys), Call(pass: pass, r: r, dy: dy, context: context), context)
         let dW = r.gradients + weightOffset
         if pass == .backwardPreservingSize {
             addFlippedWeightGradient(groups: groupCount(ys), into: dW)
@@ -249,13 +247,13 @@ public final class Conv2d: Layer {
     private func partial(_ g: Int) -> UnsafeMutablePointer<Float> { weightGradientT.pointer + g * weightCount }
 
     /// dWᵀ[rows, out] = x[rows, P] · dyᵀ; dx[rows, P] = Wᵀ[rows, out] · dy (rows: input channels).
-    private func backwardPointwise(_ rows: Range<Int>) {
+    private func backwardPointwise(_ rows: Range<Int>, _ r: ReplicaView, _ outputGradient: Tensor) {
         let plane = output.shape.plane, dy = outputGradient.pointer
         BLAS.gemm(transB: true, m: rows.count, n: outChannels, k: plane, a: input.pointer + rows.lowerBound * plane,
                   lda: plane, b: dy, ldb: plane, c: partial(0) + rows.lowerBound * outChannels, ldc: outChannels)
         guard needsInputGradient else { return }
         BLAS.gemm(transA: true, m: rows.count, n: plane, k: outChannels,
-                  a: replica!.parameters + weightOffset + rows.lowerBound, lda: patch, b: dy, ldb: plane,
+                  a: r.parameters + weightOffset + rows.lowerBound, lda: patch, b: dy, ldb: plane,
                   c: inputGradient.pointer + rows.lowerBound * plane, ldc: plane)
     }
 
@@ -279,7 +277,8 @@ public final class Conv2d: Layer {
     /// the flipped, transposed kernel W′ (no col2im, and a GEMM with K = out·kh·kw), and
     /// dW′ᵀ_g += col(dy) · xᵀ, the weight gradient in W′'s layout (the same sum as col(x) · dyᵀ,
     /// with the shift moved from x to dy), so x needs no second im2col.
-    private func backwardPreservingSize(group g: Int, _ chunk: Range<Int>, first: Bool, _ col: UnsafeMutablePointer<Float>) {
+    private func backwardPreservingSize(group g: Int, _ chunk: Range<Int>, first: Bool, _ col: UnsafeMutablePointer<Float>,
+                                        _ outputGradient: Tensor) {
         let xs = input.shape, ys = output.shape, columns = chunk.count, offset = chunk.lowerBound
         let flippedPatch = outChannels * geometry.kernelH * geometry.kernelW
         im2col(outputGradient.pointer, c: ys.c, n: ys.n, h: ys.h, w: ys.w, geometry: geometry, columns: chunk,
@@ -293,14 +292,15 @@ public final class Conv2d: Layer {
 
     /// dWᵀ_g += col(x) · dyᵀ, and col2im(Wᵀ · dy) into dx. (Also for a first layer, whose col(x)
     /// has fewer rows than the col(dy) of the path above when in < out.)
-    private func backwardGeneral(group g: Int, _ chunk: Range<Int>, first: Bool, _ col: UnsafeMutablePointer<Float>) {
+    private func backwardGeneral(group g: Int, _ chunk: Range<Int>, first: Bool, _ col: UnsafeMutablePointer<Float>,
+                                 _ r: ReplicaView, _ outputGradient: Tensor) {
         let xs = input.shape, ys = output.shape, columns = chunk.count, offset = chunk.lowerBound
         let dy = outputGradient.pointer + offset
         unfoldInput(chunk, into: col)
         weightGradient(col, rows: patch, columns: columns, times: dy, rows: outChannels, stride: ys.plane, first: first,
                        into: partial(g), scratch: col + patch * columns)
         guard needsInputGradient else { return }
-        BLAS.gemm(transA: true, m: patch, n: columns, k: outChannels, a: replica!.parameters + weightOffset, lda: patch,
+        BLAS.gemm(transA: true, m: patch, n: columns, k: outChannels, a: r.parameters + weightOffset, lda: patch,
                   b: dy, ldb: ys.plane, c: col, ldc: columns)
         if geometry.usesPhases {
             col2imPhases(col, c: xs.c, n: xs.n, oh: ys.h, ow: ys.w, geometry: geometry, columns: chunk,

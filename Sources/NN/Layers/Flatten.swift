@@ -5,50 +5,48 @@ import Tensor
 public final class Flatten: Layer {
     public var needsInputGradient = true
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
-    private var input = Tensor(Shape(0, 0)), outputGradient = Tensor(Shape(0, 0))
-    private var workspace: Workspace?
-    private var split = Split(0), backwardPass = false
-    private lazy var job: (Int, Int) -> Void = { [unowned self] part, _ in self.transpose(features: self.split.range(part)) }
+    private var input = Tensor(Shape(0, 0))
+    /// A call's arguments: the output gradient (nil forward) and the split of the features.
+    private struct Call { let dy: Tensor?, split: Split }
+    private lazy var parts = Parts<Call> { [unowned self] call, part, _ in
+        self.transpose(features: call.split.range(part), call.dy)
+    }
 
     public init() {}
-
-    public func use(_ workspace: Workspace) { self.workspace = workspace }
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {}
     public func outputShape(for x: Shape) -> Shape { Shape(x.c * x.h * x.w, x.n) }
 
-    public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         input = x
         output.reshape(outputShape(for: x.shape))
         if x.shape.h * x.shape.w == 1 { output.pointer.update(from: x.pointer, count: x.count); return output }
-        run(backward: false)
+        run(backward: nil, context)
         return output
     }
 
-    public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
+    public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         guard needsInputGradient else { return inputGradient }
-        outputGradient = dy
         inputGradient.reshape(input.shape)
         if input.shape.h * input.shape.w == 1 { inputGradient.pointer.update(from: dy.pointer, count: dy.count); return inputGradient }
-        run(backward: true)
+        run(backward: dy, context)
         return inputGradient
     }
 
-    private func run(backward: Bool) {
-        backwardPass = backward
-        split = Split(output.shape.c, minimum: max(8, 16 * 1024 / max(1, input.shape.n)), alignment: 8)
-        workspace.run(split.parts, job: job)
+    private func run(backward dy: Tensor?, _ context: StepContext) {
+        let split = Split(output.shape.c, minimum: max(8, 16 * 1024 / max(1, input.shape.n)), alignment: 8)
+        parts.run(split.parts, Call(dy: dy, split: split), context)
     }
 
-    /// The features f = (c, p) in `features`, channel by channel.
-    private func transpose(features: Range<Int>) {
+    /// The features f = (c, p) in `features`, channel by channel: forward, or backward from `dy`.
+    private func transpose(features: Range<Int>, _ dy: Tensor?) {
         let s = input.shape, hw = s.h * s.w, n = s.n
         var f = features.lowerBound
         while f < features.upperBound {
             let c = f / hw, p = f - c * hw, count = min(hw - p, features.upperBound - f)
             let images = c * n * hw + p, flat = (c * hw + p) * n  // x[c, 0, p] and out[f, 0]
-            if backwardPass {
-                Vector.transpose(outputGradient.pointer + flat, rows: count, cols: n, srcStride: n,
+            if let dy {
+                Vector.transpose(dy.pointer + flat, rows: count, cols: n, srcStride: n,
                                  into: inputGradient.pointer + images, dstStride: hw)
             } else {
                 Vector.transpose(input.pointer + images, rows: n, cols: count, srcStride: hw,

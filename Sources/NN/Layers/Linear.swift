@@ -10,15 +10,16 @@ public final class Linear: Layer {
     private var weightOffset = 0, biasOffset = 0
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
-    private var workspace: Workspace?
-    /// The replica, output gradient and row split of the current call, for the parallel GEMMs.
-    private var replica: ReplicaView?, outputGradient = Tensor(Shape(0, 0)), split = Split(0)
-    private lazy var forwardRows: (Int, Int) -> Void = { [unowned self] part, _ in self.forward(rows: self.split.range(part)) }
-    private lazy var weightGradientColumns: (Int, Int) -> Void = { [unowned self] part, _ in
-        self.weightGradient(columns: self.split.range(part))
+    /// A call's arguments for the parallel GEMMs: replica, output gradient (nil forward), split.
+    private struct Call { let r: ReplicaView, dy: Tensor?, split: Split }
+    private lazy var forwardRows = Parts<Call> { [unowned self] call, part, _ in
+        self.forward(rows: call.split.range(part), call.r)
     }
-    private lazy var inputGradientRows: (Int, Int) -> Void = { [unowned self] part, _ in
-        self.computeInputGradient(rows: self.split.range(part))
+    private lazy var weightGradientColumns = Parts<Call> { [unowned self] call, part, _ in
+        self.weightGradient(columns: call.split.range(part), call.r, call.dy!)
+    }
+    private lazy var inputGradientRows = Parts<Call> { [unowned self] call, part, _ in
+        self.computeInputGradient(rows: call.split.range(part), call.r, call.dy!)
     }
 
     public init(_ inFeatures: Int, _ outFeatures: Int, classifier: Bool = false) {
@@ -41,59 +42,54 @@ public final class Linear: Layer {
 
     public func flops(for x: Shape) -> Int { 2 * inFeatures * outFeatures }
 
-    /// The GEMMs are split over output rows across the workspace's threads.
-    public func use(_ workspace: Workspace) { self.workspace = workspace }
-
-    /// Runs `job` on ranges of `count` output rows (or columns) of a GEMM, in parallel when each
-    /// part is worth at least ~0.5 MFLOP (`other` the output's other extent, inner dimension `k`).
-    /// Each part packs the whole of the operand it shares, so split the larger output extent
-    /// whose shared operand is the smaller.
-    private func run(_ count: Int, other: Int, k: Int, _ job: @escaping (Int, Int) -> Void) {
-        split = Split(count, minimum: max(16, 256 * 1024 / max(1, other * k)), alignment: 16)
-        workspace.run(split.parts, job: job)
+    /// Runs `parts` on ranges of `count` output rows (or columns) of a GEMM, in parallel when
+    /// each part is worth at least ~0.5 MFLOP (`other` the output's other extent, inner
+    /// dimension `k`). Each part packs the whole of the operand it shares, so split the larger
+    /// output extent whose shared operand is the smaller.
+    private func run(_ parts: Parts<Call>, _ count: Int, other: Int, k: Int, _ r: ReplicaView, _ dy: Tensor?,
+                     _ context: StepContext) {
+        let split = Split(count, minimum: max(16, 256 * 1024 / max(1, other * k)), alignment: 16)
+        parts.run(split.parts, Call(r: r, dy: dy, split: split), context)
     }
 
-    public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         input = x
-        replica = r
         output.reshape(outputShape(for: x.shape))
-        run(outFeatures, other: x.shape.n, k: inFeatures, forwardRows)
+        run(forwardRows, outFeatures, other: x.shape.n, k: inFeatures, r, nil, context)
         return output
     }
 
     /// y[rows, N] = b[rows] + W[rows, in] · x[in, N]: the bias as the GEMM's starting value.
-    private func forward(rows: Range<Int>) {
-        let n = input.shape.n, bias = replica!.parameters + biasOffset, y = output.pointer
+    private func forward(rows: Range<Int>, _ r: ReplicaView) {
+        let n = input.shape.n, bias = r.parameters + biasOffset, y = output.pointer
         for o in rows { (y + o * n).update(repeating: bias[o], count: n) }
-        gemmNN(m: rows.count, n: n, k: inFeatures, a: replica!.parameters + weightOffset + rows.lowerBound * inFeatures,
+        gemmNN(m: rows.count, n: n, k: inFeatures, a: r.parameters + weightOffset + rows.lowerBound * inFeatures,
                lda: inFeatures, b: input.pointer, ldb: n, beta: 1, c: y + rows.lowerBound * n, ldc: n)
     }
 
-    public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
-        replica = r
-        outputGradient = dy
+    public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         let n = dy.shape.n, db = r.gradients + biasOffset
         for o in 0..<outFeatures { db[o] += Vector.sum(dy.pointer + o * n, count: n) }
-        run(inFeatures, other: outFeatures, k: n, weightGradientColumns)
+        run(weightGradientColumns, inFeatures, other: outFeatures, k: n, r, dy, context)
         guard needsInputGradient else { return inputGradient }
         inputGradient.reshape(input.shape)
-        run(inFeatures, other: dy.shape.n, k: outFeatures, inputGradientRows)
+        run(inputGradientRows, inFeatures, other: dy.shape.n, k: outFeatures, r, dy, context)
         return inputGradient
     }
 
     /// dW[:, columns] += dy[out, N] · x[columns, N]ᵀ (split by input features: each part packs
     /// all of dy, which is smaller than x).
-    private func weightGradient(columns: Range<Int>) {
-        let n = outputGradient.shape.n, dW = replica!.gradients + weightOffset
-        BLAS.gemm(transB: true, m: outFeatures, n: columns.count, k: n, a: outputGradient.pointer, lda: n,
+    private func weightGradient(columns: Range<Int>, _ r: ReplicaView, _ dy: Tensor) {
+        let n = dy.shape.n, dW = r.gradients + weightOffset
+        BLAS.gemm(transB: true, m: outFeatures, n: columns.count, k: n, a: dy.pointer, lda: n,
                   b: input.pointer + columns.lowerBound * n, ldb: n, beta: 1, c: dW + columns.lowerBound,
                   ldc: inFeatures)
     }
 
     /// dx[rows, N] = Wᵀ[rows, out] · dy.
-    private func computeInputGradient(rows: Range<Int>) {
-        let n = outputGradient.shape.n
-        BLAS.gemm(transA: true, m: rows.count, n: n, k: outFeatures, a: replica!.parameters + weightOffset + rows.lowerBound,
-                  lda: inFeatures, b: outputGradient.pointer, ldb: n, c: inputGradient.pointer + rows.lowerBound * n, ldc: n)
+    private func computeInputGradient(rows: Range<Int>, _ r: ReplicaView, _ dy: Tensor) {
+        let n = dy.shape.n
+        BLAS.gemm(transA: true, m: rows.count, n: n, k: outFeatures, a: r.parameters + weightOffset + rows.lowerBound,
+                  lda: inFeatures, b: dy.pointer, ldb: n, c: inputGradient.pointer + rows.lowerBound * n, ldc: n)
     }
 }

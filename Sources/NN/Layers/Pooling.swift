@@ -16,11 +16,11 @@ public final class MaxPool2d: Layer {
     /// Elements of input and output that one run of `argmax` indices covers: a plane, or a
     /// channel for the 2×2 path (`stacked`), as the last forward used them.
     private var indexSpan = (input: 0, output: 0), stacked = false
-    private var workspace: Workspace?
-    private var input = Tensor(Shape(0, 0)), outputGradient = Tensor(Shape(0, 0))
+    private var input = Tensor(Shape(0, 0))
     private let elementwise = Elementwise()
-    private lazy var forwardSpan: (Int, Int) -> Void = { [unowned self] span, _ in self.forward(span: span) }
-    private lazy var backwardSpan: (Int, Int) -> Void = { [unowned self] span, _ in self.backward(span: span) }
+    /// Channels (2×2 path) or planes are spread over the lanes; backward's call is dy.
+    private lazy var forwardSpans = Parts<Void> { [unowned self] _, span, _ in self.forward(span: span) }
+    private lazy var backwardSpans = Parts<Tensor> { [unowned self] dy, span, _ in self.backward(span: span, dy) }
 
     public init(kernel: Int, stride: Int? = nil, padding: Int = 0, relu: Bool = false) {
         geometry = ConvGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding)
@@ -29,15 +29,12 @@ public final class MaxPool2d: Layer {
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {}
 
-    /// Channels (2×2 path) or planes are spread over the workspace's threads.
-    public func use(_ workspace: Workspace) { self.workspace = workspace }
-
     public func outputShape(for x: Shape) -> Shape {
         let (oh, ow) = geometry.outputSize(x.h, x.w)
         return Shape(x.c, x.n, oh, ow)
     }
 
-    public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         input = x
         let ys = outputShape(for: x.shape)
         output.reshape(ys)
@@ -52,8 +49,8 @@ public final class MaxPool2d: Layer {
         } else {
             indexSpan = (h * w, ys.h * ys.w)
         }
-        workspace.run(ys.count / max(1, indexSpan.output), job: forwardSpan)
-        if relu { elementwise.run(.relu, output.pointer, into: output.pointer, count: ys.count, on: workspace) }
+        forwardSpans.run(ys.count / max(1, indexSpan.output), (), context)
+        if relu { elementwise.run(.relu, output.pointer, into: output.pointer, count: ys.count, context) }
         return output
     }
 
@@ -92,18 +89,17 @@ public final class MaxPool2d: Layer {
         }
     }
 
-    public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
+    public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         guard needsInputGradient else { return inputGradient }
         inputGradient.reshape(input.shape)
-        outputGradient = dy
-        workspace.run(dy.count / max(1, indexSpan.output), job: backwardSpan)
+        backwardSpans.run(dy.count / max(1, indexSpan.output), dy, context)
         return inputGradient
     }
 
-    private func backward(span: Int) {
+    private func backward(span: Int, _ dy: Tensor) {
         let (inSpan, outSpan) = indexSpan
         let dx = inputGradient.pointer + span * inSpan
-        let g = outputGradient.pointer + span * outSpan, y = output.pointer + span * outSpan
+        let g = dy.pointer + span * outSpan, y = output.pointer + span * outSpan
         let idx = argmax.pointer + span * outSpan
         dx.update(repeating: 0, count: inSpan)
         if relu {
@@ -165,7 +161,7 @@ public final class AvgPool2d: Layer {
         }
     }
 
-    public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         inputShape = x.shape
         let ys = outputShape(for: x.shape)
         output.reshape(ys)
@@ -179,7 +175,7 @@ public final class AvgPool2d: Layer {
         return output
     }
 
-    public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
+    public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         guard needsInputGradient else { return inputGradient }
         inputGradient.reshape(inputShape)
         inputGradient.zero()
@@ -204,7 +200,7 @@ public final class GlobalAveragePool: Layer {
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {}
     public func outputShape(for x: Shape) -> Shape { Shape(x.c, x.n) }
 
-    public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         inputShape = x.shape
         output.reshape(outputShape(for: x.shape))
         let hw = x.shape.h * x.shape.w
@@ -214,7 +210,7 @@ public final class GlobalAveragePool: Layer {
         return output
     }
 
-    public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
+    public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         guard needsInputGradient else { return inputGradient }
         inputGradient.reshape(inputShape)
         let hw = inputShape.h * inputShape.w

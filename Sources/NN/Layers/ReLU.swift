@@ -4,26 +4,23 @@ import Tensor
 public final class ReLU: Layer {
     public var needsInputGradient = true
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
-    private var workspace: Workspace?
     private let elementwise = Elementwise()
 
     public init() {}
 
-    public func use(_ workspace: Workspace) { self.workspace = workspace }
-
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {}
     public func outputShape(for x: Shape) -> Shape { x }
 
-    public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         output.reshape(x.shape)
-        elementwise.run(.relu, x.pointer, into: output.pointer, count: x.count, on: workspace)
+        elementwise.run(.relu, x.pointer, into: output.pointer, count: x.count, context)
         return output
     }
 
-    public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
+    public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         inputGradient.reshape(dy.shape)
         elementwise.run(.reluBackward, dy.pointer, output.pointer, into: inputGradient.pointer, count: dy.count,
-                        on: workspace)
+                        context)
         return inputGradient
     }
 }

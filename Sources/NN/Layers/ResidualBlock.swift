@@ -19,7 +19,6 @@ public final class ResidualBlock: Layer {
     private let output = Tensor(Shape(0, 0)), sumGradient = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
     private var needsGradient = true
-    private var workspace: Workspace?
     private let elementwise = Elementwise()
 
     public init(body: Sequential, shortcut: Shortcut) {
@@ -34,12 +33,6 @@ public final class ResidualBlock: Layer {
             body.needsInputGradient = newValue
             if case .projection(let p) = shortcut { p.needsInputGradient = newValue }
         }
-    }
-
-    public func use(_ workspace: Workspace) {
-        self.workspace = workspace
-        body.use(workspace)
-        if case .projection(let p) = shortcut { p.use(workspace) }
     }
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {
@@ -57,16 +50,16 @@ public final class ResidualBlock: Layer {
         return total
     }
 
-    public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         input = x
-        let a = body.forward(x, r, training: training)
+        let a = body.forward(x, r, context)
         output.reshape(a.shape)
         let y = output.pointer, count = a.count
         switch shortcut {
         case .identity, .projection:
             var s = x.pointer
-            if case .projection(let p) = shortcut { s = p.forward(x, r, training: training).pointer }
-            elementwise.run(.addReLU, a.pointer, s, into: y, count: count, on: workspace)
+            if case .projection(let p) = shortcut { s = p.forward(x, r, context).pointer }
+            elementwise.run(.addReLU, a.pointer, s, into: y, count: count, context)
         case .zeroPad(let stride, let outChannels):
             addZeroPadShortcut(x.shape, x.pointer, stride: stride, outChannels: outChannels, into: a.shape, y, a.pointer)
         }
@@ -97,20 +90,20 @@ public final class ResidualBlock: Layer {
         }
     }
 
-    public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
+    public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         sumGradient.reshape(dy.shape)
         elementwise.run(.reluBackward, dy.pointer, output.pointer, into: sumGradient.pointer, count: dy.count,
-                        on: workspace)
-        let dBody = body.backward(sumGradient, r)
+                        context)
+        let dBody = body.backward(sumGradient, r, context)
         var dShortcut: Tensor? = nil
-        if case .projection(let p) = shortcut { dShortcut = p.backward(sumGradient, r) }
+        if case .projection(let p) = shortcut { dShortcut = p.backward(sumGradient, r, context) }
         guard needsGradient else { return inputGradient }
         inputGradient.reshape(input.shape)
         let dx = inputGradient.pointer, count = input.count
         switch shortcut {
         case .identity, .projection:
             elementwise.run(.add, dBody.pointer, dShortcut?.pointer ?? sumGradient.pointer, into: dx, count: count,
-                            on: workspace)
+                            context)
         case .zeroPad(let stride, let outChannels):
             dx.update(from: dBody.pointer, count: count)
             let xs = input.shape, ys = dy.shape, before = (outChannels - xs.c) / 2, plane = ys.h * ys.w

@@ -21,10 +21,6 @@ public final class Sequential: Layer {
         }
     }
 
-    public func use(_ workspace: Workspace) {
-        for child in children { child.layer.use(workspace) }
-    }
-
     public func outputShape(for x: Shape) -> Shape {
         children.reduce(x) { $1.layer.outputShape(for: $0) }
     }
@@ -38,15 +34,15 @@ public final class Sequential: Layer {
         return total
     }
 
-    public func forward(_ x: Tensor, _ r: ReplicaView, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         var a = x
-        for child in children { a = child.layer.forward(a, r, training: training) }
+        for child in children { a = child.layer.forward(a, r, context) }
         return a
     }
 
-    public func backward(_ dy: Tensor, _ r: ReplicaView) -> Tensor {
+    public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         var d = dy
-        for child in children.reversed() { d = child.layer.backward(d, r) }
+        for child in children.reversed() { d = child.layer.backward(d, r, context) }
         return d
     }
 }
