@@ -53,30 +53,47 @@ public enum OrderedSum {
         let first = UnsafePointer(sources[sources.startIndex] + offset)
         if sources.count == 1 {
             if let divisor {
-                if let r = divisor.exactReciprocal { for i in 0..<n { acc[i] = first[i] * r } }
-                else { for i in 0..<n { acc[i] = first[i] / divisor } }
+                if let r = divisor.exactReciprocal { scale(acc, first, count: n) { $0 * r } }
+                else { scale(acc, first, count: n) { $0 / divisor } }
             } else if UnsafePointer(acc) != first {
                 acc.update(from: first, count: n)
             }
             return
         }
-        let lastIndex = sources.endIndex - 1
-        let second = UnsafePointer(sources[sources.startIndex + 1] + offset)
+        let last = UnsafePointer(sources[sources.endIndex - 1] + offset)
+        // With two sources the first addition is the last one; `running` is then the first source.
+        var running = first
         if sources.count > 2 {
-            for i in 0..<n { acc[i] = first[i] + second[i] }
-            for w in (sources.startIndex + 2)..<lastIndex {
-                let x = UnsafePointer(sources[w] + offset)
-                for i in 0..<n { acc[i] += x[i] }
+            add(acc, first, UnsafePointer(sources[sources.startIndex + 1] + offset), count: n) { $0 }
+            for w in (sources.startIndex + 2)..<(sources.endIndex - 1) {
+                add(acc, UnsafePointer(acc), UnsafePointer(sources[w] + offset), count: n) { $0 }
             }
+            running = UnsafePointer(acc)
         }
-        // The last addend: `acc` here is the running sum (or, with two sources, the first one).
-        let running = sources.count > 2 ? UnsafePointer(acc) : first
-        let last = UnsafePointer(sources[lastIndex] + offset)
         if let divisor {
-            if let r = divisor.exactReciprocal { for i in 0..<n { acc[i] = (running[i] + last[i]) * r } }
-            else { for i in 0..<n { acc[i] = (running[i] + last[i]) / divisor } }
+            if let r = divisor.exactReciprocal { add(acc, running, last, count: n) { $0 * r } }
+            else { add(acc, running, last, count: n) { $0 / divisor } }
         } else {
-            for i in 0..<n { acc[i] = running[i] + last[i] }
+            add(acc, running, last, count: n) { $0 }
         }
+    }
+
+    /// acc[i] ← finish(a[i] + b[i]). `acc` may be `a` or `b`: each case has its own loop that
+    /// reads through `acc`, so the compiler sees the element it stores is the one it loaded and
+    /// vectorises (a runtime overlap check between equal pointers would fall back to scalar code).
+    @inline(__always)
+    private static func add(_ acc: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                            count n: Int, _ finish: (Float) -> Float) {
+        if UnsafePointer(acc) == a { for i in 0..<n { acc[i] = finish(acc[i] + b[i]) } }
+        else if UnsafePointer(acc) == b { for i in 0..<n { acc[i] = finish(a[i] + acc[i]) } }
+        else { for i in 0..<n { acc[i] = finish(a[i] + b[i]) } }
+    }
+
+    /// acc[i] ← finish(a[i]), in place when `acc` is `a`.
+    @inline(__always)
+    private static func scale(_ acc: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, count n: Int,
+                              _ finish: (Float) -> Float) {
+        if UnsafePointer(acc) == a { for i in 0..<n { acc[i] = finish(acc[i]) } }
+        else { for i in 0..<n { acc[i] = finish(a[i]) } }
     }
 }
