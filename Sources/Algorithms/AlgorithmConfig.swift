@@ -1,3 +1,5 @@
+import Optim
+
 /// The synchronization strategies of the study (§2, Algorithms 1–2) and its companions.
 public enum AlgorithmKind: String, Codable, CaseIterable, Sendable {
     /// Average gradients every step (Algorithm 1 over K workers).
@@ -50,12 +52,35 @@ public struct AlgorithmConfig: Codable, Equatable, Sendable {
     public var levelMultipliers: [Int] = []
     /// α, the slow learning rate.
     public var slowLearningRate: Float = 1
-    /// β, the slow momentum.
-    public var slowMomentum: Float = 0.5
-    /// Outer Nesterov (DiLoCo-style) instead of heavy-ball slow momentum.
-    public var slowNesterov: Bool = false
+    /// SlowMo's outer optimizer (Wang et al. 2020): one step of it at learning rate α·γ on the
+    /// pseudo-gradient (x₀ − x̄)/γ at every global average. The study's is SGD in PyTorch's form
+    /// with slow momentum β = 0.5, heavy ball, no weight decay (`outerOptimizer(momentum:nesterov:)`).
+    public var outerOptimizer: OptimizerConfig = AlgorithmConfig.outerOptimizer(momentum: 0.5, nesterov: false)
+    /// β, the slow momentum: the outer optimizer's momentum.
+    public var slowMomentum: Float {
+        get { outerOptimizer.momentum }
+        set { outerOptimizer.momentum = newValue }
+    }
+    /// Outer Nesterov (DiLoCo-style) instead of heavy-ball slow momentum: the outer optimizer's.
+    public var slowNesterov: Bool {
+        get { outerOptimizer.nesterov }
+        set { outerOptimizer.nesterov = newValue }
+    }
     public var batchNormSync: BatchNormSync = .average
     public var momentumSync: MomentumSync = .local
 
     public init() {}
+
+    /// SlowMo's outer optimizer with slow momentum β: u ← β·u + d, x₀ ← x₀ − lr·u (or Nesterov),
+    /// SGD in PyTorch's form (`MomentumForm.pytorch`), no weight decay, no momentum correction.
+    public static func outerOptimizer(momentum beta: Float, nesterov: Bool) -> OptimizerConfig {
+        var c = OptimizerConfig()
+        c.kind = .sgd
+        c.momentum = beta
+        c.nesterov = nesterov
+        c.weightDecay = 0
+        c.momentumCorrection = false
+        c.momentumForm = .pytorch
+        return c
+    }
 }

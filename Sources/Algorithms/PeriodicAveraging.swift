@@ -49,22 +49,21 @@ public final class PeriodicAveraging: SyncStrategy {
         return levels.last(where: { t % $0.period == 0 })
     }
 
-    /// 1/G at an averaging step whose group size G is a power of two: the sum of the scaled
-    /// weights is then bitwise their mean, and the all-reduce needs no pass of its own.
-    public func parameterScale(step: Int, workers: Int) -> Float {
-        guard workers > 1, let level = dueLevel(step: step, workers: workers), level.groupSize > 1,
-              level.groupSize & (level.groupSize - 1) == 0 else { return 1 }
-        return 1 / Float(level.groupSize)
+    /// Groups of the due level's size average after iteration `step`; the last level is global.
+    public func plan(step: Int, workers: Int) -> SyncPlan {
+        guard let level = dueLevel(step: step, workers: workers) else { return .none }
+        return .averageWeights(groupSize: level.groupSize, global: level.groupSize == workers)
     }
 
     public func afterStep(_ c: SyncContext) throws {
-        guard let level = dueLevel(step: c.step, workers: c.communicator.workers) else { return }
-        try average(c, groupSize: level.groupSize)
-        if level.groupSize == c.communicator.workers { lastGlobalAverageStep = c.step }
+        guard case .averageWeights(let groupSize, let global) = plan(step: c.step, workers: c.communicator.workers)
+        else { return }
+        try average(c, groupSize: groupSize)
+        if global { lastGlobalAverageStep = c.step }
     }
 
     /// Replaces weights (and, by policy, BatchNorm statistics and momentum) by their group mean.
-    /// Weights the optimizer already scaled by 1/G (`c.parameterScale`) are summed.
+    /// Weights the optimizer already scaled by 1/G (`c.fusion`) are summed.
     public func average(_ c: SyncContext, groupSize: Int) throws {
         let w = c.workers, comm = c.communicator
         if comm.workers == 1 {
@@ -72,11 +71,7 @@ public final class PeriodicAveraging: SyncStrategy {
             if momentumSync == .reset { for m in w.momentum { m.update(repeating: 0, count: w.parameterCount) } }
             return
         }
-        if groupSize > 1 && c.parameterScale == 1 / Float(groupSize) {
-            try comm.allReduceSum(w.parameters, count: w.parameterCount, groupSize: groupSize)
-        } else {
-            try comm.allReduceMean(w.parameters, count: w.parameterCount, groupSize: groupSize)
-        }
+        try c.averageWeights(groupSize: groupSize)
         switch batchNormSync {
         case .average:
             try comm.allReduceMean(w.state, count: w.stateCount, groupSize: groupSize)
@@ -98,12 +93,13 @@ public final class PeriodicAveraging: SyncStrategy {
     public func saveState() -> StrategyState {
         var s = StrategyState()
         s.syncs = syncs
-        if let last = lastGlobalAverageStep { s.buffers["lastGlobalAverageStep"] = [Float(last)] }
+        s.lastGlobalAverageStep = lastGlobalAverageStep
         return s
     }
 
     public func restoreState(_ state: StrategyState) throws {
         syncs = state.syncs
-        lastGlobalAverageStep = state.buffers["lastGlobalAverageStep"].map { Int($0[0]) }
+        // Older checkpoints held the step as a one-element Float buffer.
+        lastGlobalAverageStep = state.lastGlobalAverageStep ?? state.buffers["lastGlobalAverageStep"].map { Int($0[0]) }
     }
 }

@@ -16,6 +16,10 @@ public final class PostLocalSGD: SyncStrategy {
 
     public func isLocalPhase(_ step: Int) -> Bool { step >= switchStep }
 
+    public func plan(step: Int, workers: Int) -> SyncPlan {
+        isLocalPhase(step) ? averaging.plan(step: step, workers: workers) : minibatch.plan(step: step, workers: workers)
+    }
+
     public func afterBackward(_ c: SyncContext) throws {
         if isLocalPhase(c.step) { try averaging.afterBackward(c) } else { try minibatch.afterBackward(c) }
     }
@@ -25,15 +29,6 @@ public final class PostLocalSGD: SyncStrategy {
     }
 
     public var syncs: Int { minibatch.syncs + averaging.syncs }
-
-    public func parameterScale(step: Int, workers: Int) -> Float {
-        isLocalPhase(step) ? averaging.parameterScale(step: step, workers: workers) : 1
-    }
-
-    public func gradientDivisor(step: Int, workers: Int) -> Float {
-        isLocalPhase(step) ? averaging.gradientDivisor(step: step, workers: workers)
-            : minibatch.gradientDivisor(step: step, workers: workers)
-    }
 
     public func saveState() -> StrategyState {
         var s = averaging.saveState()

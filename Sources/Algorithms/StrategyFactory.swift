@@ -1,4 +1,5 @@
 import Comm
+import Optim
 
 extension AlgorithmConfig {
     /// Checks the settings against K workers; throws a sentence naming the field.
@@ -10,6 +11,11 @@ extension AlgorithmConfig {
         }
         guard slowMomentum >= 0, slowMomentum < 1 else {
             throw StrategyError("slowmo_momentum must be in [0, 1), got \(slowMomentum)")
+        }
+        do {
+            try outerOptimizer.validate()
+        } catch let e as OptimConfigError {
+            throw StrategyError("the outer optimizer: \(e)")
         }
         var previous = 1
         for g in groupSizes {
@@ -55,7 +61,7 @@ extension AlgorithmConfig {
             return PostLocalSGD(switchStep: start, averaging: averaging)
         case .slowmo:
             return SlowMo(inner: PostLocalSGD(switchStep: start, averaging: averaging), parameterCount: parameterCount,
-                          slowLearningRate: slowLearningRate, slowMomentum: slowMomentum, nesterov: slowNesterov)
+                          slowLearningRate: slowLearningRate, outer: outerOptimizer)
         case .async:
             // Its threads and averaging loop do not fit the per-iteration hooks of a strategy.
             throw StrategyError("async runs in its own trainer (AsyncTrainer), not as a synchronization strategy of Trainer")

@@ -1,6 +1,47 @@
 import Comm
 import Tensor
 
+/// What one iteration synchronizes, as a strategy plans it (its policy), before anything runs.
+/// The driver reads it to fuse arithmetic into the optimizer's pass (`SyncFusion`); the strategy's
+/// hooks then carry it out.
+public enum SyncPlan: Equatable, Sendable {
+    /// Nothing is communicated.
+    case none
+    /// All K workers' gradients are reduced after the backward pass (Algorithm 1): every worker
+    /// then steps on their mean.
+    case reduceGradients
+    /// After the optimizer step the weights are averaged inside groups of `groupSize` consecutive
+    /// workers (Algorithm 2 and its hierarchical form); `global` when the group is all K workers.
+    case averageWeights(groupSize: Int, global: Bool)
+}
+
+/// How the optimizer pass of one iteration absorbs the plan's arithmetic, so that no
+/// synchronization needs a pass of its own over a buffer. The driver decides (`init(plan:)`), the
+/// strategy's communication follows it (`SyncContext.reduceGradients()`,
+/// `SyncContext.averageWeights(groupSize:)`).
+public struct SyncFusion: Equatable, Sendable {
+    /// What the optimizer divides the gradients by: K when they arrive as a plain sum of K.
+    public var gradientDivisor: Float = 1
+    /// The factor the optimizer applies to the new weights: 1/G when G weights are then summed.
+    public var parameterScale: Float = 1
+
+    /// No fusion: every reduction takes its own mean.
+    public init() {}
+
+    /// The fusion the in-process trainer applies to `plan` over K = `workers` workers: a gradient
+    /// reduction travels as a sum and the optimizer divides by K (bitwise the mean); an average
+    /// of groups of G > 1, G a power of two (`Float.exactReciprocal`), has the optimizer scale the
+    /// weights by 1/G and travels as a sum (bitwise the mean, barring subnormal results).
+    public init(plan: SyncPlan, workers: Int) {
+        switch plan {
+        case .none: break
+        case .reduceGradients: gradientDivisor = Float(workers)
+        case .averageWeights(let g, _):
+            if g > 1, let r = Float(g).exactReciprocal { parameterScale = r }
+        }
+    }
+}
+
 /// Everything a strategy may act on at one iteration.
 public struct SyncContext {
     /// 0-based global iteration; the paper's t is `step + 1`.
@@ -9,17 +50,38 @@ public struct SyncContext {
     public var learningRate: Float
     public var workers: WorkerSet
     public var communicator: Communicator
-    /// The factor the optimizer step of this iteration applied to the new weights, as the
-    /// strategy's `parameterScale(step:workers:)` asked (1 if the driver does not fold it).
-    public var parameterScale: Float
+    /// What the optimizer pass of this iteration does (`SyncFusion()`, nothing, by default).
+    public var fusion: SyncFusion
 
     public init(step: Int, learningRate: Float, workers: WorkerSet, communicator: Communicator,
-                parameterScale: Float = 1) {
+                fusion: SyncFusion = SyncFusion()) {
         self.step = step
         self.learningRate = learningRate
         self.workers = workers
         self.communicator = communicator
-        self.parameterScale = parameterScale
+        self.fusion = fusion
+    }
+
+    /// All-reduces the K workers' gradients: a plain sum when the optimizer divides by K
+    /// (`fusion.gradientDivisor`), else the mean.
+    public func reduceGradients() throws {
+        let w = workers, comm = communicator
+        if fusion.gradientDivisor == Float(comm.workers) && comm.workers > 1 {
+            try comm.allReduceSum(w.gradients, count: w.parameterCount)
+        } else {
+            try comm.allReduceMean(w.gradients, count: w.parameterCount)
+        }
+    }
+
+    /// Averages the weights inside groups of `groupSize`: a plain sum when the optimizer already
+    /// scaled them by 1/G (`fusion.parameterScale`), else the mean.
+    public func averageWeights(groupSize: Int) throws {
+        let w = workers, comm = communicator
+        if groupSize > 1 && fusion.parameterScale == 1 / Float(groupSize) {
+            try comm.allReduceSum(w.parameters, count: w.parameterCount, groupSize: groupSize)
+        } else {
+            try comm.allReduceMean(w.parameters, count: w.parameterCount, groupSize: groupSize)
+        }
     }
 }
 
@@ -28,35 +90,30 @@ public struct SyncContext {
 public struct StrategyState: Codable, Equatable, Sendable {
     public var syncs: Int = 0
     public var gradientReductions: Int = 0
+    /// The iteration of the last global weight average (`PeriodicAveraging`), an exact integer.
+    /// Checkpoints before it kept this as `buffers["lastGlobalAverageStep"]`, a Float.
+    public var lastGlobalAverageStep: Int?
     /// Named flat buffers (SlowMo's u and x₀).
     public var buffers: [String: [Float]] = [:]
     public init() {}
 }
 
-/// A synchronization strategy: a small object with hooks the training loop calls at fixed
-/// points of every iteration. The loop does not know which strategy runs.
+/// A synchronization strategy: a pure plan per iteration (`plan(step:workers:)`) and hooks the
+/// training loop calls at fixed points of every iteration to carry it out. The loop does not
+/// know which strategy runs. A new strategy is one file with a type conforming to this, one case
+/// in `AlgorithmConfig.makeStrategy` and its test.
 public protocol SyncStrategy: AnyObject {
+    /// What iteration `step` (0-based) synchronizes over K = `workers` workers; depends only on
+    /// its arguments and the strategy's settings, never on its mutable state.
+    func plan(step: Int, workers: Int) -> SyncPlan
     /// After every worker's backward pass, before the optimizer step (minibatch reduces gradients here).
     func afterBackward(_ context: SyncContext) throws
     /// After every worker's optimizer step (local SGD averages weights here).
     func afterStep(_ context: SyncContext) throws
     /// Weight averagings, plus gradient all-reduces for minibatch phases.
     var syncs: Int { get }
-    /// What the optimizer step of iteration `step` divides the gradients by: K when
-    /// `afterBackward` all-reduces a sum of K gradients and leaves the mean to the optimizer's
-    /// pass (no pass of its own over the buffer), else 1.
-    func gradientDivisor(step: Int, workers: Int) -> Float
-    /// The factor the optimizer step of iteration `step` may apply to the new weights: 1/G when
-    /// `afterStep` will average groups of G (a power of two) and can then all-reduce a plain sum,
-    /// else 1. A driver that applies it says so in `SyncContext.parameterScale`.
-    func parameterScale(step: Int, workers: Int) -> Float
     func saveState() -> StrategyState
     func restoreState(_ state: StrategyState) throws
-}
-
-extension SyncStrategy {
-    public func gradientDivisor(step: Int, workers: Int) -> Float { 1 }
-    public func parameterScale(step: Int, workers: Int) -> Float { 1 }
 }
 
 /// A checkpointed strategy state that does not fit this strategy.

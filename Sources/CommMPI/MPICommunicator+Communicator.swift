@@ -49,9 +49,9 @@ extension MPICommunicator {
         try validate(buffers, count: count, groupSize: workers, call: "startAllReduceMean")
         record(count: count)
         if let ordered, processCount > 1 { return try startOrderedMean(buffers, count: count, blocking: ordered) }
-        let prescale = processCount > 1 ? LocalReduction.exactReciprocal(workers) : nil
+        let prescale = processCount > 1 ? LocalReduction.exactPrescale(workers) : nil
         let divisor: Float? = prescale == nil ? Float(workers) : nil
-        LocalReduction.sumIntoFirst(buffers, count: count, scale: prescale)
+        LocalReduction.sumIntoFirst(buffers, count: count, divisor: prescale)
         if processCount == 1 || count == 0 {
             return MPIRequest { LocalReduction.finish(buffers, count: count, divisor: divisor) }
         }
@@ -85,18 +85,18 @@ extension MPICommunicator {
         }
         // A power-of-two mean scales each rank's part before the call (exact, so every order of
         // summation gives the in-process result); any other divides the result after it.
-        let prescale = mean ? LocalReduction.exactReciprocal(groupSize) : nil
+        let prescale = mean ? LocalReduction.exactPrescale(groupSize) : nil
         let postDivisor = prescale == nil ? divisor : nil
         if buffers.count > 1 {
             // The local sum leaves buffer 0 in cache block by block; scale it there.
-            LocalReduction.sumIntoFirst(buffers, count: count, scale: prescale)
+            LocalReduction.sumIntoFirst(buffers, count: count, divisor: prescale)
         }
         // One call per chunk (see `chunkFloats`); a mean scales the chunk while it is in cache.
         var offset = 0
         while offset < count {
             let n = min(Self.chunkFloats, count - offset)
             let part = buffers[0] + offset
-            if buffers.count == 1, let prescale { for i in 0..<n { part[i] *= prescale } }
+            if buffers.count == 1, let prescale { LocalReduction.divide(part, count: n, by: prescale) }
             // Built only for an error or the watchdog: this path is timed against a bare MPI_Allreduce.
             func name() -> String { "MPI_Allreduce (\(call) of \(count) floats over groups of \(groupSize) workers)" }
             try watchdog.guarding(name()) {

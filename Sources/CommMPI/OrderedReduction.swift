@@ -29,8 +29,6 @@ final class OrderedReduction {
     /// Floats per chunk (1 MiB, as the fast path's calls): the chain fills after P − 1 chunks,
     /// and a chunk stays in L2 between arriving, being added to and being sent on.
     static let chunkFloats = 1 << 18
-    /// Floats per cache block of the additions (32 KB, the L1 data cache).
-    static let blockSize = 8192
     static let partialTag: Int32 = 0
     static let resultTag: Int32 = 1
 

@@ -13,6 +13,13 @@ import Tensor
 /// With momentum correction this equals PyTorch's `SGD(momentum:nesterov:weight_decay:)` for
 /// any learning-rate sequence; without it the two part ways when the learning rate changes.
 ///
+/// `config.momentumForm = .pytorch` keeps the learning rate out of the buffer, as PyTorch's SGD
+/// (and SlowMo's outer step, Wang et al. 2020, Algorithm 1) writes it, with no correction:
+///
+///     u ← β·u + g
+///     w ← w − lr·(β·u + g)      Nesterov
+///     w ← w − lr·u              plain
+///
 /// LARS is APEX's LARC with clipping, per slot of the layout (each named tensor): with
 /// p = ‖w‖ and q = ‖grad‖ both non-zero, the slot's gradient becomes (grad + λ·w)·local with
 /// local = trust·p / (q + λ·p + ε), clipped to min(local / lr, 1); a slot with p or q zero keeps
@@ -52,17 +59,17 @@ public struct Optimizer: Sendable {
         precondition(state.momentum.count == layout.count,
                      "Optimizer.step: momentum buffer has \(state.momentum.count) floats, layout \(layout.count)")
         var correction: Float = 1
-        if config.momentumCorrection, let previous = state.previousLearningRate, previous != 0 {
+        if config.momentumForm == .goyal, config.momentumCorrection, let previous = state.previousLearningRate, previous != 0 {
             correction = lr / previous
         }
         let decay = config.weightDecay
         let kernel = MomentumKernel(
             learningRate: lr, momentum: config.momentum, bufferScale: config.momentum * correction,
-            nesterov: config.nesterov, parameterScale: parameterScale)
+            nesterov: config.nesterov, parameterScale: parameterScale, form: config.momentumForm)
         let u = state.momentum.pointer
         switch config.kind {
         case .sgd:
-            if let reciprocal = Self.exactReciprocal(gradientDivisor) {
+            if let reciprocal = gradientDivisor.exactReciprocal {
                 kernel.apply(w: parameters, grad: ScaledGradient(values: gradients, factor: reciprocal), u: u,
                              count: layout.count, decay: decay, gradScale: 1)
             } else {
@@ -70,7 +77,7 @@ public struct Optimizer: Sendable {
                              count: layout.count, decay: decay, gradScale: 1)
             }
         case .lars:
-            let reciprocal = Self.exactReciprocal(gradientDivisor)
+            let reciprocal = gradientDivisor.exactReciprocal
             for s in 0..<slotOffsets.count {
                 let o = slotOffsets[s], n = slotCounts[s]
                 if gradientDivisor != 1 {  // the slot is then in cache for the norms and the update
@@ -83,11 +90,6 @@ public struct Optimizer: Sendable {
             }
         }
         state.previousLearningRate = lr
-    }
-
-    /// 1/d when x·(1/d) equals x/d for every x (d a power of two, 1/d normal).
-    static func exactReciprocal(_ d: Float) -> Float? {
-        d.significandBitPattern == 0 && d.isNormal && (1 / d).isNormal ? 1 / d : nil
     }
 
     /// LARC's local learning rate of one slot; 1 where ‖w‖ or ‖grad‖ is zero.
@@ -111,6 +113,8 @@ struct MomentumKernel {
     let nesterov: Bool
     /// s, the factor on the new weights (1, or an exact reciprocal).
     let parameterScale: Float
+    /// Where the learning rate enters (`MomentumForm`).
+    let form: MomentumForm
 
     /// g = (grad + decay·w)·gradScale; u ← bufferScale·u + lr·g; w ← (w − (β·u + lr·g))·s or (w − u)·s.
     /// Two branch-free loops so each one vectorises; `grad` is specialised per source.
@@ -118,6 +122,10 @@ struct MomentumKernel {
     func apply<G: GradientSource>(w: UnsafeMutablePointer<Float>, grad: G, u: UnsafeMutablePointer<Float>,
                                   count n: Int, decay: Float, gradScale: Float) {
         let lr = learningRate, m = momentum, mc = bufferScale, s = parameterScale
+        if form == .pytorch {
+            applyOutside(w: w, grad: grad, u: u, count: n, decay: decay, gradScale: gradScale)
+            return
+        }
         if nesterov {
             for i in 0..<n {
                 let step = lr * ((grad[i] + decay * w[i]) * gradScale)
@@ -132,6 +140,20 @@ struct MomentumKernel {
                 u[i] = v
                 w[i] = (w[i] - v) * s
             }
+        }
+    }
+
+    /// The `.pytorch` form: g = (grad + decay·w)·gradScale (with decay 0 not even 0·w is added,
+    /// so a −0 gradient stays −0); u ← bufferScale·u + g; w ← (w − lr·(β·u + g))·s or (w − lr·u)·s.
+    @inline(never)
+    func applyOutside<G: GradientSource>(w: UnsafeMutablePointer<Float>, grad: G, u: UnsafeMutablePointer<Float>,
+                                         count n: Int, decay: Float, gradScale: Float) {
+        let lr = learningRate, m = momentum, mc = bufferScale, s = parameterScale
+        for i in 0..<n {
+            let g = decay == 0 ? grad[i] * gradScale : (grad[i] + decay * w[i]) * gradScale
+            let v = mc * u[i] + g
+            u[i] = v
+            w[i] = (w[i] - lr * (nesterov ? m * v + g : v)) * s
         }
     }
 }

@@ -4,6 +4,15 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
     case sgd, lars
 }
 
+/// Where the learning rate enters the momentum update of `Optimizer`.
+public enum MomentumForm: String, Codable, CaseIterable, Sendable {
+    /// Goyal et al. (2017), the study's (§3): the buffer holds lr-scaled steps, u ← β·c·u + lr·g, w ← w − u.
+    case goyal
+    /// PyTorch's SGD: u ← β·u + g, w ← w − lr·u; `momentumCorrection` does not apply. The form of
+    /// SlowMo's outer update (Wang et al. 2020, Algorithm 1), so that its buffer is theirs.
+    case pytorch
+}
+
 /// Hyperparameters of the optimizer (§3 "Training", Appendix A.1).
 ///
 /// Defaults are the study's: Nesterov momentum β = 0.9, L2 weight decay λ = 10⁻⁴ on every
@@ -21,8 +30,9 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public var larsEpsilon: Float = 1e-8
     /// LARC's clipping: the local rate is min(local / lr, 1), so LARS never raises the step.
     public var larsClip: Bool = true
-    /// Rescale the momentum buffer by lr / previous lr when the learning rate changes.
+    /// Rescale the momentum buffer by lr / previous lr when the learning rate changes (`.goyal` form only).
     public var momentumCorrection: Bool = true
+    public var momentumForm: MomentumForm = .goyal
 
     public init() {}
 
@@ -52,5 +62,6 @@ extension OptimizerConfig {
         larsEpsilon = try c.decodeIfPresent(Float.self, forKey: .larsEpsilon) ?? larsEpsilon
         larsClip = try c.decodeIfPresent(Bool.self, forKey: .larsClip) ?? larsClip
         momentumCorrection = try c.decodeIfPresent(Bool.self, forKey: .momentumCorrection) ?? momentumCorrection
+        momentumForm = try c.decodeIfPresent(MomentumForm.self, forKey: .momentumForm) ?? momentumForm
     }
 }

@@ -1,3 +1,4 @@
+import Comm
 import Data
 import NN
 import Tensor
@@ -5,14 +6,12 @@ import Tensor
 /// What `Trainer` and `AsyncTrainer` share to evaluate a model: the in-process average of
 /// several replicas' buffers and the batched test pass.
 package enum ModelEvaluation {
-    /// `target` ← the mean of `sources`, summed in source order and divided by their count (the
-    /// in-process all-reduce's arithmetic), element ranges spread over `pool`.
+    /// `target` ← the mean of `sources`, by the in-process all-reduce's kernel (`OrderedSum`:
+    /// summed in source order, divided by their count), element ranges spread over `pool`.
     package static func average(_ sources: [UnsafeMutablePointer<Float>], into target: FloatBuffer, pool: ThreadPool) {
         let divisor = Float(sources.count), dst = target.pointer
         pool.runChunks(target.count) { range in
-            for i in range { dst[i] = sources[0][i] }
-            for s in sources.dropFirst() { for i in range { dst[i] += s[i] } }
-            for i in range { dst[i] /= divisor }
+            OrderedSum.reduce(sources[...], into: dst, offset: range.lowerBound, count: range.count, divisor: divisor)
         }
     }
 

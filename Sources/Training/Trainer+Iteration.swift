@@ -49,18 +49,19 @@ extension Trainer {
         epochState.time.backward += computeWall * measured.backward / total
 
         let modelledBefore = (communicator as? ModelledCommunicator)?.modelledSeconds ?? 0
-        let parameterScale = strategy.parameterScale(step: globalStep, workers: communicator.workers)
+        // The strategy plans; the trainer fuses the plan's arithmetic into the optimizer pass.
+        let fusion = SyncFusion(plan: strategy.plan(step: globalStep, workers: communicator.workers),
+                                workers: communicator.workers)
         let context = SyncContext(step: globalStep, learningRate: lr, workers: workerSet, communicator: communicator,
-                                  parameterScale: parameterScale)
+                                  fusion: fusion)
         var t = now()
         try strategy.afterBackward(context)
         epochState.time.communication += now() - t
         t = now()
-        let divisor = strategy.gradientDivisor(step: globalStep, workers: communicator.workers)
         pool.run(replicas.count) { k, _ in
             optimizer.step(parameters: replicas[k].parameters.pointer, gradients: replicas[k].gradients.pointer,
-                           state: optimizerStates[k], learningRate: lr, gradientDivisor: divisor,
-                           parameterScale: parameterScale)
+                           state: optimizerStates[k], learningRate: lr, gradientDivisor: fusion.gradientDivisor,
+                           parameterScale: fusion.parameterScale)
         }
         let optimizerWall = now() - t
         epochState.time.optimizer += optimizerWall

@@ -34,14 +34,21 @@ final class StrategyTests: XCTestCase {
     func testMinibatchAveragesGradientsEveryStep() throws {
         let f = Fixture(workers: 4)
         let s = MinibatchSGD()
-        try s.afterBackward(f.context(0))
+        XCTAssertEqual(s.plan(step: 0, workers: 4), .reduceGradients)
+        var c = f.context(0)
+        c.fusion = SyncFusion(plan: s.plan(step: 0, workers: 4), workers: 4)
+        XCTAssertEqual(c.fusion.gradientDivisor, 4)
+        try s.afterBackward(c)
         // The sum travels; the optimizer divides by K in its own pass.
         for g in f.gradients { XCTAssertEqual(g.array, [6, 0]) }
-        XCTAssertEqual(s.gradientDivisor(step: 0, workers: 4), 4)
         XCTAssertEqual(PostLocalSGD(switchStep: 1, averaging: PeriodicAveraging(levels: [.init(groupSize: 4, period: 2)]))
-            .gradientDivisor(step: 1, workers: 4), 1, "the local phase averages weights, not gradients")
+            .plan(step: 1, workers: 4), .averageWeights(groupSize: 4, global: true), "the local phase averages weights, not gradients")
         XCTAssertEqual(f.parameters[3].array, [4, 40], "weights untouched")
         XCTAssertEqual(s.syncs, 1)
+        // Without the fusion the strategy takes the mean itself.
+        let g = Fixture(workers: 4)
+        try s.afterBackward(g.context(0))
+        for b in g.gradients { XCTAssertEqual(b.array, [1.5, 0]) }
     }
 
     func testLocalAveragesWeightsOnlyEveryHSteps() throws {
@@ -57,26 +64,30 @@ final class StrategyTests: XCTestCase {
         XCTAssertEqual(s.lastGlobalAverageStep, 2)
     }
 
-    /// At an averaging step of groups of a power of two the strategy asks the optimizer for
-    /// weights scaled by 1/G and sums them; elsewhere, or when the driver did not scale, it takes
-    /// the mean itself. Both give the group mean.
+    /// At an averaging step of groups of a power of two the trainer's fusion has the optimizer
+    /// scale the weights by 1/G and the strategy sums them; elsewhere, or when the driver did not
+    /// scale, it takes the mean itself. Both give the group mean.
     func testAveragingStepsAskForPrescaledWeightsAndSumThem() throws {
         let s = PeriodicAveraging(levels: [.init(groupSize: 2, period: 2), .init(groupSize: 4, period: 4)])
-        XCTAssertEqual((0..<8).map { s.parameterScale(step: $0, workers: 4) }, [1, 0.5, 1, 0.25, 1, 0.5, 1, 0.25])
-        XCTAssertEqual(s.parameterScale(step: 3, workers: 1), 1, "a lone worker never averages")
-        XCTAssertEqual(PeriodicAveraging(levels: [.init(groupSize: 3, period: 1)]).parameterScale(step: 0, workers: 3), 1,
+        XCTAssertEqual((0..<4).map { s.plan(step: $0, workers: 4) },
+                       [.none, .averageWeights(groupSize: 2, global: false), .none, .averageWeights(groupSize: 4, global: true)])
+        XCTAssertEqual((0..<8).map { SyncFusion(plan: s.plan(step: $0, workers: 4), workers: 4).parameterScale },
+                       [1, 0.5, 1, 0.25, 1, 0.5, 1, 0.25])
+        let lone = PeriodicAveraging(levels: [.init(groupSize: 1, period: 4)])
+        XCTAssertEqual(SyncFusion(plan: lone.plan(step: 3, workers: 1), workers: 1), SyncFusion(), "a lone worker never averages")
+        XCTAssertEqual(SyncFusion(plan: .averageWeights(groupSize: 3, global: true), workers: 3).parameterScale, 1,
                        "1/3 is not exact: the all-reduce divides")
 
         let scaled = Fixture(workers: 4)
         for p in scaled.parameters { for i in 0..<2 { p.pointer[i] *= 0.25 } }  // what the optimizer did
         var c = scaled.context(3)
-        c.parameterScale = 0.25
+        c.fusion = SyncFusion(plan: s.plan(step: 3, workers: 4), workers: 4)
         try s.afterStep(c)
         for p in scaled.parameters { XCTAssertEqual(p.array, [2.5, 25]) }
         let unscaled = Fixture(workers: 4)
         try s.afterStep(unscaled.context(3))
         for p in unscaled.parameters { XCTAssertEqual(p.array, [2.5, 25]) }
-        XCTAssertEqual(PostLocalSGD(switchStep: 4, averaging: s).parameterScale(step: 3, workers: 4), 1,
+        XCTAssertEqual(PostLocalSGD(switchStep: 4, averaging: s).plan(step: 3, workers: 4), .reduceGradients,
                        "minibatch phase: no weight averaging")
     }
 

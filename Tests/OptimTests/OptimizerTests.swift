@@ -217,4 +217,31 @@ final class OptimizerTests: XCTestCase {
             }
         }
     }
+
+    /// The `.pytorch` form is PyTorch's SGD written out: u ← β·u + g, w ← w − lr·u (or
+    /// w − lr·(β·u + g)), g = grad + λ·w, bitwise; the learning rate stays out of the buffer.
+    func testPyTorchFormIsTheTextbookUpdateBitwise() {
+        let l = layout([[6, 5], [3]])
+        for nesterov in [true, false] {
+            for decay in [Float(0), 1e-3] {
+                let (w0, grads) = randomProblem(count: l.count, steps: 5, seed: 23)
+                var c = config(.sgd, momentum: 0.7, nesterov: nesterov, weightDecay: decay)
+                c.momentumForm = .pytorch
+                let opt = Optimizer(layout: l, config: c)
+                let w = FloatBuffer(w0), state = OptimizerState(count: l.count)
+                var rw = w0, ru = [Float](repeating: 0, count: l.count)
+                for (t, g) in grads.enumerated() {
+                    let lr = lrSequence[t]
+                    step(opt, w, g, state, lr: lr)
+                    for i in 0..<l.count {
+                        let gi = decay == 0 ? g[i] : g[i] + decay * rw[i]
+                        ru[i] = 0.7 * ru[i] + gi
+                        rw[i] -= lr * (nesterov ? 0.7 * ru[i] + gi : ru[i])
+                    }
+                }
+                XCTAssertEqual(w.array.map(\.bitPattern), rw.map(\.bitPattern), "nesterov \(nesterov) decay \(decay)")
+                XCTAssertEqual(state.momentum.array.map(\.bitPattern), ru.map(\.bitPattern))
+            }
+        }
+    }
 }
