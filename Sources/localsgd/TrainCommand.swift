@@ -33,7 +33,7 @@ struct TrainCommand: ParsableCommand {
         do {
             try reportingErrors {
                 let resolved = try resolveConfig()
-                _ = try RunDriver.run(resolved, out: resume ?? out, resume: resume != nil, backend: resolved.backend.make(),
+                _ = try RunDriver.run(resolved, out: resume ?? out, resume: resume != nil, backend: resolved.execution.backend.make(),
                                       events: Console.printer(quiet: quiet, progressJSON: progressJSON))
             }
         } catch is ExitCodeError {
