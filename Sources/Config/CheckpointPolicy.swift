@@ -7,7 +7,7 @@ public struct CheckpointPolicy {
 
     /// nil when the config asks for no checkpoints.
     public init?(config: RunConfig, directory out: String, stepsPerEpoch: Int) throws {
-        guard let text = config.checkpointEvery, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        guard let text = config.execution.checkpointEvery, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
         guard let period = CheckpointPeriod(parsing: text) else {
             throw ConfigError("--checkpoint-every takes \(CheckpointPeriod.help), got '\(text)'")
         }

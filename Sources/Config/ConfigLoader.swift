@@ -15,9 +15,6 @@ extension ConfigError: LocalizedError {
 /// Reads run and sweep files in TOML, YAML or JSON with the CLI's field names and lays them over a `RunConfig`, checking names and types so that a
 /// typo is an error naming the file and field, never a silently ignored setting.
 public enum ConfigLoader {
-    /// Fields that hold lists of integers, where a single integer means a one-element list.
-    static let integerListFields: Set<String> = ["decay_epochs", "group_size", "global_every"]
-
     /// Parses TOML (.toml), YAML (.yaml/.yml) or JSON (.json) into its top-level table, with every
     /// key (recursively, so sweep files keep their tables) normalised to snake_case ('-' → '_').
     /// Files are held to `ConfigLimits` (size, nesting, values) before any parser trusts them.
@@ -49,13 +46,14 @@ public enum ConfigLoader {
     /// The `source` of flags: errors then name fields as flags (`--epochs`).
     public static let commandLine = "the command line"
 
-    /// Applies `overrides` (snake_case names; Int/Double/String/Bool/null or lists of them) on top
-    /// of `base`, then checks names, types and ranges (`RunConfig.ranges`); `source` names the file
-    /// (or `commandLine`) in errors. Flags, config files and sweep points all enter a config here.
+    /// Applies `overrides` (snake_case names, flat or `section.key`, or a section's table;
+    /// Int/Double/String/Bool/null or lists of them) on top of `base`, then checks names, types
+    /// and ranges (`RunConfig.fields`); `source` names the file (or `commandLine`) in errors.
+    /// Config files, sweep points and saved config.json files all enter a config here.
     public static func apply(_ overrides: [String: Any], to base: RunConfig, source: String) throws -> RunConfig {
-        let config = try decode(overrides, onto: base, source: source)
-        let given = Set(overrides.keys.map { $0.replacingOccurrences(of: "-", with: "_") })
-        if let problem = try config.rangeProblem(fields: given, name: { name($0, source: source) }) {
+        let fields = try flatten(overrides, source: source)
+        let config = try decode(fields, onto: base, source: source)
+        if let problem = try config.rangeProblem(fields: Set(fields.keys), name: { name($0, source: source) }) {
             throw ConfigError(problem + ".")
         }
         return config
@@ -66,19 +64,51 @@ public enum ConfigLoader {
         source == commandLine ? "--" + field.replacingOccurrences(of: "_", with: "-") : "field '\(field)' in \(source)"
     }
 
-    private static func decode(_ overrides: [String: Any], onto base: RunConfig, source: String) throws -> RunConfig {
+    /// Normalised overrides by flat field name: `schedule.lr` and `[schedule] lr` become `lr`.
+    private static func flatten(_ overrides: [String: Any], source: String) throws -> [String: Any] {
         guard let overrides = try normalise(overrides, source: source, field: "", depth: 1) as? [String: Any] else {
             preconditionFailure("a normalised dictionary is a dictionary")
         }
+        var fields: [String: Any] = [:], written: [String: String] = [:]
+        func put(_ name: String, _ value: Any, as given: String) throws {
+            if let other = written[name] {
+                let both = [other, given].sorted()
+                throw ConfigError("field '\(name)' is given twice in \(source) (as \(both[0]) and \(both[1])).")
+            }
+            fields[name] = value
+            written[name] = given
+        }
+        for (key, value) in overrides.sorted(by: { $0.key < $1.key }) {
+            if let table = value as? [String: Any], RunConfig.sectionNames.contains(key) {
+                for (inner, item) in table.sorted(by: { $0.key < $1.key }) {
+                    let path = key + "." + inner
+                    guard let field = RunConfig.fieldsByPath[path] else {
+                        throw unknownField(path, source: source, known: RunConfig.fields.filter { $0.section.rawValue == key }.map(\.path))
+                    }
+                    try put(field.name, item, as: path)
+                }
+            } else if key.contains(".") {
+                guard let field = RunConfig.fieldsByPath[key] else {
+                    throw unknownField(key, source: source, known: RunConfig.fields.map(\.path))
+                }
+                try put(field.name, value, as: key)
+            } else {
+                try put(key, value, as: key)
+            }
+        }
+        return fields
+    }
+
+    private static func decode(_ overrides: [String: Any], onto base: RunConfig, source: String) throws -> RunConfig {
         for key in overrides.keys.sorted() where !RunConfig.fieldNames.contains(key) {
-            throw unknownField(key, source: source)
+            throw unknownField(key, source: source, known: RunConfig.fieldNames)
         }
         var fields = overrides
         for (key, value) in overrides.sorted(by: { $0.key < $1.key }) {
             if value is [String: Any] {
-                throw ConfigError("field '\(key)' in \(source) is a table; a run config takes plain values only.")
+                throw ConfigError("field '\(key)' in \(source) is a table; a run config takes plain values only. Only sections are tables: \(RunConfig.sectionNames.joined(separator: ", ")).")
             }
-            if integerListFields.contains(key), !(value is [Any]), !(value is NSNull) { fields[key] = [value] }
+            if RunConfig.integerListFields.contains(key), !(value is [Any]), !(value is NSNull) { fields[key] = [value] }
         }
         let baseFields = try encode(base)
         do {
@@ -201,8 +231,7 @@ public enum ConfigLoader {
         }
     }
 
-    private static func unknownField(_ key: String, source: String) -> ConfigError {
-        let names = RunConfig.fieldNames
+    private static func unknownField(_ key: String, source: String, known names: [String]) -> ConfigError {
         let closest = names.min { editDistance(key, $0) < editDistance(key, $1) }!
         let hint = editDistance(key, closest) <= max(1, key.count / 3) ? " (did you mean '\(closest)'?)" : ""
         return ConfigError("unknown field '\(key)' in \(source)\(hint); known fields: \(names.joined(separator: ", ")).")

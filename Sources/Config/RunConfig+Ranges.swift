@@ -41,47 +41,11 @@ public struct FieldRange: Sendable {
 }
 
 extension RunConfig {
-    public static let maxEpochs = CheckpointPeriod.maxEpochs
-    /// Longest averaging period in steps (H, or H·H_b… for hierarchical levels).
-    public static let maxPeriod = 1_000_000_000
-
-    /// Every numeric field's range: far beyond any sensible run
-    /// on one machine, and tight enough that no product of them overflows and no allocation they
-    /// size (batches, datasets, threads, replicas) can abort. Cross-field limits (warm-up within
-    /// the epochs, group sizes dividing K) stay in `validate()`.
-    public static let ranges: [String: FieldRange] = [
-        "augment_crop": FieldRange(lower: 0, upper: 64),
-        "synthetic_train": FieldRange(lower: 1, upper: 100_000),
-        "synthetic_test": FieldRange(lower: 1, upper: 100_000),
-        "epochs": FieldRange(lower: 1, upper: Double(maxEpochs)),
-        "batch_size": FieldRange(lower: 1, upper: 4096),
-        "lr": FieldRange(lower: 0, upper: Double(Float(1e30)), lowerOpen: true),  // lr is a Float; divergence is caught when it happens
-        "decay_epochs": FieldRange(lower: 1, upper: Double(maxEpochs), maxItems: 100),
-        "decay_factor": FieldRange(lower: 0, upper: 1, lowerOpen: true),
-        "warmup_epochs": FieldRange(lower: 0, upper: Double(maxEpochs)),
-        "momentum": FieldRange(lower: 0, upper: 1, upperOpen: true),
-        "weight_decay": FieldRange(lower: 0, upper: 1),
-        "workers": FieldRange(lower: 1, upper: 1024),
-        "local_steps": FieldRange(lower: 1, upper: 1_000_000),
-        "switch_epoch": FieldRange(lower: 0, upper: Double(maxEpochs)),
-        "switch_step": FieldRange(lower: 0, upper: Double(maxPeriod)),
-        "group_size": FieldRange(lower: 1, upper: 1024, maxItems: 8),
-        "global_every": FieldRange(lower: 1, upper: 1_000_000, maxItems: 8),
-        "slowmo_lr": FieldRange(lower: 0, upper: 1000, lowerOpen: true),
-        "slowmo_momentum": FieldRange(lower: 0, upper: 1, upperOpen: true),
-        "inject_latency": FieldRange(lower: 0, upper: 10),
-        "collective_timeout": FieldRange(lower: 0, upper: 86_400),
-        "nodes": FieldRange(lower: 1, upper: 1024),
-        "threads_per_node": FieldRange(lower: 1, upper: 256),
-        "average_every": FieldRange(lower: 1, upper: 1_000_000),
-        "average_seconds": FieldRange(lower: 0, upper: 3600, lowerOpen: true),
-        "async_delay": FieldRange(lower: 0, upper: 1_000_000),
-        "threads": FieldRange(lower: 1, upper: 256),
-        "eval_batch_size": FieldRange(lower: 1, upper: 4096),
-    ]
+    /// Every numeric field's range, by flat name (from `fields`).
+    public static let ranges: [String: FieldRange] = Dictionary(uniqueKeysWithValues: fields.compactMap { f in f.range.map { (f.name, $0) } })
 
     /// Longest text of string fields: paths, and the `--network` and `--checkpoint-every` specs.
-    static let maxTextLength: [String: Int] = ["data_dir": 4096, "init": 4096, "network": 256, "checkpoint_every": 32]
+    static let maxTextLength: [String: Int] = Dictionary(uniqueKeysWithValues: fields.compactMap { f in f.maxLength.map { (f.name, $0) } })
 
     /// The range of `field` for help texts, e.g. "1 to 10000".
     public static func range(_ field: String) -> String { ranges[field]!.text }

@@ -26,15 +26,15 @@ extension RunConfig {
     public static let autoWarmupEpochs = 5
 
     /// K of the linear scaling rule: the N·P threads of async, else the workers.
-    public var scalingWorkers: Int { algorithm == .async ? asyncWorkers : workers }
+    public var scalingWorkers: Int { algorithmSection.kind == .async ? asyncWorkers : algorithmSection.workers }
 
     /// The limit on the scaled rate: the model's stable rate after the run's warm-up (`auto`),
     /// none, or the one given.
     public var resolvedMaxLearningRate: Float? { limit(afterWarmup: resolvedWarmupEpochs > 0) }
 
     private func limit(afterWarmup: Bool) -> Float? {
-        switch maxLr {
-        case .auto: return model.stableLearningRate(afterWarmup: afterWarmup)
+        switch schedule.maxLr {
+        case .auto: return modelSection.kind.stableLearningRate(afterWarmup: afterWarmup)
         case .none: return nil
         case .rate(let r): return r
         }
@@ -44,11 +44,8 @@ extension RunConfig {
     public var peakLearningRate: Float { peak(limit: resolvedMaxLearningRate) }
 
     private func peak(limit: Float?) -> Float {
-        var c = ScheduleConfig()
-        c.baseLearningRate = lr
-        c.scaleLearningRate = scaleLr
-        c.maxLearningRate = limit
-        return LearningRateSchedule.peak(c, workers: scalingWorkers, batchSize: batchSize)
+        LearningRateSchedule.peak(scheduleConfig(warmupEpochs: 0, decayEpochs: [], maxLearningRate: limit),
+                                  workers: scalingWorkers, batchSize: schedule.batchSize)
     }
 
     /// Warm-up epochs. `auto`: Goyal et al.'s 5 epochs of gradual warm-up from `lr` whenever the
@@ -57,11 +54,11 @@ extension RunConfig {
     /// half; none otherwise, so a run at K·B ≤ 256 (the single-worker default, K·B = 32) starts
     /// at its rate.
     public var resolvedWarmupEpochs: Int {
-        switch warmupEpochs {
+        switch schedule.warmupEpochs {
         case .epochs(let n):
             return n
         case .auto:
-            return peak(limit: limit(afterWarmup: true)) > lr ? min(Self.autoWarmupEpochs, epochs / 2) : 0
+            return peak(limit: limit(afterWarmup: true)) > schedule.lr ? min(Self.autoWarmupEpochs, schedule.epochs / 2) : 0
         }
     }
 }

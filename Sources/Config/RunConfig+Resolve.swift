@@ -2,43 +2,23 @@ import Algorithms
 import Optim
 
 extension RunConfig {
-    /// Checks that need no data; each failure names the flag. Every field's own range
-    /// (`RunConfig.ranges`) first, then how the fields fit together.
+    /// Checks that need no data; each failure is a sentence naming the flag. Every field's own
+    /// range (`RunConfig.fields`) first, then how the fields fit together, section by section.
     public func validate() throws {
-        func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
-            if !ok { throw ConfigError(message()) }
-        }
-        if let problem = try rangeProblem(name: { "--" + $0.replacingOccurrences(of: "_", with: "-") }) {
+        if let problem = try rangeProblem(name: { RunConfig.field(named: $0)?.flag ?? $0 }) {
             throw ConfigError(problem)
         }
-        if case .epochs(let w) = warmupEpochs {
-            try check(w >= 0 && w <= epochs, "--warmup-epochs must be auto or between 0 and --epochs (\(epochs)), got \(w)")
-        }
-        if case .rate(let r) = maxLr {
-            try check(r > 0 && r.isFinite, "--max-lr must be auto, none or a positive rate, got \(r)")
-        }
-        if let s = switchEpoch {
-            try check(s >= 0 && s <= epochs, "--switch-epoch must be between 0 and --epochs (\(epochs)), got \(s)")
-        }
-        try check(switchEpoch == nil || switchStep == nil, "give either --switch-epoch or --switch-step, not both")
-        if algorithm == .postLocal {
-            try check(switchEpoch != nil || switchStep != nil,
-                      "post-local SGD needs a switching point: --switch-epoch T or --switch-step T")
-        }
-        let period = globalEvery.reduce((localSteps, false)) { p, h in
-            let (product, overflow) = p.0.multipliedReportingOverflow(by: h)
-            return (product, p.1 || overflow || product > RunConfig.maxPeriod)
-        }
-        try check(!period.1, "--local-steps × --global-every (the period of the outermost average) must be at most \(RunConfig.maxPeriod) steps")
+        try validateSchedule()
+        try validateAlgorithm()
         try validateAsync()
         do {
             try optimizerConfig.validate()
             try scheduleConfig.validate()
             var strategy = algorithmConfig(stepsPerEpoch: 1)
-            if backend == .mpi && algorithm == .hierarchical && groupSize.isEmpty {
-                strategy.groupSizes = [workers] // resolved to the node's workers once MPI is up
+            if execution.backend == .mpi && algorithmSection.kind == .hierarchical && algorithmSection.groupSize.isEmpty {
+                strategy.groupSizes = [algorithmSection.workers] // resolved to the node's workers once MPI is up
             }
-            try strategy.validate(workers: workers)
+            try strategy.validate(workers: algorithmSection.workers)
         } catch let e as OptimConfigError {
             throw ConfigError("--\(flagName(e.field)): \(e.description)")
         } catch let e as StrategyError {
@@ -46,6 +26,38 @@ extension RunConfig {
         }
     }
 
+    private func validateSchedule() throws {
+        let epochs = schedule.epochs
+        if case .epochs(let w) = schedule.warmupEpochs {
+            try check(w >= 0 && w <= epochs, "--warmup-epochs must be auto or between 0 and --epochs (\(epochs)), got \(w)")
+        }
+        if case .rate(let r) = schedule.maxLr {
+            try check(r > 0 && r.isFinite, "--max-lr must be auto, none or a positive rate, got \(r)")
+        }
+    }
+
+    private func validateAlgorithm() throws {
+        let a = algorithmSection
+        if let s = a.switchEpoch {
+            try check(s >= 0 && s <= schedule.epochs, "--switch-epoch must be between 0 and --epochs (\(schedule.epochs)), got \(s)")
+        }
+        try check(a.switchEpoch == nil || a.switchStep == nil, "give either --switch-epoch or --switch-step, not both")
+        if a.kind == .postLocal {
+            try check(a.switchEpoch != nil || a.switchStep != nil,
+                      "post-local SGD needs a switching point: --switch-epoch T or --switch-step T")
+        }
+        let period = a.globalEvery.reduce((a.localSteps, false)) { p, h in
+            let (product, overflow) = p.0.multipliedReportingOverflow(by: h)
+            return (product, p.1 || overflow || product > RunConfig.maxPeriod)
+        }
+        try check(!period.1, "--local-steps × --global-every (the period of the outermost average) must be at most \(RunConfig.maxPeriod) steps")
+    }
+
+    func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+        if !ok { throw ConfigError(message()) }
+    }
+
+    /// The flag of a field of the lower config types (`OptimizerConfig`, `ScheduleConfig`).
     private func flagName(_ field: String) -> String {
         let map = ["baseLearningRate": "lr", "kind": "lr-schedule", "decayEpochs": "decay-epochs",
                    "decayFactor": "decay-factor", "warmupEpochs": "warmup-epochs", "epochs": "epochs", "maxLearningRate": "max-lr",
@@ -56,8 +68,8 @@ extension RunConfig {
     /// The study's decay points (end of epochs 30, 60, 80 of 90) scaled to the epochs left after
     /// warm-up, as the decay of a warm-up followed by a schedule spans what remains.
     public var resolvedDecayEpochs: [Int] {
-        if let given = decayEpochs { return given }
-        let warmup = resolvedWarmupEpochs, remaining = Double(epochs - warmup)
+        if let given = schedule.decayEpochs { return given }
+        let epochs = schedule.epochs, warmup = resolvedWarmupEpochs, remaining = Double(epochs - warmup)
         var result: [Int] = []
         for fraction in [30.0, 60.0, 80.0] {
             let e = warmup + Int((fraction / 90 * remaining).rounded())
@@ -66,42 +78,36 @@ extension RunConfig {
         return result
     }
 
-    public var optimizerConfig: OptimizerConfig {
-        var c = OptimizerConfig()
-        c.kind = optimizer
-        c.momentum = momentum
-        c.nesterov = nesterov
-        c.weightDecay = weightDecay
-        c.momentumCorrection = momentumCorrection
-        return c
-    }
+    /// The optimizer section, which is the optimizer's own config.
+    public var optimizerConfig: OptimizerConfig { optimizerSection }
 
+    /// The schedule with `auto` settings resolved; every field set here, so ScheduleConfig's own
+    /// defaults (the study's ImageNet recipe, for library users) never reach a run.
     public var scheduleConfig: ScheduleConfig {
-        var c = ScheduleConfig()
-        c.baseLearningRate = lr
-        c.kind = lrSchedule
-        c.decayEpochs = resolvedDecayEpochs
-        c.decayFactor = decayFactor
-        c.warmupEpochs = resolvedWarmupEpochs
-        c.epochs = epochs
-        c.scaleLearningRate = scaleLr
-        c.maxLearningRate = resolvedMaxLearningRate
-        return c
+        scheduleConfig(warmupEpochs: resolvedWarmupEpochs, decayEpochs: resolvedDecayEpochs, maxLearningRate: resolvedMaxLearningRate)
     }
 
-    /// The strategy's settings; the switching epoch becomes an iteration here.
+    func scheduleConfig(warmupEpochs: Int, decayEpochs: [Int], maxLearningRate: Float?) -> ScheduleConfig {
+        ScheduleConfig(baseLearningRate: schedule.lr, kind: schedule.lrSchedule, decayEpochs: decayEpochs,
+                       decayFactor: schedule.decayFactor, warmupEpochs: warmupEpochs, epochs: schedule.epochs,
+                       scaleLearningRate: schedule.scaleLr, maxLearningRate: maxLearningRate)
+    }
+
+    /// The strategy's settings; the switching epoch becomes an iteration here. Every field of
+    /// `AlgorithmConfig` is set, so its own defaults never reach a run.
     public func algorithmConfig(stepsPerEpoch: Int) -> AlgorithmConfig {
+        let a = algorithmSection
         var c = AlgorithmConfig()
-        c.kind = algorithm
-        c.localSteps = localSteps
-        c.switchStep = switchStep ?? switchEpoch.map { $0 * stepsPerEpoch }
-        c.groupSizes = groupSize
-        c.levelMultipliers = globalEvery
-        c.slowLearningRate = slowmoLr
-        c.slowMomentum = slowmoMomentum
-        c.slowNesterov = slowmoNesterov
-        c.batchNormSync = bnSync
-        c.momentumSync = momentumSync
+        c.kind = a.kind
+        c.localSteps = a.localSteps
+        c.switchStep = a.switchStep ?? a.switchEpoch.map { $0 * stepsPerEpoch }
+        c.groupSizes = a.groupSize
+        c.levelMultipliers = a.globalEvery
+        c.slowLearningRate = a.slowmoLr
+        c.slowMomentum = a.slowmoMomentum
+        c.slowNesterov = a.slowmoNesterov
+        c.batchNormSync = a.bnSync
+        c.momentumSync = a.momentumSync
         return c
     }
 }

@@ -15,7 +15,7 @@ extension RunDirectory {
         var saved = try ConfigLoader.parseFile(path + "/config.json")
         saved["derived"] = nil
         let config = try ConfigLoader.apply(saved, to: RunConfig(), source: path + "/config.json")
-        if let problem = resumeProblem(path, checkpointEvery: config.checkpointEvery) { throw FileError(path: path, description: problem) }
+        if let problem = resumeProblem(path, checkpointEvery: config.execution.checkpointEvery) { throw FileError(path: path, description: problem) }
         return config
     }
 }

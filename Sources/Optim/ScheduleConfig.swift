@@ -17,6 +17,10 @@ public enum ScheduleKind: String, Codable, CaseIterable, Sendable {
 /// so the 0-based epoch index 30 is the first with the decayed rate. They count from the start
 /// of training, as the study's do, and must come after the warm-up. A run file may leave any
 /// field out; it then takes the default.
+///
+/// These defaults serve library users only: a `localsgd` run builds its schedule with
+/// `init(baseLearningRate:kind:...)`, which takes every field, from its own settings (Config's
+/// `ScheduleSection`: cosine, warm-up `auto`, 10 epochs), so the two cannot drift apart silently.
 public struct ScheduleConfig: Codable, Equatable, Sendable {
     /// The "0.1" in η = K·B·0.1/256, and where warm-up starts.
     public var baseLearningRate: Float = 0.1
@@ -36,6 +40,19 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
     public var maxLearningRate: Float? = nil
 
     public init() {}
+
+    /// Every field given: a new field breaks callers instead of taking a default unseen.
+    public init(baseLearningRate: Float, kind: ScheduleKind, decayEpochs: [Int], decayFactor: Float, warmupEpochs: Int,
+                epochs: Int, scaleLearningRate: Bool, maxLearningRate: Float?) {
+        self.baseLearningRate = baseLearningRate
+        self.kind = kind
+        self.decayEpochs = decayEpochs
+        self.decayFactor = decayFactor
+        self.warmupEpochs = warmupEpochs
+        self.epochs = epochs
+        self.scaleLearningRate = scaleLearningRate
+        self.maxLearningRate = maxLearningRate
+    }
 
     /// Throws an `OptimConfigError` naming the first field that cannot be used.
     public func validate() throws {

@@ -10,12 +10,12 @@ import CommMPI
 struct MPIBackend: Backend {
     func makeCommunicator(_ config: RunConfig) throws -> Communicator {
         let ranks = MPICommunicator.launchedRanks ?? 1
-        guard config.workers % ranks == 0 else {
-            throw TrainingError("--workers \(config.workers) must be a multiple of the \(ranks) MPI ranks")
+        guard config.algorithmSection.workers % ranks == 0 else {
+            throw TrainingError("--workers \(config.algorithmSection.workers) must be a multiple of the \(ranks) MPI ranks")
         }
         return try MPICommunicator(
-            workersPerRank: config.workers / ranks, reduction: config.reduction,
-            collectiveTimeout: config.collectiveTimeout > 0 ? config.collectiveTimeout : nil,
+            workersPerRank: config.algorithmSection.workers / ranks, reduction: config.execution.reduction,
+            collectiveTimeout: config.execution.collectiveTimeout > 0 ? config.execution.collectiveTimeout : nil,
             onTimeout: { message in FileHandle.standardError.write(Foundation.Data("error: \(message)\n".utf8)) })
     }
 
@@ -23,14 +23,14 @@ struct MPIBackend: Backend {
     /// averaging loop and evaluation call MPI from two threads.
     func makeAsyncCommunicators(_ config: RunConfig) throws -> (averaging: Communicator, evaluation: Communicator?) {
         let ranks = MPICommunicator.launchedRanks ?? 1
-        guard ranks == config.nodes else {
-            throw TrainingError("--nodes is \(config.nodes) but mpirun started \(ranks) ranks; async runs one node per rank")
+        guard ranks == config.async.nodes else {
+            throw TrainingError("--nodes is \(config.async.nodes) but mpirun started \(ranks) ranks; async runs one node per rank")
         }
-        let averaging = try MPICommunicator(workersPerRank: 1, reduction: config.reduction)
+        let averaging = try MPICommunicator(workersPerRank: 1, reduction: config.execution.reduction)
         guard averaging.progress == .helperThread else {
             throw TrainingError("async over MPI needs MPI_THREAD_MULTIPLE (the averaging loop and evaluation call MPI from two threads), but this MPI granted level \(averaging.threadSupport)")
         }
-        return (averaging, try MPICommunicator(workersPerRank: 1, reduction: config.reduction))
+        return (averaging, try MPICommunicator(workersPerRank: 1, reduction: config.execution.reduction))
     }
 
     func nodeGroupSize(_ communicator: Communicator) -> Int {

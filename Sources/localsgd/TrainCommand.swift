@@ -12,12 +12,13 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a model with minibatch, local, post-local, hierarchical, asynchronous local SGD or SlowMo over K workers.",
         discussion: """
         Settings come from the defaults, then --config FILE (TOML, YAML or JSON with the flag names, \
-        e.g. batch_size = 32), then the flags given. Results go to --out DIR: config.json, metrics.jsonl, \
+        e.g. batch_size = 32, or by section: schedule.batch_size = 32, or batch_size under [schedule]), \
+        then the flags given; the flags below are grouped by those sections. Results go to --out DIR: config.json, metrics.jsonl, \
         summary.json and final.safetensors (and async.json for --algorithm async).
         """)
 
     @OptionGroup var options: RunOptions
-    @Option(help: "Run config file (.toml, .yaml/.yml or .json) with the same names as the flags.")
+    @Option(help: "Run config file (.toml, .yaml/.yml or .json) with the flags' names in snake_case, flat or as section.name.")
     var config: String?
     @Option(help: "Directory for the run's results (must not already hold a run).")
     var out: String?
@@ -33,7 +34,7 @@ struct TrainCommand: ParsableCommand {
         do {
             try reportingErrors {
                 let resolved = try resolveConfig()
-                _ = try RunDriver.run(resolved, out: resume ?? out, resume: resume != nil, backend: resolved.backend.make(),
+                _ = try RunDriver.run(resolved, out: resume ?? out, resume: resume != nil, backend: resolved.execution.backend.make(),
                                       events: Console.printer(quiet: quiet, progressJSON: progressJSON))
             }
         } catch is ExitCodeError {
@@ -51,7 +52,7 @@ struct TrainCommand: ParsableCommand {
         if let file = config_ {
             config = try ConfigLoader.apply(try ConfigLoader.parseFile(file), to: config, source: file)
         }
-        config = try ConfigLoader.apply(options.overrides(), to: config, source: ConfigLoader.commandLine)
+        config = try options.apply(to: config)
         try config.validate()
         return config
     }

@@ -19,7 +19,7 @@ final class OptimizerConfigTests: XCTestCase {
         XCTAssertEqual(c.kind, .sgd)
         XCTAssertEqual(c.momentum, 0.9)
         XCTAssertTrue(c.nesterov)
-        XCTAssertEqual(c.weightDecay, 1e-4)
+        XCTAssertEqual(c.weightDecay, 5e-4)
         XCTAssertEqual(c.larsTrustCoefficient, 0.02)
         XCTAssertEqual(c.larsEpsilon, 1e-8)
         XCTAssertTrue(c.larsClip)

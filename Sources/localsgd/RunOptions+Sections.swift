@@ -1,0 +1,175 @@
+import Algorithms
+import ArgumentParser
+import Comm
+import Config
+import Data
+import NN
+import Optim
+
+// The run flags, one group per section of `RunConfig` (`localsgd train --help` shows each under
+// its title). Each flag is optional: a flag given wins over `--config FILE`, which wins over the
+// defaults. Names, ranges, defaults and help come from `RunConfig.fields`; a flag is the
+// kebab-case of its field's name, and `apply` sets the field through the table's key path.
+
+struct DataOptions: SectionOptions {
+    @Option(help: help(\RunConfig.data.dataset)) var dataset: DatasetKind?
+    @Option(help: help(\RunConfig.data.dataDir)) var dataDir: String?
+    @Flag(help: help(\RunConfig.data.shuffle)) var noShuffle = false
+    @Option(parsing: .unconditional, help: help(\RunConfig.data.augmentCrop)) var augmentCrop: Int?
+    @Flag(help: help(\RunConfig.data.augmentFlip)) var augmentFlip = false
+    @Option(parsing: .unconditional, help: help(\RunConfig.data.syntheticTrain)) var syntheticTrain: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.data.syntheticTest)) var syntheticTest: Int?
+
+    func apply(to s: inout FlagSettings) {
+        s.set(\.data.dataset, dataset)
+        s.setOptional(\.data.dataDir, dataDir)
+        s.set(\.data.shuffle, noShuffle ? false : nil)
+        s.set(\.data.augmentCrop, augmentCrop)
+        s.set(\.data.augmentFlip, augmentFlip ? true : nil)
+        s.set(\.data.syntheticTrain, syntheticTrain)
+        s.set(\.data.syntheticTest, syntheticTest)
+    }
+}
+
+struct ModelOptions: SectionOptions {
+    @Option(help: help(\RunConfig.modelSection.kind)) var model: ModelKind?
+    @Option(help: help(\RunConfig.modelSection.shortcut)) var shortcut: ShortcutKind?
+
+    func apply(to s: inout FlagSettings) {
+        s.set(\.modelSection.kind, model)
+        s.set(\.modelSection.shortcut, shortcut)
+    }
+}
+
+struct ScheduleOptions: SectionOptions {
+    @Option(parsing: .unconditional, help: help(\RunConfig.schedule.epochs)) var epochs: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.schedule.batchSize)) var batchSize: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.schedule.lr)) var lr: Float?
+    @Flag(inversion: .prefixedNo, help: help(\RunConfig.schedule.scaleLr)) var scaleLr: Bool?
+    @Option(help: help(\RunConfig.schedule.lrSchedule)) var lrSchedule: ScheduleKind?
+    @Option(help: help(\RunConfig.schedule.decayEpochs)) var decayEpochs: IntList?
+    @Option(parsing: .unconditional, help: help(\RunConfig.schedule.decayFactor)) var decayFactor: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.schedule.warmupEpochs)) var warmupEpochs: WarmupSetting?
+    @Option(parsing: .unconditional, help: help(\RunConfig.schedule.maxLr)) var maxLr: RateLimitSetting?
+
+    func apply(to s: inout FlagSettings) {
+        s.set(\.schedule.epochs, epochs)
+        s.set(\.schedule.batchSize, batchSize)
+        s.set(\.schedule.lr, lr)
+        s.set(\.schedule.scaleLr, scaleLr)
+        s.set(\.schedule.lrSchedule, lrSchedule)
+        s.setOptional(\.schedule.decayEpochs, decayEpochs?.values)
+        s.set(\.schedule.decayFactor, decayFactor)
+        s.set(\.schedule.warmupEpochs, warmupEpochs)
+        s.set(\.schedule.maxLr, maxLr)
+    }
+}
+
+struct OptimizerOptions: SectionOptions {
+    @Option(help: help(\RunConfig.optimizerSection.kind)) var optimizer: OptimizerKind?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizerSection.momentum)) var momentum: Float?
+    @Flag(inversion: .prefixedNo, help: help(\RunConfig.optimizerSection.nesterov)) var nesterov: Bool?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizerSection.weightDecay)) var weightDecay: Float?
+    @Flag(inversion: .prefixedNo, help: help(\RunConfig.optimizerSection.momentumCorrection)) var momentumCorrection: Bool?
+
+    func apply(to s: inout FlagSettings) {
+        s.set(\.optimizerSection.kind, optimizer)
+        s.set(\.optimizerSection.momentum, momentum)
+        s.set(\.optimizerSection.nesterov, nesterov)
+        s.set(\.optimizerSection.weightDecay, weightDecay)
+        s.set(\.optimizerSection.momentumCorrection, momentumCorrection)
+    }
+}
+
+struct AlgorithmOptions: SectionOptions {
+    @Option(help: help(\RunConfig.algorithmSection.kind)) var algorithm: AlgorithmKind?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithmSection.workers)) var workers: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithmSection.localSteps)) var localSteps: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithmSection.switchEpoch)) var switchEpoch: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithmSection.switchStep)) var switchStep: Int?
+    @Option(help: help(\RunConfig.algorithmSection.groupSize)) var groupSize: IntList?
+    @Option(help: help(\RunConfig.algorithmSection.globalEvery)) var globalEvery: IntList?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithmSection.slowmoLr)) var slowmoLr: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithmSection.slowmoMomentum)) var slowmoMomentum: Float?
+    @Flag(help: help(\RunConfig.algorithmSection.slowmoNesterov)) var slowmoNesterov = false
+    @Option(help: help(\RunConfig.algorithmSection.bnSync)) var bnSync: BatchNormSync?
+    @Option(help: help(\RunConfig.algorithmSection.momentumSync)) var momentumSync: MomentumSync?
+
+    func apply(to s: inout FlagSettings) {
+        s.set(\.algorithmSection.kind, algorithm)
+        s.set(\.algorithmSection.workers, workers)
+        s.set(\.algorithmSection.localSteps, localSteps)
+        s.setOptional(\.algorithmSection.switchEpoch, switchEpoch)
+        s.setOptional(\.algorithmSection.switchStep, switchStep)
+        s.set(\.algorithmSection.groupSize, groupSize?.values)
+        s.set(\.algorithmSection.globalEvery, globalEvery?.values)
+        s.set(\.algorithmSection.slowmoLr, slowmoLr)
+        s.set(\.algorithmSection.slowmoMomentum, slowmoMomentum)
+        s.set(\.algorithmSection.slowmoNesterov, slowmoNesterov ? true : nil)
+        s.set(\.algorithmSection.bnSync, bnSync)
+        s.set(\.algorithmSection.momentumSync, momentumSync)
+    }
+}
+
+struct AsyncOptions: SectionOptions {
+    @Option(parsing: .unconditional, help: help(\RunConfig.async.nodes)) var nodes: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.async.threadsPerNode)) var threadsPerNode: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.async.averageEvery)) var averageEvery: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.async.averageSeconds)) var averageSeconds: Double?
+    @Flag(help: help(\RunConfig.async.asyncDeterministic)) var asyncDeterministic = false
+    @Option(parsing: .unconditional, help: help(\RunConfig.async.asyncDelay)) var asyncDelay: Int?
+
+    func apply(to s: inout FlagSettings) {
+        s.set(\.async.nodes, nodes)
+        s.set(\.async.threadsPerNode, threadsPerNode)
+        s.setOptional(\.async.averageEvery, averageEvery)
+        s.setOptional(\.async.averageSeconds, averageSeconds)
+        s.set(\.async.asyncDeterministic, asyncDeterministic ? true : nil)
+        s.set(\.async.asyncDelay, asyncDelay)
+    }
+}
+
+struct ExecutionOptions: SectionOptions {
+    @Option(help: help(\RunConfig.execution.backend)) var backend: BackendKind?
+    @Option(help: help(\RunConfig.execution.reduction)) var reduction: ReductionMode?
+    @Option(help: help(\RunConfig.execution.network)) var network: String?
+    @Option(parsing: .unconditional, help: help(\RunConfig.execution.injectLatency)) var injectLatency: Double?
+    @Option(parsing: .unconditional, help: help(\RunConfig.execution.collectiveTimeout)) var collectiveTimeout: Double?
+    @Option(parsing: .unconditional, help: help(\RunConfig.execution.threads)) var threads: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.execution.seed)) var seed: UInt64?
+    @Option(parsing: .unconditional, help: help(\RunConfig.execution.evalBatchSize)) var evalBatchSize: Int?
+    @Option(name: .customLong("init"), help: help(\RunConfig.execution.initWeights)) var initWeights: String?
+    @Option(help: help(\RunConfig.execution.checkpointEvery)) var checkpointEvery: String?
+
+    func apply(to s: inout FlagSettings) {
+        s.set(\.execution.backend, backend)
+        s.set(\.execution.reduction, reduction)
+        s.setOptional(\.execution.network, network)
+        s.set(\.execution.injectLatency, injectLatency)
+        s.set(\.execution.collectiveTimeout, collectiveTimeout)
+        s.set(\.execution.threads, threads)
+        s.set(\.execution.seed, seed)
+        s.set(\.execution.evalBatchSize, evalBatchSize)
+        s.setOptional(\.execution.initWeights, initWeights)
+        s.setOptional(\.execution.checkpointEvery, checkpointEvery)
+    }
+}
+
+/// All the run flags, by section.
+struct RunOptions: ParsableArguments {
+    @OptionGroup(title: "Data") var data: DataOptions
+    @OptionGroup(title: "Model") var model: ModelOptions
+    @OptionGroup(title: "Schedule") var schedule: ScheduleOptions
+    @OptionGroup(title: "Optimizer") var optimizer: OptimizerOptions
+    @OptionGroup(title: "Algorithm") var algorithm: AlgorithmOptions
+    @OptionGroup(title: "Asynchronous local SGD") var async: AsyncOptions
+    @OptionGroup(title: "Execution") var execution: ExecutionOptions
+
+    /// `config` with the flags given laid over it, each checked against its range.
+    func apply(to config: RunConfig) throws -> RunConfig {
+        var settings = FlagSettings(over: config)
+        let groups: [any SectionOptions] = [data, model, schedule, optimizer, algorithm, async, execution]
+        for group in groups { group.apply(to: &settings) }
+        return try settings.checked()
+    }
+}
