@@ -38,13 +38,13 @@ extension AsyncTrainer {
 
     /// The round bookkeeping of the sequentialised mode (with one node, nothing to average).
     private func sequentialRoundState() -> (nodeSteps: [Int], schedule: AsyncRoundSchedule?)? {
-        guard config.asyncDeterministic else { return nil }
-        guard let sequential else { return ([globalStep * config.threadsPerNode], nil) }
+        guard config.async.asyncDeterministic else { return nil }
+        guard let sequential else { return ([globalStep * config.async.threadsPerNode], nil) }
         return (sequential.nodeSteps, sequential.schedule)
     }
 
     public func restore(_ state: CheckpointState, path: String) throws {
-        guard config.asyncDeterministic, let async = state.async,
+        guard config.async.asyncDeterministic, let async = state.async,
               state.previousLearningRates.count == workers.count,
               async.nodeSteps.count == nodes.count, (async.schedule == nil) == (sequential == nil) else {
             throw TrainingError("\(path) does not match this run's nodes and threads (\(state.previousLearningRates.count) worker threads of \(state.parameterCount) parameters)")

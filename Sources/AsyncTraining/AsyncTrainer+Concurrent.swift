@@ -14,11 +14,11 @@ extension AsyncTrainer {
     func runConcurrent() throws {
         let loop = averaging.map {
             AsyncAveragingLoop(board: board, averaging: $0, communicator: communicator,
-                               averageEvery: config.resolvedAverageEvery, averageSeconds: config.averageSeconds)
+                               averageEvery: config.resolvedAverageEvery, averageSeconds: config.async.averageSeconds)
         }
         loop?.start()
         do {
-            for epoch in 0..<config.epochs {
+            for epoch in 0..<config.schedule.epochs {
                 try runEpoch(epoch, loop: loop)
             }
         } catch {
@@ -49,7 +49,7 @@ extension AsyncTrainer {
                 sums.steps += w.progressSteps.load(ordering: .relaxed)
                 sums.lossSum += Double(bitPattern: w.progressLoss.load(ordering: .relaxed))
             }
-            sums.samples = sums.steps * config.batchSize
+            sums.samples = sums.steps * config.schedule.batchSize
             onEvent?(.progress(progress(sums, elapsed: now() - start, epoch: epoch)))
         }
         let wall = now() - start
@@ -70,7 +70,7 @@ extension AsyncTrainer {
         let replica = nodes[worker.node], counter = board.counters[worker.node]
         for i in iterations {
             let step = worker.step(iteration: i, plan: plan, replica: replica, run: context)
-            worker.record(step, batchSize: config.batchSize)
+            worker.record(step, batchSize: config.schedule.batchSize)
             if let error = lossError(step, worker: worker, iteration: i) {
                 board.fail(error)
                 return

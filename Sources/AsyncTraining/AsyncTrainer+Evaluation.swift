@@ -13,7 +13,7 @@ extension AsyncTrainer {
     public func averagedModel() throws -> Replica { try averagedModel(applyLock: nil) }
 
     func averagedModel(applyLock: NSLock?) throws -> Replica {
-        if config.nodes == 1 { return nodes[0] }
+        if config.async.nodes == 1 { return nodes[0] }
         let target = evaluationReplica
         applyLock?.lock()
         if communicator.processCount == 1 {
@@ -39,8 +39,8 @@ extension AsyncTrainer {
     /// the evaluation threads (using idle workers' networks); sums in batch order.
     public func evaluate(_ replica: Replica, on dataset: Dataset) -> (loss: Double, accuracy: Double) {
         let lanes = workers.map { ModelEvaluation.Lane(images: $0.images, labels: $0.labels, network: $0.network) }
-        return ModelEvaluation.evaluate(replica, on: dataset, batchSize: config.evalBatchSize, pool: evaluationPool,
-                                        lanes: lanes, restore: Shape(spec.channels, config.batchSize, spec.height, spec.width))
+        return ModelEvaluation.evaluate(replica, on: dataset, batchSize: config.execution.evalBatchSize, pool: evaluationPool,
+                                        lanes: lanes, restore: Shape(spec.channels, config.schedule.batchSize, spec.height, spec.width))
     }
 
     /// Evaluates the averaged model and records the epoch's metrics; `time` is the epoch's
@@ -76,7 +76,7 @@ extension AsyncTrainer {
 
     func summary() -> RunSummary {
         setup.summary(history: history, steps: globalStep,
-                      localSteps: config.averageSeconds == nil ? config.resolvedAverageEvery : 0, totalTime: totalTime,
+                      localSteps: config.async.averageSeconds == nil ? config.resolvedAverageEvery : 0, totalTime: totalTime,
                       syncs: stats.rounds, bytes: trainingBytes, modelledSeconds: nil, parameters: network.layout.count)
     }
 }

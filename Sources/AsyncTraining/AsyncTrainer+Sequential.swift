@@ -10,7 +10,7 @@ extension AsyncTrainer {
     /// a run is a pure function of its config, and it continues bitwise from a checkpoint taken
     /// at an epoch end.
     func runSequential() throws {
-        for epoch in (globalStep / stepsPerEpoch)..<config.epochs {
+        for epoch in (globalStep / stepsPerEpoch)..<config.schedule.epochs {
             let plan = try setup.plan(epoch: epoch)
             var sums = AsyncEpochSums()
             var communication = 0.0
@@ -21,7 +21,7 @@ extension AsyncTrainer {
                 for worker in workers {
                     let step = worker.step(iteration: i, plan: plan, replica: nodes[worker.node], run: context)
                     if let error = lossError(step, worker: worker, iteration: i) { throw TrainingError(error) }
-                    sums.add(step, batchSize: config.batchSize)
+                    sums.add(step, batchSize: config.schedule.batchSize)
                     let t = now()
                     try sequential?.nodeStepped(worker.node, communicator: communicator, board: board)
                     communication += now() - t

@@ -59,45 +59,45 @@ public final class AsyncTrainer: TrainingLoop {
     public init(config: RunConfig, data: DataSplit, communicator: Communicator,
                 evaluationCommunicator: Communicator? = nil) throws {
         try config.validate()
-        guard config.algorithm == .async else { throw TrainingError("AsyncTrainer runs --algorithm async only") }
-        guard communicator.workers == config.nodes else {
-            throw TrainingError("the communicator has \(communicator.workers) workers but --nodes is \(config.nodes); async uses one per node")
+        guard config.algorithmSection.kind == .async else { throw TrainingError("AsyncTrainer runs --algorithm async only") }
+        guard communicator.workers == config.async.nodes else {
+            throw TrainingError("the communicator has \(communicator.workers) workers but --nodes is \(config.async.nodes); async uses one per node")
         }
         if communicator.processCount > 1 && evaluationCommunicator == nil {
             throw TrainingError("async across processes needs a second communicator for evaluation")
         }
         setup = try RunSetup(config: config, data: data, workers: config.asyncWorkers)
         // An injected latency delays each round's start on the averaging loop's thread, not the workers.
-        self.communicator = config.injectLatency > 0 ? DelayedCommunicator(communicator, latency: config.injectLatency) : communicator
+        self.communicator = config.execution.injectLatency > 0 ? DelayedCommunicator(communicator, latency: config.execution.injectLatency) : communicator
         self.evaluationCommunicator = evaluationCommunicator
-        let p = config.threadsPerNode
+        let p = config.async.threadsPerNode
         let localNodes = communicator.localWorkers
-        let labelCapacity = max(config.batchSize, config.evalBatchSize)
+        let labelCapacity = max(config.schedule.batchSize, config.execution.evalBatchSize)
         let modelSpec = setup.spec
         workers = try localNodes.flatMap { node in
             try (0..<p).map { t in
                 try AsyncWorker(index: node * p + t, node: node - localNodes.lowerBound, spec: modelSpec,
-                                batchSize: config.batchSize, labelCapacity: labelCapacity)
+                                batchSize: config.schedule.batchSize, labelCapacity: labelCapacity)
             }
         }
         // OpenBLAS on one thread; a lone worker's network splits its layers over the threads.
         BLAS.setThreads(1)
-        if workers.count == 1 { workers[0].network.threads = config.threads }
+        if workers.count == 1 { workers[0].network.threads = config.execution.threads }
         let network = workers[0].network
         nodes = localNodes.map { _ in Replica(for: network) }
         evaluationReplica = Replica(for: network)
-        evaluationPool = ThreadPool(threads: max(1, min(config.threads, workers.count)))
+        evaluationPool = ThreadPool(threads: max(1, min(config.execution.threads, workers.count)))
         context = AsyncRunContext(
-            train: data.train, seed: config.seed, augmentation: setup.augmentation, schedule: setup.schedule,
+            train: data.train, seed: config.execution.seed, augmentation: setup.augmentation, schedule: setup.schedule,
             optimizer: Optimizer(layout: network.layout, config: config.optimizerConfig),
             stepsPerEpoch: setup.stepsPerEpoch)
-        averaging = config.nodes == 1 ? nil : Self.averaging(of: nodes, statistics: config.bnSync == .average)
+        averaging = config.async.nodes == 1 ? nil : Self.averaging(of: nodes, statistics: config.algorithmSection.bnSync == .average)
         board = Self.board(config, localNodes: nodes.count)
-        if config.asyncDeterministic, let averaging {
+        if config.async.asyncDeterministic, let averaging {
             sequential = SequentialAveraging(averaging: averaging, averageEvery: config.resolvedAverageEvery,
-                                             delay: config.asyncDelay)
+                                             delay: config.async.asyncDelay)
         }
-        network.initialize(nodes[0], seed: config.seed)
+        network.initialize(nodes[0], seed: config.execution.seed)
         for r in nodes.dropFirst() { r.copyWeights(from: nodes[0]) }
     }
 
@@ -112,13 +112,13 @@ public final class AsyncTrainer: TrainingLoop {
     }
 
     private static func board(_ config: RunConfig, localNodes: Int) -> AsyncBoard {
-        let bySteps = config.averageSeconds == nil
+        let bySteps = config.async.averageSeconds == nil
         let board = AsyncBoard(nodes: localNodes, firstSnapshot: bySteps ? config.resolvedAverageEvery : Int.max)
-        board.stats.nodes = config.nodes
-        board.stats.threadsPerNode = config.threadsPerNode
+        board.stats.nodes = config.async.nodes
+        board.stats.threadsPerNode = config.async.threadsPerNode
         board.stats.averageEvery = bySteps ? config.resolvedAverageEvery : nil
-        board.stats.averageSeconds = config.averageSeconds
-        board.stats.deterministic = config.asyncDeterministic
+        board.stats.averageSeconds = config.async.averageSeconds
+        board.stats.deterministic = config.async.asyncDeterministic
         board.stats.localNodes = localNodes
         return board
     }
@@ -127,7 +127,7 @@ public final class AsyncTrainer: TrainingLoop {
     /// Checkpoints at epoch ends, where every thread has stopped.
     public var checkpointGranularity: Int { stepsPerEpoch }
     /// Every thread of a node applied its updates to the node's replica.
-    public var batchesTracked: Int { globalStep * config.threadsPerNode }
+    public var batchesTracked: Int { globalStep * config.async.threadsPerNode }
     /// Payload bytes of the averaging rounds so far (per node).
     var trainingBytes: Int { restoredBytes + communicator.counters.bytes }
 
@@ -148,7 +148,7 @@ public final class AsyncTrainer: TrainingLoop {
     /// Trains to the end and returns the summary.
     public func run() throws -> RunSummary {
         onEvent?(setup.startedEvent(parameters: network.layout.count))
-        if config.asyncDeterministic {
+        if config.async.asyncDeterministic {
             try runSequential()
         } else {
             try runConcurrent()

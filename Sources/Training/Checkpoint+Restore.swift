@@ -17,7 +17,7 @@ extension Checkpoint {
         let mine = own.filter { isComplete(dir + "/" + $0.name, step: $0.step) }
         let (common, held) = try CheckpointAgreement.commonSteps(mine.map(\.step), t.communicator)
         guard let step = common.max() else {
-            throw TrainingError(noCommonCheckpoint(out, held: held, rank: rank, checkpointEvery: t.config.checkpointEvery))
+            throw TrainingError(noCommonCheckpoint(out, held: held, rank: rank, checkpointEvery: t.config.execution.checkpointEvery))
         }
         var failure: Error?
         do {

@@ -50,13 +50,13 @@ public enum Checkpoint {
     /// Fields that change the numbers; a checkpoint made with other values cannot continue this run.
     static func checkCompatible(_ h: CheckpointState, _ t: TrainingLoop, path: String) throws {
         var a = h.config, b = t.config
-        for c in [\RunConfig.threads, \RunConfig.evalBatchSize] { a[keyPath: c] = 0; b[keyPath: c] = 0 }
-        for c in [\RunConfig.checkpointEvery, \RunConfig.network, \RunConfig.dataDir, \RunConfig.initWeights] {
+        for c in [\RunConfig.execution.threads, \RunConfig.execution.evalBatchSize] { a[keyPath: c] = 0; b[keyPath: c] = 0 }
+        for c in [\RunConfig.execution.checkpointEvery, \RunConfig.execution.network, \RunConfig.data.dataDir, \RunConfig.execution.initWeights] {
             a[keyPath: c] = nil
             b[keyPath: c] = nil
         }
-        a.backend = .inprocess
-        b.backend = .inprocess
+        a.execution.backend = .inprocess
+        b.execution.backend = .inprocess
         guard a == b else {
             let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(b)) as? [String: Any] ?? [:]
             let theirs = try JSONSerialization.jsonObject(with: JSONEncoder().encode(a)) as? [String: Any] ?? [:]

@@ -62,11 +62,11 @@ extension RunConfig {
     /// FNV-1a over the sorted-key JSON.
     var fingerprint: Int {
         var c = self
-        c.threads = 0
-        c.evalBatchSize = 0
-        c.collectiveTimeout = 0
-        c.dataDir = nil
-        c.initWeights = nil
+        c.execution.threads = 0
+        c.execution.evalBatchSize = 0
+        c.execution.collectiveTimeout = 0
+        c.data.dataDir = nil
+        c.execution.initWeights = nil
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let bytes = (try? encoder.encode(c)) ?? Data()

@@ -24,28 +24,28 @@ public struct RunSetup {
         self.config = config
         self.data = data
         self.workers = workers
-        spec = ModelSpec(kind: config.model, shortcut: config.shortcut, channels: data.train.channels,
+        spec = ModelSpec(kind: config.modelSection.kind, shortcut: config.modelSection.shortcut, channels: data.train.channels,
                          height: data.train.height, width: data.train.width, classes: data.train.classes)
-        stepsPerEpoch = try EpochPlan(sampleCount: data.train.count, workers: workers, batchSize: config.batchSize,
-                                      epoch: 0, seed: config.seed, shuffle: config.shuffle).stepsPerEpoch
-        schedule = LearningRateSchedule(config: config.scheduleConfig, workers: workers, batchSize: config.batchSize,
+        stepsPerEpoch = try EpochPlan(sampleCount: data.train.count, workers: workers, batchSize: config.schedule.batchSize,
+                                      epoch: 0, seed: config.execution.seed, shuffle: config.data.shuffle).stepsPerEpoch
+        schedule = LearningRateSchedule(config: config.scheduleConfig, workers: workers, batchSize: config.schedule.batchSize,
                                         stepsPerEpoch: stepsPerEpoch)
     }
 
-    public var totalSteps: Int { config.epochs * stepsPerEpoch }
+    public var totalSteps: Int { config.schedule.epochs * stepsPerEpoch }
 
     /// Epoch `epoch`'s shuffle and K-way split (Algorithm 2).
     package func plan(epoch: Int) throws -> EpochPlan {
-        try EpochPlan(sampleCount: data.train.count, workers: workers, batchSize: config.batchSize, epoch: epoch,
-                      seed: config.seed, shuffle: config.shuffle)
+        try EpochPlan(sampleCount: data.train.count, workers: workers, batchSize: config.schedule.batchSize, epoch: epoch,
+                      seed: config.execution.seed, shuffle: config.data.shuffle)
     }
 
     package var augmentation: Augmentation {
-        Augmentation(cropPadding: config.augmentCrop, horizontalFlip: config.augmentFlip)
+        Augmentation(cropPadding: config.data.augmentCrop, horizontalFlip: config.data.augmentFlip)
     }
 
     /// [C, B, H, W] of one training batch.
-    package var batchShape: Shape { Shape(spec.channels, config.batchSize, spec.height, spec.width) }
+    package var batchShape: Shape { Shape(spec.channels, config.schedule.batchSize, spec.height, spec.width) }
 
     package func startedEvent(parameters: Int) -> TrainingEvent {
         .started(parameters: parameters, stepsPerEpoch: stepsPerEpoch, peakLearningRate: schedule.peakLearningRate)
@@ -64,7 +64,7 @@ public struct RunSetup {
     package func progress(epoch: Int, done: Int, inEpoch: Int, loss: Double, samplesPerSecond: Double,
                   secondsPerStep: Double) -> TrainingProgress {
         TrainingProgress(
-            epoch: epoch + 1, epochs: config.epochs, step: max(1, inEpoch),
+            epoch: epoch + 1, epochs: config.schedule.epochs, step: max(1, inEpoch),
             stepsPerEpoch: stepsPerEpoch, loss: loss, samplesPerSecond: samplesPerSecond,
             etaSeconds: secondsPerStep * Double(totalSteps - done),
             learningRate: schedule.learningRate(atStep: max(0, done - 1)))
@@ -74,10 +74,10 @@ public struct RunSetup {
     package func summary(history: [EpochMetrics], steps: Int, localSteps: Int, totalTime: TimeBreakdown, syncs: Int,
                  bytes: Int, modelledSeconds: Double?, parameters: Int) -> RunSummary {
         let last = history.last
-        let samples = Double(steps * config.batchSize * workers)
+        let samples = Double(steps * config.schedule.batchSize * workers)
         return RunSummary(
-            algorithm: config.algorithm.rawValue, workers: workers, localSteps: localSteps,
-            model: config.model.rawValue, dataset: config.dataset.rawValue, epochs: history.count, steps: steps,
+            algorithm: config.algorithmSection.kind.rawValue, workers: workers, localSteps: localSteps,
+            model: config.modelSection.kind.rawValue, dataset: config.data.dataset.rawValue, epochs: history.count, steps: steps,
             testAccuracy: last?.testAccuracy ?? .nan, testLoss: last?.testLoss ?? .nan,
             trainLoss: last?.trainLoss ?? .nan, trainAccuracy: last?.trainAccuracy ?? .nan,
             samplesPerSecond: samples / max(1e-9, totalTime.training), syncs: syncs, bytesCommunicated: bytes,

@@ -37,8 +37,8 @@ extension Trainer {
         let lanes = networks.indices.map {
             ModelEvaluation.Lane(images: laneImages[$0], labels: laneLabels[$0], network: networks[$0])
         }
-        return ModelEvaluation.evaluate(replica, on: dataset, batchSize: config.evalBatchSize, pool: pool, lanes: lanes,
-                                        restore: Shape(spec.channels, config.batchSize, spec.height, spec.width))
+        return ModelEvaluation.evaluate(replica, on: dataset, batchSize: config.execution.evalBatchSize, pool: pool, lanes: lanes,
+                                        restore: Shape(spec.channels, config.schedule.batchSize, spec.height, spec.width))
     }
 
     /// Evaluates the averaged model and records the epoch's metrics.
@@ -60,7 +60,7 @@ extension Trainer {
             lr: schedule.learningRate(atStep: globalStep - 1),
             seconds: e.time.training + e.time.evaluation, syncs: strategy.syncs - e.syncsAtStart,
             bytesCommunicated: bytes - e.bytesAtStart, time: e.time,
-            modelledSeconds: config.network == nil ? nil : e.modelledSeconds)
+            modelledSeconds: config.execution.network == nil ? nil : e.modelledSeconds)
         history.append(metrics)
         totalTime = totalTime + e.time
         epochState = EpochAccumulator()
@@ -86,9 +86,9 @@ extension Trainer {
     var trainingBytes: Int { restoredBytes + communicator.counters.bytes - evaluationBytes }
 
     package func summary() -> RunSummary {
-        setup.summary(history: history, steps: globalStep, localSteps: config.localSteps, totalTime: totalTime,
+        setup.summary(history: history, steps: globalStep, localSteps: config.algorithmSection.localSteps, totalTime: totalTime,
                       syncs: strategy.syncs, bytes: trainingBytes,
-                      modelledSeconds: config.network == nil ? nil : history.compactMap(\.modelledSeconds).reduce(0, +),
+                      modelledSeconds: config.execution.network == nil ? nil : history.compactMap(\.modelledSeconds).reduce(0, +),
                       parameters: network.layout.count)
     }
 }

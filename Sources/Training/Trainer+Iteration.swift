@@ -14,14 +14,14 @@ extension Trainer {
         pool.run(replicas.count) { k, lane in
             let worker = first + k
             let t0 = now()
-            var rng = RandomGenerator(seed: config.seed, Stream.augmentation, UInt64(epoch), UInt64(worker), UInt64(m))
+            var rng = RandomGenerator(seed: config.execution.seed, Stream.augmentation, UInt64(epoch), UInt64(worker), UInt64(m))
             fillBatch(from: data.train, indices: plan.indices(worker: worker, step: m), images: laneImages[lane].pointer,
                       labels: laneLabels[lane].baseAddress!, augmentation: setup.augmentation, rng: &rng)
             let t1 = now()
             let view = replicas[k].view
             replicas[k].gradients.zero()
             let result = networks[lane].forwardLoss(images: laneImages[lane], labels: laneLabels[lane].baseAddress!, view,
-                                                    .training(seed: config.seed, epoch: epoch, worker: worker, step: m))
+                                                    .training(seed: config.execution.seed, epoch: epoch, worker: worker, step: m))
             let t2 = now()
             networks[lane].backward(view)
             stepResults[k] = WorkerStep(loss: result.loss, correct: result.correct, data: t1 - t0, forward: t2 - t1,
@@ -42,7 +42,7 @@ extension Trainer {
             measured.backward += r.backward
             slowest = max(slowest, r.data + r.forward + r.backward)
         }
-        epochState.samples += replicas.count * config.batchSize
+        epochState.samples += replicas.count * config.schedule.batchSize
         let total = max(1e-12, measured.data + measured.forward + measured.backward)
         epochState.time.data += computeWall * measured.data / total
         epochState.time.forward += computeWall * measured.forward / total

@@ -45,29 +45,29 @@ public final class Trainer: TrainingLoop {
     public init(config: RunConfig, data: DataSplit, communicator: Communicator) throws {
         try config.validate()
         var communicator = communicator
-        if config.injectLatency > 0 { communicator = DelayedCommunicator(communicator, latency: config.injectLatency) }
-        if let text = config.network {
+        if config.execution.injectLatency > 0 { communicator = DelayedCommunicator(communicator, latency: config.execution.injectLatency) }
+        if let text = config.execution.network {
             do {
                 communicator = ModelledCommunicator(communicator, network: try NetworkModel(parsing: text))
             } catch let e as CommError {
                 throw TrainingError("--network: \(e.description)")
             }
         }
-        guard communicator.workers == config.workers else {
-            throw TrainingError("the communicator has \(communicator.workers) workers but --workers is \(config.workers)")
+        guard communicator.workers == config.algorithmSection.workers else {
+            throw TrainingError("the communicator has \(communicator.workers) workers but --workers is \(config.algorithmSection.workers)")
         }
-        setup = try RunSetup(config: config, data: data, workers: config.workers)
+        setup = try RunSetup(config: config, data: data, workers: config.algorithmSection.workers)
         self.communicator = communicator
         let stepsPerEpoch = setup.stepsPerEpoch
         let local = communicator.localWorkers.count
-        let lanes = max(1, min(config.threads, local))
+        let lanes = max(1, min(config.execution.threads, local))
         // OpenBLAS is always called on one thread: the threads go to the lanes stepping workers,
         // and a lane's network splits its layers over the threads left to it (all of them with one
         // worker). Layer threads beat OpenBLAS's own on these small GEMMs (`localsgd bench
         // --parallelism`), and results do not depend on them.
         BLAS.setThreads(1)
         pool = ThreadPool(threads: lanes)
-        let modelSpec = setup.spec, threadsPerNetwork = max(1, config.threads / lanes)
+        let modelSpec = setup.spec, threadsPerNetwork = max(1, config.execution.threads / lanes)
         networks = try (0..<lanes).map { _ in
             let network = try Network(modelSpec)
             network.threads = threadsPerNetwork
@@ -80,19 +80,19 @@ public final class Trainer: TrainingLoop {
         optimizer = Optimizer(layout: net.layout, config: config.optimizerConfig)
         do {
             strategy = try config.algorithmConfig(stepsPerEpoch: stepsPerEpoch)
-                .makeStrategy(workers: config.workers, parameterCount: net.layout.count)
+                .makeStrategy(workers: config.algorithmSection.workers, parameterCount: net.layout.count)
         } catch let e as StrategyError {
             throw TrainingError(e.description)
         }
-        if let s = config.algorithmConfig(stepsPerEpoch: stepsPerEpoch).switchStep, s > config.epochs * stepsPerEpoch {
-            throw TrainingError("the switching point (iteration \(s)) is past the end of training (\(config.epochs * stepsPerEpoch) iterations)")
+        if let s = config.algorithmConfig(stepsPerEpoch: stepsPerEpoch).switchStep, s > config.schedule.epochs * stepsPerEpoch {
+            throw TrainingError("the switching point (iteration \(s)) is past the end of training (\(config.schedule.epochs * stepsPerEpoch) iterations)")
         }
         workerSet = WorkerSet(parameters: replicas.map(\.parameters.pointer), gradients: replicas.map(\.gradients.pointer),
                               state: replicas.map(\.state.pointer), momentum: optimizerStates.map(\.momentum.pointer),
                               parameterCount: net.layout.count, stateCount: net.stateLayout.count)
         let batchShape = setup.batchShape
         laneImages = (0..<lanes).map { _ in Tensor(batchShape) }
-        let labelCapacity = max(config.batchSize, config.evalBatchSize)
+        let labelCapacity = max(config.schedule.batchSize, config.execution.evalBatchSize)
         laneLabels = (0..<lanes).map { _ in
             let b = UnsafeMutableBufferPointer<Int32>.allocate(capacity: labelCapacity)
             b.initialize(repeating: 0)
@@ -116,7 +116,7 @@ public final class Trainer: TrainingLoop {
 
     /// Every worker starts from the same weights: initialised from the run seed (§3).
     private func initializeWeights() {
-        network.initialize(replicas[0], seed: config.seed)
+        network.initialize(replicas[0], seed: config.execution.seed)
         for r in replicas.dropFirst() { r.copyWeights(from: replicas[0]) }
     }
 

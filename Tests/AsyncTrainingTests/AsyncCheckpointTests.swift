@@ -16,9 +16,9 @@ final class AsyncCheckpointTests: XCTestCase {
 
     func config(averageEvery: Int, delay: Int) -> RunConfig {
         tinyConfig {
-            $0.algorithm = .async; $0.asyncDeterministic = true; $0.nodes = 2; $0.threadsPerNode = 2
-            $0.averageEvery = averageEvery; $0.asyncDelay = delay; $0.batchSize = 2; $0.epochs = 3
-            $0.checkpointEvery = "1e"
+            $0.algorithmSection.kind = .async; $0.async.asyncDeterministic = true; $0.async.nodes = 2; $0.async.threadsPerNode = 2
+            $0.async.averageEvery = averageEvery; $0.async.asyncDelay = delay; $0.schedule.batchSize = 2; $0.schedule.epochs = 3
+            $0.execution.checkpointEvery = "1e"
         }
     }
 
@@ -67,13 +67,13 @@ final class AsyncCheckpointTests: XCTestCase {
 
     func testTheConcurrentModeRefusesCheckpointsWithASentence() {
         var c = config(averageEvery: 4, delay: 0)
-        c.asyncDeterministic = false
-        c.asyncDelay = 0
+        c.async.asyncDeterministic = false
+        c.async.asyncDelay = 0
         XCTAssertThrowsError(try c.validate()) {
             XCTAssertTrue("\($0)".hasPrefix("--checkpoint-every with async needs --async-deterministic"), "\($0)")
         }
         var steps = config(averageEvery: 4, delay: 0)
-        steps.checkpointEvery = "5"
+        steps.execution.checkpointEvery = "5"
         XCTAssertThrowsError(try steps.validate()) {
             XCTAssertEqual("\($0)", "async writes checkpoints at epoch ends, where every thread has stopped: give --checkpoint-every in epochs (e.g. 1e), got '5'")
         }

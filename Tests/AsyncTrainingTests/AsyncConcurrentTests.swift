@@ -16,19 +16,19 @@ import XCTest
 final class AsyncConcurrentTests: XCTestCase {
     func asyncConfig(_ edit: (inout RunConfig) -> Void) -> RunConfig {
         tinyConfig {
-            $0.algorithm = .async
-            $0.nodes = 2
-            $0.threadsPerNode = 2
-            $0.averageEvery = 2
-            $0.batchSize = 4
-            $0.threads = 2
+            $0.algorithmSection.kind = .async
+            $0.async.nodes = 2
+            $0.async.threadsPerNode = 2
+            $0.async.averageEvery = 2
+            $0.schedule.batchSize = 4
+            $0.execution.threads = 2
             edit(&$0)
         }
     }
 
     func trainAsync(_ config: RunConfig, data: DataSplit) throws -> (AsyncTrainer, RunSummary) {
         let t = try AsyncTrainer(config: config, data: data,
-                                 communicator: InProcessCommunicator(workers: config.nodes, threads: 1))
+                                 communicator: InProcessCommunicator(workers: config.async.nodes, threads: 1))
         return (t, try t.run())
     }
 
@@ -36,7 +36,7 @@ final class AsyncConcurrentTests: XCTestCase {
     /// (single-worker training of the same model gets ≈ 90 %).
     func testTwoNodesOfTwoThreadsLearn() throws {
         let data = try tinyData(train: 384, test: 96)
-        let (t, s) = try trainAsync(asyncConfig { $0.epochs = 4 }, data: data)
+        let (t, s) = try trainAsync(asyncConfig { $0.schedule.epochs = 4 }, data: data)
         XCTAssertGreaterThan(s.testAccuracy, 0.8, "test accuracy \(s.testAccuracy)")
         XCTAssertLessThan(s.trainLoss, t.history[0].trainLoss, "the training loss fell")
         XCTAssertEqual(s.workers, 4)
@@ -56,7 +56,7 @@ final class AsyncConcurrentTests: XCTestCase {
 
     func testRoundsStartedByTime() throws {
         let data = try tinyData()
-        let (t, s) = try trainAsync(asyncConfig { $0.averageEvery = nil; $0.averageSeconds = 0.002; $0.epochs = 2 }, data: data)
+        let (t, s) = try trainAsync(asyncConfig { $0.async.averageEvery = nil; $0.async.averageSeconds = 0.002; $0.schedule.epochs = 2 }, data: data)
         XCTAssertGreaterThan(s.syncs, 0)
         XCTAssertEqual(s.localSteps, 0, "no H when rounds go by time")
         XCTAssertNil(t.stats.averageEvery)
@@ -64,7 +64,7 @@ final class AsyncConcurrentTests: XCTestCase {
 
     func testOneNodeHasNoAveragingLoop() throws {
         let data = try tinyData()
-        let (t, s) = try trainAsync(asyncConfig { $0.nodes = 1; $0.threadsPerNode = 3 }, data: data)
+        let (t, s) = try trainAsync(asyncConfig { $0.async.nodes = 1; $0.async.threadsPerNode = 3 }, data: data)
         XCTAssertEqual(s.syncs, 0)
         XCTAssertEqual(s.bytesCommunicated, 0)
         XCTAssertEqual(s.workers, 3)
@@ -74,7 +74,7 @@ final class AsyncConcurrentTests: XCTestCase {
     /// A diverging loss on one thread stops all of them and the averaging loop, with a sentence.
     func testDivergingLossStopsEveryThread() throws {
         let data = try tinyData()
-        XCTAssertThrowsError(try trainAsync(asyncConfig { $0.lr = 1e30; $0.scaleLr = false }, data: data)) { error in
+        XCTAssertThrowsError(try trainAsync(asyncConfig { $0.schedule.lr = 1e30; $0.schedule.scaleLr = false }, data: data)) { error in
             XCTAssertTrue("\(error)".contains("training loss of worker"), "\(error)")
         }
     }
@@ -83,8 +83,8 @@ final class AsyncConcurrentTests: XCTestCase {
     func testRunDriverWritesTheRunFiles() throws {
         let dir = NSTemporaryDirectory() + "localsgd-async-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = asyncConfig { $0.epochs = 1; $0.syntheticTrain = 64; $0.syntheticTest = 16; $0.model = .logreg }
-        config.dataDir = nil
+        var config = asyncConfig { $0.schedule.epochs = 1; $0.data.syntheticTrain = 64; $0.data.syntheticTest = 16; $0.modelSection.kind = .logreg }
+        config.data.dataDir = nil
         let summary = try RunDriver.run(config, out: dir)
         XCTAssertEqual(summary.algorithm, "async")
         XCTAssertEqual(summary.workers, 4)
@@ -106,21 +106,21 @@ final class AsyncConfigTests: XCTestCase {
     }
 
     func testBadAsyncSettings() {
-        assertInvalid({ $0.nodes = 2 }, mentions: "--nodes applies to --algorithm async only")
-        assertInvalid({ $0.algorithm = .async; $0.nodes = 0 }, mentions: "--nodes")
-        assertInvalid({ $0.algorithm = .async; $0.threadsPerNode = 0 }, mentions: "--threads-per-node")
-        assertInvalid({ $0.algorithm = .async; $0.averageEvery = 0 }, mentions: "--average-every")
-        assertInvalid({ $0.algorithm = .async; $0.nodes = 2; $0.workers = 3 }, mentions: "--workers")
-        assertInvalid({ $0.algorithm = .async; $0.asyncDelay = 2 }, mentions: "--async-deterministic")
-        assertInvalid({ $0.algorithm = .async; $0.asyncDeterministic = true; $0.averageSeconds = 1 }, mentions: "--average-seconds")
-        assertInvalid({ $0.algorithm = .async; $0.asyncDeterministic = true; $0.backend = .mpi }, mentions: "--backend inprocess")
-        assertInvalid({ $0.algorithm = .async; $0.momentumSync = .average }, mentions: "--momentum-sync")
-        XCTAssertNoThrow(try tinyConfig { $0.algorithm = .async; $0.nodes = 2; $0.threadsPerNode = 2; $0.workers = 4 }.validate())
+        assertInvalid({ $0.async.nodes = 2 }, mentions: "--nodes applies to --algorithm async only")
+        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.nodes = 0 }, mentions: "--nodes")
+        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.threadsPerNode = 0 }, mentions: "--threads-per-node")
+        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.averageEvery = 0 }, mentions: "--average-every")
+        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.nodes = 2; $0.algorithmSection.workers = 3 }, mentions: "--workers")
+        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.asyncDelay = 2 }, mentions: "--async-deterministic")
+        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.asyncDeterministic = true; $0.async.averageSeconds = 1 }, mentions: "--average-seconds")
+        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.asyncDeterministic = true; $0.execution.backend = .mpi }, mentions: "--backend inprocess")
+        assertInvalid({ $0.algorithmSection.kind = .async; $0.algorithmSection.momentumSync = .average }, mentions: "--momentum-sync")
+        XCTAssertNoThrow(try tinyConfig { $0.algorithmSection.kind = .async; $0.async.nodes = 2; $0.async.threadsPerNode = 2; $0.algorithmSection.workers = 4 }.validate())
     }
 
     func testTrainerRefusesAsync() throws {
         let data = try tinyData()
-        XCTAssertThrowsError(try Trainer(config: tinyConfig { $0.algorithm = .async }, data: data,
+        XCTAssertThrowsError(try Trainer(config: tinyConfig { $0.algorithmSection.kind = .async }, data: data,
                                          communicator: InProcessCommunicator(workers: 1, threads: 1))) { error in
             XCTAssertTrue("\(error)".contains("own trainer"), "\(error)")
         }

@@ -16,8 +16,8 @@ import XCTest
 final class AsyncSequentialTests: XCTestCase {
     func asyncConfig(_ edit: (inout RunConfig) -> Void) -> RunConfig {
         tinyConfig {
-            $0.algorithm = .async
-            $0.asyncDeterministic = true
+            $0.algorithmSection.kind = .async
+            $0.async.asyncDeterministic = true
             edit(&$0)
         }
     }
@@ -33,7 +33,7 @@ final class AsyncSequentialTests: XCTestCase {
 
     func trainAsync(_ config: RunConfig, data: DataSplit) throws -> AsyncTrainer {
         let t = try AsyncTrainer(config: config, data: data,
-                                 communicator: InProcessCommunicator(workers: config.nodes, threads: config.threads))
+                                 communicator: InProcessCommunicator(workers: config.async.nodes, threads: config.execution.threads))
         _ = try t.run()
         return t
     }
@@ -45,11 +45,11 @@ final class AsyncSequentialTests: XCTestCase {
     func testOneThreadPerNodeWithImmediateAveragingIsLocalSGD() throws {
         let data = try tinyData(train: 24, test: 12)
         func recipe(_ c: inout RunConfig) {
-            c.model = .resnet20; c.batchSize = 2; c.epochs = 3; c.warmupEpochs = 1; c.lrSchedule = .step
-            c.decayEpochs = [2]; c.lr = 0.2; c.augmentCrop = 1; c.augmentFlip = true
+            c.modelSection.kind = .resnet20; c.schedule.batchSize = 2; c.schedule.epochs = 3; c.schedule.warmupEpochs = 1; c.schedule.lrSchedule = .step
+            c.schedule.decayEpochs = [2]; c.schedule.lr = 0.2; c.data.augmentCrop = 1; c.data.augmentFlip = true
         }
-        let local = try train(tinyConfig { recipe(&$0); $0.algorithm = .local; $0.workers = 3; $0.localSteps = 5 }, data: data)
-        let async = try trainAsync(asyncConfig { recipe(&$0); $0.nodes = 3; $0.averageEvery = 5 }, data: data)
+        let local = try train(tinyConfig { recipe(&$0); $0.algorithmSection.kind = .local; $0.algorithmSection.workers = 3; $0.algorithmSection.localSteps = 5 }, data: data)
+        let async = try trainAsync(asyncConfig { recipe(&$0); $0.async.nodes = 3; $0.async.averageEvery = 5 }, data: data)
         XCTAssertEqual(async.stepsPerEpoch, local.stepsPerEpoch)
         XCTAssertNotEqual(local.totalSteps % 5, 0, "the run ends inside a period")
         for n in 0..<3 {
@@ -69,7 +69,7 @@ final class AsyncSequentialTests: XCTestCase {
     func testOneNodeOneThreadIsSingleWorkerTraining() throws {
         let data = try tinyData()
         let single = try train(tinyConfig(), data: data)
-        let async = try trainAsync(asyncConfig { $0.averageEvery = 2 }, data: data)
+        let async = try trainAsync(asyncConfig { $0.async.averageEvery = 2 }, data: data)
         XCTAssertEqual(async.nodes[0].parameters.array, parameters(single))
         XCTAssertEqual(async.syncs, 0, "a lone node averages with no one")
         XCTAssertEqual(async.summary().bytesCommunicated, 0)
@@ -80,7 +80,7 @@ final class AsyncSequentialTests: XCTestCase {
     /// node made in between survives. Checked against a reference written out here.
     func testDelayedAveragingKeepsTheStepsMadeMeanwhile() throws {
         let data = try tinyData()
-        let config = asyncConfig { $0.model = .logreg; $0.nodes = 2; $0.averageEvery = 2; $0.asyncDelay = 1; $0.batchSize = 4 }
+        let config = asyncConfig { $0.modelSection.kind = .logreg; $0.async.nodes = 2; $0.async.averageEvery = 2; $0.async.asyncDelay = 1; $0.schedule.batchSize = 4 }
         let async = try trainAsync(config, data: data)
         let reference = try referenceDelayedAveraging(config, data: data)
         assertBitwise(async.nodes[0].parameters.array, reference[0], "node 0")
@@ -91,7 +91,7 @@ final class AsyncSequentialTests: XCTestCase {
         XCTAssertEqual(async.stats.forcedRounds, 0)
         XCTAssertEqual(async.stats.updatesDuringRounds, 2 * (steps / 2 - 1), "one step per node per round, none in the last")
 
-        let immediate = try trainAsync(asyncConfig { $0.model = .logreg; $0.nodes = 2; $0.averageEvery = 2; $0.batchSize = 4 },
+        let immediate = try trainAsync(asyncConfig { $0.modelSection.kind = .logreg; $0.async.nodes = 2; $0.async.averageEvery = 2; $0.schedule.batchSize = 4 },
                                        data: data)
         XCTAssertNotEqual(immediate.nodes[0].parameters.array, async.nodes[0].parameters.array, "the delay changes the result")
     }
@@ -99,31 +99,31 @@ final class AsyncSequentialTests: XCTestCase {
     /// Replays the sequentialised schedule for P = 1 by hand: after every iteration t (1-based)
     /// both nodes have stepped; at even t they snapshot; at odd t > 1 the pending average lands.
     func referenceDelayedAveraging(_ config: RunConfig, data: DataSplit) throws -> [[Float]] {
-        let spec = ModelSpec(kind: config.model, channels: 1, height: 8, width: 8, classes: 3)
+        let spec = ModelSpec(kind: config.modelSection.kind, channels: 1, height: 8, width: 8, classes: 3)
         let network = try Network(spec)
         let nodes = (0..<2).map { _ in Replica(for: network) }
-        network.initialize(nodes[0], seed: config.seed)
+        network.initialize(nodes[0], seed: config.execution.seed)
         nodes[1].copyWeights(from: nodes[0])
         let momenta = (0..<2).map { _ in OptimizerState(count: network.layout.count) }
         let optimizer = Optimizer(layout: network.layout, config: config.optimizerConfig)
-        let stepsPerEpoch = data.train.count / 2 / config.batchSize
-        let schedule = LearningRateSchedule(config: config.scheduleConfig, workers: 2, batchSize: config.batchSize,
+        let stepsPerEpoch = data.train.count / 2 / config.schedule.batchSize
+        let schedule = LearningRateSchedule(config: config.scheduleConfig, workers: 2, batchSize: config.schedule.batchSize,
                                             stepsPerEpoch: stepsPerEpoch)
-        let images = Tensor(Shape(1, config.batchSize, 8, 8))
-        var labels = [Int32](repeating: 0, count: config.batchSize)
+        let images = Tensor(Shape(1, config.schedule.batchSize, 8, 8))
+        var labels = [Int32](repeating: 0, count: config.schedule.batchSize)
         var snapshots: [[Float]]? = nil
-        for t in 0..<(config.epochs * stepsPerEpoch) {
+        for t in 0..<(config.schedule.epochs * stepsPerEpoch) {
             let epoch = t / stepsPerEpoch, m = t % stepsPerEpoch
-            let plan = try EpochPlan(sampleCount: data.train.count, workers: 2, batchSize: config.batchSize, epoch: epoch,
-                                     seed: config.seed, shuffle: true)
+            let plan = try EpochPlan(sampleCount: data.train.count, workers: 2, batchSize: config.schedule.batchSize, epoch: epoch,
+                                     seed: config.execution.seed, shuffle: true)
             for n in 0..<2 {
-                var rng = RandomGenerator(seed: config.seed, stream: [Stream.augmentation, UInt64(epoch), UInt64(n), UInt64(m)])
+                var rng = RandomGenerator(seed: config.execution.seed, stream: [Stream.augmentation, UInt64(epoch), UInt64(n), UInt64(m)])
                 labels.withUnsafeMutableBufferPointer { l in
                     fillBatch(from: data.train, indices: plan.indices(worker: n, step: m), images: images.pointer,
                               labels: l.baseAddress!, augmentation: Augmentation(), rng: &rng)
                     nodes[n].gradients.zero()
                     _ = network.trainStep(images: images, labels: l.baseAddress!, nodes[n].view,
-                                          .training(seed: config.seed, epoch: epoch, worker: n, step: m))
+                                          .training(seed: config.execution.seed, epoch: epoch, worker: n, step: m))
                 }
                 optimizer.step(parameters: nodes[n].parameters.pointer, gradients: nodes[n].gradients.pointer,
                                state: momenta[n], learningRate: schedule.learningRate(atStep: t))
@@ -148,7 +148,7 @@ final class AsyncSequentialTests: XCTestCase {
 
     func testSeveralThreadsPerNodeAreReproducible() throws {
         let data = try tinyData()
-        let config = asyncConfig { $0.nodes = 2; $0.threadsPerNode = 2; $0.averageEvery = 3; $0.asyncDelay = 2; $0.batchSize = 2 }
+        let config = asyncConfig { $0.async.nodes = 2; $0.async.threadsPerNode = 2; $0.async.averageEvery = 3; $0.async.asyncDelay = 2; $0.schedule.batchSize = 2 }
         let a = try trainAsync(config, data: data), b = try trainAsync(config, data: data)
         XCTAssertEqual(a.nodes[1].parameters.array, b.nodes[1].parameters.array)
         XCTAssertEqual(a.history.map(\.testAccuracy), b.history.map(\.testAccuracy))

@@ -16,21 +16,21 @@ final class ConfigLoaderTests: XCTestCase {
 
     private var expected: RunConfig {
         var config = RunConfig()
-        config.dataset = .synthetic
-        config.model = .mlp
-        config.epochs = 3
-        config.batchSize = 16
-        config.lr = 1
-        config.decayEpochs = [2]
-        config.groupSize = [2, 4]
-        config.algorithm = .postLocal
-        config.workers = 4
-        config.localSteps = 8
-        config.switchEpoch = 1
-        config.seed = 42
-        config.weightDecay = 1e-4
-        config.nesterov = false
-        config.initWeights = "w.safetensors"
+        config.data.dataset = .synthetic
+        config.modelSection.kind = .mlp
+        config.schedule.epochs = 3
+        config.schedule.batchSize = 16
+        config.schedule.lr = 1
+        config.schedule.decayEpochs = [2]
+        config.algorithmSection.groupSize = [2, 4]
+        config.algorithmSection.kind = .postLocal
+        config.algorithmSection.workers = 4
+        config.algorithmSection.localSteps = 8
+        config.algorithmSection.switchEpoch = 1
+        config.execution.seed = 42
+        config.optimizerSection.weightDecay = 1e-4
+        config.optimizerSection.nesterov = false
+        config.execution.initWeights = "w.safetensors"
         return config
     }
 
@@ -86,10 +86,10 @@ final class ConfigLoaderTests: XCTestCase {
     /// Fields a file leaves out keep the base's values, bit for bit (Floats survive the JSON trip).
     func testApplyKeepsUnsetFieldsExactly() throws {
         var base = expected
-        base.lr = Float(0.1).nextUp
-        base.slowmoMomentum = 1e-7
-        base.seed = .max
-        base.network = "ethernet"
+        base.schedule.lr = Float(0.1).nextUp
+        base.algorithmSection.slowmoMomentum = 1e-7
+        base.execution.seed = .max
+        base.execution.network = "ethernet"
         XCTAssertEqual(try ConfigLoader.apply([:], to: base, source: "test"), base)
         XCTAssertEqual(try ConfigLoader.apply([:], to: RunConfig(), source: "test"), RunConfig())
         XCTAssertEqual(try ConfigLoader.load(write("empty.yaml", "")), RunConfig())
@@ -97,11 +97,11 @@ final class ConfigLoaderTests: XCTestCase {
 
         let changed = try ConfigLoader.apply(["network": NSNull(), "global-every": [3, 6], "momentum": 0.5,
                                               "slowmo_lr": Float(0.25)], to: base, source: "command line")
-        XCTAssertNil(changed.network)
-        XCTAssertEqual(changed.globalEvery, [3, 6])
-        XCTAssertEqual(changed.momentum, 0.5)
-        XCTAssertEqual(changed.slowmoLr, 0.25)
-        XCTAssertEqual(changed.lr, base.lr)
+        XCTAssertNil(changed.execution.network)
+        XCTAssertEqual(changed.algorithmSection.globalEvery, [3, 6])
+        XCTAssertEqual(changed.optimizerSection.momentum, 0.5)
+        XCTAssertEqual(changed.algorithmSection.slowmoLr, 0.25)
+        XCTAssertEqual(changed.schedule.lr, base.schedule.lr)
     }
 
     func testSweepFileKeepsTablesWithNormalisedKeys() throws {
@@ -164,11 +164,11 @@ final class ConfigLoaderTests: XCTestCase {
     func testReductionIsReadFromFilesAndFlags() throws {
         for (name, text) in [("run.toml", "reduction = \"ordered\"\n"), ("run.yaml", "reduction: ordered\n"),
                              ("run.json", #"{"reduction": "ordered"}"#)] {
-            XCTAssertEqual(try ConfigLoader.load(try write(name, text)).reduction, .ordered, name)
+            XCTAssertEqual(try ConfigLoader.load(try write(name, text)).execution.reduction, .ordered, name)
         }
-        XCTAssertEqual(RunConfig().reduction, .fast, "MPI_Allreduce unless asked")
+        XCTAssertEqual(RunConfig().execution.reduction, .fast, "MPI_Allreduce unless asked")
         let flagged = try ConfigLoader.apply(["reduction": "ordered"], to: RunConfig(), source: ConfigLoader.commandLine)
-        XCTAssertEqual(flagged.reduction, .ordered)
+        XCTAssertEqual(flagged.execution.reduction, .ordered)
         assertError("run.toml", "reduction = \"tree\"\n") { "field 'reduction' in \($0): 'tree' is not one of ordered, fast." }
     }
 

@@ -41,6 +41,6 @@ final class ResumeConfigTests: XCTestCase {
         }
         try FileManager.default.createDirectory(atPath: early + "/checkpoints", withIntermediateDirectories: true)
         try AtomicFile.write(Data("x".utf8), to: early + "/checkpoints/step-00000003-rank-0.safetensors")
-        XCTAssertEqual(try RunDirectory.configToResume(early).epochs, 3)
+        XCTAssertEqual(try RunDirectory.configToResume(early).schedule.epochs, 3)
     }
 }

@@ -38,12 +38,12 @@ final class RunConfigRangeTests: XCTestCase {
 
     func testValidateChecksTheSameRangesForConfigsBuiltInCode() {
         let cases: [(WritableKeyPath<RunConfig, Int>, Int, String)] = [
-            (\.epochs, 1 << 62, "--epochs must be between 1 and 10000, got 4611686018427387904"),
-            (\.threads, 2_147_483_648, "--threads must be between 1 and 256, got 2147483648"),
-            (\.syntheticTrain, 1 << 31, "--synthetic-train must be between 1 and 100000"),
-            (\.evalBatchSize, 1 << 31, "--eval-batch-size must be between 1 and 4096"),
-            (\.augmentCrop, Int.max, "--augment-crop must be between 0 and 64"),
-            (\.batchSize, 0, "--batch-size must be between 1 and 4096, got 0"),
+            (\.schedule.epochs, 1 << 62, "--epochs must be between 1 and 10000, got 4611686018427387904"),
+            (\.execution.threads, 2_147_483_648, "--threads must be between 1 and 256, got 2147483648"),
+            (\.data.syntheticTrain, 1 << 31, "--synthetic-train must be between 1 and 100000"),
+            (\.execution.evalBatchSize, 1 << 31, "--eval-batch-size must be between 1 and 4096"),
+            (\.data.augmentCrop, Int.max, "--augment-crop must be between 0 and 64"),
+            (\.schedule.batchSize, 0, "--batch-size must be between 1 and 4096, got 0"),
         ]
         for (path, value, message) in cases {
             var config = RunConfig()
@@ -51,7 +51,7 @@ final class RunConfigRangeTests: XCTestCase {
             XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".hasPrefix(message), "\($0)") }
         }
         var latency = RunConfig()
-        latency.injectLatency = .infinity
+        latency.execution.injectLatency = .infinity
         XCTAssertThrowsError(try latency.validate()) { XCTAssertTrue("\($0)".contains("--inject-latency"), "\($0)") }
     }
 
@@ -81,11 +81,11 @@ final class RunConfigRangeTests: XCTestCase {
                                                 source: ConfigLoader.commandLine))
 
         var config = RunConfig()
-        config.algorithm = .hierarchical
-        config.workers = 8
-        config.groupSize = [2, 4]
-        config.localSteps = 1000
-        config.globalEvery = [1_000_000, 1_000_000]
+        config.algorithmSection.kind = .hierarchical
+        config.algorithmSection.workers = 8
+        config.algorithmSection.groupSize = [2, 4]
+        config.algorithmSection.localSteps = 1000
+        config.algorithmSection.globalEvery = [1_000_000, 1_000_000]
         XCTAssertThrowsError(try config.validate()) {
             XCTAssertTrue("\($0)".contains("--local-steps × --global-every"), "\($0)")
         }
@@ -98,7 +98,7 @@ final class RunConfigRangeTests: XCTestCase {
         XCTAssertNil(CheckpointPeriod(parsing: "99999999999999999999999"))
         XCTAssertNil(CheckpointPeriod(parsing: "٣e"), "digits other than ASCII")
         var config = RunConfig()
-        config.checkpointEvery = "9223372036854775807e"
+        config.execution.checkpointEvery = "9223372036854775807e"
         XCTAssertThrowsError(try CheckpointPolicy(config: config, directory: "/tmp", stepsPerEpoch: 3))
     }
 }

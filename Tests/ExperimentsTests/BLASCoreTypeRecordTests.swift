@@ -12,7 +12,7 @@ import XCTest
 final class BLASCoreTypeRecordTests: XCTestCase {
     func testResumeUnderAnotherKernelFamilyWarns() throws {
         let dir = try makeTemporaryDirectory(self) + "/run"
-        let config = tinyConfig { $0.epochs = 1; $0.checkpointEvery = "4"; $0.syntheticTrain = 96; $0.syntheticTest = 16 }
+        let config = tinyConfig { $0.schedule.epochs = 1; $0.execution.checkpointEvery = "4"; $0.data.syntheticTrain = 96; $0.data.syntheticTest = 16 }
         _ = try RunDriver.run(config, out: dir)
         let file = URL(fileURLWithPath: dir + "/config.json")
         var object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])

@@ -108,7 +108,7 @@ final class SweepRunnerTests: XCTestCase {
         let points = try sweep(dir)
         try SweepRunner(points: Array(points.prefix(1)), directory: out, launcher: InProcessLauncher(), source: "test").run()
         var changed = points
-        changed[0].config.epochs = 2
+        changed[0].config.schedule.epochs = 2
         XCTAssertThrowsError(try SweepRunner(points: Array(changed.prefix(1)), directory: out, launcher: InProcessLauncher(), source: "test").run()) { error in
             XCTAssertTrue("\(error)".contains("field 'epochs'"), "\(error)")
         }

@@ -20,11 +20,11 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(points[1].name, "algorithm=local,workers=2,local_steps=1,seed=2")
         XCTAssertEqual(Set(points.map(\.name)).count, 8)
         let p = try XCTUnwrap(points.first { $0.name == "algorithm=local,workers=8,local_steps=4,seed=2" })
-        XCTAssertEqual(p.config.workers, 8)
-        XCTAssertEqual(p.config.localSteps, 4)
-        XCTAssertEqual(p.config.seed, 2)
-        XCTAssertEqual(p.config.model, .logreg)  // from the base
-        XCTAssertEqual(p.config.epochs, 1)
+        XCTAssertEqual(p.config.algorithmSection.workers, 8)
+        XCTAssertEqual(p.config.algorithmSection.localSteps, 4)
+        XCTAssertEqual(p.config.execution.seed, 2)
+        XCTAssertEqual(p.config.modelSection.kind, .logreg)  // from the base
+        XCTAssertEqual(p.config.schedule.epochs, 1)
     }
 
     /// The MPI summation order is a field like any other: an axis of a sweep.
@@ -36,7 +36,7 @@ final class SweepSpecTests: XCTestCase {
         """, in: dir)
         let points = try spec.expand()
         XCTAssertEqual(points.map(\.name), ["reduction=ordered", "reduction=fast"])
-        XCTAssertEqual(points.map(\.config.reduction), [.ordered, .fast])
+        XCTAssertEqual(points.map(\.config.execution.reduction), [.ordered, .fast])
     }
 
     func testIncludesAddPointsAndSeedsCrossEverything() throws {
@@ -59,14 +59,14 @@ final class SweepSpecTests: XCTestCase {
         """, in: dir)
         let points = try spec.expand(threads: 1)
         XCTAssertEqual(points.count, 2 * (2 + 2 + 1))
-        XCTAssertEqual(points.prefix(5).map(\.config.seed), [1, 1, 1, 1, 1], "seeds outermost")
+        XCTAssertEqual(points.prefix(5).map(\.config.execution.seed), [1, 1, 1, 1, 1], "seeds outermost")
         let names = points.map(\.name)
         XCTAssertTrue(names.contains("algorithm=post-local,workers=2,local_steps=2,switch_epoch=1,seed=2"), "\(names)")
         XCTAssertTrue(names.contains("algorithm=minibatch,workers=1,local_steps=1,seed=1"), "\(names)")
-        let hierarchical = try XCTUnwrap(points.first { $0.config.algorithm == .hierarchical })
-        XCTAssertEqual(hierarchical.config.groupSize, [2], "a flat list in an include is one value of a list field")
+        let hierarchical = try XCTUnwrap(points.first { $0.config.algorithmSection.kind == .hierarchical })
+        XCTAssertEqual(hierarchical.config.algorithmSection.groupSize, [2], "a flat list in an include is one value of a list field")
         XCTAssertTrue(hierarchical.name.contains("group_size=2"))
-        XCTAssertTrue(points.allSatisfy { $0.config.threads == 1 }, "the runner's thread count when the file sets none")
+        XCTAssertTrue(points.allSatisfy { $0.config.execution.threads == 1 }, "the runner's thread count when the file sets none")
     }
 
     func testDuplicatePointsRunOnce() throws {
@@ -133,14 +133,14 @@ final class SweepSpecTests: XCTestCase {
             XCTAssertFalse(a.isEmpty)
         }
         let quick = try StudyPreset.paperQuick.spec().expand(threads: 1)
-        XCTAssertEqual(Set(quick.map(\.config.workers)), [1, 4, 16])
-        XCTAssertEqual(Set(quick.map(\.config.lrSchedule.rawValue)), ["cosine", "step"])
-        XCTAssertTrue(quick.contains { $0.config.algorithm == .slowmo && $0.config.switchEpoch == 1 })
+        XCTAssertEqual(Set(quick.map(\.config.algorithmSection.workers)), [1, 4, 16])
+        XCTAssertEqual(Set(quick.map(\.config.schedule.lrSchedule.rawValue)), ["cosine", "step"])
+        XCTAssertTrue(quick.contains { $0.config.algorithmSection.kind == .slowmo && $0.config.algorithmSection.switchEpoch == 1 })
         let paper = try StudyPreset.paper.spec().expand(threads: 1)
-        XCTAssertEqual(Set(paper.map(\.config.seed)), [1, 2, 3])
-        XCTAssertEqual(Set(paper.filter { $0.config.model == .resnet20 }.map(\.config.seed)), [1], "resnet20 sets its own seed")
-        XCTAssertEqual(paper.map(\.config.localSteps).max(), 32)
-        XCTAssertEqual(paper.map(\.config.workers).max(), 64)
+        XCTAssertEqual(Set(paper.map(\.config.execution.seed)), [1, 2, 3])
+        XCTAssertEqual(Set(paper.filter { $0.config.modelSection.kind == .resnet20 }.map(\.config.execution.seed)), [1], "resnet20 sets its own seed")
+        XCTAssertEqual(paper.map(\.config.algorithmSection.localSteps).max(), 32)
+        XCTAssertEqual(paper.map(\.config.algorithmSection.workers).max(), 64)
     }
 
     /// The presets rely on the linear scaling rule at every K: the default limit on the rate
@@ -149,7 +149,7 @@ final class SweepSpecTests: XCTestCase {
         for (preset, warmup) in [(StudyPreset.paperQuick, 1), (.paper, 1), (.convex, 0)] {
             for point in try preset.spec().expand(threads: 1) {
                 let c = point.config
-                XCTAssertEqual(c.peakLearningRate, c.lr * Float(c.workers * c.batchSize) / 256, point.name)
+                XCTAssertEqual(c.peakLearningRate, c.schedule.lr * Float(c.algorithmSection.workers * c.schedule.batchSize) / 256, point.name)
                 XCTAssertEqual(c.resolvedWarmupEpochs, warmup, point.name)
             }
         }

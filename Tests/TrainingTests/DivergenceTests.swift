@@ -12,7 +12,7 @@ import XCTest
 /// the run stops with one sentence, and the older, finite checkpoints stay and resume.
 final class DivergenceTests: XCTestCase {
     func config() -> RunConfig {
-        tinyConfig { $0.model = .resnet20; $0.epochs = 2; $0.batchSize = 4; $0.checkpointEvery = "1" }
+        tinyConfig { $0.modelSection.kind = .resnet20; $0.schedule.epochs = 2; $0.schedule.batchSize = 4; $0.execution.checkpointEvery = "1" }
     }
 
     /// Every F32 tensor of every safetensors file under `directory` is finite.
@@ -65,7 +65,7 @@ final class DivergenceTests: XCTestCase {
 
     func testNonFiniteFinalModelIsNotWritten() throws {
         let data = try tinyData(train: 48, test: 12)
-        let t = try train(tinyConfig { $0.epochs = 1 }, data: data)
+        let t = try train(tinyConfig { $0.schedule.epochs = 1 }, data: data)
         XCTAssertNoThrow(try t.finalModel())
         t.replicas[0].parameters.pointer[t.replicas[0].parameters.count - 1] = -.infinity
         XCTAssertThrowsError(try t.finalModel()) { error in
@@ -78,7 +78,7 @@ final class DivergenceTests: XCTestCase {
     func testResumeAndInitRefuseNonFiniteFiles() throws {
         let data = try tinyData(train: 48, test: 12)
         let dir = try makeTemporaryDirectory(self)
-        let t = try train(tinyConfig { $0.epochs = 1 }, data: data)
+        let t = try train(tinyConfig { $0.schedule.epochs = 1 }, data: data)
         try Checkpoint.write(t, directory: dir + "/checkpoints", writes: true)
         let path = dir + "/checkpoints/" + CheckpointFiles.fileName(step: 12, rank: 0)
         var file = try Safetensors.read(path: path)
@@ -86,7 +86,7 @@ final class DivergenceTests: XCTestCase {
         weights[0] = .nan
         file.tensors["worker.0.parameters"]!.data = weights.withUnsafeBufferPointer { Safetensors.floats($0.baseAddress!, count: $0.count) }
         try Safetensors.write(Array(file.tensors.values), metadata: file.metadata, to: path)
-        let resumed = try Trainer(config: tinyConfig { $0.epochs = 1 }, data: data, communicator: InProcessCommunicator(workers: 1, threads: 1))
+        let resumed = try Trainer(config: tinyConfig { $0.schedule.epochs = 1 }, data: data, communicator: InProcessCommunicator(workers: 1, threads: 1))
         XCTAssertThrowsError(try Checkpoint.restoreLatest(into: resumed, directory: dir)) { error in
             XCTAssertEqual("\(error)", "\(path) holds a diverged model (worker 0's fc1.weight holds nan), so the run cannot continue from it; delete it to resume from an older checkpoint, or start a new run (--out)")
         }

@@ -22,8 +22,8 @@ final class ModelledTimeTests: XCTestCase {
     func testRunsReportModelledTimeThatGrowsWithSynchronizations() throws {
         let data = try tinyData()
         func run(_ algorithm: AlgorithmKindAlias, _ h: Int) throws -> (modelled: Double, syncs: Int, compute: Double, parameters: Int) {
-            let t = try train(tinyConfig { $0.workers = 4; $0.batchSize = 2; $0.algorithm = algorithm; $0.localSteps = h
-                $0.network = "100mbit:1ms" }, data: data)
+            let t = try train(tinyConfig { $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2; $0.algorithmSection.kind = algorithm; $0.algorithmSection.localSteps = h
+                $0.execution.network = "100mbit:1ms" }, data: data)
             let s = t.summary()
             return (try XCTUnwrap(s.modelledSeconds), s.syncs, s.time.data + s.time.forward + s.time.backward, s.parameters)
         }

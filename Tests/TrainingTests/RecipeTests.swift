@@ -16,8 +16,8 @@ final class RecipeTests: XCTestCase {
     func testCosineAfterWarmupContinuesFromThePeak() throws {
         let data = try tinyData(train: 2048, test: 32)
         let t = try train(tinyConfig {
-            $0.model = .logreg; $0.workers = 16; $0.batchSize = 32; $0.epochs = 4; $0.warmupEpochs = 2
-            $0.lrSchedule = .cosine; $0.lr = 0.1; $0.maxLr = .none
+            $0.modelSection.kind = .logreg; $0.algorithmSection.workers = 16; $0.schedule.batchSize = 32; $0.schedule.epochs = 4; $0.schedule.warmupEpochs = 2
+            $0.schedule.lrSchedule = .cosine; $0.schedule.lr = 0.1; $0.schedule.maxLr = .none
         }, data: data)
         // Warm-up 0.1 + 0.1·s/8 (s = 3, 7), then 0.2·(1 + cos(π·e/2))/2 for e = 0, 1 epochs after it.
         assertClose(t.history.map(\.lr), [0.1375, 0.1875, 0.2, 0.1], relative: 1e-6)
@@ -26,15 +26,15 @@ final class RecipeTests: XCTestCase {
     /// Default decay points: the study's 30, 60, 80 of 90 scaled to the epochs after warm-up.
     func testDefaultDecayEpochsSpanTheEpochsAfterWarmup() {
         var c = RunConfig()
-        c.epochs = 10
-        c.warmupEpochs = 0
+        c.schedule.epochs = 10
+        c.schedule.warmupEpochs = 0
         XCTAssertEqual(c.resolvedDecayEpochs, [3, 7, 9])  // 3.33, 6.67, 8.89
-        c.warmupEpochs = 2
+        c.schedule.warmupEpochs = 2
         XCTAssertEqual(c.resolvedDecayEpochs, [5, 7, 9])  // 2 + 2.67, 2 + 5.33, 2 + 7.11
-        c.epochs = 4
-        c.warmupEpochs = 1
+        c.schedule.epochs = 4
+        c.schedule.warmupEpochs = 1
         XCTAssertEqual(c.resolvedDecayEpochs, [2, 3], "none at the end of warm-up (1) or of training (4)")
-        c.decayEpochs = [3]
+        c.schedule.decayEpochs = [3]
         XCTAssertEqual(c.resolvedDecayEpochs, [3], "given epochs are kept")
     }
 
@@ -42,8 +42,8 @@ final class RecipeTests: XCTestCase {
     func testStepScheduleOfARunAfterWarmup() throws {
         let data = try tinyData(train: 2048, test: 32)
         let t = try Trainer(config: tinyConfig {
-            $0.model = .logreg; $0.workers = 16; $0.batchSize = 32; $0.epochs = 10; $0.warmupEpochs = 2
-            $0.lrSchedule = .step; $0.lr = 0.1; $0.maxLr = .none
+            $0.modelSection.kind = .logreg; $0.algorithmSection.workers = 16; $0.schedule.batchSize = 32; $0.schedule.epochs = 10; $0.schedule.warmupEpochs = 2
+            $0.schedule.lrSchedule = .step; $0.schedule.lr = 0.1; $0.schedule.maxLr = .none
         }, data: data, communicator: InProcessCommunicatorFactory.make(16))
         XCTAssertEqual(t.stepsPerEpoch, 4)
         let rates = [7, 8, 19, 20, 27, 28, 35, 36, 39].map { t.schedule.learningRate(atStep: $0) }
@@ -57,10 +57,10 @@ final class RecipeTests: XCTestCase {
     /// rate does not climb and there is no warm-up.
     func testTheDefaultRateOfALargeRunStaysWithinTheModelsStableRate() throws {
         var c = RunConfig()
-        c.workers = 64
-        c.algorithm = .local
-        c.localSteps = 8
-        c.epochs = 1
+        c.algorithmSection.workers = 64
+        c.algorithmSection.kind = .local
+        c.algorithmSection.localSteps = 8
+        c.schedule.epochs = 1
         XCTAssertEqual(c.peakLearningRate, 0.1)
         XCTAssertEqual(c.resolvedWarmupEpochs, 0)
         let data = try tinyData(train: 2048 * 3, test: 32)
@@ -68,20 +68,20 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(t.schedule.peakLearningRate, 0.1)
         XCTAssertEqual((0..<t.totalSteps).map { t.schedule.learningRate(atStep: $0) }.max(), 0.1)
         for model in [ModelKind.logreg, .mlp] {
-            c.model = model
+            c.modelSection.kind = model
             XCTAssertEqual(c.peakLearningRate, 0.1, "\(model)")
         }
-        c.model = .cnn
-        c.lr = 0.5
+        c.modelSection.kind = .cnn
+        c.schedule.lr = 0.5
         XCTAssertEqual(c.peakLearningRate, 0.5, "a base rate above the limit is the user's, and kept")
-        c.scaleLr = false
-        c.lr = 2
+        c.schedule.scaleLr = false
+        c.schedule.lr = 2
         XCTAssertEqual(c.peakLearningRate, 2, "no scaling: the limit does not apply")
-        c.scaleLr = true
-        c.lr = 0.1
-        c.maxLr = .none
+        c.schedule.scaleLr = true
+        c.schedule.lr = 0.1
+        c.schedule.maxLr = .none
         XCTAssertEqual(c.peakLearningRate, 0.8, "--max-lr none: the linear scaling rule alone")
-        c.maxLr = .rate(0.3)
+        c.schedule.maxLr = .rate(0.3)
         XCTAssertEqual(c.peakLearningRate, 0.3)
     }
 
@@ -89,34 +89,34 @@ final class RecipeTests: XCTestCase {
     /// half the run; none when it does not (K·B ≤ 256, no scaling, or a limit at --lr).
     func testAutoWarmupWhenTheRateClimbs() {
         var c = RunConfig()
-        c.model = .cnn
-        c.maxLr = .none
-        c.epochs = 10
+        c.modelSection.kind = .cnn
+        c.schedule.maxLr = .none
+        c.schedule.epochs = 10
         for (workers, warmup) in [(1, 0), (8, 0), (9, 5), (64, 5)] {  // K·B = 32, 256, 288, 2048
-            c.workers = workers
+            c.algorithmSection.workers = workers
             XCTAssertEqual(c.resolvedWarmupEpochs, warmup, "K = \(workers)")
         }
         for (epochs, warmup) in [(90, 5), (4, 2), (3, 1), (1, 0)] {
-            c.epochs = epochs
+            c.schedule.epochs = epochs
             XCTAssertEqual(c.resolvedWarmupEpochs, warmup, "\(epochs) epochs")
         }
-        c.epochs = 10
-        c.scaleLr = false
+        c.schedule.epochs = 10
+        c.schedule.scaleLr = false
         XCTAssertEqual(c.resolvedWarmupEpochs, 0, "no scaling: the rate is --lr throughout")
-        c.scaleLr = true
-        c.maxLr = .auto
+        c.schedule.scaleLr = true
+        c.schedule.maxLr = .auto
         XCTAssertEqual(c.resolvedWarmupEpochs, 0, "the CNN's limit is --lr: nothing to climb")
-        c.lr = 0.05
+        c.schedule.lr = 0.05
         XCTAssertEqual(c.resolvedWarmupEpochs, 5, "from 0.05 up to the limit 0.1")
-        c.warmupEpochs = 2
+        c.schedule.warmupEpochs = 2
         XCTAssertEqual(c.resolvedWarmupEpochs, 2, "given epochs are kept")
-        c.algorithm = .async
-        c.workers = 1
-        c.nodes = 16
-        c.threadsPerNode = 4
-        c.warmupEpochs = .auto
-        c.maxLr = .none
-        c.lr = 0.1
+        c.algorithmSection.kind = .async
+        c.algorithmSection.workers = 1
+        c.async.nodes = 16
+        c.async.threadsPerNode = 4
+        c.schedule.warmupEpochs = .auto
+        c.schedule.maxLr = .none
+        c.schedule.lr = 0.1
         XCTAssertEqual(c.peakLearningRate, 0.8, "async scales with N·P")
         XCTAssertEqual(c.resolvedWarmupEpochs, 5)
     }
@@ -125,21 +125,21 @@ final class RecipeTests: XCTestCase {
     /// a 1-epoch run has no room for warm-up (at most half the run), so it stays at 0.1.
     func testResNetsGoBeyondTheStableRateOnlyAfterWarmup() {
         var c = RunConfig()
-        c.model = .resnet20
-        c.workers = 64
-        c.epochs = 10
+        c.modelSection.kind = .resnet20
+        c.algorithmSection.workers = 64
+        c.schedule.epochs = 10
         XCTAssertEqual(c.resolvedWarmupEpochs, 5)
         XCTAssertEqual(c.peakLearningRate, 0.8)
-        c.epochs = 1
+        c.schedule.epochs = 1
         XCTAssertEqual(c.resolvedWarmupEpochs, 0)
         XCTAssertEqual(c.peakLearningRate, 0.1)
-        c.warmupEpochs = 1
+        c.schedule.warmupEpochs = 1
         XCTAssertEqual(c.peakLearningRate, 0.8, "a warm-up given by hand lifts the limit too")
-        c.epochs = 10
-        c.warmupEpochs = 0
+        c.schedule.epochs = 10
+        c.schedule.warmupEpochs = 0
         XCTAssertEqual(c.peakLearningRate, 0.1)
-        c.model = .resnet50Small
-        c.warmupEpochs = .auto
+        c.modelSection.kind = .resnet50Small
+        c.schedule.warmupEpochs = .auto
         XCTAssertEqual(c.peakLearningRate, 0.8)
     }
 
@@ -159,19 +159,19 @@ final class RecipeTests: XCTestCase {
     /// `warmup_epochs` and `max_lr` in files and on the command line: a word or a number.
     func testWarmupAndLimitReadAsWordsOrNumbers() throws {
         var c = try ConfigLoader.apply(["warmup_epochs": "auto", "max_lr": "none"], to: RunConfig(), source: "test")
-        XCTAssertEqual(c.warmupEpochs, .auto)
-        XCTAssertEqual(c.maxLr, RateLimitSetting.none)
+        XCTAssertEqual(c.schedule.warmupEpochs, .auto)
+        XCTAssertEqual(c.schedule.maxLr, RateLimitSetting.none)
         c = try ConfigLoader.apply(["warmup_epochs": 3, "max_lr": 0.25], to: c, source: "test")
-        XCTAssertEqual(c.warmupEpochs, .epochs(3))
-        XCTAssertEqual(c.maxLr, .rate(0.25))
+        XCTAssertEqual(c.schedule.warmupEpochs, .epochs(3))
+        XCTAssertEqual(c.schedule.maxLr, .rate(0.25))
         XCTAssertThrowsError(try ConfigLoader.apply(["warmup_epochs": "soon"], to: c, source: "run.toml")) {
             XCTAssertEqual("\($0)", "field 'warmup_epochs' in run.toml: 'soon' is not one of auto, a whole number of epochs.")
         }
         var bad = RunConfig()
-        bad.maxLr = .rate(0)
+        bad.schedule.maxLr = .rate(0)
         XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("--max-lr"), "\($0)") }
         bad = RunConfig()
-        bad.warmupEpochs = 11
+        bad.schedule.warmupEpochs = 11
         XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("--warmup-epochs"), "\($0)") }
     }
 }

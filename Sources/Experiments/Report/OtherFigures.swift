@@ -9,10 +9,10 @@ extension ReportFamily {
     func withoutSlowMo(_ slowmo: RunGroup) -> RunGroup? {
         func plain(_ c: RunConfig) -> RunConfig {
             var c = c
-            c.algorithm = .local
-            c.slowmoLr = 1
-            c.slowmoMomentum = 0.5
-            c.slowmoNesterov = false
+            c.algorithmSection.kind = .local
+            c.algorithmSection.slowmoLr = 1
+            c.algorithmSection.slowmoMomentum = 0.5
+            c.algorithmSection.slowmoNesterov = false
             return c
         }
         let target = plain(slowmo.config)
@@ -26,8 +26,8 @@ extension ReportFamily {
         }
         let without = pairs.map { $0.base.aggregate(Quantity.testAccuracy) }
         let with = pairs.map { $0.slowmo.aggregate(Quantity.testAccuracy) }
-        let betas = Set(pairs.map { SVG.label(Double($0.slowmo.config.slowmoMomentum)) }).sorted().joined(separator: ", ")
-        let alphas = Set(pairs.map { SVG.label(Double($0.slowmo.config.slowmoLr)) }).sorted().joined(separator: ", ")
+        let betas = Set(pairs.map { SVG.label(Double($0.slowmo.config.algorithmSection.slowmoMomentum)) }).sorted().joined(separator: ", ")
+        let alphas = Set(pairs.map { SVG.label(Double($0.slowmo.config.algorithmSection.slowmoLr)) }).sorted().joined(separator: ", ")
         var chart = BarChart(title: "With and without slow momentum", xLabel: "setting", yLabel: "validation accuracy (%)",
                              categories: pairs.map { "\($0.base.label) \($0.base.schedule)" },
                              series: [BarSeries("without SlowMo", without.map { $0?.median }, ranges: without.map { $0.map { ($0.min, $0.max) } }),
@@ -56,7 +56,7 @@ extension ReportFamily {
             groups.first { $0.workers == k }?.runs.first?.summary.map { "K=\(k): \($0.steps)" }
         }.joined(separator: ", ")
         return .drawn(Figure(id: "convex1", title: "Convex — Loss vs workers at equal gradient evaluations",
-                             caption: "Logistic regression, every run computing the same number of stochastic gradients (\(groups[0].config.epochs) epochs of the data) split over K workers, so each worker takes K times fewer steps (iterations per worker: \(steps)). Linear speedup in K, as Stich's analysis predicts for local SGD, means a flat line: the same loss in K times fewer iterations.",
+                             caption: "Logistic regression, every run computing the same number of stochastic gradients (\(groups[0].config.schedule.epochs) epochs of the data) split over K workers, so each worker takes K times fewer steps (iterations per worker: \(steps)). Linear speedup in K, as Stich's analysis predicts for local SGD, means a flat line: the same loss in K times fewer iterations.",
                              charts: charts))
     }
 

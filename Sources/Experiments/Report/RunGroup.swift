@@ -28,12 +28,12 @@ public struct RunGroup: Sendable {
     public var config: RunConfig
     public var runs: [RunRecord]
 
-    public var algorithm: String { config.algorithm.rawValue }
-    public var workers: Int { config.workers }
-    public var localSteps: Int { config.localSteps }
-    public var schedule: String { config.lrSchedule.rawValue }
+    public var algorithm: String { config.algorithmSection.kind.rawValue }
+    public var workers: Int { config.algorithmSection.workers }
+    public var localSteps: Int { config.algorithmSection.localSteps }
+    public var schedule: String { config.schedule.lrSchedule.rawValue }
     public var switchEpoch: Double? { runs.first?.switchEpoch }
-    public var seeds: [UInt64] { runs.map(\.config.seed).sorted() }
+    public var seeds: [UInt64] { runs.map(\.config.execution.seed).sorted() }
 
     /// The fields that say which experiment a run belongs to but are not the study's knobs;
     /// groups that agree on these are compared in one set of figures.
@@ -49,8 +49,8 @@ public struct RunGroup: Sendable {
         encoder.outputFormatting = .sortedKeys
         for record in records where record.finished {
             var key = record.config
-            key.seed = 0
-            key.threads = 1
+            key.execution.seed = 0
+            key.execution.threads = 1
             let data = (try? encoder.encode(key)) ?? Data()
             if let i = index[data] {
                 groups[i].runs.append(record)
@@ -83,12 +83,12 @@ public struct RunGroup: Sendable {
 
     /// The label of a run of `config` switching at `switchEpoch` (in epochs).
     static func label(_ config: RunConfig, switchEpoch: Double?) -> String {
-        let algorithm = config.algorithm.rawValue
+        let algorithm = config.algorithmSection.kind.rawValue
         var s = algorithm
-        if config.workers > 1 || algorithm == "minibatch" { s += " K=\(config.workers)" }
-        if algorithm != "minibatch" { s += " H=\(config.localSteps)" }
+        if config.algorithmSection.workers > 1 || algorithm == "minibatch" { s += " K=\(config.algorithmSection.workers)" }
+        if algorithm != "minibatch" { s += " H=\(config.algorithmSection.localSteps)" }
         if let t = switchEpoch, algorithm != "minibatch" { s += " T=\(SVG.label(t))" }
-        if algorithm == "slowmo" { s += " β=\(SVG.label(Double(config.slowmoMomentum)))" }
+        if algorithm == "slowmo" { s += " β=\(SVG.label(Double(config.algorithmSection.slowmoMomentum)))" }
         return s
     }
 }

@@ -33,7 +33,7 @@ public struct RunTable: Sendable {
                        measuredSeconds: s?.time.training, modelledSeconds: s?.modelledSeconds,
                        error: s == nil ? (r.error ?? "unfinished") : nil)
         }
-        let networks = Set(records.map { $0.config.network ?? "" })
+        let networks = Set(records.map { $0.config.execution.network ?? "" })
         network = networks.count == 1 && networks.first != "" ? networks.first : nil
     }
 

@@ -31,7 +31,7 @@ extension ReportFamily {
         let modelled = BarSeries("communication", groups.map { g in
             g.aggregate { Quantity.modelledCommunicationPerIteration($0).map { 1e3 * $0 } }?.median
         })
-        let network = groups[0].config.network
+        let network = groups[0].config.execution.network
         if let network, let typical = typicalCompute, modelled.values.contains(where: { $0 != nil }) {
             let parts = zip(["data", "forward", "backward", "optimizer"], typical).map { name, seconds in
                 BarSeries(name, groups.map { _ in 1e3 * seconds })
@@ -69,7 +69,7 @@ extension ReportFamily {
         var charts: [Chart] = []
         let modelled = timeLines(modelledWithTypicalCompute)
         if !modelled.isEmpty {
-            var c = LineChart(title: "Modelled on \(groups[0].config.network ?? "?")", xLabel: "workers K", yLabel: "training seconds",
+            var c = LineChart(title: "Modelled on \(groups[0].config.execution.network ?? "?")", xLabel: "workers K", yLabel: "training seconds",
                               series: modelled, xScale: .log2)
             c.yInclude = [0]
             charts.append(.line(c))
@@ -103,7 +103,7 @@ extension ReportFamily {
             return .skipped("needs local runs with H > 1 (or post-local runs) and a minibatch or H=1 run at the same K")
         }
         var charts: [Chart] = []
-        for (title, series) in [("Modelled on \(groups[0].config.network ?? "?")", modelled), ("Measured on this machine", measured)] where !series.isEmpty {
+        for (title, series) in [("Modelled on \(groups[0].config.execution.network ?? "?")", modelled), ("Measured on this machine", measured)] where !series.isEmpty {
             var c = LineChart(title: title, xLabel: "workers K", yLabel: "speedup over H=1", series: series, xScale: .log2)
             c.references = [("H=1 (mSGD)", 1)]
             charts.append(.line(c))

@@ -23,11 +23,11 @@ public struct InProcessBackend: Backend {
     public init() {}
 
     public func makeCommunicator(_ config: RunConfig) throws -> Communicator {
-        InProcessCommunicator(workers: config.workers, threads: config.threads)
+        InProcessCommunicator(workers: config.algorithmSection.workers, threads: config.execution.threads)
     }
 
     public func makeAsyncCommunicators(_ config: RunConfig) throws -> (averaging: Communicator, evaluation: Communicator?) {
-        (InProcessCommunicator(workers: config.nodes, threads: config.threads), nil)
+        (InProcessCommunicator(workers: config.async.nodes, threads: config.execution.threads), nil)
     }
 
     public func nodeGroupSize(_ communicator: Communicator) -> Int { communicator.workers }

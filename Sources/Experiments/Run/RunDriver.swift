@@ -14,24 +14,24 @@ public enum RunDriver {
     /// Loads the dataset a config names.
     public static func loadData(_ config: RunConfig) throws -> DataSplit {
         var synthetic = SyntheticConfig()
-        synthetic.trainCount = config.syntheticTrain
-        synthetic.testCount = config.syntheticTest
-        synthetic.seed = config.seed
-        return try loadDataset(config.dataset, directory: config.dataDir, synthetic: synthetic)
+        synthetic.trainCount = config.data.syntheticTrain
+        synthetic.testCount = config.data.syntheticTest
+        synthetic.seed = config.execution.seed
+        return try loadDataset(config.data.dataset, directory: config.data.dataDir, synthetic: synthetic)
     }
 
     /// The backend `config.backend` names when the caller gives none: only the in-process one
     /// lives here (the executable brings MPI's).
     static func defaultBackend(_ config: RunConfig) throws -> Backend {
-        guard config.backend == .inprocess else {
-            throw TrainingError("--backend \(config.backend.rawValue) is started by the localsgd executable under mpirun, not from here")
+        guard config.execution.backend == .inprocess else {
+            throw TrainingError("--backend \(config.execution.backend.rawValue) is started by the localsgd executable under mpirun, not from here")
         }
         return InProcessBackend()
     }
 
     /// The trainer of the config's execution mode: lockstep, or asynchronous for `--algorithm async`.
     static func makeTrainer(_ config: RunConfig, data: DataSplit, communicators: (Communicator, Communicator?)) throws -> TrainingLoop {
-        if config.algorithm == .async {
+        if config.algorithmSection.kind == .async {
             return try AsyncTrainer(config: config, data: data, communicator: communicators.0,
                                     evaluationCommunicator: communicators.1)
         }
@@ -48,16 +48,16 @@ public enum RunDriver {
                            events: ((TrainingEvent) -> Void)? = nil) throws -> RunSummary {
         try config.validate()
         let backend = try backend ?? defaultBackend(config)
-        let async = config.algorithm == .async
+        let async = config.algorithmSection.kind == .async
         let communicators = try communicator.map { ($0, nil) }
             ?? (async ? backend.makeAsyncCommunicators(config) : (backend.makeCommunicator(config), nil))
         let comm = communicators.0
         // MPI_Finalize (through the training communicator) also releases an evaluation one.
         defer { if communicator == nil { backend.finish(comm) } }
         var config = config
-        if config.algorithm == .hierarchical && config.groupSize.isEmpty {
+        if config.algorithmSection.kind == .hierarchical && config.algorithmSection.groupSize.isEmpty {
             // Over MPI the default group is a node: the workers of the ranks sharing its memory.
-            config.groupSize = [backend.nodeGroupSize(comm)]
+            config.algorithmSection.groupSize = [backend.nodeGroupSize(comm)]
         }
         let writes = comm.processRank == 0
         let directory = try out.map { path -> RunDirectory? in
@@ -68,7 +68,7 @@ public enum RunDriver {
         let data = try loadData(config)
         let trainer = try makeTrainer(config, data: data, communicators: communicators)
         trainer.onEvent = writes ? events : nil
-        if let path = config.initWeights {
+        if let path = config.execution.initWeights {
             let source = Replica(for: trainer.network)
             try ModelFile.load(path, into: source, network: trainer.network)
             trainer.setInitialWeights(from: source)
@@ -95,7 +95,7 @@ public enum RunDriver {
             try directory.writeMetrics(trainer.history)
             try ModelFile.write(final, network: trainer.network, batchesTracked: trainer.batchesTracked,
                                 to: directory.file("final.safetensors"),
-                                metadata: ["model": config.model.rawValue, "format": "pt"])
+                                metadata: ["model": config.modelSection.kind.rawValue, "format": "pt"])
             try directory.writeSummary(summary)
             for (name, contents) in try trainer.extraFiles().sorted(by: { $0.key < $1.key }) {
                 try AtomicFile.write(contents, to: directory.file(name))

@@ -175,7 +175,7 @@ public final class SweepRunner {
         var saved = try ConfigLoader.parseFile(dir + "/config.json")
         saved["derived"] = nil
         var found = try ConfigLoader.apply(saved, to: RunConfig(), source: dir + "/config.json")
-        found.threads = planned.threads
+        found.execution.threads = planned.execution.threads
         guard found != planned else { return }
         let a = try JSONSerialization.jsonObject(with: JSONEncoder().encode(found)) as! [String: Any]
         let b = try JSONSerialization.jsonObject(with: JSONEncoder().encode(planned)) as! [String: Any]
