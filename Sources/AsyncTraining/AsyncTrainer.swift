@@ -59,7 +59,7 @@ public final class AsyncTrainer: TrainingLoop {
     public init(config: RunConfig, data: DataSplit, communicator: Communicator,
                 evaluationCommunicator: Communicator? = nil) throws {
         try config.validate()
-        guard config.algorithmSection.kind == .async else { throw TrainingError("AsyncTrainer runs --algorithm async only") }
+        guard config.algorithm.kind == .async else { throw TrainingError("AsyncTrainer runs --algorithm async only") }
         guard communicator.workers == config.async.nodes else {
             throw TrainingError("the communicator has \(communicator.workers) workers but --nodes is \(config.async.nodes); async uses one per node")
         }
@@ -91,7 +91,7 @@ public final class AsyncTrainer: TrainingLoop {
             train: data.train, seed: config.execution.seed, augmentation: setup.augmentation, schedule: setup.schedule,
             optimizer: Optimizer(layout: network.layout, config: config.optimizerConfig),
             stepsPerEpoch: setup.stepsPerEpoch)
-        averaging = config.async.nodes == 1 ? nil : Self.averaging(of: nodes, statistics: config.algorithmSection.bnSync == .average)
+        averaging = config.async.nodes == 1 ? nil : Self.averaging(of: nodes, statistics: config.algorithm.bnSync == .average)
         board = Self.board(config, localNodes: nodes.count)
         if config.async.asyncDeterministic, let averaging {
             sequential = SequentialAveraging(averaging: averaging, averageEvery: config.resolvedAverageEvery,

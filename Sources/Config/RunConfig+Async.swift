@@ -8,20 +8,20 @@ extension RunConfig {
     public var asyncWorkers: Int { async.nodes * async.threadsPerNode }
 
     /// H of an async run: `--average-every`, else `--local-steps`.
-    public var resolvedAverageEvery: Int { async.averageEvery ?? algorithmSection.localSteps }
+    public var resolvedAverageEvery: Int { async.averageEvery ?? algorithm.localSteps }
 
     /// Checks of the async fields; each failure names the flag.
     func validateAsync() throws {
         func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
             if !ok { throw ConfigError(message()) }
         }
-        let a = async, workers = algorithmSection.workers
-        guard algorithmSection.kind == .async else {
+        let a = async, workers = algorithm.workers
+        guard algorithm.kind == .async else {
             let given = [("--nodes", a.nodes != 1), ("--threads-per-node", a.threadsPerNode != 1),
                          ("--average-every", a.averageEvery != nil), ("--average-seconds", a.averageSeconds != nil),
                          ("--async-deterministic", a.asyncDeterministic), ("--async-delay", a.asyncDelay != 0)]
             if let flag = given.first(where: { $0.1 })?.0 {
-                throw ConfigError("\(flag) applies to --algorithm async only (the algorithm is \(algorithmSection.kind.rawValue))")
+                throw ConfigError("\(flag) applies to --algorithm async only (the algorithm is \(algorithm.kind.rawValue))")
             }
             return
         }
@@ -33,8 +33,8 @@ extension RunConfig {
                   "--async-deterministic simulates all nodes in one process; use --backend inprocess")
         try check(a.asyncDelay == 0 || a.asyncDeterministic,
                   "--async-delay fixes when averaging completes in the sequentialised mode; add --async-deterministic")
-        try check(algorithmSection.bnSync != .first, "--bn-sync first is not supported by async (use average or local)")
-        try check(algorithmSection.momentumSync == .local, "async keeps momentum per thread; --momentum-sync must be local")
+        try check(algorithm.bnSync != .first, "--bn-sync first is not supported by async (use average or local)")
+        try check(algorithm.momentumSync == .local, "async keeps momentum per thread; --momentum-sync must be local")
         if let every = execution.checkpointEvery, !every.trimmingCharacters(in: .whitespaces).isEmpty {
             try check(a.asyncDeterministic,
                       "--checkpoint-every with async needs --async-deterministic: the concurrent mode's state depends on thread timing, so it cannot be continued bitwise")

@@ -26,7 +26,7 @@ extension RunConfig {
     public static let autoWarmupEpochs = 5
 
     /// K of the linear scaling rule: the N·P threads of async, else the workers.
-    public var scalingWorkers: Int { algorithmSection.kind == .async ? asyncWorkers : algorithmSection.workers }
+    public var scalingWorkers: Int { algorithm.kind == .async ? asyncWorkers : algorithm.workers }
 
     /// The limit on the scaled rate: the model's stable rate after the run's warm-up (`auto`),
     /// none, or the one given.
@@ -34,7 +34,7 @@ extension RunConfig {
 
     private func limit(afterWarmup: Bool) -> Float? {
         switch schedule.maxLr {
-        case .auto: return modelSection.kind.stableLearningRate(afterWarmup: afterWarmup)
+        case .auto: return model.kind.stableLearningRate(afterWarmup: afterWarmup)
         case .none: return nil
         case .rate(let r): return r
         }

@@ -15,10 +15,10 @@ extension RunConfig {
             try optimizerConfig.validate()
             try scheduleConfig.validate()
             var strategy = algorithmConfig(stepsPerEpoch: 1)
-            if execution.backend == .mpi && algorithmSection.kind == .hierarchical && algorithmSection.groupSize.isEmpty {
-                strategy.groupSizes = [algorithmSection.workers] // resolved to the node's workers once MPI is up
+            if execution.backend == .mpi && algorithm.kind == .hierarchical && algorithm.groupSize.isEmpty {
+                strategy.groupSizes = [algorithm.workers] // resolved to the node's workers once MPI is up
             }
-            try strategy.validate(workers: algorithmSection.workers)
+            try strategy.validate(workers: algorithm.workers)
         } catch let e as OptimConfigError {
             throw ConfigError("--\(flagName(e.field)): \(e.description)")
         } catch let e as StrategyError {
@@ -37,7 +37,7 @@ extension RunConfig {
     }
 
     private func validateAlgorithm() throws {
-        let a = algorithmSection
+        let a = algorithm
         if let s = a.switchEpoch {
             try check(s >= 0 && s <= schedule.epochs, "--switch-epoch must be between 0 and --epochs (\(schedule.epochs)), got \(s)")
         }
@@ -79,7 +79,7 @@ extension RunConfig {
     }
 
     /// The optimizer section, which is the optimizer's own config.
-    public var optimizerConfig: OptimizerConfig { optimizerSection }
+    public var optimizerConfig: OptimizerConfig { optimizer }
 
     /// The schedule with `auto` settings resolved; every field set here, so ScheduleConfig's own
     /// defaults (the study's ImageNet recipe, for library users) never reach a run.
@@ -96,7 +96,7 @@ extension RunConfig {
     /// The strategy's settings; the switching epoch becomes an iteration here. Every field of
     /// `AlgorithmConfig` is set, so its own defaults never reach a run.
     public func algorithmConfig(stepsPerEpoch: Int) -> AlgorithmConfig {
-        let a = algorithmSection
+        let a = algorithm
         var c = AlgorithmConfig()
         c.kind = a.kind
         c.localSteps = a.localSteps

@@ -15,14 +15,11 @@ public enum BackendKind: String, Codable, CaseIterable, Sendable {
 /// config.json stays flat (`batch_size`), as it always was.
 public struct RunConfig: Equatable, Sendable {
     public var data = DataSection()
-    /// Phase 1 name; becomes `model` once the flat properties (RunConfig+Flat.swift) are gone.
-    public var modelSection = ModelSection()
-    /// Phase 1 name; becomes `optimizer` once the flat properties are gone. Its defaults are the
-    /// run's (OptimizerConfig's own).
-    public var optimizerSection = OptimizerConfig()
+    public var model = ModelSection()
+    /// The optimizer section is `Optim.OptimizerConfig` itself; its defaults are the run's.
+    public var optimizer = OptimizerConfig()
     public var schedule = ScheduleSection()
-    /// Phase 1 name; becomes `algorithm` once the flat properties are gone.
-    public var algorithmSection = AlgorithmSection()
+    public var algorithm = AlgorithmSection()
     public var async = AsyncSection()
     public var execution = ExecutionSection()
 

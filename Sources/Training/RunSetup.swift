@@ -24,7 +24,7 @@ public struct RunSetup {
         self.config = config
         self.data = data
         self.workers = workers
-        spec = ModelSpec(kind: config.modelSection.kind, shortcut: config.modelSection.shortcut, channels: data.train.channels,
+        spec = ModelSpec(kind: config.model.kind, shortcut: config.model.shortcut, channels: data.train.channels,
                          height: data.train.height, width: data.train.width, classes: data.train.classes)
         stepsPerEpoch = try EpochPlan(sampleCount: data.train.count, workers: workers, batchSize: config.schedule.batchSize,
                                       epoch: 0, seed: config.execution.seed, shuffle: config.data.shuffle).stepsPerEpoch
@@ -76,8 +76,8 @@ public struct RunSetup {
         let last = history.last
         let samples = Double(steps * config.schedule.batchSize * workers)
         return RunSummary(
-            algorithm: config.algorithmSection.kind.rawValue, workers: workers, localSteps: localSteps,
-            model: config.modelSection.kind.rawValue, dataset: config.data.dataset.rawValue, epochs: history.count, steps: steps,
+            algorithm: config.algorithm.kind.rawValue, workers: workers, localSteps: localSteps,
+            model: config.model.kind.rawValue, dataset: config.data.dataset.rawValue, epochs: history.count, steps: steps,
             testAccuracy: last?.testAccuracy ?? .nan, testLoss: last?.testLoss ?? .nan,
             trainLoss: last?.trainLoss ?? .nan, trainAccuracy: last?.trainAccuracy ?? .nan,
             samplesPerSecond: samples / max(1e-9, totalTime.training), syncs: syncs, bytesCommunicated: bytes,

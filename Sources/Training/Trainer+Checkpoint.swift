@@ -21,7 +21,7 @@ extension Trainer {
     /// strategy's counters and buffers, the epoch's sums so far.
     public func checkpointState() throws -> CheckpointState {
         var state = CheckpointState(
-            step: globalStep, workers: config.algorithmSection.workers, localWorkers: Array(communicator.localWorkers),
+            step: globalStep, workers: config.algorithm.workers, localWorkers: Array(communicator.localWorkers),
             parameterCount: network.layout.count, stateCount: network.stateLayout.count,
             previousLearningRates: optimizerStates.map(\.previousLearningRate), strategy: strategy.saveState(),
             history: history, epochState: epochState, totalTime: totalTime, trainingBytes: trainingBytes, config: config)

@@ -86,7 +86,7 @@ extension Trainer {
     var trainingBytes: Int { restoredBytes + communicator.counters.bytes - evaluationBytes }
 
     package func summary() -> RunSummary {
-        setup.summary(history: history, steps: globalStep, localSteps: config.algorithmSection.localSteps, totalTime: totalTime,
+        setup.summary(history: history, steps: globalStep, localSteps: config.algorithm.localSteps, totalTime: totalTime,
                       syncs: strategy.syncs, bytes: trainingBytes,
                       modelledSeconds: config.execution.network == nil ? nil : history.compactMap(\.modelledSeconds).reduce(0, +),
                       parameters: network.layout.count)

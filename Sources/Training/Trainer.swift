@@ -53,10 +53,10 @@ public final class Trainer: TrainingLoop {
                 throw TrainingError("--network: \(e.description)")
             }
         }
-        guard communicator.workers == config.algorithmSection.workers else {
-            throw TrainingError("the communicator has \(communicator.workers) workers but --workers is \(config.algorithmSection.workers)")
+        guard communicator.workers == config.algorithm.workers else {
+            throw TrainingError("the communicator has \(communicator.workers) workers but --workers is \(config.algorithm.workers)")
         }
-        setup = try RunSetup(config: config, data: data, workers: config.algorithmSection.workers)
+        setup = try RunSetup(config: config, data: data, workers: config.algorithm.workers)
         self.communicator = communicator
         let stepsPerEpoch = setup.stepsPerEpoch
         let local = communicator.localWorkers.count
@@ -80,7 +80,7 @@ public final class Trainer: TrainingLoop {
         optimizer = Optimizer(layout: net.layout, config: config.optimizerConfig)
         do {
             strategy = try config.algorithmConfig(stepsPerEpoch: stepsPerEpoch)
-                .makeStrategy(workers: config.algorithmSection.workers, parameterCount: net.layout.count)
+                .makeStrategy(workers: config.algorithm.workers, parameterCount: net.layout.count)
         } catch let e as StrategyError {
             throw TrainingError(e.description)
         }

@@ -10,11 +10,11 @@ import CommMPI
 struct MPIBackend: Backend {
     func makeCommunicator(_ config: RunConfig) throws -> Communicator {
         let ranks = MPICommunicator.launchedRanks ?? 1
-        guard config.algorithmSection.workers % ranks == 0 else {
-            throw TrainingError("--workers \(config.algorithmSection.workers) must be a multiple of the \(ranks) MPI ranks")
+        guard config.algorithm.workers % ranks == 0 else {
+            throw TrainingError("--workers \(config.algorithm.workers) must be a multiple of the \(ranks) MPI ranks")
         }
         return try MPICommunicator(
-            workersPerRank: config.algorithmSection.workers / ranks, reduction: config.execution.reduction,
+            workersPerRank: config.algorithm.workers / ranks, reduction: config.execution.reduction,
             collectiveTimeout: config.execution.collectiveTimeout > 0 ? config.execution.collectiveTimeout : nil,
             onTimeout: { message in FileHandle.standardError.write(Foundation.Data("error: \(message)\n".utf8)) })
     }

@@ -32,12 +32,12 @@ struct DataOptions: SectionOptions {
 }
 
 struct ModelOptions: SectionOptions {
-    @Option(help: help(\RunConfig.modelSection.kind)) var model: ModelKind?
-    @Option(help: help(\RunConfig.modelSection.shortcut)) var shortcut: ShortcutKind?
+    @Option(help: help(\RunConfig.model.kind)) var model: ModelKind?
+    @Option(help: help(\RunConfig.model.shortcut)) var shortcut: ShortcutKind?
 
     func apply(to s: inout FlagSettings) {
-        s.set(\.modelSection.kind, model)
-        s.set(\.modelSection.shortcut, shortcut)
+        s.set(\.model.kind, model)
+        s.set(\.model.shortcut, shortcut)
     }
 }
 
@@ -66,48 +66,48 @@ struct ScheduleOptions: SectionOptions {
 }
 
 struct OptimizerOptions: SectionOptions {
-    @Option(help: help(\RunConfig.optimizerSection.kind)) var optimizer: OptimizerKind?
-    @Option(parsing: .unconditional, help: help(\RunConfig.optimizerSection.momentum)) var momentum: Float?
-    @Flag(inversion: .prefixedNo, help: help(\RunConfig.optimizerSection.nesterov)) var nesterov: Bool?
-    @Option(parsing: .unconditional, help: help(\RunConfig.optimizerSection.weightDecay)) var weightDecay: Float?
-    @Flag(inversion: .prefixedNo, help: help(\RunConfig.optimizerSection.momentumCorrection)) var momentumCorrection: Bool?
+    @Option(help: help(\RunConfig.optimizer.kind)) var optimizer: OptimizerKind?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.momentum)) var momentum: Float?
+    @Flag(inversion: .prefixedNo, help: help(\RunConfig.optimizer.nesterov)) var nesterov: Bool?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.weightDecay)) var weightDecay: Float?
+    @Flag(inversion: .prefixedNo, help: help(\RunConfig.optimizer.momentumCorrection)) var momentumCorrection: Bool?
 
     func apply(to s: inout FlagSettings) {
-        s.set(\.optimizerSection.kind, optimizer)
-        s.set(\.optimizerSection.momentum, momentum)
-        s.set(\.optimizerSection.nesterov, nesterov)
-        s.set(\.optimizerSection.weightDecay, weightDecay)
-        s.set(\.optimizerSection.momentumCorrection, momentumCorrection)
+        s.set(\.optimizer.kind, optimizer)
+        s.set(\.optimizer.momentum, momentum)
+        s.set(\.optimizer.nesterov, nesterov)
+        s.set(\.optimizer.weightDecay, weightDecay)
+        s.set(\.optimizer.momentumCorrection, momentumCorrection)
     }
 }
 
 struct AlgorithmOptions: SectionOptions {
-    @Option(help: help(\RunConfig.algorithmSection.kind)) var algorithm: AlgorithmKind?
-    @Option(parsing: .unconditional, help: help(\RunConfig.algorithmSection.workers)) var workers: Int?
-    @Option(parsing: .unconditional, help: help(\RunConfig.algorithmSection.localSteps)) var localSteps: Int?
-    @Option(parsing: .unconditional, help: help(\RunConfig.algorithmSection.switchEpoch)) var switchEpoch: Int?
-    @Option(parsing: .unconditional, help: help(\RunConfig.algorithmSection.switchStep)) var switchStep: Int?
-    @Option(help: help(\RunConfig.algorithmSection.groupSize)) var groupSize: IntList?
-    @Option(help: help(\RunConfig.algorithmSection.globalEvery)) var globalEvery: IntList?
-    @Option(parsing: .unconditional, help: help(\RunConfig.algorithmSection.slowmoLr)) var slowmoLr: Float?
-    @Option(parsing: .unconditional, help: help(\RunConfig.algorithmSection.slowmoMomentum)) var slowmoMomentum: Float?
-    @Flag(help: help(\RunConfig.algorithmSection.slowmoNesterov)) var slowmoNesterov = false
-    @Option(help: help(\RunConfig.algorithmSection.bnSync)) var bnSync: BatchNormSync?
-    @Option(help: help(\RunConfig.algorithmSection.momentumSync)) var momentumSync: MomentumSync?
+    @Option(help: help(\RunConfig.algorithm.kind)) var algorithm: AlgorithmKind?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.workers)) var workers: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.localSteps)) var localSteps: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.switchEpoch)) var switchEpoch: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.switchStep)) var switchStep: Int?
+    @Option(help: help(\RunConfig.algorithm.groupSize)) var groupSize: IntList?
+    @Option(help: help(\RunConfig.algorithm.globalEvery)) var globalEvery: IntList?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.slowmoLr)) var slowmoLr: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.slowmoMomentum)) var slowmoMomentum: Float?
+    @Flag(help: help(\RunConfig.algorithm.slowmoNesterov)) var slowmoNesterov = false
+    @Option(help: help(\RunConfig.algorithm.bnSync)) var bnSync: BatchNormSync?
+    @Option(help: help(\RunConfig.algorithm.momentumSync)) var momentumSync: MomentumSync?
 
     func apply(to s: inout FlagSettings) {
-        s.set(\.algorithmSection.kind, algorithm)
-        s.set(\.algorithmSection.workers, workers)
-        s.set(\.algorithmSection.localSteps, localSteps)
-        s.setOptional(\.algorithmSection.switchEpoch, switchEpoch)
-        s.setOptional(\.algorithmSection.switchStep, switchStep)
-        s.set(\.algorithmSection.groupSize, groupSize?.values)
-        s.set(\.algorithmSection.globalEvery, globalEvery?.values)
-        s.set(\.algorithmSection.slowmoLr, slowmoLr)
-        s.set(\.algorithmSection.slowmoMomentum, slowmoMomentum)
-        s.set(\.algorithmSection.slowmoNesterov, slowmoNesterov ? true : nil)
-        s.set(\.algorithmSection.bnSync, bnSync)
-        s.set(\.algorithmSection.momentumSync, momentumSync)
+        s.set(\.algorithm.kind, algorithm)
+        s.set(\.algorithm.workers, workers)
+        s.set(\.algorithm.localSteps, localSteps)
+        s.setOptional(\.algorithm.switchEpoch, switchEpoch)
+        s.setOptional(\.algorithm.switchStep, switchStep)
+        s.set(\.algorithm.groupSize, groupSize?.values)
+        s.set(\.algorithm.globalEvery, globalEvery?.values)
+        s.set(\.algorithm.slowmoLr, slowmoLr)
+        s.set(\.algorithm.slowmoMomentum, slowmoMomentum)
+        s.set(\.algorithm.slowmoNesterov, slowmoNesterov ? true : nil)
+        s.set(\.algorithm.bnSync, bnSync)
+        s.set(\.algorithm.momentumSync, momentumSync)
     }
 }
 

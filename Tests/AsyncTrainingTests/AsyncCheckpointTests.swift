@@ -16,7 +16,7 @@ final class AsyncCheckpointTests: XCTestCase {
 
     func config(averageEvery: Int, delay: Int) -> RunConfig {
         tinyConfig {
-            $0.algorithmSection.kind = .async; $0.async.asyncDeterministic = true; $0.async.nodes = 2; $0.async.threadsPerNode = 2
+            $0.algorithm.kind = .async; $0.async.asyncDeterministic = true; $0.async.nodes = 2; $0.async.threadsPerNode = 2
             $0.async.averageEvery = averageEvery; $0.async.asyncDelay = delay; $0.schedule.batchSize = 2; $0.schedule.epochs = 3
             $0.execution.checkpointEvery = "1e"
         }

@@ -16,7 +16,7 @@ import XCTest
 final class AsyncConcurrentTests: XCTestCase {
     func asyncConfig(_ edit: (inout RunConfig) -> Void) -> RunConfig {
         tinyConfig {
-            $0.algorithmSection.kind = .async
+            $0.algorithm.kind = .async
             $0.async.nodes = 2
             $0.async.threadsPerNode = 2
             $0.async.averageEvery = 2
@@ -83,7 +83,7 @@ final class AsyncConcurrentTests: XCTestCase {
     func testRunDriverWritesTheRunFiles() throws {
         let dir = NSTemporaryDirectory() + "localsgd-async-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = asyncConfig { $0.schedule.epochs = 1; $0.data.syntheticTrain = 64; $0.data.syntheticTest = 16; $0.modelSection.kind = .logreg }
+        var config = asyncConfig { $0.schedule.epochs = 1; $0.data.syntheticTrain = 64; $0.data.syntheticTest = 16; $0.model.kind = .logreg }
         config.data.dataDir = nil
         let summary = try RunDriver.run(config, out: dir)
         XCTAssertEqual(summary.algorithm, "async")
@@ -107,20 +107,20 @@ final class AsyncConfigTests: XCTestCase {
 
     func testBadAsyncSettings() {
         assertInvalid({ $0.async.nodes = 2 }, mentions: "--nodes applies to --algorithm async only")
-        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.nodes = 0 }, mentions: "--nodes")
-        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.threadsPerNode = 0 }, mentions: "--threads-per-node")
-        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.averageEvery = 0 }, mentions: "--average-every")
-        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.nodes = 2; $0.algorithmSection.workers = 3 }, mentions: "--workers")
-        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.asyncDelay = 2 }, mentions: "--async-deterministic")
-        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.asyncDeterministic = true; $0.async.averageSeconds = 1 }, mentions: "--average-seconds")
-        assertInvalid({ $0.algorithmSection.kind = .async; $0.async.asyncDeterministic = true; $0.execution.backend = .mpi }, mentions: "--backend inprocess")
-        assertInvalid({ $0.algorithmSection.kind = .async; $0.algorithmSection.momentumSync = .average }, mentions: "--momentum-sync")
-        XCTAssertNoThrow(try tinyConfig { $0.algorithmSection.kind = .async; $0.async.nodes = 2; $0.async.threadsPerNode = 2; $0.algorithmSection.workers = 4 }.validate())
+        assertInvalid({ $0.algorithm.kind = .async; $0.async.nodes = 0 }, mentions: "--nodes")
+        assertInvalid({ $0.algorithm.kind = .async; $0.async.threadsPerNode = 0 }, mentions: "--threads-per-node")
+        assertInvalid({ $0.algorithm.kind = .async; $0.async.averageEvery = 0 }, mentions: "--average-every")
+        assertInvalid({ $0.algorithm.kind = .async; $0.async.nodes = 2; $0.algorithm.workers = 3 }, mentions: "--workers")
+        assertInvalid({ $0.algorithm.kind = .async; $0.async.asyncDelay = 2 }, mentions: "--async-deterministic")
+        assertInvalid({ $0.algorithm.kind = .async; $0.async.asyncDeterministic = true; $0.async.averageSeconds = 1 }, mentions: "--average-seconds")
+        assertInvalid({ $0.algorithm.kind = .async; $0.async.asyncDeterministic = true; $0.execution.backend = .mpi }, mentions: "--backend inprocess")
+        assertInvalid({ $0.algorithm.kind = .async; $0.algorithm.momentumSync = .average }, mentions: "--momentum-sync")
+        XCTAssertNoThrow(try tinyConfig { $0.algorithm.kind = .async; $0.async.nodes = 2; $0.async.threadsPerNode = 2; $0.algorithm.workers = 4 }.validate())
     }
 
     func testTrainerRefusesAsync() throws {
         let data = try tinyData()
-        XCTAssertThrowsError(try Trainer(config: tinyConfig { $0.algorithmSection.kind = .async }, data: data,
+        XCTAssertThrowsError(try Trainer(config: tinyConfig { $0.algorithm.kind = .async }, data: data,
                                          communicator: InProcessCommunicator(workers: 1, threads: 1))) { error in
             XCTAssertTrue("\(error)".contains("own trainer"), "\(error)")
         }

@@ -16,7 +16,7 @@ import XCTest
 final class AsyncSequentialTests: XCTestCase {
     func asyncConfig(_ edit: (inout RunConfig) -> Void) -> RunConfig {
         tinyConfig {
-            $0.algorithmSection.kind = .async
+            $0.algorithm.kind = .async
             $0.async.asyncDeterministic = true
             edit(&$0)
         }
@@ -45,10 +45,10 @@ final class AsyncSequentialTests: XCTestCase {
     func testOneThreadPerNodeWithImmediateAveragingIsLocalSGD() throws {
         let data = try tinyData(train: 24, test: 12)
         func recipe(_ c: inout RunConfig) {
-            c.modelSection.kind = .resnet20; c.schedule.batchSize = 2; c.schedule.epochs = 3; c.schedule.warmupEpochs = 1; c.schedule.lrSchedule = .step
+            c.model.kind = .resnet20; c.schedule.batchSize = 2; c.schedule.epochs = 3; c.schedule.warmupEpochs = 1; c.schedule.lrSchedule = .step
             c.schedule.decayEpochs = [2]; c.schedule.lr = 0.2; c.data.augmentCrop = 1; c.data.augmentFlip = true
         }
-        let local = try train(tinyConfig { recipe(&$0); $0.algorithmSection.kind = .local; $0.algorithmSection.workers = 3; $0.algorithmSection.localSteps = 5 }, data: data)
+        let local = try train(tinyConfig { recipe(&$0); $0.algorithm.kind = .local; $0.algorithm.workers = 3; $0.algorithm.localSteps = 5 }, data: data)
         let async = try trainAsync(asyncConfig { recipe(&$0); $0.async.nodes = 3; $0.async.averageEvery = 5 }, data: data)
         XCTAssertEqual(async.stepsPerEpoch, local.stepsPerEpoch)
         XCTAssertNotEqual(local.totalSteps % 5, 0, "the run ends inside a period")
@@ -80,7 +80,7 @@ final class AsyncSequentialTests: XCTestCase {
     /// node made in between survives. Checked against a reference written out here.
     func testDelayedAveragingKeepsTheStepsMadeMeanwhile() throws {
         let data = try tinyData()
-        let config = asyncConfig { $0.modelSection.kind = .logreg; $0.async.nodes = 2; $0.async.averageEvery = 2; $0.async.asyncDelay = 1; $0.schedule.batchSize = 4 }
+        let config = asyncConfig { $0.model.kind = .logreg; $0.async.nodes = 2; $0.async.averageEvery = 2; $0.async.asyncDelay = 1; $0.schedule.batchSize = 4 }
         let async = try trainAsync(config, data: data)
         let reference = try referenceDelayedAveraging(config, data: data)
         assertBitwise(async.nodes[0].parameters.array, reference[0], "node 0")
@@ -91,7 +91,7 @@ final class AsyncSequentialTests: XCTestCase {
         XCTAssertEqual(async.stats.forcedRounds, 0)
         XCTAssertEqual(async.stats.updatesDuringRounds, 2 * (steps / 2 - 1), "one step per node per round, none in the last")
 
-        let immediate = try trainAsync(asyncConfig { $0.modelSection.kind = .logreg; $0.async.nodes = 2; $0.async.averageEvery = 2; $0.schedule.batchSize = 4 },
+        let immediate = try trainAsync(asyncConfig { $0.model.kind = .logreg; $0.async.nodes = 2; $0.async.averageEvery = 2; $0.schedule.batchSize = 4 },
                                        data: data)
         XCTAssertNotEqual(immediate.nodes[0].parameters.array, async.nodes[0].parameters.array, "the delay changes the result")
     }
@@ -99,7 +99,7 @@ final class AsyncSequentialTests: XCTestCase {
     /// Replays the sequentialised schedule for P = 1 by hand: after every iteration t (1-based)
     /// both nodes have stepped; at even t they snapshot; at odd t > 1 the pending average lands.
     func referenceDelayedAveraging(_ config: RunConfig, data: DataSplit) throws -> [[Float]] {
-        let spec = ModelSpec(kind: config.modelSection.kind, channels: 1, height: 8, width: 8, classes: 3)
+        let spec = ModelSpec(kind: config.model.kind, channels: 1, height: 8, width: 8, classes: 3)
         let network = try Network(spec)
         let nodes = (0..<2).map { _ in Replica(for: network) }
         network.initialize(nodes[0], seed: config.execution.seed)

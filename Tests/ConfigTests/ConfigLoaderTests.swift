@@ -17,19 +17,19 @@ final class ConfigLoaderTests: XCTestCase {
     private var expected: RunConfig {
         var config = RunConfig()
         config.data.dataset = .synthetic
-        config.modelSection.kind = .mlp
+        config.model.kind = .mlp
         config.schedule.epochs = 3
         config.schedule.batchSize = 16
         config.schedule.lr = 1
         config.schedule.decayEpochs = [2]
-        config.algorithmSection.groupSize = [2, 4]
-        config.algorithmSection.kind = .postLocal
-        config.algorithmSection.workers = 4
-        config.algorithmSection.localSteps = 8
-        config.algorithmSection.switchEpoch = 1
+        config.algorithm.groupSize = [2, 4]
+        config.algorithm.kind = .postLocal
+        config.algorithm.workers = 4
+        config.algorithm.localSteps = 8
+        config.algorithm.switchEpoch = 1
         config.execution.seed = 42
-        config.optimizerSection.weightDecay = 1e-4
-        config.optimizerSection.nesterov = false
+        config.optimizer.weightDecay = 1e-4
+        config.optimizer.nesterov = false
         config.execution.initWeights = "w.safetensors"
         return config
     }
@@ -87,7 +87,7 @@ final class ConfigLoaderTests: XCTestCase {
     func testApplyKeepsUnsetFieldsExactly() throws {
         var base = expected
         base.schedule.lr = Float(0.1).nextUp
-        base.algorithmSection.slowmoMomentum = 1e-7
+        base.algorithm.slowmoMomentum = 1e-7
         base.execution.seed = .max
         base.execution.network = "ethernet"
         XCTAssertEqual(try ConfigLoader.apply([:], to: base, source: "test"), base)
@@ -98,9 +98,9 @@ final class ConfigLoaderTests: XCTestCase {
         let changed = try ConfigLoader.apply(["network": NSNull(), "global-every": [3, 6], "momentum": 0.5,
                                               "slowmo_lr": Float(0.25)], to: base, source: "command line")
         XCTAssertNil(changed.execution.network)
-        XCTAssertEqual(changed.algorithmSection.globalEvery, [3, 6])
-        XCTAssertEqual(changed.optimizerSection.momentum, 0.5)
-        XCTAssertEqual(changed.algorithmSection.slowmoLr, 0.25)
+        XCTAssertEqual(changed.algorithm.globalEvery, [3, 6])
+        XCTAssertEqual(changed.optimizer.momentum, 0.5)
+        XCTAssertEqual(changed.algorithm.slowmoLr, 0.25)
         XCTAssertEqual(changed.schedule.lr, base.schedule.lr)
     }
 

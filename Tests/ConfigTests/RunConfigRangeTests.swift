@@ -81,11 +81,11 @@ final class RunConfigRangeTests: XCTestCase {
                                                 source: ConfigLoader.commandLine))
 
         var config = RunConfig()
-        config.algorithmSection.kind = .hierarchical
-        config.algorithmSection.workers = 8
-        config.algorithmSection.groupSize = [2, 4]
-        config.algorithmSection.localSteps = 1000
-        config.algorithmSection.globalEvery = [1_000_000, 1_000_000]
+        config.algorithm.kind = .hierarchical
+        config.algorithm.workers = 8
+        config.algorithm.groupSize = [2, 4]
+        config.algorithm.localSteps = 1000
+        config.algorithm.globalEvery = [1_000_000, 1_000_000]
         XCTAssertThrowsError(try config.validate()) {
             XCTAssertTrue("\($0)".contains("--local-steps × --global-every"), "\($0)")
         }

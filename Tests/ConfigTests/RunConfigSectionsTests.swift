@@ -98,15 +98,15 @@ final class RunConfigSectionsTests: XCTestCase {
         var table = try JSONSerialization.jsonObject(with: Data(Self.oldConfigJSON.utf8)) as! [String: Any]
         let derived = table.removeValue(forKey: "derived")!
         let config = try ConfigLoader.apply(table, to: RunConfig(), source: "config.json")
-        XCTAssertEqual(config.algorithmSection.kind, .postLocal)
-        XCTAssertEqual(config.algorithmSection.switchEpoch, 1)
+        XCTAssertEqual(config.algorithm.kind, .postLocal)
+        XCTAssertEqual(config.algorithm.switchEpoch, 1)
         XCTAssertEqual(config.schedule.decayEpochs, [1])
         XCTAssertEqual(config.schedule.batchSize, 8)
         XCTAssertEqual(config.schedule.maxLr, .rate(0.3))
         XCTAssertEqual(config.schedule.warmupEpochs, .epochs(0))
         XCTAssertEqual(config.data.shuffle, false)
-        XCTAssertEqual(config.optimizerSection.weightDecay, 1e-4)
-        XCTAssertEqual(config.algorithmSection.slowmoLr, 0.7)
+        XCTAssertEqual(config.optimizer.weightDecay, 1e-4)
+        XCTAssertEqual(config.algorithm.slowmoLr, 0.7)
         XCTAssertEqual(config.execution.network, "10gbit:50us")
         XCTAssertEqual(config.execution.checkpointEvery, "1e")
         XCTAssertNil(config.execution.initWeights)
@@ -131,7 +131,7 @@ final class RunConfigSectionsTests: XCTestCase {
         XCTAssertEqual(RunConfig.ranges.count, 28)
         XCTAssertEqual(RunConfig.integerListFields, ["decay_epochs", "group_size", "global_every"])
         XCTAssertEqual(RunConfig.field(\RunConfig.schedule.epochs).help, "Epochs to train, 1 to 10000 (default 10).")
-        XCTAssertEqual(RunConfig.field(\RunConfig.optimizerSection.weightDecay).help,
+        XCTAssertEqual(RunConfig.field(\RunConfig.optimizer.weightDecay).help,
                        "L2 weight decay on all parameters, 0 to 1 (default 0.0005).")
     }
 
@@ -139,7 +139,7 @@ final class RunConfigSectionsTests: XCTestCase {
     func testDefaultsAreTheRunsOwn() {
         let c = RunConfig()
         XCTAssertEqual(c.optimizerConfig, OptimizerConfig())
-        XCTAssertEqual(c.optimizerSection.weightDecay, 5e-4)
+        XCTAssertEqual(c.optimizer.weightDecay, 5e-4)
         XCTAssertEqual(c.schedule.lrSchedule, .cosine)
         XCTAssertEqual(c.schedule.warmupEpochs, .auto)
         XCTAssertEqual(c.resolvedWarmupEpochs, 0)

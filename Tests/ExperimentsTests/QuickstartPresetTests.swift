@@ -17,27 +17,27 @@ final class QuickstartPresetTests: XCTestCase {
             "algorithm=post-local,workers=8,local_steps=16,switch_step=117",
             "algorithm=slowmo,workers=8,local_steps=16",
         ])
-        let plan = points.map { p in [p.config.algorithmSection.kind.rawValue, String(p.config.algorithmSection.workers), String(p.config.algorithmSection.localSteps)] }
+        let plan = points.map { p in [p.config.algorithm.kind.rawValue, String(p.config.algorithm.workers), String(p.config.algorithm.localSteps)] }
         XCTAssertEqual(plan, [["minibatch", "1", "1"], ["minibatch", "8", "1"], ["local", "8", "4"], ["local", "8", "16"],
                               ["post-local", "8", "16"], ["slowmo", "8", "16"]])
         for p in points {
             let c = p.config
-            XCTAssertEqual(c.modelSection.kind, .cnn, p.name)
+            XCTAssertEqual(c.model.kind, .cnn, p.name)
             XCTAssertEqual(c.data.dataset, .fashionMNIST, p.name)
             XCTAssertEqual(c.schedule.epochs, 1, p.name)
             XCTAssertEqual(c.schedule.batchSize, 32, p.name)
             XCTAssertEqual(c.execution.seed, 1, p.name)
             XCTAssertEqual(c.execution.network, "1gbit:100us", p.name)
             // `localsgd train`'s recipe: η = K·B·0.1/256, within the cnn's stable 0.1, no warm-up.
-            XCTAssertEqual(c.peakLearningRate, c.algorithmSection.workers == 1 ? 0.0125 : 0.1, p.name)
+            XCTAssertEqual(c.peakLearningRate, c.algorithm.workers == 1 ? 0.0125 : 0.1, p.name)
             XCTAssertEqual(c.resolvedWarmupEpochs, 0, p.name)
-            XCTAssertEqual(c.algorithmSection.switchStep, c.algorithmSection.kind == .postLocal ? 117 : nil, p.name)
-            XCTAssertNil(c.algorithmSection.switchEpoch, p.name)
+            XCTAssertEqual(c.algorithm.switchStep, c.algorithm.kind == .postLocal ? 117 : nil, p.name)
+            XCTAssertNil(c.algorithm.switchEpoch, p.name)
         }
         let slowmo = try XCTUnwrap(points.last?.config)
-        XCTAssertEqual(slowmo.algorithmSection.slowmoLr, 1, "the study's α")
-        XCTAssertEqual(slowmo.algorithmSection.slowmoMomentum, 0.5, "the study's β")
-        XCTAssertFalse(slowmo.algorithmSection.slowmoNesterov)
+        XCTAssertEqual(slowmo.algorithm.slowmoLr, 1, "the study's α")
+        XCTAssertEqual(slowmo.algorithm.slowmoMomentum, 0.5, "the study's β")
+        XCTAssertFalse(slowmo.algorithm.slowmoNesterov)
     }
 
     /// Post-local SGD switches after half of one Fashion-MNIST epoch at K = 8.
@@ -50,7 +50,7 @@ final class QuickstartPresetTests: XCTestCase {
     func testModelOptionReplacesTheCnn() throws {
         let points = try StudyPreset.quickstart.spec(model: "mlp").expand(threads: 1)
         XCTAssertEqual(points.count, 6)
-        XCTAssertTrue(points.allSatisfy { $0.config.modelSection.kind == .mlp })
+        XCTAssertTrue(points.allSatisfy { $0.config.model.kind == .mlp })
     }
 
     /// The table in the plan's order, from the runs' own summaries.

@@ -20,10 +20,10 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(points[1].name, "algorithm=local,workers=2,local_steps=1,seed=2")
         XCTAssertEqual(Set(points.map(\.name)).count, 8)
         let p = try XCTUnwrap(points.first { $0.name == "algorithm=local,workers=8,local_steps=4,seed=2" })
-        XCTAssertEqual(p.config.algorithmSection.workers, 8)
-        XCTAssertEqual(p.config.algorithmSection.localSteps, 4)
+        XCTAssertEqual(p.config.algorithm.workers, 8)
+        XCTAssertEqual(p.config.algorithm.localSteps, 4)
         XCTAssertEqual(p.config.execution.seed, 2)
-        XCTAssertEqual(p.config.modelSection.kind, .logreg)  // from the base
+        XCTAssertEqual(p.config.model.kind, .logreg)  // from the base
         XCTAssertEqual(p.config.schedule.epochs, 1)
     }
 
@@ -63,8 +63,8 @@ final class SweepSpecTests: XCTestCase {
         let names = points.map(\.name)
         XCTAssertTrue(names.contains("algorithm=post-local,workers=2,local_steps=2,switch_epoch=1,seed=2"), "\(names)")
         XCTAssertTrue(names.contains("algorithm=minibatch,workers=1,local_steps=1,seed=1"), "\(names)")
-        let hierarchical = try XCTUnwrap(points.first { $0.config.algorithmSection.kind == .hierarchical })
-        XCTAssertEqual(hierarchical.config.algorithmSection.groupSize, [2], "a flat list in an include is one value of a list field")
+        let hierarchical = try XCTUnwrap(points.first { $0.config.algorithm.kind == .hierarchical })
+        XCTAssertEqual(hierarchical.config.algorithm.groupSize, [2], "a flat list in an include is one value of a list field")
         XCTAssertTrue(hierarchical.name.contains("group_size=2"))
         XCTAssertTrue(points.allSatisfy { $0.config.execution.threads == 1 }, "the runner's thread count when the file sets none")
     }
@@ -133,14 +133,14 @@ final class SweepSpecTests: XCTestCase {
             XCTAssertFalse(a.isEmpty)
         }
         let quick = try StudyPreset.paperQuick.spec().expand(threads: 1)
-        XCTAssertEqual(Set(quick.map(\.config.algorithmSection.workers)), [1, 4, 16])
+        XCTAssertEqual(Set(quick.map(\.config.algorithm.workers)), [1, 4, 16])
         XCTAssertEqual(Set(quick.map(\.config.schedule.lrSchedule.rawValue)), ["cosine", "step"])
-        XCTAssertTrue(quick.contains { $0.config.algorithmSection.kind == .slowmo && $0.config.algorithmSection.switchEpoch == 1 })
+        XCTAssertTrue(quick.contains { $0.config.algorithm.kind == .slowmo && $0.config.algorithm.switchEpoch == 1 })
         let paper = try StudyPreset.paper.spec().expand(threads: 1)
         XCTAssertEqual(Set(paper.map(\.config.execution.seed)), [1, 2, 3])
-        XCTAssertEqual(Set(paper.filter { $0.config.modelSection.kind == .resnet20 }.map(\.config.execution.seed)), [1], "resnet20 sets its own seed")
-        XCTAssertEqual(paper.map(\.config.algorithmSection.localSteps).max(), 32)
-        XCTAssertEqual(paper.map(\.config.algorithmSection.workers).max(), 64)
+        XCTAssertEqual(Set(paper.filter { $0.config.model.kind == .resnet20 }.map(\.config.execution.seed)), [1], "resnet20 sets its own seed")
+        XCTAssertEqual(paper.map(\.config.algorithm.localSteps).max(), 32)
+        XCTAssertEqual(paper.map(\.config.algorithm.workers).max(), 64)
     }
 
     /// The presets rely on the linear scaling rule at every K: the default limit on the rate
@@ -149,7 +149,7 @@ final class SweepSpecTests: XCTestCase {
         for (preset, warmup) in [(StudyPreset.paperQuick, 1), (.paper, 1), (.convex, 0)] {
             for point in try preset.spec().expand(threads: 1) {
                 let c = point.config
-                XCTAssertEqual(c.peakLearningRate, c.schedule.lr * Float(c.algorithmSection.workers * c.schedule.batchSize) / 256, point.name)
+                XCTAssertEqual(c.peakLearningRate, c.schedule.lr * Float(c.algorithm.workers * c.schedule.batchSize) / 256, point.name)
                 XCTAssertEqual(c.resolvedWarmupEpochs, warmup, point.name)
             }
         }

@@ -21,7 +21,7 @@ public func tinyData(train: Int = 96, test: Int = 48, channels: Int = 1, size: I
 public func tinyConfig(_ edit: (inout RunConfig) -> Void = { _ in }) -> RunConfig {
     var c = RunConfig()
     c.data.dataset = .synthetic
-    c.modelSection.kind = .mlp
+    c.model.kind = .mlp
     c.schedule.epochs = 2
     c.schedule.batchSize = 4
     c.schedule.lr = 0.5
@@ -34,7 +34,7 @@ public func tinyConfig(_ edit: (inout RunConfig) -> Void = { _ in }) -> RunConfi
 @discardableResult
 public func train(_ config: RunConfig, data: DataSplit, hook: ((Trainer) throws -> Void)? = nil) throws -> Trainer {
     let t = try Trainer(config: config, data: data,
-                        communicator: InProcessCommunicator(workers: config.algorithmSection.workers, threads: config.execution.threads))
+                        communicator: InProcessCommunicator(workers: config.algorithm.workers, threads: config.execution.threads))
     t.afterProgress = hook.map { hook in { [unowned t] in try hook(t) } }
     _ = try t.run()
     return t

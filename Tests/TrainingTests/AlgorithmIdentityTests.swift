@@ -10,7 +10,7 @@ final class AlgorithmIdentityTests: XCTestCase {
     func testOneWorkerLocalSGDIsSingleWorkerTraining() throws {
         let data = try tinyData()
         let single = try train(tinyConfig(), data: data)
-        let local = try train(tinyConfig { $0.algorithmSection.kind = .local; $0.algorithmSection.localSteps = 3 }, data: data)
+        let local = try train(tinyConfig { $0.algorithm.kind = .local; $0.algorithm.localSteps = 3 }, data: data)
         XCTAssertEqual(parameters(local), parameters(single))
         XCTAssertNotEqual(parameters(single), try Trainer(config: tinyConfig(), data: data,
             communicator: InProcessCommunicatorFactory.make(1)).replicas[0].parameters.array, "training moved the weights")
@@ -22,9 +22,9 @@ final class AlgorithmIdentityTests: XCTestCase {
         let data = try tinyData()
         let single = try train(tinyConfig(), data: data)
         let same: [(String, (inout RunConfig) -> Void)] = [
-            ("local", { $0.algorithmSection.kind = .local; $0.algorithmSection.localSteps = 3 }),
-            ("post-local", { $0.algorithmSection.kind = .postLocal; $0.algorithmSection.switchEpoch = 1; $0.algorithmSection.localSteps = 2 }),
-            ("hierarchical", { $0.algorithmSection.kind = .hierarchical; $0.algorithmSection.groupSize = [1]; $0.algorithmSection.localSteps = 2; $0.algorithmSection.globalEvery = [2] }),
+            ("local", { $0.algorithm.kind = .local; $0.algorithm.localSteps = 3 }),
+            ("post-local", { $0.algorithm.kind = .postLocal; $0.algorithm.switchEpoch = 1; $0.algorithm.localSteps = 2 }),
+            ("hierarchical", { $0.algorithm.kind = .hierarchical; $0.algorithm.groupSize = [1]; $0.algorithm.localSteps = 2; $0.algorithm.globalEvery = [2] }),
         ]
         for (name, edit) in same {
             let t = try train(tinyConfig(edit), data: data)
@@ -33,7 +33,7 @@ final class AlgorithmIdentityTests: XCTestCase {
         }
         let h = 3, alpha: Float = 0.5
         let slowmo = try train(tinyConfig {
-            $0.algorithmSection.kind = .slowmo; $0.algorithmSection.localSteps = h; $0.algorithmSection.slowmoLr = alpha; $0.algorithmSection.slowmoMomentum = 0
+            $0.algorithm.kind = .slowmo; $0.algorithm.localSteps = h; $0.algorithm.slowmoLr = alpha; $0.algorithm.slowmoMomentum = 0
         }, data: data)
         var anchor = try Trainer(config: tinyConfig(), data: data, communicator: InProcessCommunicatorFactory.make(1))
             .replicas[0].parameters.array  // the initial weights
@@ -50,9 +50,9 @@ final class AlgorithmIdentityTests: XCTestCase {
 
     func testLocalSGDWithOneLocalStepIsMinibatchForPlainSGD() throws {
         let data = try tinyData()
-        func plain(_ c: inout RunConfig) { c.algorithmSection.workers = 4; c.optimizerSection.momentum = 0; c.optimizerSection.weightDecay = 0; c.schedule.batchSize = 2 }
-        let minibatch = try train(tinyConfig { plain(&$0); $0.algorithmSection.kind = .minibatch }, data: data)
-        let local = try train(tinyConfig { plain(&$0); $0.algorithmSection.kind = .local; $0.algorithmSection.localSteps = 1 }, data: data)
+        func plain(_ c: inout RunConfig) { c.algorithm.workers = 4; c.optimizer.momentum = 0; c.optimizer.weightDecay = 0; c.schedule.batchSize = 2 }
+        let minibatch = try train(tinyConfig { plain(&$0); $0.algorithm.kind = .minibatch }, data: data)
+        let local = try train(tinyConfig { plain(&$0); $0.algorithm.kind = .local; $0.algorithm.localSteps = 1 }, data: data)
         // mean(w − γ·g_k) vs w − γ·mean(g_k): equal up to rounding.
         assertClose(parameters(local), parameters(minibatch), relative: 1e-4, absolute: 1e-5)
         XCTAssertNotEqual(parameters(local), parameters(minibatch), "different arithmetic, so not bitwise equal")
@@ -60,9 +60,9 @@ final class AlgorithmIdentityTests: XCTestCase {
 
     func testPostLocalSwitchingAtTheEndIsMinibatch() throws {
         let data = try tinyData()
-        let minibatch = try train(tinyConfig { $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2 }, data: data)
+        let minibatch = try train(tinyConfig { $0.algorithm.workers = 4; $0.schedule.batchSize = 2 }, data: data)
         let postLocal = try train(tinyConfig {
-            $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2; $0.algorithmSection.kind = .postLocal; $0.algorithmSection.switchEpoch = 2; $0.algorithmSection.localSteps = 4
+            $0.algorithm.workers = 4; $0.schedule.batchSize = 2; $0.algorithm.kind = .postLocal; $0.algorithm.switchEpoch = 2; $0.algorithm.localSteps = 4
         }, data: data)
         XCTAssertEqual(parameters(postLocal), parameters(minibatch))
         XCTAssertEqual(postLocal.strategy.syncs, minibatch.strategy.syncs)
@@ -70,14 +70,14 @@ final class AlgorithmIdentityTests: XCTestCase {
 
     func testSlowMoWithUnitRateAndNoMomentumIsLocalSGD() throws {
         let data = try tinyData()
-        let local = try train(tinyConfig { $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2; $0.algorithmSection.kind = .local; $0.algorithmSection.localSteps = 3 }, data: data)
+        let local = try train(tinyConfig { $0.algorithm.workers = 4; $0.schedule.batchSize = 2; $0.algorithm.kind = .local; $0.algorithm.localSteps = 3 }, data: data)
         let slowmo = try train(tinyConfig {
-            $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2; $0.algorithmSection.kind = .slowmo; $0.algorithmSection.localSteps = 3; $0.algorithmSection.slowmoLr = 1; $0.algorithmSection.slowmoMomentum = 0
+            $0.algorithm.workers = 4; $0.schedule.batchSize = 2; $0.algorithm.kind = .slowmo; $0.algorithm.localSteps = 3; $0.algorithm.slowmoLr = 1; $0.algorithm.slowmoMomentum = 0
         }, data: data)
         // x₀ − γ·((x₀ − x̄)/γ) = x̄ up to rounding.
         assertClose(parameters(slowmo), parameters(local), relative: 1e-3, absolute: 1e-4)
         let withMomentum = try train(tinyConfig {
-            $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2; $0.algorithmSection.kind = .slowmo; $0.algorithmSection.localSteps = 3; $0.algorithmSection.slowmoMomentum = 0.5
+            $0.algorithm.workers = 4; $0.schedule.batchSize = 2; $0.algorithm.kind = .slowmo; $0.algorithm.localSteps = 3; $0.algorithm.slowmoMomentum = 0.5
         }, data: data)
         XCTAssertGreaterThan(zip(parameters(withMomentum), parameters(local)).map { abs($0 - $1) }.max()!, 1e-3,
                              "β = 0.5 changes the result")
@@ -85,9 +85,9 @@ final class AlgorithmIdentityTests: XCTestCase {
 
     func testHierarchicalWithOneLevelIsLocalSGD() throws {
         let data = try tinyData()
-        let local = try train(tinyConfig { $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2; $0.algorithmSection.kind = .local; $0.algorithmSection.localSteps = 2 }, data: data)
+        let local = try train(tinyConfig { $0.algorithm.workers = 4; $0.schedule.batchSize = 2; $0.algorithm.kind = .local; $0.algorithm.localSteps = 2 }, data: data)
         let hierarchical = try train(tinyConfig {
-            $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2; $0.algorithmSection.kind = .hierarchical; $0.algorithmSection.localSteps = 2; $0.algorithmSection.groupSize = [4]
+            $0.algorithm.workers = 4; $0.schedule.batchSize = 2; $0.algorithm.kind = .hierarchical; $0.algorithm.localSteps = 2; $0.algorithm.groupSize = [4]
         }, data: data)
         XCTAssertEqual(parameters(hierarchical), parameters(local))
     }
@@ -95,7 +95,7 @@ final class AlgorithmIdentityTests: XCTestCase {
     func testReplicasAgreeAfterSynchronizationAndDifferBetween() throws {
         let data = try tinyData()
         var checked = (synced: 0, diverged: 0)
-        try train(tinyConfig { $0.algorithmSection.workers = 3; $0.schedule.batchSize = 2; $0.algorithmSection.kind = .local; $0.algorithmSection.localSteps = 4; $0.schedule.epochs = 1 },
+        try train(tinyConfig { $0.algorithm.workers = 3; $0.schedule.batchSize = 2; $0.algorithm.kind = .local; $0.algorithm.localSteps = 4; $0.schedule.epochs = 1 },
                   data: data) { t in
             let same = t.replicas.dropFirst().allSatisfy { $0.parameters.array == t.replicas[0].parameters.array }
             if t.globalStep % 4 == 0 { XCTAssertTrue(same, "step \(t.globalStep)"); checked.synced += 1 } else {
@@ -110,8 +110,8 @@ final class AlgorithmIdentityTests: XCTestCase {
     func testHierarchicalAveragesInsideGroupsBetweenGlobalAverages() throws {
         let data = try tinyData()
         try train(tinyConfig {
-            $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2; $0.algorithmSection.kind = .hierarchical; $0.algorithmSection.localSteps = 1; $0.algorithmSection.groupSize = [2]
-            $0.algorithmSection.globalEvery = [3]; $0.schedule.epochs = 1
+            $0.algorithm.workers = 4; $0.schedule.batchSize = 2; $0.algorithm.kind = .hierarchical; $0.algorithm.localSteps = 1; $0.algorithm.groupSize = [2]
+            $0.algorithm.globalEvery = [3]; $0.schedule.epochs = 1
         }, data: data) { t in
             let p = t.replicas.map { $0.parameters.array }
             XCTAssertEqual(p[0], p[1], "group {0,1} averaged at step \(t.globalStep)")
@@ -123,8 +123,8 @@ final class AlgorithmIdentityTests: XCTestCase {
     func testThreadCountDoesNotChangeTheResult() throws {
         let data = try tinyData()
         for algorithm in [AlgorithmKindAlias.minibatch, .local, .slowmo] {
-            let one = try train(tinyConfig { $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2; $0.algorithmSection.kind = algorithm; $0.algorithmSection.localSteps = 2; $0.execution.threads = 1 }, data: data)
-            let two = try train(tinyConfig { $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2; $0.algorithmSection.kind = algorithm; $0.algorithmSection.localSteps = 2; $0.execution.threads = 2 }, data: data)
+            let one = try train(tinyConfig { $0.algorithm.workers = 4; $0.schedule.batchSize = 2; $0.algorithm.kind = algorithm; $0.algorithm.localSteps = 2; $0.execution.threads = 1 }, data: data)
+            let two = try train(tinyConfig { $0.algorithm.workers = 4; $0.schedule.batchSize = 2; $0.algorithm.kind = algorithm; $0.algorithm.localSteps = 2; $0.execution.threads = 2 }, data: data)
             XCTAssertEqual(parameters(two), parameters(one), "\(algorithm)")
             XCTAssertEqual(two.history.map(\.testAccuracy), one.history.map(\.testAccuracy))
         }
@@ -133,8 +133,8 @@ final class AlgorithmIdentityTests: XCTestCase {
     /// One worker: the threads split its layers (not OpenBLAS's calls), and the result is the same.
     func testThreadsOfALoneWorkerDoNotChangeTheResult() throws {
         let data = try tinyData()
-        let one = try train(tinyConfig { $0.algorithmSection.workers = 1; $0.schedule.batchSize = 8; $0.execution.threads = 1 }, data: data)
-        let two = try train(tinyConfig { $0.algorithmSection.workers = 1; $0.schedule.batchSize = 8; $0.execution.threads = 2 }, data: data)
+        let one = try train(tinyConfig { $0.algorithm.workers = 1; $0.schedule.batchSize = 8; $0.execution.threads = 1 }, data: data)
+        let two = try train(tinyConfig { $0.algorithm.workers = 1; $0.schedule.batchSize = 8; $0.execution.threads = 2 }, data: data)
         XCTAssertEqual(two.network.threads, 2)
         XCTAssertEqual(parameters(two), parameters(one))
         XCTAssertEqual(two.history.map(\.testAccuracy), one.history.map(\.testAccuracy))
@@ -146,17 +146,17 @@ final class AlgorithmIdentityTests: XCTestCase {
     func testEveryAlgorithmGivesTheSameNumbersOnAnyThreadCount() throws {
         let data = try tinyData(train: 96, test: 20, size: 16)
         let algorithms: [(String, (inout RunConfig) -> Void)] = [
-            ("minibatch", { $0.algorithmSection.kind = .minibatch }),
-            ("local", { $0.algorithmSection.kind = .local; $0.algorithmSection.localSteps = 2 }),
-            ("post-local", { $0.algorithmSection.kind = .postLocal; $0.algorithmSection.switchStep = 2; $0.algorithmSection.localSteps = 2 }),
-            ("hierarchical", { $0.algorithmSection.kind = .hierarchical; $0.algorithmSection.localSteps = 1; $0.algorithmSection.groupSize = [2]; $0.algorithmSection.globalEvery = [2] }),
-            ("slowmo", { $0.algorithmSection.kind = .slowmo; $0.algorithmSection.localSteps = 2 }),
+            ("minibatch", { $0.algorithm.kind = .minibatch }),
+            ("local", { $0.algorithm.kind = .local; $0.algorithm.localSteps = 2 }),
+            ("post-local", { $0.algorithm.kind = .postLocal; $0.algorithm.switchStep = 2; $0.algorithm.localSteps = 2 }),
+            ("hierarchical", { $0.algorithm.kind = .hierarchical; $0.algorithm.localSteps = 1; $0.algorithm.groupSize = [2]; $0.algorithm.globalEvery = [2] }),
+            ("slowmo", { $0.algorithm.kind = .slowmo; $0.algorithm.localSteps = 2 }),
         ]
         for (name, algorithm) in algorithms {
             for workers in name == "hierarchical" ? [4] : [1, 3] {
                 func run(_ threads: Int) throws -> [[Float]] {
                     let t = try train(tinyConfig {
-                        $0.modelSection.kind = .mlp; $0.schedule.epochs = 1; $0.schedule.batchSize = 8; $0.algorithmSection.workers = workers; $0.execution.threads = threads
+                        $0.model.kind = .mlp; $0.schedule.epochs = 1; $0.schedule.batchSize = 8; $0.algorithm.workers = workers; $0.execution.threads = threads
                         algorithm(&$0)
                     }, data: data)
                     return (0..<workers).flatMap { [parameters(t, worker: $0), t.replicas[$0].state.array] }
@@ -174,7 +174,7 @@ final class AlgorithmIdentityTests: XCTestCase {
 
     func testSyncCountsAndBytes() throws {
         let data = try tinyData()
-        let t = try train(tinyConfig { $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2; $0.algorithmSection.kind = .local; $0.algorithmSection.localSteps = 4 }, data: data)
+        let t = try train(tinyConfig { $0.algorithm.workers = 4; $0.schedule.batchSize = 2; $0.algorithm.kind = .local; $0.algorithm.localSteps = 4 }, data: data)
         XCTAssertEqual(t.totalSteps, 2 * 96 / 4 / 2)
         XCTAssertEqual(t.strategy.syncs, t.totalSteps / 4)
         let params = t.network.layout.count, state = t.network.stateLayout.count

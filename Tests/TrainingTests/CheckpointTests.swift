@@ -10,8 +10,8 @@ final class CheckpointTests: XCTestCase {
 
     func config() -> RunConfig {
         tinyConfig {
-            $0.algorithmSection.workers = 3; $0.schedule.batchSize = 4; $0.algorithmSection.kind = .slowmo; $0.algorithmSection.localSteps = 3; $0.algorithmSection.switchEpoch = 1
-            $0.modelSection.kind = .resnet20; $0.schedule.epochs = 2; $0.schedule.lr = 0.2; $0.schedule.warmupEpochs = 1; $0.execution.checkpointEvery = "4"
+            $0.algorithm.workers = 3; $0.schedule.batchSize = 4; $0.algorithm.kind = .slowmo; $0.algorithm.localSteps = 3; $0.algorithm.switchEpoch = 1
+            $0.model.kind = .resnet20; $0.schedule.epochs = 2; $0.schedule.lr = 0.2; $0.schedule.warmupEpochs = 1; $0.execution.checkpointEvery = "4"
         }
     }
 
@@ -50,7 +50,7 @@ final class CheckpointTests: XCTestCase {
             if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory, writes: true) }
         }
         var other = config()
-        other.algorithmSection.localSteps = 2
+        other.algorithm.localSteps = 2
         let t = try Trainer(config: other, data: data, communicator: InProcessCommunicatorFactory.make(3))
         XCTAssertThrowsError(try Checkpoint.restoreLatest(into: t, directory: dir.path)) { error in
             XCTAssertTrue("\(error)".contains("local_steps"), "\(error)")

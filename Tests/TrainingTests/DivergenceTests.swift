@@ -12,7 +12,7 @@ import XCTest
 /// the run stops with one sentence, and the older, finite checkpoints stay and resume.
 final class DivergenceTests: XCTestCase {
     func config() -> RunConfig {
-        tinyConfig { $0.modelSection.kind = .resnet20; $0.schedule.epochs = 2; $0.schedule.batchSize = 4; $0.execution.checkpointEvery = "1" }
+        tinyConfig { $0.model.kind = .resnet20; $0.schedule.epochs = 2; $0.schedule.batchSize = 4; $0.execution.checkpointEvery = "1" }
     }
 
     /// Every F32 tensor of every safetensors file under `directory` is finite.

@@ -15,7 +15,7 @@ final class EmptySplitTests: XCTestCase {
             XCTAssertEqual("\($0)", "the test split (synthetic-test) is empty; a run needs samples in both splits")
         }
         var async = tinyConfig()
-        async.algorithmSection.kind = .async
+        async.algorithm.kind = .async
         XCTAssertThrowsError(try RunSetup(config: async, data: split, workers: async.asyncWorkers)) {
             XCTAssertTrue("\($0)".contains("the test split (synthetic-test) is empty"), "\($0)")
         }

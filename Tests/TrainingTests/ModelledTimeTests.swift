@@ -22,7 +22,7 @@ final class ModelledTimeTests: XCTestCase {
     func testRunsReportModelledTimeThatGrowsWithSynchronizations() throws {
         let data = try tinyData()
         func run(_ algorithm: AlgorithmKindAlias, _ h: Int) throws -> (modelled: Double, syncs: Int, compute: Double, parameters: Int) {
-            let t = try train(tinyConfig { $0.algorithmSection.workers = 4; $0.schedule.batchSize = 2; $0.algorithmSection.kind = algorithm; $0.algorithmSection.localSteps = h
+            let t = try train(tinyConfig { $0.algorithm.workers = 4; $0.schedule.batchSize = 2; $0.algorithm.kind = algorithm; $0.algorithm.localSteps = h
                 $0.execution.network = "100mbit:1ms" }, data: data)
             let s = t.summary()
             return (try XCTUnwrap(s.modelledSeconds), s.syncs, s.time.data + s.time.forward + s.time.backward, s.parameters)

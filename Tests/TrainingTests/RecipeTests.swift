@@ -16,7 +16,7 @@ final class RecipeTests: XCTestCase {
     func testCosineAfterWarmupContinuesFromThePeak() throws {
         let data = try tinyData(train: 2048, test: 32)
         let t = try train(tinyConfig {
-            $0.modelSection.kind = .logreg; $0.algorithmSection.workers = 16; $0.schedule.batchSize = 32; $0.schedule.epochs = 4; $0.schedule.warmupEpochs = 2
+            $0.model.kind = .logreg; $0.algorithm.workers = 16; $0.schedule.batchSize = 32; $0.schedule.epochs = 4; $0.schedule.warmupEpochs = 2
             $0.schedule.lrSchedule = .cosine; $0.schedule.lr = 0.1; $0.schedule.maxLr = .none
         }, data: data)
         // Warm-up 0.1 + 0.1·s/8 (s = 3, 7), then 0.2·(1 + cos(π·e/2))/2 for e = 0, 1 epochs after it.
@@ -42,7 +42,7 @@ final class RecipeTests: XCTestCase {
     func testStepScheduleOfARunAfterWarmup() throws {
         let data = try tinyData(train: 2048, test: 32)
         let t = try Trainer(config: tinyConfig {
-            $0.modelSection.kind = .logreg; $0.algorithmSection.workers = 16; $0.schedule.batchSize = 32; $0.schedule.epochs = 10; $0.schedule.warmupEpochs = 2
+            $0.model.kind = .logreg; $0.algorithm.workers = 16; $0.schedule.batchSize = 32; $0.schedule.epochs = 10; $0.schedule.warmupEpochs = 2
             $0.schedule.lrSchedule = .step; $0.schedule.lr = 0.1; $0.schedule.maxLr = .none
         }, data: data, communicator: InProcessCommunicatorFactory.make(16))
         XCTAssertEqual(t.stepsPerEpoch, 4)
@@ -57,9 +57,9 @@ final class RecipeTests: XCTestCase {
     /// rate does not climb and there is no warm-up.
     func testTheDefaultRateOfALargeRunStaysWithinTheModelsStableRate() throws {
         var c = RunConfig()
-        c.algorithmSection.workers = 64
-        c.algorithmSection.kind = .local
-        c.algorithmSection.localSteps = 8
+        c.algorithm.workers = 64
+        c.algorithm.kind = .local
+        c.algorithm.localSteps = 8
         c.schedule.epochs = 1
         XCTAssertEqual(c.peakLearningRate, 0.1)
         XCTAssertEqual(c.resolvedWarmupEpochs, 0)
@@ -68,10 +68,10 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(t.schedule.peakLearningRate, 0.1)
         XCTAssertEqual((0..<t.totalSteps).map { t.schedule.learningRate(atStep: $0) }.max(), 0.1)
         for model in [ModelKind.logreg, .mlp] {
-            c.modelSection.kind = model
+            c.model.kind = model
             XCTAssertEqual(c.peakLearningRate, 0.1, "\(model)")
         }
-        c.modelSection.kind = .cnn
+        c.model.kind = .cnn
         c.schedule.lr = 0.5
         XCTAssertEqual(c.peakLearningRate, 0.5, "a base rate above the limit is the user's, and kept")
         c.schedule.scaleLr = false
@@ -89,11 +89,11 @@ final class RecipeTests: XCTestCase {
     /// half the run; none when it does not (K·B ≤ 256, no scaling, or a limit at --lr).
     func testAutoWarmupWhenTheRateClimbs() {
         var c = RunConfig()
-        c.modelSection.kind = .cnn
+        c.model.kind = .cnn
         c.schedule.maxLr = .none
         c.schedule.epochs = 10
         for (workers, warmup) in [(1, 0), (8, 0), (9, 5), (64, 5)] {  // K·B = 32, 256, 288, 2048
-            c.algorithmSection.workers = workers
+            c.algorithm.workers = workers
             XCTAssertEqual(c.resolvedWarmupEpochs, warmup, "K = \(workers)")
         }
         for (epochs, warmup) in [(90, 5), (4, 2), (3, 1), (1, 0)] {
@@ -110,8 +110,8 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(c.resolvedWarmupEpochs, 5, "from 0.05 up to the limit 0.1")
         c.schedule.warmupEpochs = 2
         XCTAssertEqual(c.resolvedWarmupEpochs, 2, "given epochs are kept")
-        c.algorithmSection.kind = .async
-        c.algorithmSection.workers = 1
+        c.algorithm.kind = .async
+        c.algorithm.workers = 1
         c.async.nodes = 16
         c.async.threadsPerNode = 4
         c.schedule.warmupEpochs = .auto
@@ -125,8 +125,8 @@ final class RecipeTests: XCTestCase {
     /// a 1-epoch run has no room for warm-up (at most half the run), so it stays at 0.1.
     func testResNetsGoBeyondTheStableRateOnlyAfterWarmup() {
         var c = RunConfig()
-        c.modelSection.kind = .resnet20
-        c.algorithmSection.workers = 64
+        c.model.kind = .resnet20
+        c.algorithm.workers = 64
         c.schedule.epochs = 10
         XCTAssertEqual(c.resolvedWarmupEpochs, 5)
         XCTAssertEqual(c.peakLearningRate, 0.8)
@@ -138,7 +138,7 @@ final class RecipeTests: XCTestCase {
         c.schedule.epochs = 10
         c.schedule.warmupEpochs = 0
         XCTAssertEqual(c.peakLearningRate, 0.1)
-        c.modelSection.kind = .resnet50Small
+        c.model.kind = .resnet50Small
         c.schedule.warmupEpochs = .auto
         XCTAssertEqual(c.peakLearningRate, 0.8)
     }

@@ -9,10 +9,10 @@ extension ReportFamily {
     func withoutSlowMo(_ slowmo: RunGroup) -> RunGroup? {
         func plain(_ c: RunConfig) -> RunConfig {
             var c = c
-            c.algorithmSection.kind = .local
-            c.algorithmSection.slowmoLr = 1
-            c.algorithmSection.slowmoMomentum = 0.5
-            c.algorithmSection.slowmoNesterov = false
+            c.algorithm.kind = .local
+            c.algorithm.slowmoLr = 1
+            c.algorithm.slowmoMomentum = 0.5
+            c.algorithm.slowmoNesterov = false
             return c
         }
         let target = plain(slowmo.config)
@@ -26,8 +26,8 @@ extension ReportFamily {
         }
         let without = pairs.map { $0.base.aggregate(Quantity.testAccuracy) }
         let with = pairs.map { $0.slowmo.aggregate(Quantity.testAccuracy) }
-        let betas = Set(pairs.map { SVG.label(Double($0.slowmo.config.algorithmSection.slowmoMomentum)) }).sorted().joined(separator: ", ")
-        let alphas = Set(pairs.map { SVG.label(Double($0.slowmo.config.algorithmSection.slowmoLr)) }).sorted().joined(separator: ", ")
+        let betas = Set(pairs.map { SVG.label(Double($0.slowmo.config.algorithm.slowmoMomentum)) }).sorted().joined(separator: ", ")
+        let alphas = Set(pairs.map { SVG.label(Double($0.slowmo.config.algorithm.slowmoLr)) }).sorted().joined(separator: ", ")
         var chart = BarChart(title: "With and without slow momentum", xLabel: "setting", yLabel: "validation accuracy (%)",
                              categories: pairs.map { "\($0.base.label) \($0.base.schedule)" },
                              series: [BarSeries("without SlowMo", without.map { $0?.median }, ranges: without.map { $0.map { ($0.min, $0.max) } }),

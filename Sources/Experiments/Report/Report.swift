@@ -49,9 +49,9 @@ public struct Report: Sendable {
                       "train_loss", "steps", "syncs", "bytes_communicated", "seconds", "training_seconds", "modelled_seconds", "error"]
         let rows = records.map { r -> [String] in
             let c = r.config, s = r.summary
-            return [r.name, s == nil ? "false" : "true", c.modelSection.kind.rawValue, c.data.dataset.rawValue, String(c.schedule.epochs), c.algorithmSection.kind.rawValue,
-                    String(c.algorithmSection.workers), String(c.algorithmSection.localSteps), CSV.number(r.switchEpoch), c.schedule.lrSchedule.rawValue,
-                    CSV.number(Double(c.algorithmSection.slowmoLr)), CSV.number(Double(c.algorithmSection.slowmoMomentum)), String(c.execution.seed),
+            return [r.name, s == nil ? "false" : "true", c.model.kind.rawValue, c.data.dataset.rawValue, String(c.schedule.epochs), c.algorithm.kind.rawValue,
+                    String(c.algorithm.workers), String(c.algorithm.localSteps), CSV.number(r.switchEpoch), c.schedule.lrSchedule.rawValue,
+                    CSV.number(Double(c.algorithm.slowmoLr)), CSV.number(Double(c.algorithm.slowmoMomentum)), String(c.execution.seed),
                     CSV.number(s?.testAccuracy), CSV.number(s?.testLoss), CSV.number(s?.trainAccuracy), CSV.number(s?.trainLoss),
                     s.map { String($0.steps) } ?? "", s.map { String($0.syncs) } ?? "", s.map { String($0.bytesCommunicated) } ?? "",
                     CSV.number(s?.seconds), CSV.number(s?.time.training), CSV.number(s?.modelledSeconds), r.error ?? ""]

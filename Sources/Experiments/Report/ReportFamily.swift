@@ -14,11 +14,11 @@ public struct ReportFamily: Sendable {
     init(groups: [RunGroup]) {
         self.groups = groups
         let c = groups[0].config
-        title = "\(c.modelSection.kind.rawValue) on \(c.data.dataset.rawValue), \(c.schedule.epochs) epoch\(c.schedule.epochs == 1 ? "" : "s"), B=\(c.schedule.batchSize)"
+        title = "\(c.model.kind.rawValue) on \(c.data.dataset.rawValue), \(c.schedule.epochs) epoch\(c.schedule.epochs == 1 ? "" : "s"), B=\(c.schedule.batchSize)"
             + (c.execution.network.map { ", network \($0)" } ?? "")
     }
 
-    var model: String { groups[0].config.modelSection.kind.rawValue }
+    var model: String { groups[0].config.model.kind.rawValue }
 
     /// The schedule most groups use (ties: the first seen); figures 2–6 use it.
     var primarySchedule: String { Self.mostCommon(groups.map(\.schedule)) ?? "cosine" }
@@ -106,7 +106,7 @@ enum Quantity {
 
     /// Per-worker share of measured work: K simulated replicas ran on min(threads, K) threads.
     static func perWorker(_ r: RunRecord) -> Double {
-        Double(max(1, min(r.config.execution.threads, r.config.algorithmSection.workers))) / Double(r.config.algorithmSection.workers)
+        Double(max(1, min(r.config.execution.threads, r.config.algorithm.workers))) / Double(r.config.algorithm.workers)
     }
 
     /// Modelled communication seconds per iteration: the recorded synchronizations, each an
@@ -115,13 +115,13 @@ enum Quantity {
     /// the per-worker compute.
     static func modelledCommunicationPerIteration(_ r: RunRecord) -> Double? {
         guard let s = r.summary, s.steps > 0, let text = r.config.execution.network, let network = try? NetworkModel(parsing: text) else { return nil }
-        if r.config.algorithmSection.kind == .hierarchical {
+        if r.config.algorithm.kind == .hierarchical {
             guard let modelled = s.modelledSeconds else { return nil }
             let compute = (s.time.data + s.time.forward + s.time.backward + s.time.optimizer) * perWorker(r)
             return max(0, modelled - compute) / Double(s.steps)
         }
         guard s.syncs > 0 else { return 0 }
         let bytes = s.bytesCommunicated / s.syncs
-        return Double(s.syncs) * network.allReduceSeconds(bytes: bytes, workers: r.config.algorithmSection.workers, groupSize: r.config.algorithmSection.workers) / Double(s.steps)
+        return Double(s.syncs) * network.allReduceSeconds(bytes: bytes, workers: r.config.algorithm.workers, groupSize: r.config.algorithm.workers) / Double(s.steps)
     }
 }

@@ -28,9 +28,9 @@ public struct RunGroup: Sendable {
     public var config: RunConfig
     public var runs: [RunRecord]
 
-    public var algorithm: String { config.algorithmSection.kind.rawValue }
-    public var workers: Int { config.algorithmSection.workers }
-    public var localSteps: Int { config.algorithmSection.localSteps }
+    public var algorithm: String { config.algorithm.kind.rawValue }
+    public var workers: Int { config.algorithm.workers }
+    public var localSteps: Int { config.algorithm.localSteps }
     public var schedule: String { config.schedule.lrSchedule.rawValue }
     public var switchEpoch: Double? { runs.first?.switchEpoch }
     public var seeds: [UInt64] { runs.map(\.config.execution.seed).sorted() }
@@ -83,12 +83,12 @@ public struct RunGroup: Sendable {
 
     /// The label of a run of `config` switching at `switchEpoch` (in epochs).
     static func label(_ config: RunConfig, switchEpoch: Double?) -> String {
-        let algorithm = config.algorithmSection.kind.rawValue
+        let algorithm = config.algorithm.kind.rawValue
         var s = algorithm
-        if config.algorithmSection.workers > 1 || algorithm == "minibatch" { s += " K=\(config.algorithmSection.workers)" }
-        if algorithm != "minibatch" { s += " H=\(config.algorithmSection.localSteps)" }
+        if config.algorithm.workers > 1 || algorithm == "minibatch" { s += " K=\(config.algorithm.workers)" }
+        if algorithm != "minibatch" { s += " H=\(config.algorithm.localSteps)" }
         if let t = switchEpoch, algorithm != "minibatch" { s += " T=\(SVG.label(t))" }
-        if algorithm == "slowmo" { s += " β=\(SVG.label(Double(config.algorithmSection.slowmoMomentum)))" }
+        if algorithm == "slowmo" { s += " β=\(SVG.label(Double(config.algorithm.slowmoMomentum)))" }
         return s
     }
 }

@@ -18,8 +18,8 @@ public struct RunRecord: Sendable {
 
     /// The switching point in epochs (fractional for `switch_step`), nil when there is none.
     public var switchEpoch: Double? {
-        if let e = config.algorithmSection.switchEpoch { return Double(e) }
-        if let s = config.algorithmSection.switchStep, let n = stepsPerEpoch, n > 0 { return Double(s) / Double(n) }
+        if let e = config.algorithm.switchEpoch { return Double(e) }
+        if let s = config.algorithm.switchStep, let n = stepsPerEpoch, n > 0 { return Double(s) / Double(n) }
         return nil
     }
 

@@ -23,7 +23,7 @@ public struct InProcessBackend: Backend {
     public init() {}
 
     public func makeCommunicator(_ config: RunConfig) throws -> Communicator {
-        InProcessCommunicator(workers: config.algorithmSection.workers, threads: config.execution.threads)
+        InProcessCommunicator(workers: config.algorithm.workers, threads: config.execution.threads)
     }
 
     public func makeAsyncCommunicators(_ config: RunConfig) throws -> (averaging: Communicator, evaluation: Communicator?) {

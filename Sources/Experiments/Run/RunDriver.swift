@@ -31,7 +31,7 @@ public enum RunDriver {
 
     /// The trainer of the config's execution mode: lockstep, or asynchronous for `--algorithm async`.
     static func makeTrainer(_ config: RunConfig, data: DataSplit, communicators: (Communicator, Communicator?)) throws -> TrainingLoop {
-        if config.algorithmSection.kind == .async {
+        if config.algorithm.kind == .async {
             return try AsyncTrainer(config: config, data: data, communicator: communicators.0,
                                     evaluationCommunicator: communicators.1)
         }
@@ -48,16 +48,16 @@ public enum RunDriver {
                            events: ((TrainingEvent) -> Void)? = nil) throws -> RunSummary {
         try config.validate()
         let backend = try backend ?? defaultBackend(config)
-        let async = config.algorithmSection.kind == .async
+        let async = config.algorithm.kind == .async
         let communicators = try communicator.map { ($0, nil) }
             ?? (async ? backend.makeAsyncCommunicators(config) : (backend.makeCommunicator(config), nil))
         let comm = communicators.0
         // MPI_Finalize (through the training communicator) also releases an evaluation one.
         defer { if communicator == nil { backend.finish(comm) } }
         var config = config
-        if config.algorithmSection.kind == .hierarchical && config.algorithmSection.groupSize.isEmpty {
+        if config.algorithm.kind == .hierarchical && config.algorithm.groupSize.isEmpty {
             // Over MPI the default group is a node: the workers of the ranks sharing its memory.
-            config.algorithmSection.groupSize = [backend.nodeGroupSize(comm)]
+            config.algorithm.groupSize = [backend.nodeGroupSize(comm)]
         }
         let writes = comm.processRank == 0
         let directory = try out.map { path -> RunDirectory? in
@@ -95,7 +95,7 @@ public enum RunDriver {
             try directory.writeMetrics(trainer.history)
             try ModelFile.write(final, network: trainer.network, batchesTracked: trainer.batchesTracked,
                                 to: directory.file("final.safetensors"),
-                                metadata: ["model": config.modelSection.kind.rawValue, "format": "pt"])
+                                metadata: ["model": config.model.kind.rawValue, "format": "pt"])
             try directory.writeSummary(summary)
             for (name, contents) in try trainer.extraFiles().sorted(by: { $0.key < $1.key }) {
                 try AtomicFile.write(contents, to: directory.file(name))

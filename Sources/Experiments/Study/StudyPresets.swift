@@ -124,7 +124,7 @@ public enum StudyPreset: String, CaseIterable, Sendable {
     /// Estimated wall-clock seconds of `points` run `jobs` at a time.
     public static func estimateSeconds(_ points: [SweepPoint], jobs: Int) -> Double {
         let total = points.reduce(0.0) { sum, p in
-            sum + Double(p.config.schedule.epochs) * (secondsPerEpoch[p.config.modelSection.kind.rawValue] ?? 60) + 3  // + process start and data loading
+            sum + Double(p.config.schedule.epochs) * (secondsPerEpoch[p.config.model.kind.rawValue] ?? 60) + 3  // + process start and data loading
         }
         return total / Double(max(1, min(jobs, 2)))
     }
