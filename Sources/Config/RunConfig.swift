@@ -65,7 +65,7 @@ extension RunConfig {
     static let choices: [String: [String]] = Dictionary(uniqueKeysWithValues: fields.compactMap { f in f.choices.map { (f.name, $0) } })
 
     /// Fields that hold lists of integers, where a single integer means a one-element list.
-    static let integerListFields: Set<String> = Set(fields.filter(\.isIntegerList).map(\.name))
+    public static let integerListFields: Set<String> = Set(fields.filter(\.isIntegerList).map(\.name))
 
     /// Section names of config files (`[schedule]`, `schedule.lr`).
     public static let sectionNames: [String] = ConfigField.Section.allCases.map(\.rawValue)

@@ -20,7 +20,7 @@ extension SweepSpec {
             lines.append("[[include]]")
             for axis in include {
                 // In an include a flat list of a list-valued field (group_size) is one value.
-                let listField = SweepSpec.integerListFields.contains(axis.field)
+                let listField = RunConfig.integerListFields.contains(axis.field)
                 if axis.values.count == 1 {
                     lines.append("\(axis.field) = \(axis.values[0].toml)")
                 } else {

@@ -29,9 +29,6 @@ public struct SweepSpec: Sendable {
     /// If set, every point that sets no seed itself is run once per seed.
     public var seeds: [SweepValue]?
 
-    /// Fields whose value is itself a list of integers (a single integer is a one-element list).
-    static let integerListFields: Set<String> = ["decay_epochs", "group_size", "global_every"]
-
     public static let sectionKeys = ["base", "axes", "include", "seeds", "name", "description"]
 
     public init(source: String, base: [String: SweepValue] = [:], axes: [(field: String, values: [SweepValue])] = [],
@@ -106,7 +103,7 @@ public struct SweepSpec: Sendable {
         for key in RunConfig.fieldNames where fields[key] != nil {
             let raw = fields[key]!
             let values: [Any]
-            let flatIntegerList = SweepSpec.integerListFields.contains(key) && (raw as? [Any])?.allSatisfy({ !($0 is [Any]) }) == true
+            let flatIntegerList = RunConfig.integerListFields.contains(key) && (raw as? [Any])?.allSatisfy({ !($0 is [Any]) }) == true
             if let list = raw as? [Any], lists || !flatIntegerList {
                 values = list
             } else if lists {
