@@ -37,25 +37,27 @@ public enum MomentumSync: String, Codable, CaseIterable, Sendable {
     case average
 }
 
-/// Settings of a synchronization strategy, in the study's notation.
+/// Settings of a synchronization strategy, in the study's notation. It has no defaults: a run's
+/// are those of its config's algorithm section (`RunConfig.algorithmConfig(stepsPerEpoch:)` sets
+/// every field), so none can drift from them here.
 public struct AlgorithmConfig: Codable, Equatable, Sendable {
-    public var kind: AlgorithmKind = .local
+    public var kind: AlgorithmKind
     /// H, local steps between weight averages.
-    public var localSteps: Int = 1
+    public var localSteps: Int
     /// For post-local SGD (and SlowMo on top of it): the first iteration of the local phase.
     /// 0 means local from the start; nil means never (minibatch throughout).
-    public var switchStep: Int? = nil
+    public var switchStep: Int?
     /// Group sizes of the hierarchy, innermost first; each divides the next and K.
-    public var groupSizes: [Int] = []
+    public var groupSizes: [Int]
     /// For each group level after the first: how many of the previous level's periods make one
     /// of this level's (H_b); the last entry is for the global level.
-    public var levelMultipliers: [Int] = []
+    public var levelMultipliers: [Int]
     /// α, the slow learning rate.
-    public var slowLearningRate: Float = 1
+    public var slowLearningRate: Float
     /// SlowMo's outer optimizer (Wang et al. 2020): one step of it at learning rate α·γ on the
     /// pseudo-gradient (x₀ − x̄)/γ at every global average. The study's is SGD in PyTorch's form
-    /// with slow momentum β = 0.5, heavy ball, no weight decay (`outerOptimizer(momentum:nesterov:)`).
-    public var outerOptimizer: OptimizerConfig = AlgorithmConfig.outerOptimizer(momentum: 0.5, nesterov: false)
+    /// with slow momentum β, heavy ball or Nesterov, no weight decay (`outerOptimizer(momentum:nesterov:)`).
+    public var outerOptimizer: OptimizerConfig
     /// β, the slow momentum: the outer optimizer's momentum.
     public var slowMomentum: Float {
         get { outerOptimizer.momentum }
@@ -66,10 +68,23 @@ public struct AlgorithmConfig: Codable, Equatable, Sendable {
         get { outerOptimizer.nesterov }
         set { outerOptimizer.nesterov = newValue }
     }
-    public var batchNormSync: BatchNormSync = .average
-    public var momentumSync: MomentumSync = .local
+    public var batchNormSync: BatchNormSync
+    public var momentumSync: MomentumSync
 
-    public init() {}
+    /// Every setting given; the outer optimizer is the study's with slow momentum β = `slowMomentum`.
+    public init(kind: AlgorithmKind, localSteps: Int, switchStep: Int?, groupSizes: [Int], levelMultipliers: [Int],
+                slowLearningRate: Float, slowMomentum: Float, slowNesterov: Bool,
+                batchNormSync: BatchNormSync, momentumSync: MomentumSync) {
+        self.kind = kind
+        self.localSteps = localSteps
+        self.switchStep = switchStep
+        self.groupSizes = groupSizes
+        self.levelMultipliers = levelMultipliers
+        self.slowLearningRate = slowLearningRate
+        self.outerOptimizer = AlgorithmConfig.outerOptimizer(momentum: slowMomentum, nesterov: slowNesterov)
+        self.batchNormSync = batchNormSync
+        self.momentumSync = momentumSync
+    }
 
     /// SlowMo's outer optimizer with slow momentum β: u ← β·u + d, x₀ ← x₀ − lr·u (or Nesterov),
     /// SGD in PyTorch's form (`MomentumForm.pytorch`), no weight decay, no momentum correction.

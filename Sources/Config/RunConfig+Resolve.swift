@@ -94,20 +94,13 @@ extension RunConfig {
     }
 
     /// The strategy's settings; the switching epoch becomes an iteration here. Every field of
-    /// `AlgorithmConfig` is set, so its own defaults never reach a run.
+    /// `AlgorithmConfig` is given here: it has no defaults of its own.
     public func algorithmConfig(stepsPerEpoch: Int) -> AlgorithmConfig {
         let a = algorithm
-        var c = AlgorithmConfig()
-        c.kind = a.kind
-        c.localSteps = a.localSteps
-        c.switchStep = a.switchStep ?? a.switchEpoch.map { $0 * stepsPerEpoch }
-        c.groupSizes = a.groupSize
-        c.levelMultipliers = a.globalEvery
-        c.slowLearningRate = a.slowmoLr
-        c.slowMomentum = a.slowmoMomentum
-        c.slowNesterov = a.slowmoNesterov
-        c.batchNormSync = a.bnSync
-        c.momentumSync = a.momentumSync
-        return c
+        return AlgorithmConfig(kind: a.kind, localSteps: a.localSteps,
+                               switchStep: a.switchStep ?? a.switchEpoch.map { $0 * stepsPerEpoch },
+                               groupSizes: a.groupSize, levelMultipliers: a.globalEvery,
+                               slowLearningRate: a.slowmoLr, slowMomentum: a.slowmoMomentum, slowNesterov: a.slowmoNesterov,
+                               batchNormSync: a.bnSync, momentumSync: a.momentumSync)
     }
 }

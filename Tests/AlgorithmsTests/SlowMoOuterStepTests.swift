@@ -58,7 +58,7 @@ final class SlowMoOuterStepTests: XCTestCase {
 
     /// The study's settings map onto the outer optimizer config and back.
     func testSlowMoSettingsAreTheOuterOptimizerConfig() throws {
-        var c = AlgorithmConfig()
+        var c = AlgorithmConfig.settings(.local, slowMomentum: 0.5)
         XCTAssertEqual(c.outerOptimizer, AlgorithmConfig.outerOptimizer(momentum: 0.5, nesterov: false))
         c.slowMomentum = 0.9
         c.slowNesterov = true

@@ -116,11 +116,7 @@ final class StrategyTests: XCTestCase {
     }
 
     func testConfigBuildsHierarchyLevels() throws {
-        var c = AlgorithmConfig()
-        c.kind = .hierarchical
-        c.localSteps = 2
-        c.groupSizes = [2, 4]
-        c.levelMultipliers = [3, 5]
+        var c = AlgorithmConfig.settings(.hierarchical, localSteps: 2, groupSizes: [2, 4], levelMultipliers: [3, 5])
         XCTAssertEqual(c.levels(workers: 8), [.init(groupSize: 2, period: 2), .init(groupSize: 4, period: 6),
                                              .init(groupSize: 8, period: 30)])
         c.groupSizes = [3]
@@ -169,11 +165,7 @@ final class StrategyTests: XCTestCase {
     /// One worker: SlowMo is Lookahead (Zhang et al. 2019). Every H steps x ← x₀ + α(x − x₀)
     /// with β = 0; with β > 0 the slow momentum acts on the lone worker's pseudo-gradient.
     func testSlowMoWithOneWorkerIsLookahead() throws {
-        var config = AlgorithmConfig()
-        config.kind = .slowmo
-        config.localSteps = 2
-        config.slowLearningRate = 0.5
-        config.slowMomentum = 0
+        var config = AlgorithmConfig.settings(.slowmo, localSteps: 2, slowLearningRate: 0.5, slowMomentum: 0)
         let f = Fixture(workers: 1)  // x = (1, 10)
         let s = try config.makeStrategy(workers: 1, parameterCount: 2)
         try s.afterBackward(f.context(0))  // anchor x₀ = (1, 10)
@@ -218,5 +210,16 @@ final class StrategyTests: XCTestCase {
         XCTAssertEqual(s.lastGlobalAverageStep, 1)
         XCTAssertEqual(s.syncs, 0)
         XCTAssertEqual(f.comm.counters.bytes, 0)
+    }
+}
+
+extension AlgorithmConfig {
+    /// Settings for a test: the ones it names, the rest plain (no switch, one level, α = 1, β = 0,
+    /// statistics averaged, momentum kept). A run's defaults are its config's, not these.
+    static func settings(_ kind: AlgorithmKind, localSteps: Int = 1, groupSizes: [Int] = [], levelMultipliers: [Int] = [],
+                         slowLearningRate: Float = 1, slowMomentum: Float = 0) -> AlgorithmConfig {
+        AlgorithmConfig(kind: kind, localSteps: localSteps, switchStep: nil, groupSizes: groupSizes, levelMultipliers: levelMultipliers,
+                        slowLearningRate: slowLearningRate, slowMomentum: slowMomentum, slowNesterov: false,
+                        batchNormSync: .average, momentumSync: .local)
     }
 }
