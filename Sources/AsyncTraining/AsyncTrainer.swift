@@ -90,7 +90,7 @@ public final class AsyncTrainer: TrainingLoop {
         context = AsyncRunContext(
             train: data.train, seed: config.seed, augmentation: setup.augmentation, schedule: setup.schedule,
             optimizer: Optimizer(layout: network.layout, config: config.optimizerConfig),
-            stepsPerEpoch: setup.stepsPerEpoch)
+            stepsPerEpoch: setup.stepsPerEpoch, resetMomentum: config.algorithmSection.momentumSync == .reset)
         averaging = config.nodes == 1 ? nil : Self.averaging(of: nodes, statistics: config.bnSync == .average)
         board = Self.board(config, localNodes: nodes.count)
         if config.asyncDeterministic, let averaging {

@@ -66,6 +66,29 @@ final class AsyncSequentialTests: XCTestCase {
         XCTAssertEqual(async.stats.updatesDuringRounds, 0, "nothing moves while a round is in flight")
     }
 
+    /// `--momentum-sync reset`: each thread zeroes its momentum at its first step after a round,
+    /// so with one thread per node and immediate completion async stays local SGD with the same
+    /// policy, bit for bit (and differs from keeping the momentum). H = 5 does not divide the 24
+    /// iterations, so steps follow the last round and the momenta are comparable at the end.
+    func testMomentumResetIsLocalSGDsReset() throws {
+        let data = try tinyData(train: 48, test: 12)
+        func recipe(_ c: inout RunConfig) { c.batchSize = 2; c.epochs = 2; c.momentumSync = .reset }
+        let local = try train(tinyConfig { recipe(&$0); $0.algorithm = .local; $0.workers = 2; $0.localSteps = 5 }, data: data)
+        let async = try trainAsync(asyncConfig { recipe(&$0); $0.nodes = 2; $0.averageEvery = 5 }, data: data)
+        let kept = try trainAsync(asyncConfig { recipe(&$0); $0.momentumSync = .local; $0.nodes = 2; $0.averageEvery = 5 }, data: data)
+        XCTAssertEqual(local.totalSteps, 24)
+        for n in 0..<2 {
+            assertBitwise(async.nodes[n].parameters.array, local.replicas[n].parameters.array, "node \(n) weights")
+            assertBitwise(async.workers[n].optimizerState.momentum.array, local.optimizerStates[n].momentum.array, "node \(n) momentum")
+        }
+        XCTAssertNotEqual(kept.nodes[0].parameters.array, async.nodes[0].parameters.array, "resetting changes the run")
+        var average = asyncConfig { $0.nodes = 2; $0.momentumSync = .average }
+        average.averageEvery = 3
+        XCTAssertThrowsError(try average.validate()) {
+            XCTAssertEqual("\($0)", "async keeps momentum per thread; --momentum-sync must be local or reset (average is not supported by async)")
+        }
+    }
+
     func testOneNodeOneThreadIsSingleWorkerTraining() throws {
         let data = try tinyData()
         let single = try train(tinyConfig(), data: data)
