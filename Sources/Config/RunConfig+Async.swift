@@ -33,7 +33,6 @@ extension RunConfig {
                   "--async-deterministic simulates all nodes in one process; use --backend inprocess")
         try check(a.asyncDelay == 0 || a.asyncDeterministic,
                   "--async-delay fixes when averaging completes in the sequentialised mode; add --async-deterministic")
-        try check(algorithmSection.bnSync != .first, "--bn-sync first is not supported by async (use average or local)")
         try check(algorithmSection.momentumSync != .average,
                   "async keeps momentum per thread; --momentum-sync must be local or reset (average is not supported by async)")
         if let every = execution.checkpointEvery, !every.trimmingCharacters(in: .whitespaces).isEmpty {

@@ -89,6 +89,24 @@ final class AsyncSequentialTests: XCTestCase {
         }
     }
 
+    /// `--bn-sync first`: a round gives every node node 0's BatchNorm statistics (a broadcast
+    /// after the weights' mean), so with one thread per node and immediate completion async is
+    /// local SGD with the same policy, bit for bit, and differs from averaging them.
+    func testBatchNormFirstIsLocalSGDsFirst() throws {
+        let data = try tinyData(train: 24, test: 12)
+        func recipe(_ c: inout RunConfig) { c.model = .resnet20; c.batchSize = 2; c.epochs = 1; c.bnSync = .first }
+        let local = try train(tinyConfig { recipe(&$0); $0.algorithm = .local; $0.workers = 3; $0.localSteps = 2 }, data: data)
+        let async = try trainAsync(asyncConfig { recipe(&$0); $0.nodes = 3; $0.averageEvery = 2 }, data: data)
+        let averaged = try trainAsync(asyncConfig { recipe(&$0); $0.bnSync = .average; $0.nodes = 3; $0.averageEvery = 2 }, data: data)
+        XCTAssertEqual(local.totalSteps % 2, 0, "the run ends on a round")
+        for n in 0..<3 {
+            assertBitwise(async.nodes[n].parameters.array, local.replicas[n].parameters.array, "node \(n) weights")
+            assertBitwise(async.nodes[n].state.array, local.replicas[n].state.array, "node \(n) BatchNorm statistics")
+        }
+        assertBitwise(async.nodes[2].state.array, async.nodes[0].state.array, "every node holds node 0's statistics")
+        XCTAssertNotEqual(averaged.nodes[0].state.array, async.nodes[0].state.array, "averaging them is another run")
+    }
+
     func testOneNodeOneThreadIsSingleWorkerTraining() throws {
         let data = try tinyData()
         let single = try train(tinyConfig(), data: data)
