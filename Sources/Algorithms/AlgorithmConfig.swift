@@ -1,22 +1,5 @@
 import Optim
 
-/// The synchronization strategies of the study (§2, Algorithms 1–2) and its companions.
-public enum AlgorithmKind: String, Codable, CaseIterable, Sendable {
-    /// Average gradients every step (Algorithm 1 over K workers).
-    case minibatch
-    /// Average weights every H steps (Algorithm 2).
-    case local
-    /// Minibatch until the switching point, local after (Lin et al.).
-    case postLocal = "post-local"
-    /// Average inside groups every H steps and across all every H·H_b (Lin et al.).
-    case hierarchical
-    /// Local averaging followed by a slow-momentum outer step at each global average (Wang et al. 2020).
-    case slowmo
-    /// Asynchronous local SGD (paper 002): lock-free updates by several threads per node and
-    /// non-blocking in-place averaging across nodes; runs in `AsyncTrainer`, not as a strategy.
-    case async
-}
-
 /// What happens to BatchNorm running statistics when weights are averaged.
 public enum BatchNormSync: String, Codable, CaseIterable, Sendable {
     /// Averaged like the weights (default).

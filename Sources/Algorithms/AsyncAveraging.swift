@@ -15,8 +15,10 @@ import Tensor
 /// and one worker per node the result is local SGD's average (Algorithm 2).
 ///
 /// A node's weights are one or more flat buffers (`segments`: parameters, then BatchNorm
-/// statistics if they are averaged); a snapshot lays them end to end, so a round is one
-/// collective of `count` floats.
+/// statistics if they are synchronized); a snapshot lays them end to end, so a round is one
+/// collective of `count` floats. With `broadcastCount` > 0 the last that many floats are not
+/// averaged but take the first node's snapshot (`--bn-sync first`): a blocking broadcast from
+/// node 0 once the mean has arrived.
 ///
 /// Threads: one thread drives a round (snapshot, start, wait, apply); nothing here locks.
 /// `snapshot` and `apply` read and write the live weights without locks while workers update
@@ -38,19 +40,25 @@ public final class AsyncAveraging: @unchecked Sendable {
     public let nodes: [[Segment]]
     /// Floats in one snapshot: the sum of a node's segment sizes.
     public let count: Int
+    /// Trailing floats of a snapshot that take node 0's values instead of the mean.
+    public let broadcastCount: Int
     private let snapshots: [FloatBuffer]
     private let reduced: [FloatBuffer]
     private var request: CommRequest?
+    /// The communicator of the round in flight (for the broadcast part).
+    private var communicator: Communicator?
     /// Rounds started and rounds whose result has been applied to every node.
     public private(set) var started = 0
     public private(set) var completed = 0
 
-    public init(nodes: [[Segment]]) {
+    public init(nodes: [[Segment]], broadcastCount: Int = 0) {
         precondition(!nodes.isEmpty, "AsyncAveraging needs at least one node")
         let sizes = nodes[0].map(\.count)
         precondition(nodes.allSatisfy { $0.map(\.count) == sizes }, "AsyncAveraging: nodes differ in segment sizes")
         self.nodes = nodes
         count = sizes.reduce(0, +)
+        precondition(broadcastCount >= 0 && broadcastCount <= count, "AsyncAveraging: broadcastCount out of range")
+        self.broadcastCount = broadcastCount
         snapshots = nodes.map { _ in FloatBuffer(count: sizes.reduce(0, +)) }
         reduced = nodes.map { _ in FloatBuffer(count: sizes.reduce(0, +)) }
     }
@@ -74,8 +82,16 @@ public final class AsyncAveraging: @unchecked Sendable {
     /// per node and this process's local workers are `nodes`.
     public func start(_ communicator: Communicator) throws {
         precondition(request == nil, "AsyncAveraging.start: a round is already in flight")
-        request = try communicator.startAllReduceMean(reduced.map(\.pointer), count: count)
+        request = try communicator.startAllReduceMean(reduced.map(\.pointer), count: count - broadcastCount)
+        self.communicator = communicator
         started += 1
+    }
+
+    /// After the mean has arrived: the broadcast part takes node 0's snapshot (blocking).
+    private func broadcastTail() throws {
+        guard broadcastCount > 0, let communicator else { return }
+        let offset = count - broadcastCount
+        try communicator.broadcast(reduced.map { $0.pointer + offset }, count: broadcastCount, root: 0)
     }
 
     /// True once the round's mean is in the reduction buffers; never blocks.
@@ -83,6 +99,7 @@ public final class AsyncAveraging: @unchecked Sendable {
         guard let request else { return true }
         if try request.test() {
             self.request = nil
+            try broadcastTail()
             return true
         }
         return false
@@ -93,6 +110,7 @@ public final class AsyncAveraging: @unchecked Sendable {
         guard let request else { return }
         try request.wait()
         self.request = nil
+        try broadcastTail()
     }
 
     /// x_n ← r̄ + (x_n − s_n) on every segment of node n, after the round completed.

@@ -73,3 +73,10 @@ public struct AsyncRoundSchedule: Codable, Equatable, Sendable {
         return steps.indices.reduce(0) { $0 + steps[$1] - snapshotSteps[$1] }
     }
 }
+
+extension AlgorithmKind {
+    /// Asynchronous local SGD (*Local SGD Meets Asynchrony*): lock-free updates by several
+    /// threads per node and non-blocking in-place averaging across nodes. An execution mode of
+    /// its own (AsyncTrainer) whose rounds this schedule times, not a strategy of the lockstep trainer.
+    public static let async = AlgorithmKind(named: "async")
+}

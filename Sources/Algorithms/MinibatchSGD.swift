@@ -27,3 +27,12 @@ public final class MinibatchSGD: SyncStrategy {
 
     public func restoreState(_ state: StrategyState) throws { syncs = state.syncs }
 }
+
+extension AlgorithmKind {
+    /// Average gradients every step (Algorithm 1 over K workers).
+    public static let minibatch = AlgorithmKind(named: "minibatch")
+}
+
+extension MinibatchSGD {
+    static let build: AlgorithmKind.Builder = { _, _, _ in MinibatchSGD() }
+}

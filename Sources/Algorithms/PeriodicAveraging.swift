@@ -103,3 +103,21 @@ public final class PeriodicAveraging: SyncStrategy {
         lastGlobalAverageStep = state.lastGlobalAverageStep ?? state.buffers["lastGlobalAverageStep"].map { Int($0[0]) }
     }
 }
+
+extension AlgorithmKind {
+    /// Average weights every H steps (Algorithm 2).
+    public static let local = AlgorithmKind(named: "local")
+    /// Average inside groups every H steps and across all every H·H_b (Lin et al.).
+    public static let hierarchical = AlgorithmKind(named: "hierarchical")
+}
+
+extension PeriodicAveraging {
+    /// All K workers every H steps, from the switching point if one is given.
+    static let buildLocal: AlgorithmKind.Builder = { c, workers, _ in
+        c.localPhase(levels: [.init(groupSize: workers, period: c.localSteps)])
+    }
+    /// The levels of `--group-size` and `--global-every`, from the switching point if one is given.
+    static let buildHierarchical: AlgorithmKind.Builder = { c, workers, _ in
+        c.localPhase(levels: c.levels(workers: workers))
+    }
+}

@@ -43,3 +43,17 @@ public final class PostLocalSGD: SyncStrategy {
         try minibatch.restoreState(m)
     }
 }
+
+extension AlgorithmKind {
+    /// Minibatch until the switching point, local after (Lin et al.).
+    public static let postLocal = AlgorithmKind(named: "post-local")
+}
+
+extension PostLocalSGD {
+    /// Without a switching point it stays minibatch SGD throughout.
+    static let build: AlgorithmKind.Builder = { c, workers, _ in
+        let start = c.switchStep ?? Int.max
+        return PostLocalSGD(switchStep: start,
+                            averaging: c.averaging(levels: c.levels(workers: workers), firstStep: start == Int.max ? 0 : start))
+    }
+}

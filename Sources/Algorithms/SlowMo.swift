@@ -100,3 +100,17 @@ public final class SlowMo: SyncStrategy {
         }
     }
 }
+
+extension AlgorithmKind {
+    /// Local averaging followed by a slow-momentum outer step at each global average (Wang et al. 2020).
+    public static let slowmo = AlgorithmKind(named: "slowmo")
+}
+
+extension SlowMo {
+    static let build: AlgorithmKind.Builder = { c, workers, parameterCount in
+        let start = c.switchStep ?? 0
+        let inner = PostLocalSGD(switchStep: start, averaging: c.averaging(levels: c.levels(workers: workers), firstStep: start))
+        return SlowMo(inner: inner, parameterCount: parameterCount, slowLearningRate: c.slowLearningRate,
+                      outer: c.outerOptimizer)
+    }
+}

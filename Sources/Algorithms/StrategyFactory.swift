@@ -45,26 +45,26 @@ extension AlgorithmConfig {
         return result
     }
 
-    /// Builds the strategy for K workers.
+    /// Builds the strategy of `kind` for K = `workers` workers (its builder in `AlgorithmKind.registry`).
     public func makeStrategy(workers: Int, parameterCount: Int) throws -> SyncStrategy {
         try validate(workers: workers)
-        let start = kind == .minibatch ? Int.max : (kind == .postLocal ? (switchStep ?? Int.max) : (switchStep ?? 0))
-        let averaging = PeriodicAveraging(
-            levels: kind == .local ? [.init(groupSize: workers, period: localSteps)] : levels(workers: workers),
-            batchNormSync: batchNormSync, momentumSync: momentumSync, firstStep: start == Int.max ? 0 : start)
-        switch kind {
-        case .minibatch:
-            return MinibatchSGD()
-        case .local, .hierarchical:
-            return start == 0 ? averaging : PostLocalSGD(switchStep: start, averaging: averaging)
-        case .postLocal:
-            return PostLocalSGD(switchStep: start, averaging: averaging)
-        case .slowmo:
-            return SlowMo(inner: PostLocalSGD(switchStep: start, averaging: averaging), parameterCount: parameterCount,
-                          slowLearningRate: slowLearningRate, outer: outerOptimizer)
-        case .async:
-            // Its threads and averaging loop do not fit the per-iteration hooks of a strategy.
-            throw StrategyError("async runs in its own trainer (AsyncTrainer), not as a synchronization strategy of Trainer")
+        guard let build = AlgorithmKind.registry.first(where: { $0.kind == kind })?.build else {
+            throw StrategyError("\(kind) is an execution mode of its own (AsyncTrainer), not a synchronization strategy of the lockstep trainer")
         }
+        return build(self, workers, parameterCount)
+    }
+
+    /// Periodic averaging over `levels` whose periods count from `firstStep`, with this
+    /// config's BatchNorm and momentum policies.
+    func averaging(levels: [PeriodicAveraging.Level], firstStep: Int) -> PeriodicAveraging {
+        PeriodicAveraging(levels: levels, batchNormSync: batchNormSync, momentumSync: momentumSync, firstStep: firstStep)
+    }
+
+    /// Averaging over `levels` from the switching point on (0, the default: from the start),
+    /// after a minibatch phase when there is one (post-local SGD).
+    func localPhase(levels: [PeriodicAveraging.Level]) -> SyncStrategy {
+        let start = switchStep ?? 0
+        let averaging = averaging(levels: levels, firstStep: start)
+        return start == 0 ? averaging : PostLocalSGD(switchStep: start, averaging: averaging)
     }
 }

@@ -161,6 +161,7 @@ final class AsyncAveragingLoop: @unchecked Sendable {
         for n in averaging.nodes.indices { averaging.apply(node: n) }  // races with the workers by design
         applyLock.unlock()
         averaging.finishRound()
+        for counter in board.counters { counter.roundsApplied.add(1, ordering: .sequentiallyConsistent) }
         let t2 = now()
         board.locked {
             board.stats.updatesDuringRounds += schedule.completed(steps: nodeSteps())

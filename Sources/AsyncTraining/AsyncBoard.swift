@@ -18,6 +18,8 @@ final class AsyncBoard: @unchecked Sendable {
         let steps = Atomic<Int>(0)
         /// The step count at which the node's next snapshot is due (`Int.max`: time-based rounds).
         let nextSnapshot: Atomic<Int>
+        /// Averaging rounds applied to the node's replica so far.
+        let roundsApplied = Atomic<Int>(0)
         init(firstSnapshot: Int) { nextSnapshot = Atomic(firstSnapshot) }
     }
 

@@ -19,7 +19,9 @@ extension AsyncTrainer {
             previousLearningRates: workers.map(\.optimizerState.previousLearningRate),
             history: history, totalTime: totalTime, trainingBytes: trainingBytes, config: config)
         state.async = AsyncCheckpoint(nodeSteps: round.nodeSteps, schedule: round.schedule, stats: stats,
-                                      epochStartSyncs: epochStart.syncs, epochStartBytes: epochStart.bytes)
+                                      epochStartSyncs: epochStart.syncs, epochStartBytes: epochStart.bytes,
+                                      roundsApplied: board.counters.map { $0.roundsApplied.load(ordering: .sequentiallyConsistent) },
+                                      roundsSeen: workers.map(\.roundsSeen))
         for (n, r) in nodes.enumerated() {
             state.buffers["node.\(n).parameters"] = r.parameters.array
             state.buffers["node.\(n).state"] = r.state.array
@@ -72,6 +74,10 @@ extension AsyncTrainer {
             self.sequential = sequential
         }
         board.locked { board.stats = async.stats }
+        for (counter, rounds) in zip(board.counters, async.roundsApplied ?? []) {
+            counter.roundsApplied.store(rounds, ordering: .sequentiallyConsistent)
+        }
+        for (worker, seen) in zip(workers, async.roundsSeen ?? []) { worker.roundsSeen = seen }
         epochStart = (async.epochStartSyncs, async.epochStartBytes)
         globalStep = state.step
         history = state.history

@@ -69,7 +69,8 @@ extension AsyncTrainer {
     private func work(_ worker: AsyncWorker, iterations: Range<Int>, plan: EpochPlan) {
         let replica = nodes[worker.node], counter = board.counters[worker.node]
         for i in iterations {
-            let step = worker.step(iteration: i, plan: plan, replica: replica, run: context)
+            let step = worker.step(iteration: i, plan: plan, replica: replica, run: context,
+                                   roundsApplied: counter.roundsApplied.load(ordering: .sequentiallyConsistent))
             worker.record(step, batchSize: config.schedule.batchSize)
             if let error = lossError(step, worker: worker, iteration: i) {
                 board.fail(error)

@@ -19,7 +19,9 @@ extension AsyncTrainer {
             for m in 0..<stepsPerEpoch {
                 let i = epoch * stepsPerEpoch + m
                 for worker in workers {
-                    let step = worker.step(iteration: i, plan: plan, replica: nodes[worker.node], run: context)
+                    let rounds = board.counters[worker.node].roundsApplied.load(ordering: .sequentiallyConsistent)
+                    let step = worker.step(iteration: i, plan: plan, replica: nodes[worker.node], run: context,
+                                           roundsApplied: rounds)
                     if let error = lossError(step, worker: worker, iteration: i) { throw TrainingError(error) }
                     sums.add(step, batchSize: config.schedule.batchSize)
                     let t = now()
@@ -112,6 +114,7 @@ struct SequentialAveraging {
         try averaging.wait()
         for k in nodeSteps.indices { averaging.apply(node: k) }
         averaging.finishRound()
+        for counter in board.counters { counter.roundsApplied.add(1, ordering: .sequentiallyConsistent) }
         let stale = schedule.completed(steps: nodeSteps)
         board.locked {
             board.stats.rounds += 1

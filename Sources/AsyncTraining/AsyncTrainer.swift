@@ -90,8 +90,8 @@ public final class AsyncTrainer: TrainingLoop {
         context = AsyncRunContext(
             train: data.train, seed: config.execution.seed, augmentation: setup.augmentation, schedule: setup.schedule,
             optimizer: Optimizer(layout: network.layout, config: config.optimizerConfig),
-            stepsPerEpoch: setup.stepsPerEpoch)
-        averaging = config.async.nodes == 1 ? nil : Self.averaging(of: nodes, statistics: config.algorithm.bnSync == .average)
+            stepsPerEpoch: setup.stepsPerEpoch, resetMomentum: config.algorithm.momentumSync == .reset)
+        averaging = config.async.nodes == 1 ? nil : Self.averaging(of: nodes, statistics: config.algorithm.bnSync)
         board = Self.board(config, localNodes: nodes.count)
         if config.async.asyncDeterministic, let averaging {
             sequential = SequentialAveraging(averaging: averaging, averageEvery: config.resolvedAverageEvery,
@@ -102,13 +102,14 @@ public final class AsyncTrainer: TrainingLoop {
     }
 
     /// The in-place averaging of this process's nodes: parameters, and BatchNorm statistics
-    /// unless each node keeps its own (`--bn-sync local`).
-    private static func averaging(of nodes: [Replica], statistics: Bool) -> AsyncAveraging {
-        AsyncAveraging(nodes: nodes.map { r in
+    /// averaged (`--bn-sync average`), taken from node 0 (`first`) or kept per node (`local`).
+    private static func averaging(of nodes: [Replica], statistics: BatchNormSync) -> AsyncAveraging {
+        let withStatistics = statistics != .local && nodes[0].state.count > 0
+        return AsyncAveraging(nodes: nodes.map { r in
             var segments = [AsyncAveraging.Segment(r.parameters.pointer, count: r.parameters.count)]
-            if statistics && r.state.count > 0 { segments.append(.init(r.state.pointer, count: r.state.count)) }
+            if withStatistics { segments.append(.init(r.state.pointer, count: r.state.count)) }
             return segments
-        })
+        }, broadcastCount: withStatistics && statistics == .first ? nodes[0].state.count : 0)
     }
 
     private static func board(_ config: RunConfig, localNodes: Int) -> AsyncBoard {

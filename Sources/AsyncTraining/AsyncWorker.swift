@@ -26,6 +26,8 @@ final class AsyncWorker: @unchecked Sendable {
     let optimizerState: OptimizerState
     let images: Tensor
     let labels: UnsafeMutableBufferPointer<Int32>
+    /// The node's applied rounds this thread has seen (for `--momentum-sync reset`).
+    var roundsSeen = 0
     /// This epoch's sums, written by the worker's thread, read after it has finished.
     var sums = AsyncEpochSums()
     /// Steps and loss sum of this epoch so far (the loss as `Double` bits), for progress lines.
@@ -61,7 +63,11 @@ final class AsyncWorker: @unchecked Sendable {
 
     /// Iteration `iteration` of this worker on `replica` (its node's shared weights): batch,
     /// forward, backward into its own gradients, then the optimizer step on the shared weights.
-    func step(iteration: Int, plan: EpochPlan, replica: Replica, run: AsyncRunContext) -> WorkerStep {
+    ///
+    /// `roundsApplied`: averaging rounds applied to the node so far. With `--momentum-sync reset`
+    /// the thread zeroes its momentum at its first step after a round, as local SGD does after
+    /// an average (so one thread per node with immediate completion stays local SGD bitwise).
+    func step(iteration: Int, plan: EpochPlan, replica: Replica, run: AsyncRunContext, roundsApplied: Int) -> WorkerStep {
         let epoch = iteration / run.stepsPerEpoch, m = iteration % run.stepsPerEpoch
         let lr = run.schedule.learningRate(atStep: iteration)
         let t0 = now()
@@ -77,6 +83,10 @@ final class AsyncWorker: @unchecked Sendable {
         let t2 = now()
         network.backward(view)
         let t3 = now()
+        if run.resetMomentum && roundsApplied != roundsSeen {
+            roundsSeen = roundsApplied
+            optimizerState.momentum.zero()
+        }
         run.optimizer.step(parameters: replica.parameters.pointer, gradients: gradients.pointer,
                            state: optimizerState, learningRate: lr)
         return WorkerStep(loss: result.loss, correct: result.correct, data: t1 - t0, forward: t2 - t1,
@@ -92,4 +102,6 @@ struct AsyncRunContext: Sendable {
     let schedule: LearningRateSchedule
     let optimizer: Optimizer
     let stepsPerEpoch: Int
+    /// `--momentum-sync reset`: each thread zeroes its momentum after every round applied to its node.
+    let resetMomentum: Bool
 }

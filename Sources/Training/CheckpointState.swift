@@ -76,13 +76,19 @@ package struct AsyncCheckpoint: Codable {
     /// Rounds and training bytes when the current epoch started.
     package var epochStartSyncs: Int
     package var epochStartBytes: Int
+    /// Rounds applied to each local node, and the node's rounds each thread has seen
+    /// (`--momentum-sync reset`); nil in older checkpoints.
+    package var roundsApplied: [Int]?
+    package var roundsSeen: [Int]?
 
     package init(nodeSteps: [Int], schedule: AsyncRoundSchedule?, stats: AsyncStats, epochStartSyncs: Int,
-                 epochStartBytes: Int) {
+                 epochStartBytes: Int, roundsApplied: [Int], roundsSeen: [Int]) {
         self.nodeSteps = nodeSteps
         self.schedule = schedule
         self.stats = stats
         self.epochStartSyncs = epochStartSyncs
         self.epochStartBytes = epochStartBytes
+        self.roundsApplied = roundsApplied
+        self.roundsSeen = roundsSeen
     }
 }

@@ -14,8 +14,9 @@ import XCTest
 final class AsyncCheckpointTests: XCTestCase {
     struct Crash: Error {}
 
-    func config(averageEvery: Int, delay: Int) -> RunConfig {
+    func config(averageEvery: Int, delay: Int, reset: Bool = false) -> RunConfig {
         tinyConfig {
+            $0.algorithm.momentumSync = reset ? .reset : .local
             $0.algorithm.kind = .async; $0.async.asyncDeterministic = true; $0.async.nodes = 2; $0.async.threadsPerNode = 2
             $0.async.averageEvery = averageEvery; $0.async.asyncDelay = delay; $0.schedule.batchSize = 2; $0.schedule.epochs = 3
             $0.execution.checkpointEvery = "1e"
@@ -31,23 +32,23 @@ final class AsyncCheckpointTests: XCTestCase {
     func testResumeAtEveryEpochEndIsBitwiseIdentical() throws {
         let data = try tinyData(train: 48, test: 12)
         var sawARoundAtAnEpochEnd = false
-        for (h, delay) in [(5, 3), (7, 6), (4, 0)] {
-            let reference = try trainer(config(averageEvery: h, delay: delay), data: data)
+        for (h, delay, reset) in [(5, 3, false), (7, 6, false), (4, 0, false), (5, 3, true)] {
+            let reference = try trainer(config(averageEvery: h, delay: delay, reset: reset), data: data)
             let referenceSummary = try reference.run()
             for crashEpoch in [1, 2] {
                 let dir = try makeTemporaryDirectory(self)
-                let crashing = try trainer(config(averageEvery: h, delay: delay), data: data)
+                let crashing = try trainer(config(averageEvery: h, delay: delay, reset: reset), data: data)
                 crashing.afterProgress = { [unowned crashing] in
                     if crashing.sequential?.schedule.snapshotted.contains(true) == true { sawARoundAtAnEpochEnd = true }
                     try Checkpoint.write(crashing, directory: dir + "/checkpoints", writes: true)
                     if crashing.globalStep == crashEpoch * crashing.stepsPerEpoch { throw Crash() }
                 }
                 XCTAssertThrowsError(try crashing.run())
-                let resumed = try trainer(config(averageEvery: h, delay: delay), data: data)
+                let resumed = try trainer(config(averageEvery: h, delay: delay, reset: reset), data: data)
                 try Checkpoint.restoreLatest(into: resumed, directory: dir)
                 XCTAssertEqual(resumed.globalStep, crashEpoch * resumed.stepsPerEpoch)
                 let summary = try resumed.run()
-                let what = "H \(h), delay \(delay), crash after epoch \(crashEpoch)"
+                let what = "H \(h), delay \(delay), reset \(reset), crash after epoch \(crashEpoch)"
                 for n in 0..<2 {
                     XCTAssertTrue(bitwise(resumed.nodes[n].parameters, reference.nodes[n].parameters), "node \(n) weights, \(what)")
                     XCTAssertTrue(bitwise(resumed.nodes[n].state, reference.nodes[n].state), "node \(n) statistics, \(what)")

@@ -66,6 +66,47 @@ final class AsyncSequentialTests: XCTestCase {
         XCTAssertEqual(async.stats.updatesDuringRounds, 0, "nothing moves while a round is in flight")
     }
 
+    /// `--momentum-sync reset`: each thread zeroes its momentum at its first step after a round,
+    /// so with one thread per node and immediate completion async stays local SGD with the same
+    /// policy, bit for bit (and differs from keeping the momentum). H = 5 does not divide the 24
+    /// iterations, so steps follow the last round and the momenta are comparable at the end.
+    func testMomentumResetIsLocalSGDsReset() throws {
+        let data = try tinyData(train: 48, test: 12)
+        func recipe(_ c: inout RunConfig) { c.schedule.batchSize = 2; c.schedule.epochs = 2; c.algorithm.momentumSync = .reset }
+        let local = try train(tinyConfig { recipe(&$0); $0.algorithm.kind = .local; $0.algorithm.workers = 2; $0.algorithm.localSteps = 5 }, data: data)
+        let async = try trainAsync(asyncConfig { recipe(&$0); $0.async.nodes = 2; $0.async.averageEvery = 5 }, data: data)
+        let kept = try trainAsync(asyncConfig { recipe(&$0); $0.algorithm.momentumSync = .local; $0.async.nodes = 2; $0.async.averageEvery = 5 }, data: data)
+        XCTAssertEqual(local.totalSteps, 24)
+        for n in 0..<2 {
+            assertBitwise(async.nodes[n].parameters.array, local.replicas[n].parameters.array, "node \(n) weights")
+            assertBitwise(async.workers[n].optimizerState.momentum.array, local.optimizerStates[n].momentum.array, "node \(n) momentum")
+        }
+        XCTAssertNotEqual(kept.nodes[0].parameters.array, async.nodes[0].parameters.array, "resetting changes the run")
+        var average = asyncConfig { $0.async.nodes = 2; $0.algorithm.momentumSync = .average }
+        average.async.averageEvery = 3
+        XCTAssertThrowsError(try average.validate()) {
+            XCTAssertEqual("\($0)", "async keeps momentum per thread; --momentum-sync must be local or reset (average is not supported by async)")
+        }
+    }
+
+    /// `--bn-sync first`: a round gives every node node 0's BatchNorm statistics (a broadcast
+    /// after the weights' mean), so with one thread per node and immediate completion async is
+    /// local SGD with the same policy, bit for bit, and differs from averaging them.
+    func testBatchNormFirstIsLocalSGDsFirst() throws {
+        let data = try tinyData(train: 24, test: 12)
+        func recipe(_ c: inout RunConfig) { c.model.kind = .resnet20; c.schedule.batchSize = 2; c.schedule.epochs = 1; c.algorithm.bnSync = .first }
+        let local = try train(tinyConfig { recipe(&$0); $0.algorithm.kind = .local; $0.algorithm.workers = 3; $0.algorithm.localSteps = 2 }, data: data)
+        let async = try trainAsync(asyncConfig { recipe(&$0); $0.async.nodes = 3; $0.async.averageEvery = 2 }, data: data)
+        let averaged = try trainAsync(asyncConfig { recipe(&$0); $0.algorithm.bnSync = .average; $0.async.nodes = 3; $0.async.averageEvery = 2 }, data: data)
+        XCTAssertEqual(local.totalSteps % 2, 0, "the run ends on a round")
+        for n in 0..<3 {
+            assertBitwise(async.nodes[n].parameters.array, local.replicas[n].parameters.array, "node \(n) weights")
+            assertBitwise(async.nodes[n].state.array, local.replicas[n].state.array, "node \(n) BatchNorm statistics")
+        }
+        assertBitwise(async.nodes[2].state.array, async.nodes[0].state.array, "every node holds node 0's statistics")
+        XCTAssertNotEqual(averaged.nodes[0].state.array, async.nodes[0].state.array, "averaging them is another run")
+    }
+
     func testOneNodeOneThreadIsSingleWorkerTraining() throws {
         let data = try tinyData()
         let single = try train(tinyConfig(), data: data)
