@@ -40,9 +40,11 @@ let package = Package(
         .target(name: "AsyncTraining", dependencies: [
             "Training", "Tensor", "NN", "Data", "Optim", "Comm", "Algorithms", "RunFiles", "Config",
         ]),
-        .target(name: "Experiments", dependencies: ["Training", "AsyncTraining", "Config", "RunFiles", "Comm", "Data", "NN"]),
+        .target(name: "Experiments", dependencies: [
+            "Training", "AsyncTraining", "Config", "RunFiles", "Algorithms", "Comm", "Optim", "Data", "NN", "Tensor",
+        ]),
         .executableTarget(name: "localsgd", dependencies: [
-            "Training", "Experiments", "Config", "RunFiles", "Comm",
+            "Training", "Experiments", "Config", "RunFiles", "Algorithms", "Comm", "Optim", "Data", "NN", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -43,7 +43,7 @@ public final class PeriodicAveraging: SyncStrategy {
     public func afterBackward(_ c: SyncContext) throws {}
 
     /// The level that averages after iteration `step`, if any.
-    private func dueLevel(step: Int, workers: Int) -> Level? {
+    private func dueLevel(step: Int) -> Level? {
         let t = step - firstStep + 1
         guard t > 0 else { return nil }
         return levels.last(where: { t % $0.period == 0 })
@@ -51,7 +51,7 @@ public final class PeriodicAveraging: SyncStrategy {
 
     /// Groups of the due level's size average after iteration `step`; the last level is global.
     public func plan(step: Int, workers: Int) -> SyncPlan {
-        guard let level = dueLevel(step: step, workers: workers) else { return .none }
+        guard let level = dueLevel(step: step) else { return .none }
         return .averageWeights(groupSize: level.groupSize, global: level.groupSize == workers)
     }
 

@@ -100,8 +100,8 @@ public struct StrategyState: Codable, Equatable, Sendable {
 
 /// A synchronization strategy: a pure plan per iteration (`plan(step:workers:)`) and hooks the
 /// training loop calls at fixed points of every iteration to carry it out. The loop does not
-/// know which strategy runs. A new strategy is one file with a type conforming to this, one case
-/// in `AlgorithmConfig.makeStrategy` and its test.
+/// know which strategy runs. A new strategy is one file with a type conforming to this (declaring its
+/// `AlgorithmKind` name and builder), one line in `AlgorithmKind.registry`, and its test.
 public protocol SyncStrategy: AnyObject {
     /// What iteration `step` (0-based) synchronizes over K = `workers` workers; depends only on
     /// its arguments and the strategy's settings, never on its mutable state.

@@ -23,7 +23,6 @@ final class AsyncAveragingLoop: @unchecked Sendable {
     let board: AsyncBoard
     let averaging: AsyncAveraging
     let communicator: Communicator
-    let averageEvery: Int
     let averageSeconds: Double?
     /// Held while averages are applied to the live weights and while evaluation copies them.
     let applyLock = NSLock()
@@ -38,7 +37,6 @@ final class AsyncAveragingLoop: @unchecked Sendable {
         self.board = board
         self.averaging = averaging
         self.communicator = communicator
-        self.averageEvery = averageEvery
         self.averageSeconds = averageSeconds
         schedule = AsyncRoundSchedule(nodes: averaging.nodes.count, averageEvery: averageSeconds == nil ? averageEvery : nil)
     }

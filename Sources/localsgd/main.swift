@@ -1,11 +1,11 @@
 import ArgumentParser
 
 /// `localsgd`: communication-efficient data-parallel training (minibatch, local, post-local,
-/// hierarchical SGD, SlowMo) and the experiments of the local-SGD trade-off study.
+/// hierarchical SGD, SlowMo, asynchronous local SGD) and the experiments of the local-SGD trade-off study.
 struct LocalSGD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "localsgd",
-        abstract: "Communication-efficient data-parallel training: minibatch, local, post-local, hierarchical SGD and SlowMo.",
+        abstract: "Communication-efficient data-parallel training: minibatch, local, post-local, hierarchical, asynchronous local SGD and SlowMo.",
         subcommands: [TrainCommand.self, BenchCommand.self, SweepCommand.self, ReportCommand.self, StudyCommand.self])
 }
 
