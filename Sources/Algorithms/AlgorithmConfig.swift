@@ -20,53 +20,49 @@ public enum MomentumSync: String, Codable, CaseIterable, Sendable {
     case average
 }
 
-/// Settings of a synchronization strategy, in the study's notation. It has no defaults: a run's
-/// are those of its config's algorithm section (`RunConfig.algorithmConfig(stepsPerEpoch:)` sets
-/// every field), so none can drift from them here.
-public struct AlgorithmConfig: Codable, Equatable, Sendable {
-    public var kind: AlgorithmKind
-    /// H, local steps between weight averages.
-    public var localSteps: Int
-    /// For post-local SGD (and SlowMo on top of it): the first iteration of the local phase.
-    /// 0 means local from the start; nil means never (minibatch throughout).
-    public var switchStep: Int?
-    /// Group sizes of the hierarchy, innermost first; each divides the next and K.
-    public var groupSizes: [Int]
-    /// For each group level after the first: how many of the previous level's periods make one
-    /// of this level's (H_b); the last entry is for the global level.
-    public var levelMultipliers: [Int]
-    /// α, the slow learning rate.
-    public var slowLearningRate: Float
-    /// SlowMo's outer optimizer (Wang et al. 2020): one step of it at learning rate α·γ on the
-    /// pseudo-gradient (x₀ − x̄)/γ at every global average. The study's is SGD in PyTorch's form
-    /// with slow momentum β, heavy ball or Nesterov, no weight decay (`outerOptimizer(momentum:nesterov:)`).
-    public var outerOptimizer: OptimizerConfig
-    /// β, the slow momentum: the outer optimizer's momentum.
-    public var slowMomentum: Float {
-        get { outerOptimizer.momentum }
-        set { outerOptimizer.momentum = newValue }
-    }
-    /// Outer Nesterov (DiLoCo-style) instead of heavy-ball slow momentum: the outer optimizer's.
-    public var slowNesterov: Bool {
-        get { outerOptimizer.nesterov }
-        set { outerOptimizer.nesterov = newValue }
-    }
-    public var batchNormSync: BatchNormSync
-    public var momentumSync: MomentumSync
+/// Settings of a synchronization strategy, in the study's notation: the algorithm section of a
+/// run's config (`[algorithm]`, `RunConfig.algorithm`), and the only copy of their defaults.
+/// Ranges are checked where values enter (the config's field table); `validate(workers:)` checks
+/// how they fit together and K.
+public struct AlgorithmConfig: Equatable, Sendable {
+    public var kind: AlgorithmKind = .minibatch
+    /// K, 1 to 1024 (for async: N·P, or left at 1).
+    public var workers: Int = 1
+    /// H, local steps between weight averages, 1 to 10^6.
+    public var localSteps: Int = 1
+    /// Post-local SGD (and SlowMo on top of it): the epoch (0 to `epochs`) at which local SGD starts.
+    public var switchEpoch: Int? = nil
+    /// The iteration at which local SGD starts (instead of `switchEpoch`); 0: from the start;
+    /// neither: local from the start, or minibatch throughout for post-local SGD.
+    public var switchStep: Int? = nil
+    /// Hierarchical: workers per group, innermost first, each dividing the next and K (at most 8 levels).
+    public var groupSize: [Int] = []
+    /// Hierarchical: for each group level after the first, how many of the previous level's
+    /// periods make one of this level's (H_b); the last entry is for the global level.
+    public var globalEvery: [Int] = []
+    /// SlowMo's slow learning rate α, greater than 0, at most 1000.
+    public var slowmoLr: Float = 1
+    /// SlowMo's slow momentum β, at least 0, under 1: its outer optimizer's momentum.
+    public var slowmoMomentum: Float = 0.5
+    /// Outer Nesterov (DiLoCo-style) instead of heavy-ball slow momentum.
+    public var slowmoNesterov: Bool = false
+    /// What happens to BatchNorm statistics at an average.
+    public var bnSync: BatchNormSync = .average
+    /// What happens to the base optimizer's momentum at an average.
+    public var momentumSync: MomentumSync = .local
 
-    /// Every setting given; the outer optimizer is the study's with slow momentum β = `slowMomentum`.
-    public init(kind: AlgorithmKind, localSteps: Int, switchStep: Int?, groupSizes: [Int], levelMultipliers: [Int],
-                slowLearningRate: Float, slowMomentum: Float, slowNesterov: Bool,
-                batchNormSync: BatchNormSync, momentumSync: MomentumSync) {
-        self.kind = kind
-        self.localSteps = localSteps
-        self.switchStep = switchStep
-        self.groupSizes = groupSizes
-        self.levelMultipliers = levelMultipliers
-        self.slowLearningRate = slowLearningRate
-        self.outerOptimizer = AlgorithmConfig.outerOptimizer(momentum: slowMomentum, nesterov: slowNesterov)
-        self.batchNormSync = batchNormSync
-        self.momentumSync = momentumSync
+    public init() {}
+
+    /// The first iteration of the local phase: `switchStep`, else `switchEpoch` epochs of
+    /// `stepsPerEpoch` iterations; nil when neither is given.
+    public func switchIteration(stepsPerEpoch: Int) -> Int? {
+        switchStep ?? switchEpoch.map { $0 * stepsPerEpoch }
+    }
+
+    /// SlowMo's outer optimizer (Wang et al. 2020): one step of it at learning rate α·γ on the
+    /// pseudo-gradient (x₀ − x̄)/γ at every global average; the study's, with slow momentum β.
+    public var outerOptimizer: OptimizerConfig {
+        AlgorithmConfig.outerOptimizer(momentum: slowmoMomentum, nesterov: slowmoNesterov)
     }
 
     /// SlowMo's outer optimizer with slow momentum β: u ← β·u + d, x₀ ← x₀ − lr·u (or Nesterov),

@@ -110,7 +110,7 @@ extension SlowMo {
     static let build: AlgorithmKind.Builder = { c, workers, parameterCount in
         let start = c.switchStep ?? 0
         let inner = PostLocalSGD(switchStep: start, averaging: c.averaging(levels: c.levels(workers: workers), firstStep: start))
-        return SlowMo(inner: inner, parameterCount: parameterCount, slowLearningRate: c.slowLearningRate,
+        return SlowMo(inner: inner, parameterCount: parameterCount, slowLearningRate: c.slowmoLr,
                       outer: c.outerOptimizer)
     }
 }

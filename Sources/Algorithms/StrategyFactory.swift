@@ -6,11 +6,11 @@ extension AlgorithmConfig {
     public func validate(workers: Int) throws {
         guard localSteps >= 1 else { throw StrategyError("local_steps must be at least 1, got \(localSteps)") }
         if let s = switchStep, s < 0 { throw StrategyError("switch point must not be negative, got \(s)") }
-        guard slowLearningRate > 0, slowLearningRate.isFinite else {
-            throw StrategyError("slowmo_lr must be positive, got \(slowLearningRate)")
+        guard slowmoLr > 0, slowmoLr.isFinite else {
+            throw StrategyError("slowmo_lr must be positive, got \(slowmoLr)")
         }
-        guard slowMomentum >= 0, slowMomentum < 1 else {
-            throw StrategyError("slowmo_momentum must be in [0, 1), got \(slowMomentum)")
+        guard slowmoMomentum >= 0, slowmoMomentum < 1 else {
+            throw StrategyError("slowmo_momentum must be in [0, 1), got \(slowmoMomentum)")
         }
         do {
             try outerOptimizer.validate()
@@ -18,16 +18,16 @@ extension AlgorithmConfig {
             throw StrategyError("the outer optimizer: \(e)")
         }
         var previous = 1
-        for g in groupSizes {
+        for g in groupSize {
             guard g >= 1, g % previous == 0, workers % g == 0 else {
                 throw StrategyError("group_size \(g) must divide the \(workers) workers and be a multiple of the previous group size \(previous)")
             }
             previous = g
         }
-        if kind == .hierarchical && groupSizes.isEmpty {
+        if kind == .hierarchical && groupSize.isEmpty {
             throw StrategyError("hierarchical needs --group-size G (workers per group), a divisor of the \(workers) workers")
         }
-        if let bad = levelMultipliers.first(where: { $0 < 1 }) {
+        if let bad = globalEvery.first(where: { $0 < 1 }) {
             throw StrategyError("global_every must be at least 1, got \(bad)")
         }
     }
@@ -36,28 +36,32 @@ extension AlgorithmConfig {
     func levels(workers: Int) -> [PeriodicAveraging.Level] {
         var result: [PeriodicAveraging.Level] = []
         var period = localSteps
-        let groups = groupSizes.filter { $0 < workers }
+        let groups = groupSize.filter { $0 < workers }
         for (i, g) in groups.enumerated() {
             result.append(.init(groupSize: g, period: period))
-            period *= i < levelMultipliers.count ? levelMultipliers[i] : 1
+            period *= i < globalEvery.count ? globalEvery[i] : 1
         }
         result.append(.init(groupSize: workers, period: period))
         return result
     }
 
-    /// Builds the strategy of `kind` for K = `workers` workers (its builder in `AlgorithmKind.registry`).
-    public func makeStrategy(workers: Int, parameterCount: Int) throws -> SyncStrategy {
-        try validate(workers: workers)
+    /// Builds the strategy of `kind` for K = `workers` workers (its builder in `AlgorithmKind.registry`),
+    /// the switching epoch counted in iterations of `stepsPerEpoch`.
+    public func makeStrategy(workers: Int, parameterCount: Int, stepsPerEpoch: Int) throws -> SyncStrategy {
+        var resolved = self
+        resolved.switchStep = switchIteration(stepsPerEpoch: stepsPerEpoch)
+        resolved.switchEpoch = nil
+        try resolved.validate(workers: workers)
         guard let build = AlgorithmKind.registry.first(where: { $0.kind == kind })?.build else {
             throw StrategyError("\(kind) is an execution mode of its own (AsyncTrainer), not a synchronization strategy of the lockstep trainer")
         }
-        return build(self, workers, parameterCount)
+        return build(resolved, workers, parameterCount)
     }
 
     /// Periodic averaging over `levels` whose periods count from `firstStep`, with this
     /// config's BatchNorm and momentum policies.
     func averaging(levels: [PeriodicAveraging.Level], firstStep: Int) -> PeriodicAveraging {
-        PeriodicAveraging(levels: levels, batchNormSync: batchNormSync, momentumSync: momentumSync, firstStep: firstStep)
+        PeriodicAveraging(levels: levels, batchNormSync: bnSync, momentumSync: momentumSync, firstStep: firstStep)
     }
 
     /// Averaging over `levels` from the switching point on (0, the default: from the start),

@@ -14,9 +14,10 @@ extension RunConfig {
         do {
             try optimizerConfig.validate()
             try scheduleConfig.validate()
-            var strategy = algorithmConfig(stepsPerEpoch: 1)
+            var strategy = algorithm
+            strategy.switchStep = algorithm.switchIteration(stepsPerEpoch: 1)
             if execution.backend == .mpi && algorithm.kind == .hierarchical && algorithm.groupSize.isEmpty {
-                strategy.groupSizes = [algorithm.workers] // resolved to the node's workers once MPI is up
+                strategy.groupSize = [algorithm.workers] // resolved to the node's workers once MPI is up
             }
             try strategy.validate(workers: algorithm.workers)
         } catch let e as OptimConfigError {
@@ -91,16 +92,5 @@ extension RunConfig {
         ScheduleConfig(baseLearningRate: schedule.lr, kind: schedule.lrSchedule, decayEpochs: decayEpochs,
                        decayFactor: schedule.decayFactor, warmupEpochs: warmupEpochs, epochs: schedule.epochs,
                        scaleLearningRate: schedule.scaleLr, maxLearningRate: maxLearningRate)
-    }
-
-    /// The strategy's settings; the switching epoch becomes an iteration here. Every field of
-    /// `AlgorithmConfig` is given here: it has no defaults of its own.
-    public func algorithmConfig(stepsPerEpoch: Int) -> AlgorithmConfig {
-        let a = algorithm
-        return AlgorithmConfig(kind: a.kind, localSteps: a.localSteps,
-                               switchStep: a.switchStep ?? a.switchEpoch.map { $0 * stepsPerEpoch },
-                               groupSizes: a.groupSize, levelMultipliers: a.globalEvery,
-                               slowLearningRate: a.slowmoLr, slowMomentum: a.slowmoMomentum, slowNesterov: a.slowmoNesterov,
-                               batchNormSync: a.bnSync, momentumSync: a.momentumSync)
     }
 }

@@ -59,32 +59,6 @@ public struct ScheduleSection: Equatable, Sendable {
     public init() {}
 }
 
-/// `[algorithm]`: the synchronization strategy over the K workers.
-public struct AlgorithmSection: Equatable, Sendable {
-    public var kind: AlgorithmKind = .minibatch
-    /// K, 1 to 1024 (for async: N·P, or left at 1).
-    public var workers: Int = 1
-    /// H, local steps between weight averages, 1 to 10^6.
-    public var localSteps: Int = 1
-    /// Post-local SGD: the epoch (0 to `epochs`) at which local SGD starts.
-    public var switchEpoch: Int? = nil
-    /// Post-local SGD: the iteration at which local SGD starts (instead of `switchEpoch`).
-    public var switchStep: Int? = nil
-    /// Hierarchical: workers per group, innermost first, each dividing K (at most 8 levels).
-    public var groupSize: [Int] = []
-    /// Hierarchical: H_b per level (at most 8), H·H_b… at most 10^9 steps.
-    public var globalEvery: [Int] = []
-    /// SlowMo's slow learning rate α, greater than 0, at most 1000.
-    public var slowmoLr: Float = 1
-    /// SlowMo's slow momentum β, at least 0, under 1.
-    public var slowmoMomentum: Float = 0.5
-    public var slowmoNesterov: Bool = false
-    public var bnSync: BatchNormSync = .average
-    public var momentumSync: MomentumSync = .local
-
-    public init() {}
-}
-
 /// `[async]`: asynchronous local SGD (`algorithm = async`; AsyncTrainer).
 public struct AsyncSection: Equatable, Sendable {
     /// N, nodes, 1 to 1024; each holds one shared replica.

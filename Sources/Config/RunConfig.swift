@@ -1,3 +1,4 @@
+import Algorithms
 import Optim
 
 /// Where a run's workers live.
@@ -19,7 +20,8 @@ public struct RunConfig: Equatable, Sendable {
     /// The optimizer section is `Optim.OptimizerConfig` itself; its defaults are the run's.
     public var optimizer = OptimizerConfig()
     public var schedule = ScheduleSection()
-    public var algorithm = AlgorithmSection()
+    /// `[algorithm]`: the synchronization strategy and its settings (`Algorithms.AlgorithmConfig`).
+    public var algorithm = AlgorithmConfig()
     public var async = AsyncSection()
     public var execution = ExecutionSection()
 

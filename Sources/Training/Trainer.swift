@@ -79,12 +79,12 @@ public final class Trainer: TrainingLoop {
         evaluationReplica = Replica(for: net)
         optimizer = Optimizer(layout: net.layout, config: config.optimizerConfig)
         do {
-            strategy = try config.algorithmConfig(stepsPerEpoch: stepsPerEpoch)
-                .makeStrategy(workers: config.algorithm.workers, parameterCount: net.layout.count)
+            strategy = try config.algorithm.makeStrategy(workers: config.algorithm.workers, parameterCount: net.layout.count,
+                                                         stepsPerEpoch: stepsPerEpoch)
         } catch let e as StrategyError {
             throw TrainingError(e.description)
         }
-        if let s = config.algorithmConfig(stepsPerEpoch: stepsPerEpoch).switchStep, s > config.schedule.epochs * stepsPerEpoch {
+        if let s = config.algorithm.switchIteration(stepsPerEpoch: stepsPerEpoch), s > config.schedule.epochs * stepsPerEpoch {
             throw TrainingError("the switching point (iteration \(s)) is past the end of training (\(config.schedule.epochs * stepsPerEpoch) iterations)")
         }
         workerSet = WorkerSet(parameters: replicas.map(\.parameters.pointer), gradients: replicas.map(\.gradients.pointer),

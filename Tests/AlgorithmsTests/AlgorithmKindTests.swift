@@ -18,13 +18,13 @@ final class AlgorithmKindTests: XCTestCase {
         func build(_ kind: AlgorithmKind, _ edit: (inout AlgorithmConfig) -> Void = { _ in }) throws -> SyncStrategy {
             var c = AlgorithmConfig.settings(kind, localSteps: 2)
             edit(&c)
-            return try c.makeStrategy(workers: 4, parameterCount: 3)
+            return try c.makeStrategy(workers: 4, parameterCount: 3, stepsPerEpoch: 1)
         }
         XCTAssertTrue(try build(.minibatch) is MinibatchSGD)
         XCTAssertTrue(try build(.local) is PeriodicAveraging)
         XCTAssertTrue(try build(.local) { $0.switchStep = 3 } is PostLocalSGD, "local with a switching point")
         XCTAssertTrue(try build(.postLocal) { $0.switchStep = 3 } is PostLocalSGD)
-        XCTAssertTrue(try build(.hierarchical) { $0.groupSizes = [2] } is PeriodicAveraging)
+        XCTAssertTrue(try build(.hierarchical) { $0.groupSize = [2] } is PeriodicAveraging)
         XCTAssertTrue(try build(.slowmo) is SlowMo)
         XCTAssertThrowsError(try build(.async))
     }

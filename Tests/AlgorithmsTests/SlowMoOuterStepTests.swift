@@ -58,16 +58,16 @@ final class SlowMoOuterStepTests: XCTestCase {
 
     /// The study's settings map onto the outer optimizer config and back.
     func testSlowMoSettingsAreTheOuterOptimizerConfig() throws {
-        var c = AlgorithmConfig.settings(.local, slowMomentum: 0.5)
+        var c = AlgorithmConfig.settings(.local, slowmoMomentum: 0.5)
         XCTAssertEqual(c.outerOptimizer, AlgorithmConfig.outerOptimizer(momentum: 0.5, nesterov: false))
-        c.slowMomentum = 0.9
-        c.slowNesterov = true
+        c.slowmoMomentum = 0.9
+        c.slowmoNesterov = true
         XCTAssertEqual(c.outerOptimizer.momentum, 0.9)
         XCTAssertTrue(c.outerOptimizer.nesterov)
         XCTAssertEqual(c.outerOptimizer.weightDecay, 0)
         XCTAssertEqual(c.outerOptimizer.momentumForm, .pytorch)
         c.kind = .slowmo
-        let s = try XCTUnwrap(try c.makeStrategy(workers: 2, parameterCount: 3) as? SlowMo)
+        let s = try XCTUnwrap(try c.makeStrategy(workers: 2, parameterCount: 3, stepsPerEpoch: 1) as? SlowMo)
         XCTAssertEqual(s.outer.config, c.outerOptimizer)
     }
 

@@ -116,10 +116,10 @@ final class StrategyTests: XCTestCase {
     }
 
     func testConfigBuildsHierarchyLevels() throws {
-        var c = AlgorithmConfig.settings(.hierarchical, localSteps: 2, groupSizes: [2, 4], levelMultipliers: [3, 5])
+        var c = AlgorithmConfig.settings(.hierarchical, localSteps: 2, groupSize: [2, 4], globalEvery: [3, 5])
         XCTAssertEqual(c.levels(workers: 8), [.init(groupSize: 2, period: 2), .init(groupSize: 4, period: 6),
                                              .init(groupSize: 8, period: 30)])
-        c.groupSizes = [3]
+        c.groupSize = [3]
         XCTAssertThrowsError(try c.validate(workers: 8)) { XCTAssertTrue("\($0)".contains("group_size 3")) }
     }
 
@@ -165,9 +165,9 @@ final class StrategyTests: XCTestCase {
     /// One worker: SlowMo is Lookahead (Zhang et al. 2019). Every H steps x ← x₀ + α(x − x₀)
     /// with β = 0; with β > 0 the slow momentum acts on the lone worker's pseudo-gradient.
     func testSlowMoWithOneWorkerIsLookahead() throws {
-        var config = AlgorithmConfig.settings(.slowmo, localSteps: 2, slowLearningRate: 0.5, slowMomentum: 0)
+        var config = AlgorithmConfig.settings(.slowmo, localSteps: 2, slowmoLr: 0.5, slowmoMomentum: 0)
         let f = Fixture(workers: 1)  // x = (1, 10)
-        let s = try config.makeStrategy(workers: 1, parameterCount: 2)
+        let s = try config.makeStrategy(workers: 1, parameterCount: 2, stepsPerEpoch: 1)
         try s.afterBackward(f.context(0))  // anchor x₀ = (1, 10)
         f.parameters[0][0] = 2  // as if by the optimizer
         try s.afterStep(f.context(0))
@@ -180,10 +180,10 @@ final class StrategyTests: XCTestCase {
         XCTAssertEqual(s.syncs, 0, "nothing to communicate")
         XCTAssertEqual(f.comm.counters.bytes, 0)
 
-        config.slowMomentum = 0.5
-        config.slowLearningRate = 1
+        config.slowmoMomentum = 0.5
+        config.slowmoLr = 1
         let g = Fixture(workers: 1)
-        let m = try config.makeStrategy(workers: 1, parameterCount: 2)
+        let m = try config.makeStrategy(workers: 1, parameterCount: 2, stepsPerEpoch: 1)
         for (t, x) in [(0, Float(3)), (1, 5), (2, 6), (3, 4)] {
             try m.afterBackward(g.context(t, lr: 0.1))
             g.parameters[0][0] = x

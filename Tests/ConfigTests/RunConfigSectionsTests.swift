@@ -145,7 +145,7 @@ final class RunConfigSectionsTests: XCTestCase {
         XCTAssertEqual(c.resolvedWarmupEpochs, 0)
         XCTAssertEqual(c.scheduleConfig.kind, .cosine)
         XCTAssertEqual(c.scheduleConfig.epochs, 10)
-        XCTAssertEqual(c.algorithmConfig(stepsPerEpoch: 1).kind, .minibatch)
+        XCTAssertEqual(c.algorithm.kind, .minibatch)
     }
 
     private func write(_ name: String, _ contents: String) throws -> String {
