@@ -13,6 +13,9 @@ struct AsyncEpochSums {
     /// Seconds the threads were held up by averaging (summed over threads).
     var wait: Double = 0
 
+    /// Seconds of computing (data, forward, backward, optimizer), summed over the threads.
+    var compute: Double { data + forward + backward + optimizer }
+
     mutating func add(_ s: WorkerStep, batchSize: Int) {
         steps += 1
         lossSum += Double(s.loss)

@@ -56,6 +56,9 @@ extension AsyncTrainer {
             sums.samples = Int(try sum(Float(sums.samples), over: comm).rounded())
             sums.steps = Int(try sum(Float(sums.steps), over: comm).rounded())
         }
+        let modelled = try modelledEpochSeconds()
+        measuredCompute.seconds += workers.reduce(0) { $0 + $1.sums.compute }
+        measuredCompute.steps += workers.reduce(0) { $0 + $1.sums.steps }
         var time = time
         time.evaluation += now() - t
         let syncs = stats.rounds, bytes = trainingBytes
@@ -66,7 +69,7 @@ extension AsyncTrainer {
             testLoss: test.loss, testAccuracy: test.accuracy,
             lr: schedule.learningRate(atStep: max(0, globalStep - 1)),
             seconds: time.training + time.evaluation, syncs: syncs - epochStart.syncs,
-            bytesCommunicated: bytes - epochStart.bytes, time: time, modelledSeconds: nil)
+            bytesCommunicated: bytes - epochStart.bytes, time: time, modelledSeconds: modelled)
         history.append(metrics)
         totalTime = totalTime + time
         epochStart = (syncs, bytes)
@@ -77,6 +80,35 @@ extension AsyncTrainer {
     func summary() -> RunSummary {
         setup.summary(history: history, steps: globalStep,
                       localSteps: config.async.averageSeconds == nil ? config.resolvedAverageEvery : 0, totalTime: totalTime,
-                      syncs: stats.rounds, bytes: trainingBytes, modelledSeconds: nil, parameters: network.layout.count)
+                      syncs: stats.rounds, bytes: trainingBytes,
+                      modelledSeconds: config.execution.network == nil ? nil : history.compactMap(\.modelledSeconds).reduce(0, +),
+                      parameters: network.layout.count)
+    }
+
+    /// With `--network`: the epoch's seconds with every node on its own machine and its P threads
+    /// on P cores, i.e. the slowest thread's computing (over every process). The averaging
+    /// overlaps with it: a round the network makes slower makes the average staler
+    /// (`AsyncStats.modelledRoundNodeSteps`), not the epoch longer. Nil without `--network`.
+    func modelledEpochSeconds() throws -> Double? {
+        guard config.execution.network != nil else { return nil }
+        let slowest = workers.map(\.sums.compute).max() ?? 0
+        guard communicator.processCount > 1, let comm = evaluationCommunicator else { return slowest }
+        let microseconds = try comm.gatherIntegers([Int((slowest * 1e6).rounded())]).map { $0[0] }
+        return Double(microseconds.max() ?? 0) / 1e6
+    }
+
+    /// One round's all-reduce on the `--network` model, in seconds and in the node updates it
+    /// spans (each node makes P updates per thread step): the `--async-delay` that network implies.
+    func recordModelledRound() {
+        guard let modelled = communicator as? ModelledCommunicator, let averaging else { return }
+        let round = modelled.network.allReduceSeconds(bytes: 4 * (averaging.count - averaging.broadcastCount),
+                                                      workers: config.async.nodes, groupSize: config.async.nodes)
+        let (seconds, steps) = measuredCompute
+        board.locked {
+            board.stats.modelledRoundSeconds = round
+            if seconds > 0 && steps > 0 {
+                board.stats.modelledRoundNodeSteps = round / (seconds / Double(steps)) * Double(config.async.threadsPerNode)
+            }
+        }
     }
 }

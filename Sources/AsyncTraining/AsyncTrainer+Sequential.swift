@@ -12,6 +12,7 @@ extension AsyncTrainer {
     func runSequential() throws {
         for epoch in (globalStep / stepsPerEpoch)..<config.schedule.epochs {
             let plan = try setup.plan(epoch: epoch)
+            for w in workers { w.resetSums() }
             var sums = AsyncEpochSums()
             var communication = 0.0
             let start = now()
@@ -24,6 +25,7 @@ extension AsyncTrainer {
                                            roundsApplied: rounds)
                     if let error = lossError(step, worker: worker, iteration: i) { throw TrainingError(error) }
                     sums.add(step, batchSize: config.schedule.batchSize)
+                    worker.record(step, batchSize: config.schedule.batchSize)
                     let t = now()
                     try sequential?.nodeStepped(worker.node, communicator: communicator, board: board)
                     communication += now() - t

@@ -55,6 +55,8 @@ public final class AsyncTrainer: TrainingLoop {
     public internal(set) var globalStep = 0
     /// Training bytes of the run before a resume.
     var restoredBytes = 0
+    /// This process's threads' computing seconds and steps so far (for `--network`).
+    var measuredCompute: (seconds: Double, steps: Int) = (0, 0)
 
     public init(config: RunConfig, data: DataSplit, communicator: Communicator,
                 evaluationCommunicator: Communicator? = nil) throws {
@@ -68,7 +70,15 @@ public final class AsyncTrainer: TrainingLoop {
         }
         setup = try RunSetup(config: config, data: data, workers: config.asyncWorkers)
         // An injected latency delays each round's start on the averaging loop's thread, not the workers.
-        self.communicator = config.execution.injectLatency > 0 ? DelayedCommunicator(communicator, latency: config.execution.injectLatency) : communicator
+        var comm = config.execution.injectLatency > 0 ? DelayedCommunicator(communicator, latency: config.execution.injectLatency) : communicator
+        if let text = config.execution.network {
+            do {
+                comm = ModelledCommunicator(comm, network: try NetworkModel(parsing: text))
+            } catch let e as CommError {
+                throw TrainingError("--network: \(e.description)")
+            }
+        }
+        self.communicator = comm
         self.evaluationCommunicator = evaluationCommunicator
         let p = config.async.threadsPerNode
         let localNodes = communicator.localWorkers
@@ -154,6 +164,7 @@ public final class AsyncTrainer: TrainingLoop {
         } else {
             try runConcurrent()
         }
+        recordModelledRound()
         return summary()
     }
 

@@ -41,6 +41,5 @@ extension RunConfig {
             try check(CheckpointPeriod(parsing: every)?.inEpochs ?? true,
                       "async writes checkpoints at epoch ends, where every thread has stopped: give --checkpoint-every in epochs (e.g. 1e), got '\(every)'")
         }
-        try check(execution.network == nil, "--network (modelled time) is not supported by async yet")
     }
 }

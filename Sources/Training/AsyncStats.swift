@@ -25,6 +25,11 @@ public struct AsyncStats: Codable, Equatable, Sendable {
     public var workerWaitSeconds: Double = 0
     /// Nodes held by the process that wrote these numbers (N in-process, 1 per MPI rank).
     public var localNodes = 1
+    /// With `--network`: one round's all-reduce on that network, in seconds, and in the node
+    /// updates made meanwhile at the measured step time (P per thread step): the staleness the
+    /// network implies, and so the `--async-delay` that simulates it.
+    public var modelledRoundSeconds: Double?
+    public var modelledRoundNodeSteps: Double?
 
     public init() {}
 
@@ -39,5 +44,6 @@ public struct AsyncStats: Codable, Equatable, Sendable {
         case updatesDuringRounds = "updates_during_rounds", allReduceSeconds = "all_reduce_seconds"
         case snapshotSeconds = "snapshot_seconds", applySeconds = "apply_seconds"
         case workerWaitSeconds = "worker_wait_seconds", localNodes = "local_nodes"
+        case modelledRoundSeconds = "modelled_round_seconds", modelledRoundNodeSteps = "modelled_round_node_steps"
     }
 }
