@@ -64,6 +64,10 @@ struct SequentialAveraging {
     var schedule: AsyncRoundSchedule
     /// Updates applied to each node so far.
     var nodeSteps: [Int]
+    /// `--momentum-sync average`: for each thread index, that thread's momentum on every node,
+    /// averaged after each round (as local SGD averages its workers' momentum).
+    var momentumGroups: [[UnsafeMutablePointer<Float>]] = []
+    var momentumCount = 0
 
     init(averaging: AsyncAveraging, averageEvery: Int, delay: Int) {
         self.averaging = averaging
@@ -89,7 +93,7 @@ struct SequentialAveraging {
                 changed = true
             }
             if schedule.mayComplete(steps: nodeSteps, delay: delay) {
-                try complete(board: board)
+                try complete(board: board, communicator: communicator)
                 changed = true
             }
         }
@@ -109,13 +113,14 @@ struct SequentialAveraging {
             schedule.started()
             board.locked { board.stats.forcedRounds += 1 }
         }
-        try complete(board: board)
+        try complete(board: board, communicator: communicator)
     }
 
-    private mutating func complete(board: AsyncBoard) throws {
+    private mutating func complete(board: AsyncBoard, communicator: Communicator) throws {
         try averaging.wait()
         for k in nodeSteps.indices { averaging.apply(node: k) }
         averaging.finishRound()
+        for group in momentumGroups { try communicator.allReduceMean(group, count: momentumCount) }
         for counter in board.counters { counter.roundsApplied.add(1, ordering: .sequentiallyConsistent) }
         let stale = schedule.completed(steps: nodeSteps)
         board.locked {

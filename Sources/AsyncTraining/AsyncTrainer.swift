@@ -106,6 +106,13 @@ public final class AsyncTrainer: TrainingLoop {
         if config.async.asyncDeterministic, let averaging {
             sequential = SequentialAveraging(averaging: averaging, averageEvery: config.resolvedAverageEvery,
                                              delay: config.async.asyncDelay)
+            if config.algorithm.momentumSync == .average {
+                let p = config.async.threadsPerNode, workers = workers
+                sequential?.momentumGroups = (0..<p).map { t in
+                    (0..<nodes.count).map { n in workers[n * p + t].optimizerState.momentum.pointer }
+                }
+                sequential?.momentumCount = network.layout.count
+            }
         }
         network.initialize(nodes[0], seed: config.execution.seed)
         for r in nodes.dropFirst() { r.copyWeights(from: nodes[0]) }

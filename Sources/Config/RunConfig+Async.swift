@@ -33,8 +33,8 @@ extension RunConfig {
                   "--async-deterministic simulates all nodes in one process; use --backend inprocess")
         try check(a.asyncDelay == 0 || a.asyncDeterministic,
                   "--async-delay fixes when averaging completes in the sequentialised mode; add --async-deterministic")
-        try check(algorithm.momentumSync != .average,
-                  "async keeps momentum per thread; --momentum-sync must be local or reset (average is not supported by async)")
+        try check(algorithm.momentumSync != .average || a.asyncDeterministic,
+                  "--momentum-sync average with async needs --async-deterministic: the concurrent mode's threads use their momentum while a round completes")
         if let every = execution.checkpointEvery, !every.trimmingCharacters(in: .whitespaces).isEmpty {
             try check(a.asyncDeterministic,
                       "--checkpoint-every with async needs --async-deterministic: the concurrent mode's state depends on thread timing, so it cannot be continued bitwise")

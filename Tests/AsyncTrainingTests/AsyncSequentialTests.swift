@@ -82,10 +82,26 @@ final class AsyncSequentialTests: XCTestCase {
             assertBitwise(async.workers[n].optimizerState.momentum.array, local.optimizerStates[n].momentum.array, "node \(n) momentum")
         }
         XCTAssertNotEqual(kept.nodes[0].parameters.array, async.nodes[0].parameters.array, "resetting changes the run")
-        var average = asyncConfig { $0.async.nodes = 2; $0.algorithm.momentumSync = .average }
-        average.async.averageEvery = 3
-        XCTAssertThrowsError(try average.validate()) {
-            XCTAssertEqual("\($0)", "async keeps momentum per thread; --momentum-sync must be local or reset (average is not supported by async)")
+    }
+
+    /// `--momentum-sync average` (sequentialised mode): after each round, each thread's momentum
+    /// becomes the mean of that thread's momentum over the nodes, so with one thread per node and
+    /// immediate completion async is local SGD's momentum averaging, bit for bit. The concurrent
+    /// mode refuses it with a sentence.
+    func testMomentumAverageIsLocalSGDsAverage() throws {
+        let data = try tinyData(train: 48, test: 12)
+        func recipe(_ c: inout RunConfig) { c.schedule.batchSize = 2; c.schedule.epochs = 2; c.algorithm.momentumSync = .average }
+        let local = try train(tinyConfig { recipe(&$0); $0.algorithm.kind = .local; $0.algorithm.workers = 3; $0.algorithm.localSteps = 5 }, data: data)
+        let async = try trainAsync(asyncConfig { recipe(&$0); $0.async.nodes = 3; $0.async.averageEvery = 5 }, data: data)
+        for n in 0..<3 {
+            assertBitwise(async.nodes[n].parameters.array, local.replicas[n].parameters.array, "node \(n) weights")
+            assertBitwise(async.workers[n].optimizerState.momentum.array, local.optimizerStates[n].momentum.array, "node \(n) momentum")
+        }
+        XCTAssertEqual(async.summary().bytesCommunicated, local.summary().bytesCommunicated, "the momentum's bytes are counted alike")
+        var concurrent = asyncConfig { $0.async.nodes = 2; $0.algorithm.momentumSync = .average }
+        concurrent.async.asyncDeterministic = false
+        XCTAssertThrowsError(try concurrent.validate()) {
+            XCTAssertEqual("\($0)", "--momentum-sync average with async needs --async-deterministic: the concurrent mode's threads use their momentum while a round completes")
         }
     }
 
