@@ -37,10 +37,15 @@ public struct AsyncRoundSchedule: Codable, Equatable, Sendable {
     /// Nodes without a snapshot, in node order.
     public var missing: [Int] { snapshotted.indices.filter { !snapshotted[$0] } }
 
+    /// Whether node `n`'s snapshot is due after it has made `step` updates (never while a round
+    /// is in flight or once it has its snapshot).
+    public func isDue(node n: Int, step: Int) -> Bool {
+        !inFlight && !snapshotted[n] && step >= nextSnapshot[n]
+    }
+
     /// Nodes whose snapshot is due, given every node's update count `steps`.
     public func due(steps: [Int]) -> [Int] {
-        guard !inFlight else { return [] }
-        return missing.filter { steps[$0] >= nextSnapshot[$0] }
+        steps.indices.filter { isDue(node: $0, step: steps[$0]) }
     }
 
     /// Records node `n`'s snapshot, taken when it had made `step` updates.

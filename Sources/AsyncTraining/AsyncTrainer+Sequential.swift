@@ -82,7 +82,8 @@ struct SequentialAveraging {
         var changed = true
         while changed {
             changed = false
-            for k in schedule.due(steps: nodeSteps) {
+            // After every node step: checks without building arrays.
+            for k in nodeSteps.indices where schedule.isDue(node: k, step: nodeSteps[k]) {
                 averaging.snapshot(node: k)
                 schedule.snapshotTaken(node: k, atStep: nodeSteps[k])
                 changed = true

@@ -97,10 +97,8 @@ public final class AsyncTrainer: TrainingLoop {
         nodes = localNodes.map { _ in Replica(for: network) }
         evaluationReplica = Replica(for: network)
         evaluationPool = ThreadPool(threads: max(1, min(config.execution.threads, workers.count)))
-        context = AsyncRunContext(
-            train: data.train, seed: config.execution.seed, augmentation: setup.augmentation, schedule: setup.schedule,
-            optimizer: Optimizer(layout: network.layout, config: config.optimizerConfig),
-            stepsPerEpoch: setup.stepsPerEpoch, resetMomentum: config.algorithm.momentumSync == .reset)
+        context = AsyncRunContext(setup: setup, optimizer: Optimizer(layout: network.layout, config: config.optimizerConfig),
+                                  resetMomentum: config.algorithm.momentumSync == .reset)
         averaging = config.async.nodes == 1 ? nil : Self.averaging(of: nodes, statistics: config.algorithm.bnSync)
         board = Self.board(config, localNodes: nodes.count)
         if config.async.asyncDeterministic, let averaging {

@@ -68,18 +68,19 @@ final class AsyncWorker: @unchecked Sendable {
     /// the thread zeroes its momentum at its first step after a round, as local SGD does after
     /// an average (so one thread per node with immediate completion stays local SGD bitwise).
     func step(iteration: Int, plan: EpochPlan, replica: Replica, run: AsyncRunContext, roundsApplied: Int) -> WorkerStep {
-        let epoch = iteration / run.stepsPerEpoch, m = iteration % run.stepsPerEpoch
-        let lr = run.schedule.learningRate(atStep: iteration)
+        let setup = run.setup, seed = setup.config.execution.seed
+        let epoch = iteration / setup.stepsPerEpoch, m = iteration % setup.stepsPerEpoch
+        let lr = setup.schedule.learningRate(atStep: iteration)
         let t0 = now()
-        var rng = RandomGenerator(seed: run.seed, Stream.augmentation, UInt64(epoch), UInt64(index), UInt64(m))
-        fillBatch(from: run.train, indices: plan.indices(worker: index, step: m), images: images.pointer,
-                  labels: labels.baseAddress!, augmentation: run.augmentation, rng: &rng)
+        var rng = RandomGenerator(seed: seed, Stream.augmentation, UInt64(epoch), UInt64(index), UInt64(m))
+        fillBatch(from: setup.data.train, indices: plan.indices(worker: index, step: m), images: images.pointer,
+                  labels: labels.baseAddress!, augmentation: setup.augmentation, rng: &rng)
         let t1 = now()
         gradients.zero()
         let view = ReplicaView(parameters: replica.parameters.pointer, gradients: gradients.pointer,
                                state: replica.state.pointer)
         let result = network.forwardLoss(images: images, labels: labels.baseAddress!, view,
-                                         .training(seed: run.seed, epoch: epoch, worker: index, step: m))
+                                         .training(seed: seed, epoch: epoch, worker: index, step: m))
         let t2 = now()
         network.backward(view)
         let t3 = now()
@@ -94,14 +95,11 @@ final class AsyncWorker: @unchecked Sendable {
     }
 }
 
-/// The read-only facts every worker step needs, shared by all threads.
+/// The read-only facts every worker step needs, shared by all threads: the run's setup (data,
+/// schedule, iterations per epoch), the optimizer and the momentum policy.
 struct AsyncRunContext: Sendable {
-    let train: Dataset
-    let seed: UInt64
-    let augmentation: Augmentation
-    let schedule: LearningRateSchedule
+    let setup: RunSetup
     let optimizer: Optimizer
-    let stepsPerEpoch: Int
     /// `--momentum-sync reset`: each thread zeroes its momentum after every round applied to its node.
     let resetMomentum: Bool
 }

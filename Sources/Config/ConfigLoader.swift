@@ -232,9 +232,15 @@ public enum ConfigLoader {
     }
 
     private static func unknownField(_ key: String, source: String, known names: [String]) -> ConfigError {
-        let closest = names.min { editDistance(key, $0) < editDistance(key, $1) }!
-        let hint = editDistance(key, closest) <= max(1, key.count / 3) ? " (did you mean '\(closest)'?)" : ""
-        return ConfigError("unknown field '\(key)' in \(source)\(hint); known fields: \(names.joined(separator: ", ")).")
+        ConfigError("unknown field '\(key)' in \(source)\(didYouMean(key, among: names)); known fields: \(names.joined(separator: ", ")).")
+    }
+
+    /// " (did you mean 'batch_size'?)" when one of `names` is close to `key` (edit distance at most
+    /// a third of its length), else "": the hint of every unknown-name error of config and sweep files.
+    package static func didYouMean(_ key: String, among names: [String]) -> String {
+        guard let closest = names.min(by: { editDistance(key, $0) < editDistance(key, $1) }),
+              editDistance(key, closest) <= max(1, key.count / 3) else { return "" }
+        return " (did you mean '\(closest)'?)"
     }
 
     /// Levenshtein distance, for "did you mean".

@@ -8,7 +8,7 @@ import Tensor
 /// What every run sets up alike, whatever its execution mode (§3's recipe): the model, the data
 /// split into K shards, the iterations of an epoch and the learning-rate schedule, and the
 /// records a run writes from them.
-public struct RunSetup {
+public struct RunSetup: Sendable {
     public let config: RunConfig
     public let data: DataSplit
     public let spec: ModelSpec

@@ -89,8 +89,7 @@ public struct SweepSpec: Sendable {
     static func checkField(_ key: String, in section: String, source: String) throws {
         guard RunConfig.fieldNames.contains(key) else {
             let word = section == "axes" ? "axis field" : "field"
-            let closest = RunConfig.fieldNames.min { editDistance(key, $0) < editDistance(key, $1) }!
-            let hint = editDistance(key, closest) <= max(1, key.count / 3) ? " (did you mean '\(closest)'?)" : ""
+            let hint = ConfigLoader.didYouMean(key, among: RunConfig.fieldNames)
             throw ConfigError("unknown \(word) '\(key)' in \(section) of sweep file \(source)\(hint); known fields: \(RunConfig.fieldNames.joined(separator: ", ")).")
         }
     }
@@ -118,21 +117,5 @@ public struct SweepSpec: Sendable {
             try checkField(key, in: section, source: source)
         }
         return result
-    }
-
-    /// Levenshtein distance, for "did you mean".
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        var row = Array(0...b.count)
-        for i in stride(from: 1, through: a.count, by: 1) {
-            var diagonal = row[0]
-            row[0] = i
-            for j in stride(from: 1, through: b.count, by: 1) {
-                let substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)
-                diagonal = row[j]
-                row[j] = min(substitution, row[j] + 1, row[j - 1] + 1)
-            }
-        }
-        return row[b.count]
     }
 }
