@@ -46,6 +46,17 @@ public struct AlgorithmConfig: Equatable, Sendable {
     public var slowmoMomentum: Float = 0.5
     /// Outer Nesterov (DiLoCo-style) instead of heavy-ball slow momentum.
     public var slowmoNesterov: Bool = false
+    /// DiLoCo's outer optimizer (`OuterOptimizerKind`).
+    public var outerOptimizer: OuterOptimizerKind = .nesterov
+    /// DiLoCo's outer learning rate, greater than 0, at most 1000; nil: the outer optimizer's default
+    /// (`OuterOptimizerKind.defaultLearningRate`).
+    public var outerLr: Float? = nil
+    /// DiLoCo's outer momentum (Adam's β₁), at least 0, under 1; nil: the outer optimizer's default.
+    public var outerMomentum: Float? = nil
+    /// The shape of DiLoCo's outer learning rate over the run.
+    public var outerLrSchedule: OuterLRSchedule = .constant
+    /// Iterations of the whole run, for the outer cosine schedule; set by `makeStrategy`, not a setting.
+    public var totalSteps: Int? = nil
     /// What happens to BatchNorm statistics at an average.
     public var bnSync: BatchNormSync = .average
     /// What happens to the base optimizer's momentum at an average.
@@ -61,7 +72,7 @@ public struct AlgorithmConfig: Equatable, Sendable {
 
     /// SlowMo's outer optimizer (Wang et al. 2020): one step of it at learning rate α·γ on the
     /// pseudo-gradient (x₀ − x̄)/γ at every global average; the study's, with slow momentum β.
-    public var outerOptimizer: OptimizerConfig {
+    public var slowmoOuterOptimizer: OptimizerConfig {
         AlgorithmConfig.outerOptimizer(momentum: slowmoMomentum, nesterov: slowmoNesterov)
     }
 

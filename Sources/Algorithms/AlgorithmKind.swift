@@ -30,7 +30,8 @@ public struct AlgorithmKind: RawRepresentable, Hashable, Codable, CaseIterable, 
         (.local, PeriodicAveraging.buildLocal),
         (.postLocal, PostLocalSGD.build),
         (.hierarchical, PeriodicAveraging.buildHierarchical),
-        (.slowmo, SlowMo.build),
+        (.slowmo, SlowMoBuilder.build),
+        (.diloco, DiLoCoBuilder.build),
         (.async, nil),
     ]
 }

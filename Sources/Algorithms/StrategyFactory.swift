@@ -13,10 +13,13 @@ extension AlgorithmConfig {
             throw StrategyError("slowmo_momentum must be in [0, 1), got \(slowmoMomentum)")
         }
         do {
-            try outerOptimizer.validate()
+            try slowmoOuterOptimizer.validate()
+            try dilocoOuterOptimizer.validate()
         } catch let e as OptimConfigError {
             throw StrategyError("the outer optimizer: \(e)")
         }
+        if let lr = outerLr, !(lr > 0 && lr.isFinite) { throw StrategyError("outer_lr must be positive, got \(lr)") }
+
         var previous = 1
         for g in groupSize {
             guard g >= 1, g % previous == 0, workers % g == 0 else {
@@ -46,12 +49,17 @@ extension AlgorithmConfig {
     }
 
     /// Builds the strategy of `kind` for K = `workers` workers (its builder in `AlgorithmKind.registry`),
-    /// the switching epoch counted in iterations of `stepsPerEpoch`.
-    public func makeStrategy(workers: Int, parameterCount: Int, stepsPerEpoch: Int) throws -> SyncStrategy {
+    /// the switching epoch counted in iterations of `stepsPerEpoch`; `totalSteps`, the run's
+    /// iterations, sets the length of DiLoCo's outer cosine schedule.
+    public func makeStrategy(workers: Int, parameterCount: Int, stepsPerEpoch: Int, totalSteps: Int? = nil) throws -> SyncStrategy {
         var resolved = self
+        resolved.totalSteps = totalSteps ?? self.totalSteps
         resolved.switchStep = switchIteration(stepsPerEpoch: stepsPerEpoch)
         resolved.switchEpoch = nil
         try resolved.validate(workers: workers)
+        if kind == .diloco && outerLrSchedule == .cosine && (resolved.totalSteps ?? 0) < 1 {
+            throw StrategyError("--outer-lr-schedule cosine needs the run's length in iterations")
+        }
         guard let build = AlgorithmKind.registry.first(where: { $0.kind == kind })?.build else {
             throw StrategyError("\(kind) is an execution mode of its own (AsyncTrainer), not a synchronization strategy of the lockstep trainer")
         }

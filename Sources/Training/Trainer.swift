@@ -80,7 +80,8 @@ public final class Trainer: TrainingLoop {
         optimizer = Optimizer(layout: net.layout, config: config.optimizerConfig)
         do {
             strategy = try config.algorithm.makeStrategy(workers: config.algorithm.workers, parameterCount: net.layout.count,
-                                                         stepsPerEpoch: stepsPerEpoch)
+                                                         stepsPerEpoch: stepsPerEpoch,
+                                                         totalSteps: config.schedule.epochs * stepsPerEpoch)
         } catch let e as StrategyError {
             throw TrainingError(e.description)
         }

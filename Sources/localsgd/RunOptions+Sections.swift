@@ -92,6 +92,10 @@ struct AlgorithmOptions: SectionOptions {
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.slowmoLr)) var slowmoLr: Float?
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.slowmoMomentum)) var slowmoMomentum: Float?
     @Flag(help: help(\RunConfig.algorithm.slowmoNesterov)) var slowmoNesterov = false
+    @Option(help: help(\RunConfig.algorithm.outerOptimizer)) var outerOptimizer: OuterOptimizerKind?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.outerLr)) var outerLr: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.outerMomentum)) var outerMomentum: Float?
+    @Option(help: help(\RunConfig.algorithm.outerLrSchedule)) var outerLrSchedule: OuterLRSchedule?
     @Option(help: help(\RunConfig.algorithm.bnSync)) var bnSync: BatchNormSync?
     @Option(help: help(\RunConfig.algorithm.momentumSync)) var momentumSync: MomentumSync?
 
@@ -106,6 +110,10 @@ struct AlgorithmOptions: SectionOptions {
         s.set(\.algorithm.slowmoLr, slowmoLr)
         s.set(\.algorithm.slowmoMomentum, slowmoMomentum)
         s.set(\.algorithm.slowmoNesterov, slowmoNesterov ? true : nil)
+        s.set(\.algorithm.outerOptimizer, outerOptimizer)
+        s.setOptional(\.algorithm.outerLr, outerLr)
+        s.setOptional(\.algorithm.outerMomentum, outerMomentum)
+        s.set(\.algorithm.outerLrSchedule, outerLrSchedule)
         s.set(\.algorithm.bnSync, bnSync)
         s.set(\.algorithm.momentumSync, momentumSync)
     }

@@ -14,6 +14,8 @@ extension OptimizerKind: ExpressibleByArgument {}
 extension AlgorithmKind: ExpressibleByArgument {}
 extension BatchNormSync: ExpressibleByArgument {}
 extension MomentumSync: ExpressibleByArgument {}
+extension OuterOptimizerKind: ExpressibleByArgument {}
+extension OuterLRSchedule: ExpressibleByArgument {}
 extension BackendKind: ExpressibleByArgument {}
 extension ReductionMode: ExpressibleByArgument {}
 

@@ -6,12 +6,12 @@ import XCTest
 /// each registered kind building its own strategy type.
 final class AlgorithmKindTests: XCTestCase {
     func testNamesOrderAndRoundTrip() throws {
-        XCTAssertEqual(AlgorithmKind.allCases.map(\.rawValue), ["minibatch", "local", "post-local", "hierarchical", "slowmo", "async"])
+        XCTAssertEqual(AlgorithmKind.allCases.map(\.rawValue), ["minibatch", "local", "post-local", "hierarchical", "slowmo", "diloco", "async"])
         XCTAssertEqual(AlgorithmKind(rawValue: "post-local"), .postLocal)
         XCTAssertNil(AlgorithmKind(rawValue: "postlocal"), "only registered names")
         let json = try JSONEncoder().encode([AlgorithmKind.slowmo])
         XCTAssertEqual(String(decoding: json, as: UTF8.self), #"["slowmo"]"#)
-        XCTAssertThrowsError(try JSONDecoder().decode([AlgorithmKind].self, from: Data(#"["diloco"]"#.utf8)))
+        XCTAssertThrowsError(try JSONDecoder().decode([AlgorithmKind].self, from: Data(#"["fedavg"]"#.utf8)))
     }
 
     func testEachKindBuildsItsStrategy() throws {
@@ -26,6 +26,7 @@ final class AlgorithmKindTests: XCTestCase {
         XCTAssertTrue(try build(.postLocal) { $0.switchStep = 3 } is PostLocalSGD)
         XCTAssertTrue(try build(.hierarchical) { $0.groupSize = [2] } is PeriodicAveraging)
         XCTAssertTrue(try build(.slowmo) is SlowMo)
+        XCTAssertEqual((try build(.diloco) as? OuterOptimization)?.stateKey, "outer")
         XCTAssertThrowsError(try build(.async))
     }
 }

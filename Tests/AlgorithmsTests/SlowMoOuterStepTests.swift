@@ -59,16 +59,16 @@ final class SlowMoOuterStepTests: XCTestCase {
     /// The study's settings map onto the outer optimizer config and back.
     func testSlowMoSettingsAreTheOuterOptimizerConfig() throws {
         var c = AlgorithmConfig.settings(.local, slowmoMomentum: 0.5)
-        XCTAssertEqual(c.outerOptimizer, AlgorithmConfig.outerOptimizer(momentum: 0.5, nesterov: false))
+        XCTAssertEqual(c.slowmoOuterOptimizer, AlgorithmConfig.outerOptimizer(momentum: 0.5, nesterov: false))
         c.slowmoMomentum = 0.9
         c.slowmoNesterov = true
-        XCTAssertEqual(c.outerOptimizer.momentum, 0.9)
-        XCTAssertTrue(c.outerOptimizer.nesterov)
-        XCTAssertEqual(c.outerOptimizer.weightDecay, 0)
-        XCTAssertEqual(c.outerOptimizer.momentumForm, .pytorch)
+        XCTAssertEqual(c.slowmoOuterOptimizer.momentum, 0.9)
+        XCTAssertTrue(c.slowmoOuterOptimizer.nesterov)
+        XCTAssertEqual(c.slowmoOuterOptimizer.weightDecay, 0)
+        XCTAssertEqual(c.slowmoOuterOptimizer.momentumForm, .pytorch)
         c.kind = .slowmo
         let s = try XCTUnwrap(try c.makeStrategy(workers: 2, parameterCount: 3, stepsPerEpoch: 1) as? SlowMo)
-        XCTAssertEqual(s.outer.config, c.outerOptimizer)
+        XCTAssertEqual(s.outer.config, c.slowmoOuterOptimizer)
     }
 
     /// Counters are integers: a step past 2^24 survives a save and restore exactly, and the Float

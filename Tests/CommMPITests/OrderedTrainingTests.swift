@@ -30,8 +30,8 @@ final class OrderedTrainingTests: XCTestCase {
         }
     }
 
-    func testPostLocalAndSlowMoOnFourRanks() throws {
-        for algorithm in ["post-local", "slowmo"] {
+    func testPostLocalSlowMoAndDiLoCoOnFourRanks() throws {
+        for algorithm in ["post-local", "slowmo", "diloco"] {
             try assertBitwise(algorithm: algorithm, workers: 4, ranks: [4])
         }
     }

@@ -151,6 +151,7 @@ final class AlgorithmIdentityTests: XCTestCase {
             ("post-local", { $0.algorithm.kind = .postLocal; $0.algorithm.switchStep = 2; $0.algorithm.localSteps = 2 }),
             ("hierarchical", { $0.algorithm.kind = .hierarchical; $0.algorithm.localSteps = 1; $0.algorithm.groupSize = [2]; $0.algorithm.globalEvery = [2] }),
             ("slowmo", { $0.algorithm.kind = .slowmo; $0.algorithm.localSteps = 2 }),
+            ("diloco", { $0.algorithm.kind = .diloco; $0.algorithm.localSteps = 2; $0.algorithm.outerLrSchedule = .cosine }),
         ]
         for (name, algorithm) in algorithms {
             for workers in name == "hierarchical" ? [4] : [1, 3] {
