@@ -87,9 +87,13 @@ final class RunConfigSectionsTests: XCTestCase {
         }
         """
 
-    /// config.json as `RunDirectory.writeConfig` writes it.
-    private func written(_ config: RunConfig, derived: Any) throws -> String {
+    /// Fields with a default that config.json gained after `oldConfigJSON` was written.
+    static let fieldsAddedSince = ["outer_optimizer", "outer_lr_schedule"]
+
+    /// config.json as `RunDirectory.writeConfig` writes it, less the fields `without`.
+    private func written(_ config: RunConfig, derived: Any, without: [String] = []) throws -> String {
         var object = try JSONSerialization.jsonObject(with: RunDirectory.encoder().encode(config)) as! [String: Any]
+        for key in without { object[key] = nil }
         object["derived"] = derived
         return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self)
     }
@@ -110,7 +114,10 @@ final class RunConfigSectionsTests: XCTestCase {
         XCTAssertEqual(config.execution.network, "10gbit:50us")
         XCTAssertEqual(config.execution.checkpointEvery, "1e")
         XCTAssertNil(config.execution.initWeights)
-        XCTAssertEqual(try written(config, derived: derived), Self.oldConfigJSON)
+        XCTAssertEqual(try written(config, derived: derived, without: Self.fieldsAddedSince), Self.oldConfigJSON)
+        let new = try JSONSerialization.jsonObject(with: RunDirectory.encoder().encode(config)) as! [String: Any]
+        XCTAssertEqual(new["outer_optimizer"] as? String, "nesterov", "fields added since take their defaults")
+        XCTAssertEqual(new["outer_lr_schedule"] as? String, "constant")
         // decoded directly too, and with a field it did not know yet left out
         XCTAssertEqual(try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: table)), config)
         table["collective_timeout"] = nil
@@ -122,13 +129,13 @@ final class RunConfigSectionsTests: XCTestCase {
         XCTAssertEqual(Set(names).count, names.count)
         XCTAssertEqual(Set(paths).count, paths.count)
         XCTAssertEqual(Set(RunConfig.fields.map(\.keyPath)).count, names.count)
-        XCTAssertEqual(names.count, 51)
+        XCTAssertEqual(names.count, 55)
         // every field reaches config.json under its name (unset optional ones are left out)
         let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(RunConfig())) as! [String: Any]
         let unset: Set = ["data_dir", "decay_epochs", "switch_epoch", "switch_step", "network", "average_every",
-                          "average_seconds", "init", "checkpoint_every"]
+                          "average_seconds", "init", "checkpoint_every", "outer_lr", "outer_momentum"]
         XCTAssertEqual(Set(encoded.keys), Set(names).subtracting(unset))
-        XCTAssertEqual(RunConfig.ranges.count, 28)
+        XCTAssertEqual(RunConfig.ranges.count, 30)
         XCTAssertEqual(RunConfig.integerListFields, ["decay_epochs", "group_size", "global_every"])
         XCTAssertEqual(RunConfig.field(\RunConfig.schedule.epochs).help, "Epochs to train, 1 to 10000 (default 10).")
         XCTAssertEqual(RunConfig.field(\RunConfig.optimizer.weightDecay).help,
