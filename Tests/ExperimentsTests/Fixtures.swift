@@ -31,7 +31,7 @@ enum Fixtures {
     }
 
     /// Every algorithm, K ∈ {1, 2, 4}, H ∈ {1, 2}, a switching point with both schedules and
-    /// SlowMo, two epochs, a network model: enough for every figure of the report.
+    /// SlowMo and DiLoCo, two epochs, a network model: enough for every figure of the report.
     static let fullSweep = """
     dataset = "synthetic"
     synthetic_train = 64
@@ -64,5 +64,11 @@ enum Fixtures {
     algorithm = "slowmo"
     workers = 4
     local_steps = 2
+
+    [[include]]
+    algorithm = "diloco"
+    workers = 4
+    local_steps = 2
+    outer_optimizer = ["sgd", "nesterov"]
     """
 }

@@ -38,7 +38,7 @@ final class ReportTests: XCTestCase {
                       "Fig. 4 — Training accuracy vs workers", "Fig. 5 — Validation accuracy vs workers", "Fig. 6 — Validation accuracy vs K×H",
                       "Fig. 7 — Switching point, step schedule", "Fig. 8 — Switching point, cosine schedule", "Fig. 10 — SlowMo vs none",
                       "Fig. 11 — Curves by switching point", "Convex — Loss vs workers at equal gradient evaluations",
-                      "Convex — Loss vs communication rounds"] {
+                      "Convex — Loss vs communication rounds", "Loss curves — DiLoCo, local and minibatch SGD"] {
             XCTAssertTrue(text.contains("<h3>\(title)</h3>"), title)
         }
         XCTAssertFalse(text.contains("<script"), "no JavaScript")
@@ -52,6 +52,30 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    /// The loss curves plot each epoch's held-out loss against the iterations so far and against
+    /// the megabytes sent so far, as metrics.jsonl records them.
+    func testLossCurvesAreTheEpochMetrics() throws {
+        let report = try Report.load([try fullSweep() + "/out"])
+        let figure = try XCTUnwrap(report.figures.first { $0.id == "curves" })
+        let run = try XCTUnwrap(report.records.first { $0.label == "diloco K=4 H=2 sgd η=1 μ=0" })
+        var megabytes = 0.0
+        let expected = run.metrics.map { m -> (Double, Double, Double) in
+            megabytes += Double(m.bytesCommunicated) / 1e6
+            return (Double(m.steps), megabytes, m.testLoss)
+        }
+        XCTAssertEqual(expected.count, 2)
+        XCTAssertGreaterThan(megabytes, 0)
+        for chart in figure.charts {
+            guard case .line(let c) = chart, c.title.hasSuffix("K=4") else { continue }
+            let series = try XCTUnwrap(c.series.first { $0.name == run.label }, c.title)
+            let bySteps = c.title.contains("iterations")
+            XCTAssertEqual(series.points.map(\.x), expected.map { bySteps ? $0.0 : $0.1 }, c.title)
+            XCTAssertEqual(series.points.map(\.y), expected.map(\.2), c.title)
+            XCTAssertFalse(series.dashed)
+        }
+        XCTAssertEqual(figure.charts.count, 2 * 3, "two charts for each K of 1, 2 and 4")
+    }
+
     func testRunsCSVHoldsTheSummariesNumbers() throws {
         let dir = try fullSweep()
         let report = try Report.load([dir + "/out"])
@@ -59,7 +83,7 @@ final class ReportTests: XCTestCase {
         let rows = CSV.parse(try String(contentsOfFile: dir + "/out/csv/runs.csv", encoding: .utf8))
         let header = rows[0]
         func column(_ name: String) -> Int { header.firstIndex(of: name)! }
-        XCTAssertEqual(rows.count - 1, 19)
+        XCTAssertEqual(rows.count - 1, 21)
         for row in rows.dropFirst() {
             // The numbers as summary.json writes them (JSONSerialization on Linux may misround the last digit).
             let summary = try String(contentsOfFile: dir + "/out/" + row[0] + "/summary.json", encoding: .utf8)
@@ -75,7 +99,7 @@ final class ReportTests: XCTestCase {
         }
         // groups.csv: one seed per group here, so median = min = max = the run's value.
         let groups = CSV.parse(try String(contentsOfFile: dir + "/out/csv/groups.csv", encoding: .utf8))
-        XCTAssertEqual(groups.count - 1, 19)
+        XCTAssertEqual(groups.count - 1, 21)
         let g = groups[0]
         let median = g.firstIndex(of: "test_accuracy_median")!
         for row in groups.dropFirst() { XCTAssertEqual(row[median], row[median + 1]) }

@@ -123,12 +123,14 @@ extension ReportFamily {
             ("Fig. 10 — SlowMo vs none", f.figure10), ("Fig. 11 — Curves by switching point", f.figure11),
             ("Convex — Loss vs workers at equal gradient evaluations", f.convexLossVsWorkers),
             ("Convex — Loss vs communication rounds", f.convexLossVsRounds),
+            ("Loss curves — DiLoCo, local and minibatch SGD", f.lossCurves),
         ]
         for (title, build) in builders {
             switch build() {
             case .drawn(let figure): figures.append(figure)
             case .skipped(let reason):
-                if !(title.hasPrefix("Convex") && model != "logreg") { skipped.append(SkippedFigure(title: title, reason: reason)) }
+                let diloco = groups.contains { $0.algorithm == "diloco" }
+                if !(title.hasPrefix("Convex") && model != "logreg") && !(title.hasPrefix("Loss curves") && !diloco) { skipped.append(SkippedFigure(title: title, reason: reason)) }
             }
         }
     }

@@ -40,6 +40,7 @@ public struct RunGroup: Sendable {
     public static let studyFields: Set<String> = [
         "algorithm", "workers", "local_steps", "switch_epoch", "switch_step", "lr_schedule", "slowmo_lr",
         "slowmo_momentum", "slowmo_nesterov", "group_size", "global_every", "seed", "threads", "decay_epochs",
+        "outer_optimizer", "outer_lr", "outer_momentum", "outer_lr_schedule",
     ]
 
     /// Groups finished runs by config minus seed and threads, keeping the order of first appearance.
@@ -89,6 +90,11 @@ public struct RunGroup: Sendable {
         if algorithm != "minibatch" { s += " H=\(config.algorithm.localSteps)" }
         if let t = switchEpoch, algorithm != "minibatch" { s += " T=\(SVG.label(t))" }
         if algorithm == "slowmo" { s += " β=\(SVG.label(Double(config.algorithm.slowmoMomentum)))" }
+        if algorithm == "diloco" {
+            let a = config.algorithm, outer = a.dilocoOuterOptimizer
+            s += " \(a.outerOptimizer.rawValue) η=\(SVG.label(Double(a.resolvedOuterLr))) μ=\(SVG.label(Double(outer.momentum)))"
+            if a.outerLrSchedule != .constant { s += " \(a.outerLrSchedule.rawValue)" }
+        }
         return s
     }
 }
