@@ -4,8 +4,9 @@ import Foundation
 /// regular file under a directory, concatenated in path order.
 ///
 /// In a directory, files ending in `.dat` (the fortunes package's binary indexes) and `.u8`
-/// (its links to the same texts) are skipped; subdirectories are read, symbolic links only when
-/// they lead to a regular file inside the directory that is not read already.
+/// (its links to the same texts) are skipped; subdirectories are read (not through links),
+/// symbolic links to files only when they lead to a regular file inside the directory that is
+/// neither skipped nor read already.
 public struct TextCorpus: Sendable {
     /// Every byte of the corpus, file after file.
     public let bytes: [UInt8]
@@ -44,16 +45,18 @@ public struct TextCorpus: Sendable {
 
     /// The text files under `directory`, sorted by path: regular files, and links to regular
     /// files inside it that nothing else read already reaches.
-    static func textFiles(in directory: String) throws -> [String] {
+    static func textFiles(in given: String) throws -> [String] {
         let fm = FileManager.default
-        let root = (directory as NSString).resolvingSymlinksInPath
+        // Absolute, so that links resolve to paths comparable with the root's.
+        let directory = URL(fileURLWithPath: given).standardizedFileURL.path
+        let root = realPath(directory) ?? directory
         var candidates: [String] = []
         var pending = [directory]
         while let folder = pending.popLast() {
             guard let names = try? fm.contentsOfDirectory(atPath: folder) else {
                 throw DataError("cannot list the text corpus directory \(folder).")
             }
-            for name in names where !skippedExtensions.contains(where: { name.hasSuffix($0) }) {
+            for name in names where !isSkipped(name) {
                 let path = (folder as NSString).appendingPathComponent(name)
                 switch (try? fm.attributesOfItem(atPath: path))?[.type] as? FileAttributeType {
                 case .typeDirectory?: pending.append(path)
@@ -66,18 +69,29 @@ public struct TextCorpus: Sendable {
         var seen = Set<String>()
         var links: [(path: String, target: String)] = []
         for path in candidates {
-            let target = (path as NSString).resolvingSymlinksInPath
+            guard let target = realPath(path) else { continue }  // a dangling link
             if isLink(path) { links.append((path, target)) } else { seen.insert(target) }
         }
         var files = candidates.filter { !isLink($0) }
         for link in links.sorted(by: { $0.path < $1.path }) where !seen.contains(link.target) {
             var isDirectory: ObjCBool = false
-            guard link.target.hasPrefix(root + "/"), fm.fileExists(atPath: link.target, isDirectory: &isDirectory),
-                  !isDirectory.boolValue else { continue }
+            guard link.target.hasPrefix(root + "/"), !isSkipped(link.target),
+                  fm.fileExists(atPath: link.target, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
             seen.insert(link.target)
             files.append(link.path)
         }
         return files.sorted()
+    }
+
+    /// The canonical absolute path (every link resolved, relative ones from their own directory).
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    private static func isSkipped(_ name: String) -> Bool {
+        skippedExtensions.contains { name.hasSuffix($0) }
     }
 
     private static func isLink(_ path: String) -> Bool {
