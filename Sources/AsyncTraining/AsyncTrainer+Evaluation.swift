@@ -65,8 +65,8 @@ extension AsyncTrainer {
         let metrics = EpochMetrics(
             epoch: epoch + 1, steps: globalStep,
             trainLoss: sums.lossSum / Double(max(1, sums.steps)),
-            trainAccuracy: Double(sums.correct) / Double(max(1, sums.samples)),
-            testLoss: test.loss, testAccuracy: test.accuracy,
+            trainAccuracy: Double(sums.correct) / Double(max(1, sums.samples * setup.labelsPerSample)),
+            testLoss: test.loss, testAccuracy: test.accuracy, testBitsPerChar: setup.bitsPerCharacter(test.loss),
             lr: schedule.learningRate(atStep: max(0, globalStep - 1)),
             seconds: time.training + time.evaluation, syncs: syncs - epochStart.syncs,
             bytesCommunicated: bytes - epochStart.bytes, time: time, modelledSeconds: modelled)

@@ -82,12 +82,9 @@ public final class AsyncTrainer: TrainingLoop {
         self.evaluationCommunicator = evaluationCommunicator
         let p = config.async.threadsPerNode
         let localNodes = communicator.localWorkers
-        let labelCapacity = max(config.schedule.batchSize, config.execution.evalBatchSize)
-        let modelSpec = setup.spec
-        workers = try localNodes.flatMap { node in
+        workers = try localNodes.flatMap { [setup] node in
             try (0..<p).map { t in
-                try AsyncWorker(index: node * p + t, node: node - localNodes.lowerBound, spec: modelSpec,
-                                batchSize: config.schedule.batchSize, labelCapacity: labelCapacity)
+                try AsyncWorker(index: node * p + t, node: node - localNodes.lowerBound, setup: setup)
             }
         }
         // OpenBLAS on one thread; a lone worker's network splits its layers over the threads.

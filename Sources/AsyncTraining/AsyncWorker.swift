@@ -34,14 +34,15 @@ final class AsyncWorker: @unchecked Sendable {
     let progressSteps = Atomic<Int>(0)
     let progressLoss = Atomic<UInt64>(0)
 
-    init(index: Int, node: Int, spec: ModelSpec, batchSize: Int, labelCapacity: Int) throws {
+    /// Labels hold `setup.labelCapacity`: a training or evaluation batch's labels.
+    init(index: Int, node: Int, setup: RunSetup) throws {
         self.index = index
         self.node = node
-        network = try Network(spec)
+        network = try setup.makeNetwork()
         gradients = FloatBuffer(count: network.layout.count)
         optimizerState = OptimizerState(count: network.layout.count)
-        images = Tensor(Shape(spec.channels, batchSize, spec.height, spec.width))
-        labels = .allocate(capacity: labelCapacity)
+        images = Tensor(setup.batchShape)
+        labels = .allocate(capacity: setup.labelCapacity)
         labels.initialize(repeating: 0)
     }
 

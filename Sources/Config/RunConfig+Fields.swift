@@ -27,6 +27,8 @@ extension RunConfig {
                     "Training samples of the synthetic dataset"),
         ConfigField("synthetic_test", .data, \.data.syntheticTest, range: FieldRange(lower: 1, upper: 100_000),
                     "Test samples of the synthetic dataset"),
+        ConfigField("context_length", .data, \.data.contextLength, range: FieldRange(lower: 2, upper: 1024),
+                    "Text dataset: tokens T per sample (characters the model reads; each predicts the next)"),
         // model
         ConfigField("model", .model, key: "kind", \.model.kind, "Model"),
         ConfigField("shortcut", .model, \.model.shortcut,

@@ -23,6 +23,8 @@ public struct DataSection: Equatable, Sendable {
     public var syntheticTrain: Int = 2048
     /// Samples of the synthetic dataset's test split, 1 to 100000.
     public var syntheticTest: Int = 512
+    /// T, tokens per sample of the text dataset, 2 to 1024.
+    public var contextLength: Int = 64
 
     public init() {}
 }

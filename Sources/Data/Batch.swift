@@ -2,22 +2,38 @@ import Tensor
 
 /// Copies the samples `indices` of `dataset` into a batch in the compute core's `[C, N, H, W]`
 /// layout (element (c, n, h, w) at ((c·N + n)·H + h)·W + w, N = `indices.count`) and their
-/// labels into `labels[0..<N]`, applying `augmentation` with draws from `rng`.
+/// labels into `labels[0..<N·L]`, L = `dataset.labelsPerSample` (label (n, l) at n·L + l),
+/// applying `augmentation` with draws from `rng`.
 ///
-/// Runs every training step, so it allocates nothing. Per sample the draws are: crop offsets
-/// (row, then column; only if `cropPadding > 0`), then the flip (only if `horizontalFlip`).
-/// Callers derive `rng` as `RandomGenerator(seed:, stream: [Stream.augmentation, epoch, worker, step])`.
+/// Runs every training step, so it allocates nothing. Images: per sample the draws are crop
+/// offsets (row, then column; only if `cropPadding > 0`), then the flip (only if
+/// `horizontalFlip`). Text ignores `augmentation`: per sample one draw shifts its window when the
+/// split shifts windows (`TokenWindows.fill`). Callers derive `rng` as
+/// `RandomGenerator(seed:, stream: [Stream.augmentation, epoch, worker, step])`.
 public func fillBatch(
     from dataset: Dataset, indices: ArraySlice<Int>, images: UnsafeMutablePointer<Float>,
     labels: UnsafeMutablePointer<Int32>, augmentation: Augmentation, rng: inout RandomGenerator
 ) {
+    switch dataset.storage {
+    case .tokens(let windows):
+        windows.fill(indices: indices, inputs: images, labels: labels, rng: &rng)
+    case .images(let pixels, let classes):
+        fillImageBatch(from: dataset, pixels: pixels, classes: classes, indices: indices, images: images, labels: labels,
+                       augmentation: augmentation, rng: &rng)
+    }
+}
+
+private func fillImageBatch(
+    from dataset: Dataset, pixels: [Float], classes: [Int32], indices: ArraySlice<Int>, images: UnsafeMutablePointer<Float>,
+    labels: UnsafeMutablePointer<Int32>, augmentation: Augmentation, rng: inout RandomGenerator
+) {
     let batch = indices.count
     let padding = augmentation.cropPadding
-    dataset.images.withUnsafeBufferPointer { source in
+    pixels.withUnsafeBufferPointer { source in
         guard let base = source.baseAddress else { return }
         for (n, index) in indices.enumerated() {
             precondition(index >= 0 && index < dataset.count, "fillBatch: index \(index) not in 0..<\(dataset.count)")
-            labels[n] = dataset.labels[index]
+            labels[n] = classes[index]
             var dy = 0, dx = 0
             if padding > 0 {
                 dy = rng.nextInt(below: 2 * padding + 1) - padding

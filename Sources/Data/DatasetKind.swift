@@ -1,5 +1,6 @@
 /// The datasets we train on. The study uses ImageNet (§3) and TinyImageNet (A.2); CIFAR-10/100
 /// and (Fashion-)MNIST are the sizes a laptop can sweep, and `synthetic` serves the tests.
+/// `text` is a plain-text corpus for a character-level language model (`TextCorpus`).
 /// The raw value is the name used on the command line.
 public enum DatasetKind: String, Codable, CaseIterable, Sendable {
     case fashionMNIST = "fashion-mnist"
@@ -7,12 +8,15 @@ public enum DatasetKind: String, Codable, CaseIterable, Sendable {
     case cifar10
     case cifar100
     case synthetic
+    case text
 
-    /// Where the data lives when no `--data-dir` is given (Debian's `dataset-*` packages).
+    /// Where the data lives when no `--data-dir` is given (Debian's `dataset-*` packages, and
+    /// `fortunes` for text).
     public var defaultDirectory: String? {
         switch self {
         case .fashionMNIST: return "/usr/share/datasets/fashion-mnist"
         case .mnist: return "/usr/share/datasets/mnist"
+        case .text: return "/usr/share/games/fortunes"
         case .cifar10, .cifar100, .synthetic: return nil
         }
     }
@@ -25,6 +29,7 @@ public enum DatasetKind: String, Codable, CaseIterable, Sendable {
         case .cifar10: return "CIFAR-10"
         case .cifar100: return "CIFAR-100"
         case .synthetic: return "synthetic"
+        case .text: return "text corpus"
         }
     }
 
@@ -45,6 +50,9 @@ public enum DatasetKind: String, Codable, CaseIterable, Sendable {
                 + "and pass --data-dir with the extracted directory"
         case .synthetic:
             return "the synthetic dataset needs no files"
+        case .text:
+            return "install the fortunes with `apt-get install fortunes`, or pass --data-dir with a text file or "
+                + "a directory of text files"
         }
     }
 }

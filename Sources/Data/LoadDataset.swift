@@ -5,10 +5,20 @@
 /// is ignored and `synthetic` describes the data. Files may be plain or gzip-compressed
 /// (`name` or `name.gz`; what `gzip -t` accepts, see `GzipInflater`). Every problem with the
 /// files is a `DataError` naming the path, and so is a split without samples.
-public func loadDataset(_ kind: DatasetKind, directory: String?, synthetic: SyntheticConfig = .init()) throws -> DataSplit {
+///
+/// `.text` reads `directory` (a file or a directory of text files; see `TextCorpus`) into
+/// windows of `contextLength` tokens (`loadText`), unnormalized.
+public func loadDataset(
+    _ kind: DatasetKind, directory: String?, synthetic: SyntheticConfig = .init(), contextLength: Int = 64
+) throws -> DataSplit {
+    if kind == .text {
+        return try loadText(path: directory ?? kind.defaultDirectory!, contextLength: contextLength)
+    }
     let raw: (train: RawImages, test: RawImages)
     let classes: Int
     switch kind {
+    case .text:
+        preconditionFailure("text is loaded above")
     case .synthetic:
         raw = try SyntheticDataset.make(synthetic)
         classes = synthetic.classes

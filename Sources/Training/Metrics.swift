@@ -36,6 +36,8 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     public var trainAccuracy: Double
     public var testLoss: Double
     public var testAccuracy: Double
+    /// Text runs: the test loss in bits per character, `testLoss / ln 2`; nil (absent) for images.
+    public var testBitsPerChar: Double?
     public var lr: Float
     /// Wall-clock seconds of this epoch, evaluation included.
     public var seconds: Double
@@ -47,7 +49,7 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     public var modelledSeconds: Double?
 
     package init(epoch: Int, steps: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double,
-                 testAccuracy: Double, lr: Float, seconds: Double, syncs: Int, bytesCommunicated: Int,
+                 testAccuracy: Double, testBitsPerChar: Double? = nil, lr: Float, seconds: Double, syncs: Int, bytesCommunicated: Int,
                  time: TimeBreakdown, modelledSeconds: Double?) {
         self.epoch = epoch
         self.steps = steps
@@ -55,6 +57,7 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
         self.trainAccuracy = trainAccuracy
         self.testLoss = testLoss
         self.testAccuracy = testAccuracy
+        self.testBitsPerChar = testBitsPerChar
         self.lr = lr
         self.seconds = seconds
         self.syncs = syncs
@@ -65,8 +68,8 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case epoch, steps, trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss"
-        case testAccuracy = "test_accuracy", lr, seconds, syncs, bytesCommunicated = "bytes_communicated", time
-        case modelledSeconds = "modelled_seconds"
+        case testAccuracy = "test_accuracy", testBitsPerChar = "test_bits_per_char", lr, seconds, syncs
+        case bytesCommunicated = "bytes_communicated", time, modelledSeconds = "modelled_seconds"
     }
 }
 
@@ -90,9 +93,15 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var time: TimeBreakdown
     public var modelledSeconds: Double?
     public var parameters: Int
+    /// Text runs: the last test loss in bits per character (`testLoss / ln 2`); nil for images.
+    public var testBitsPerChar: Double? = nil
+    /// Text runs: the unigram baseline in bits per character (`DataSplit.unigramBitsPerCharacter`),
+    /// what a model that knows only the characters' frequencies scores; nil for images.
+    public var unigramBitsPerChar: Double? = nil
 
     enum CodingKeys: String, CodingKey {
         case algorithm, workers, localSteps = "local_steps", model, dataset, epochs, steps
+        case testBitsPerChar = "test_bits_per_char", unigramBitsPerChar = "unigram_bits_per_char"
         case testAccuracy = "test_accuracy", testLoss = "test_loss", trainLoss = "train_loss"
         case trainAccuracy = "train_accuracy", samplesPerSecond = "samples_per_second", syncs
         case bytesCommunicated = "bytes_communicated", seconds, time, modelledSeconds = "modelled_seconds", parameters

@@ -31,6 +31,9 @@ package enum ModelEvaluation {
 
     /// Mean loss and accuracy of `replica` on `dataset`, in batches of `batchSize` spread over
     /// `pool`; sums are taken in batch order so the result does not depend on the threads.
+    /// Per label: the loss is the mean over every label (token, for text) in nats, the accuracy
+    /// the fraction of labels predicted, of count·`labelsPerSample`. Each lane's label buffer
+    /// holds `batchSize`·`labelsPerSample` labels.
     package static func evaluate(_ replica: Replica, on dataset: Dataset, batchSize b: Int, pool: ThreadPool,
                          lanes: [Lane], restore: Shape) -> (loss: Double, accuracy: Double) {
         let batches = (dataset.count + b - 1) / b
@@ -52,6 +55,8 @@ package enum ModelEvaluation {
         }
         for lane in lanes { lane.images.reshape(restore) }
         let n = Double(dataset.count)
-        return (losses.reduce(0, +) / n, Double(correct.reduce(0, +)) / n)
+        // Every sample has labelsPerSample labels, so the mean of batch means weighted by samples
+        // is the mean over labels.
+        return (losses.reduce(0, +) / n, Double(correct.reduce(0, +)) / (n * Double(dataset.labelsPerSample)))
     }
 }

@@ -1,4 +1,5 @@
 import Config
+import Foundation
 import Data
 import NN
 import Optim
@@ -18,6 +19,8 @@ public struct RunSetup: Sendable {
     /// Iterations of one epoch for each of the K workers.
     public let stepsPerEpoch: Int
     public let schedule: LearningRateSchedule
+    /// Text: the unigram baseline in bits per character, computed once; nil for images.
+    public let unigramBitsPerChar: Double?
 
     package init(config: RunConfig, data: DataSplit, workers: Int) throws {
         try data.requireSamples()
@@ -30,6 +33,12 @@ public struct RunSetup: Sendable {
                                       epoch: 0, seed: config.execution.seed, shuffle: config.data.shuffle).stepsPerEpoch
         schedule = LearningRateSchedule(config: config.scheduleConfig, workers: workers, batchSize: config.schedule.batchSize,
                                         stepsPerEpoch: stepsPerEpoch)
+        unigramBitsPerChar = data.unigramBitsPerCharacter
+    }
+
+    /// A loss in nats per character as bits per character (÷ ln 2) for text runs, nil for images.
+    package func bitsPerCharacter(_ loss: Double) -> Double? {
+        data.train.tokens == nil ? nil : loss / log(2)
     }
 
     public var totalSteps: Int { config.schedule.epochs * stepsPerEpoch }
@@ -46,6 +55,39 @@ public struct RunSetup: Sendable {
 
     /// [C, B, H, W] of one training batch.
     package var batchShape: Shape { Shape(spec.channels, config.schedule.batchSize, spec.height, spec.width) }
+
+    /// Labels of one sample: 1 for images, T (one next token per input token) for text.
+    package var labelsPerSample: Int { data.train.labelsPerSample }
+
+    /// Int32 labels a lane's buffer holds: a training or an evaluation batch, whichever is larger,
+    /// times `labelsPerSample`.
+    package var labelCapacity: Int {
+        max(config.schedule.batchSize, config.execution.evalBatchSize) * labelsPerSample
+    }
+
+    /// A network of the run's model, checked to predict every label of a sample: its output for
+    /// one sample must be [classes, labelsPerSample]. An image model on text (one prediction for
+    /// T labels) is a `TrainingError` naming both.
+    // TODO(gpt-tiny): once `Network.outputsPerSample` lands, compare it with `labelsPerSample`
+    // here instead of the root's output shape.
+    package func makeNetwork() throws -> Network {
+        let model = config.model.kind.rawValue, dataset = config.data.dataset.rawValue
+        let network: Network
+        do {
+            network = try Network(spec)
+        } catch let e as ModelError where labelsPerSample > 1 {
+            throw TrainingError("the model \(model) cannot read the \(dataset) dataset (\(e.description)); "
+                + "its samples are sequences of \(labelsPerSample) tokens, which need a model that predicts every token")
+        }
+        let outputs = network.root.outputShape(for: Shape(spec.channels, 1, spec.height, spec.width))
+        guard outputs == Shape(spec.classes, labelsPerSample) else {
+            let predictions = outputs.n == 1 ? "one prediction" : "\(outputs.n) predictions"
+            throw TrainingError("the model \(model) makes \(predictions) per sample but the \(dataset) dataset has "
+                + "\(labelsPerSample) labels per sample (one per token); choose a model that predicts every token "
+                + "of the sequence")
+        }
+        return network
+    }
 
     package func startedEvent(parameters: Int) -> TrainingEvent {
         .started(parameters: parameters, stepsPerEpoch: stepsPerEpoch, peakLearningRate: schedule.peakLearningRate)
@@ -75,7 +117,7 @@ public struct RunSetup: Sendable {
                  bytes: Int, modelledSeconds: Double?, parameters: Int) -> RunSummary {
         let last = history.last
         let samples = Double(steps * config.schedule.batchSize * workers)
-        return RunSummary(
+        var summary = RunSummary(
             algorithm: config.algorithm.kind.rawValue, workers: workers, localSteps: localSteps,
             model: config.model.kind.rawValue, dataset: config.data.dataset.rawValue, epochs: history.count, steps: steps,
             testAccuracy: last?.testAccuracy ?? .nan, testLoss: last?.testLoss ?? .nan,
@@ -83,5 +125,8 @@ public struct RunSetup: Sendable {
             samplesPerSecond: samples / max(1e-9, totalTime.training), syncs: syncs, bytesCommunicated: bytes,
             seconds: totalTime.training + totalTime.evaluation, time: totalTime, modelledSeconds: modelledSeconds,
             parameters: parameters)
+        summary.testBitsPerChar = last.flatMap { bitsPerCharacter($0.testLoss) }
+        summary.unigramBitsPerChar = unigramBitsPerChar
+        return summary
     }
 }

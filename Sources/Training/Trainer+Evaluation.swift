@@ -55,8 +55,8 @@ extension Trainer {
         let metrics = EpochMetrics(
             epoch: epoch + 1, steps: globalStep,
             trainLoss: e.lossSum / Double(max(1, e.steps * lossDivisor)),
-            trainAccuracy: Double(e.correct) / Double(max(1, e.samples)),
-            testLoss: test.loss, testAccuracy: test.accuracy,
+            trainAccuracy: Double(e.correct) / Double(max(1, e.samples * setup.labelsPerSample)),
+            testLoss: test.loss, testAccuracy: test.accuracy, testBitsPerChar: setup.bitsPerCharacter(test.loss),
             lr: schedule.learningRate(atStep: globalStep - 1),
             seconds: e.time.training + e.time.evaluation, syncs: strategy.syncs - e.syncsAtStart,
             bytesCommunicated: bytes - e.bytesAtStart, time: e.time,

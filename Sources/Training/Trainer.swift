@@ -67,9 +67,9 @@ public final class Trainer: TrainingLoop {
         // --parallelism`), and results do not depend on them.
         BLAS.setThreads(1)
         pool = ThreadPool(threads: lanes)
-        let modelSpec = setup.spec, threadsPerNetwork = max(1, config.execution.threads / lanes)
-        networks = try (0..<lanes).map { _ in
-            let network = try Network(modelSpec)
+        let threadsPerNetwork = max(1, config.execution.threads / lanes)
+        networks = try (0..<lanes).map { [setup] _ in
+            let network = try setup.makeNetwork()
             network.threads = threadsPerNetwork
             return network
         }
@@ -93,7 +93,7 @@ public final class Trainer: TrainingLoop {
                               parameterCount: net.layout.count, stateCount: net.stateLayout.count)
         let batchShape = setup.batchShape
         laneImages = (0..<lanes).map { _ in Tensor(batchShape) }
-        let labelCapacity = max(config.schedule.batchSize, config.execution.evalBatchSize)
+        let labelCapacity = setup.labelCapacity
         laneLabels = (0..<lanes).map { _ in
             let b = UnsafeMutableBufferPointer<Int32>.allocate(capacity: labelCapacity)
             b.initialize(repeating: 0)

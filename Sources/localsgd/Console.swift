@@ -21,6 +21,14 @@ enum Console {
 
     static func percent(_ x: Double) -> String { String(format: "%.2f%%", 100 * x) }
 
+    /// " (1.234 bits/char)" after a text run's test loss, with the unigram baseline when given;
+    /// empty for image runs.
+    static func bitsPerChar(_ bits: Double?, baseline: Double? = nil) -> String {
+        guard let bits else { return "" }
+        let unigram = baseline.map { String(format: ", unigram %.3f", $0) } ?? ""
+        return String(format: " (%.3f bits/char%@)", bits, unigram)
+    }
+
     /// Prints training events: progress lines on stderr, one line per epoch on stdout. With
     /// `progressJSON`, progress goes to stderr as `TrainingProgress.jsonLine` instead.
     static func printer(quiet: Bool, progressJSON: Bool = false) -> (TrainingEvent) -> Void {
@@ -37,15 +45,16 @@ enum Console {
                                   p.samplesPerSecond, duration(p.etaSeconds)))
                 }
             case .epochFinished(let m):
-                print(String(format: "epoch %ld: train loss %.4f acc %@ | test loss %.4f acc %@ | lr %.4g | syncs %ld | %.1f s",
-                             m.epoch, m.trainLoss, percent(m.trainAccuracy), m.testLoss, percent(m.testAccuracy),
-                             m.lr, m.syncs, m.seconds))
+                print(String(format: "epoch %ld: train loss %.4f acc %@ | test loss %.4f%@ acc %@ | lr %.4g | syncs %ld | %.1f s",
+                             m.epoch, m.trainLoss, percent(m.trainAccuracy), m.testLoss, bitsPerChar(m.testBitsPerChar),
+                             percent(m.testAccuracy), m.lr, m.syncs, m.seconds))
                 fflush(stdout)
             case .warning(let text):
                 status("warning: " + text)
             case .finished(let summary, let directory):
-                print(String(format: "final: test accuracy %@, test loss %.4f, %ld steps, %.0f samples/s, %.1f s",
-                             percent(summary.testAccuracy), summary.testLoss, summary.steps,
+                print(String(format: "final: test accuracy %@, test loss %.4f%@, %ld steps, %.0f samples/s, %.1f s",
+                             percent(summary.testAccuracy), summary.testLoss,
+                             bitsPerChar(summary.testBitsPerChar, baseline: summary.unigramBitsPerChar), summary.steps,
                              summary.samplesPerSecond, summary.seconds) + (directory.map { " -> \($0)" } ?? ""))
                 fflush(stdout)
             }

@@ -19,6 +19,7 @@ struct DataOptions: SectionOptions {
     @Flag(help: help(\RunConfig.data.augmentFlip)) var augmentFlip = false
     @Option(parsing: .unconditional, help: help(\RunConfig.data.syntheticTrain)) var syntheticTrain: Int?
     @Option(parsing: .unconditional, help: help(\RunConfig.data.syntheticTest)) var syntheticTest: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.data.contextLength)) var contextLength: Int?
 
     func apply(to s: inout FlagSettings) {
         s.set(\.data.dataset, dataset)
@@ -28,6 +29,7 @@ struct DataOptions: SectionOptions {
         s.set(\.data.augmentFlip, augmentFlip ? true : nil)
         s.set(\.data.syntheticTrain, syntheticTrain)
         s.set(\.data.syntheticTest, syntheticTest)
+        s.set(\.data.contextLength, contextLength)
     }
 }
 

@@ -22,6 +22,7 @@ final class RunConfigSectionsTests: XCTestCase {
           "bn_sync" : "average",
           "checkpoint_every" : "1e",
           "collective_timeout" : 0,
+          "context_length" : 64,
           "dataset" : "synthetic",
           "decay_epochs" : [
             1
@@ -121,6 +122,7 @@ final class RunConfigSectionsTests: XCTestCase {
         // decoded directly too, and with a field it did not know yet left out
         XCTAssertEqual(try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: table)), config)
         table["collective_timeout"] = nil
+        table["context_length"] = nil
         XCTAssertEqual(try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: table)), config)
     }
 
@@ -129,13 +131,13 @@ final class RunConfigSectionsTests: XCTestCase {
         XCTAssertEqual(Set(names).count, names.count)
         XCTAssertEqual(Set(paths).count, paths.count)
         XCTAssertEqual(Set(RunConfig.fields.map(\.keyPath)).count, names.count)
-        XCTAssertEqual(names.count, 55)
+        XCTAssertEqual(names.count, 56)
         // every field reaches config.json under its name (unset optional ones are left out)
         let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(RunConfig())) as! [String: Any]
         let unset: Set = ["data_dir", "decay_epochs", "switch_epoch", "switch_step", "network", "average_every",
                           "average_seconds", "init", "checkpoint_every", "outer_lr", "outer_momentum"]
         XCTAssertEqual(Set(encoded.keys), Set(names).subtracting(unset))
-        XCTAssertEqual(RunConfig.ranges.count, 30)
+        XCTAssertEqual(RunConfig.ranges.count, 31)
         XCTAssertEqual(RunConfig.integerListFields, ["decay_epochs", "group_size", "global_every"])
         XCTAssertEqual(RunConfig.field(\RunConfig.schedule.epochs).help, "Epochs to train, 1 to 10000 (default 10).")
         XCTAssertEqual(RunConfig.field(\RunConfig.optimizer.weightDecay).help,

@@ -34,6 +34,17 @@ final class BatchTests: XCTestCase {
         } } } }
     }
 
+    /// Images have one label per sample: fillBatch writes N labels and nothing after them.
+    func testImageBatchesWriteOneLabelPerSample() {
+        XCTAssertEqual(tiny.labelsPerSample, 1)
+        XCTAssertTrue(tiny.vocabulary.isEmpty)
+        var labels = [Int32](repeating: -1, count: 4)
+        var images = [Float](repeating: 0, count: 3 * tiny.sampleSize)
+        var rng = RandomGenerator(seed: 1)
+        fillBatch(from: tiny, indices: [3, 1, 2][...], images: &images, labels: &labels, augmentation: Augmentation(), rng: &rng)
+        XCTAssertEqual(labels, [13, 11, 12, -1])
+    }
+
     /// A 1×3×3 image with distinct pixels 1...9; every augmented copy must be one of the
     /// shifted (|dy|, |dx| ≤ 1, zero-filled) and possibly mirrored versions, and all 18 occur.
     func testCropAndFlipProduceExactlyTheExpectedVariants() {

@@ -25,7 +25,7 @@ final class LoadDatasetTests: XCTestCase {
     }
 
     func testDatasetKindRawValuesAreTheCommandLineNames() {
-        XCTAssertEqual(DatasetKind.allCases.map(\.rawValue), ["fashion-mnist", "mnist", "cifar10", "cifar100", "synthetic"])
+        XCTAssertEqual(DatasetKind.allCases.map(\.rawValue), ["fashion-mnist", "mnist", "cifar10", "cifar100", "synthetic", "text"])
         XCTAssertEqual(DatasetKind(rawValue: "fashion-mnist"), .fashionMNIST)
     }
 

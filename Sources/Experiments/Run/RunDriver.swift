@@ -17,7 +17,8 @@ public enum RunDriver {
         synthetic.trainCount = config.data.syntheticTrain
         synthetic.testCount = config.data.syntheticTest
         synthetic.seed = config.execution.seed
-        return try loadDataset(config.data.dataset, directory: config.data.dataDir, synthetic: synthetic)
+        return try loadDataset(config.data.dataset, directory: config.data.dataDir, synthetic: synthetic,
+                               contextLength: config.data.contextLength)
     }
 
     /// The backend `config.backend` names when the caller gives none: only the in-process one
@@ -42,7 +43,7 @@ public enum RunDriver {
     /// and returns the summary. `backend` makes the communicators (default: in-process, the only
     /// one `config.backend` may name without it); `events` receives progress as it happens.
     /// The files: config.json, metrics.jsonl, summary.json, final.safetensors, checkpoints/,
-    /// and what the execution mode adds (async.json).
+    /// vocabulary.json for a text dataset, and what the execution mode adds (async.json).
     public static func run(_ config: RunConfig, out: String?, resume: Bool = false,
                            backend: Backend? = nil, communicator: Communicator? = nil,
                            events: ((TrainingEvent) -> Void)? = nil) throws -> RunSummary {
@@ -81,6 +82,7 @@ public enum RunDriver {
         if let directory {
             if resume, writes, let warning = directory.coreTypeWarning() { events?(.warning(warning)) }
             try directory.writeConfig(config, derived: trainer.setup.derivedConfig(parameters: trainer.network.layout.count))
+            if let vocabulary = TextVocabulary(data.train) { try directory.writeVocabulary(vocabulary) }
         }
         trainer.afterProgress = { [unowned trainer] in
             let step = trainer.globalStep
