@@ -117,4 +117,6 @@ public enum Stream {
     public static let synthetic: UInt64 = 4
     /// Layers' own randomness (dropout masks), per (epoch, worker, step): `StepContext.random`.
     public static let layers: UInt64 = 5
+    /// Drawing tokens from a language model (`localsgd sample`).
+    public static let sampling: UInt64 = 6
 }
