@@ -87,7 +87,8 @@ public final class AsyncTrainer: TrainingLoop {
         workers = try localNodes.flatMap { node in
             try (0..<p).map { t in
                 try AsyncWorker(index: node * p + t, node: node - localNodes.lowerBound, spec: modelSpec,
-                                batchSize: config.schedule.batchSize, labelCapacity: labelCapacity)
+                                optimizer: config.optimizer.kind, batchSize: config.schedule.batchSize,
+                                labelCapacity: labelCapacity)
             }
         }
         // OpenBLAS on one thread; a lone worker's network splits its layers over the threads.
@@ -106,8 +107,12 @@ public final class AsyncTrainer: TrainingLoop {
                                              delay: config.async.asyncDelay)
             if config.algorithm.momentumSync == .average {
                 let p = config.async.threadsPerNode, workers = workers
+                // Adam's second moments are averaged as its first; each thread keeps its t.
                 sequential?.momentumGroups = (0..<p).map { t in
                     (0..<nodes.count).map { n in workers[n * p + t].optimizerState.momentum.pointer }
+                } + (0..<p).compactMap { t in
+                    let v = (0..<nodes.count).compactMap { n in workers[n * p + t].optimizerState.secondMoment?.pointer }
+                    return v.isEmpty ? nil : v
                 }
                 sequential?.momentumCount = network.layout.count
             }

@@ -34,12 +34,12 @@ final class AsyncWorker: @unchecked Sendable {
     let progressSteps = Atomic<Int>(0)
     let progressLoss = Atomic<UInt64>(0)
 
-    init(index: Int, node: Int, spec: ModelSpec, batchSize: Int, labelCapacity: Int) throws {
+    init(index: Int, node: Int, spec: ModelSpec, optimizer: OptimizerKind, batchSize: Int, labelCapacity: Int) throws {
         self.index = index
         self.node = node
         network = try Network(spec)
         gradients = FloatBuffer(count: network.layout.count)
-        optimizerState = OptimizerState(count: network.layout.count)
+        optimizerState = OptimizerState(count: network.layout.count, kind: optimizer)
         images = Tensor(Shape(spec.channels, batchSize, spec.height, spec.width))
         labels = .allocate(capacity: labelCapacity)
         labels.initialize(repeating: 0)
@@ -65,8 +65,9 @@ final class AsyncWorker: @unchecked Sendable {
     /// forward, backward into its own gradients, then the optimizer step on the shared weights.
     ///
     /// `roundsApplied`: averaging rounds applied to the node so far. With `--momentum-sync reset`
-    /// the thread zeroes its momentum at its first step after a round, as local SGD does after
-    /// an average (so one thread per node with immediate completion stays local SGD bitwise).
+    /// the thread zeroes its momentum (Adam: both moments and t) at its first step after a round,
+    /// as local SGD does after an average (so one thread per node with immediate completion stays
+    /// local SGD bitwise).
     func step(iteration: Int, plan: EpochPlan, replica: Replica, run: AsyncRunContext, roundsApplied: Int) -> WorkerStep {
         let setup = run.setup, seed = setup.config.execution.seed
         let epoch = iteration / setup.stepsPerEpoch, m = iteration % setup.stepsPerEpoch
@@ -86,7 +87,7 @@ final class AsyncWorker: @unchecked Sendable {
         let t3 = now()
         if run.resetMomentum && roundsApplied != roundsSeen {
             roundsSeen = roundsApplied
-            optimizerState.momentum.zero()
+            optimizerState.resetMoments()
         }
         run.optimizer.step(parameters: replica.parameters.pointer, gradients: gradients.pointer,
                            state: optimizerState, learningRate: lr)
@@ -100,6 +101,6 @@ final class AsyncWorker: @unchecked Sendable {
 struct AsyncRunContext: Sendable {
     let setup: RunSetup
     let optimizer: Optimizer
-    /// `--momentum-sync reset`: each thread zeroes its momentum after every round applied to its node.
+    /// `--momentum-sync reset`: each thread zeroes its momentum (Adam: m, v and t) after every round applied to its node.
     let resetMomentum: Bool
 }
