@@ -24,14 +24,16 @@ extension AlgorithmKind {
 
 /// DiLoCo's outer optimizer, as `--outer-optimizer` spells it.
 public enum OuterOptimizerKind: String, Codable, CaseIterable, Sendable {
-    case sgd, nesterov
+    case sgd, nesterov, adam
 
     /// η when `--outer-lr` is not given: 1 for sgd (with μ = 0, plain averaging), 0.7 for
-    /// nesterov (DiLoCo).
+    /// nesterov (DiLoCo), 10⁻³ for adam (PyTorch's Adam default; Adam's step is about η per
+    /// weight whatever the size of Δ, so tune it to the weights' scale).
     public var defaultLearningRate: Float {
         switch self {
         case .sgd: return 1
         case .nesterov: return 0.7
+        case .adam: return 1e-3
         }
     }
 
@@ -46,7 +48,16 @@ extension AlgorithmConfig {
     /// DiLoCo's outer optimizer as an `Optimizer` configuration: PyTorch's form, no weight decay.
     public var dilocoOuterOptimizer: OptimizerConfig {
         let momentum = outerMomentum ?? outerOptimizer.defaultMomentum
-        return AlgorithmConfig.outerOptimizer(momentum: momentum, nesterov: outerOptimizer == .nesterov)
+        switch outerOptimizer {
+        case .sgd, .nesterov:
+            return AlgorithmConfig.outerOptimizer(momentum: momentum, nesterov: outerOptimizer == .nesterov)
+        case .adam:
+            var c = OptimizerConfig()
+            c.kind = .adam
+            c.beta1 = momentum
+            c.weightDecay = 0
+            return c
+        }
     }
 }
 

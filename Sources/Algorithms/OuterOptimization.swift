@@ -72,7 +72,7 @@ public final class OuterOptimization: SyncStrategy {
         } else {
             isPlainAveraging = false
         }
-        outerState = OptimizerState(count: parameterCount)
+        outerState = OptimizerState(count: parameterCount, kind: outer.kind)
         anchor = FloatBuffer(count: parameterCount)
         self.pseudoGradient = FloatBuffer(count: parameterCount)
     }
@@ -122,6 +122,10 @@ public final class OuterOptimization: SyncStrategy {
         var s = inner.saveState()
         s.buffers["\(stateKey).u"] = outerState.momentum.array
         if anchorSet { s.buffers["\(stateKey).x0"] = anchor.array }
+        if let v = outerState.secondMoment {
+            s.buffers["\(stateKey).v"] = v.array
+            s.counters = (s.counters ?? [:]).merging(["\(stateKey).t": outerState.stepCount]) { $1 }
+        }
         return s
     }
 
@@ -131,6 +135,13 @@ public final class OuterOptimization: SyncStrategy {
             throw StrategyError("checkpoint has no \(stateKey) outer-optimizer buffer of \(count) values")
         }
         u.withUnsafeBufferPointer { outerState.momentum.pointer.update(from: $0.baseAddress!, count: count) }
+        if let v = outerState.secondMoment {
+            guard let saved = state.buffers["\(stateKey).v"], saved.count == count, let t = state.counters?["\(stateKey).t"] else {
+                throw StrategyError("checkpoint has no outer Adam second moment of \(count) values and step count")
+            }
+            saved.withUnsafeBufferPointer { v.pointer.update(from: $0.baseAddress!, count: count) }
+            outerState.stepCount = t
+        }
         if let x0 = state.buffers["\(stateKey).x0"] {
             guard x0.count == count else {
                 throw StrategyError("checkpoint's \(stateKey) anchor has \(x0.count) values, expected \(count)")

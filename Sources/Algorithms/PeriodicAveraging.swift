@@ -64,11 +64,15 @@ public final class PeriodicAveraging: SyncStrategy {
 
     /// Replaces weights (and, by policy, BatchNorm statistics and momentum) by their group mean.
     /// Weights the optimizer already scaled by 1/G (`c.fusion`) are summed.
+    ///
+    /// For Adam and AdamW the momentum policy covers both moments: `reset` zeroes m, v and the
+    /// step count t (the next step is a first step, bias correction included), `average` sets m
+    /// and v each to their group mean and keeps every worker's t (equal in lockstep).
     public func average(_ c: SyncContext, groupSize: Int) throws {
         let w = c.workers, comm = c.communicator
         if comm.workers == 1 {
             // The mean of one replica is itself; only the momentum policy has work to do.
-            if momentumSync == .reset { for m in w.momentum { m.update(repeating: 0, count: w.parameterCount) } }
+            if momentumSync == .reset { Self.resetMoments(w) }
             return
         }
         try c.averageWeights(groupSize: groupSize)
@@ -84,10 +88,19 @@ public final class PeriodicAveraging: SyncStrategy {
         }
         switch momentumSync {
         case .local: break
-        case .reset: for m in w.momentum { m.update(repeating: 0, count: w.parameterCount) }
-        case .average: try comm.allReduceMean(w.momentum, count: w.parameterCount, groupSize: groupSize)
+        case .reset: Self.resetMoments(w)
+        case .average:
+            try comm.allReduceMean(w.momentum, count: w.parameterCount, groupSize: groupSize)
+            if !w.secondMoment.isEmpty { try comm.allReduceMean(w.secondMoment, count: w.parameterCount, groupSize: groupSize) }
         }
         syncs += 1
+    }
+
+    /// `--momentum-sync reset`: zero momentum; for Adam also v and t.
+    private static func resetMoments(_ w: WorkerSet) {
+        for m in w.momentum { m.update(repeating: 0, count: w.parameterCount) }
+        for v in w.secondMoment { v.update(repeating: 0, count: w.parameterCount) }
+        for state in w.optimizerStates { state.stepCount = 0 }
     }
 
     public func saveState() -> StrategyState {

@@ -95,6 +95,8 @@ public struct StrategyState: Codable, Equatable, Sendable {
     public var lastGlobalAverageStep: Int?
     /// Named flat buffers (SlowMo's u and x₀).
     public var buffers: [String: [Float]] = [:]
+    /// Named exact integers (an outer Adam's step count); nil in checkpoints that have none.
+    public var counters: [String: Int]? = nil
     public init() {}
 }
 

@@ -5,9 +5,10 @@ import RunFiles
 import Training
 
 /// Checkpoints of the sequentialised mode (`--async-deterministic`), taken at epoch ends: every
-/// node's weights and BatchNorm statistics, every thread's momentum and last learning rate, the
-/// round schedule and, if a round has begun, its snapshots and reduction buffers. The
-/// concurrent mode's state at an epoch end depends on thread timing, so it takes none.
+/// node's weights and BatchNorm statistics, every thread's momentum (Adam: both moments and t)
+/// and last learning rate, the round schedule and, if a round has begun, its snapshots and
+/// reduction buffers. The concurrent mode's state at an epoch end depends on thread timing, so
+/// it takes none.
 extension AsyncTrainer {
     public func checkpointState() throws -> CheckpointState {
         guard let round = sequentialRoundState() else {
@@ -26,7 +27,7 @@ extension AsyncTrainer {
             state.buffers["node.\(n).parameters"] = r.parameters.array
             state.buffers["node.\(n).state"] = r.state.array
         }
-        for w in workers { state.buffers["worker.\(w.index).momentum"] = w.optimizerState.momentum.array }
+        state.saveOptimizer(workers.map(\.optimizerState), workers: workers.map(\.index))
         if let sequential, sequential.schedule.snapshotted.contains(true) {
             try sequential.averaging.wait()  // a round in flight: its mean, not yet applied, is saved
             for n in nodes.indices {
@@ -55,11 +56,7 @@ extension AsyncTrainer {
             r.parameters.load(try state.buffer("node.\(n).parameters", count: r.parameters.count, path: path))
             r.state.load(try state.buffer("node.\(n).state", count: r.state.count, path: path))
         }
-        for (k, w) in workers.enumerated() {
-            let momentum = try state.buffer("worker.\(w.index).momentum", count: w.optimizerState.momentum.count, path: path)
-            w.optimizerState.momentum.load(momentum)
-            w.optimizerState.previousLearningRate = state.previousLearningRates[k]
-        }
+        try state.restoreOptimizer(workers.map(\.optimizerState), workers: workers.map(\.index), path: path)
         if var sequential, let schedule = async.schedule {
             sequential.schedule = schedule
             sequential.nodeSteps = async.nodeSteps
@@ -94,7 +91,9 @@ extension AsyncTrainer {
         }
         for w in workers {
             if let finding = FiniteCheck.check(w.optimizerState.momentum, layout: network.layout.slots,
-                                               owner: "worker \(w.index)'s ", suffix: " momentum") {
+                                               owner: "worker \(w.index)'s ", suffix: " momentum")
+                ?? w.optimizerState.secondMoment.flatMap({
+                    FiniteCheck.check($0, layout: network.layout.slots, owner: "worker \(w.index)'s ", suffix: " second moment") }) {
                 return finding
             }
         }

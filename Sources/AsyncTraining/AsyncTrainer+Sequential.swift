@@ -65,7 +65,8 @@ struct SequentialAveraging {
     /// Updates applied to each node so far.
     var nodeSteps: [Int]
     /// `--momentum-sync average`: for each thread index, that thread's momentum on every node,
-    /// averaged after each round (as local SGD averages its workers' momentum).
+    /// averaged after each round (as local SGD averages its workers' momentum); for Adam the
+    /// same groups of second moments follow.
     var momentumGroups: [[UnsafeMutablePointer<Float>]] = []
     var momentumCount = 0
 

@@ -103,8 +103,12 @@ public final class AsyncTrainer: TrainingLoop {
                                              delay: config.async.asyncDelay)
             if config.algorithm.momentumSync == .average {
                 let p = config.async.threadsPerNode, workers = workers
+                // Adam's second moments are averaged as its first; each thread keeps its t.
                 sequential?.momentumGroups = (0..<p).map { t in
                     (0..<nodes.count).map { n in workers[n * p + t].optimizerState.momentum.pointer }
+                } + (0..<p).compactMap { t in
+                    let v = (0..<nodes.count).compactMap { n in workers[n * p + t].optimizerState.secondMoment?.pointer }
+                    return v.isEmpty ? nil : v
                 }
                 sequential?.momentumCount = network.layout.count
             }

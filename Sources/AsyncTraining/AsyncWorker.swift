@@ -40,7 +40,7 @@ final class AsyncWorker: @unchecked Sendable {
         self.node = node
         network = try setup.makeNetwork()
         gradients = FloatBuffer(count: network.layout.count)
-        optimizerState = OptimizerState(count: network.layout.count)
+        optimizerState = OptimizerState(count: network.layout.count, kind: setup.config.optimizer.kind)
         images = Tensor(setup.batchShape)
         labels = .allocate(capacity: setup.labelCapacity)
         labels.initialize(repeating: 0)
@@ -66,8 +66,9 @@ final class AsyncWorker: @unchecked Sendable {
     /// forward, backward into its own gradients, then the optimizer step on the shared weights.
     ///
     /// `roundsApplied`: averaging rounds applied to the node so far. With `--momentum-sync reset`
-    /// the thread zeroes its momentum at its first step after a round, as local SGD does after
-    /// an average (so one thread per node with immediate completion stays local SGD bitwise).
+    /// the thread zeroes its momentum (Adam: both moments and t) at its first step after a round,
+    /// as local SGD does after an average (so one thread per node with immediate completion stays
+    /// local SGD bitwise).
     func step(iteration: Int, plan: EpochPlan, replica: Replica, run: AsyncRunContext, roundsApplied: Int) -> WorkerStep {
         let setup = run.setup, seed = setup.config.execution.seed
         let epoch = iteration / setup.stepsPerEpoch, m = iteration % setup.stepsPerEpoch
@@ -87,7 +88,7 @@ final class AsyncWorker: @unchecked Sendable {
         let t3 = now()
         if run.resetMomentum && roundsApplied != roundsSeen {
             roundsSeen = roundsApplied
-            optimizerState.momentum.zero()
+            optimizerState.resetMoments()
         }
         run.optimizer.step(parameters: replica.parameters.pointer, gradients: gradients.pointer,
                            state: optimizerState, learningRate: lr)
@@ -101,6 +102,6 @@ final class AsyncWorker: @unchecked Sendable {
 struct AsyncRunContext: Sendable {
     let setup: RunSetup
     let optimizer: Optimizer
-    /// `--momentum-sync reset`: each thread zeroes its momentum after every round applied to its node.
+    /// `--momentum-sync reset`: each thread zeroes its momentum (Adam: m, v and t) after every round applied to its node.
     let resetMomentum: Bool
 }

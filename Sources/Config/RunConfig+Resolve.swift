@@ -62,7 +62,8 @@ extension RunConfig {
     private func flagName(_ field: String) -> String {
         let map = ["baseLearningRate": "lr", "kind": "lr-schedule", "decayEpochs": "decay-epochs",
                    "decayFactor": "decay-factor", "warmupEpochs": "warmup-epochs", "epochs": "epochs", "maxLearningRate": "max-lr",
-                   "weightDecay": "weight-decay", "momentum": "momentum"]
+                   "weightDecay": "weight-decay", "momentum": "momentum", "beta1": "adam-beta1", "beta2": "adam-beta2",
+                   "epsilon": "adam-epsilon", "gradClip": "grad-clip"]
         return map[field] ?? field
     }
 

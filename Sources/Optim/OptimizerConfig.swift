@@ -1,7 +1,16 @@
 /// Which update rule `Optimizer` applies: SGD with (Nesterov) momentum as in §3 of the study,
-/// or LARS as NVIDIA APEX's LARC with clipping (Appendix A.1) in front of the same update.
+/// LARS as NVIDIA APEX's LARC with clipping (Appendix A.1) in front of the same update, or Adam
+/// and AdamW as PyTorch's `torch.optim.Adam` / `AdamW` (Kingma & Ba 2015; Loshchilov & Hutter
+/// 2019), amsgrad and maximize off.
 public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
     case sgd, lars
+    /// Adam with L2 weight decay added to the gradient (coupled), as `torch.optim.Adam(weight_decay:)`.
+    case adam
+    /// Adam with decoupled weight decay w ← w·(1 − lr·λ) before the update, as `torch.optim.AdamW`.
+    case adamw
+
+    /// Adam and AdamW keep a second moment and a step count (`OptimizerState`).
+    public var isAdaptive: Bool { self == .adam || self == .adamw }
 }
 
 /// Where the learning rate enters the momentum update of `Optimizer`.
@@ -20,8 +29,14 @@ public enum MomentumForm: String, Codable, CaseIterable, Sendable {
 /// λ = 5·10⁻⁴ on every parameter (as PyTorch's `SGD(weight_decay:)`; the study's ImageNet runs
 /// use 10⁻⁴, which until the config redesign was this struct's default, so library code that
 /// relied on it now sets it), momentum correction on (Goyal et al. 2017), and for LARS a trust
-/// coefficient of 0.02, ε = 10⁻⁸ and clipping. A run file may leave any field out; it then takes
+/// coefficient of 0.02, ε = 10⁻⁸ and clipping; for Adam and AdamW PyTorch's β₁ = 0.9,
+/// β₂ = 0.999, ε = 10⁻⁸; no gradient clipping. A run file may leave any field out; it then takes
 /// the default.
+///
+/// `weightDecay` is shared by all kinds, and its default (5·10⁻⁴) is an SGD one: Adam adds it to
+/// the gradient, AdamW decays the weights by lr·λ per step, and AdamW runs usually set their own
+/// (PyTorch's `AdamW` default is 10⁻²). `momentum`, `nesterov`, `momentumCorrection` and
+/// `momentumForm` do not apply to Adam and AdamW, whose first moment decays with `beta1`.
 public struct OptimizerConfig: Codable, Equatable, Sendable {
     public var kind: OptimizerKind = .sgd
     /// β, the momentum coefficient, at least 0, under 1.
@@ -36,6 +51,15 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     /// Rescale the momentum buffer by lr / previous lr when the learning rate changes (`.goyal` form only).
     public var momentumCorrection: Bool = true
     public var momentumForm: MomentumForm = .goyal
+    /// Adam's β₁, the first moment's decay, at least 0, under 1.
+    public var beta1: Float = 0.9
+    /// Adam's β₂, the second moment's decay, at least 0, under 1.
+    public var beta2: Float = 0.999
+    /// Adam's ε, added to √v̂ in the denominator, a finite number ≥ 0.
+    public var epsilon: Float = 1e-8
+    /// The largest global L2 norm of the (divided) gradient: above it the step scales the gradient
+    /// by c / (‖g‖ + 10⁻⁶), as PyTorch's `clip_grad_norm_`; nil or 0 for no clipping. Any kind.
+    public var gradClip: Float? = nil
 
     public init() {}
 
@@ -49,6 +73,16 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
                     "larsTrustCoefficient must be a finite number > 0, got \(larsTrustCoefficient).")
         try require(larsEpsilon.isFinite && larsEpsilon >= 0, field: "larsEpsilon",
                     "larsEpsilon must be a finite number ≥ 0, got \(larsEpsilon).")
+        try require(beta1.isFinite && beta1 >= 0 && beta1 < 1, field: "beta1",
+                    "beta1 (Adam's first-moment decay) must be in [0, 1), got \(beta1).")
+        try require(beta2.isFinite && beta2 >= 0 && beta2 < 1, field: "beta2",
+                    "beta2 (Adam's second-moment decay) must be in [0, 1), got \(beta2).")
+        try require(epsilon.isFinite && epsilon >= 0, field: "epsilon",
+                    "epsilon (Adam's denominator term) must be a finite number ≥ 0, got \(epsilon).")
+        if let clip = gradClip {
+            try require(clip.isFinite && clip >= 0, field: "gradClip",
+                        "gradClip (the largest global norm of the gradient) must be a finite number ≥ 0 (0: no clipping), got \(clip).")
+        }
     }
 }
 
@@ -66,5 +100,9 @@ extension OptimizerConfig {
         larsClip = try c.decodeIfPresent(Bool.self, forKey: .larsClip) ?? larsClip
         momentumCorrection = try c.decodeIfPresent(Bool.self, forKey: .momentumCorrection) ?? momentumCorrection
         momentumForm = try c.decodeIfPresent(MomentumForm.self, forKey: .momentumForm) ?? momentumForm
+        beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? beta1
+        beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? beta2
+        epsilon = try c.decodeIfPresent(Float.self, forKey: .epsilon) ?? epsilon
+        gradClip = try c.decodeIfPresent(Float.self, forKey: .gradClip)
     }
 }

@@ -1,12 +1,13 @@
 import Algorithms
 import Config
 import Foundation
+import Optim
 
 /// Everything needed to continue a run bitwise identically, as one value: the position, the
 /// metrics so far, every local worker's optimizer state, the strategy's counters, the
 /// asynchronous run's round schedule, and the flat buffers (weights, BatchNorm statistics,
-/// momentum, strategy buffers) by name. Data order and augmentation are pure functions of
-/// (seed, epoch, worker, step), so they need no saved generator state.
+/// momentum and Adam's second moment, strategy buffers) by name. Data order and augmentation
+/// are pure functions of (seed, epoch, worker, step), so they need no saved generator state.
 ///
 /// In the file (`Checkpoint`), `buffers` become safetensors tensors and everything else the
 /// JSON of the metadata key `localsgd.checkpoint`.
@@ -22,6 +23,10 @@ public struct CheckpointState: Codable {
     package var stateCount: Int
     /// Each local worker's (thread's) learning rate of its last step, for momentum correction.
     package var previousLearningRates: [Float?]
+    /// Each local worker's (thread's) Adam step count t (`OptimizerState.stepCount`); nil for
+    /// SGD and LARS, and in checkpoints older than Adam. Adam's second moments are the buffers
+    /// "worker.<k>.secondMoment", its first moments "worker.<k>.momentum" as SGD's momentum.
+    package var optimizerSteps: [Int]?
     package var strategy = StrategyState()
     package var history: [EpochMetrics]
     package var epochState = EpochAccumulator()
@@ -53,7 +58,7 @@ public struct CheckpointState: Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, step, workers, localWorkers, parameterCount, stateCount, previousLearningRates, strategy
+        case version, step, workers, localWorkers, parameterCount, stateCount, previousLearningRates, optimizerSteps, strategy
         case history, epochState, totalTime, trainingBytes, config, async
     }
 
@@ -63,6 +68,35 @@ public struct CheckpointState: Codable {
             throw TrainingError("\(path) lacks tensor '\(name)' of \(count) values")
         }
         return values
+    }
+}
+
+extension CheckpointState {
+    /// The optimizer states of `workers` (global worker or thread indices, in `states`' order):
+    /// momentum, Adam's second moment and step count. Their previous learning rates are
+    /// `previousLearningRates`, given at `init`. SGD and LARS checkpoints stay as before Adam.
+    package mutating func saveOptimizer(_ states: [OptimizerState], workers: [Int]) {
+        for (state, w) in zip(states, workers) {
+            buffers["worker.\(w).momentum"] = state.momentum.array
+            if let v = state.secondMoment { buffers["worker.\(w).secondMoment"] = v.array }
+        }
+        optimizerSteps = states.contains { $0.secondMoment != nil } ? states.map(\.stepCount) : nil
+    }
+
+    /// Loads what `saveOptimizer` saved, and the previous learning rates, into `states`.
+    package func restoreOptimizer(_ states: [OptimizerState], workers: [Int], path: String) throws {
+        for (k, (state, w)) in zip(states, workers).enumerated() {
+            state.momentum.load(try buffer("worker.\(w).momentum", count: state.momentum.count, path: path))
+            state.previousLearningRate = previousLearningRates[k]
+            state.stepCount = 0
+            if let v = state.secondMoment {
+                v.load(try buffer("worker.\(w).secondMoment", count: v.count, path: path))
+                guard let steps = optimizerSteps, steps.count == states.count else {
+                    throw TrainingError("\(path) lacks the Adam step counts of its \(states.count) workers")
+                }
+                state.stepCount = steps[k]
+            }
+        }
     }
 }
 

@@ -3,12 +3,15 @@ import NN
 import RunFiles
 
 extension Trainer {
-    /// The first NaN or infinity in this process's workers: weights, BatchNorm statistics, momentum.
+    /// The first NaN or infinity in this process's workers: weights, BatchNorm statistics,
+    /// momentum, Adam's second moment.
     public func firstNonFiniteValue() -> FiniteCheck.Finding? {
         for (k, replica) in replicas.enumerated() {
             let owner = "worker \(communicator.localWorkers.lowerBound + k)'s "
             if let finding = FiniteCheck.check(replica, network: network, owner: owner)
-                ?? FiniteCheck.check(optimizerStates[k].momentum, layout: network.layout.slots, owner: owner, suffix: " momentum") {
+                ?? FiniteCheck.check(optimizerStates[k].momentum, layout: network.layout.slots, owner: owner, suffix: " momentum")
+                ?? optimizerStates[k].secondMoment.flatMap({
+                    FiniteCheck.check($0, layout: network.layout.slots, owner: owner, suffix: " second moment") }) {
                 return finding
             }
         }
@@ -17,8 +20,8 @@ extension Trainer {
 }
 
 extension Trainer {
-    /// Every local worker's weights, BatchNorm statistics, momentum and last learning rate, the
-    /// strategy's counters and buffers, the epoch's sums so far.
+    /// Every local worker's weights, BatchNorm statistics, momentum (Adam: both moments and t)
+    /// and last learning rate, the strategy's counters and buffers, the epoch's sums so far.
     public func checkpointState() throws -> CheckpointState {
         var state = CheckpointState(
             step: globalStep, workers: config.algorithm.workers, localWorkers: Array(communicator.localWorkers),
@@ -29,8 +32,8 @@ extension Trainer {
             let w = communicator.localWorkers.lowerBound + k
             state.buffers["worker.\(w).parameters"] = r.parameters.array
             state.buffers["worker.\(w).state"] = r.state.array
-            state.buffers["worker.\(w).momentum"] = optimizerStates[k].momentum.array
         }
+        state.saveOptimizer(optimizerStates, workers: Array(communicator.localWorkers))
         return state
     }
 
@@ -42,9 +45,8 @@ extension Trainer {
             let w = communicator.localWorkers.lowerBound + k
             r.parameters.load(try state.buffer("worker.\(w).parameters", count: r.parameters.count, path: path))
             r.state.load(try state.buffer("worker.\(w).state", count: r.state.count, path: path))
-            optimizerStates[k].momentum.load(try state.buffer("worker.\(w).momentum", count: r.parameters.count, path: path))
-            optimizerStates[k].previousLearningRate = state.previousLearningRates[k]
         }
+        try state.restoreOptimizer(optimizerStates, workers: Array(communicator.localWorkers), path: path)
         do {
             try strategy.restoreState(state.strategy)
         } catch let e as StrategyError {

@@ -75,7 +75,7 @@ public final class Trainer: TrainingLoop {
         }
         let net = networks[0]
         replicas = (0..<local).map { _ in Replica(for: net) }
-        optimizerStates = (0..<local).map { _ in OptimizerState(count: net.layout.count) }
+        optimizerStates = (0..<local).map { _ in OptimizerState(count: net.layout.count, kind: config.optimizer.kind) }
         evaluationReplica = Replica(for: net)
         optimizer = Optimizer(layout: net.layout, config: config.optimizerConfig)
         do {
@@ -90,7 +90,8 @@ public final class Trainer: TrainingLoop {
         }
         workerSet = WorkerSet(parameters: replicas.map(\.parameters.pointer), gradients: replicas.map(\.gradients.pointer),
                               state: replicas.map(\.state.pointer), momentum: optimizerStates.map(\.momentum.pointer),
-                              parameterCount: net.layout.count, stateCount: net.stateLayout.count)
+                              parameterCount: net.layout.count, stateCount: net.stateLayout.count,
+                              optimizerStates: optimizerStates)
         let batchShape = setup.batchShape
         laneImages = (0..<lanes).map { _ in Tensor(batchShape) }
         let labelCapacity = setup.labelCapacity

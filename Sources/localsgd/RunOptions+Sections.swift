@@ -73,6 +73,10 @@ struct OptimizerOptions: SectionOptions {
     @Flag(inversion: .prefixedNo, help: help(\RunConfig.optimizer.nesterov)) var nesterov: Bool?
     @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.weightDecay)) var weightDecay: Float?
     @Flag(inversion: .prefixedNo, help: help(\RunConfig.optimizer.momentumCorrection)) var momentumCorrection: Bool?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.beta1)) var adamBeta1: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.beta2)) var adamBeta2: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.epsilon)) var adamEpsilon: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.gradClip)) var gradClip: Float?
 
     func apply(to s: inout FlagSettings) {
         s.set(\.optimizer.kind, optimizer)
@@ -80,6 +84,10 @@ struct OptimizerOptions: SectionOptions {
         s.set(\.optimizer.nesterov, nesterov)
         s.set(\.optimizer.weightDecay, weightDecay)
         s.set(\.optimizer.momentumCorrection, momentumCorrection)
+        s.set(\.optimizer.beta1, adamBeta1)
+        s.set(\.optimizer.beta2, adamBeta2)
+        s.set(\.optimizer.epsilon, adamEpsilon)
+        s.setOptional(\.optimizer.gradClip, gradClip)
     }
 }
 

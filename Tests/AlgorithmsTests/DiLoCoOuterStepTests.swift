@@ -48,6 +48,48 @@ final class DiLoCoOuterStepTests: XCTestCase {
         }
     }
 
+    /// Outer Adam: x₀ ← x₀ − η·m̂/(√v̂ + ε) on Δ (bias-corrected moments), against a Double
+    /// reference; its second moment and step count are in the strategy's state.
+    func testOuterAdamIsAdamOnThePseudoGradient() throws {
+        let n = 7
+        var c = AlgorithmConfig()
+        c.kind = .diloco
+        c.localSteps = 1
+        c.outerOptimizer = .adam
+        c.outerLr = 0.01
+        let s = try c.makeStrategy(workers: 1, parameterCount: n, stepsPerEpoch: 4)
+        var rng = RandomGenerator(seed: 9)
+        let weights = FloatBuffer((0..<n).map { _ in rng.nextNormal() })
+        let other = [FloatBuffer(count: n), FloatBuffer(count: n), FloatBuffer(count: n)]
+        let workers = WorkerSet(parameters: [weights.pointer], gradients: [other[0].pointer], state: [other[1].pointer],
+                                momentum: [other[2].pointer], parameterCount: n, stateCount: n)
+        let comm = InProcessCommunicator(workers: 1, threads: 1)
+        var x0 = weights.array.map(Double.init), m = [Double](repeating: 0, count: n), v = m
+        for t in 1...4 {
+            let context = SyncContext(step: t - 1, learningRate: 0.1, workers: workers, communicator: comm)
+            try s.afterBackward(context)
+            for i in 0..<n { weights[i] += 0.05 * rng.nextNormal() }
+            let average = weights.array.map(Double.init)
+            try s.afterStep(context)
+            for i in 0..<n {
+                let delta = x0[i] - average[i]
+                m[i] = 0.9 * m[i] + 0.1 * delta
+                v[i] = 0.999 * v[i] + 0.001 * delta * delta
+                let mHat = m[i] / (1 - pow(0.9, Double(t))), vHat = v[i] / (1 - pow(0.999, Double(t)))
+                x0[i] -= 0.01 * mHat / (vHat.squareRoot() + 1e-8)
+            }
+            for i in 0..<n { XCTAssertEqual(Double(weights[i]), x0[i], accuracy: 2e-6, "step \(t), weight \(i)") }
+        }
+        let state = s.saveState()
+        XCTAssertEqual(state.counters?["outer.t"], 4)
+        XCTAssertEqual(state.buffers["outer.v"]?.count, n)
+        var missing = state
+        missing.counters = nil
+        XCTAssertThrowsError(try s.restoreState(missing)) {
+            XCTAssertEqual("\($0)", "checkpoint has no outer Adam second moment of 7 values and step count")
+        }
+    }
+
     /// Outer SGD at rate 1 without momentum is plain averaging: the weights after each outer step
     /// are the average itself, not x₀ − (x₀ − x̄) rounded.
     func testOuterSGDAtRateOneIsTheAverage() throws {

@@ -8,7 +8,8 @@ import XCTest
 /// code. Out-of-range values once overflowed (exit 132), aborted allocations or hung.
 final class RunConfigRangeTests: XCTestCase {
     static let realFields: Set<String> = ["lr", "decay_factor", "momentum", "weight_decay", "slowmo_lr", "slowmo_momentum",
-                                          "inject_latency", "collective_timeout", "average_seconds"]
+                                          "inject_latency", "collective_timeout", "average_seconds",
+                                          "adam_beta1", "adam_beta2", "adam_epsilon", "grad_clip"]
 
     /// Values just outside each range, and the huge ones that trapped.
     private func badValues(_ field: String) -> [Any] {

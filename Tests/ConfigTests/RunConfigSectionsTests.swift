@@ -12,6 +12,9 @@ final class RunConfigSectionsTests: XCTestCase {
     /// --switch-epoch 1 --decay-epochs 1 --network 10gbit:50us --checkpoint-every 1e ...`).
     static let oldConfigJSON = """
         {
+          "adam_beta1" : 0.9,
+          "adam_beta2" : 0.999,
+          "adam_epsilon" : 1e-08,
           "algorithm" : "post-local",
           "async_delay" : 0,
           "async_deterministic" : false,
@@ -121,8 +124,7 @@ final class RunConfigSectionsTests: XCTestCase {
         XCTAssertEqual(new["outer_lr_schedule"] as? String, "constant")
         // decoded directly too, and with a field it did not know yet left out
         XCTAssertEqual(try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: table)), config)
-        table["collective_timeout"] = nil
-        table["context_length"] = nil
+        for newer in ["collective_timeout", "context_length", "adam_beta1", "adam_beta2", "adam_epsilon"] { table[newer] = nil }
         XCTAssertEqual(try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: table)), config)
     }
 
@@ -131,13 +133,13 @@ final class RunConfigSectionsTests: XCTestCase {
         XCTAssertEqual(Set(names).count, names.count)
         XCTAssertEqual(Set(paths).count, paths.count)
         XCTAssertEqual(Set(RunConfig.fields.map(\.keyPath)).count, names.count)
-        XCTAssertEqual(names.count, 56)
+        XCTAssertEqual(names.count, 60)
         // every field reaches config.json under its name (unset optional ones are left out)
         let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(RunConfig())) as! [String: Any]
         let unset: Set = ["data_dir", "decay_epochs", "switch_epoch", "switch_step", "network", "average_every",
-                          "average_seconds", "init", "checkpoint_every", "outer_lr", "outer_momentum"]
+                          "average_seconds", "init", "checkpoint_every", "outer_lr", "outer_momentum", "grad_clip"]
         XCTAssertEqual(Set(encoded.keys), Set(names).subtracting(unset))
-        XCTAssertEqual(RunConfig.ranges.count, 31)
+        XCTAssertEqual(RunConfig.ranges.count, 35)
         XCTAssertEqual(RunConfig.integerListFields, ["decay_epochs", "group_size", "global_every"])
         XCTAssertEqual(RunConfig.field(\RunConfig.schedule.epochs).help, "Epochs to train, 1 to 10000 (default 10).")
         XCTAssertEqual(RunConfig.field(\RunConfig.optimizer.weightDecay).help,

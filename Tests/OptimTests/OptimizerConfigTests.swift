@@ -24,6 +24,10 @@ final class OptimizerConfigTests: XCTestCase {
         XCTAssertEqual(c.larsEpsilon, 1e-8)
         XCTAssertTrue(c.larsClip)
         XCTAssertTrue(c.momentumCorrection)
+        XCTAssertEqual(c.beta1, 0.9)
+        XCTAssertEqual(c.beta2, 0.999)
+        XCTAssertEqual(c.epsilon, 1e-8)
+        XCTAssertNil(c.gradClip)
         try c.validate()
     }
 
@@ -35,6 +39,33 @@ final class OptimizerConfigTests: XCTestCase {
         assertInvalid("weightDecay") { $0.weightDecay = .infinity }
         assertInvalid("larsTrustCoefficient") { $0.larsTrustCoefficient = 0 }
         assertInvalid("larsEpsilon") { $0.larsEpsilon = -1 }
+        assertInvalid("beta1") { $0.beta1 = 1 }
+        assertInvalid("beta1") { $0.beta1 = -0.1 }
+        assertInvalid("beta2") { $0.beta2 = 1.5 }
+        assertInvalid("beta2") { $0.beta2 = .nan }
+        assertInvalid("epsilon") { $0.epsilon = -1e-8 }
+        assertInvalid("epsilon") { $0.epsilon = .infinity }
+        assertInvalid("gradClip") { $0.gradClip = -1 }
+        assertInvalid("gradClip") { $0.gradClip = .infinity }
+    }
+
+    func testAdamSettingsSaySentences() throws {
+        var c = OptimizerConfig()
+        c.beta2 = 1
+        XCTAssertThrowsError(try c.validate()) { error in
+            XCTAssertEqual("\(error)", "beta2 (Adam's second-moment decay) must be in [0, 1), got 1.0.")
+        }
+        c = OptimizerConfig()
+        c.gradClip = -0.5
+        XCTAssertThrowsError(try c.validate()) { error in
+            XCTAssertEqual("\(error)", "gradClip (the largest global norm of the gradient) must be a finite number ≥ 0 (0: no clipping), got -0.5.")
+        }
+        c.gradClip = 0
+        try c.validate()
+        c.kind = .adamw
+        c.beta1 = 0
+        c.epsilon = 0
+        try c.validate()
     }
 
     func testDecodingFillsMissingFieldsWithDefaultsAndRoundTrips() throws {
@@ -45,6 +76,12 @@ final class OptimizerConfigTests: XCTestCase {
         XCTAssertEqual(partial, expected)
         let again = try JSONDecoder().decode(OptimizerConfig.self, from: JSONEncoder().encode(expected))
         XCTAssertEqual(again, expected)
-        XCTAssertThrowsError(try JSONDecoder().decode(OptimizerConfig.self, from: Data(#"{"kind": "adam"}"#.utf8)))
+        XCTAssertThrowsError(try JSONDecoder().decode(OptimizerConfig.self, from: Data(#"{"kind": "rmsprop"}"#.utf8)))
+        let adam = try JSONDecoder().decode(OptimizerConfig.self, from: Data(#"{"kind": "adamw", "beta2": 0.99, "gradClip": 1}"#.utf8))
+        XCTAssertEqual(adam.kind, .adamw)
+        XCTAssertEqual(adam.beta2, 0.99)
+        XCTAssertEqual(adam.beta1, 0.9, "missing key = default")
+        XCTAssertEqual(adam.gradClip, 1)
+        XCTAssertEqual(try JSONDecoder().decode(OptimizerConfig.self, from: JSONEncoder().encode(adam)), adam)
     }
 }

@@ -1,4 +1,5 @@
 import Config
+import Algorithms
 import TestSupport
 import TrainingTestSupport
 import XCTest
@@ -8,20 +9,22 @@ import XCTest
 final class CheckpointTests: XCTestCase {
     struct Crash: Error {}
 
-    func config(_ kind: AlgorithmKindAlias = .slowmo) -> RunConfig {
+    func config(_ kind: AlgorithmKindAlias = .slowmo, outer: OuterOptimizerKind = .nesterov) -> RunConfig {
         tinyConfig {
-            $0.algorithm.outerLrSchedule = .cosine
+            $0.algorithm.outerLrSchedule = .cosine; $0.algorithm.outerOptimizer = outer
             $0.algorithm.workers = 3; $0.schedule.batchSize = 4; $0.algorithm.kind = kind; $0.algorithm.localSteps = 3; $0.algorithm.switchEpoch = 1
             $0.model.kind = .resnet20; $0.schedule.epochs = 2; $0.schedule.lr = 0.2; $0.schedule.warmupEpochs = 1; $0.execution.checkpointEvery = "4"
         }
     }
 
     func testResumeAtSeveralPointsIsBitwiseIdentical() throws {
-        for kind in [AlgorithmKindAlias.slowmo, .diloco] { try checkResumeAtSeveralPoints(kind) }
+        for (kind, outer) in [(AlgorithmKindAlias.slowmo, OuterOptimizerKind.nesterov), (.diloco, .nesterov), (.diloco, .adam)] {
+            try checkResumeAtSeveralPoints(kind, outer)
+        }
     }
 
-    func checkResumeAtSeveralPoints(_ kind: AlgorithmKindAlias) throws {
-        func config() -> RunConfig { self.config(kind) }
+    func checkResumeAtSeveralPoints(_ kind: AlgorithmKindAlias, _ outer: OuterOptimizerKind) throws {
+        func config() -> RunConfig { self.config(kind, outer: outer) }
         let data = try tinyData(train: 72, test: 24)
         let reference = try train(config(), data: data)
         let steps = reference.totalSteps
@@ -38,7 +41,7 @@ final class CheckpointTests: XCTestCase {
             XCTAssertEqual(resumed.globalStep, crashAfter / 4 * 4)
             let summary = try resumed.run()
             for k in 0..<3 {
-                XCTAssertEqual(resumed.replicas[k].parameters.array, reference.replicas[k].parameters.array, "\(kind), crash at \(crashAfter)")
+                XCTAssertEqual(resumed.replicas[k].parameters.array, reference.replicas[k].parameters.array, "\(kind) \(outer), crash at \(crashAfter)")
                 XCTAssertEqual(resumed.replicas[k].state.array, reference.replicas[k].state.array)
                 XCTAssertEqual(resumed.optimizerStates[k].momentum.array, reference.optimizerStates[k].momentum.array)
             }
