@@ -87,14 +87,40 @@ final class TransformerLayerTests: XCTestCase {
 
     /// GELU(x) = ½x(1 + tanh(√(2/π)(x + 0.044715x³))) at a few points, in Double.
     func testGELUValues() {
-        let xs: [Float] = [-3, -1, -0.5, 0, 0.5, 1, 3]
+        let xs: [Float] = [-9, -3, -1, -0.5, -1e-4, 0, 3e-4, 0.5, 1, 3, 9]
         let harness = LayerHarness(GELU())
-        let y = harness.layer.forward(Tensor(Shape(7, 1), values: xs), harness.replica.view, .testing()).array
+        let y = harness.layer.forward(Tensor(Shape(xs.count, 1), values: xs), harness.replica.view, .testing()).array
         let expected = xs.map { x -> Float in
             let v = Double(x)
             return Float(0.5 * v * (1 + tanh((2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v))))
         }
-        assertClose(y, expected, relative: 1e-6, absolute: 1e-7)
+        assertClose(y, expected, relative: 1e-6, absolute: 3e-7)
+    }
+
+    /// GELU and its derivative with the lane tanh (Eigen's rational approximation) against Double
+    /// on [−10, 10] in steps of 0.001 (20001 values: the last one in the padded tail).
+    func testVectorTanhIsCloseToTanh() {
+        let n = 20001, xs = (0..<n).map { Float($0 - n / 2) * 1e-3 }
+        var y = [Float](repeating: 0, count: n), dy = [Float](repeating: 1, count: n)
+        let ones = dy
+        xs.withUnsafeBufferPointer { x in
+            y.withUnsafeMutableBufferPointer { Vector.gelu(x.baseAddress!, into: $0.baseAddress!, count: n) }
+            ones.withUnsafeBufferPointer { o in
+                dy.withUnsafeMutableBufferPointer {
+                    Vector.geluBackward(o.baseAddress!, input: x.baseAddress!, into: $0.baseAddress!, count: n)
+                }
+            }
+        }
+        var worst = 0.0, worstDerivative = 0.0
+        for (i, x) in xs.enumerated() {
+            let v = Double(x), u = (2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v), t = tanh(u)
+            worst = max(worst, abs(Double(y[i]) - 0.5 * v * (1 + t)))
+            let derivative = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * (2 / Double.pi).squareRoot() * (1 + 3 * 0.044715 * v * v)
+            worstDerivative = max(worstDerivative, abs(Double(dy[i]) - derivative))
+        }
+        XCTAssertLessThan(worst, 3e-6, "GELU, absolute (|x| ≤ 10)")
+        // 1 − t² cancels in Float near |t| = 1 (with libm's tanhf too).
+        XCTAssertLessThan(worstDerivative, 1e-5, "GELU′, absolute")
     }
 
     func testCausalSelfAttention() {

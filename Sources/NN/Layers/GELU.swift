@@ -1,24 +1,24 @@
-import Foundation
 import Tensor
 
 /// The Gaussian error linear unit in the tanh approximation GPT-2 uses (Hendrycks & Gimpel 2016;
 /// PyTorch's `nn.GELU(approximate='tanh')`, nanoGPT's MLP activation):
-/// y = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), element-wise on any shape.
+/// y = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), element-wise on any shape (`Vector.gelu`,
+/// whose tanh is a rational approximation a few ulp from tanh).
 public final class GELU: Layer {
     public var needsInputGradient = true
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
     /// A call's arguments: source and destination (x → y forward, dy → dx backward) and the split.
     private struct Call { let from: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>, split: Split }
-    private lazy var forwardParts = Parts<Call> { [unowned self] call, part, _ in
-        GELU.forward(self.input.pointer, into: call.into, call.split.range(part))
+    private lazy var forwardParts = Parts<Call> { call, part, _ in
+        let r = call.split.range(part)
+        Vector.gelu(call.from + r.lowerBound, into: call.into + r.lowerBound, count: r.count)
     }
     private lazy var backwardParts = Parts<Call> { [unowned self] call, part, _ in
-        GELU.backward(call.from, self.input.pointer, into: call.into, call.split.range(part))
+        let r = call.split.range(part)
+        Vector.geluBackward(call.from + r.lowerBound, input: self.input.pointer + r.lowerBound,
+                            into: call.into + r.lowerBound, count: r.count)
     }
-
-    static let sqrtTwoOverPi: Float = (2 / Float.pi).squareRoot()
-    static let cubic: Float = 0.044715
 
     public init() {}
 
@@ -41,22 +41,5 @@ public final class GELU: Layer {
         let split = Split(dy.count)
         backwardParts.run(split.parts, Call(from: dy.pointer, into: inputGradient.pointer, split: split), context)
         return inputGradient
-    }
-
-    private static func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
-        for i in range {
-            let v = x[i]
-            y[i] = 0.5 * v * (1 + tanhf(sqrtTwoOverPi * (v + cubic * v * v * v)))
-        }
-    }
-
-    /// dx = dy·(½(1 + tanh u) + ½x·(1 − tanh²u)·√(2/π)(1 + 3·0.044715·x²)), u = √(2/π)(x + 0.044715x³).
-    private static func backward(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
-                                 into dx: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
-        for i in range {
-            let v = x[i], t = tanhf(sqrtTwoOverPi * (v + cubic * v * v * v))
-            let local = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * sqrtTwoOverPi * (1 + 3 * cubic * v * v)
-            dx[i] = dy[i] * local
-        }
     }
 }
