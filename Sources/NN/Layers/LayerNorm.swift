@@ -56,10 +56,10 @@ public final class LayerNorm: Layer {
     public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         input = x
         output.reshape(outputShape(for: x.shape))
-        let columns = x.shape.n
+        let columns = x.shape.n, split = split(columns: columns)
         mean.reshape(Shape(columns, 1))
         inverseStd.reshape(Shape(columns, 1))
-        forwardColumns.run(split(columns: columns).parts, Call(r: r, dy: nil, split: split(columns: columns)), context)
+        forwardColumns.run(split.parts, Call(r: r, dy: nil, split: split), context)
         return output
     }
 
