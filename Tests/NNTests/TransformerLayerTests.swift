@@ -98,7 +98,7 @@ final class TransformerLayerTests: XCTestCase {
     }
 
     /// GELU and its derivative with the lane tanh (Eigen's rational approximation) against Double
-    /// on [−10, 10] in steps of 0.001 (20001 values: the last one in the padded tail).
+    /// on [−10, 10] in steps of 0.001.
     func testVectorTanhIsCloseToTanh() {
         let n = 20001, xs = (0..<n).map { Float($0 - n / 2) * 1e-3 }
         var y = [Float](repeating: 0, count: n), dy = [Float](repeating: 1, count: n)
