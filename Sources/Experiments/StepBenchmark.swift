@@ -73,9 +73,12 @@ public final class StepRunner {
     private let images: Tensor
     private let labels: [Int32]
 
+    /// Random size×size images of `classes`; for a language model (a GPT), random sequences of
+    /// `size` token ids of a vocabulary of `classes`, one label per token.
     public init(model: ModelKind, shortcut: ShortcutKind = .a, batch: Int, threads: Int,
                 parallelism: Parallelism = .layers, channels: Int = 1, size: Int = 28, classes: Int = 10) throws {
-        network = try Network(ModelSpec(kind: model, shortcut: shortcut, channels: channels, height: size,
+        let sequences = model.isLanguageModel
+        network = try Network(ModelSpec(kind: model, shortcut: shortcut, channels: channels, height: sequences ? 1 : size,
                                         width: size, classes: classes))
         self.batch = batch
         self.threads = threads
@@ -87,9 +90,15 @@ public final class StepRunner {
         optimizer = Optimizer(layout: network.layout, config: config)
         optimizerState = OptimizerState(count: network.layout.count)
         var rng = RandomGenerator(seed: 0)
-        images = Tensor(Shape(channels, batch, size, size),
-                        values: (0..<(channels * batch * size * size)).map { _ in rng.nextNormal() })
-        labels = (0..<batch).map { _ in Int32(rng.nextInt(below: classes)) }
+        if sequences {
+            images = Tensor(Shape(1, batch, 1, size), values: (0..<(batch * size)).map { _ in
+                Float(rng.nextInt(below: classes))
+            })
+        } else {
+            images = Tensor(Shape(channels, batch, size, size),
+                            values: (0..<(channels * batch * size * size)).map { _ in rng.nextNormal() })
+        }
+        labels = (0..<(batch * network.outputsPerSample)).map { _ in Int32(rng.nextInt(below: classes)) }
     }
 
     /// 3 × forward FLOPs of one step (the usual estimate of forward + backward).

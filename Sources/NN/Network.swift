@@ -5,12 +5,20 @@ import Tensor
 /// A network holds activations for one batch at a time, so each thread needs its own; the
 /// layouts of two networks built from the same `ModelSpec` are identical, so any network can
 /// run any replica.
+///
+/// Outputs: for inputs [C, N, H, W] the root gives logits [classes, N·P] in the vector layout,
+/// P = `outputsPerSample` predictions per sample, column n·P + p being sample n's p-th: P = 1
+/// for the image classifiers, P = T (one next-token prediction per position) for a GPT over
+/// sequences of T tokens. The loss is the mean cross-entropy over all N·P columns, and the
+/// label arrays of `trainStep`, `forwardLoss` and `evaluate` hold N·P labels in that order.
 public final class Network {
     public let root: Sequential
     public let layout: ParameterLayout
     public let stateLayout: ParameterLayout
     public let inputChannels: Int, inputHeight: Int, inputWidth: Int
     public let classes: Int
+    /// Predictions (logit columns, labels) per sample: 1 for image models, T for a GPT.
+    public let outputsPerSample: Int
     /// Scratch and threads of the layers.
     public let workspace: Workspace
     private let logitGradient = Tensor(Shape(0, 0))
@@ -31,7 +39,8 @@ public final class Network {
         stateLayout = state
         root.needsInputGradient = false
         let out = root.outputShape(for: Shape(inputChannels, 1, inputHeight, inputWidth))
-        precondition(out == Shape(classes, 1), "network output \(out) is not [\(classes), N]")
+        outputsPerSample = out.n
+        precondition(out == Shape(classes, out.n) && out.n > 0, "network output \(out) is not [\(classes), N·P]")
     }
 
     /// Threads the layers' own kernels use (1 by default). Results do not depend on it. Above 1,
@@ -44,12 +53,12 @@ public final class Network {
     /// Forward FLOPs per sample (2 per multiply-add); a training step costs about 3× this.
     public var flopsPerSample: Int { root.flops(for: Shape(inputChannels, 1, inputHeight, inputWidth)) }
 
-    /// Logits [classes, N] for images [C, N, H, W], on this network's lanes.
+    /// Logits [classes, N·P] for inputs [C, N, H, W] (P = `outputsPerSample`), on this network's lanes.
     public func forward(_ images: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         root.forward(images, r, context.on(workspace))
     }
 
-    /// Forward, loss and backward for one batch; gradients are *added* to `r.gradients`.
+    /// Forward, loss and backward for one batch (N·P labels); gradients are *added* to `r.gradients`.
     public func trainStep(images: Tensor, labels: UnsafePointer<Int32>, _ r: ReplicaView,
                           _ context: StepContext) -> SoftmaxCrossEntropy.Result {
         let result = forwardLoss(images: images, labels: labels, r, context)
@@ -57,7 +66,8 @@ public final class Network {
         return result
     }
 
-    /// Forward (in `context`'s mode, normally `.training(…)` of the step) and loss; keeps
+    /// Forward (in `context`'s mode, normally `.training(…)` of the step) and the mean loss over
+    /// the N·P predictions of N samples, whose N·P labels `labels` holds; keeps
     /// dLoss/dLogits and the context for the `backward` that must follow.
     public func forwardLoss(images: Tensor, labels: UnsafePointer<Int32>, _ r: ReplicaView,
                             _ context: StepContext) -> SoftmaxCrossEntropy.Result {
@@ -72,8 +82,8 @@ public final class Network {
         _ = root.backward(logitGradient, r, lastContext)
     }
 
-    /// Loss and accuracy counts without gradients, in evaluation mode (running BatchNorm
-    /// statistics, no dropout).
+    /// Loss and accuracy counts (of the N·P predictions, with N·P labels) without gradients, in
+    /// evaluation mode (running BatchNorm statistics, no dropout).
     public func evaluate(images: Tensor, labels: UnsafePointer<Int32>, _ r: ReplicaView) -> SoftmaxCrossEntropy.Result {
         let logits = root.forward(images, r, StepContext.evaluation.on(workspace))
         return SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: nil)

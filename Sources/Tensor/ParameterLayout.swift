@@ -3,13 +3,16 @@
 public enum SlotRole: String, Codable, Sendable {
     case convolutionWeight, linearWeight, bias, normScale, normShift
     case runningMean, runningVariance
+    /// A lookup table (a transformer's token or position embedding, [rows, features]).
+    case embedding
 
     /// Weights of convolutions and linear layers (LARS adapts these; §A.1).
     public var isWeightMatrix: Bool { self == .convolutionWeight || self == .linearWeight }
 }
 
 /// How a slot's values start (§3 of the study: He init for convolutions, Goyal et al.'s
-/// N(0, 0.01²) for the final classifier and γ = 0 for the last BatchNorm of a residual block).
+/// N(0, 0.01²) for the final classifier and γ = 0 for the last BatchNorm of a residual block;
+/// GPT-2 / nanoGPT's N(0, 0.02²) for embeddings).
 public enum SlotInitializer: Codable, Equatable, Sendable {
     case zeros, ones
     /// N(0, 2/fan_out) with fan_out = shape[0]·(product of shape[2...]) (torchvision's ResNet choice).
@@ -25,6 +28,7 @@ public enum SlotInitializer: Codable, Equatable, Sendable {
         case .linearWeight: return .heNormalFanIn
         case .bias, .normShift, .runningMean: return .zeros
         case .normScale, .runningVariance: return .ones
+        case .embedding: return .normal(standardDeviation: 0.02)
         }
     }
 }

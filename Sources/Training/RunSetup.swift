@@ -68,8 +68,6 @@ public struct RunSetup: Sendable {
     /// A network of the run's model, checked to predict every label of a sample: its output for
     /// one sample must be [classes, labelsPerSample]. An image model on text (one prediction for
     /// T labels) is a `TrainingError` naming both.
-    // TODO(gpt-tiny): once `Network.outputsPerSample` lands, compare it with `labelsPerSample`
-    // here instead of the root's output shape.
     package func makeNetwork() throws -> Network {
         let model = config.model.kind.rawValue, dataset = config.data.dataset.rawValue
         let network: Network
@@ -79,9 +77,9 @@ public struct RunSetup: Sendable {
             throw TrainingError("the model \(model) cannot read the \(dataset) dataset (\(e.description)); "
                 + "its samples are sequences of \(labelsPerSample) tokens, which need a model that predicts every token")
         }
-        let outputs = network.root.outputShape(for: Shape(spec.channels, 1, spec.height, spec.width))
-        guard outputs == Shape(spec.classes, labelsPerSample) else {
-            let predictions = outputs.n == 1 ? "one prediction" : "\(outputs.n) predictions"
+        guard network.outputsPerSample == labelsPerSample else {
+            let p = network.outputsPerSample
+            let predictions = p == 1 ? "one prediction" : "\(p) predictions"
             throw TrainingError("the model \(model) makes \(predictions) per sample but the \(dataset) dataset has "
                 + "\(labelsPerSample) labels per sample (one per token); choose a model that predicts every token "
                 + "of the sequence")

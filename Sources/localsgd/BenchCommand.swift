@@ -89,7 +89,9 @@ struct BenchCommand: ParsableCommand {
         let load = loadAverage()
         var sgemm: [Double] = []
         let clock: BenchClock = cpuTime ? .processCPU : .wall
-        let runner = try StepRunner(model: kind, shortcut: shortcut, batch: batch, threads: t, parallelism: parallelism)
+        // GPTs read sequences of 64 characters of a 65-character vocabulary (nanoGPT's shakespeare_char).
+        let runner = try StepRunner(model: kind, shortcut: shortcut, batch: batch, threads: t, parallelism: parallelism,
+                                    size: kind.isLanguageModel ? 64 : 28, classes: kind.isLanguageModel ? 65 : 10)
         _ = runner.run(steps: warmup)
         let perRound = max(1, (steps + rounds - 1) / rounds)
         var ours: [Double] = [], theirs: [Double] = []

@@ -100,7 +100,7 @@ final class DropoutModelTests: XCTestCase {
     override func setUp() { BLAS.setThreads(1) }
 
     func testExistingModelsHaveNoDropout() throws {
-        for kind in ModelKind.allCases where ![.resnet18, .resnet50].contains(kind) {
+        for kind in ModelKind.allCases where ![.resnet18, .resnet50].contains(kind) && !kind.isLanguageModel {
             let net = try Network(ModelSpec(kind: kind, channels: 1, height: 8, width: 8, classes: 3))
             XCTAssertFalse(net.leafLayers(batch: 1).contains { $0.layer is Dropout }, kind.rawValue)
         }

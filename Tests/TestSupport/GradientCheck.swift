@@ -34,19 +34,20 @@ public func randomTensor(_ shape: Shape, seed: UInt64, scale: Float = 1) -> Tens
 /// Checks a layer's parameter and input gradients against central finite differences of the
 /// scalar L = Σ y·r for a fixed random r, every pass with the same context (`.testing(training)`
 /// unless given). Float32 throughout, so the tolerance is
-/// |analytic − numeric| ≤ absolute + relative·|numeric|.
+/// |analytic − numeric| ≤ absolute + relative·|numeric|. `values` replaces the random input
+/// (token ids for an embedding, whose input has no gradient).
 public func checkLayerGradients(
     _ layer: Layer, input shape: Shape, training: Bool = true, context: StepContext? = nil, epsilon: Float = 1e-2,
     relative: Float = 2e-2, absolute: Float = 2e-3, seed: UInt64 = 7, distinctInput: Bool = false,
-    file: StaticString = #filePath, line: UInt = #line
+    values: Tensor? = nil, file: StaticString = #filePath, line: UInt = #line
 ) {
     let harness = LayerHarness(layer, seed: seed)
     // Piecewise-linear layers (max-pool, ReLU) need inputs whose values are far apart compared
     // with epsilon, or a difference quotient straddles a kink: use a shuffled ramp then.
     var rampRng = RandomGenerator(seed: seed + 1)
-    let x = distinctInput
+    let x = values ?? (distinctInput
         ? Tensor(shape, values: rampRng.permutation(shape.count).map { Float($0 - shape.count / 2) * 0.05 + 0.025 })
-        : randomTensor(shape, seed: seed + 1)
+        : randomTensor(shape, seed: seed + 1))
     let r = harness.replica.view
     let context = context ?? .testing(training)
     let y0 = layer.forward(x, r, context)

@@ -12,6 +12,8 @@ final class CoreTypeTests: XCTestCase {
         "NNTests.ThreadIndependenceTests/testSmallModels",
         "NNTests.ThreadIndependenceTests/testModelsOnFullSizeImages",
         "NNTests.ThreadIndependenceTests/testLayersThatSplitTheirWork",
+        "NNTests.TransformerLayerTests/testLayersAreThreadIndependent",
+        "NNTests.GPTTrainingTests/testGPTTinyStepIsThreadIndependent",
         "TrainingTests.AlgorithmIdentityTests/testEveryAlgorithmGivesTheSameNumbersOnAnyThreadCount",
         "TrainingTests.AlgorithmIdentityTests/testThreadCountDoesNotChangeTheResult",
         "TrainingTests.AlgorithmIdentityTests/testThreadsOfALoneWorkerDoNotChangeTheResult",

@@ -7,6 +7,8 @@ public final class Linear: Layer {
     public var needsInputGradient = true
     /// Initialise as the final classifier of Goyal et al. (N(0, 0.01²)) rather than He init.
     public let isClassifier: Bool
+    /// The weight's initializer, when not the default (He for hidden layers, N(0, 0.01²) for a classifier).
+    public let weightInitializer: SlotInitializer?
     private var weightOffset = 0, biasOffset = 0
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
@@ -22,16 +24,19 @@ public final class Linear: Layer {
         self.computeInputGradient(rows: call.split.range(part), call.r, call.dy!)
     }
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, classifier: Bool = false) {
+    public init(_ inFeatures: Int, _ outFeatures: Int, classifier: Bool = false,
+                weightInitializer: SlotInitializer? = nil) {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         isClassifier = classifier
+        self.weightInitializer = weightInitializer
     }
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {
         weightOffset = parameters.append(name: joinName(prefix, "weight"), shape: [outFeatures, inFeatures],
                                          role: .linearWeight,
-                                         initializer: isClassifier ? .normal(standardDeviation: 0.01) : nil)
+                                         initializer: weightInitializer
+                                             ?? (isClassifier ? .normal(standardDeviation: 0.01) : nil))
         biasOffset = parameters.append(name: joinName(prefix, "bias"), shape: [outFeatures], role: .bias)
     }
 

@@ -36,6 +36,8 @@ extension Network {
         case .resnet50, .resnet50Small:
             root = imageNetResNet(blocks: [3, 4, 6, 3], bottleneck: true, small: spec.kind == .resnet50Small,
                                   spec: spec)
+        case .gptTiny, .gptMicro:
+            root = try gpt(spec)
         }
         self.init(root: root, inputChannels: spec.channels, inputHeight: spec.height, inputWidth: spec.width,
                   classes: spec.classes)

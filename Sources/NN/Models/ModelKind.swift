@@ -1,12 +1,21 @@
 /// The model zoo. CIFAR-style ResNets (He et al. 2016, §4.2: 16/32/64 channels, 6n+2 layers)
 /// and ImageNet-style ResNet-18/50; the `-small` variants drop the stem max-pool and halve the
-/// widths, as the study does for small images (Appendix A.2).
+/// widths, as the study does for small images (Appendix A.2). The GPTs are character-level
+/// causal transformers (GPT-2's architecture as nanoGPT builds it, `GPTShape`): their input is
+/// a batch of token sequences, not images.
 public enum ModelKind: String, Codable, CaseIterable, Sendable {
     case logreg, mlp, cnn
     case resnet20, resnet32, resnet56
     case resnet18, resnet50
     case resnet18Small = "resnet18-small"
     case resnet50Small = "resnet50-small"
+    /// 4 layers, 4 heads, 128 features.
+    case gptTiny = "gpt-tiny"
+    /// 2 layers, 2 heads, 32 features (for tests).
+    case gptMicro = "gpt-micro"
+
+    /// A language model: input [1, N, 1, T] token ids, output logits for each of the T positions.
+    public var isLanguageModel: Bool { self == .gptTiny || self == .gptMicro }
 }
 
 /// Shortcut of CIFAR ResNets when the shape changes: option A (zero padding, He et al.'s CIFAR
@@ -16,7 +25,8 @@ public enum ShortcutKind: String, Codable, CaseIterable, Sendable {
     case b = "projection"
 }
 
-/// What to build: model, input geometry and classes.
+/// What to build: model, input geometry and classes. A GPT takes channels 1, height 1, width T
+/// (its context length) and classes = the vocabulary size.
 public struct ModelSpec: Codable, Equatable, Sendable {
     public var kind: ModelKind
     public var shortcut: ShortcutKind
