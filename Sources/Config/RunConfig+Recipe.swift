@@ -19,7 +19,7 @@ extension ModelKind {
         case .resnet20, .resnet32, .resnet56, .resnet18, .resnet50, .resnet18Small, .resnet50Small:
             return afterWarmup ? nil : 0.1
         // Not measured: the mlp's rate until a text dataset gives the ladder above for the GPTs.
-        case .gptTiny, .gptMicro: return 0.1
+        case .gptTiny, .gptMini, .gptMicro: return 0.1
         }
     }
 }

@@ -69,6 +69,19 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertTrue(points.allSatisfy { $0.config.execution.threads == 1 }, "the runner's thread count when the file sets none")
     }
 
+    /// A file with includes and no axes runs the includes only: the base alone is not a point.
+    func testIncludesWithoutAxesRunOnlyTheIncludes() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let spec = try Fixtures.spec(Fixtures.base + """
+        [[include]]
+        algorithm = "local"
+        workers = [2, 4]
+        """, in: dir)
+        XCTAssertEqual(try spec.expand().map(\.name), ["algorithm=local,workers=2", "algorithm=local,workers=4"])
+        let alone = try Fixtures.spec(Fixtures.base, in: dir, name: "alone.toml")
+        XCTAssertEqual(try alone.expand().count, 1, "without includes the base is the one run")
+    }
+
     func testDuplicatePointsRunOnce() throws {
         let dir = try Fixtures.temporaryDirectory(self)
         let spec = try Fixtures.spec(Fixtures.base + """

@@ -8,6 +8,8 @@ public enum StudyPreset: String, CaseIterable, Sendable {
     case paper
     case convex
     case quickstart
+    case diloco
+    case dilocoQuick = "diloco-quick"
 
     /// The study's inter-node link (§A.4: 10 Gb/s Ethernet), flat: every all-reduce crosses it, as the
     /// study measured for K > 8 (the two-level model's hierarchical all-reduce would send far less).
@@ -59,6 +61,12 @@ public enum StudyPreset: String, CaseIterable, Sendable {
             return spec
         case .quickstart:
             return StudyPreset.quickstartSpec(model: model ?? "cnn")
+        case .diloco:
+            return StudyPreset.dilocoSpec(model: model ?? "gpt-mini", seeds: [1, 2, 3])
+        case .dilocoQuick:
+            var spec = StudyPreset.dilocoSpec(model: model ?? "gpt-micro", seeds: [1])
+            spec.base["epochs"] = .int(2)
+            return spec
         }
     }
 
@@ -79,6 +87,28 @@ public enum StudyPreset: String, CaseIterable, Sendable {
              ("switch_step", [.int(quickstartSwitchStep)])],
             [("algorithm", [.string("slowmo")]), ("workers", [.int(8)]), ("local_steps", [.int(16)])],
         ]
+        return spec
+    }
+
+    /// DiLoCo (Douillard et al. 2023) on the character-level language model: K = 4 and 8 workers,
+    /// H ∈ {10, 50, 200} inner AdamW steps, the paper's outer Nesterov (η = 0.7, μ = 0.9) against
+    /// outer SGD at rate 1 (plain averaging, FedAvg), and minibatch AdamW with the same global batch
+    /// K·B. The inner recipe is one for all: AdamW at 3·10⁻³ (not scaled with K·B), weight decay
+    /// 0.1, gradients clipped to norm 1, a per-epoch cosine; B = 8 windows of 64 characters of the
+    /// fortunes corpus, 3 epochs (1,698 iterations at K = 8, 3,396 at K = 4: the same 13,584 worker
+    /// steps), modelled on a 1gbit:100us network.
+    static func dilocoSpec(model: String, seeds: [Int]) -> SweepSpec {
+        var spec = SweepSpec(source: "study diloco")
+        spec.base = ["model": .string(model), "dataset": .string("text"), "context_length": .int(64), "epochs": .int(3),
+                     "batch_size": .int(8), "optimizer": .string("adamw"), "lr": .double(0.003), "scale_lr": .bool(false),
+                     "weight_decay": .double(0.1), "grad_clip": .double(1), "warmup_epochs": .int(0),
+                     "lr_schedule": .string("cosine"), "network": .string(quickstartNetwork)]
+        spec.includes = [
+            [("algorithm", [.string("minibatch")]), ("workers", ints([4, 8]))],
+            [("algorithm", [.string("diloco")]), ("workers", ints([4, 8])), ("local_steps", ints([10, 50, 200])),
+             ("outer_optimizer", [.string("nesterov"), .string("sgd")])],
+        ]
+        if seeds != [1] { spec.seeds = ints(seeds) }
         return spec
     }
 
@@ -119,7 +149,8 @@ public enum StudyPreset: String, CaseIterable, Sendable {
 
     /// Rough seconds of one epoch of one run on this machine's class (2 cores, one thread per
     /// run), for the estimate `study` prints before it starts; measured with `localsgd bench`.
-    public static let secondsPerEpoch: [String: Double] = ["logreg": 2, "mlp": 5, "cnn": 60, "resnet20": 300]
+    public static let secondsPerEpoch: [String: Double] = ["logreg": 2, "mlp": 5, "cnn": 60, "resnet20": 300,
+                                                           "gpt-micro": 20, "gpt-mini": 40, "gpt-tiny": 250]
 
     /// Estimated wall-clock seconds of `points` run `jobs` at a time.
     public static func estimateSeconds(_ points: [SweepPoint], jobs: Int) -> Double {

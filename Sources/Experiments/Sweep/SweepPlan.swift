@@ -32,7 +32,8 @@ extension SweepSpec {
     /// alone. Points with the same config are run once. `threads` is the default for runs when
     /// the file does not set it.
     public func expand(threads: Int? = nil) throws -> [SweepPoint] {
-        var combinations: [[(String, SweepValue)]] = SweepSpec.product(axes)
+        // With no axes the grid is the base run alone, unless includes name the points to run.
+        var combinations: [[(String, SweepValue)]] = axes.isEmpty && !includes.isEmpty ? [] : SweepSpec.product(axes)
         for include in includes { combinations += SweepSpec.product(include) }
         if let seeds {
             // A point that sets its own seed keeps it.

@@ -14,6 +14,7 @@ import Training
 ///     workers = [1, 4, 16]
 ///     local_steps = [1, 4, 16]
 ///     [[include]]                 # extra points; a list in one expands to a small grid of its own
+///                                 # (with includes and no axes, only the includes run)
 ///     algorithm = "post-local"
 ///     switch_epoch = [1, 2]
 ///

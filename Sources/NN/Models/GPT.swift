@@ -16,6 +16,7 @@ public struct GPTShape: Equatable, Sendable {
     public init?(_ kind: ModelKind) {
         switch kind {
         case .gptTiny: self.init(layers: 4, heads: 4, features: 128)
+        case .gptMini: self.init(layers: 2, heads: 4, features: 64)
         case .gptMicro: self.init(layers: 2, heads: 2, features: 32)
         default: return nil
         }

@@ -36,7 +36,7 @@ extension Network {
         case .resnet50, .resnet50Small:
             root = imageNetResNet(blocks: [3, 4, 6, 3], bottleneck: true, small: spec.kind == .resnet50Small,
                                   spec: spec)
-        case .gptTiny, .gptMicro:
+        case .gptTiny, .gptMini, .gptMicro:
             root = try gpt(spec)
         }
         self.init(root: root, inputChannels: spec.channels, inputHeight: spec.height, inputWidth: spec.width,

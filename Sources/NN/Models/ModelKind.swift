@@ -11,11 +11,13 @@ public enum ModelKind: String, Codable, CaseIterable, Sendable {
     case resnet50Small = "resnet50-small"
     /// 4 layers, 4 heads, 128 features.
     case gptTiny = "gpt-tiny"
+    /// 2 layers, 4 heads, 64 features (for studies: a K = 8 run of a few hundred steps in a minute).
+    case gptMini = "gpt-mini"
     /// 2 layers, 2 heads, 32 features (for tests).
     case gptMicro = "gpt-micro"
 
     /// A language model: input [1, N, 1, T] token ids, output logits for each of the T positions.
-    public var isLanguageModel: Bool { self == .gptTiny || self == .gptMicro }
+    public var isLanguageModel: Bool { GPTShape(self) != nil }
 }
 
 /// Shortcut of CIFAR ResNets when the shape changes: option A (zero padding, He et al.'s CIFAR
