@@ -36,6 +36,21 @@ final class OrderedTrainingTests: XCTestCase {
         }
     }
 
+    /// A language model too: gpt-micro on a small text corpus, DiLoCo with inner AdamW and outer
+    /// Adam, 4 workers on 2 ranks, bitwise the in-process run.
+    func testDiLoCoOnTextWithAdamWOnTwoRanks() throws {
+        let dir = try scratchDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let corpus = dir + "/corpus.txt"
+        let line = "the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs.\n"
+        try String(repeating: line, count: 12).write(toFile: corpus, atomically: true, encoding: .utf8)
+        let text = ["train", "--dataset", "text", "--data-dir", corpus, "--context-length", "16", "--model", "gpt-micro",
+                    "--optimizer", "adamw", "--no-scale-lr", "--lr", "0.003", "--weight-decay", "0.1", "--grad-clip", "1",
+                    "--epochs", "2", "--batch-size", "4", "--local-steps", "3", "--outer-optimizer", "adam", "--outer-lr", "0.01",
+                    "--quiet"]
+        try assertBitwise(algorithm: "diloco", workers: 4, ranks: [2], base: text)
+    }
+
     /// Async's concurrent mode over MPI takes the ordered non-blocking mean (the chain on the
     /// progress queue, beside evaluation's blocking calls on a second communicator); its result
     /// depends on timing, so it is only checked to run and to average.
@@ -61,13 +76,13 @@ final class OrderedTrainingTests: XCTestCase {
                           "local SGD, K = 4 on 2 ranks: the fast reduction gave the in-process bits; the ordered tests prove nothing")
     }
 
-    private func assertBitwise(algorithm: String, workers: Int, ranks: [Int],
+    private func assertBitwise(algorithm: String, workers: Int, ranks: [Int], base: [String]? = nil,
                                file: StaticString = #filePath, line: UInt = #line) throws {
         let dir = try scratchDirectory()
-        let reference = try runInProcess(algorithm: algorithm, workers: workers, out: dir + "/inprocess")
+        let reference = try runInProcess(algorithm: algorithm, workers: workers, out: dir + "/inprocess", base: base)
         for p in ranks {
             let out = dir + "/mpi-\(p)"
-            try runMPI(algorithm: algorithm, workers: workers, ranks: p, reduction: "ordered", out: out)
+            try runMPI(algorithm: algorithm, workers: workers, ranks: p, reduction: "ordered", out: out, base: base)
             let what = "\(algorithm), K = \(workers) on \(p) ranks of \(workers / p)"
             if try finalBytes(out) != finalBytes(reference) {
                 XCTFail("\(what): final.safetensors differs from the in-process run's\(try firstDifference(out, reference))",
@@ -84,15 +99,16 @@ final class OrderedTrainingTests: XCTestCase {
         return (reference, dir + "/mpi")
     }
 
-    private func runInProcess(algorithm: String, workers: Int, out: String) throws -> String {
-        let args = base + algorithmArguments(algorithm) + ["--workers", String(workers), "--threads", "1", "--out", out]
+    private func runInProcess(algorithm: String, workers: Int, out: String, base: [String]? = nil) throws -> String {
+        let args = (base ?? self.base) + algorithmArguments(algorithm) + ["--workers", String(workers), "--threads", "1", "--out", out]
         let run = try MPIRun.run(MPIRun.localsgd, args)
         XCTAssertEqual(run.status, 0, run.output)
         return out
     }
 
-    private func runMPI(algorithm: String, workers: Int, ranks: Int, reduction: String, out: String) throws {
-        let args = base + algorithmArguments(algorithm)
+    private func runMPI(algorithm: String, workers: Int, ranks: Int, reduction: String, out: String,
+                        base: [String]? = nil) throws {
+        let args = (base ?? self.base) + algorithmArguments(algorithm)
             + ["--workers", String(workers), "--backend", "mpi", "--reduction", reduction, "--out", out]
         let run = try MPIRun.launch(ranks: ranks, args)
         XCTAssertEqual(run.status, 0, run.output)
