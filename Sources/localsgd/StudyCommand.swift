@@ -128,15 +128,15 @@ struct StudyDiLoCoCommand: ParsableCommand {
         commandName: "diloco",
         abstract: "DiLoCo on a character-level language model: outer Nesterov against plain averaging and minibatch AdamW.",
         discussion: """
-        gpt-mini on the fortunes corpus (--dataset text, 64-character windows, B=8, 3 epochs, AdamW \
+        gpt-mini on the fortunes corpus (--dataset text, 64-character windows, B=8, 2 epochs, AdamW \
         3e-3 with weight decay 0.1 and gradient clipping at 1, per-epoch cosine), K ∈ {4,8}: DiLoCo \
         with H ∈ {10,50,200} inner steps and the paper's outer Nesterov (η=0.7, μ=0.9) or outer SGD at \
         rate 1 (plain averaging, FedAvg), and minibatch AdamW with the same global batch; 3 seeds, a \
         1gbit:100us network modelled. The report plots held-out loss against iterations and against \
-        megabytes sent. About an hour on two cores. --quick: gpt-micro, 2 epochs, 1 seed, a few minutes.
+        megabytes sent. About an hour on two cores. --quick: gpt-micro, 1 seed, about ten minutes.
         """)
 
-    @Flag(help: "The quick version (gpt-micro, 2 epochs, one seed).") var quick = false
+    @Flag(help: "The quick version (gpt-micro, one seed).") var quick = false
     @OptionGroup var options: PresetOptions
 
     func run() throws {

@@ -64,9 +64,7 @@ public enum StudyPreset: String, CaseIterable, Sendable {
         case .diloco:
             return StudyPreset.dilocoSpec(model: model ?? "gpt-mini", seeds: [1, 2, 3])
         case .dilocoQuick:
-            var spec = StudyPreset.dilocoSpec(model: model ?? "gpt-micro", seeds: [1])
-            spec.base["epochs"] = .int(2)
-            return spec
+            return StudyPreset.dilocoSpec(model: model ?? "gpt-micro", seeds: [1])
         }
     }
 
@@ -95,11 +93,11 @@ public enum StudyPreset: String, CaseIterable, Sendable {
     /// outer SGD at rate 1 (plain averaging, FedAvg), and minibatch AdamW with the same global batch
     /// K·B. The inner recipe is one for all: AdamW at 3·10⁻³ (not scaled with K·B), weight decay
     /// 0.1, gradients clipped to norm 1, a per-epoch cosine; B = 8 windows of 64 characters of the
-    /// fortunes corpus, 3 epochs (1,698 iterations at K = 8, 3,396 at K = 4: the same 13,584 worker
+    /// fortunes corpus, 2 epochs (1,132 iterations at K = 8, 2,264 at K = 4: the same 9,056 worker
     /// steps), modelled on a 1gbit:100us network.
     static func dilocoSpec(model: String, seeds: [Int]) -> SweepSpec {
         var spec = SweepSpec(source: "study diloco")
-        spec.base = ["model": .string(model), "dataset": .string("text"), "context_length": .int(64), "epochs": .int(3),
+        spec.base = ["model": .string(model), "dataset": .string("text"), "context_length": .int(64), "epochs": .int(2),
                      "batch_size": .int(8), "optimizer": .string("adamw"), "lr": .double(0.003), "scale_lr": .bool(false),
                      "weight_decay": .double(0.1), "grad_clip": .double(1), "warmup_epochs": .int(0),
                      "lr_schedule": .string("cosine"), "network": .string(quickstartNetwork)]
