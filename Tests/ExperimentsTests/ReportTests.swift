@@ -67,7 +67,7 @@ final class ReportTests: XCTestCase {
         XCTAssertGreaterThan(megabytes, 0)
         for chart in figure.charts {
             guard case .line(let c) = chart, c.title.hasSuffix("K=4") else { continue }
-            let series = try XCTUnwrap(c.series.first { $0.name == run.label }, c.title)
+            let series = try XCTUnwrap(c.series.first { $0.name == "H=2 averaging" }, c.title)
             let bySteps = c.title.contains("iterations")
             XCTAssertEqual(series.points.map(\.x), expected.map { bySteps ? $0.0 : $0.1 }, c.title)
             XCTAssertEqual(series.points.map(\.y), expected.map(\.2), c.title)

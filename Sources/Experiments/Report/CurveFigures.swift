@@ -10,21 +10,41 @@ extension ReportFamily {
         guard !curved.isEmpty else { return .skipped("needs runs of two or more epochs") }
         var charts: [Chart] = []
         for k in ReportFamily.sortedUnique(curved.map(\.workers)) {
-            let atK = curved.filter { $0.workers == k }
+            let atK = curved.filter { $0.workers == k }.sorted { a, b in
+                (a.algorithm != "diloco" ? 1 : 0, a.localSteps, a.config.algorithm.outerOptimizer.rawValue)
+                    < (b.algorithm != "diloco" ? 1 : 0, b.localSteps, b.config.algorithm.outerOptimizer.rawValue)
+            }
             let bySteps = atK.map { g in
-                ChartSeries(g.label, ReportFamily.epochCurve(g, x: { Double($0.steps) }), dashed: g.algorithm != "diloco")
+                ChartSeries(ReportFamily.curveLabel(g), ReportFamily.epochCurve(g, x: { Double($0.steps) }), dashed: g.algorithm != "diloco")
             }
             let byBytes = atK.map { g in
-                ChartSeries(g.label, ReportFamily.epochCurve(g, x: { $0.cumulativeMB }), dashed: g.algorithm != "diloco")
+                ChartSeries(ReportFamily.curveLabel(g), ReportFamily.epochCurve(g, x: { $0.cumulativeMB }), dashed: g.algorithm != "diloco")
             }
             charts.append(.line(LineChart(title: "Held-out loss vs iterations, K=\(k)", xLabel: "iterations",
                                           yLabel: "held-out loss (nats per token)", series: bySteps)))
-            charts.append(.line(LineChart(title: "Held-out loss vs communication, K=\(k)", xLabel: "MB sent per worker",
-                                          yLabel: "held-out loss (nats per token)", series: byBytes)))
+            // Megabytes span orders of magnitude across H: a log axis, unless a run sent nothing.
+            let positive = byBytes.allSatisfy { $0.points.allSatisfy { $0.x > 0 } }
+            charts.append(.line(LineChart(title: "Held-out loss vs communication, K=\(k)",
+                                          xLabel: positive ? "MB sent per worker (log scale)" : "MB sent per worker",
+                                          yLabel: "held-out loss (nats per token)", series: byBytes, xScale: positive ? .log2 : .linear)))
         }
         return .drawn(Figure(id: "curves", title: "Loss curves — DiLoCo, local and minibatch SGD",
-                             caption: "Held-out loss after every epoch, median over seeds (band: min to max), against iterations and against megabytes each worker sent. DiLoCo solid, the others dashed. DiLoCo's paper finds its outer Nesterov step beats plain averaging (outer SGD at rate 1, FedAvg) at the same H, smaller H better, and communication falling by H.",
+                             caption: "Held-out loss after every epoch, median over seeds (band: min to max), against iterations and against megabytes each worker sent (log scale). DiLoCo solid (\"averaging\": outer SGD at rate 1, FedAvg), the others dashed. DiLoCo's paper finds its outer Nesterov step beats plain averaging (outer SGD at rate 1, FedAvg) at the same H, smaller H better, and communication falling by H.",
                              charts: charts))
+    }
+
+    /// A short legend entry (the chart's title names K): `H=50 nesterov`, `H=50 averaging` (outer
+    /// SGD at rate 1 without momentum), `H=50 adam η=0.01` for another rate, `minibatch`, `local H=4`.
+    static func curveLabel(_ g: RunGroup) -> String {
+        let a = g.config.algorithm
+        guard g.algorithm == "diloco" else { return g.algorithm == "minibatch" ? "minibatch" : "\(g.algorithm) H=\(g.localSteps)" }
+        let outer = a.dilocoOuterOptimizer, lr = a.resolvedOuterLr
+        var s = "H=\(g.localSteps) "
+        if a.outerOptimizer == .sgd && outer.momentum == 0 && lr == 1 { s += "averaging" } else { s += a.outerOptimizer.rawValue }
+        if a.outerLr != nil && !(a.outerOptimizer == .sgd && lr == 1) { s += " η=\(SVG.label(Double(lr)))" }
+        if a.outerMomentum != nil { s += " μ=\(SVG.label(Double(outer.momentum)))" }
+        if a.outerLrSchedule != .constant { s += " \(a.outerLrSchedule.rawValue)" }
+        return s
     }
 
     /// One point per epoch of the group (as many epochs as its shortest run): x from the first
