@@ -2,6 +2,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 import NN
+import Tensor
 
 /// `localsgd bench`: training-step speed of our models beside OpenBLAS's sgemm in the same run,
 /// and, with `--compare-pytorch`, beside PyTorch's step in alternating rounds.
@@ -36,7 +37,8 @@ struct BenchCommand: ParsableCommand {
     var peakGflops: Double?
     @Flag(help: "Report CPU time per step (ours: the process's; PyTorch's: time.process_time) instead of wall time.")
     var cpuTime = false
-    @Flag(help: "Also time every convolution and linear layer on its own (forward + backward).") var layers = false
+    @Flag(help: "Also time every convolution and linear layer (and a GPT's attention, LayerNorm, GELU and head) on its own (forward + backward).")
+    var layers = false
     @Flag(help: "One JSON object per configuration instead of a table.") var json = false
     @Flag(help: """
         Time the in-process average of K replicas (local SGD's all-reduce) instead of training steps, \
@@ -71,7 +73,8 @@ struct BenchCommand: ParsableCommand {
                 let peer = try comparePytorch.map { try PyTorchPeer(python: $0, script: peerScript, reference: reference) }
                 defer { peer?.stop() }
                 if !json {
-                    print("times per step: " + (cpuTime ? "process CPU time" : "wall-clock") + ", median over \(rounds) round(s)")
+                    print("times per step: " + (cpuTime ? "process CPU time" : "wall-clock") + ", median over \(rounds) round(s); "
+                          + "OpenBLAS \(BLAS.coreName) kernels")
                     print(BenchRow.header(peer: peer != nil, layers: layers))
                 }
                 for kind in kinds { for b in batchList { for t in threadList {
@@ -231,7 +234,7 @@ struct BenchRow: Encodable {
         }
         s += opt(peakGflops.map { 100 * gflops / $0 }, "%6.0f%%", width: 7) + opt(loadAverage, "%6.2f", width: 6)
         for l in layerTimings where layers {
-            s += "\n    " + l.name.padding(toLength: 24, withPad: " ", startingAt: 0)
+            s += "\n    " + l.name.padding(toLength: 28, withPad: " ", startingAt: 0)
                 + String(format: "%8.1f MFLOP %8.3f ms %7.1f GFLOP/s %5.0f%% of sgemm", l.flops / 1e6, l.seconds * 1e3,
                          l.gflops, 100 * l.gflops / sgemmGflops)
         }
