@@ -234,12 +234,11 @@ def load_model_file(model, path):
         header = json.loads(f.read(header_size))
         data = bytearray(f.read())
     header.pop("__metadata__", None)
-    dtypes = {"F32": torch.float32, "I64": torch.int64}
+    dtypes = {"F32": (torch.float32, 4), "I64": (torch.int64, 8)}
     tensors = {}
     for name, info in header.items():
-        begin, end = info["data_offsets"]
-        tensors[name] = torch.frombuffer(data, dtype=dtypes[info["dtype"]], count=(end - begin) // (
-            4 if info["dtype"] == "F32" else 8), offset=begin).view(info["shape"]).clone()
+        (begin, end), (dtype, size) = info["data_offsets"], dtypes[info["dtype"]]
+        tensors[name] = torch.frombuffer(data, dtype=dtype, count=(end - begin) // size, offset=begin).view(info["shape"])
     result = model.load_state_dict(tensors, strict=False)
     missing = [k for k in result.missing_keys if k != "lm_head.weight" or not isinstance(model, GPT)]
     if missing or result.unexpected_keys:
