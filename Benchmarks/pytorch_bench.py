@@ -5,6 +5,9 @@ of pytorch_models.py, and one JSON object per model × batch × threads with the
     {"model": "cnn", "batch": 32, "threads": 1, "ms_per_step": 19.1, "samples_per_s": 1675.4,
      "gflops": 42.6, "sgemm_gflops": 150.2, "load_average": 0.8}
 
+GPTs (gpt-tiny, gpt-mini, gpt-micro) read random sequences of 64 token ids of a 65-character
+vocabulary, one label per token, as `localsgd bench` feeds ours.
+
 - ms_per_step: median over --steps timed steps after --warmup untimed ones (wall clock, or
   process CPU time with --cpu-time).
 - gflops: 3 × forward FLOPs per step (counted as ours counts them) / step time.

@@ -4,9 +4,10 @@ Takes its models and its training step from pytorch_models.py (next to this scri
 names another file with a `MODELS` dict of the same names), so the work timed is the one
 pytorch_bench.py times. Reads one JSON request per line on stdin,
     {"model": "cnn", "batch": 32, "threads": 1, "steps": 6, "warmup": 10, "shortcut": "projection"}
-("shortcut", for ResNets, is optional: projection by default) and answers one JSON line on stdout,
+("shortcut", for ResNets, is optional: projection by default; a GPT's request may add
+"context": 64, "vocabulary": 65, its token sequences, pytorch_models.SEQUENCE by default) and answers one JSON line on stdout,
 {"seconds": [wall time per step, ...], "cpu_seconds": [process CPU time per step, ...], "torch": version}.
-A configuration's (model, batch, threads, shortcut), optimizer and data are built (and warmed up
+A configuration's (model, batch, threads, shortcut, sequence), optimizer and data are built (and warmed up
 with `warmup` steps) on its first request and kept, so the Swift side can alternate short rounds
 of ours and theirs.
 """
@@ -42,9 +43,11 @@ def main():
         request = json.loads(line)
         torch.set_num_threads(request["threads"])
         shortcut = request.get("shortcut", "projection")
-        key = (request["model"], request["batch"], request["threads"], shortcut)
+        sequence = {k: request[k] for k in ("context", "vocabulary") if k in request} or None
+        key = (request["model"], request["batch"], request["threads"], shortcut, json.dumps(sequence))
         if key not in configs:
-            configs[key] = pytorch_models.StepSetup(key[0], key[1], models=models, shortcut=shortcut)
+            configs[key] = pytorch_models.StepSetup(key[0], key[1], models=models, shortcut=shortcut,
+                                                    sequence=sequence)
             configs[key].steps(request.get("warmup", 10))
         wall, cpu = configs[key].steps(request["steps"])
         print(json.dumps({"seconds": wall, "cpu_seconds": cpu, "torch": torch.__version__}), flush=True)

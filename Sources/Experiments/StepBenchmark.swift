@@ -133,7 +133,9 @@ public final class StepRunner {
     }
 
     /// Forward + backward time (median of `repeats`) of each convolution and linear layer of the
-    /// network on its own, on random data of the step's shapes, with the FLOPs it did.
+    /// network on its own, on random data of the step's shapes, with the FLOPs it did; of a GPT
+    /// also each attention (its c_attn and c_proj included), LayerNorm, GELU and the tied head
+    /// (not the embedding, whose input is token ids).
     public func layerTimings(repeats: Int, clock: BenchClock = .wall) -> [LayerTiming] {
         useThreads()
         var rng = RandomGenerator(seed: 2)
@@ -142,7 +144,7 @@ public final class StepRunner {
         }
         let view = replica.view
         return network.leafLayers(batch: batch).compactMap { leaf -> LayerTiming? in
-            guard leaf.layer is Conv2d || leaf.layer is Linear else { return nil }
+            guard StepRunner.isTimedAlone(leaf.layer) else { return nil }
             let x = random(leaf.input), dy = random(leaf.layer.outputShape(for: leaf.input))
             var times: [Double] = []
             for _ in 0...repeats {
@@ -151,11 +153,21 @@ public final class StepRunner {
                 _ = leaf.layer.backward(dy, view, StepContext(mode: .training, workspace: network.workspace))
                 times.append(clock.now() - t0)
             }
-            // Forward, weight gradient and (unless it is the first layer) input gradient.
+            // Forward, weight gradient and (unless it is the first layer) input gradient. Convolutions
+            // and linear layers count the FLOPs of one sample (one column, a token in a GPT); a
+            // GPT's other layers those of their whole input.
             let passes = leaf.layer.needsInputGradient ? 3 : 2
-            let flops = Double(passes * leaf.layer.flops(for: leaf.input) * batch)
-            return LayerTiming(name: leaf.name, flops: flops, seconds: StepRunner.median(Array(times.dropFirst())))
+            let perColumn = leaf.layer is Conv2d || leaf.layer is Linear
+            let flops = Double(passes * leaf.layer.flops(for: leaf.input) * (perColumn ? leaf.input.n : 1))
+            // A GELU is its MLP's unnamed child (nanoGPT's `mlp.gelu`).
+            let name = leaf.layer is GELU ? leaf.name + ".gelu" : leaf.name
+            return LayerTiming(name: name, flops: flops, seconds: StepRunner.median(Array(times.dropFirst())))
         }
+    }
+
+    private static func isTimedAlone(_ layer: Layer) -> Bool {
+        layer is Conv2d || layer is Linear || layer is LayerNorm || layer is GELU || layer is CausalSelfAttention
+            || layer is TiedHead
     }
 
     public static func median(_ values: [Double]) -> Double {

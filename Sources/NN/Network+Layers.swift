@@ -29,6 +29,11 @@ private func collectLeaves(_ layer: Layer, name: String, input: Shape, into leav
             _ = collectLeaves(p, name: joinName(name, "downsample"), input: input, into: &leaves)
         }
         return collectLeaves(block.body, name: name, input: input, into: &leaves)
+    case let block as TransformerBlock:
+        // Its sub-layers in forward order (the residual adds are not layers); attn stays whole.
+        let parts: [(String, Layer)] = [("ln_1", block.ln1), ("attn", block.attn), ("ln_2", block.ln2), ("mlp", block.mlp)]
+        for (part, layer) in parts { _ = collectLeaves(layer, name: joinName(name, part), input: input, into: &leaves) }
+        return block.outputShape(for: input)
     default:
         leaves.append(Network.LeafLayer(name: name, layer: layer, input: input))
         return layer.outputShape(for: input)

@@ -2,19 +2,21 @@ import ArgumentParser
 import Experiments
 import Foundation
 import NN
+import Tensor
 
 /// `localsgd bench`: training-step speed of our models beside OpenBLAS's sgemm in the same run,
 /// and, with `--compare-pytorch`, beside PyTorch's step in alternating rounds.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time training steps (ms/step, samples/s, GFLOP/s) of mlp, cnn and resnet20 beside cblas_sgemm.",
+        abstract: "Time training steps (ms/step, samples/s, GFLOP/s) of our models beside cblas_sgemm.",
         discussion: """
             Same work and JSON keys as Benchmarks/pytorch_bench.py, which times PyTorch alone with our models \
             written in PyTorch (Benchmarks/pytorch_models.py). With --compare-pytorch PYTHON, each \
             configuration alternates --rounds rounds of our steps and PyTorch's (run by Benchmarks/pytorch_peer.py \
             in a second process) so that both see the same machine load; medians are over all rounds. ResNets use \
-            projection shortcuts by default; the PyTorch peer builds the same shortcut as --shortcut.
+            projection shortcuts by default; the PyTorch peer builds the same shortcut as --shortcut. GPTs read random \
+            sequences of 64 token ids of a 65-character vocabulary (nanoGPT's shakespeare_char), one label per token.
             """)
 
     @Option(help: "Models, comma-separated.") var models = "mlp,cnn,resnet20"
@@ -35,7 +37,8 @@ struct BenchCommand: ParsableCommand {
     var peakGflops: Double?
     @Flag(help: "Report CPU time per step (ours: the process's; PyTorch's: time.process_time) instead of wall time.")
     var cpuTime = false
-    @Flag(help: "Also time every convolution and linear layer on its own (forward + backward).") var layers = false
+    @Flag(help: "Also time every convolution and linear layer (and a GPT's attention, LayerNorm, GELU and head) on its own (forward + backward).")
+    var layers = false
     @Flag(help: "One JSON object per configuration instead of a table.") var json = false
     @Flag(help: """
         Time the in-process average of K replicas (local SGD's all-reduce) instead of training steps, \
@@ -70,7 +73,8 @@ struct BenchCommand: ParsableCommand {
                 let peer = try comparePytorch.map { try PyTorchPeer(python: $0, script: peerScript, reference: reference) }
                 defer { peer?.stop() }
                 if !json {
-                    print("times per step: " + (cpuTime ? "process CPU time" : "wall-clock") + ", median over \(rounds) round(s)")
+                    print("times per step: " + (cpuTime ? "process CPU time" : "wall-clock") + ", median over \(rounds) round(s); "
+                          + "OpenBLAS \(BLAS.coreName) kernels")
                     print(BenchRow.header(peer: peer != nil, layers: layers))
                 }
                 for kind in kinds { for b in batchList { for t in threadList {
@@ -89,9 +93,9 @@ struct BenchCommand: ParsableCommand {
         let load = loadAverage()
         var sgemm: [Double] = []
         let clock: BenchClock = cpuTime ? .processCPU : .wall
-        // GPTs read sequences of 64 characters of a 65-character vocabulary (nanoGPT's shakespeare_char).
+        let sequence = kind.isLanguageModel ? Self.sequence : nil
         let runner = try StepRunner(model: kind, shortcut: shortcut, batch: batch, threads: t, parallelism: parallelism,
-                                    size: kind.isLanguageModel ? 64 : 28, classes: kind.isLanguageModel ? 65 : 10)
+                                    size: sequence?.context ?? 28, classes: sequence?.vocabulary ?? 10)
         _ = runner.run(steps: warmup)
         let perRound = max(1, (steps + rounds - 1) / rounds)
         var ours: [Double] = [], theirs: [Double] = []
@@ -99,8 +103,8 @@ struct BenchCommand: ParsableCommand {
             sgemm.append(StepBenchmark.sgemm(threads: t, repeats: 3, clock: clock))
             ours += runner.run(steps: perRound, clock: clock)
             if let peer {
-                theirs += try peer.steps(model: kind.rawValue, shortcut: shortcut, batch: batch, threads: t,
-                                         steps: perRound, warmup: round == 0 ? max(warmup, 10) : 0, cpuTime: cpuTime)
+                theirs += try peer.steps(model: kind.rawValue, shortcut: shortcut, sequence: sequence, batch: batch,
+                                         threads: t, steps: perRound, warmup: round == 0 ? max(warmup, 10) : 0, cpuTime: cpuTime)
             }
         }
         let median = StepRunner.median(ours)
@@ -113,6 +117,9 @@ struct BenchCommand: ParsableCommand {
             layerTimings: layerTimings,
             peakGflops: peakGflops.map { $0 * Double(t) }, loadAverage: load)
     }
+
+    /// What GPTs read: sequences of 64 characters of a 65-character vocabulary (nanoGPT's shakespeare_char).
+    static let sequence = PyTorchPeer.Tokens(context: 64, vocabulary: 65)
 
     private func numbers(_ text: String, _ flag: String, _ range: ClosedRange<Int>) throws -> [Int] {
         let values = text.split(separator: ",").compactMap { Int($0) }
@@ -227,7 +234,7 @@ struct BenchRow: Encodable {
         }
         s += opt(peakGflops.map { 100 * gflops / $0 }, "%6.0f%%", width: 7) + opt(loadAverage, "%6.2f", width: 6)
         for l in layerTimings where layers {
-            s += "\n    " + l.name.padding(toLength: 24, withPad: " ", startingAt: 0)
+            s += "\n    " + l.name.padding(toLength: 28, withPad: " ", startingAt: 0)
                 + String(format: "%8.1f MFLOP %8.3f ms %7.1f GFLOP/s %5.0f%% of sgemm", l.flops / 1e6, l.seconds * 1e3,
                          l.gflops, 100 * l.gflops / sgemmGflops)
         }
@@ -255,11 +262,16 @@ final class PyTorchPeer {
         }
     }
 
-    /// Seconds per step of `steps` PyTorch steps (after `warmup` untimed ones on first use).
-    func steps(model: String, shortcut: ShortcutKind, batch: Int, threads: Int, steps: Int, warmup: Int,
-               cpuTime: Bool) throws -> [Double] {
+    /// A language model's input: token sequences of `context` ids below `vocabulary`.
+    struct Tokens { var context: Int, vocabulary: Int }
+
+    /// Seconds per step of `steps` PyTorch steps (after `warmup` untimed ones on first use); a
+    /// GPT's request names its `sequence`.
+    func steps(model: String, shortcut: ShortcutKind, sequence: Tokens?, batch: Int, threads: Int, steps: Int,
+               warmup: Int, cpuTime: Bool) throws -> [Double] {
+        let tokens = sequence.map { ", \"context\": \($0.context), \"vocabulary\": \($0.vocabulary)" } ?? ""
         let request = "{\"model\": \"\(model)\", \"shortcut\": \"\(shortcut.rawValue)\", \"batch\": \(batch), "
-            + "\"threads\": \(threads), \"steps\": \(steps), \"warmup\": \(warmup)}\n"
+            + "\"threads\": \(threads), \"steps\": \(steps), \"warmup\": \(warmup)\(tokens)}\n"
         input.fileHandleForWriting.write(Data(request.utf8))
         while !buffered.contains(UInt8(ascii: "\n")) {
             let chunk = output.fileHandleForReading.availableData
