@@ -28,8 +28,14 @@ public struct AlgorithmConfig: Equatable, Sendable {
     public var kind: AlgorithmKind = .minibatch
     /// K, 1 to 1024 (for async: N·P, or left at 1).
     public var workers: Int = 1
-    /// H, local steps between weight averages, 1 to 10^6.
+    /// H, local steps between weight averages, 1 to 10^6; with a schedule, its first H (what
+    /// summaries, reports and async read as one number).
     public var localSteps: Int = 1
+    /// An H schedule over the run (`--local-steps 1@0,4@2e`); nil: H is `localSteps` throughout.
+    public var localStepsSchedule: [LocalStepsPoint]? = nil
+    /// The Quadratic Synchronization Rule's α (`AveragingSchedule`), greater than 0; nil: H
+    /// follows `--local-steps` alone.
+    public var qsrAlpha: Float? = nil
     /// Post-local SGD (and SlowMo on top of it): the epoch (0 to `epochs`) at which local SGD starts.
     public var switchEpoch: Int? = nil
     /// The iteration at which local SGD starts (instead of `switchEpoch`); 0: from the start;
@@ -57,12 +63,27 @@ public struct AlgorithmConfig: Equatable, Sendable {
     public var outerLrSchedule: OuterLRSchedule = .constant
     /// Iterations of the whole run, for the outer cosine schedule; set by `makeStrategy`, not a setting.
     public var totalSteps: Int? = nil
+    /// When the local phase averages under a schedule or QSR; set by `makeStrategy`, not a setting.
+    public var averagingSchedule: AveragingSchedule? = nil
     /// What happens to BatchNorm statistics at an average.
     public var bnSync: BatchNormSync = .average
     /// What happens to the base optimizer's momentum at an average.
     public var momentumSync: MomentumSync = .local
 
     public init() {}
+
+    /// `--local-steps` as one value: `localSteps` and `localStepsSchedule` together (the field
+    /// table's key path for `local_steps`).
+    public var localStepsSetting: LocalStepsSetting {
+        get { localStepsSchedule.map { .schedule($0) } ?? .constant(localSteps) }
+        set {
+            localSteps = newValue.first
+            if case .schedule(let points) = newValue { localStepsSchedule = points } else { localStepsSchedule = nil }
+        }
+    }
+
+    /// Whether H varies over the run (a schedule or QSR), so the averages follow an `AveragingSchedule`.
+    public var hasVaryingLocalSteps: Bool { localStepsSchedule != nil || qsrAlpha != nil }
 
     /// The first iteration of the local phase: `switchStep`, else `switchEpoch` epochs of
     /// `stepsPerEpoch` iterations; nil when neither is given.

@@ -29,11 +29,17 @@ public final class PeriodicAveraging: SyncStrategy {
     public private(set) var syncs = 0
     /// The last iteration at which the whole world was averaged (SlowMo's cue).
     public private(set) var lastGlobalAverageStep: Int?
+    /// With a `--local-steps` schedule or QSR, when the one (global) level averages instead of
+    /// every `period` steps; its `firstStep` should equal this one's.
+    public let averagingSchedule: AveragingSchedule?
 
-    /// `levels` innermost first; each group size divides the next; the last is all workers.
+    /// `levels` innermost first; each group size divides the next; the last is all workers. A
+    /// `schedule` needs a single level.
     public init(levels: [Level], batchNormSync: BatchNormSync = .average, momentumSync: MomentumSync = .local,
-                firstStep: Int = 0) {
+                firstStep: Int = 0, schedule: AveragingSchedule? = nil) {
         precondition(!levels.isEmpty, "PeriodicAveraging needs at least one level")
+        precondition(schedule == nil || levels.count == 1, "an averaging schedule times one level only")
+        averagingSchedule = schedule
         self.levels = levels
         self.batchNormSync = batchNormSync
         self.momentumSync = momentumSync
@@ -44,6 +50,7 @@ public final class PeriodicAveraging: SyncStrategy {
 
     /// The level that averages after iteration `step`, if any.
     private func dueLevel(step: Int) -> Level? {
+        if let schedule = averagingSchedule { return schedule.isAverage(step: step) ? levels[0] : nil }
         let t = step - firstStep + 1
         guard t > 0 else { return nil }
         return levels.last(where: { t % $0.period == 0 })

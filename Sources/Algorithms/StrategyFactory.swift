@@ -33,6 +33,10 @@ extension AlgorithmConfig {
         if let bad = globalEvery.first(where: { $0 < 1 }) {
             throw StrategyError("global_every must be at least 1, got \(bad)")
         }
+        if let alpha = qsrAlpha, !(alpha > 0 && alpha.isFinite) { throw StrategyError("qsr_alpha must be positive, got \(alpha)") }
+        if hasVaryingLocalSteps && levels(workers: workers).count > 1 {
+            throw StrategyError("a --local-steps schedule or --qsr-alpha times global averages only; with group levels (--group-size below K) the levels' periods would be ambiguous, so give hierarchical a constant --local-steps")
+        }
     }
 
     /// The averaging levels: each group level, then all K workers.
@@ -50,13 +54,19 @@ extension AlgorithmConfig {
 
     /// Builds the strategy of `kind` for K = `workers` workers (its builder in `AlgorithmKind.registry`),
     /// the switching epoch counted in iterations of `stepsPerEpoch`; `totalSteps`, the run's
-    /// iterations, sets the length of DiLoCo's outer cosine schedule.
-    public func makeStrategy(workers: Int, parameterCount: Int, stepsPerEpoch: Int, totalSteps: Int? = nil) throws -> SyncStrategy {
+    /// iterations, sets the length of DiLoCo's outer cosine schedule and, with a `--local-steps`
+    /// schedule or QSR, of the `AveragingSchedule`; QSR reads the run's (deterministic) learning
+    /// rate of each iteration, `learningRate`, and its `warmupSteps`.
+    public func makeStrategy(workers: Int, parameterCount: Int, stepsPerEpoch: Int, totalSteps: Int? = nil,
+                             learningRate: ((Int) -> Float)? = nil, warmupSteps: Int = 0) throws -> SyncStrategy {
         var resolved = self
         resolved.totalSteps = totalSteps ?? self.totalSteps
         resolved.switchStep = switchIteration(stepsPerEpoch: stepsPerEpoch)
         resolved.switchEpoch = nil
         try resolved.validate(workers: workers)
+        resolved.averagingSchedule = try resolved.makeAveragingSchedule(
+            firstStep: resolved.switchStep ?? 0, stepsPerEpoch: stepsPerEpoch, totalSteps: resolved.totalSteps,
+            learningRate: learningRate, warmupSteps: warmupSteps)
         if kind == .diloco && outerLrSchedule == .cosine && (resolved.totalSteps ?? 0) < 1 {
             throw StrategyError("--outer-lr-schedule cosine needs the run's length in iterations")
         }
@@ -69,7 +79,8 @@ extension AlgorithmConfig {
     /// Periodic averaging over `levels` whose periods count from `firstStep`, with this
     /// config's BatchNorm and momentum policies.
     func averaging(levels: [PeriodicAveraging.Level], firstStep: Int) -> PeriodicAveraging {
-        PeriodicAveraging(levels: levels, batchNormSync: bnSync, momentumSync: momentumSync, firstStep: firstStep)
+        PeriodicAveraging(levels: levels, batchNormSync: bnSync, momentumSync: momentumSync, firstStep: firstStep,
+                          schedule: averagingSchedule)
     }
 
     /// Averaging over `levels` from the switching point on (0, the default: from the start),

@@ -118,6 +118,18 @@ public protocol SyncStrategy: AnyObject {
     func restoreState(_ state: StrategyState) throws
 }
 
+extension SyncStrategy {
+    /// When the local phase averages under a `--local-steps` schedule or QSR; nil when H is constant.
+    public var averagingSchedule: AveragingSchedule? {
+        switch self {
+        case let s as PeriodicAveraging: return s.averagingSchedule
+        case let s as PostLocalSGD: return s.averaging.averagingSchedule
+        case let s as OuterOptimization: return s.inner.averaging.averagingSchedule
+        default: return nil
+        }
+    }
+}
+
 /// A checkpointed strategy state that does not fit this strategy.
 public struct StrategyError: Error, CustomStringConvertible {
     public let description: String

@@ -1,3 +1,5 @@
+import Algorithms
+
 /// One field of `RunConfig`: its names, where it lives, what it accepts and how `--help`
 /// describes it. `RunConfig.fields` is the table of them all.
 public struct ConfigField: @unchecked Sendable {
@@ -106,6 +108,7 @@ public struct ConfigField: @unchecked Sendable {
         case let number as Double: return FieldRange.show(number)
         case let list as [Int]: return list.isEmpty ? nil : list.map(String.init).joined(separator: ",")
         case let text as String: return text
+        case let h as LocalStepsSetting: return h.text
         case let warmup as WarmupSetting: if case .epochs(let n) = warmup { return String(n) } else { return "auto" }
         case let limit as RateLimitSetting:
             switch limit {

@@ -1,3 +1,4 @@
+import Algorithms
 import Foundation
 import RunFiles
 
@@ -193,6 +194,9 @@ public enum ConfigLoader {
         let key = codingPath(of: error).first?.stringValue
             ?? fields.keys.sorted().first { !accepts($0, fields[$0]!) }
         guard let key, let value = given[key] else { return ConfigError("\(source) is not a valid run config: \(error).") }
+        if case .dataCorrupted(let context) = error, let sentence = context.underlyingError as? StrategyError {
+            return ConfigError("\(name(key, source: source)): \(sentence).")
+        }
         if let range = RunConfig.ranges[key], let number = value as? NSNumber, !range.contains(number.doubleValue) {
             return ConfigError("\(name(key, source: source)) must be \(range.requirement), got \(number).")  // 1e300 for a Float
         }

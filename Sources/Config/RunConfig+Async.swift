@@ -25,6 +25,8 @@ extension RunConfig {
             }
             return
         }
+        try check(!algorithm.hasVaryingLocalSteps,
+                  "async averages every --average-every node steps; a --local-steps schedule or --qsr-alpha applies to the lockstep algorithms only")
         try check(workers == 1 || workers == asyncWorkers,
                   "--workers is \(workers), but async runs --nodes × --threads-per-node = \(asyncWorkers) workers; leave --workers out")
         try check(!(a.asyncDeterministic && a.averageSeconds != nil),

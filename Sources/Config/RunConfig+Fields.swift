@@ -75,8 +75,11 @@ extension RunConfig {
         // algorithm
         ConfigField("algorithm", .algorithm, key: "kind", \.algorithm.kind, "Algorithm"),
         ConfigField("workers", .algorithm, \.algorithm.workers, range: FieldRange(lower: 1, upper: 1024), "Number of workers K"),
-        ConfigField("local_steps", .algorithm, \.algorithm.localSteps, range: FieldRange(lower: 1, upper: 1_000_000),
-                    "Local steps H between weight averages"),
+        ConfigField("local_steps", .algorithm, \.algorithm.localStepsSetting, range: FieldRange(lower: 1, upper: 1_000_000),
+                    "Local steps H between weight averages, {range}, or a schedule H@N,H@Ne,… (H from iteration N, or from epoch Ne; the first at 0, points increasing, e.g. 1@0,4@2e,16@5e): after an average at iteration t the next is at t + H(t+1), the last at the run's last iteration; not for async, nor hierarchical with group levels"),
+        ConfigField(optional: "qsr_alpha", .algorithm, \.algorithm.qsrAlpha, range: FieldRange(lower: 0, upper: 1000, lowerOpen: true),
+                    defaultNote: "off",
+                    "Quadratic Synchronization Rule (Gu et al., ICLR 2024): after each average, H = max(H_base, ⌊(α/η)²⌋) with this α, η the next iteration's learning rate and H_base --local-steps; H_base during warm-up; capped at the iterations left"),
         ConfigField(optional: "switch_epoch", .algorithm, \.algorithm.switchEpoch, range: FieldRange(lower: 0, upper: Double(maxEpochs)),
                     "Post-local SGD: epoch at which to switch from minibatch to local SGD, {range} and at most --epochs"),
         ConfigField(optional: "switch_step", .algorithm, \.algorithm.switchStep, range: FieldRange(lower: 0, upper: Double(maxPeriod)),

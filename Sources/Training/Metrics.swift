@@ -98,6 +98,10 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// Text runs: the unigram baseline in bits per character (`DataSplit.unigramBitsPerCharacter`),
     /// what a model that knows only the characters' frequencies scores; nil for images.
     public var unigramBitsPerChar: Double? = nil
+    /// With a `--local-steps` schedule or QSR: where H changed, as [first iteration of a period,
+    /// H] (`AveragingSchedule.changes`; the last period may be cut at the run's end); nil, and
+    /// left out, for a constant H, where `local_steps` says it all.
+    public var effectiveLocalSteps: [[Int]]? = nil
 
     enum CodingKeys: String, CodingKey {
         case algorithm, workers, localSteps = "local_steps", model, dataset, epochs, steps
@@ -105,6 +109,7 @@ public struct RunSummary: Codable, Equatable, Sendable {
         case testAccuracy = "test_accuracy", testLoss = "test_loss", trainLoss = "train_loss"
         case trainAccuracy = "train_accuracy", samplesPerSecond = "samples_per_second", syncs
         case bytesCommunicated = "bytes_communicated", seconds, time, modelledSeconds = "modelled_seconds", parameters
+        case effectiveLocalSteps = "effective_local_steps"
     }
 }
 

@@ -86,9 +86,11 @@ extension Trainer {
     var trainingBytes: Int { restoredBytes + communicator.counters.bytes - evaluationBytes }
 
     package func summary() -> RunSummary {
-        setup.summary(history: history, steps: globalStep, localSteps: config.algorithm.localSteps, totalTime: totalTime,
+        var summary = setup.summary(history: history, steps: globalStep, localSteps: config.algorithm.localSteps, totalTime: totalTime,
                       syncs: strategy.syncs, bytes: trainingBytes,
                       modelledSeconds: config.execution.network == nil ? nil : history.compactMap(\.modelledSeconds).reduce(0, +),
                       parameters: network.layout.count)
+        summary.effectiveLocalSteps = strategy.averagingSchedule?.changes
+        return summary
     }
 }

@@ -81,7 +81,9 @@ public final class Trainer: TrainingLoop {
         do {
             strategy = try config.algorithm.makeStrategy(workers: config.algorithm.workers, parameterCount: net.layout.count,
                                                          stepsPerEpoch: stepsPerEpoch,
-                                                         totalSteps: config.schedule.epochs * stepsPerEpoch)
+                                                         totalSteps: config.schedule.epochs * stepsPerEpoch,
+                                                         learningRate: { [schedule = setup.schedule] in schedule.learningRate(atStep: $0) },
+                                                         warmupSteps: setup.schedule.warmupSteps)
         } catch let e as StrategyError {
             throw TrainingError(e.description)
         }

@@ -94,7 +94,9 @@ struct OptimizerOptions: SectionOptions {
 struct AlgorithmOptions: SectionOptions {
     @Option(help: help(\RunConfig.algorithm.kind)) var algorithm: AlgorithmKind?
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.workers)) var workers: Int?
-    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.localSteps)) var localSteps: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.localStepsSetting), transform: LocalStepsSetting.argument)
+    var localSteps: LocalStepsSetting?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.qsrAlpha)) var qsrAlpha: Float?
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.switchEpoch)) var switchEpoch: Int?
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.switchStep)) var switchStep: Int?
     @Option(help: help(\RunConfig.algorithm.groupSize)) var groupSize: IntList?
@@ -112,7 +114,8 @@ struct AlgorithmOptions: SectionOptions {
     func apply(to s: inout FlagSettings) {
         s.set(\.algorithm.kind, algorithm)
         s.set(\.algorithm.workers, workers)
-        s.set(\.algorithm.localSteps, localSteps)
+        s.set(\.algorithm.localStepsSetting, localSteps)
+        s.setOptional(\.algorithm.qsrAlpha, qsrAlpha)
         s.setOptional(\.algorithm.switchEpoch, switchEpoch)
         s.setOptional(\.algorithm.switchStep, switchStep)
         s.set(\.algorithm.groupSize, groupSize?.values)

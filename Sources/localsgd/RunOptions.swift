@@ -37,6 +37,13 @@ extension RateLimitSetting: ExpressibleByArgument {
     }
 }
 
+extension LocalStepsSetting {
+    /// `--local-steps`: a number or a schedule; a bad one is a sentence saying what is wrong.
+    static func argument(_ text: String) throws -> LocalStepsSetting {
+        do { return try LocalStepsSetting(parsing: text) } catch let e as StrategyError { throw ValidationError(e.description) }
+    }
+}
+
 /// A comma-separated list of positive integers, e.g. `30,60,80`.
 struct IntList: ExpressibleByArgument {
     var values: [Int]
