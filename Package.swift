@@ -65,7 +65,7 @@ let package = Package(
         ]),
         .testTarget(name: "CLITests", dependencies: ["Training", "Config", "RunFiles", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: [
-            "Experiments", "Training", "Config", "RunFiles", "Data", "Comm", "TestSupport", "TrainingTestSupport",
+            "Experiments", "Training", "Config", "RunFiles", "Data", "Comm", "NN", "Tensor", "TestSupport", "TrainingTestSupport",
         ]),
     ],
     swiftLanguageModes: [.v5]

@@ -40,8 +40,11 @@ public enum ConfigLoader {
     }
 
     /// `parseFile` then `apply`, with errors naming `path`.
+    /// A run's config.json loads too: its `derived` block (what the run computed) is not a setting.
     public static func load(_ path: String, onto base: RunConfig = RunConfig()) throws -> RunConfig {
-        try apply(parseFile(path), to: base, source: path)
+        var table = try parseFile(path)
+        table["derived"] = nil
+        return try apply(table, to: base, source: path)
     }
 
     /// The `source` of flags: errors then name fields as flags (`--epochs`).

@@ -67,7 +67,7 @@ extension RunConfig {
                     "Adam and AdamW: β₁, the decay of the gradient's running mean (--momentum does not apply to them)"),
         ConfigField("adam_beta2", .optimizer, \.optimizer.beta2, range: FieldRange(lower: 0, upper: 1, upperOpen: true),
                     "Adam and AdamW: β₂, the decay of the squared gradient's running mean"),
-        ConfigField("adam_epsilon", .optimizer, \.optimizer.epsilon, range: FieldRange(lower: 0, upper: 1),
+        ConfigField("adam_epsilon", .optimizer, \.optimizer.epsilon, range: FieldRange(lower: 0, upper: 1, lowerOpen: true),
                     "Adam and AdamW: ε, added to the root of the second moment"),
         ConfigField(optional: "grad_clip", .optimizer, \.optimizer.gradClip, range: FieldRange(lower: 0, upper: Double(Float(1e30))),
                     defaultNote: "off",

@@ -121,6 +121,10 @@ func loadText(path: String, contextLength t: Int) throws -> DataSplit {
     var present = [Bool](repeating: false, count: 256)
     for b in bytes { present[Int(b)] = true }
     let vocabulary = (0..<256).filter { present[$0] }.map(UInt8.init)
+    guard vocabulary.count >= 2 else {
+        throw DataError("the text corpus \(path) holds only one distinct character (byte \(vocabulary[0])): a language "
+            + "model needs at least two to predict between.")
+    }
     var idOf = [UInt8](repeating: 0, count: 256)
     for (id, byte) in vocabulary.enumerated() { idOf[Int(byte)] = UInt8(id) }
     let ids = bytes.map { idOf[Int($0)] }

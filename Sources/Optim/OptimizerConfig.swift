@@ -77,8 +77,8 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
                     "beta1 (Adam's first-moment decay) must be in [0, 1), got \(beta1).")
         try require(beta2.isFinite && beta2 >= 0 && beta2 < 1, field: "beta2",
                     "beta2 (Adam's second-moment decay) must be in [0, 1), got \(beta2).")
-        try require(epsilon.isFinite && epsilon >= 0, field: "epsilon",
-                    "epsilon (Adam's denominator term) must be a finite number ≥ 0, got \(epsilon).")
+        try require(epsilon.isFinite && epsilon > 0, field: "epsilon",
+                    "epsilon (Adam's denominator term) must be a finite number > 0, got \(epsilon) (at 0 a weight whose gradients are all 0 divides 0 by 0).")
         if let clip = gradClip {
             try require(clip.isFinite && clip >= 0, field: "gradClip",
                         "gradClip (the largest global norm of the gradient) must be a finite number ≥ 0 (0: no clipping), got \(clip).")

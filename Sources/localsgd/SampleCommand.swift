@@ -15,12 +15,12 @@ struct SampleCommand: ParsableCommand {
         """)
 
     @Argument(help: ArgumentHelp("A run directory of `localsgd train --dataset text`.", valueName: "run")) var runDirectory: String
-    @Option(help: "Characters to generate, 1 to 100000.") var tokens = 200
+    @Option(parsing: .unconditional, help: "Characters to generate, 1 to 100000.") var tokens = 200
     @Option(help: "Text the generation continues (its characters must be in the model's vocabulary).") var prompt = ""
-    @Option(help: "Softmax temperature, 0 (always the most likely) to 100.") var temperature: Float = 0.8
-    @Option(help: "Draw only among the K most likely characters (1 to the vocabulary size).") var topK: Int?
-    @Option(help: "Seed of the draws.") var seed: UInt64 = 1
-    @Option(help: "A model file to use instead of RUN/final.safetensors (e.g. one written by --checkpoint-every).") var weights: String?
+    @Option(parsing: .unconditional, help: "Softmax temperature, 0 (always the most likely) to 100.") var temperature: Float = 0.8
+    @Option(parsing: .unconditional, help: "Draw only among the K most likely characters (1 to the vocabulary size).") var topK: Int?
+    @Option(parsing: .unconditional, help: "Seed of the draws, 0 to 2^64−1.") var seed: UInt64 = 1
+    @Option(help: "A model file with the run's tensors to use instead of RUN/final.safetensors (as --init takes; checkpoints are not model files).") var weights: String?
 
     func validate() throws {
         guard (1...100_000).contains(tokens) else { throw ValidationError("--tokens must be 1 to 100000, got \(tokens)") }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Comm
 import Experiments
 import Foundation
+import NN
 import RunFiles
 import Training
 
@@ -20,7 +21,7 @@ struct PresetOptions: ParsableArguments {
     var out: String?
     @Option(help: "Runs at once, each a separate process with max(1, cores/N) threads.")
     var jobs = 2
-    @Option(help: "Use this model instead of the preset's (e.g. cnn for a slower, closer --quick).")
+    @Option(help: "Use this model instead of the preset's: an image model for paper, convex and quickstart (e.g. cnn for a slower, closer --quick), a GPT (gpt-micro, gpt-mini, gpt-tiny) for diloco.")
     var model: String?
     @Flag(help: "Write the sweep file and list the runs with a time estimate, but run nothing.")
     var dryRun = false
@@ -33,6 +34,17 @@ struct PresetOptions: ParsableArguments {
     /// `table`, prints the runs side by side first.
     func run(_ preset: StudyPreset, table: Bool = false) throws {
         let directory = out ?? "study-\(preset.rawValue)"
+        if let model {
+            guard let kind = ModelKind(rawValue: model) else {
+                throw ValidationError("--model \(model) is not a model; choose one of \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let text = preset == .diloco || preset == .dilocoQuick
+            guard kind.isLanguageModel == text else {
+                throw ValidationError("--model \(model) cannot run study \(preset.rawValue): it " + (text
+                    ? "trains on text, which needs a GPT (gpt-micro, gpt-mini or gpt-tiny)"
+                    : "trains on images, which a GPT cannot read"))
+            }
+        }
         let spec = preset.spec(model: model)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let file = directory + "/study.toml"

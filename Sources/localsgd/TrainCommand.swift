@@ -50,7 +50,7 @@ struct TrainCommand: ParsableCommand {
             config = try RunDirectory.configToResume(dir)
         }
         if let file = config_ {
-            config = try ConfigLoader.apply(try ConfigLoader.parseFile(file), to: config, source: file)
+            config = try ConfigLoader.load(file, onto: config)
         }
         config = try options.apply(to: config)
         try config.validate()

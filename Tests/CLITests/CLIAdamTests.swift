@@ -22,7 +22,8 @@ extension CLITests {
         XCTAssertEqual((config["adam_beta1"] as? NSNumber)?.floatValue, 0.9, "default")
         XCTAssertEqual((config["grad_clip"] as? NSNumber)?.floatValue, 1)
         for (flag, value, sentence) in [("--adam-beta1", "1", "--adam-beta1 must be at least 0 and under 1, got 1"),
-                                        ("--adam-epsilon", "-1", "--adam-epsilon must be between 0 and 1, got -1"),
+                                        ("--adam-epsilon", "-1", "--adam-epsilon must be greater than 0 and at most 1, got -1"),
+                                        ("--adam-epsilon", "0", "--adam-epsilon must be greater than 0 and at most 1, got 0"),
                                         ("--grad-clip", "-0.5", "--grad-clip must be between 0 and 1e+30, got -0.5")] {
             let bad = try run(adamRun + [flag, value, "--out", dir + "/bad"])
             XCTAssertEqual(bad.status, 1)

@@ -84,6 +84,19 @@ final class ConfigLoaderTests: XCTestCase {
     }
 
     /// Fields a file leaves out keep the base's values, bit for bit (Floats survive the JSON trip).
+    /// A run's config.json is a config file: its `derived` block is what the run computed, not a
+    /// setting, so `--config RUN/config.json` reruns the run.
+    func testARunsConfigJSONLoadsAsAConfigFile() throws {
+        var table = try JSONSerialization.jsonObject(with: RunDirectory.encoder().encode(expected)) as! [String: Any]
+        table["derived"] = ["parameters": 7850, "steps_per_epoch": 8]
+        let data = try JSONSerialization.data(withJSONObject: table, options: [.prettyPrinted, .sortedKeys])
+        let path = try write("config.json", String(decoding: data, as: UTF8.self))
+        XCTAssertEqual(try ConfigLoader.load(path), expected)
+        table["derived_typo"] = 1
+        let typo = try write("config.json", String(decoding: try JSONSerialization.data(withJSONObject: table), as: UTF8.self))
+        XCTAssertThrowsError(try ConfigLoader.load(typo)) { XCTAssertTrue("\($0)".contains("unknown field 'derived_typo'"), "\($0)") }
+    }
+
     func testApplyKeepsUnsetFieldsExactly() throws {
         var base = expected
         base.schedule.lr = Float(0.1).nextUp

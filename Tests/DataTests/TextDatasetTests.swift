@@ -153,6 +153,9 @@ final class TextDatasetTests: XCTestCase {
         assertThrowsDataError(["40 bytes", "--context-length 64", "at least 641", "lower --context-length"]) {
             try corpus(Array(repeating: 65, count: 40), contextLength: 64)
         }
+        assertThrowsDataError(["only one distinct character (byte 65)", "at least two"]) {
+            try corpus(Array(repeating: 65, count: 200), contextLength: 4)
+        }
     }
 
     /// Train "aaaaaaaaaaaabbbbbb" (12 a, 6 b), test "abc": V = 3, p(a) = 13/21, p(b) = 7/21,

@@ -64,8 +64,12 @@ final class OptimizerConfigTests: XCTestCase {
         try c.validate()
         c.kind = .adamw
         c.beta1 = 0
-        c.epsilon = 0
+        c.epsilon = 1e-30
         try c.validate()
+        c.epsilon = 0
+        XCTAssertThrowsError(try c.validate()) { error in
+            XCTAssertTrue("\(error)".contains("epsilon (Adam's denominator term) must be a finite number > 0, got 0.0"), "\(error)")
+        }
     }
 
     func testDecodingFillsMissingFieldsWithDefaultsAndRoundTrips() throws {

@@ -39,7 +39,9 @@ public final class TextSampler {
         replica = Replica(for: network)
         let path = weights ?? runDirectory + "/final.safetensors"
         guard FileManager.default.fileExists(atPath: path) else {
-            throw FileError(path: path, description: "\(path) does not exist: the run has not finished (pass --weights with a model file)")
+            throw FileError(path: path, description: weights == nil
+                ? "\(path) does not exist: the run has not finished (pass --weights with a model file)"
+                : "--weights \(path) does not exist")
         }
         try ModelFile.load(path, into: replica, network: network)
         input = Tensor(Shape(1, 1, 1, vocabulary.contextLength))
