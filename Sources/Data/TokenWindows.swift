@@ -82,3 +82,18 @@ extension DataSplit {
         return total / Double(scored)
     }
 }
+
+extension DataSplit {
+    /// For a text dataset, "text:<bytes>:<FNV-1a 64 of the vocabulary and every token id>": what a
+    /// checkpoint records so that `--resume` refuses a corpus that changed since (its path alone
+    /// says nothing of its contents). nil for image datasets, whose files a package pins.
+    public var textFingerprint: String? {
+        guard let train = train.tokens, let test = test.tokens else { return nil }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for part in [train.vocabulary, train.ids, test.ids] {
+            for byte in part { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            hash = (hash ^ 0xff) &* 0x0000_0100_0000_01b3  // a separator between the parts
+        }
+        return "text:\(train.ids.count + test.ids.count):" + String(hash, radix: 16)
+    }
+}

@@ -29,6 +29,7 @@ public enum Checkpoint {
     /// This process's checkpoint file of the current step, written atomically.
     static func writeOwnFile(_ t: TrainingLoop, directory: String) throws {
         var state = try t.checkpointState()
+        state.dataFingerprint = t.setup.dataFingerprint
         let name = CheckpointFiles.fileName(step: t.globalStep, rank: t.communicator.processRank)
         if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(state.strategy.buffers, owner: "the strategy's ") {
             throw divergenceError(finding, place: t.position, file: "checkpoint " + name)
@@ -62,6 +63,10 @@ public enum Checkpoint {
             let theirs = try JSONSerialization.jsonObject(with: JSONEncoder().encode(a)) as? [String: Any] ?? [:]
             let differing = mine.keys.sorted().filter { "\(mine[$0] ?? "-")" != "\(theirs[$0] ?? "-")" }
             throw TrainingError("\(path) was made by a run with a different configuration (\(differing.joined(separator: ", "))); resume with the same settings")
+        }
+        if let saved = h.dataFingerprint, let now = t.setup.dataFingerprint, saved != now {
+            throw TrainingError("\(path) was made on a different text corpus (\(saved), now \(now)): the files under --data-dir "
+                + "changed since, so the run cannot continue bitwise; restore the corpus, or start a new run (--out)")
         }
         guard h.parameterCount == t.network.layout.count, h.stateCount == t.network.stateLayout.count,
               h.localWorkers == Array(t.communicator.localWorkers), h.step <= t.totalSteps else {

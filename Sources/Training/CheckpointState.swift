@@ -34,6 +34,8 @@ public struct CheckpointState: Codable {
     /// Payload bytes of training collectives so far (per worker).
     package var trainingBytes: Int
     package var config: RunConfig
+    /// The text corpus's fingerprint (`DataSplit.textFingerprint`); nil for images and in older checkpoints.
+    package var dataFingerprint: String?
     /// An asynchronous run's own state; nil for lockstep runs.
     package var async: AsyncCheckpoint?
     /// Flat buffers by name: "worker.3.parameters", "node.0.state", "strategy.slowmo.u".
@@ -59,7 +61,7 @@ public struct CheckpointState: Codable {
 
     enum CodingKeys: String, CodingKey {
         case version, step, workers, localWorkers, parameterCount, stateCount, previousLearningRates, optimizerSteps, strategy
-        case history, epochState, totalTime, trainingBytes, config, async
+        case history, epochState, totalTime, trainingBytes, config, async, dataFingerprint
     }
 
     /// The buffer `name`, which must hold `count` values.

@@ -21,6 +21,8 @@ public struct RunSetup: Sendable {
     public let schedule: LearningRateSchedule
     /// Text: the unigram baseline in bits per character, computed once; nil for images.
     public let unigramBitsPerChar: Double?
+    /// `DataSplit.textFingerprint`, computed once; checkpoints carry it.
+    public let dataFingerprint: String?
 
     package init(config: RunConfig, data: DataSplit, workers: Int) throws {
         try data.requireSamples()
@@ -34,6 +36,7 @@ public struct RunSetup: Sendable {
         schedule = LearningRateSchedule(config: config.scheduleConfig, workers: workers, batchSize: config.schedule.batchSize,
                                         stepsPerEpoch: stepsPerEpoch)
         unigramBitsPerChar = data.unigramBitsPerCharacter
+        dataFingerprint = data.textFingerprint
     }
 
     /// A loss in nats per character as bits per character (÷ ln 2) for text runs, nil for images.
