@@ -41,6 +41,14 @@ struct Split {
         size = ((count + parts - 1) / parts + alignment - 1) / alignment * alignment
     }
 
+    /// How a GEMM's `count` output rows (or columns) split over lanes: into parts worth at least
+    /// ~0.5 MFLOP (`other` the output's other extent, `k` the inner dimension), 16-aligned. Each
+    /// part packs the whole of the operand it shares, so callers split the larger output extent
+    /// whose shared operand is the smaller. `Linear` and `TiedHead` split this way.
+    static func gemmOutput(_ count: Int, other: Int, k: Int) -> Split {
+        Split(count, minimum: max(16, 256 * 1024 / max(1, other * k)), alignment: 16)
+    }
+
     func range(_ part: Int) -> Range<Int> { min(count, part * size)..<min(count, (part + 1) * size) }
 }
 

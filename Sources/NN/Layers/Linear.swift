@@ -47,13 +47,10 @@ public final class Linear: Layer {
 
     public func flops(for x: Shape) -> Int { 2 * inFeatures * outFeatures }
 
-    /// Runs `parts` on ranges of `count` output rows (or columns) of a GEMM, in parallel when
-    /// each part is worth at least ~0.5 MFLOP (`other` the output's other extent, inner
-    /// dimension `k`). Each part packs the whole of the operand it shares, so split the larger
-    /// output extent whose shared operand is the smaller.
+    /// Runs `parts` on ranges of `count` output rows (or columns) of a GEMM (`Split.gemmOutput`).
     private func run(_ parts: Parts<Call>, _ count: Int, other: Int, k: Int, _ r: ReplicaView, _ dy: Tensor?,
                      _ context: StepContext) {
-        let split = Split(count, minimum: max(16, 256 * 1024 / max(1, other * k)), alignment: 16)
+        let split = Split.gemmOutput(count, other: other, k: k)
         parts.run(split.parts, Call(r: r, dy: dy, split: split), context)
     }
 

@@ -44,11 +44,10 @@ public final class TiedHead: Layer {
     /// 2·V·D per column of x = [D, T].
     public func flops(for x: Shape) -> Int { 2 * vocabulary * features * x.n }
 
-    /// Parts of `count` output rows (or columns) of a GEMM, as `Linear` splits them: ~0.5 MFLOP
-    /// at least per part, fixed by the sizes.
+    /// Parts of `count` output rows (or columns) of a GEMM (`Split.gemmOutput`, as `Linear`).
     private func run(_ parts: Parts<Call>, _ count: Int, other: Int, k: Int, _ r: ReplicaView, _ dy: Tensor?,
                      _ context: StepContext) {
-        let split = Split(count, minimum: max(16, 256 * 1024 / max(1, other * k)), alignment: 16)
+        let split = Split.gemmOutput(count, other: other, k: k)
         parts.run(split.parts, Call(r: r, dy: dy, split: split), context)
     }
 
