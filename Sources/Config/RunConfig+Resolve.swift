@@ -25,6 +25,7 @@ extension RunConfig {
         } catch let e as StrategyError {
             throw ConfigError(e.description)
         }
+        try validateApplicability()
     }
 
     private func validateSchedule() throws {

@@ -127,7 +127,7 @@ final class ReportTests: XCTestCase {
 
     func testFailedRunsAreListed() throws {
         let dir = try Fixtures.temporaryDirectory(self)
-        let spec = try Fixtures.spec(Fixtures.base + "[axes]\nalgorithm = [\"hierarchical\"]\nworkers = [4]\ngroup_size = [2, 3]\n", in: dir)
+        let spec = try Fixtures.spec(Fixtures.base + "global_every = 2\n[axes]\nalgorithm = [\"hierarchical\"]\nworkers = [4]\ngroup_size = [2, 3]\n", in: dir)
         try SweepRunner(points: spec.expand(), directory: dir + "/out", launcher: InProcessLauncher(), source: "test").run()
         let report = try Report.load([dir + "/out"])
         XCTAssertEqual(report.failed.map(\.name), ["algorithm=hierarchical,workers=4,group_size=3"])

@@ -82,6 +82,7 @@ final class SweepRunnerTests: XCTestCase {
     func testFailingRunIsRecordedAndTheOthersFinish() throws {
         let dir = try Fixtures.temporaryDirectory(self)
         let points = try Fixtures.spec(Fixtures.base + """
+        global_every = 2
         [axes]
         algorithm = ["hierarchical"]
         workers = [4]
