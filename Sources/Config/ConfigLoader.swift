@@ -56,6 +56,18 @@ public enum ConfigLoader {
     /// Config files, sweep points and saved config.json files all enter a config here.
     public static func apply(_ overrides: [String: Any], to base: RunConfig, source: String) throws -> RunConfig {
         let fields = try flatten(overrides, source: source)
+        // The numbers as given, before a Float field rounds them (0.99999999 is 1 as a Float,
+        // and "must be under 1, got 1" would not say what was wrong).
+        for key in fields.keys.sorted() {
+            guard let range = RunConfig.ranges[key], let value = fields[key] else { continue }
+            for case let number as NSNumber in (value as? [Any]) ?? [value] where !(number is Bool) {
+                let each = range.maxItems == nil ? "" : "each value of ", x = number.doubleValue
+                if !range.contains(x) { throw ConfigError("\(each)\(name(key, source: source)) must be \(range.requirement), got \(number).") }
+                if RunConfig.floatFields.contains(key) && !range.contains(Double(Float(x))) {
+                    throw ConfigError("\(name(key, source: source)) must be \(range.requirement), got \(number), which is \(Float(x)) as the 32-bit float the run computes with.")
+                }
+            }
+        }
         let config = try decode(fields, onto: base, source: source)
         if let problem = try config.rangeProblem(fields: Set(fields.keys), name: { name($0, source: source) }) {
             throw ConfigError(problem + ".")

@@ -11,7 +11,7 @@ public struct FieldRange: Sendable {
     /// For list fields (`decay_epochs`): the most items.
     public var maxItems: Int? = nil
 
-    func contains(_ x: Double) -> Bool {
+    public func contains(_ x: Double) -> Bool {
         (lowerOpen ? x > lower : x >= lower) && (upperOpen ? x < upper : x <= upper)
     }
 

@@ -66,6 +66,11 @@ extension RunConfig {
     /// The allowed values of enumerated fields, for error messages.
     static let choices: [String: [String]] = Dictionary(uniqueKeysWithValues: fields.compactMap { f in f.choices.map { (f.name, $0) } })
 
+    /// Fields held as 32-bit floats, whose typed numbers may round onto a range's bound.
+    public static let floatFields: Set<String> = Set(fields.filter {
+        $0.keyPath is WritableKeyPath<RunConfig, Float> || $0.keyPath is WritableKeyPath<RunConfig, Float?>
+    }.map(\.name))
+
     /// Fields that hold lists of integers, where a single integer means a one-element list.
     public static let integerListFields: Set<String> = Set(fields.filter(\.isIntegerList).map(\.name))
 

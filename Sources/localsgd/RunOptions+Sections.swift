@@ -46,11 +46,11 @@ struct ModelOptions: SectionOptions {
 struct ScheduleOptions: SectionOptions {
     @Option(parsing: .unconditional, help: help(\RunConfig.schedule.epochs)) var epochs: Int?
     @Option(parsing: .unconditional, help: help(\RunConfig.schedule.batchSize)) var batchSize: Int?
-    @Option(parsing: .unconditional, help: help(\RunConfig.schedule.lr)) var lr: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.schedule.lr)) var lr: Double?
     @Flag(inversion: .prefixedNo, help: help(\RunConfig.schedule.scaleLr)) var scaleLr: Bool?
     @Option(help: help(\RunConfig.schedule.lrSchedule)) var lrSchedule: ScheduleKind?
     @Option(help: help(\RunConfig.schedule.decayEpochs)) var decayEpochs: IntList?
-    @Option(parsing: .unconditional, help: help(\RunConfig.schedule.decayFactor)) var decayFactor: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.schedule.decayFactor)) var decayFactor: Double?
     @Option(parsing: .unconditional, help: help(\RunConfig.schedule.warmupEpochs)) var warmupEpochs: WarmupSetting?
     @Option(parsing: .unconditional, help: help(\RunConfig.schedule.maxLr)) var maxLr: RateLimitSetting?
 
@@ -69,14 +69,14 @@ struct ScheduleOptions: SectionOptions {
 
 struct OptimizerOptions: SectionOptions {
     @Option(help: help(\RunConfig.optimizer.kind)) var optimizer: OptimizerKind?
-    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.momentum)) var momentum: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.momentum)) var momentum: Double?
     @Flag(inversion: .prefixedNo, help: help(\RunConfig.optimizer.nesterov)) var nesterov: Bool?
-    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.weightDecay)) var weightDecay: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.weightDecay)) var weightDecay: Double?
     @Flag(inversion: .prefixedNo, help: help(\RunConfig.optimizer.momentumCorrection)) var momentumCorrection: Bool?
-    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.beta1)) var adamBeta1: Float?
-    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.beta2)) var adamBeta2: Float?
-    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.epsilon)) var adamEpsilon: Float?
-    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.gradClip)) var gradClip: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.beta1)) var adamBeta1: Double?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.beta2)) var adamBeta2: Double?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.epsilon)) var adamEpsilon: Double?
+    @Option(parsing: .unconditional, help: help(\RunConfig.optimizer.gradClip)) var gradClip: Double?
 
     func apply(to s: inout FlagSettings) {
         s.set(\.optimizer.kind, optimizer)
@@ -96,17 +96,17 @@ struct AlgorithmOptions: SectionOptions {
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.workers)) var workers: Int?
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.localStepsSetting), transform: LocalStepsSetting.argument)
     var localSteps: LocalStepsSetting?
-    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.qsrAlpha)) var qsrAlpha: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.qsrAlpha)) var qsrAlpha: Double?
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.switchEpoch)) var switchEpoch: Int?
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.switchStep)) var switchStep: Int?
     @Option(help: help(\RunConfig.algorithm.groupSize)) var groupSize: IntList?
     @Option(help: help(\RunConfig.algorithm.globalEvery)) var globalEvery: IntList?
-    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.slowmoLr)) var slowmoLr: Float?
-    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.slowmoMomentum)) var slowmoMomentum: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.slowmoLr)) var slowmoLr: Double?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.slowmoMomentum)) var slowmoMomentum: Double?
     @Flag(help: help(\RunConfig.algorithm.slowmoNesterov)) var slowmoNesterov = false
     @Option(help: help(\RunConfig.algorithm.outerOptimizer)) var outerOptimizer: OuterOptimizerKind?
-    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.outerLr)) var outerLr: Float?
-    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.outerMomentum)) var outerMomentum: Float?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.outerLr)) var outerLr: Double?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.outerMomentum)) var outerMomentum: Double?
     @Option(help: help(\RunConfig.algorithm.outerLrSchedule)) var outerLrSchedule: OuterLRSchedule?
     @Option(help: help(\RunConfig.algorithm.bnSync)) var bnSync: BatchNormSync?
     @Option(help: help(\RunConfig.algorithm.momentumSync)) var momentumSync: MomentumSync?

@@ -66,6 +66,8 @@ struct FlagSettings {
     private(set) var config: RunConfig
     /// The flat names of the fields set.
     private(set) var given: Set<String> = []
+    /// Numbers of Float fields as typed, before rounding.
+    private var typed: [String: Double] = [:]
 
     init(over config: RunConfig) { self.config = config }
 
@@ -82,8 +84,30 @@ struct FlagSettings {
         given.insert(RunConfig.field(keyPath).name)
     }
 
+    /// A Float field from a number as typed: its range is checked on this value, not on the
+    /// Float it rounds to (0.99999999 is 1 as a Float).
+    mutating func set(_ keyPath: WritableKeyPath<RunConfig, Float>, _ value: Double?) {
+        guard let value else { return }
+        typed[RunConfig.field(keyPath).name] = value
+        set(keyPath, Float(value))
+    }
+
+    mutating func setOptional(_ keyPath: WritableKeyPath<RunConfig, Float?>, _ value: Double?) {
+        guard let value else { return }
+        typed[RunConfig.field(keyPath).name] = value
+        setOptional(keyPath, Float(value))
+    }
+
     /// The config, or the first flag out of its range as one sentence naming it.
     func checked() throws -> RunConfig {
+        for name in RunConfig.fieldNames {
+            guard let value = typed[name], let range = RunConfig.ranges[name] else { continue }
+            let rounded = Double(Float(value)), flag = RunConfig.field(named: name)?.flag ?? name
+            if !range.contains(value) { throw ConfigError("\(flag) must be \(range.requirement), got \(value).") }
+            if !range.contains(rounded) {
+                throw ConfigError("\(flag) must be \(range.requirement), got \(value), which is \(Float(value)) as the 32-bit float the run computes with.")
+            }
+        }
         if let problem = try config.rangeProblem(fields: given, name: { RunConfig.field(named: $0)?.flag ?? $0 }) {
             throw ConfigError(problem + ".")
         }

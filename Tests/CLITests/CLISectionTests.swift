@@ -32,6 +32,6 @@ extension CLITests {
         XCTAssertEqual(config["nesterov"] as? Bool, false)
         let bad = try run(["train", "--config", dir + "/run.toml", "--lr", "1e300", "--out", dir + "/bad"])
         XCTAssertEqual(bad.status, 1)
-        XCTAssertTrue(bad.stderr.contains("localsgd: error: --lr must be greater than 0 and at most 1e+30, got inf."), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("localsgd: error: --lr must be greater than 0 and at most 1e+30, got 1e+300."), bad.stderr)
     }
 }

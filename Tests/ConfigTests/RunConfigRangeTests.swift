@@ -78,6 +78,8 @@ final class RunConfigRangeTests: XCTestCase {
         refused(["decay_epochs": Array(1...101)], "--decay-epochs has 101 values; it takes at most 100")
         refused(["group_size": Array(repeating: 2, count: 9)], "--group-size has 9 values")
         refused(["data_dir": String(repeating: "d", count: 5000)], "--data-dir is 5000 bytes long")
+        // In range as written, on the bound as the Float the run uses; the sentence says both.
+        refused(["adam_beta1": 0.99999999], "--adam-beta1 must be at least 0 and under 1, got 0.99999999, which is 1.0 as the 32-bit float the run computes with.")
         XCTAssertNoThrow(try ConfigLoader.apply(["checkpoint_every": "10000e", "network": "10gbit:50us"], to: RunConfig(),
                                                 source: ConfigLoader.commandLine))
 
