@@ -134,3 +134,19 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(report.html().contains("group_size 3 must divide"))
     }
 }
+
+extension ReportTests {
+    /// Two families that agree on model, data, epochs and B but not on their recipe get titles
+    /// that say where they differ, and runs.csv carries the outer step and bits per character.
+    func testFamiliesOfOneNameAreTitledByWhatDiffers() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let spec = try Fixtures.spec(Fixtures.base + "[axes]\nweight_decay = [0.0, 0.001]\n", in: dir)
+        let status = try SweepRunner(points: spec.expand(), directory: dir + "/out", launcher: InProcessLauncher(), source: "test").run()
+        XCTAssertEqual(status.failed, 0)
+        let report = try Report.load([dir + "/out"])
+        XCTAssertEqual(report.families.map(\.title).sorted(),
+                       ["logreg on synthetic, 1 epoch, B=8, weight_decay 0", "logreg on synthetic, 1 epoch, B=8, weight_decay 0.001"])
+        let header = try XCTUnwrap(report.runsCSV.split(separator: "\n").first)
+        XCTAssertTrue(header.contains("outer_optimizer,outer_lr,outer_momentum,seed,test_accuracy,test_loss,test_bits_per_char,"), String(header))
+    }
+}

@@ -21,10 +21,25 @@ public struct Report: Sendable {
             if byKey[g.familyKey] == nil { order.append(g.familyKey) }
             byKey[g.familyKey, default: []].append(g)
         }
-        families = order.map { key in
-            var family = ReportFamily(groups: byKey[key]!)
-            family.build()
-            return family
+        families = order.map { ReportFamily(groups: byKey[$0]!) }
+        Report.distinguishTitles(&families)
+        for i in families.indices { families[i].build() }
+    }
+
+    /// Families whose titles (model, data, epochs, B, network) coincide differ in some other
+    /// setting of their recipe; each such title gains the settings where it differs from the
+    /// others of its name, e.g. "weight_decay 0.1".
+    static func distinguishTitles(_ families: inout [ReportFamily]) {
+        for title in Set(families.map(\.title)) {
+            let same = families.indices.filter { families[$0].title == title }
+            guard same.count > 1 else { continue }
+            let fields = same.map { families[$0].groups[0].fields.filter { !RunGroup.studyFields.contains($0.key) } }
+            let keys = Set(fields.flatMap(\.keys)).sorted().filter { key in
+                Set(fields.map { $0[key].map { "\($0)" } ?? "–" }).count > 1
+            }
+            for (i, f) in zip(same, fields) {
+                families[i].title += ", " + keys.map { "\($0) \(f[$0].map { "\($0)" } ?? "–")" }.joined(separator: ", ")
+            }
         }
     }
 
@@ -45,14 +60,17 @@ public struct Report: Sendable {
     /// `runs.csv`: one row per run with its config's study fields and its summary.
     public var runsCSV: String {
         let header = ["run", "finished", "model", "dataset", "epochs", "algorithm", "workers", "local_steps", "switch_epoch",
-                      "lr_schedule", "slowmo_lr", "slowmo_momentum", "seed", "test_accuracy", "test_loss", "train_accuracy",
+                      "lr_schedule", "slowmo_lr", "slowmo_momentum", "outer_optimizer", "outer_lr", "outer_momentum", "seed",
+                      "test_accuracy", "test_loss", "test_bits_per_char", "train_accuracy",
                       "train_loss", "steps", "syncs", "bytes_communicated", "seconds", "training_seconds", "modelled_seconds", "error"]
         let rows = records.map { r -> [String] in
-            let c = r.config, s = r.summary
-            return [r.name, s == nil ? "false" : "true", c.model.kind.rawValue, c.data.dataset.rawValue, String(c.schedule.epochs), c.algorithm.kind.rawValue,
-                    String(c.algorithm.workers), String(c.algorithm.localSteps), CSV.number(r.switchEpoch), c.schedule.lrSchedule.rawValue,
-                    CSV.number(Double(c.algorithm.slowmoLr)), CSV.number(Double(c.algorithm.slowmoMomentum)), String(c.execution.seed),
-                    CSV.number(s?.testAccuracy), CSV.number(s?.testLoss), CSV.number(s?.trainAccuracy), CSV.number(s?.trainLoss),
+            let c = r.config, s = r.summary, a = c.algorithm, diloco = a.kind == .diloco
+            return [r.name, s == nil ? "false" : "true", c.model.kind.rawValue, c.data.dataset.rawValue, String(c.schedule.epochs), a.kind.rawValue,
+                    String(a.workers), String(a.localSteps), CSV.number(r.switchEpoch), c.schedule.lrSchedule.rawValue,
+                    CSV.number(Double(a.slowmoLr)), CSV.number(Double(a.slowmoMomentum)),
+                    diloco ? a.outerOptimizer.rawValue : "", diloco ? CSV.number(Double(a.resolvedOuterLr)) : "",
+                    diloco ? CSV.number(Double(a.dilocoOuterOptimizer.momentum)) : "", String(c.execution.seed),
+                    CSV.number(s?.testAccuracy), CSV.number(s?.testLoss), CSV.number(s?.testBitsPerChar), CSV.number(s?.trainAccuracy), CSV.number(s?.trainLoss),
                     s.map { String($0.steps) } ?? "", s.map { String($0.syncs) } ?? "", s.map { String($0.bytesCommunicated) } ?? "",
                     CSV.number(s?.seconds), CSV.number(s?.time.training), CSV.number(s?.modelledSeconds), r.error ?? ""]
         }
@@ -61,7 +79,7 @@ public struct Report: Sendable {
 
     static let groupQuantities: [(String, (RunRecord) -> Double?)] = [
         ("test_accuracy", { $0.summary?.testAccuracy }), ("test_loss", { $0.summary?.testLoss }),
-        ("train_accuracy", { $0.summary?.trainAccuracy }), ("train_loss", { $0.summary?.trainLoss }),
+        ("test_bits_per_char", { $0.summary?.testBitsPerChar }), ("train_accuracy", { $0.summary?.trainAccuracy }), ("train_loss", { $0.summary?.trainLoss }),
         ("training_seconds", Quantity.measuredSeconds), ("modelled_seconds", Quantity.modelledSeconds),
     ]
 
