@@ -11,7 +11,7 @@ final class CheckpointTests: XCTestCase {
 
     func config(_ kind: AlgorithmKindAlias = .slowmo, outer: OuterOptimizerKind = .nesterov) -> RunConfig {
         tinyConfig {
-            $0.algorithm.outerLrSchedule = .cosine; $0.algorithm.outerOptimizer = outer
+            if kind == .diloco { $0.algorithm.outerLrSchedule = .cosine; $0.algorithm.outerOptimizer = outer }
             $0.algorithm.workers = 3; $0.schedule.batchSize = 4; $0.algorithm.kind = kind; $0.algorithm.localSteps = 3; $0.algorithm.switchEpoch = 1
             $0.model.kind = .resnet20; $0.schedule.epochs = 2; $0.schedule.lr = 0.2; $0.schedule.warmupEpochs = 1; $0.execution.checkpointEvery = "4"
         }
