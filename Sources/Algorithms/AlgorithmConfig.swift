@@ -61,6 +61,18 @@ public struct AlgorithmConfig: Equatable, Sendable {
     public var outerMomentum: Float? = nil
     /// The shape of DiLoCo's outer learning rate over the run.
     public var outerLrSchedule: OuterLRSchedule = .constant
+    /// Streaming DiLoCo's P (`StreamingDiLoCo`): fragments of the parameters, each synchronized
+    /// every H steps at its own offset, 1 to 1024 and at most the model's layers; 1: plain DiLoCo.
+    public var streamingFragments: Int = 1
+    /// Streaming DiLoCo's τ: iterations between starting a fragment's synchronization and
+    /// applying its result, 0 to H − 1; 0: applied at once.
+    public var streamingOverlap: Int = 0
+    /// Streaming DiLoCo's mixing factor α in [0, 1] (with τ > 0): a worker's fragment becomes
+    /// α·local + (1 − α)·global; nil: `StreamingDiLoCo.defaultMix` (0.5, the paper's).
+    public var streamingMix: Float? = nil
+    /// The model's layers as ranges of the flat parameter buffer (`ParameterLayout.layerRanges`),
+    /// what Streaming DiLoCo's fragments are made of; set by `makeStrategy`, not a setting.
+    public var layerRanges: [Range<Int>]? = nil
     /// Iterations of the whole run, for the outer cosine schedule; set by `makeStrategy`, not a setting.
     public var totalSteps: Int? = nil
     /// When the local phase averages under a schedule or QSR; set by `makeStrategy`, not a setting.
@@ -81,6 +93,9 @@ public struct AlgorithmConfig: Equatable, Sendable {
             if case .schedule(let points) = newValue { localStepsSchedule = points } else { localStepsSchedule = nil }
         }
     }
+
+    /// Whether DiLoCo streams (`StreamingDiLoCo`): more than one fragment, or an overlap.
+    public var isStreaming: Bool { streamingFragments != 1 || streamingOverlap != 0 }
 
     /// Whether H varies over the run (a schedule or QSR), so the averages follow an `AveragingSchedule`.
     public var hasVaryingLocalSteps: Bool { localStepsSchedule != nil || qsrAlpha != nil }

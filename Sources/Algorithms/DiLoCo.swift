@@ -18,6 +18,9 @@ import Optim
 /// of two. Under a decaying γ they part: SlowMo's outer step shrinks with γ and its buffer sums
 /// Δ/γ, so late pseudo-gradients (small γ, small Δ) weigh as much as early ones; DiLoCo's outer
 /// step keeps its own rate.
+///
+/// With `--streaming-fragments P > 1` or `--streaming-overlap τ > 0` it is Streaming DiLoCo
+/// (`StreamingDiLoCo.swift`).
 extension AlgorithmKind {
     public static let diloco = AlgorithmKind(named: "diloco")
 }
@@ -63,6 +66,7 @@ extension AlgorithmConfig {
 
 enum DiLoCoBuilder {
     static let build: AlgorithmKind.Builder = { c, workers, parameterCount in
+        if c.isStreaming { return c.streamingDiLoCo(parameterCount: parameterCount) }
         let start = c.switchStep ?? 0
         let inner = PostLocalSGD(switchStep: start, averaging: c.averaging(levels: c.levels(workers: workers), firstStep: start))
         let rate = OuterLearningRate(base: c.resolvedOuterLr, schedule: c.outerLrSchedule, totalSteps: c.totalSteps ?? 0)

@@ -67,8 +67,7 @@ public final class OuterOptimization: SyncStrategy {
         self.stateKey = stateKey
         count = parameterCount
         if case .schedule(let r) = rate, pseudoGradient == .difference {
-            isPlainAveraging = r.isConstant && r.base == 1 && outer.kind == .sgd && outer.momentum == 0
-                && outer.weightDecay == 0
+            isPlainAveraging = Self.isPlainAveraging(rate: r, outer: outer)
         } else {
             isPlainAveraging = false
         }
@@ -78,6 +77,13 @@ public final class OuterOptimization: SyncStrategy {
     }
 
     public var syncs: Int { inner.syncs }
+
+    /// Whether an outer step on Δ = x₀ − x̄ at `rate` is plain averaging: SGD at a constant rate
+    /// 1 without momentum or decay, whose new x₀ is x̄ itself (x₀ − 1·(x₀ − x̄) in exact
+    /// arithmetic), assigned rather than recomputed with a rounding.
+    static func isPlainAveraging(rate: OuterLearningRate, outer: OptimizerConfig) -> Bool {
+        rate.isConstant && rate.base == 1 && outer.kind == .sgd && outer.momentum == 0 && outer.weightDecay == 0
+    }
 
     public func plan(step: Int, workers: Int) -> SyncPlan { inner.plan(step: step, workers: workers) }
 

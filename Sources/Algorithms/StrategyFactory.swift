@@ -37,6 +37,45 @@ extension AlgorithmConfig {
         if hasVaryingLocalSteps && levels(workers: workers).count > 1 {
             throw StrategyError("a --local-steps schedule or --qsr-alpha times global averages only; with group levels (--group-size below K) the levels' periods would be ambiguous, so give hierarchical a constant --local-steps")
         }
+        try validateStreaming(workers: workers)
+    }
+
+    /// Streaming DiLoCo's settings: their ranges, and what they cannot be combined with.
+    func validateStreaming(workers: Int) throws {
+        guard streamingFragments >= 1 else {
+            throw StrategyError("--streaming-fragments must be at least 1, got \(streamingFragments)")
+        }
+        guard streamingOverlap >= 0 else {
+            throw StrategyError("--streaming-overlap must be at least 0, got \(streamingOverlap)")
+        }
+        if let alpha = streamingMix, !(alpha >= 0 && alpha <= 1) {
+            throw StrategyError("--streaming-mix must be in [0, 1], got \(alpha)")
+        }
+        guard isStreaming || streamingMix != nil else { return }
+        guard kind == .diloco else {
+            throw StrategyError("--streaming-fragments, --streaming-overlap and --streaming-mix are Streaming DiLoCo's: give them with --algorithm diloco, not \(kind)")
+        }
+        if streamingMix != nil && streamingOverlap == 0 {
+            throw StrategyError("--streaming-mix mixes a result that arrives --streaming-overlap steps late: give --streaming-overlap above 0 with it")
+        }
+        guard streamingOverlap < localSteps else {
+            throw StrategyError("--streaming-overlap must be below --local-steps (\(localSteps)), so a fragment's result arrives before its next synchronization; got \(streamingOverlap)")
+        }
+        if levels(workers: workers).count > 1 {
+            throw StrategyError("Streaming DiLoCo synchronizes fragments across all workers: it takes no --group-size levels")
+        }
+        if hasVaryingLocalSteps {
+            throw StrategyError("Streaming DiLoCo staggers its fragments over a constant H: give a constant --local-steps, without --qsr-alpha")
+        }
+        if switchStep.map({ $0 > 0 }) ?? false || (switchEpoch ?? 0) > 0 {
+            throw StrategyError("Streaming DiLoCo runs local from the start: it takes no --switch-epoch or --switch-step")
+        }
+        if momentumSync != .local {
+            throw StrategyError("Streaming DiLoCo keeps the inner optimizer's state per worker: --momentum-sync must be local with it")
+        }
+        if let layers = layerRanges, streamingFragments > layers.count {
+            throw StrategyError("--streaming-fragments \(streamingFragments) is more than this model's \(layers.count) layers with parameters; each fragment needs at least one, so give at most \(layers.count)")
+        }
     }
 
     /// The averaging levels: each group level, then all K workers.
@@ -56,10 +95,14 @@ extension AlgorithmConfig {
     /// the switching epoch counted in iterations of `stepsPerEpoch`; `totalSteps`, the run's
     /// iterations, sets the length of DiLoCo's outer cosine schedule and, with a `--local-steps`
     /// schedule or QSR, of the `AveragingSchedule`; QSR reads the run's (deterministic) learning
-    /// rate of each iteration, `learningRate`, and its `warmupSteps`.
+    /// rate of each iteration, `learningRate`, and its `warmupSteps`; Streaming DiLoCo makes its
+    /// fragments of `layers`, the model's layers as ranges of the flat buffer
+    /// (`ParameterLayout.layerRanges`; nil: one layer of all `parameterCount` floats).
     public func makeStrategy(workers: Int, parameterCount: Int, stepsPerEpoch: Int, totalSteps: Int? = nil,
-                             learningRate: ((Int) -> Float)? = nil, warmupSteps: Int = 0) throws -> SyncStrategy {
+                             learningRate: ((Int) -> Float)? = nil, warmupSteps: Int = 0,
+                             layers: [Range<Int>]? = nil) throws -> SyncStrategy {
         var resolved = self
+        resolved.layerRanges = layers ?? layerRanges ?? (parameterCount > 0 ? [0..<parameterCount] : [])
         resolved.totalSteps = totalSteps ?? self.totalSteps
         resolved.switchStep = switchIteration(stepsPerEpoch: stepsPerEpoch)
         resolved.switchEpoch = nil

@@ -13,6 +13,10 @@ public enum SyncPlan: Equatable, Sendable {
     /// After the optimizer step the weights are averaged inside groups of `groupSize` consecutive
     /// workers (Algorithm 2 and its hierarchical form); `global` when the group is all K workers.
     case averageWeights(groupSize: Int, global: Bool)
+    /// After the optimizer step, copies of some fragments of the weights are averaged across all
+    /// workers (Streaming DiLoCo); the weights themselves change only when a result is applied,
+    /// so the optimizer pass absorbs nothing.
+    case averageFragments
 }
 
 /// How the optimizer pass of one iteration absorbs the plan's arithmetic, so that no
@@ -34,7 +38,7 @@ public struct SyncFusion: Equatable, Sendable {
     /// weights by 1/G and travels as a sum (bitwise the mean, barring subnormal results).
     public init(plan: SyncPlan, workers: Int) {
         switch plan {
-        case .none: break
+        case .none, .averageFragments: break
         case .reduceGradients: gradientDivisor = Float(workers)
         case .averageWeights(let g, _):
             if g > 1, let r = Float(g).exactReciprocal { parameterScale = r }
@@ -116,6 +120,18 @@ public protocol SyncStrategy: AnyObject {
     var syncs: Int { get }
     func saveState() -> StrategyState
     func restoreState(_ state: StrategyState) throws
+    /// Iterations of compute a collective started by `afterStep` may hide behind before its
+    /// result is needed (Streaming DiLoCo's τ); 0: every collective blocks. The modelled
+    /// wall-clock credits the overlap.
+    var overlapSteps: Int { get }
+    /// Allocates what the hooks need for `localWorkers` workers in this process, before the
+    /// first iteration, so that no iteration allocates.
+    func prepare(localWorkers: Int)
+}
+
+extension SyncStrategy {
+    public var overlapSteps: Int { 0 }
+    public func prepare(localWorkers: Int) {}
 }
 
 extension SyncStrategy {

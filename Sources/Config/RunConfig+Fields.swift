@@ -101,6 +101,13 @@ extension RunConfig {
                     defaultNote: "0 for sgd, 0.9 otherwise", "DiLoCo's outer momentum (Adam's β₁)"),
         ConfigField("outer_lr_schedule", .algorithm, \.algorithm.outerLrSchedule,
                     "DiLoCo's outer learning rate over the run: constant, or cosine (half-cosine to 0 over all iterations)"),
+        ConfigField("streaming_fragments", .algorithm, \.algorithm.streamingFragments, range: FieldRange(lower: 1, upper: 1024),
+                    "Streaming DiLoCo (diloco only): P fragments of the parameters, the layers dealt out strided, fragment p synchronized every H steps at offset ⌊p·H/P⌋, {range} and at most the model's layers with parameters (1: plain DiLoCo)"),
+        ConfigField("streaming_overlap", .algorithm, \.algorithm.streamingOverlap, range: FieldRange(lower: 0, upper: 1_000_000),
+                    "Streaming DiLoCo: τ, steps between starting a fragment's all-reduce and applying its result, below --local-steps (0: at once)"),
+        ConfigField(optional: "streaming_mix", .algorithm, \.algorithm.streamingMix, range: FieldRange(lower: 0, upper: 1),
+                    defaultNote: "0.5",
+                    "Streaming DiLoCo with --streaming-overlap: α, a worker's fragment becomes α·local + (1 − α)·the outer-updated global fragment, {range}"),
         ConfigField("bn_sync", .algorithm, \.algorithm.bnSync, "BatchNorm statistics at averaging"),
         ConfigField("momentum_sync", .algorithm, \.algorithm.momentumSync, "Base-optimizer momentum at averaging"),
         // execution

@@ -96,3 +96,25 @@ extension ParameterLayout {
         }
     }
 }
+
+extension ParameterLayout {
+    /// The ranges of the layers that own the slots, in layout (registration, so depth) order: a
+    /// layer is a run of consecutive slots whose names agree up to their last dot (`fc1.weight`
+    /// and `fc1.bias` are layer `fc1`; `transformer.h.0.attn.c_attn.weight` and `.bias` are one
+    /// `Linear`). Together they cover 0..<`count` without gaps; empty for an empty layout.
+    public var layerRanges: [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var owner: Substring?
+        for slot in slots where slot.count > 0 {
+            let name = slot.name[...]
+            let layer = name.lastIndex(of: ".").map { name[..<$0] } ?? name
+            if let last = ranges.last, layer == owner {
+                ranges[ranges.count - 1] = last.lowerBound..<slot.range.upperBound
+            } else {
+                ranges.append(slot.range)
+                owner = layer
+            }
+        }
+        return ranges
+    }
+}

@@ -38,6 +38,10 @@ public struct CheckpointState: Codable {
     package var dataFingerprint: String?
     /// An asynchronous run's own state; nil for lockstep runs.
     package var async: AsyncCheckpoint?
+    /// Lockstep: the most bytes one iteration sent so far; nil in older checkpoints.
+    package var peakStepBytes: Int?
+    /// Lockstep with overlapping collectives: the modelled clock and what is in flight.
+    package var timeline: ModelledTimeline?
     /// Flat buffers by name: "worker.3.parameters", "node.0.state", "strategy.slowmo.u".
     package var buffers: [String: [Float]] = [:]
 
@@ -61,7 +65,7 @@ public struct CheckpointState: Codable {
 
     enum CodingKeys: String, CodingKey {
         case version, step, workers, localWorkers, parameterCount, stateCount, previousLearningRates, optimizerSteps, strategy
-        case history, epochState, totalTime, trainingBytes, config, async, dataFingerprint
+        case history, epochState, totalTime, trainingBytes, config, async, dataFingerprint, peakStepBytes, timeline
     }
 
     /// The buffer `name`, which must hold `count` values.

@@ -102,6 +102,9 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// H] (`AveragingSchedule.changes`; the last period may be cut at the run's end); nil, and
     /// left out, for a constant H, where `local_steps` says it all.
     public var effectiveLocalSteps: [[Int]]? = nil
+    /// The most payload bytes per worker that one iteration's training collectives sent (the
+    /// peak beside the total `bytesCommunicated`); nil for asynchronous runs and older summaries.
+    public var peakBytesPerStep: Int? = nil
 
     enum CodingKeys: String, CodingKey {
         case algorithm, workers, localSteps = "local_steps", model, dataset, epochs, steps
@@ -109,7 +112,7 @@ public struct RunSummary: Codable, Equatable, Sendable {
         case testAccuracy = "test_accuracy", testLoss = "test_loss", trainLoss = "train_loss"
         case trainAccuracy = "train_accuracy", samplesPerSecond = "samples_per_second", syncs
         case bytesCommunicated = "bytes_communicated", seconds, time, modelledSeconds = "modelled_seconds", parameters
-        case effectiveLocalSteps = "effective_local_steps"
+        case effectiveLocalSteps = "effective_local_steps", peakBytesPerStep = "peak_bytes_per_step"
     }
 }
 

@@ -34,6 +34,8 @@ extension Trainer {
             state.buffers["worker.\(w).state"] = r.state.array
         }
         state.saveOptimizer(optimizerStates, workers: Array(communicator.localWorkers))
+        state.peakStepBytes = peakStepBytes
+        if strategy.overlapSteps > 0 { state.timeline = timeline }
         return state
     }
 
@@ -57,5 +59,7 @@ extension Trainer {
         epochState = state.epochState
         totalTime = state.totalTime
         restoredBytes = state.trainingBytes
+        peakStepBytes = state.peakStepBytes ?? 0
+        timeline = state.timeline ?? ModelledTimeline()
     }
 }

@@ -91,6 +91,7 @@ extension Trainer {
                       modelledSeconds: config.execution.network == nil ? nil : history.compactMap(\.modelledSeconds).reduce(0, +),
                       parameters: network.layout.count)
         summary.effectiveLocalSteps = strategy.averagingSchedule?.changes
+        summary.peakBytesPerStep = peakStepBytes
         return summary
     }
 }

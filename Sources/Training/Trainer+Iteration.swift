@@ -49,6 +49,7 @@ extension Trainer {
         epochState.time.backward += computeWall * measured.backward / total
 
         let modelledBefore = (communicator as? ModelledCommunicator)?.modelledSeconds ?? 0
+        let bytesBefore = communicator.counters.bytes
         // The strategy plans; the trainer fuses the plan's arithmetic into the optimizer pass.
         let fusion = SyncFusion(plan: strategy.plan(step: globalStep, workers: communicator.workers),
                                 workers: communicator.workers)
@@ -68,10 +69,17 @@ extension Trainer {
         t = now()
         try strategy.afterStep(context)
         epochState.time.communication += now() - t
+        peakStepBytes = max(peakStepBytes, communicator.counters.bytes - bytesBefore)
         if let modelled = communicator as? ModelledCommunicator {
             // One worker's optimizer step: the phase ran replicas.count steps on `lanes` threads.
             let perWorkerOptimizer = optimizerWall * Double(pool.lanes) / Double(replicas.count)
-            epochState.modelledSeconds += slowest + perWorkerOptimizer + modelled.modelledSeconds - modelledBefore
+            let communication = modelled.modelledSeconds - modelledBefore
+            if strategy.overlapSteps > 0 {
+                epochState.modelledSeconds += timeline.advance(step: globalStep, compute: slowest + perWorkerOptimizer,
+                                                               communication: communication, overlap: strategy.overlapSteps)
+            } else {
+                epochState.modelledSeconds += slowest + perWorkerOptimizer + communication
+            }
         }
         epochState.steps += 1
     }

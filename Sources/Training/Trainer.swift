@@ -31,6 +31,10 @@ public final class Trainer: TrainingLoop {
     lazy var lossDivisor = replicas.count
     /// Training bytes of the run before a resume.
     var restoredBytes = 0
+    /// The most payload bytes per worker any one iteration sent so far.
+    var peakStepBytes = 0
+    /// Modelled wall-clock of a strategy whose collectives overlap compute (`overlapSteps` > 0).
+    var timeline = ModelledTimeline()
 
     let pool: ThreadPool
     let networks: [Network]
@@ -83,7 +87,9 @@ public final class Trainer: TrainingLoop {
                                                          stepsPerEpoch: stepsPerEpoch,
                                                          totalSteps: config.schedule.epochs * stepsPerEpoch,
                                                          learningRate: { [schedule = setup.schedule] in schedule.learningRate(atStep: $0) },
-                                                         warmupSteps: setup.schedule.warmupSteps)
+                                                         warmupSteps: setup.schedule.warmupSteps,
+                                                         layers: net.layout.layerRanges)
+            strategy.prepare(localWorkers: local)
         } catch let e as StrategyError {
             throw TrainingError(e.description)
         }

@@ -108,6 +108,9 @@ struct AlgorithmOptions: SectionOptions {
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.outerLr)) var outerLr: Double?
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.outerMomentum)) var outerMomentum: Double?
     @Option(help: help(\RunConfig.algorithm.outerLrSchedule)) var outerLrSchedule: OuterLRSchedule?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.streamingFragments)) var streamingFragments: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.streamingOverlap)) var streamingOverlap: Int?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.streamingMix)) var streamingMix: Float?
     @Option(help: help(\RunConfig.algorithm.bnSync)) var bnSync: BatchNormSync?
     @Option(help: help(\RunConfig.algorithm.momentumSync)) var momentumSync: MomentumSync?
 
@@ -127,6 +130,9 @@ struct AlgorithmOptions: SectionOptions {
         s.setOptional(\.algorithm.outerLr, outerLr)
         s.setOptional(\.algorithm.outerMomentum, outerMomentum)
         s.set(\.algorithm.outerLrSchedule, outerLrSchedule)
+        s.set(\.algorithm.streamingFragments, streamingFragments)
+        s.set(\.algorithm.streamingOverlap, streamingOverlap)
+        s.setOptional(\.algorithm.streamingMix, streamingMix)
         s.set(\.algorithm.bnSync, bnSync)
         s.set(\.algorithm.momentumSync, momentumSync)
     }

@@ -14,6 +14,8 @@ final class OrderedTrainingTests: XCTestCase {
         case "post-local": return ["--algorithm", name, "--switch-epoch", "1"]
         // K = 4: groups of 2 inside a rank (2 ranks × 2) or across two ranks (4 × 1).
         case "hierarchical": return ["--algorithm", name, "--group-size", "2", "--global-every", "2"]
+        // Streaming DiLoCo: the mlp's 3 layers as 3 fragments, each result applied a step late.
+        case "streaming": return ["--algorithm", "diloco", "--streaming-fragments", "3", "--streaming-overlap", "1"]
         default: return ["--algorithm", name]
         }
     }
@@ -34,6 +36,10 @@ final class OrderedTrainingTests: XCTestCase {
         for algorithm in ["post-local", "slowmo", "diloco"] {
             try assertBitwise(algorithm: algorithm, workers: 4, ranks: [4])
         }
+    }
+
+    func testStreamingDiLoCoOnTwoRanks() throws {
+        try assertBitwise(algorithm: "streaming", workers: 4, ranks: [2])
     }
 
     /// A language model too: gpt-micro on a small text corpus, DiLoCo with inner AdamW and outer

@@ -1,0 +1,39 @@
+import Foundation
+import XCTest
+
+/// Streaming DiLoCo's flags from the command line: a sentence naming the flag and its range and
+/// a non-zero exit for each bad value, `--help` listing them, and a run that reports its peak.
+extension CLITests {
+    func testStreamingFlags() throws {
+        let dir = try temporaryDirectory()
+        let diloco = ["--algorithm", "diloco", "--workers", "2", "--local-steps", "4"]
+        let refused: [([String], String)] = [
+            (diloco + ["--streaming-fragments", "0"], "localsgd: error: --streaming-fragments must be between 1 and 1024, got 0."),
+            (diloco + ["--streaming-fragments", "5"],
+             "--streaming-fragments 5 is more than this model's 3 layers with parameters; each fragment needs at least one, so give at most 3"),
+            (diloco + ["--streaming-overlap", "4"],
+             "--streaming-overlap must be below --local-steps (4), so a fragment's result arrives before its next synchronization; got 4"),
+            (diloco + ["--streaming-overlap", "-1"], "localsgd: error: --streaming-overlap must be between 0 and 1000000, got -1."),
+            (diloco + ["--streaming-overlap", "1", "--streaming-mix", "1.5"], "localsgd: error: --streaming-mix must be between 0 and 1, got 1.5."),
+            (diloco + ["--streaming-mix", "0.5"],
+             "--streaming-mix mixes a result that arrives --streaming-overlap steps late: give --streaming-overlap above 0 with it"),
+            (["--algorithm", "local", "--workers", "2", "--streaming-fragments", "2"],
+             "--streaming-fragments, --streaming-overlap and --streaming-mix are Streaming DiLoCo's: give them with --algorithm diloco, not local"),
+        ]
+        for (arguments, expected) in refused {
+            let r = try run(["train"] + small + arguments + ["--out", dir + "/refused"])
+            XCTAssertNotEqual(r.status, 0, "\(arguments)")
+            XCTAssertTrue(r.stderr.contains(expected), "\(arguments): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("Fatal error"), "\(arguments): \(r.stderr)")
+        }
+        let help = try run(["train", "--help"])
+        for flag in ["--streaming-fragments", "--streaming-overlap", "--streaming-mix"] {
+            XCTAssertTrue(help.stdout.contains(flag), flag)
+        }
+        let ok = try run(["train"] + small + diloco + ["--streaming-fragments", "3", "--streaming-overlap", "1", "--out", dir + "/ok"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/ok/summary.json"))) as! [String: Any]
+        XCTAssertNotNil(summary["peak_bytes_per_step"] as? Int)
+        XCTAssertLessThan(summary["peak_bytes_per_step"] as! Int, summary["bytes_communicated"] as! Int)
+    }
+}
