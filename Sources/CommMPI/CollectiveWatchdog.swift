@@ -26,6 +26,9 @@ final class CollectiveWatchdog: @unchecked Sendable {
     private let lock = NSLock()
     private var since: DispatchTime?
     private var call = ""
+    /// False until `MPI_Init_thread` has returned: before that `MPI_Abort` is not available, so
+    /// a timeout ends this process (exit code `abortCode`) and mpirun ends the others.
+    private var mpiStarted = false
 
     /// `report` receives the sentence just before the abort (the library itself never prints).
     init(timeout: Double, rank: Int, report: (@Sendable (String) -> Void)?) {
@@ -55,15 +58,23 @@ final class CollectiveWatchdog: @unchecked Sendable {
         return try body()
     }
 
+    /// From now on a timeout calls `MPI_Abort`.
+    func markStarted() {
+        lock.lock()
+        mpiStarted = true
+        lock.unlock()
+    }
+
     private func check() {
         lock.lock()
-        let started = since, name = call
+        let started = since, name = call, canAbort = mpiStarted
         lock.unlock()
         guard let started else { return }
         let waited = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         guard waited > timeout else { return }
         let seconds = String(format: "%.1f", waited)
         report?("localsgd: rank \(rank) waited \(seconds) s in \(name), longer than the collective timeout of \(timeout) s; another rank has probably hung or lost its connection. Aborting the MPI job.")
+        guard canAbort else { exit(Self.abortCode) }  // mpirun ends the job when a rank exits during start-up
         _ = MPI_Abort(cmpi_comm_world(), Self.abortCode)  // does not return
     }
 }

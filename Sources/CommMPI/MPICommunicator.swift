@@ -98,11 +98,17 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         if let collectiveTimeout, !(collectiveTimeout > 0) {
             throw CommError("MPICommunicator: collective timeout is \(collectiveTimeout) s; expected a positive number of seconds.")
         }
-        threadSupport = try MPIEnvironment.initialize()
+        // Start-up waits for every rank too (MPI_Init_thread's exchange, the splits below): a
+        // rank that hangs before training must not hang the others there either.
+        let watchdog = collectiveTimeout.map {
+            CollectiveWatchdog(timeout: $0, rank: MPIEnvironment.launchedRank ?? 0, report: onTimeout)
+        }
+        threadSupport = try watchdog.guarding("MPI_Init_thread (start-up, waiting for every rank)") { try MPIEnvironment.initialize() }
+        watchdog?.markStarted()
         progress = threadSupport == cmpi_thread_multiple() ? .helperThread : .callerPolls
         try mpiCheck(cmpi_set_errors_return(cmpi_comm_world()), "MPI_Comm_set_errhandler(MPI_COMM_WORLD)")
         var duplicate: MPI_Comm? = nil
-        try mpiCheck(MPI_Comm_dup(cmpi_comm_world(), &duplicate), "MPI_Comm_dup(MPI_COMM_WORLD)")
+        try watchdog.guarding("MPI_Comm_dup(MPI_COMM_WORLD)") { try mpiCheck(MPI_Comm_dup(cmpi_comm_world(), &duplicate), "MPI_Comm_dup(MPI_COMM_WORLD)") }
         guard let duplicate else { throw CommError("MPI_Comm_dup(MPI_COMM_WORLD) returned no communicator.") }
         world = duplicate
         try mpiCheck(cmpi_set_errors_return(world), "MPI_Comm_set_errhandler")
@@ -114,8 +120,12 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         self.workersPerRank = workersPerRank
         workers = processCount * workersPerRank
         localWorkers = (processRank * workersPerRank)..<((processRank + 1) * workersPerRank)
-        nodeLocalGroupSize = try Self.nodeLocalRanks(world: world, rank: rank) * workersPerRank
-        watchdog = collectiveTimeout.map { CollectiveWatchdog(timeout: $0, rank: Int(rank), report: onTimeout) }
+        let worldCopy = duplicate
+        let nodeRanks = try watchdog.guarding("MPI_Comm_split_type (start-up, the ranks of each node)") {
+            try Self.nodeLocalRanks(world: worldCopy, rank: rank)
+        }
+        nodeLocalGroupSize = nodeRanks * workersPerRank
+        self.watchdog = watchdog
         self.reduction = reduction
         ordered = reduction == .ordered ? OrderedReduction(completion: .blocking(watchdog)) : nil
         if reduction == .ordered && processCount > 1 && progress == .helperThread {

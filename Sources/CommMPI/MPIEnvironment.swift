@@ -47,6 +47,13 @@ enum MPIEnvironment {
         return ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"].contains { environment[$0] != nil }
     }
 
+    /// This process's rank as the launcher set it (`OMPI_COMM_WORLD_RANK`, `PMIX_RANK`,
+    /// `PMI_RANK`), known before MPI starts; nil when not started by one that says.
+    static var launchedRank: Int? {
+        let environment = ProcessInfo.processInfo.environment
+        return ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"].lazy.compactMap { environment[$0].flatMap(Int.init) }.first { $0 >= 0 }
+    }
+
     /// The number of ranks the launcher started, from `OMPI_COMM_WORLD_SIZE` (Open MPI) or
     /// `PMI_SIZE`; nil when not started by one that says.
     static var launchedRanks: Int? {

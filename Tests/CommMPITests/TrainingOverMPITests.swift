@@ -71,6 +71,18 @@ final class TrainingOverMPITests: XCTestCase {
     /// A rank that hangs (SIGSTOP) instead of dying: with `--collective-timeout 3` the other rank's
     /// watchdog aborts the job, non-zero and with a message naming the call, within seconds.
     func testHungRankAbortsTrainingAfterTheCollectiveTimeout() throws {
+        try assertHungRankAborts(after: 2)
+    }
+
+    /// The same for a rank that hangs while the job starts (inside MPI_Init_thread's exchange,
+    /// before any collective of ours): once, on a loaded machine, the others waited there forever.
+    func testRankHungAtStartUpAbortsTheJobToo() throws {
+        try assertHungRankAborts(after: 0)
+    }
+
+    /// Stops rank 1 `settle` seconds after it appears and expects the job to end non-zero within
+    /// 30 s with the timeout's sentence.
+    private func assertHungRankAborts(after settle: TimeInterval) throws {
         let mpirun = try MPIRun.mpirun()
         let dir = NSTemporaryDirectory() + "localsgd-mpi-hang-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -95,7 +107,7 @@ final class TrainingOverMPITests: XCTestCase {
                                descendantOf: p.processIdentifier)
         }
         guard let stopped = rank1 else { return XCTFail("rank 1 never started") }
-        Thread.sleep(forTimeInterval: 2)  // both ranks inside the training loop
+        Thread.sleep(forTimeInterval: settle)  // 2 s: both ranks inside the training loop (if the machine is not loaded)
         XCTAssertTrue(p.isRunning, "the run ended before rank 1 was stopped")
         kill(stopped, SIGSTOP)
         let stoppedAt = Date()
