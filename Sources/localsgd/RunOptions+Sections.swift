@@ -110,6 +110,9 @@ struct AlgorithmOptions: SectionOptions {
     @Option(help: help(\RunConfig.algorithm.outerLrSchedule)) var outerLrSchedule: OuterLRSchedule?
     @Option(help: help(\RunConfig.algorithm.bnSync)) var bnSync: BatchNormSync?
     @Option(help: help(\RunConfig.algorithm.momentumSync)) var momentumSync: MomentumSync?
+    @Option(help: help(\RunConfig.algorithm.compress)) var compress: PayloadCodecKind?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.compressRatio)) var compressRatio: Double?
+    @Flag(help: help(\RunConfig.algorithm.errorFeedback)) var errorFeedback = false
 
     func apply(to s: inout FlagSettings) {
         s.set(\.algorithm.kind, algorithm)
@@ -129,6 +132,9 @@ struct AlgorithmOptions: SectionOptions {
         s.set(\.algorithm.outerLrSchedule, outerLrSchedule)
         s.set(\.algorithm.bnSync, bnSync)
         s.set(\.algorithm.momentumSync, momentumSync)
+        s.set(\.algorithm.compress, compress)
+        s.set(\.algorithm.compressRatio, compressRatio)
+        s.set(\.algorithm.errorFeedback, errorFeedback ? true : nil)
     }
 }
 
