@@ -102,6 +102,7 @@ public enum CompressedReduction {
         if codec.isDense {
             for c in 0..<members.count {
                 let range = chunk(c, count: count, groupSize: members.count)
+                if range.isEmpty { continue }  // more workers than blocks
                 var b = range.lowerBound / PayloadCodec.int8Block
                 while b * PayloadCodec.int8Block < range.upperBound {
                     denseBlock(b, members, codec: codec, count: count, divisor: divisor, scratch: scratch,
