@@ -29,7 +29,7 @@ extension PayloadCodec {
         switch kind {
         case .fp16:
             let codes = payload.assumingMemoryBound(to: UInt16.self) + lo
-            for i in 0..<n { out[i] = Float(Float16(bitPattern: codes[i])) }
+            for i in 0..<n { out[i] = Self.fromFp16(codes[i]) }
         case .bf16:
             let codes = payload.assumingMemoryBound(to: UInt16.self) + lo
             for i in 0..<n { out[i] = Float(bitPattern: UInt32(codes[i]) << 16) }
@@ -44,9 +44,30 @@ extension PayloadCodec {
 
     /// Half precision, round to nearest even; beyond ±65504 (half's largest finite) saturates,
     /// so a large value costs precision, never an infinity.
+    /// In integer arithmetic (Swift's `Float16(x)` calls a library routine per element on
+    /// x86-64, ~40 ns); bitwise the same as `Float16(x).bitPattern` (a test).
     @inline(__always)
     static func fp16(_ x: Float) -> UInt16 {
-        Float16(min(max(x, -65504), 65504)).bitPattern
+        guard !x.isNaN else { return 0x7E00 }
+        let bits = min(max(x, -65504), 65504).bitPattern
+        let sign = UInt16(truncatingIfNeeded: (bits >> 16) & 0x8000), magnitude = bits & 0x7FFF_FFFF
+        if magnitude >= 0x3880_0000 {
+            // Normal in half: rebias the exponent (127 → 15), round 13 mantissa bits to nearest even.
+            let r = magnitude &- 0x3800_0000
+            return sign | UInt16(truncatingIfNeeded: (r &+ 0x0FFF &+ ((r >> 13) & 1)) >> 13)
+        }
+        // Subnormal in half: m·2⁻²⁴; scaling by 2²⁴ is exact and rounds m to nearest even
+        // (1024 is the smallest normal's pattern, as it should be).
+        return sign | UInt16((Float(bitPattern: magnitude) * 0x1p24).rounded(.toNearestOrEven))
+    }
+
+    /// Half to Float, exact, in integer arithmetic.
+    @inline(__always)
+    static func fromFp16(_ h: UInt16) -> Float {
+        let sign = UInt32(h & 0x8000) << 16, exponent = UInt32(h >> 10) & 0x1F, mantissa = UInt32(h & 0x3FF)
+        if exponent == 0 { return Float(bitPattern: sign) + (sign == 0 ? 1 : -1) * Float(mantissa) * 0x1p-24 }
+        if exponent == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
+        return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
     }
 
     /// The upper half of the Float's bits, rounded to nearest even.

@@ -1,5 +1,5 @@
 import XCTest
-import Comm
+@testable import Comm
 import Tensor
 import TestSupport
 
@@ -38,6 +38,19 @@ final class PayloadCodecTests: XCTestCase {
             for i in x.indices where abs(x[i]) >= 0x1p-14 {  // fp16's smallest normal
                 XCTAssertLessThanOrEqual(abs(y[i] - x[i]), bound * abs(x[i]), "\(kind) at \(i): \(x[i]) → \(y[i])")
             }
+        }
+    }
+
+    /// The integer conversions are Swift's Float16 conversions, bit for bit, on normal, subnormal,
+    /// halfway and zero values.
+    func testFp16KernelsAreSwiftsConversions() {
+        var rng = RandomGenerator(seed: 9)
+        var values: [Float] = [0, -0, 1, -1, 65504, 0x1p-14, 0x1p-24, 0x1p-25, 0x1.8p-25, 0x1p-26, 2049, 2051, 0x1.ffcp-15]
+        for _ in 0..<20_000 { values.append(rng.nextNormal() * Float(sign: .plus, exponent: rng.nextInt(below: 40) - 30, significand: 1)) }
+        for x in values {
+            let h = PayloadCodec.fp16(x)
+            XCTAssertEqual(h, Float16(x).bitPattern, "\(x)")
+            XCTAssertEqual(PayloadCodec.fromFp16(h).bitPattern, Float(Float16(bitPattern: h)).bitPattern, "\(x)")
         }
     }
 
