@@ -1,3 +1,4 @@
+import Comm
 import Optim
 
 /// What happens to BatchNorm running statistics when weights are averaged.
@@ -81,6 +82,12 @@ public struct AlgorithmConfig: Equatable, Sendable {
     public var bnSync: BatchNormSync = .average
     /// What happens to the base optimizer's momentum at an average.
     public var momentumSync: MomentumSync = .local
+    /// The codec of gradients, weight deltas and pseudo-gradients (`PayloadCodec`); none: Floats.
+    public var compress: PayloadCodecKind = .none
+    /// Top-k: the fraction of each chunk kept, in (0, 1].
+    public var compressRatio: Double = 0.01
+    /// Error feedback on the compressed payloads (a residual per worker); needs a codec.
+    public var errorFeedback: Bool = false
 
     public init() {}
 

@@ -98,10 +98,47 @@ public final class OuterOptimization: SyncStrategy {
     }
 
     public func afterStep(_ c: SyncContext) throws {
+        if let compression = c.compression, c.communicator.workers > 1, anchorSet,
+           case .averageWeights(_, true) = inner.plan(step: c.step, workers: c.communicator.workers) {
+            return try compressedOuterStep(c, compression)
+        }
         try inner.afterStep(c)
         guard inner.averaging.lastGlobalAverageStep == c.step, anchorSet else { return }
         outerStep(average: c.workers.parameters[0], step: c.step, innerRate: c.learningRate)
         for p in c.workers.parameters { p.update(from: anchor.pointer, count: count) }
+    }
+
+    /// `--compress`: every worker sends its pseudo-gradient x₀ − x_k (computed in place in its
+    /// weights), the outer step takes the decoded mean, every worker and anchor becomes the new x₀.
+    private func compressedOuterStep(_ c: SyncContext, _ compression: PayloadCompressor) throws {
+        let x0 = anchor.pointer, w = c.workers
+        for x in w.parameters { for i in 0..<count { x[i] = x0[i] - x[i] } }
+        try compression.allReduce(w.parameters, groupSize: c.communicator.workers, stream: .pseudoGradient,
+                                  communicator: c.communicator)
+        var exchanged = c
+        exchanged.weightsExchanged = true
+        try inner.afterStep(exchanged)
+        outerStep(pseudoGradient: w.parameters[0], step: c.step, innerRate: c.learningRate)
+        for p in w.parameters { p.update(from: x0, count: count) }
+        compression.setAnchors(to: x0)
+    }
+
+    /// x₀ ← one outer-optimizer step from x₀ on a pseudo-gradient whose difference part
+    /// x₀ − x̄ is given (`delta`, `count` floats).
+    func outerStep(pseudoGradient delta: UnsafePointer<Float>, step: Int, innerRate gamma: Float) {
+        let d = pseudoGradient.pointer
+        switch pseudoGradientForm {
+        case .difference: d.update(from: delta, count: count)
+        case .perInnerRate: for i in 0..<count { d[i] = delta[i] / gamma }
+        }
+        outer.step(parameters: anchor.pointer, gradients: d, state: outerState, learningRate: outerRate(step: step, innerRate: gamma))
+    }
+
+    private func outerRate(step: Int, innerRate gamma: Float) -> Float {
+        switch rate {
+        case .timesInnerRate(let alpha): return alpha * gamma
+        case .schedule(let schedule): return schedule.rate(at: step)
+        }
     }
 
     /// x₀ ← one outer-optimizer step from x₀ on the pseudo-gradient of `average` (`count`

@@ -46,7 +46,12 @@ public final class PeriodicAveraging: SyncStrategy {
         self.firstStep = firstStep
     }
 
-    public func afterBackward(_ c: SyncContext) throws {}
+    /// With compression, the weights at the start of the local phase are the first anchors.
+    public func afterBackward(_ c: SyncContext) throws {
+        if let compression = c.compression, !compression.anchorsSet, c.step >= firstStep {
+            compression.setAnchors(c.workers.parameters)
+        }
+    }
 
     /// The level that averages after iteration `step`, if any.
     private func dueLevel(step: Int) -> Level? {
@@ -82,7 +87,7 @@ public final class PeriodicAveraging: SyncStrategy {
             if momentumSync == .reset { Self.resetMoments(w) }
             return
         }
-        try c.averageWeights(groupSize: groupSize)
+        if !c.weightsExchanged { try c.averageWeights(groupSize: groupSize) }
         switch batchNormSync {
         case .average:
             try comm.allReduceMean(w.state, count: w.stateCount, groupSize: groupSize)

@@ -70,6 +70,9 @@ extension AlgorithmConfig {
         if switchStep.map({ $0 > 0 }) ?? false || (switchEpoch ?? 0) > 0 {
             throw StrategyError("Streaming DiLoCo runs local from the start: it takes no --switch-epoch or --switch-step")
         }
+        if compress != .none {
+            throw StrategyError("Streaming DiLoCo sends its fragments uncompressed: --compress is for the other algorithms (a fragment's pseudo-gradient is not compressed yet)")
+        }
         if momentumSync != .local {
             throw StrategyError("Streaming DiLoCo keeps the inner optimizer's state per worker: --momentum-sync must be local with it")
         }

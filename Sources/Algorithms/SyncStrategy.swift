@@ -56,32 +56,44 @@ public struct SyncContext {
     public var communicator: Communicator
     /// What the optimizer pass of this iteration does (`SyncFusion()`, nothing, by default).
     public var fusion: SyncFusion
+    /// `--compress`: gradients, weight deltas and pseudo-gradients travel encoded through it;
+    /// nil sends Floats. The trainer never fuses (`SyncFusion()`) when compressing.
+    public var compression: PayloadCompressor?
+    /// Set by an outer optimizer that has already exchanged this iteration's weights (as
+    /// pseudo-gradients): the averaging then applies only its BatchNorm and momentum policies.
+    public var weightsExchanged = false
 
     public init(step: Int, learningRate: Float, workers: WorkerSet, communicator: Communicator,
-                fusion: SyncFusion = SyncFusion()) {
+                fusion: SyncFusion = SyncFusion(), compression: PayloadCompressor? = nil) {
         self.step = step
         self.learningRate = learningRate
         self.workers = workers
         self.communicator = communicator
         self.fusion = fusion
+        self.compression = compression
     }
 
-    /// All-reduces the K workers' gradients: a plain sum when the optimizer divides by K
-    /// (`fusion.gradientDivisor`), else the mean.
+    /// All-reduces the K workers' gradients: compressed when `compression` is set, a plain sum
+    /// when the optimizer divides by K (`fusion.gradientDivisor`), else the mean.
     public func reduceGradients() throws {
         let w = workers, comm = communicator
-        if fusion.gradientDivisor == Float(comm.workers) && comm.workers > 1 {
+        if let compression {
+            try compression.allReduce(w.gradients, groupSize: comm.workers, stream: .gradients, communicator: comm)
+        } else if fusion.gradientDivisor == Float(comm.workers) && comm.workers > 1 {
             try comm.allReduceSum(w.gradients, count: w.parameterCount)
         } else {
             try comm.allReduceMean(w.gradients, count: w.parameterCount)
         }
     }
 
-    /// Averages the weights inside groups of `groupSize`: a plain sum when the optimizer already
-    /// scaled them by 1/G (`fusion.parameterScale`), else the mean.
+    /// Averages the weights inside groups of `groupSize`: as compressed deltas from the anchors
+    /// when `compression` is set (`PayloadCompressor.averageWeights`), a plain sum when the
+    /// optimizer already scaled them by 1/G (`fusion.parameterScale`), else the mean.
     public func averageWeights(groupSize: Int) throws {
         let w = workers, comm = communicator
-        if groupSize > 1 && fusion.parameterScale == 1 / Float(groupSize) {
+        if let compression {
+            try compression.averageWeights(w.parameters, groupSize: groupSize, communicator: comm)
+        } else if groupSize > 1 && fusion.parameterScale == 1 / Float(groupSize) {
             try comm.allReduceSum(w.parameters, count: w.parameterCount, groupSize: groupSize)
         } else {
             try comm.allReduceMean(w.parameters, count: w.parameterCount, groupSize: groupSize)
@@ -135,6 +147,22 @@ extension SyncStrategy {
 }
 
 extension SyncStrategy {
+    /// The payloads a compressed run of this strategy sends (each keeps its own error-feedback
+    /// residuals; weight deltas need anchors).
+    public var payloadStreams: Set<PayloadStream> {
+        switch self {
+        case is MinibatchSGD: return [.gradients]
+        case is PeriodicAveraging: return [.weights]
+        case let s as PostLocalSGD: return s.switchStep > 0 ? [.gradients, .weights] : [.weights]
+        case let s as OuterOptimization:
+            var streams: Set<PayloadStream> = [.pseudoGradient]
+            if s.inner.switchStep > 0 { streams.insert(.gradients) }
+            if s.inner.averaging.levels.count > 1 { streams.insert(.weights) }
+            return streams
+        default: return [.gradients, .weights, .pseudoGradient]
+        }
+    }
+
     /// When the local phase averages under a `--local-steps` schedule or QSR; nil when H is constant.
     public var averagingSchedule: AveragingSchedule? {
         switch self {

@@ -7,7 +7,8 @@ public struct CommError: Error, CustomStringConvertible {
 }
 
 /// Bytes and collective rounds a worker has taken part in. `bytes` counts payload bytes per
-/// worker (4 per float per collective); the network model (`NetworkModel`) turns rounds and
+/// worker (4 per float per collective; a compressed reduction's encoded bytes,
+/// `PayloadCodec.encodedBytes`); the network model (`NetworkModel`) turns rounds and
 /// bytes into modelled seconds.
 public struct CommCounters: Codable, Equatable, Sendable {
     public var rounds: Int = 0
@@ -60,6 +61,14 @@ public protocol Communicator: AnyObject {
     /// Starts a mean all-reduce over the whole world; the buffers must stay valid and untouched
     /// by the caller until the request completes.
     func startAllReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int) throws -> CommRequest
+
+    /// Makes every worker's encoded payload visible to every process that holds a worker of its
+    /// group of `groupSize` (a compressed reduction, `PayloadCompressor`). `slots` holds K
+    /// payloads of `slotBytes` bytes, worker k's at k·slotBytes; on entry this process's workers'
+    /// slots are filled, on return every slot of their groups. `counters` count one round and
+    /// `encodedBytes` (a payload's size without padding); the network model charges `traffic`.
+    func exchangeEncoded(_ slots: UnsafeMutableRawPointer, slotBytes: Int, encodedBytes: Int, groupSize: Int,
+                         traffic: EncodedTraffic) throws
 
     /// Totals since the communicator was made.
     var counters: CommCounters { get }

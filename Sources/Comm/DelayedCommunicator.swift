@@ -47,6 +47,12 @@ public final class DelayedCommunicator: Communicator {
         return try base.gatherIntegers(values)
     }
 
+    public func exchangeEncoded(_ slots: UnsafeMutableRawPointer, slotBytes: Int, encodedBytes: Int, groupSize: Int,
+                                traffic: EncodedTraffic) throws {
+        delay()
+        try base.exchangeEncoded(slots, slotBytes: slotBytes, encodedBytes: encodedBytes, groupSize: groupSize, traffic: traffic)
+    }
+
     public func startAllReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int) throws -> CommRequest {
         delay()
         return try base.startAllReduceMean(buffers, count: count)

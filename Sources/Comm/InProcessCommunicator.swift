@@ -85,10 +85,21 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
         return request
     }
 
-    private func record(count: Int) {
+    /// Every worker's slot is in this process already: only counted.
+    public func exchangeEncoded(_ slots: UnsafeMutableRawPointer, slotBytes: Int, encodedBytes: Int, groupSize: Int,
+                                traffic: EncodedTraffic) throws {
+        guard groupSize >= 1, groupSize <= workers, workers % groupSize == 0, encodedBytes >= 0, slotBytes >= encodedBytes else {
+            throw CommError("exchangeEncoded: group size \(groupSize) must divide the \(workers) workers and each slot (\(slotBytes) bytes) hold its payload (\(encodedBytes) bytes).")
+        }
+        record(bytes: encodedBytes)
+    }
+
+    private func record(count: Int) { record(bytes: MemoryLayout<Float>.size * count) }
+
+    private func record(bytes: Int) {
         lock.lock()
         totals.rounds += 1
-        totals.bytes += MemoryLayout<Float>.size * count
+        totals.bytes += bytes
         lock.unlock()
     }
 

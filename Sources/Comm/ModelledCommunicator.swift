@@ -41,6 +41,14 @@ public final class ModelledCommunicator: Communicator {
         charge(count, workers)
     }
 
+    /// Charged as its codec's traffic on the encoded size (`NetworkModel.encodedExchangeSeconds`).
+    public func exchangeEncoded(_ slots: UnsafeMutableRawPointer, slotBytes: Int, encodedBytes: Int, groupSize: Int,
+                                traffic: EncodedTraffic) throws {
+        try base.exchangeEncoded(slots, slotBytes: slotBytes, encodedBytes: encodedBytes, groupSize: groupSize, traffic: traffic)
+        modelledSeconds += network.encodedExchangeSeconds(bytes: encodedBytes, workers: workers, groupSize: groupSize,
+                                                          traffic: traffic)
+    }
+
     public func barrier() throws { try base.barrier() }
     public func gatherIntegers(_ values: [Int]) throws -> [[Int]] { try base.gatherIntegers(values) }
 

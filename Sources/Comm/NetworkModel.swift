@@ -18,6 +18,14 @@
 ///   level, ring(G, n, inter), since every step of a ring waits for its slowest hop.
 /// Contention between groups that share a node or a network card is not modelled.
 ///
+/// Compressed reductions (`--compress`, `PayloadCodec`) are charged on n_enc, the encoded bytes
+/// of one worker's payload (fp16 and bf16: 2 per element; int8: 1 per element + 4 per block of
+/// 256; top-k: 8 per kept entry, a UInt32 index and a Float value):
+/// - dense codecs reduce-scatter and all-gather encoded chunks: the all-reduce above on n_enc;
+/// - top-k all-gathers the payloads (every worker receives the other G−1 whole):
+///   allGather(G, n_enc, link) = (G−1)·n_enc/β + (G−1)·α, on the intra-node link when every
+///   group is inside one node, else on the inter-node link.
+///
 /// A model is written as a string, e.g. `10gbit:50us` or `1gbit:100us,nodes-of=8,intra=nvlink`
 /// (see `init(parsing:)`); that string is also its `description` and its `Codable` form, so a
 /// run file holds the same value as the `--network` flag.
@@ -41,6 +49,13 @@ public struct NetworkModel: Equatable, Sendable {
             guard p > 1 else { return 0 }
             let steps = Double(2 * (p - 1))
             return steps / Double(p) * bytes / bandwidth + steps * latency
+        }
+
+        /// (P−1)·n/β + (P−1)·α, a ring all-gather of n bytes from each of P participants; 0 for one.
+        public func ringAllGatherSeconds(bytes: Double, participants p: Int) -> Double {
+            guard p > 1 else { return 0 }
+            let steps = Double(p - 1)
+            return steps * bytes / bandwidth + steps * latency
         }
     }
 
@@ -97,5 +112,23 @@ public struct NetworkModel: Equatable, Sendable {
                 + interNode.ringAllReduceSeconds(bytes: n / Double(w), participants: groupSize / w)
         }
         return interNode.ringAllReduceSeconds(bytes: n, participants: groupSize)
+    }
+
+    /// Modelled seconds of one compressed reduction whose payloads are `bytes` each (n_enc),
+    /// inside every group of `groupSize` among `workers`, moved as `traffic` (see the type's comment).
+    public func encodedExchangeSeconds(bytes: Int, workers: Int, groupSize: Int, traffic: EncodedTraffic) -> Double {
+        switch traffic {
+        case .reduceScatterAllGather:
+            return allReduceSeconds(bytes: bytes, workers: workers, groupSize: groupSize)
+        case .allGather:
+            precondition(groupSize >= 1 && workers % groupSize == 0,
+                         "encodedExchangeSeconds: group size \(groupSize) must divide \(workers) workers")
+            let n = Double(bytes)
+            if let nodes, nodes.workersPerNode > 1,
+               stride(from: 0, to: workers, by: groupSize).allSatisfy({ $0 / nodes.workersPerNode == ($0 + groupSize - 1) / nodes.workersPerNode }) {
+                return nodes.intraNode.ringAllGatherSeconds(bytes: n, participants: groupSize)
+            }
+            return interNode.ringAllGatherSeconds(bytes: n, participants: groupSize)
+        }
     }
 }

@@ -45,6 +45,27 @@ extension MPICommunicator {
         return (0..<processCount).map { r in all[(r * mine.count)..<((r + 1) * mine.count)].map(Int.init) }
     }
 
+    /// `MPI_Allgather` in place over the group's ranks, each contributing its workers' W slots
+    /// (nothing to send when the group lives in this rank). Every rank then holds the group's
+    /// payloads and reduces them itself (`CompressedReduction`), so the result is the in-process
+    /// one bitwise, whatever `reduction` says.
+    public func exchangeEncoded(_ slots: UnsafeMutableRawPointer, slotBytes: Int, encodedBytes: Int, groupSize: Int,
+                                traffic: EncodedTraffic) throws {
+        try validate(nil, count: 0, groupSize: groupSize, call: "exchangeEncoded")
+        guard encodedBytes >= 0, slotBytes >= encodedBytes, workersPerRank * slotBytes <= Int(Int32.max) else {
+            throw CommError("exchangeEncoded: \(workersPerRank) payloads of \(slotBytes) bytes per rank are out of range; expected at most \(Int32.max) bytes per rank (MPI counts are 32-bit).")
+        }
+        record(bytes: encodedBytes)
+        guard groupSize > workersPerRank, slotBytes > 0 else { return }
+        let comm = try groupCommunicator(groupSize: groupSize)
+        let first = localWorkers.lowerBound / groupSize * groupSize
+        let n = Int32(workersPerRank * slotBytes)
+        func name() -> String { "MPI_Allgather (compressed payloads of \(encodedBytes) bytes over groups of \(groupSize) workers)" }
+        try watchdog.guarding(name()) {
+            try mpiCheck(MPI_Allgather(cmpi_in_place(), 0, cmpi_datatype_null(), slots + first * slotBytes, n, cmpi_byte(), comm), name())
+        }
+    }
+
     public func startAllReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int) throws -> CommRequest {
         try validate(buffers, count: count, groupSize: workers, call: "startAllReduceMean")
         record(count: count)
@@ -132,9 +153,9 @@ extension MPICommunicator {
     /// call, whose buffer no longer fits any cache between its reduction stages.
     static let chunkFloats = 1 << 18
 
-    private func validate(_ buffers: [UnsafeMutablePointer<Float>], count: Int, groupSize: Int, call: String) throws {
+    private func validate(_ buffers: [UnsafeMutablePointer<Float>]?, count: Int, groupSize: Int, call: String) throws {
         try checkNotFinalized(call)
-        guard buffers.count == workersPerRank else {
+        if let buffers, buffers.count != workersPerRank {
             throw CommError("\(call): got \(buffers.count) buffers but this rank holds \(workersPerRank) workers (\(localWorkers)); pass one buffer per local worker, in worker order.")
         }
         guard count >= 0, count <= Int(Int32.max) else {

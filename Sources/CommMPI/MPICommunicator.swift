@@ -193,10 +193,13 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     /// Counts one collective of `count` floats, as the in-process backend does.
-    func record(count: Int) {
+    func record(count: Int) { record(bytes: MemoryLayout<Float>.size * count) }
+
+    /// Counts one collective of `bytes` payload bytes per worker.
+    func record(bytes: Int) {
         lock.lock()
         totals.rounds += 1
-        totals.bytes += MemoryLayout<Float>.size * count
+        totals.bytes += bytes
         lock.unlock()
     }
 

@@ -110,6 +110,12 @@ extension RunConfig {
                     "Streaming DiLoCo with --streaming-overlap: α, a worker's fragment becomes α·local + (1 − α)·the outer-updated global fragment, {range}"),
         ConfigField("bn_sync", .algorithm, \.algorithm.bnSync, "BatchNorm statistics at averaging"),
         ConfigField("momentum_sync", .algorithm, \.algorithm.momentumSync, "Base-optimizer momentum at averaging"),
+        ConfigField("compress", .algorithm, \.algorithm.compress,
+                    "Codec of what the workers send (gradients, weight deltas from each worker's last average, pseudo-gradients): none (Floats), fp16, bf16, int8 (blocks of 256, an fp32 scale each) or topk (the --compress-ratio largest of every 4096, indices and values); BatchNorm statistics and momentum stay Floats; not for async"),
+        ConfigField("compress_ratio", .algorithm, \.algorithm.compressRatio, range: FieldRange(lower: 0, upper: 1, lowerOpen: true),
+                    "Top-k: fraction of each chunk of 4096 kept (⌈ratio·4096⌉ entries), {range}"),
+        ConfigField("error_feedback", .algorithm, \.algorithm.errorFeedback,
+                    "Error feedback: each worker adds what its codec dropped last time to its next payload (needs --compress)"),
         // execution
         ConfigField("backend", .execution, \.execution.backend,
                     "Backend: inprocess (simulates K workers exactly) or mpi (under mpirun)"),

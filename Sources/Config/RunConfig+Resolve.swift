@@ -1,4 +1,5 @@
 import Algorithms
+import Comm
 import Optim
 
 extension RunConfig {
@@ -53,6 +54,13 @@ extension RunConfig {
             return (product, p.1 || overflow || product > RunConfig.maxPeriod)
         }
         try check(!period.1, "--local-steps × --global-every (the period of the outermost average) must be at most \(RunConfig.maxPeriod) steps")
+        let codecs = PayloadCodecKind.allCases.dropFirst().map(\.rawValue).joined(separator: ", ")
+        try check(!a.errorFeedback || a.compress != .none,
+                  "--error-feedback needs a codec: give --compress \(codecs) (with --compress none nothing is compressed)")
+        try check(a.compress == .topk || a.compressRatio == AlgorithmConfig().compressRatio,
+                  "--compress-ratio applies to --compress topk (the codec is \(a.compress.rawValue))")
+        try check(a.compress == .none || a.kind != .async,
+                  "--compress applies to the lockstep algorithms; async's background averaging sends Floats, so leave --compress out (or none) with --algorithm async")
     }
 
     func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {

@@ -13,6 +13,8 @@ import Tensor
 /// backward pass), and the variants run in a fresh seeded order each repeat (the same on every
 /// rank) so that none always follows the same other; a repeat's time is the slowest rank's.
 /// Prints the median of each variant and, for a machine shared with other work, the fastest.
+/// The compressed variants are `--compress`'s whole reduction (`PayloadCompressor.allReduce`:
+/// encode, in-place `MPI_Allgather` of the encoded payloads, decode and reduce on every rank).
 enum Bench {
     static func run(comm: MPICommunicator, bytes: Int, repeats: Int) throws {
         guard comm.workersPerRank == 1 else {
@@ -28,6 +30,19 @@ enum Bench {
         let p = buffer.pointer
         let divisor = Float(comm.workers)
         let powerOfTwo = divisor.exactReciprocal != nil
+        // Compressed means (--compress): encode, MPI_Allgather of the encoded payloads, decode and
+        // reduce on every rank; on random values, since top-k's selection depends on them.
+        let compressed = FloatBuffer(count: count)
+        var rng = RandomGenerator(seed: 7)
+        for i in 0..<count { compressed.pointer[i] = rng.nextNormal() }
+        let compressors = try [PayloadCodec(kind: .fp16), PayloadCodec(kind: .int8), PayloadCodec(kind: .topk, ratio: 0.01)].map {
+            PayloadCompressor(codec: $0, errorFeedback: false, count: count, workers: comm.workers, localWorkers: comm.localWorkers,
+                              streams: [])
+        }
+        let q = compressed.pointer
+        func compressedMean(_ c: PayloadCompressor) throws {
+            try c.allReduce([q], groupSize: comm.workers, stream: .gradients, communicator: comm)
+        }
         let variants: [(String, () throws -> Void)] = [
             ("raw", { try raw(p, count) }),
             ("mean", { try comm.allReduceMean([p], count: count) }),
@@ -39,6 +54,9 @@ enum Bench {
             ("sum", { try comm.allReduceSum([p], count: count) }),
             ("ordered-sum", { try ordered.allReduceSum([p], count: count) }),
             ("ordered-mean", { try ordered.allReduceMean([p], count: count) }),
+            ("fp16", { try compressedMean(compressors[0]) }),
+            ("int8", { try compressedMean(compressors[1]) }),
+            ("topk-0.01", { try compressedMean(compressors[2]) }),
         ]
         for (_, call) in variants { try call() }  // warm-up: page faults, shared-memory set-up
         var seconds = [[Double]](repeating: [], count: variants.count)
@@ -68,6 +86,7 @@ enum Bench {
         print("bench bytes=\(count * 4) ranks=\(comm.processCount) repeats=\(repeats) median ms: raw=\(ms(0)) mean=\(ms(1)) raw+scale=\(ms(2)) sum=\(ms(3)) ordered-sum=\(ms(4)) ordered-mean=\(ms(5))")
         print("fastest ms: " + zip(variants, fastest).map { "\($0.0)=\(String(format: "%.4f", $1 * 1e3))" }.joined(separator: " "))
         print("ratio mean/raw=\(ratio(1, 0)) mean/(raw+scale)=\(ratio(1, 2)) sum/raw=\(ratio(3, 0)) ordered-sum/raw=\(ratio(4, 0)) ordered-mean/raw=\(ratio(5, 0)) ordered-sum/sum=\(ratio(4, 3))")
+        print("compressed median ms: fp16=\(ms(6)) int8=\(ms(7)) topk-0.01=\(ms(8)) ratio fp16/raw=\(ratio(6, 0)) int8/raw=\(ratio(7, 0)) topk/raw=\(ratio(8, 0)) (encoded bytes per rank: fp16 \(compressors[0].codec.encodedBytes(count)), int8 \(compressors[1].codec.encodedBytes(count)), topk \(compressors[2].codec.encodedBytes(count)))")
         print("overlap: startAllReduceMean, compute 2×\(ms(1)) ms, wait() took \(String(format: "%.4f", wait * 1e3)) ms (progress: \(comm.progress))")
         print("overlap ordered: startAllReduceMean, compute 2×\(ms(5)) ms, wait() took \(String(format: "%.4f", orderedWait * 1e3)) ms")
     }

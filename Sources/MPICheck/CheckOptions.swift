@@ -22,7 +22,8 @@ struct CheckOptions {
                mpirun -np P localsgd-mpi-check --fail-rank R [--fail-mode kill|exit|hang] [--timeout SECONDS]
         Checks MPICommunicator against InProcessCommunicator and prints one line per check
         ("ok NAME MAXABSDIFF" or "FAIL ..."), bitwise with --reduction ordered; --bench times
-        allReduceSum/Mean, fast and ordered, against a raw MPI_Allreduce; --fail-rank makes rank R
+        allReduceSum/Mean, fast and ordered, and the compressed means of --compress fp16, int8 and
+        topk (ratio 0.01) against a raw MPI_Allreduce; --fail-rank makes rank R
         die (or hang) while the others are in collectives.
         """
 

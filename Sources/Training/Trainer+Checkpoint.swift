@@ -20,6 +20,9 @@ extension Trainer {
 }
 
 extension Trainer {
+    /// The strategy counter that says whether the compressor's anchors hold an average (1) or not yet (0).
+    static let anchorsSetKey = "compress.anchors_set"
+
     /// Every local worker's weights, BatchNorm statistics, momentum (Adam: both moments and t)
     /// and last learning rate, the strategy's counters and buffers, the epoch's sums so far.
     public func checkpointState() throws -> CheckpointState {
@@ -36,6 +39,10 @@ extension Trainer {
         state.saveOptimizer(optimizerStates, workers: Array(communicator.localWorkers))
         state.peakStepBytes = peakStepBytes
         if strategy.overlapSteps > 0 { state.timeline = timeline }
+        if let compressor {
+            for (name, buffer) in compressor.checkpointBuffers { state.buffers[name] = buffer.array }
+            state.strategy.counters = (state.strategy.counters ?? [:]).merging([Self.anchorsSetKey: compressor.anchorsSet ? 1 : 0]) { $1 }
+        }
         return state
     }
 
@@ -49,6 +56,10 @@ extension Trainer {
             r.state.load(try state.buffer("worker.\(w).state", count: r.state.count, path: path))
         }
         try state.restoreOptimizer(optimizerStates, workers: Array(communicator.localWorkers), path: path)
+        if let compressor {
+            for (name, buffer) in compressor.checkpointBuffers { buffer.load(try state.buffer(name, count: buffer.count, path: path)) }
+            compressor.restoreAnchorsSet(state.strategy.counters?[Self.anchorsSetKey] == 1)
+        }
         do {
             try strategy.restoreState(state.strategy)
         } catch let e as StrategyError {

@@ -51,10 +51,11 @@ extension Trainer {
         let modelledBefore = (communicator as? ModelledCommunicator)?.modelledSeconds ?? 0
         let bytesBefore = communicator.counters.bytes
         // The strategy plans; the trainer fuses the plan's arithmetic into the optimizer pass.
-        let fusion = SyncFusion(plan: strategy.plan(step: globalStep, workers: communicator.workers),
-                                workers: communicator.workers)
+        // Compressed payloads are decoded and reduced by the codec, never fused.
+        let fusion = compressor != nil ? SyncFusion()
+            : SyncFusion(plan: strategy.plan(step: globalStep, workers: communicator.workers), workers: communicator.workers)
         let context = SyncContext(step: globalStep, learningRate: lr, workers: workerSet, communicator: communicator,
-                                  fusion: fusion)
+                                  fusion: fusion, compression: compressor)
         var t = now()
         try strategy.afterBackward(context)
         epochState.time.communication += now() - t

@@ -17,6 +17,9 @@ public final class Trainer: TrainingLoop {
     public let replicas: [Replica]
     public let optimizerStates: [OptimizerState]
     public let strategy: SyncStrategy
+    /// `--compress`: the codec, residuals and anchors of the strategy's payloads; nil sends
+    /// Floats. Its `lastRelativeError` is the codec error of the last reduction.
+    public let compressor: PayloadCompressor?
     public var onEvent: ((TrainingEvent) -> Void)?
     /// Called after every iteration (and its epoch's evaluation, at epoch ends).
     public var afterProgress: (() throws -> Void)?
@@ -93,6 +96,8 @@ public final class Trainer: TrainingLoop {
         } catch let e as StrategyError {
             throw TrainingError(e.description)
         }
+        compressor = try Self.makeCompressor(config.algorithm, strategy: strategy, communicator: communicator,
+                                             count: net.layout.count)
         if let s = config.algorithm.switchIteration(stepsPerEpoch: stepsPerEpoch), s > config.schedule.epochs * stepsPerEpoch {
             throw TrainingError("the switching point (iteration \(s)) is past the end of training (\(config.schedule.epochs * stepsPerEpoch) iterations)")
         }
@@ -111,6 +116,19 @@ public final class Trainer: TrainingLoop {
         stepResults = .allocate(capacity: local)
         stepResults.initialize(repeating: WorkerStep())
         initializeWeights()
+    }
+
+    /// A compressor when `--compress` names a codec and there is more than one worker.
+    private static func makeCompressor(_ a: AlgorithmConfig, strategy: SyncStrategy, communicator: Communicator,
+                                       count: Int) throws -> PayloadCompressor? {
+        guard a.compress != .none, communicator.workers > 1 else { return nil }
+        do {
+            return PayloadCompressor(codec: try PayloadCodec(kind: a.compress, ratio: a.compressRatio), errorFeedback: a.errorFeedback,
+                                     count: count, workers: communicator.workers, localWorkers: communicator.localWorkers,
+                                     streams: strategy.payloadStreams)
+        } catch let e as CommError {
+            throw TrainingError(e.description)
+        }
     }
 
     deinit {

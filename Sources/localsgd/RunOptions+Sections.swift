@@ -113,6 +113,9 @@ struct AlgorithmOptions: SectionOptions {
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.streamingMix)) var streamingMix: Float?
     @Option(help: help(\RunConfig.algorithm.bnSync)) var bnSync: BatchNormSync?
     @Option(help: help(\RunConfig.algorithm.momentumSync)) var momentumSync: MomentumSync?
+    @Option(help: help(\RunConfig.algorithm.compress)) var compress: PayloadCodecKind?
+    @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.compressRatio)) var compressRatio: Double?
+    @Flag(help: help(\RunConfig.algorithm.errorFeedback)) var errorFeedback = false
 
     func apply(to s: inout FlagSettings) {
         s.set(\.algorithm.kind, algorithm)
@@ -135,6 +138,9 @@ struct AlgorithmOptions: SectionOptions {
         s.setOptional(\.algorithm.streamingMix, streamingMix)
         s.set(\.algorithm.bnSync, bnSync)
         s.set(\.algorithm.momentumSync, momentumSync)
+        s.set(\.algorithm.compress, compress)
+        s.set(\.algorithm.compressRatio, compressRatio)
+        s.set(\.algorithm.errorFeedback, errorFeedback ? true : nil)
     }
 }
 

@@ -212,6 +212,8 @@ final class StreamingDiLoCoTests: XCTestCase {
                        "Streaming DiLoCo synchronizes fragments across all workers: it takes no --group-size levels")
         XCTAssertEqual(error { $0.streamingFragments = 2; $0.momentumSync = .reset },
                        "Streaming DiLoCo keeps the inner optimizer's state per worker: --momentum-sync must be local with it")
+        XCTAssertEqual(error { $0.streamingFragments = 2; $0.compress = .int8 },
+                       "Streaming DiLoCo sends its fragments uncompressed: --compress is for the other algorithms (a fragment's pseudo-gradient is not compressed yet)")
         XCTAssertEqual(error { $0.streamingFragments = 2; $0.switchStep = 3 },
                        "Streaming DiLoCo runs local from the start: it takes no --switch-epoch or --switch-step")
         XCTAssertEqual(error { $0.streamingFragments = 3; $0.streamingOverlap = 3 }, "no error")

@@ -74,6 +74,16 @@ final class OrderedTrainingTests: XCTestCase {
         XCTAssertEqual(summary["bytes_communicated"] as? Int, syncs * 4 * parameters, "one mean of the mlp's weights per round")
     }
 
+    /// Compressed payloads: `--compress int8` (local SGD, and minibatch's gradients) and top-k with
+    /// error feedback give the in-process bits over 2 ranks of one worker and 2 ranks of two.
+    func testCompressedRunsEqualTheInProcessRun() throws {
+        for codec in [["--compress", "int8"], ["--compress", "topk", "--compress-ratio", "0.05", "--error-feedback"]] {
+            let base = self.base + codec
+            try assertBitwise(algorithm: "local", workers: 2, ranks: [2], base: base)
+            try assertBitwise(algorithm: "minibatch", workers: 4, ranks: [2], base: base)
+        }
+    }
+
     /// The control: the same comparison with `--reduction fast` (MPI_Allreduce adds the two ranks'
     /// partial sums, (w₀+w₁)+(w₂+w₃)) finds different bits, so these runs do tell the orders apart.
     func testTheFastReductionIsNotBitwiseOnTheSameRun() throws {

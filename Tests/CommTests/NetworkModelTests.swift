@@ -140,4 +140,18 @@ final class NetworkModelTests: XCTestCase {
             XCTAssertNil(NetworkModel(text), text)
         }
     }
+
+    /// Compressed exchanges: a dense codec is the all-reduce on the encoded bytes; top-k a ring
+    /// all-gather, (G−1)·n/β + (G−1)·α, inside a node on its link, across nodes on the slower one.
+    func testEncodedExchangesAreChargedTheirCodecsFormula() {
+        let inter = NetworkModel.Link(latency: 1e-4, bandwidth: 1e8), intra = NetworkModel.Link(latency: 1e-6, bandwidth: 1e10)
+        let model = NetworkModel(interNode: inter, nodes: .init(workersPerNode: 2, intraNode: intra))
+        XCTAssertEqual(model.encodedExchangeSeconds(bytes: 1000, workers: 4, groupSize: 4, traffic: .reduceScatterAllGather),
+                       model.allReduceSeconds(bytes: 1000, workers: 4, groupSize: 4))
+        XCTAssertEqual(model.encodedExchangeSeconds(bytes: 1000, workers: 4, groupSize: 2, traffic: .allGather),
+                       1000 / 1e10 + 1e-6, accuracy: 1e-18)
+        XCTAssertEqual(model.encodedExchangeSeconds(bytes: 1000, workers: 4, groupSize: 4, traffic: .allGather),
+                       3 * 1000 / 1e8 + 3 * 1e-4, accuracy: 1e-15)
+        XCTAssertEqual(model.encodedExchangeSeconds(bytes: 1000, workers: 4, groupSize: 1, traffic: .allGather), 0)
+    }
 }
