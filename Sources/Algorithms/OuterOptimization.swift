@@ -96,6 +96,7 @@ public final class OuterOptimization: SyncStrategy {
         guard inner.averaging.lastGlobalAverageStep == c.step, anchorSet else { return }
         outerStep(average: c.workers.parameters[0], step: c.step, innerRate: c.learningRate)
         for p in c.workers.parameters { p.update(from: anchor.pointer, count: count) }
+        c.recorder?.didOuterStep(c, momentum: outerState.momentum.pointer)
     }
 
     /// x₀ ← one outer-optimizer step from x₀ on the pseudo-gradient of `average` (`count`

@@ -52,21 +52,35 @@ public struct SyncContext {
     public var communicator: Communicator
     /// What the optimizer pass of this iteration does (`SyncFusion()`, nothing, by default).
     public var fusion: SyncFusion
+    /// The record of synchronizations (`syncs.jsonl`), if the run keeps one.
+    public var recorder: SyncRecorder?
 
     public init(step: Int, learningRate: Float, workers: WorkerSet, communicator: Communicator,
-                fusion: SyncFusion = SyncFusion()) {
+                fusion: SyncFusion = SyncFusion(), recorder: SyncRecorder? = nil) {
         self.step = step
         self.learningRate = learningRate
         self.workers = workers
         self.communicator = communicator
         self.fusion = fusion
+        self.recorder = recorder
+    }
+
+    /// True when the gradient all-reduce travels as a plain sum (the optimizer divides by K).
+    public var gradientsTravelAsSum: Bool {
+        fusion.gradientDivisor == Float(communicator.workers) && communicator.workers > 1
+    }
+
+    /// True when the average of groups of `groupSize` travels as a plain sum (the optimizer
+    /// already scaled the weights by 1/G).
+    public func weightsTravelAsSum(groupSize: Int) -> Bool {
+        groupSize > 1 && fusion.parameterScale == 1 / Float(groupSize)
     }
 
     /// All-reduces the K workers' gradients: a plain sum when the optimizer divides by K
     /// (`fusion.gradientDivisor`), else the mean.
     public func reduceGradients() throws {
         let w = workers, comm = communicator
-        if fusion.gradientDivisor == Float(comm.workers) && comm.workers > 1 {
+        if gradientsTravelAsSum {
             try comm.allReduceSum(w.gradients, count: w.parameterCount)
         } else {
             try comm.allReduceMean(w.gradients, count: w.parameterCount)
@@ -77,7 +91,7 @@ public struct SyncContext {
     /// scaled them by 1/G (`fusion.parameterScale`), else the mean.
     public func averageWeights(groupSize: Int) throws {
         let w = workers, comm = communicator
-        if groupSize > 1 && fusion.parameterScale == 1 / Float(groupSize) {
+        if weightsTravelAsSum(groupSize: groupSize) {
             try comm.allReduceSum(w.parameters, count: w.parameterCount, groupSize: groupSize)
         } else {
             try comm.allReduceMean(w.parameters, count: w.parameterCount, groupSize: groupSize)
@@ -126,6 +140,16 @@ extension SyncStrategy {
         case let s as PostLocalSGD: return s.averaging.averagingSchedule
         case let s as OuterOptimization: return s.inner.averaging.averagingSchedule
         default: return nil
+        }
+    }
+
+    /// The group sizes at which the strategy averages weights, innermost first; none for minibatch.
+    public var averagingGroupSizes: [Int] {
+        switch self {
+        case let s as PeriodicAveraging: return s.levels.map(\.groupSize)
+        case let s as PostLocalSGD: return s.averaging.levels.map(\.groupSize)
+        case let s as OuterOptimization: return s.inner.averaging.levels.map(\.groupSize)
+        default: return []
         }
     }
 }

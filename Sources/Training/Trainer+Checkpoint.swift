@@ -34,6 +34,10 @@ extension Trainer {
             state.buffers["worker.\(w).state"] = r.state.array
         }
         state.saveOptimizer(optimizerStates, workers: Array(communicator.localWorkers))
+        if let syncRecorder {
+            state.syncRecorder = syncRecorder.state
+            state.buffers.merge(syncRecorder.anchorBuffers()) { $1 }
+        }
         return state
     }
 
@@ -49,6 +53,7 @@ extension Trainer {
         try state.restoreOptimizer(optimizerStates, workers: Array(communicator.localWorkers), path: path)
         do {
             try strategy.restoreState(state.strategy)
+            try syncRecorder?.restore(state.syncRecorder, buffers: state.buffers)
         } catch let e as StrategyError {
             throw TrainingError("\(path): \(e.description)")
         }

@@ -50,10 +50,11 @@ extension Trainer {
 
         let modelledBefore = (communicator as? ModelledCommunicator)?.modelledSeconds ?? 0
         // The strategy plans; the trainer fuses the plan's arithmetic into the optimizer pass.
-        let fusion = SyncFusion(plan: strategy.plan(step: globalStep, workers: communicator.workers),
-                                workers: communicator.workers)
+        let plan = strategy.plan(step: globalStep, workers: communicator.workers)
+        let fusion = SyncFusion(plan: plan, workers: communicator.workers)
         let context = SyncContext(step: globalStep, learningRate: lr, workers: workerSet, communicator: communicator,
-                                  fusion: fusion)
+                                  fusion: fusion, recorder: syncRecorder)
+        syncRecorder?.beginIteration(step: globalStep, plan: plan, workers: workerSet, communicator: communicator)
         var t = now()
         try strategy.afterBackward(context)
         epochState.time.communication += now() - t
@@ -67,6 +68,7 @@ extension Trainer {
         epochState.time.optimizer += optimizerWall
         t = now()
         try strategy.afterStep(context)
+        syncRecorder?.endIteration(context)
         epochState.time.communication += now() - t
         if let modelled = communicator as? ModelledCommunicator {
             // One worker's optimizer step: the phase ran replicas.count steps on `lanes` threads.

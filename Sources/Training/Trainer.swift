@@ -17,6 +17,8 @@ public final class Trainer: TrainingLoop {
     public let replicas: [Replica]
     public let optimizerStates: [OptimizerState]
     public let strategy: SyncStrategy
+    /// The record of synchronizations (`syncs.jsonl`); nil with `--sync-record off` or one worker.
+    public let syncRecorder: SyncRecorder?
     public var onEvent: ((TrainingEvent) -> Void)?
     /// Called after every iteration (and its epoch's evaluation, at epoch ends).
     public var afterProgress: (() throws -> Void)?
@@ -90,6 +92,10 @@ public final class Trainer: TrainingLoop {
         if let s = config.algorithm.switchIteration(stepsPerEpoch: stepsPerEpoch), s > config.schedule.epochs * stepsPerEpoch {
             throw TrainingError("the switching point (iteration \(s)) is past the end of training (\(config.schedule.epochs * stepsPerEpoch) iterations)")
         }
+        syncRecorder = config.execution.syncRecord == .on && config.algorithm.workers > 1
+            ? SyncRecorder(workers: config.algorithm.workers, localWorkers: communicator.localWorkers, count: net.layout.count,
+                           stepsPerEpoch: stepsPerEpoch, groupSizes: strategy.averagingGroupSizes)
+            : nil
         workerSet = WorkerSet(parameters: replicas.map(\.parameters.pointer), gradients: replicas.map(\.gradients.pointer),
                               state: replicas.map(\.state.pointer), momentum: optimizerStates.map(\.momentum.pointer),
                               parameterCount: net.layout.count, stateCount: net.stateLayout.count,

@@ -18,6 +18,7 @@ extension OuterOptimizerKind: ExpressibleByArgument {}
 extension OuterLRSchedule: ExpressibleByArgument {}
 extension BackendKind: ExpressibleByArgument {}
 extension ReductionMode: ExpressibleByArgument {}
+extension SyncRecordSetting: ExpressibleByArgument {}
 
 extension WarmupSetting: ExpressibleByArgument {
     public init?(argument: String) {
