@@ -75,4 +75,18 @@ final class SyncRecordFileTests: XCTestCase {
             XCTAssertEqual(try String(contentsOfFile: cut + "/syncs.jsonl", encoding: .utf8), reference, diloco ? "diloco" : "hierarchical")
         }
     }
+
+    /// The report draws one line per run that kept the record, and leaves out one that did not.
+    func testReportPlotsTheRunsWithARecord() throws {
+        let root = try makeTemporaryDirectory(self)
+        _ = try RunDriver.run(config(), out: root + "/h4")
+        _ = try RunDriver.run(config { $0.algorithm.localSteps = 2 }, out: root + "/h2")
+        _ = try RunDriver.run(config { $0.algorithm.localSteps = 8; $0.execution.syncRecord = .off }, out: root + "/h8")
+        let figure = try XCTUnwrap(try Report.load([root]).figures.first { $0.id == "syncs" })
+        XCTAssertEqual(figure.charts.map(\.title), ["Consensus distance before each average, K=4", "Pseudo-gradient norm at each average, K=4"])
+        guard case .line(let chart) = figure.charts[0] else { return XCTFail("a line chart") }
+        XCTAssertEqual(chart.series.map(\.name), ["local H=2", "local H=4"])
+        XCTAssertEqual(chart.series.map(\.points.count), [8, 4])
+        XCTAssertEqual(chart.series[1].points.map(\.x), [4, 8, 12, 16])
+    }
 }
