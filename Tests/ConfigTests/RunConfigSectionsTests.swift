@@ -92,7 +92,7 @@ final class RunConfigSectionsTests: XCTestCase {
         """
 
     /// Fields with a default that config.json gained after `oldConfigJSON` was written.
-    static let fieldsAddedSince = ["outer_optimizer", "outer_lr_schedule"]
+    static let fieldsAddedSince = ["outer_optimizer", "outer_lr_schedule", "sync_record"]
 
     /// config.json as `RunDirectory.writeConfig` writes it, less the fields `without`.
     private func written(_ config: RunConfig, derived: Any, without: [String] = []) throws -> String {
@@ -122,6 +122,7 @@ final class RunConfigSectionsTests: XCTestCase {
         let new = try JSONSerialization.jsonObject(with: RunDirectory.encoder().encode(config)) as! [String: Any]
         XCTAssertEqual(new["outer_optimizer"] as? String, "nesterov", "fields added since take their defaults")
         XCTAssertEqual(new["outer_lr_schedule"] as? String, "constant")
+        XCTAssertEqual(new["sync_record"] as? String, "on")
         // decoded directly too, and with a field it did not know yet left out
         XCTAssertEqual(try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: table)), config)
         for newer in ["collective_timeout", "context_length", "adam_beta1", "adam_beta2", "adam_epsilon"] { table[newer] = nil }
@@ -133,7 +134,7 @@ final class RunConfigSectionsTests: XCTestCase {
         XCTAssertEqual(Set(names).count, names.count)
         XCTAssertEqual(Set(paths).count, paths.count)
         XCTAssertEqual(Set(RunConfig.fields.map(\.keyPath)).count, names.count)
-        XCTAssertEqual(names.count, 61)
+        XCTAssertEqual(names.count, 62)
         // every field reaches config.json under its name (unset optional ones are left out)
         let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(RunConfig())) as! [String: Any]
         let unset: Set = ["data_dir", "decay_epochs", "switch_epoch", "switch_step", "network", "average_every",
