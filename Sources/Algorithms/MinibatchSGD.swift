@@ -12,7 +12,9 @@ public final class MinibatchSGD: SyncStrategy {
 
     public func afterBackward(_ c: SyncContext) throws {
         guard c.communicator.workers > 1 else { return } // a lone worker has no one to synchronize with
+        c.recorder?.willReduceGradients(c)
         try c.reduceGradients()
+        c.recorder?.didReduceGradients(c)
         syncs += 1
     }
 

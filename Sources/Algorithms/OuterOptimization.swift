@@ -106,6 +106,7 @@ public final class OuterOptimization: SyncStrategy {
         guard inner.averaging.lastGlobalAverageStep == c.step, anchorSet else { return }
         outerStep(average: c.workers.parameters[0], step: c.step, innerRate: c.learningRate)
         for p in c.workers.parameters { p.update(from: anchor.pointer, count: count) }
+        c.recorder?.didOuterStep(c, momentum: outerState.momentum.pointer)
     }
 
     /// `--compress`: every worker sends its pseudo-gradient x₀ − x_k (computed in place in its

@@ -87,7 +87,9 @@ public final class PeriodicAveraging: SyncStrategy {
             if momentumSync == .reset { Self.resetMoments(w) }
             return
         }
+        c.recorder?.willAverage(c, groupSize: groupSize)
         if !c.weightsExchanged { try c.averageWeights(groupSize: groupSize) }
+        c.recorder?.didAverage(c, groupSize: groupSize)
         switch batchNormSync {
         case .average:
             try comm.allReduceMean(w.state, count: w.stateCount, groupSize: groupSize)

@@ -62,15 +62,29 @@ public struct SyncContext {
     /// Set by an outer optimizer that has already exchanged this iteration's weights (as
     /// pseudo-gradients): the averaging then applies only its BatchNorm and momentum policies.
     public var weightsExchanged = false
+    /// The record of synchronizations (`syncs.jsonl`), if the run keeps one.
+    public var recorder: SyncRecorder?
 
     public init(step: Int, learningRate: Float, workers: WorkerSet, communicator: Communicator,
-                fusion: SyncFusion = SyncFusion(), compression: PayloadCompressor? = nil) {
+                fusion: SyncFusion = SyncFusion(), compression: PayloadCompressor? = nil, recorder: SyncRecorder? = nil) {
         self.step = step
         self.learningRate = learningRate
         self.workers = workers
         self.communicator = communicator
         self.fusion = fusion
         self.compression = compression
+        self.recorder = recorder
+    }
+
+    /// True when the gradient all-reduce travels as a plain sum (the optimizer divides by K).
+    public var gradientsTravelAsSum: Bool {
+        compression == nil && fusion.gradientDivisor == Float(communicator.workers) && communicator.workers > 1
+    }
+
+    /// True when the average of groups of `groupSize` travels as a plain sum (the optimizer
+    /// already scaled the weights by 1/G).
+    public func weightsTravelAsSum(groupSize: Int) -> Bool {
+        compression == nil && groupSize > 1 && fusion.parameterScale == 1 / Float(groupSize)
     }
 
     /// All-reduces the K workers' gradients: compressed when `compression` is set, a plain sum
@@ -79,7 +93,7 @@ public struct SyncContext {
         let w = workers, comm = communicator
         if let compression {
             try compression.allReduce(w.gradients, groupSize: comm.workers, stream: .gradients, communicator: comm)
-        } else if fusion.gradientDivisor == Float(comm.workers) && comm.workers > 1 {
+        } else if gradientsTravelAsSum {
             try comm.allReduceSum(w.gradients, count: w.parameterCount)
         } else {
             try comm.allReduceMean(w.gradients, count: w.parameterCount)
@@ -93,7 +107,7 @@ public struct SyncContext {
         let w = workers, comm = communicator
         if let compression {
             try compression.averageWeights(w.parameters, groupSize: groupSize, communicator: comm)
-        } else if groupSize > 1 && fusion.parameterScale == 1 / Float(groupSize) {
+        } else if weightsTravelAsSum(groupSize: groupSize) {
             try comm.allReduceSum(w.parameters, count: w.parameterCount, groupSize: groupSize)
         } else {
             try comm.allReduceMean(w.parameters, count: w.parameterCount, groupSize: groupSize)
@@ -170,6 +184,16 @@ extension SyncStrategy {
         case let s as PostLocalSGD: return s.averaging.averagingSchedule
         case let s as OuterOptimization: return s.inner.averaging.averagingSchedule
         default: return nil
+        }
+    }
+
+    /// The group sizes at which the strategy averages weights, innermost first; none for minibatch.
+    public var averagingGroupSizes: [Int] {
+        switch self {
+        case let s as PeriodicAveraging: return s.levels.map(\.groupSize)
+        case let s as PostLocalSGD: return s.averaging.levels.map(\.groupSize)
+        case let s as OuterOptimization: return s.inner.averaging.levels.map(\.groupSize)
+        default: return []
         }
     }
 }

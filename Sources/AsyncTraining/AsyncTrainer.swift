@@ -145,6 +145,9 @@ public final class AsyncTrainer: TrainingLoop {
     public var checkpointGranularity: Int { stepsPerEpoch }
     /// Every thread of a node applied its updates to the node's replica.
     public var batchesTracked: Int { globalStep * config.async.threadsPerNode }
+    /// Asynchronous rounds are not recorded: they overlap the workers' steps, so there is no
+    /// moment at which every node's weights before the round and the mean after it both exist.
+    public var syncRecorder: SyncRecorder? { nil }
     /// Payload bytes of the averaging rounds so far (per node).
     var trainingBytes: Int { restoredBytes + communicator.counters.bytes }
 

@@ -150,5 +150,7 @@ extension RunConfig {
                     "Start every worker from these weights (.safetensors, names as in final.safetensors)"),
         ConfigField(optional: "checkpoint_every", .execution, \.execution.checkpointEvery, maxLength: 32, defaultNote: "none",
                     "Write a checkpoint every \(CheckpointPeriod.help) into OUT/checkpoints/"),
+        ConfigField("sync_record", .execution, \.execution.syncRecord,
+                    "Lockstep runs: write OUT/syncs.jsonl, one line of about 300 bytes per synchronization (every iteration for minibatch SGD) with its bytes, consensus distance, pseudo-gradient norm and update cosine; async runs write none"),
     ]
 }

@@ -102,6 +102,8 @@ public struct ExecutionSection: Equatable, Sendable {
     public var initWeights: String? = nil
     /// `CheckpointPeriod` text: N steps or Ne epochs; nil: no checkpoints.
     public var checkpointEvery: String? = nil
+    /// Lockstep runs: `on` writes `syncs.jsonl`, one line per synchronization (`SyncRecord`).
+    public var syncRecord: SyncRecordSetting = .on
 
     public init() {}
 }

@@ -9,6 +9,11 @@ public enum BackendKind: String, Codable, CaseIterable, Sendable {
     case mpi
 }
 
+/// Whether a lockstep run writes `syncs.jsonl`, one line per synchronization (`--sync-record`).
+public enum SyncRecordSetting: String, Codable, CaseIterable, Sendable {
+    case on, off
+}
+
 /// Everything that defines a run: the resolved form of CLI flags and config files, written to
 /// `config.json`. Its fields live in sections, each the only holder of its fields' defaults;
 /// the table `RunConfig.fields` names every field once (flat snake_case name, `section.key`,

@@ -4,11 +4,11 @@ import NN
 import Tensor
 
 /// A run's output directory: `config.json`, `metrics.jsonl`, `summary.json`,
-/// `final.safetensors`, `checkpoints/` (and `vocabulary.json` for text, `async.json` for async). Every file is written whole and atomically, and a
+/// `final.safetensors`, `checkpoints/`, `syncs.jsonl` (and `vocabulary.json` for text, `async.json` for async). Every file is written whole and atomically, and a
 /// directory that already holds a run is never written over (except by `--resume`).
 public final class RunDirectory {
     public let path: String
-    static let runFiles = ["config.json", "metrics.jsonl", "summary.json", "final.safetensors", "async.json",
+    static let runFiles = ["config.json", "metrics.jsonl", "syncs.jsonl", "summary.json", "final.safetensors", "async.json",
                            TextVocabulary.fileName]
 
     /// Creates the directory, or checks an existing one: unless `resuming`, it may hold no

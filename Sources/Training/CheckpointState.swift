@@ -36,6 +36,8 @@ public struct CheckpointState: Codable {
     package var config: RunConfig
     /// The text corpus's fingerprint (`DataSplit.textFingerprint`); nil for images and in older checkpoints.
     package var dataFingerprint: String?
+    /// The record of synchronizations' counters (its anchors are buffers "syncs.…"); nil without one.
+    package var syncRecorder: SyncRecorder.State?
     /// An asynchronous run's own state; nil for lockstep runs.
     package var async: AsyncCheckpoint?
     /// Lockstep: the most bytes one iteration sent so far; nil in older checkpoints.
@@ -65,7 +67,7 @@ public struct CheckpointState: Codable {
 
     enum CodingKeys: String, CodingKey {
         case version, step, workers, localWorkers, parameterCount, stateCount, previousLearningRates, optimizerSteps, strategy
-        case history, epochState, totalTime, trainingBytes, config, async, dataFingerprint, peakStepBytes, timeline
+        case history, epochState, totalTime, trainingBytes, config, async, dataFingerprint, peakStepBytes, timeline, syncRecorder
     }
 
     /// The buffer `name`, which must hold `count` values.

@@ -43,6 +43,10 @@ extension Trainer {
             for (name, buffer) in compressor.checkpointBuffers { state.buffers[name] = buffer.array }
             state.strategy.counters = (state.strategy.counters ?? [:]).merging([Self.anchorsSetKey: compressor.anchorsSet ? 1 : 0]) { $1 }
         }
+        if let syncRecorder {
+            state.syncRecorder = syncRecorder.state
+            state.buffers.merge(syncRecorder.anchorBuffers()) { $1 }
+        }
         return state
     }
 
@@ -62,6 +66,7 @@ extension Trainer {
         }
         do {
             try strategy.restoreState(state.strategy)
+            try syncRecorder?.restore(state.syncRecorder, buffers: state.buffers)
         } catch let e as StrategyError {
             throw TrainingError("\(path): \(e.description)")
         }

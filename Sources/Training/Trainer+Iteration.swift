@@ -52,10 +52,11 @@ extension Trainer {
         let bytesBefore = communicator.counters.bytes
         // The strategy plans; the trainer fuses the plan's arithmetic into the optimizer pass.
         // Compressed payloads are decoded and reduced by the codec, never fused.
-        let fusion = compressor != nil ? SyncFusion()
-            : SyncFusion(plan: strategy.plan(step: globalStep, workers: communicator.workers), workers: communicator.workers)
+        let plan = strategy.plan(step: globalStep, workers: communicator.workers)
+        let fusion = compressor != nil ? SyncFusion() : SyncFusion(plan: plan, workers: communicator.workers)
         let context = SyncContext(step: globalStep, learningRate: lr, workers: workerSet, communicator: communicator,
-                                  fusion: fusion, compression: compressor)
+                                  fusion: fusion, compression: compressor, recorder: syncRecorder)
+        syncRecorder?.beginIteration(step: globalStep, plan: plan, workers: workerSet, communicator: communicator)
         var t = now()
         try strategy.afterBackward(context)
         epochState.time.communication += now() - t
@@ -69,6 +70,7 @@ extension Trainer {
         epochState.time.optimizer += optimizerWall
         t = now()
         try strategy.afterStep(context)
+        syncRecorder?.endIteration(context)
         epochState.time.communication += now() - t
         peakStepBytes = max(peakStepBytes, communicator.counters.bytes - bytesBefore)
         if let modelled = communicator as? ModelledCommunicator {

@@ -20,6 +20,8 @@ public final class Trainer: TrainingLoop {
     /// `--compress`: the codec, residuals and anchors of the strategy's payloads; nil sends
     /// Floats. Its `lastRelativeError` is the codec error of the last reduction.
     public let compressor: PayloadCompressor?
+    /// The record of synchronizations (`syncs.jsonl`); nil with `--sync-record off` or one worker.
+    public let syncRecorder: SyncRecorder?
     public var onEvent: ((TrainingEvent) -> Void)?
     /// Called after every iteration (and its epoch's evaluation, at epoch ends).
     public var afterProgress: (() throws -> Void)?
@@ -101,6 +103,11 @@ public final class Trainer: TrainingLoop {
         if let s = config.algorithm.switchIteration(stepsPerEpoch: stepsPerEpoch), s > config.schedule.epochs * stepsPerEpoch {
             throw TrainingError("the switching point (iteration \(s)) is past the end of training (\(config.schedule.epochs * stepsPerEpoch) iterations)")
         }
+        // Streaming DiLoCo's fragment synchronizations are not recorded (yet).
+        syncRecorder = config.execution.syncRecord == .on && config.algorithm.workers > 1 && !config.algorithm.isStreaming
+            ? SyncRecorder(workers: config.algorithm.workers, localWorkers: communicator.localWorkers, count: net.layout.count,
+                           stepsPerEpoch: stepsPerEpoch, groupSizes: strategy.averagingGroupSizes)
+            : nil
         workerSet = WorkerSet(parameters: replicas.map(\.parameters.pointer), gradients: replicas.map(\.gradients.pointer),
                               state: replicas.map(\.state.pointer), momentum: optimizerStates.map(\.momentum.pointer),
                               parameterCount: net.layout.count, stateCount: net.stateLayout.count,

@@ -1,3 +1,4 @@
+import Algorithms
 import Comm
 import Config
 import Data
@@ -27,6 +28,8 @@ public protocol TrainingLoop: AnyObject {
     var globalStep: Int { get }
     /// Iterations per worker at which a checkpoint can be taken: every one (lockstep) or epoch ends (async).
     var checkpointGranularity: Int { get }
+    /// The record of synchronizations (`syncs.jsonl`), if this run keeps one (lockstep runs).
+    var syncRecorder: SyncRecorder? { get }
     /// BatchNorm's `num_batches_tracked` of the final model: the updates one replica received.
     var batchesTracked: Int { get }
 

@@ -173,6 +173,7 @@ struct ExecutionOptions: SectionOptions {
     @Option(parsing: .unconditional, help: help(\RunConfig.execution.evalBatchSize)) var evalBatchSize: Int?
     @Option(name: .customLong("init"), help: help(\RunConfig.execution.initWeights)) var initWeights: String?
     @Option(help: help(\RunConfig.execution.checkpointEvery)) var checkpointEvery: String?
+    @Option(help: help(\RunConfig.execution.syncRecord)) var syncRecord: SyncRecordSetting?
 
     func apply(to s: inout FlagSettings) {
         s.set(\.execution.backend, backend)
@@ -185,6 +186,7 @@ struct ExecutionOptions: SectionOptions {
         s.set(\.execution.evalBatchSize, evalBatchSize)
         s.setOptional(\.execution.initWeights, initWeights)
         s.setOptional(\.execution.checkpointEvery, checkpointEvery)
+        s.set(\.execution.syncRecord, syncRecord)
     }
 }
 

@@ -19,6 +19,7 @@ extension OuterLRSchedule: ExpressibleByArgument {}
 extension BackendKind: ExpressibleByArgument {}
 extension ReductionMode: ExpressibleByArgument {}
 extension PayloadCodecKind: ExpressibleByArgument {}
+extension SyncRecordSetting: ExpressibleByArgument {}
 
 extension WarmupSetting: ExpressibleByArgument {
     public init?(argument: String) {

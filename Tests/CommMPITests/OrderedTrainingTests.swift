@@ -4,7 +4,8 @@ import XCTest
 /// `mpirun -np P localsgd train --backend mpi --reduction ordered` is bitwise the in-process run
 /// with the same K, for every layout of the K workers over the ranks (one or several per rank)
 /// and whatever the threads: the ranks run the default two threads each, the in-process
-/// reference one. Compared: final.safetensors byte for byte and every epoch's test loss.
+/// reference one. Compared: final.safetensors byte for byte, every epoch's test loss and the
+/// record of synchronizations (syncs.jsonl) byte for byte.
 final class OrderedTrainingTests: XCTestCase {
     let base = ["train", "--dataset", "synthetic", "--synthetic-train", "128", "--synthetic-test", "32", "--model", "mlp",
                 "--epochs", "2", "--batch-size", "8", "--local-steps", "2", "--quiet"]
@@ -105,7 +106,18 @@ final class OrderedTrainingTests: XCTestCase {
                         file: file, line: line)
             }
             XCTAssertEqual(try testLosses(out), try testLosses(reference), what, file: file, line: line)
+            XCTAssertEqual(try syncs(out), try syncs(reference), "\(what): syncs.jsonl", file: file, line: line)
         }
+    }
+
+    /// The run's syncs.jsonl, which rank 0 wrote from every rank's partial sums; nil for runs
+    /// that keep none (Streaming DiLoCo). `codec_error` is left out: it needs every worker's exact
+    /// payload, which a rank has only for its own workers, so over MPI it is null.
+    private func syncs(_ dir: String) throws -> String? {
+        guard FileManager.default.fileExists(atPath: dir + "/syncs.jsonl") else { return nil }
+        let text = try String(contentsOfFile: dir + "/syncs.jsonl", encoding: .utf8)
+        XCTAssertFalse(text.isEmpty, "\(dir)/syncs.jsonl is empty")
+        return text.replacingOccurrences(of: #""codec_error":[^,}]*"#, with: #""codec_error":-"#, options: .regularExpression)
     }
 
     private func runBoth(algorithm: String, workers: Int, ranks: Int, reduction: String) throws -> (String, String) {

@@ -142,13 +142,15 @@ extension ReportFamily {
             ("Convex — Loss vs workers at equal gradient evaluations", f.convexLossVsWorkers),
             ("Convex — Loss vs communication rounds", f.convexLossVsRounds),
             ("Loss curves — DiLoCo, local and minibatch SGD", f.lossCurves),
+            ("Synchronizations — consensus distance and pseudo-gradient norm", f.syncFigure),
         ]
         for (title, build) in builders {
             switch build() {
             case .drawn(let figure): figures.append(figure)
             case .skipped(let reason):
                 let diloco = groups.contains { $0.algorithm == "diloco" }
-                if !(title.hasPrefix("Convex") && model != "logreg") && !(title.hasPrefix("Loss curves") && !diloco) { skipped.append(SkippedFigure(title: title, reason: reason)) }
+                if !(title.hasPrefix("Convex") && model != "logreg") && !(title.hasPrefix("Loss curves") && !diloco)
+                    && !title.hasPrefix("Synchronizations") { skipped.append(SkippedFigure(title: title, reason: reason)) }
             }
         }
     }

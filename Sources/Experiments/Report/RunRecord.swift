@@ -1,9 +1,10 @@
+import Algorithms
 import Config
 import Foundation
 import Training
 
-/// One run directory as the report reads it: `config.json`, `summary.json`, `metrics.jsonl`
-/// and, for a failed sweep run, `error.txt`.
+/// One run directory as the report reads it: `config.json`, `summary.json`, `metrics.jsonl`,
+/// `syncs.jsonl` when the run kept it and, for a failed sweep run, `error.txt`.
 public struct RunRecord: Sendable {
     /// Path relative to the directory the report was asked for (the run's name in a sweep).
     public var name: String
@@ -13,6 +14,9 @@ public struct RunRecord: Sendable {
     public var summary: RunSummary?
     public var metrics: [EpochMetrics]
     public var error: String?
+    /// The weight averages and outer steps of `syncs.jsonl` (gradient all-reduces left out: the
+    /// figures plot weights); nil without the file.
+    public var syncs: [SyncRecord]? = nil
 
     public var finished: Bool { summary != nil }
 
@@ -62,8 +66,24 @@ public struct RunRecord: Sendable {
             }
         }
         if summary == nil && error == nil { error = "unfinished (no summary.json)" }
-        return RunRecord(name: name, path: path, config: config, stepsPerEpoch: (derived?["steps_per_epoch"] as? NSNumber)?.intValue,
-                         summary: summary, metrics: metrics, error: error)
+        var record = RunRecord(name: name, path: path, config: config, stepsPerEpoch: (derived?["steps_per_epoch"] as? NSNumber)?.intValue,
+                               summary: summary, metrics: metrics, error: error)
+        record.syncs = try weightSyncs(path + "/syncs.jsonl", decoder: decoder)
+        return record
+    }
+
+    /// The `weights` and `outer` lines of a `syncs.jsonl`, or nil when there is none.
+    static func weightSyncs(_ file: String, decoder: JSONDecoder) throws -> [SyncRecord]? {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+        var records: [SyncRecord] = []
+        for (i, line) in text.split(separator: "\n").enumerated() where !line.contains("\"kind\":\"gradients\"") {
+            do {
+                records.append(try decoder.decode(SyncRecord.self, from: Data(line.utf8)))
+            } catch {
+                throw ConfigError("\(file) line \(i + 1) is not a synchronization record: \(error)")
+            }
+        }
+        return records
     }
 
     /// Every run under `paths` (run directories, sweep directories, or directories of either),

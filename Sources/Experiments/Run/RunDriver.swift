@@ -42,7 +42,7 @@ public enum RunDriver {
     /// Trains `config`, writing into `out` (a new directory, or with `resume` the run there),
     /// and returns the summary. `backend` makes the communicators (default: in-process, the only
     /// one `config.backend` may name without it); `events` receives progress as it happens.
-    /// The files: config.json, metrics.jsonl, summary.json, final.safetensors, checkpoints/,
+    /// The files: config.json, metrics.jsonl, syncs.jsonl (lockstep runs), summary.json, final.safetensors, checkpoints/,
     /// vocabulary.json for a text dataset, and what the execution mode adds (async.json).
     public static func run(_ config: RunConfig, out: String?, resume: Bool = false,
                            backend: Backend? = nil, communicator: Communicator? = nil,
@@ -84,10 +84,19 @@ public enum RunDriver {
             try directory.writeConfig(config, derived: trainer.setup.derivedConfig(parameters: trainer.network.layout.count))
             if let vocabulary = TextVocabulary(data.train) { try directory.writeVocabulary(vocabulary) }
         }
+        if resume, let directory, writes, trainer.syncRecorder != nil {
+            try directory.truncateSyncs(before: trainer.globalStep)
+        }
         trainer.afterProgress = { [unowned trainer] in
             let step = trainer.globalStep
-            if let directory, step % trainer.stepsPerEpoch == 0 { try directory.writeMetrics(trainer.history) }
-            if let checkpoints, checkpoints.isDue(step: step) {
+            let epochEnd = step % trainer.stepsPerEpoch == 0, checkpointDue = checkpoints?.isDue(step: step) ?? false
+            // Before the checkpoint, so that a resume from it finds every earlier line.
+            if let recorder = trainer.syncRecorder, epochEnd || checkpointDue {
+                let records = try recorder.collect(trainer.communicator)
+                if writes { try directory?.appendSyncs(records) }
+            }
+            if let directory, epochEnd { try directory.writeMetrics(trainer.history) }
+            if let checkpoints, checkpointDue {
                 try Checkpoint.write(trainer, directory: checkpoints.directory, writes: writes)
             }
         }

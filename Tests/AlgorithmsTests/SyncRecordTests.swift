@@ -1,0 +1,157 @@
+import Comm
+import Optim
+import Tensor
+import TestSupport
+import XCTest
+@testable import Algorithms
+
+/// The record of synchronizations: its statistics against a direct Double computation, and the
+/// records of small runs on hand-made buffers against values worked out by hand.
+final class SyncRecordTests: XCTestCase {
+    /// K workers of `count` parameters and one BatchNorm value, driven as the trainer drives a strategy.
+    final class Run {
+        let parameters: [FloatBuffer], gradients: [FloatBuffer], state: [FloatBuffer], momentum: [FloatBuffer]
+        let comm: InProcessCommunicator
+        let recorder: SyncRecorder
+        let strategy: SyncStrategy
+        init(workers: Int, count: Int, strategy: SyncStrategy, stepsPerEpoch: Int = 8) {
+            parameters = (0..<workers).map { _ in FloatBuffer(count: count) }
+            gradients = (0..<workers).map { _ in FloatBuffer(count: count) }
+            state = (0..<workers).map { _ in FloatBuffer(count: 1) }
+            momentum = (0..<workers).map { _ in FloatBuffer(count: count) }
+            comm = InProcessCommunicator(workers: workers, threads: 1)
+            self.strategy = strategy
+            recorder = SyncRecorder(workers: workers, localWorkers: 0..<workers, count: count, stepsPerEpoch: stepsPerEpoch,
+                                    groupSizes: strategy.averagingGroupSizes)
+        }
+        var workers: WorkerSet {
+            WorkerSet(parameters: parameters.map(\.pointer), gradients: gradients.map(\.pointer), state: state.map(\.pointer),
+                      momentum: momentum.map(\.pointer), parameterCount: parameters[0].count, stateCount: 1)
+        }
+        /// One iteration: `local` stands for the workers' steps (no fusion: weights arrive unscaled).
+        func step(_ t: Int, local: () -> Void = {}) throws {
+            let plan = strategy.plan(step: t, workers: comm.workers)
+            let c = SyncContext(step: t, learningRate: 0.1, workers: workers, communicator: comm,
+                                fusion: plan == .reduceGradients ? SyncFusion(plan: plan, workers: comm.workers) : SyncFusion(),
+                                recorder: recorder)
+            recorder.beginIteration(step: t, plan: plan, workers: workers, communicator: comm)
+            try strategy.afterBackward(c)
+            local()
+            try strategy.afterStep(c)
+            recorder.endIteration(c)
+        }
+        func set(_ k: Int, _ values: [Float]) { parameters[k].load(values) }
+    }
+
+    func testTwoWorkersAveragingByHand() throws {
+        let run = Run(workers: 2, count: 2, strategy: PeriodicAveraging(levels: [.init(groupSize: 2, period: 2)]))
+        try run.step(0)  // anchor: both at (0, 0)
+        try run.step(1) { run.set(0, [3, 0]); run.set(1, [0, 4]) }
+        try run.step(2)
+        try run.step(3) { run.set(0, [2.5, 3]); run.set(1, [2.5, 3]) }
+        let records = try run.recorder.collect(run.comm)
+        XCTAssertEqual(records.map(\.step), [1, 3])
+        // x̄ = (1.5, 2): each worker is 2.5 from it and from the anchor; u = (3, 0), (0, 4) are orthogonal.
+        XCTAssertEqual(records[0], SyncRecord(step: 1, epoch: 0.25, kind: .weights, level: 2, global: true, bytes: 4 * 2 + 4 * 1,
+                                              effectiveH: 2, pseudoGradientNorm: 2.5, consensusDistance: 2.5, updateCosine: 0))
+        // Both moved by (1, 1) from the new anchor (1.5, 2): no disagreement, cosine 1, ‖ū‖ = √2.
+        XCTAssertEqual(records[1].effectiveH, 2)
+        XCTAssertEqual(records[1].consensusDistance, 0)
+        XCTAssertEqual(records[1].updateCosine!, 1, accuracy: 1e-15)
+        XCTAssertEqual(records[1].pseudoGradientNorm!, 2.0.squareRoot(), accuracy: 1e-15)
+        XCTAssertEqual(try run.recorder.collect(run.comm), [], "collected records are forgotten")
+    }
+
+    func testGradientReductionByHand() throws {
+        let run = Run(workers: 2, count: 2, strategy: MinibatchSGD())
+        run.gradients[0].load([1, 0])
+        run.gradients[1].load([0, 1])
+        try run.step(0)
+        let r = try XCTUnwrap(try run.recorder.collect(run.comm).first)
+        // ḡ = (0.5, 0.5): ‖ḡ‖ = √0.5, each gradient √0.5 from it, the two orthogonal.
+        XCTAssertEqual(r, SyncRecord(step: 0, epoch: 0.125, kind: .gradients, level: 2, global: true, bytes: 8, effectiveH: 1,
+                                     pseudoGradientNorm: 0.5.squareRoot(), consensusDistance: 0.5.squareRoot(), updateCosine: 0))
+    }
+
+    func testDiLoCoRecordsItsOuterStep() throws {
+        let inner = PostLocalSGD(switchStep: 0, averaging: PeriodicAveraging(levels: [.init(groupSize: 2, period: 2)]))
+        let outer = OuterOptimization(inner: inner, parameterCount: 2, outer: AlgorithmConfig.outerOptimizer(momentum: 0.9, nesterov: true),
+                                      pseudoGradient: .difference, rate: .schedule(OuterLearningRate(base: 0.7)), stateKey: "outer")
+        let run = Run(workers: 2, count: 2, strategy: outer)
+        try run.step(0)
+        try run.step(1) { run.set(0, [3, 0]); run.set(1, [0, 4]) }
+        let r = try XCTUnwrap(try run.recorder.collect(run.comm).first)
+        XCTAssertEqual(r.kind, .outer)
+        // Δ = x₀ − x̄ = −(1.5, 2); the first momentum is Δ itself.
+        XCTAssertEqual(r.pseudoGradientNorm, 2.5)
+        XCTAssertEqual(r.outerMomentumNorm, 2.5)
+        // The next anchor is the outer step's result, x₀ − 0.7·(0.9·Δ + Δ) = 1.33·(1.5, 2), where
+        // every worker now is: a worker that stays there has moved by nothing.
+        try run.step(2)
+        try run.step(3)
+        let next = try XCTUnwrap(try run.recorder.collect(run.comm).first)
+        XCTAssertEqual(next.pseudoGradientNorm, 0)
+        XCTAssertEqual(next.consensusDistance, 0)
+        XCTAssertNil(next.updateCosine, "no worker moved")
+    }
+
+    /// A global average also averages every group, so it renews the groups' anchors and H.
+    func testHierarchicalLevelsCountFromTheLastAverageCoveringThem() throws {
+        let run = Run(workers: 4, count: 3, strategy: PeriodicAveraging(levels: [.init(groupSize: 2, period: 2), .init(groupSize: 4, period: 4)]))
+        for t in 0..<8 { try run.step(t) }
+        let records = try run.recorder.collect(run.comm)
+        XCTAssertEqual(records.map(\.step), [1, 3, 5, 7])
+        XCTAssertEqual(records.map(\.level), [2, 4, 2, 4])
+        XCTAssertEqual(records.map(\.global), [false, true, false, true])
+        XCTAssertEqual(records.map(\.effectiveH), [2, 4, 2, 4])
+    }
+
+    /// `combine` against the definitions computed directly in Double: K = 4 random vectors of 7
+    /// floats, groups of 2 and of 4, anchors of their own.
+    func testStatisticsAgainstADirectComputation() throws {
+        var rng = RandomGenerator(seed: 7)
+        let k = 4, n = 7
+        let x = (0..<k).map { _ in (0..<n).map { _ in Float(rng.nextNormal()) } }
+        for g in [2, 4] {
+            let anchors = (0..<(k / g)).map { _ in (0..<n).map { _ in Float(rng.nextNormal()) } }
+            // The mean as the all-reduce leaves it: Float.
+            let means = (0..<(k / g)).map { j in (0..<n).map { i in (0..<g).map { x[j * g + $0][i] }.reduce(0, +) / Float(g) } }
+            func d2(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).map { Double($0) - Double($1) }.map { $0 * $0 }.reduce(0, +) }
+            var partials: [SyncStatistics.Partial] = []
+            for w in 0..<k {
+                let (xs, m, a) = (FloatBuffer(x[w]), FloatBuffer(means[w / g]), FloatBuffer(anchors[w / g]))
+                partials.append(.init(distanceToMean: SyncStatistics.squaredDistance(xs.pointer, m.pointer, count: n),
+                                      update: SyncStatistics.squaredDistance(xs.pointer, a.pointer, count: n),
+                                      groupMeanUpdate: SyncStatistics.squaredDistance(m.pointer, a.pointer, count: n)))
+                XCTAssertEqual(partials[w].distanceToMean, d2(x[w], means[w / g]), accuracy: 1e-13)
+            }
+            let s = SyncStatistics.combine(partials, groupSize: g)
+            let consensus = ((0..<k).map { d2(x[$0], means[$0 / g]) }.reduce(0, +) / Double(k)).squareRoot()
+            let anchorDistance = ((0..<(k / g)).map { d2(anchors[$0], means[$0]) }.reduce(0, +) / Double(k / g)).squareRoot()
+            var cosine = 0.0
+            for j in 0..<(k / g) {
+                let u = (0..<g).map { m in zip(x[j * g + m], anchors[j]).map { Double($0) - Double($1) } }
+                var dots = 0.0, norms = 0.0
+                for a in 0..<g { for b in 0..<g where a != b {
+                    dots += zip(u[a], u[b]).map(*).reduce(0, +)
+                    norms += u[a].map { $0 * $0 }.reduce(0, +).squareRoot() * u[b].map { $0 * $0 }.reduce(0, +).squareRoot()
+                } }
+                cosine += dots / norms / Double(k / g)
+            }
+            XCTAssertEqual(s.consensusDistance, consensus, accuracy: 1e-12)
+            XCTAssertEqual(s.anchorDistance!, anchorDistance, accuracy: 1e-12)
+            // The identity takes Σu as G·(x̄ − a) with x̄ rounded to Float: equal to Float rounding.
+            XCTAssertEqual(s.updateCosine!, cosine, accuracy: 1e-5, "G = \(g)")
+        }
+    }
+
+    func testLinesHaveEveryFieldAndNullsForAbsentValues() throws {
+        let r = SyncRecord(step: 3, epoch: 0.5, kind: .weights, level: 4, global: true, bytes: 40, effectiveH: 4,
+                           pseudoGradientNorm: 1.5, consensusDistance: 0.25, updateCosine: nil)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(r)) as? [String: Any])
+        XCTAssertEqual(Set(object.keys), ["step", "epoch", "kind", "level", "global", "bytes", "effective_h", "pseudo_gradient_norm",
+                                          "consensus_distance", "update_cosine", "outer_momentum_norm", "codec_error"])
+        XCTAssertTrue(object["update_cosine"] is NSNull && object["codec_error"] is NSNull)
+        XCTAssertEqual(try JSONDecoder().decode(SyncRecord.self, from: JSONEncoder().encode(r)), r)
+    }
+}
