@@ -54,10 +54,8 @@ extension Trainer {
                                 workers: communicator.workers)
         let context = SyncContext(step: globalStep, learningRate: lr, workers: workerSet, communicator: communicator,
                                   fusion: fusion)
+        try timeCommunication { try strategy.afterBackward(context) }
         var t = now()
-        try strategy.afterBackward(context)
-        epochState.time.communication += now() - t
-        t = now()
         pool.run(replicas.count) { k, _ in
             optimizer.step(parameters: replicas[k].parameters.pointer, gradients: replicas[k].gradients.pointer,
                            state: optimizerStates[k], learningRate: lr, gradientDivisor: fusion.gradientDivisor,
@@ -65,15 +63,29 @@ extension Trainer {
         }
         let optimizerWall = now() - t
         epochState.time.optimizer += optimizerWall
-        t = now()
-        try strategy.afterStep(context)
-        epochState.time.communication += now() - t
+        try timeCommunication { try strategy.afterStep(context) }
         if let modelled = communicator as? ModelledCommunicator {
             // One worker's optimizer step: the phase ran replicas.count steps on `lanes` threads.
             let perWorkerOptimizer = optimizerWall * Double(pool.lanes) / Double(replicas.count)
-            epochState.modelledSeconds += slowest + perWorkerOptimizer + modelled.modelledSeconds - modelledBefore
+            let collectives = modelled.modelledSeconds - modelledBefore
+            epochState.modelledSeconds += slowest + perWorkerOptimizer + collectives
+            epochState.modelledCommunication = (epochState.modelledCommunication ?? 0) + collectives
         }
         epochState.steps += 1
+    }
+
+    /// Runs a strategy phase as communication time; if it issued a collective, records the
+    /// wall-clock since the end of the previous one (what `NetworkModel.waitForSlowest` compares
+    /// across processes).
+    private func timeCommunication(_ phase: () throws -> Void) throws {
+        let rounds = communicator.counters.rounds
+        let start = now()
+        try phase()
+        let end = now()
+        epochState.time.communication += end - start
+        guard communicator.counters.rounds != rounds else { return }
+        if let last = lastSyncEnd { secondsBetweenSyncs.append(start - last) }
+        lastSyncEnd = end
     }
 
 }
