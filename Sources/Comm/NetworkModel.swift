@@ -100,11 +100,13 @@ public struct NetworkModel: Equatable, Sendable {
 
     /// Modelled seconds of one all-reduce of `bytes` (per worker) inside every group of
     /// `groupSize` consecutive workers among `workers` (G = K: the whole world): `overhead` plus
-    /// the rings at `efficiency` times each link's rate. Zero for G = 1 (no collective).
+    /// the rings at `efficiency` times each link's rate. Zero for G = 1 and for 0 bytes: no
+    /// message is sent (the MPI backend skips an empty buffer, e.g. the BatchNorm statistics of
+    /// a model without BatchNorm).
     public func allReduceSeconds(bytes: Int, workers: Int, groupSize: Int) -> Double {
         precondition(groupSize >= 1 && workers % groupSize == 0,
                      "allReduceSeconds: group size \(groupSize) must divide \(workers) workers")
-        guard groupSize > 1 else { return 0 }
+        guard groupSize > 1, bytes > 0 else { return 0 }
         return overhead + transferSeconds(bytes: Double(bytes), workers: workers, groupSize: groupSize)
     }
 

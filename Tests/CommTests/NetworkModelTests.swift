@@ -63,6 +63,7 @@ final class NetworkModelTests: XCTestCase {
         // 4 workers: 2 ms + 1.5 · 1686568 / 1e8 + 6 · 100 µs = 0.002 + 0.02529852 + 0.0006.
         assertSeconds(model.allReduceSeconds(bytes: 1_686_568, workers: 4, groupSize: 4), 0.02789852)
         XCTAssertEqual(model.allReduceSeconds(bytes: 1_686_568, workers: 4, groupSize: 1), 0, "no collective, no overhead")
+        XCTAssertEqual(model.allReduceSeconds(bytes: 0, workers: 4, groupSize: 4), 0, "an empty buffer sends nothing")
         // Two levels: the overhead once, both rings at half their rate.
         let twoLevelSlow = NetworkModel(interNode: twoLevel.interNode, nodes: twoLevel.nodes, overhead: 1e-3, efficiency: 0.5)
         // 1e-3 + (2·7/8·1e8/6.25e9 + 14·2e-6) + (1.25e7/6.25e7 + 2·1e-4) = 0.001 + 0.028028 + 0.2002.
