@@ -59,6 +59,12 @@ Bounds and output:
   --binary PATH        localsgd binary (default REPO/.build/release/localsgd)
   --csv FILE           CSV output (default ./throttled-mpi-MODE-TIMESTAMP.csv)
   --keep-runs DIR      copy every run's directory (summary.json, metrics.jsonl, log) to DIR
+  --runs-csv FILE      also write every run (every repeat) as one CSV row to FILE
+  --bench "BYTES..."   instead of training, time all-reduces of these sizes on the same links:
+                       `localsgd-mpi-check --bench BYTES` per rank count (medians and fastest of
+                       --bench-repeats), written to the CSV
+  --bench-repeats N    repeats per size in --bench (default 20)
+  --bench-binary PATH  localsgd-mpi-check binary (default next to --binary)
   --dry-run            set up the network, check that MPI ranks land in separate namespaces
                        and that the rate limit holds, then clean up without training
   -h, --help           this help
@@ -79,6 +85,7 @@ rate=1gbit; limit=1; burst=256kb; subnet=10.231.7; loopback=0
 ranks_list="2 4"; hs_list="1 2 4 8 16"; minibatch=1; latency=""; wpr=1; epochs=1
 model=cnn; dataset=""; syn_train=""; threads=1; repeats=1; quick=0
 timeout_s=""; budget_min=40; binary="$repo_dir/.build/release/localsgd"; csv=""; keep_runs=""
+runs_csv=""; bench_sizes=""; bench_repeats=20; bench_binary=""
 dry_run=0; hs_given=0; extra=(); orig_args=("$@")
 
 need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"; }
@@ -106,6 +113,10 @@ while [ $# -gt 0 ]; do
     --binary) need_arg "$@"; binary=$2; shift 2;;
     --csv) need_arg "$@"; csv=$2; shift 2;;
     --keep-runs) need_arg "$@"; keep_runs=$2; shift 2;;
+    --runs-csv) need_arg "$@"; runs_csv=$2; shift 2;;
+    --bench) need_arg "$@"; bench_sizes=$2; shift 2;;
+    --bench-repeats) need_arg "$@"; bench_repeats=$2; shift 2;;
+    --bench-binary) need_arg "$@"; bench_binary=$2; shift 2;;
     --dry-run) dry_run=1; shift;;
     -h|--help) usage; exit 0;;
     --) shift; extra=("$@"); break;;
@@ -116,7 +127,8 @@ done
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 for v in $ranks_list; do is_uint "$v" && [ "$v" -ge 1 ] && [ "$v" -le 16 ] || die "--ranks takes numbers 1..16, got '$v'"; done
 for v in $hs_list; do is_uint "$v" && [ "$v" -ge 1 ] || die "--local-steps takes positive numbers, got '$v'"; done
-for v in "$wpr" "$epochs" "$threads" "$repeats" "$budget_min"; do
+for v in $bench_sizes; do is_uint "$v" && [ "$v" -ge 4 ] || die "--bench takes sizes in bytes (at least 4), got '$v'"; done
+for v in "$wpr" "$epochs" "$threads" "$repeats" "$budget_min" "$bench_repeats"; do
   is_uint "$v" && [ "$v" -ge 1 ] || die "expected a positive integer, got '$v'"
 done
 [ -z "$latency" ] || [[ $latency =~ ^[0-9]*\.?[0-9]+([eE]-?[0-9]+)?$ ]] || die "--inject-latency takes seconds, got '$latency'"
@@ -150,7 +162,10 @@ if [ "$loopback" -eq 0 ]; then
   command -v ip >/dev/null || die "'ip' not found: install iproute2"
   command -v tc >/dev/null || die "'tc' not found: install iproute2"
 fi
-if [ "$dry_run" -eq 0 ]; then
+if [ -n "$bench_sizes" ]; then
+  : "${bench_binary:=$(dirname "$binary")/localsgd-mpi-check}"
+  [ -x "$bench_binary" ] || die "no localsgd-mpi-check binary at $bench_binary: build it with 'cd $repo_dir && swift build -c release --product localsgd-mpi-check' (or pass --bench-binary)"
+elif [ "$dry_run" -eq 0 ]; then
   [ -x "$binary" ] || die "no localsgd binary at $binary: build it with 'cd $repo_dir && swift build -c release --product localsgd' (or pass --binary)"
   # (not `ldd | grep -q`: under pipefail grep's early exit can fail the pipeline with SIGPIPE)
   if command -v ldd >/dev/null && [[ $(ldd "$binary" 2>/dev/null || true) != *libmpi.so* ]]; then
@@ -301,12 +316,43 @@ else:
   fi
 }
 
+
+# All-reduce time against message size on the same links: one mpirun per rank count and size.
+run_bench() {
+  local k b out line
+  stamp=$(date +%Y%m%d-%H%M%S)
+  [ -n "$csv" ] || csv="$PWD/throttled-mpi-bench-$mode-$stamp.csv"
+  echo "mode,rate,ranks,bytes,repeats,raw_median_ms,sum_median_ms,raw_fastest_ms,sum_fastest_ms,load1" > "$csv"
+  log "bench: sizes [$bench_sizes], ranks [$ranks_list], $bench_repeats repeats, rate ${limit_desc:-n/a}; load: $(uptime)"
+  for k in $ranks_list; do
+    for b in $bench_sizes; do
+      mpirun_cmd "$k"
+      cmd+=("$bench_binary" --bench "$b" --repeats "$bench_repeats")
+      load1=$(cut -d' ' -f1 /proc/loadavg)
+      out=$("${cmd[@]}" 2>&1) || { echo "$out" | tail -n 15 >&2; die "bench of $b bytes on $k ranks failed"; }
+      line=$(python3 - "$mode" "${limit_desc}" "$k" "$b" "$bench_repeats" "$load1" "$out" <<'EOF2'
+import re, sys
+mode, rate, k, b, reps, load1, out = sys.argv[1:]
+med = dict(re.findall(r"(\S+)=([0-9.]+)", re.search(r"median ms:(.*)", out).group(1)))
+fast = dict(re.findall(r"(\S+)=([0-9.]+)", re.search(r"fastest ms:(.*)", out).group(1)))
+print(",".join([mode, rate, k, b, reps, med["raw"], med["sum"], fast["raw"], fast["sum"], load1]))
+EOF2
+)
+      echo "$line" >> "$csv"
+      log "ranks=$k bytes=$b: $(echo "$line" | cut -d, -f6-9 | tr , ' ') (ms: raw and sum median, raw and sum fastest), load $load1"
+    done
+  done
+  log "CSV: $csv"; log "load: $(uptime)"
+}
+
 # ---------------------------------------------------------------- runs
 [ "$loopback" -eq 0 ] && setup_network "$max_ranks"
 if [ "$dry_run" -eq 1 ]; then
   [ "$loopback" -eq 1 ] && die "--dry-run checks the namespaces; it has nothing to do with --loopback"
   dry_run_check; log "dry run done"; exit 0
 fi
+limit_desc=$rate; [ "$limit" -eq 0 ] && limit_desc=none; [ "$loopback" -eq 1 ] && limit_desc=""
+if [ -n "$bench_sizes" ]; then run_bench; exit 0; fi
 
 stamp=$(date +%Y%m%d-%H%M%S)
 [ -n "$csv" ] || csv="$PWD/throttled-mpi-$mode-$stamp.csv"
@@ -315,7 +361,6 @@ start=$(date +%s); skipped=(); failed=()
 data_args=(--dataset "$dataset"); [ -n "$syn_train" ] && data_args+=(--synthetic-train "$syn_train")
 [ "$dataset" = synthetic ] && data_args+=(--synthetic-test 512)
 lat_args=(); [ -n "$latency" ] && lat_args=(--inject-latency "$latency")
-limit_desc=$rate; [ "$limit" -eq 0 ] && limit_desc=none; [ "$loopback" -eq 1 ] && limit_desc=""
 log "mode $mode, rate ${limit_desc:-n/a}, ranks [$ranks_list], H [$hs_list], $dataset, $model, $epochs epoch(s), inject-latency ${latency:-0}"
 log "load: $(uptime)"
 
@@ -365,20 +410,24 @@ print(json.dumps({
     "algorithm": alg, "H": int(h), "repeat": int(rep), "dataset": dataset, "epochs": s["epochs"], "steps": s["steps"],
     "epoch_seconds": (s["seconds"] - t["evaluation"]) / epochs,           # training only
     "communication_seconds": t["communication"] / epochs,
+    "modelled_communication_seconds": s["modelled_communication"] / epochs if s.get("modelled_communication") is not None else None,
+    "sync_wait_seconds": s["sync_wait"] / epochs if s.get("sync_wait") is not None else None,
     "compute_seconds": (t["data"] + t["forward"] + t["backward"] + t["optimizer"]) / epochs,
     "evaluation_seconds": t["evaluation"] / epochs, "run_seconds": s["seconds"], "mpirun_wall_seconds": float(wall),
     "syncs": s["syncs"], "bytes_communicated": s["bytes_communicated"],
     "wire_bytes": int(wire) if wire else None, "test_accuracy": s["test_accuracy"], "load1": float(load1)}))
 EOF
-    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("%.1f s/epoch (communication %.1f s), load %.1f" % (r["epoch_seconds"], r["communication_seconds"], r["load1"]))' "$(tail -n 1 "$rows")" >&2
+    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); m=r["modelled_communication_seconds"]; w=r["sync_wait_seconds"]
+print("%.1f s/epoch (communication %.2f s%s%s), load %.1f" % (r["epoch_seconds"], r["communication_seconds"],
+      "" if w is None else ", wait %.2f s" % w, "" if m is None else ", modelled %.2f s" % m, r["load1"]))' "$(tail -n 1 "$rows")" >&2
     if [ -n "$keep_runs" ]; then mkdir -p "$keep_runs"; cp -r "$run" "$keep_runs/"; fi
   done
 done
 
 # ---------------------------------------------------------------- table and CSV
 [ -s "$rows" ] || die "no run succeeded${failed:+ (failed: ${failed[*]})}"
-python3 - "$rows" "$csv" <<'EOF'
-import csv, json, sys
+python3 - "$rows" "$csv" "$runs_csv" <<'EOF'
+import csv, json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 best = {}
 for r in rows:                                   # fastest of the repeats
@@ -394,14 +443,30 @@ for r in table:
     r["speedup"] = round(base["epoch_seconds"] / r["epoch_seconds"], 3) if base else None
     c = min(x["compute_seconds"] for x in table if x["ranks"] == r["ranks"])
     r["speedup_same_compute"] = round((c + base["communication_seconds"]) / (c + r["communication_seconds"]), 3) if base else None
-    r["repeats"] = sum(1 for x in rows if (x["ranks"], x["algorithm"], x["H"]) == (r["ranks"], r["algorithm"], r["H"]))
+    same = [x for x in rows if (x["ranks"], x["algorithm"], x["H"]) == (r["ranks"], r["algorithm"], r["H"])]
+    r["repeats"] = len(same)
+    # Communication over all repeats (the fastest epoch's is in communication_seconds).
+    comm = [x["communication_seconds"] for x in same]
+    r["communication_median"], r["communication_min"], r["communication_max"] = statistics.median(comm), min(comm), max(comm)
+    for key in ("modelled_communication_seconds", "sync_wait_seconds"):
+        vals = [x[key] for x in same if x.get(key) is not None]
+        r[key + "_median"] = statistics.median(vals) if vals else None
 cols = ["mode", "rate", "inject_latency", "ranks", "workers", "algorithm", "H", "epoch_seconds",
-        "communication_seconds", "compute_seconds", "speedup", "speedup_same_compute", "evaluation_seconds", "mpirun_wall_seconds",
+        "communication_seconds", "communication_median", "communication_min", "communication_max",
+        "modelled_communication_seconds_median", "sync_wait_seconds_median", "compute_seconds", "speedup", "speedup_same_compute", "evaluation_seconds", "mpirun_wall_seconds",
         "steps", "syncs", "bytes_communicated", "wire_bytes", "test_accuracy", "load1", "repeats", "dataset", "epochs"]
 with open(sys.argv[2], "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore"); w.writeheader()
     for r in table:
         w.writerow({c: (round(r[c], 3) if isinstance(r[c], float) else r[c]) for c in cols})
+if sys.argv[3]:
+    run_cols = ["mode", "rate", "inject_latency", "ranks", "workers", "algorithm", "H", "repeat", "epoch_seconds",
+                "communication_seconds", "modelled_communication_seconds", "sync_wait_seconds", "compute_seconds",
+                "steps", "syncs", "bytes_communicated", "wire_bytes", "load1", "dataset", "epochs"]
+    with open(sys.argv[3], "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=run_cols, extrasaction="ignore"); w.writeheader()
+        for r in rows:
+            w.writerow({c: (round(r[c], 4) if isinstance(r.get(c), float) else r.get(c)) for c in run_cols})
 print()
 print("%-9s %3s %5s %9s %9s %9s %8s %9s %7s %9s %5s" % ("algorithm", "H", "ranks", "epoch s", "comm s", "compute s",
       "speedup", "same-comp", "syncs", "wire MB", "load"))

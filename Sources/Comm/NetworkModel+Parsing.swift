@@ -3,7 +3,7 @@ import Foundation
 /// The string form of a network model, used by the `--network` flag, run files and
 /// `description`:
 ///
-///     MODEL := LINK [",nodes-of=" W ",intra=" LINK]
+///     MODEL := LINK [",nodes-of=" W ",intra=" LINK] [",overhead=" DURATION] [",efficiency=" FRACTION]
 ///     LINK  := PRESET | BANDWIDTH [":" LATENCY]
 ///
 /// - BANDWIDTH is a number and a unit: `bit`, `b` or `bps` are bits per second and `B`, `byte`
@@ -11,11 +11,15 @@ import Foundation
 ///   and an optional `/s`: `10gbit`, `10Gb/s` and `10gbps` are 10⁹·10 bits/s; `25GB/s` and
 ///   `25gbyte` are 25·10⁹ bytes/s. The prefix is case-insensitive (`mbit` is megabits); the
 ///   single letter `b`/`B` is not: lower case is bits, upper case bytes.
-/// - LATENCY is a number and one of `ns`, `us` (or `µs`), `ms`, `s`; omitted, it is zero.
+/// - LATENCY and DURATION are a number and one of `ns`, `us` (or `µs`), `ms`, `s`; an omitted
+///   latency is zero.
+/// - `overhead=DURATION` is `NetworkModel.overhead`, seconds added to every collective
+///   (default 0); `efficiency=FRACTION` is `NetworkModel.efficiency`, the achieved fraction of
+///   every link's rate, a number in (0, 1] (default 1).
 /// - PRESET names a typical link (rough public figures, see `presets`).
 /// - The first LINK is the link between nodes (or between all workers); `nodes-of=W` puts W
-///   consecutive workers on each node and `intra=LINK` is the link inside a node. The options
-///   may come in either order but need each other.
+///   consecutive workers on each node and `intra=LINK` is the link inside a node, and these two
+///   need each other. The options may come in any order.
 extension NetworkModel: CustomStringConvertible, LosslessStringConvertible {
     /// Typical links by name; rough round figures for modelling, not measurements.
     public static let presets: [(name: String, link: Link)] = [
@@ -41,6 +45,8 @@ extension NetworkModel: CustomStringConvertible, LosslessStringConvertible {
         let interNode = try Self.parseLink(first, fail)
         var workersPerNode: Int?
         var intraNode: Link?
+        var overhead: Double?
+        var efficiency: Double?
         for item in items.dropFirst() {
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
             switch (parts.first?.lowercased(), parts.count) {
@@ -53,15 +59,25 @@ extension NetworkModel: CustomStringConvertible, LosslessStringConvertible {
             case ("intra", 2):
                 guard intraNode == nil else { throw fail("intra is given twice") }
                 intraNode = try Self.parseLink(parts[1], fail)
+            case ("overhead", 2):
+                guard overhead == nil else { throw fail("overhead is given twice") }
+                overhead = try Self.parseDuration(parts[1], what: "overhead", fail)
+            case ("efficiency", 2):
+                guard efficiency == nil else { throw fail("efficiency is given twice") }
+                guard let e = Double(parts[1]), e > 0, e <= 1 else {
+                    throw fail("efficiency=\(parts[1]) is not a fraction of the link rate in (0, 1], e.g. efficiency=0.8")
+                }
+                efficiency = e
             default:
-                throw fail("unknown option \"\(item)\"; expected nodes-of=W or intra=LINK after the first link")
+                throw fail("unknown option \"\(item)\"; expected nodes-of=W, intra=LINK, overhead=DURATION or efficiency=FRACTION after the first link")
             }
         }
+        let o = overhead ?? 0, e = efficiency ?? 1
         switch (workersPerNode, intraNode) {
         case (nil, nil):
-            self.init(interNode: interNode)
+            self.init(interNode: interNode, overhead: o, efficiency: e)
         case let (w?, link?):
-            self.init(interNode: interNode, nodes: Nodes(workersPerNode: w, intraNode: link))
+            self.init(interNode: interNode, nodes: Nodes(workersPerNode: w, intraNode: link), overhead: o, efficiency: e)
         case (_?, nil):
             throw fail("nodes-of needs intra=LINK, the link inside a node")
         case (nil, _?):
@@ -80,6 +96,8 @@ extension NetworkModel: CustomStringConvertible, LosslessStringConvertible {
         if let nodes {
             text += ",nodes-of=\(nodes.workersPerNode),intra=\(Self.format(nodes.intraNode))"
         }
+        if overhead != 0 { text += ",overhead=" + Self.formatDuration(overhead) }
+        if efficiency != 1 { text += ",efficiency=\(efficiency)" }  // Double's description round-trips
         return text
     }
 
@@ -92,7 +110,7 @@ extension NetworkModel: CustomStringConvertible, LosslessStringConvertible {
             throw fail("link \"\(text)\" has more than one ':'; expected BANDWIDTH[:LATENCY]")
         }
         let bandwidth = try parseBandwidth(parts[0], fail)
-        let latency = parts.count == 2 ? try parseLatency(parts[1], fail) : 0
+        let latency = parts.count == 2 ? try parseDuration(parts[1], what: "latency", fail) : 0
         return Link(latency: latency, bandwidth: bandwidth)
     }
 
@@ -144,14 +162,15 @@ extension NetworkModel: CustomStringConvertible, LosslessStringConvertible {
         ("us", 1e6), ("ms", 1e3), ("s", 1), ("ns", 1e9), ("µs", 1e6), ("μs", 1e6),
     ]
 
-    private static func parseLatency(_ text: String, _ fail: (String) -> CommError) throws -> Double {
+    /// A latency or overhead: a number and a unit of time; `what` names it in errors.
+    private static func parseDuration(_ text: String, what: String, _ fail: (String) -> CommError) throws -> Double {
         let (number, unit) = splitNumber(text)
         guard let number, let perSecond = latencyUnits.first(where: { $0.name == unit.lowercased() })?.perSecond else {
-            throw fail("latency \"\(text)\" is not a number with a unit; expected ns, us, ms or s, e.g. 50us")
+            throw fail("\(what) \"\(text)\" is not a number with a unit; expected ns, us, ms or s, e.g. 50us")
         }
         let seconds = number / perSecond  // dividing keeps 50us == 50e-6 exactly
         guard seconds >= 0, seconds.isFinite else {
-            throw fail("latency \"\(text)\" must be non-negative and finite")
+            throw fail("\(what) \"\(text)\" must be non-negative and finite")
         }
         return seconds
     }
@@ -168,11 +187,14 @@ extension NetworkModel: CustomStringConvertible, LosslessStringConvertible {
             return exact ? number + unit : nil
         }) ?? "\(link.bandwidth)B/s"
         guard link.latency != 0 else { return bandwidth }
-        let latency = shortest(latencyUnits.prefix(4).map { unit, perSecond in
-            let number = formatNumber(link.latency * perSecond)
-            return Double(number).map { $0 / perSecond == link.latency } ?? false ? number + unit : nil
-        }) ?? "\(link.latency)s"
-        return bandwidth + ":" + latency
+        return bandwidth + ":" + formatDuration(link.latency)
+    }
+
+    private static func formatDuration(_ seconds: Double) -> String {
+        shortest(latencyUnits.prefix(4).map { unit, perSecond in
+            let number = formatNumber(seconds * perSecond)
+            return Double(number).map { $0 / perSecond == seconds } ?? false ? number + unit : nil
+        }) ?? "\(seconds)s"
     }
 
     private static func shortest(_ candidates: [String?]) -> String? {

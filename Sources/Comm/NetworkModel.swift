@@ -24,9 +24,24 @@
 /// - dense codecs reduce-scatter and all-gather encoded chunks: the all-reduce above on n_enc;
 /// - top-k all-gathers the payloads (every worker receives the other G−1 whole):
 ///   allGather(G, n_enc, link) = (G−1)·n_enc/β + (G−1)·α, on the intra-node link when every
-///   group is inside one node, else on the inter-node link.
+///   group is inside one node, else on the inter-node link (plus `overhead`, at `efficiency`,
+///   as below).
 ///
-/// A model is written as a string, e.g. `10gbit:50us` or `1gbit:100us,nodes-of=8,intra=nvlink`
+/// Two terms describe the software between the program and the wire, fitted to a real link
+/// (docs/MPI.md, "Calibrating the network model"):
+/// - `overhead` o, seconds added once to every collective call (start-up, synchronisation and
+///   per-call work of the MPI library and the kernel that do not shrink with the message);
+/// - `efficiency` e, the fraction of every link's rate a collective achieves (TCP/IP headers,
+///   acknowledgements, pipeline bubbles), so each link counts as bandwidth e·β.
+///
+/// An all-reduce of a group of G > 1 then costs `o + ring(…)` with every β replaced by e·β;
+/// with o = 0 and e = 1 (the defaults) the numbers are exactly those of the plain rings.
+/// Waiting for the slowest worker at a lockstep collective is not a property of the network
+/// but of the run; `waitForSlowest(secondsSinceLastSync:process:)` adds it from the measured
+/// per-process compute (the trainer records it under MPI).
+///
+/// A model is written as a string, e.g. `10gbit:50us`, `1gbit:100us,nodes-of=8,intra=nvlink` or
+/// `1gbit:100us,overhead=2ms,efficiency=0.8`
 /// (see `init(parsing:)`); that string is also its `description` and its `Codable` form, so a
 /// run file holds the same value as the `--network` flag.
 public struct NetworkModel: Equatable, Sendable {
@@ -77,10 +92,18 @@ public struct NetworkModel: Equatable, Sendable {
     public var interNode: Link
     /// The second level, if workers share nodes.
     public var nodes: Nodes?
+    /// o, seconds added to every collective call (0: none).
+    public var overhead: Double
+    /// e, the fraction of every link's bandwidth a collective achieves, in (0, 1] (1: the full rate).
+    public var efficiency: Double
 
-    public init(interNode: Link, nodes: Nodes? = nil) {
+    public init(interNode: Link, nodes: Nodes? = nil, overhead: Double = 0, efficiency: Double = 1) {
+        precondition(overhead >= 0 && overhead.isFinite, "Network overhead must be finite and non-negative, got \(overhead)")
+        precondition(efficiency > 0 && efficiency <= 1, "Network efficiency must be in (0, 1], got \(efficiency)")
         self.interNode = interNode
         self.nodes = nodes
+        self.overhead = overhead
+        self.efficiency = efficiency
     }
 
     /// A one-level network where every pair of workers talks over the same kind of link.
@@ -92,26 +115,50 @@ public struct NetworkModel: Equatable, Sendable {
     public var workersPerNode: Int { nodes?.workersPerNode ?? 1 }
 
     /// Modelled seconds of one all-reduce of `bytes` (per worker) inside every group of
-    /// `groupSize` consecutive workers among `workers` (G = K: the whole world). Zero for G = 1.
+    /// `groupSize` consecutive workers among `workers` (G = K: the whole world): `overhead` plus
+    /// the rings at `efficiency` times each link's rate. Zero for G = 1 and for 0 bytes: no
+    /// message is sent (the MPI backend skips an empty buffer, e.g. the BatchNorm statistics of
+    /// a model without BatchNorm).
     public func allReduceSeconds(bytes: Int, workers: Int, groupSize: Int) -> Double {
         precondition(groupSize >= 1 && workers % groupSize == 0,
                      "allReduceSeconds: group size \(groupSize) must divide \(workers) workers")
-        let n = Double(bytes)
-        guard let nodes, nodes.workersPerNode > 1, groupSize > 1 else {
-            return interNode.ringAllReduceSeconds(bytes: n, participants: groupSize)
+        guard groupSize > 1, bytes > 0 else { return 0 }
+        return overhead + transferSeconds(bytes: Double(bytes), workers: workers, groupSize: groupSize)
+    }
+
+    /// Seconds process `process` waits at a lockstep collective for the others to arrive:
+    /// every process starts it when the last one does, so it waits max_q s_q − s_p, where s_q is
+    /// the wall-clock process q spent since the end of the previous collective (its compute,
+    /// data loading and optimizer step). Zero for the slowest process, and for a single one.
+    public static func waitForSlowest(secondsSinceLastSync: [Double], process: Int) -> Double {
+        precondition(secondsSinceLastSync.indices.contains(process),
+                     "waitForSlowest: process \(process) of \(secondsSinceLastSync.count)")
+        return (secondsSinceLastSync.max() ?? 0) - secondsSinceLastSync[process]
+    }
+
+    /// The link as the collective sees it: bandwidth e·β.
+    private func effective(_ link: Link) -> Link {
+        efficiency == 1 ? link : Link(latency: link.latency, bandwidth: link.bandwidth * efficiency)
+    }
+
+    private func transferSeconds(bytes n: Double, workers: Int, groupSize: Int) -> Double {
+        let inter = effective(interNode)
+        guard let nodes, nodes.workersPerNode > 1 else {
+            return inter.ringAllReduceSeconds(bytes: n, participants: groupSize)
         }
+        let intra = effective(nodes.intraNode)
         let w = nodes.workersPerNode
         let everyGroupInOneNode = stride(from: 0, to: workers, by: groupSize).allSatisfy { first in
             first / w == (first + groupSize - 1) / w
         }
         if everyGroupInOneNode {
-            return nodes.intraNode.ringAllReduceSeconds(bytes: n, participants: groupSize)
+            return intra.ringAllReduceSeconds(bytes: n, participants: groupSize)
         }
         if groupSize % w == 0 {
-            return nodes.intraNode.ringAllReduceSeconds(bytes: n, participants: w)
-                + interNode.ringAllReduceSeconds(bytes: n / Double(w), participants: groupSize / w)
+            return intra.ringAllReduceSeconds(bytes: n, participants: w)
+                + inter.ringAllReduceSeconds(bytes: n / Double(w), participants: groupSize / w)
         }
-        return interNode.ringAllReduceSeconds(bytes: n, participants: groupSize)
+        return inter.ringAllReduceSeconds(bytes: n, participants: groupSize)
     }
 
     /// Modelled seconds of one compressed reduction whose payloads are `bytes` each (n_enc),
@@ -123,12 +170,13 @@ public struct NetworkModel: Equatable, Sendable {
         case .allGather:
             precondition(groupSize >= 1 && workers % groupSize == 0,
                          "encodedExchangeSeconds: group size \(groupSize) must divide \(workers) workers")
+            guard groupSize > 1, bytes > 0 else { return 0 }
             let n = Double(bytes)
             if let nodes, nodes.workersPerNode > 1,
                stride(from: 0, to: workers, by: groupSize).allSatisfy({ $0 / nodes.workersPerNode == ($0 + groupSize - 1) / nodes.workersPerNode }) {
-                return nodes.intraNode.ringAllGatherSeconds(bytes: n, participants: groupSize)
+                return overhead + effective(nodes.intraNode).ringAllGatherSeconds(bytes: n, participants: groupSize)
             }
-            return interNode.ringAllGatherSeconds(bytes: n, participants: groupSize)
+            return overhead + effective(interNode).ringAllGatherSeconds(bytes: n, participants: groupSize)
         }
     }
 }

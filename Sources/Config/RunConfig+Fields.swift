@@ -122,7 +122,7 @@ extension RunConfig {
         ConfigField("reduction", .execution, \.execution.reduction,
                     "MPI: how sums across ranks are ordered. ordered: in worker order, exactly as the in-process backend, so a run is bitwise the in-process run whatever the ranks, workers per rank and threads (slower; async's concurrent mode stays timing-dependent). fast: MPI_Allreduce's own order, equal to rounding"),
         ConfigField(optional: "network", .execution, \.execution.network, maxLength: 256, defaultNote: "none",
-                    "Network model for modelled wall-clock, e.g. 10gbit:50us or 1gbit:100us,nodes-of=8,intra=100gbit:2us (at most 256 characters)"),
+                    "Network model for modelled wall-clock, e.g. 10gbit:50us, 1gbit:100us,nodes-of=8,intra=100gbit:2us, or 1gbit:100us,overhead=2ms,efficiency=0.8 (a fixed cost per collective and the achieved fraction of the link rate; at most 256 characters)"),
         ConfigField("threads", .execution, \.execution.threads, range: FieldRange(lower: 1, upper: 256), "Threads"),
         ConfigField("seed", .execution, \.execution.seed, "Random seed"),
         ConfigField("eval_batch_size", .execution, \.execution.evalBatchSize, range: FieldRange(lower: 1, upper: 4096),

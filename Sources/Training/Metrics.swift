@@ -47,10 +47,17 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     public var time: TimeBreakdown
     /// Seconds this epoch would take on the `--network` model (measured compute + modelled communication).
     public var modelledSeconds: Double?
+    /// Over MPI: seconds this process (rank 0 in the run files) waited at the training
+    /// collectives for the slowest process to arrive, from every process's wall-clock between
+    /// collectives (`NetworkModel.waitForSlowest`); part of `time.communication`. Nil in process.
+    public var syncWait: Double?
+    /// With `--network`: modelled communication seconds of the epoch's training, the modelled
+    /// collectives plus `syncWait`, to set beside the measured `time.communication`.
+    public var modelledCommunication: Double?
 
     package init(epoch: Int, steps: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double,
                  testAccuracy: Double, testBitsPerChar: Double? = nil, lr: Float, seconds: Double, syncs: Int, bytesCommunicated: Int,
-                 time: TimeBreakdown, modelledSeconds: Double?) {
+                 time: TimeBreakdown, modelledSeconds: Double?, syncWait: Double? = nil, modelledCommunication: Double? = nil) {
         self.epoch = epoch
         self.steps = steps
         self.trainLoss = trainLoss
@@ -64,12 +71,15 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
         self.bytesCommunicated = bytesCommunicated
         self.time = time
         self.modelledSeconds = modelledSeconds
+        self.syncWait = syncWait
+        self.modelledCommunication = modelledCommunication
     }
 
     enum CodingKeys: String, CodingKey {
         case epoch, steps, trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss"
         case testAccuracy = "test_accuracy", testBitsPerChar = "test_bits_per_char", lr, seconds, syncs
         case bytesCommunicated = "bytes_communicated", time, modelledSeconds = "modelled_seconds"
+        case syncWait = "sync_wait", modelledCommunication = "modelled_communication"
     }
 }
 
@@ -105,6 +115,10 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// The most payload bytes per worker that one iteration's training collectives sent (the
     /// peak beside the total `bytesCommunicated`); nil for asynchronous runs and older summaries.
     public var peakBytesPerStep: Int? = nil
+    /// Over MPI: `EpochMetrics.syncWait` summed over the epochs; nil in process.
+    public var syncWait: Double? = nil
+    /// With `--network`: `EpochMetrics.modelledCommunication` summed over the epochs.
+    public var modelledCommunication: Double? = nil
 
     enum CodingKeys: String, CodingKey {
         case algorithm, workers, localSteps = "local_steps", model, dataset, epochs, steps
@@ -113,6 +127,7 @@ public struct RunSummary: Codable, Equatable, Sendable {
         case trainAccuracy = "train_accuracy", samplesPerSecond = "samples_per_second", syncs
         case bytesCommunicated = "bytes_communicated", seconds, time, modelledSeconds = "modelled_seconds", parameters
         case effectiveLocalSteps = "effective_local_steps", peakBytesPerStep = "peak_bytes_per_step"
+        case syncWait = "sync_wait", modelledCommunication = "modelled_communication"
     }
 }
 

@@ -47,9 +47,17 @@ extension Trainer {
         let bytesBefore = communicator.counters.bytes
         let test = evaluate(try averagedModel(), on: data.test)
         try checkTestLoss(test.loss, epoch: epoch)
-        if communicator.processCount > 1 { combineTrainingMetricsAcrossProcesses() }
+        var syncWait: Double?
+        if communicator.processCount > 1 {
+            combineTrainingMetricsAcrossProcesses()
+            syncWait = try waitForSlowestProcess()
+        }
         evaluationBytes += communicator.counters.bytes - bytesBefore
         epochState.time.evaluation += now() - t
+        if let syncWait, config.execution.network != nil {
+            epochState.modelledSeconds += syncWait
+            epochState.modelledCommunication = (epochState.modelledCommunication ?? 0) + syncWait
+        }
         let e = epochState
         let bytes = trainingBytes
         let metrics = EpochMetrics(
@@ -60,13 +68,28 @@ extension Trainer {
             lr: schedule.learningRate(atStep: globalStep - 1),
             seconds: e.time.training + e.time.evaluation, syncs: strategy.syncs - e.syncsAtStart,
             bytesCommunicated: bytes - e.bytesAtStart, time: e.time,
-            modelledSeconds: config.execution.network == nil ? nil : e.modelledSeconds)
+            modelledSeconds: config.execution.network == nil ? nil : e.modelledSeconds,
+            syncWait: syncWait,
+            modelledCommunication: config.execution.network == nil ? nil : e.modelledCommunication ?? 0)
         history.append(metrics)
         totalTime = totalTime + e.time
         epochState = EpochAccumulator()
         epochState.syncsAtStart = strategy.syncs
         epochState.bytesAtStart = bytes
+        secondsBetweenSyncs = []
+        lastSyncEnd = communicator.processCount > 1 ? now() : nil  // the evaluation's collectives just synchronised the ranks
         onEvent?(.epochFinished(metrics))
+    }
+
+    /// Seconds this process waited at the epoch's training collectives for the slowest process
+    /// to arrive (`NetworkModel.waitForSlowest` summed over the collectives), from every
+    /// process's wall-clock between collectives, exchanged in microseconds.
+    private func waitForSlowestProcess() throws -> Double {
+        let all = try communicator.gatherIntegers(secondsBetweenSyncs.map { Int(($0 * 1e6).rounded()) })
+        let me = communicator.processRank
+        return secondsBetweenSyncs.indices.reduce(0.0) { sum, s in
+            sum + NetworkModel.waitForSlowest(secondsSinceLastSync: all.map { Double($0[s]) / 1e6 }, process: me)
+        }
     }
 
     /// Replaces this process's epoch sums (loss, correct, samples) by the sums over all processes,
@@ -92,6 +115,8 @@ extension Trainer {
                       parameters: network.layout.count)
         summary.effectiveLocalSteps = strategy.averagingSchedule?.changes
         summary.peakBytesPerStep = peakStepBytes
+        if communicator.processCount > 1 { summary.syncWait = history.compactMap(\.syncWait).reduce(0, +) }
+        if config.execution.network != nil { summary.modelledCommunication = history.compactMap(\.modelledCommunication).reduce(0, +) }
         return summary
     }
 }

@@ -57,10 +57,8 @@ extension Trainer {
         let context = SyncContext(step: globalStep, learningRate: lr, workers: workerSet, communicator: communicator,
                                   fusion: fusion, compression: compressor, recorder: syncRecorder)
         syncRecorder?.beginIteration(step: globalStep, plan: plan, workers: workerSet, communicator: communicator)
+        try timeCommunication { try strategy.afterBackward(context) }
         var t = now()
-        try strategy.afterBackward(context)
-        epochState.time.communication += now() - t
-        t = now()
         pool.run(replicas.count) { k, _ in
             optimizer.step(parameters: replicas[k].parameters.pointer, gradients: replicas[k].gradients.pointer,
                            state: optimizerStates[k], learningRate: lr, gradientDivisor: fusion.gradientDivisor,
@@ -68,23 +66,38 @@ extension Trainer {
         }
         let optimizerWall = now() - t
         epochState.time.optimizer += optimizerWall
-        t = now()
-        try strategy.afterStep(context)
-        syncRecorder?.endIteration(context)
-        epochState.time.communication += now() - t
+        try timeCommunication {
+            try strategy.afterStep(context)
+            syncRecorder?.endIteration(context)
+        }
         peakStepBytes = max(peakStepBytes, communicator.counters.bytes - bytesBefore)
         if let modelled = communicator as? ModelledCommunicator {
             // One worker's optimizer step: the phase ran replicas.count steps on `lanes` threads.
             let perWorkerOptimizer = optimizerWall * Double(pool.lanes) / Double(replicas.count)
-            let communication = modelled.modelledSeconds - modelledBefore
+            let collectives = modelled.modelledSeconds - modelledBefore
             if strategy.overlapSteps > 0 {
                 epochState.modelledSeconds += timeline.advance(step: globalStep, compute: slowest + perWorkerOptimizer,
-                                                               communication: communication, overlap: strategy.overlapSteps)
+                                                               communication: collectives, overlap: strategy.overlapSteps)
             } else {
-                epochState.modelledSeconds += slowest + perWorkerOptimizer + communication
+                epochState.modelledSeconds += slowest + perWorkerOptimizer + collectives
             }
+            epochState.modelledCommunication = (epochState.modelledCommunication ?? 0) + collectives
         }
         epochState.steps += 1
+    }
+
+    /// Runs a strategy phase as communication time; if it issued a collective, records the
+    /// wall-clock since the end of the previous one (what `NetworkModel.waitForSlowest` compares
+    /// across processes).
+    private func timeCommunication(_ phase: () throws -> Void) throws {
+        let rounds = communicator.counters.rounds
+        let start = now()
+        try phase()
+        let end = now()
+        epochState.time.communication += end - start
+        guard communicator.counters.rounds != rounds else { return }
+        if let last = lastSyncEnd { secondsBetweenSyncs.append(start - last) }
+        lastSyncEnd = end
     }
 
 }

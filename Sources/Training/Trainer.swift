@@ -40,6 +40,12 @@ public final class Trainer: TrainingLoop {
     var peakStepBytes = 0
     /// Modelled wall-clock of a strategy whose collectives overlap compute (`overlapSteps` > 0).
     var timeline = ModelledTimeline()
+    /// This process's wall-clock from the end of one training collective to the start of the
+    /// next, one entry per collective of the current epoch (not checkpointed: after a resume
+    /// the epoch's sync wait covers the part after it).
+    var secondsBetweenSyncs: [Double] = []
+    /// When the last collective (or the last all-process synchronisation) ended.
+    var lastSyncEnd: Double?
 
     let pool: ThreadPool
     let networks: [Network]
@@ -163,6 +169,11 @@ public final class Trainer: TrainingLoop {
     /// Trains to the end (or from a restored position to the end) and returns the summary.
     public func run() throws -> RunSummary {
         onEvent?(setup.startedEvent(parameters: network.layout.count))
+        if communicator.processCount > 1 {
+            // Ranks finish loading at different times; that is start-up, not communication.
+            try communicator.barrier()
+            lastSyncEnd = now()
+        }
         var lastReport = now()
         while globalStep < totalSteps {
             let epoch = globalStep / stepsPerEpoch, m = globalStep % stepsPerEpoch
@@ -225,6 +236,8 @@ package struct EpochAccumulator: Codable, Equatable {
     var start: Double = 0
     /// Seconds the epoch's training would take with one worker per machine on the `--network`
     /// model: per iteration the slowest worker's compute and its optimizer step, plus the
-    /// modelled collectives.
+    /// modelled collectives (and, over MPI, the wait for the slowest process at each one).
     var modelledSeconds: Double = 0
+    /// The modelled collectives of the epoch's training (nil without `--network`).
+    var modelledCommunication: Double?
 }

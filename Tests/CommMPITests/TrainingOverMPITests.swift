@@ -68,6 +68,30 @@ final class TrainingOverMPITests: XCTestCase {
         try compare(ranks: 4, workers: 4, algorithm: "local", bitwise: false)
     }
 
+    /// Over MPI each rank records its wait for the slowest rank at the training collectives
+    /// (`sync_wait`, part of the measured communication), and the modelled communication is the
+    /// modelled all-reduces plus that wait: here one of the weights per average (the mlp has no
+    /// BatchNorm, and its empty statistics all-reduce is free). Relative tolerance 1e-9: Double
+    /// sums of the per-step charges.
+    func testRanksRecordTheirWaitAndTheModelledCommunicationAddsIt() throws {
+        let dir = NSTemporaryDirectory() + "localsgd-mpi-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let network = "1gbit:1ms,overhead=1ms,efficiency=0.5"
+        let result = try MPIRun.launch(ranks: 2, base + ["--algorithm", "local", "--workers", "2", "--backend", "mpi",
+                                                         "--network", network, "--out", dir])
+        XCTAssertEqual(result.status, 0, result.output)
+        let s = try MPIRun.summary(dir)
+        let wait = try XCTUnwrap(s["sync_wait"] as? Double, "summary.json has sync_wait over MPI")
+        let communication = try XCTUnwrap((s["time"] as? [String: Any])?["communication"] as? Double)
+        XCTAssertGreaterThanOrEqual(wait, 0)
+        XCTAssertLessThanOrEqual(wait, communication, "the wait is part of the measured communication")
+        let syncs = try XCTUnwrap(s["syncs"] as? Int), parameters = try XCTUnwrap(s["parameters"] as? Int)
+        // o + 2(P−1)/P · n/(e·β) + 2(P−1)·α with P = 2: 1 ms + n / (0.5 · 1.25e8 B/s) + 2 · 1 ms.
+        let perSync = 1e-3 + Double(4 * parameters) / (0.5 * 1.25e8) + 2e-3
+        let expected = Double(syncs) * perSync + wait
+        XCTAssertEqual(try XCTUnwrap(s["modelled_communication"] as? Double), expected, accuracy: 1e-9 * expected)
+    }
+
     /// A rank that hangs (SIGSTOP) instead of dying: with `--collective-timeout 3` the other rank's
     /// watchdog aborts the job, non-zero and with a message naming the call, within seconds.
     func testHungRankAbortsTrainingAfterTheCollectiveTimeout() throws {

@@ -53,6 +53,65 @@ final class NetworkModelTests: XCTestCase {
         }
     }
 
+    func testOverheadAndEfficiencyMatchHandComputedSeconds() throws {
+        let model = try NetworkModel(parsing: "1gbit:100us,overhead=2ms,efficiency=0.8")
+        XCTAssertEqual(model.overhead, 2e-3)
+        XCTAssertEqual(model.efficiency, 0.8)
+        // cnn's 1 686 568 bytes between 2: 2 ms + 1 · 1686568 / (0.8 · 1.25e8) + 2 · 100 µs
+        // = 0.002 + 0.01686568 + 0.0002 = 0.01906568 s.
+        assertSeconds(model.allReduceSeconds(bytes: 1_686_568, workers: 2, groupSize: 2), 0.01906568)
+        // 4 workers: 2 ms + 1.5 · 1686568 / 1e8 + 6 · 100 µs = 0.002 + 0.02529852 + 0.0006.
+        assertSeconds(model.allReduceSeconds(bytes: 1_686_568, workers: 4, groupSize: 4), 0.02789852)
+        XCTAssertEqual(model.allReduceSeconds(bytes: 1_686_568, workers: 4, groupSize: 1), 0, "no collective, no overhead")
+        XCTAssertEqual(model.allReduceSeconds(bytes: 0, workers: 4, groupSize: 4), 0, "an empty buffer sends nothing")
+        // Two levels: the overhead once, both rings at half their rate.
+        let twoLevelSlow = NetworkModel(interNode: twoLevel.interNode, nodes: twoLevel.nodes, overhead: 1e-3, efficiency: 0.5)
+        // 1e-3 + (2·7/8·1e8/6.25e9 + 14·2e-6) + (1.25e7/6.25e7 + 2·1e-4) = 0.001 + 0.028028 + 0.2002.
+        assertSeconds(twoLevelSlow.allReduceSeconds(bytes: 100_000_000, workers: 16, groupSize: 16), 0.229228)
+    }
+
+    func testAModelWithoutTheNewTermsGivesExactlyTheOldNumbers() throws {
+        let plain = try NetworkModel(parsing: "1gbit:100us")
+        XCTAssertEqual(plain.overhead, 0)
+        XCTAssertEqual(plain.efficiency, 1)
+        XCTAssertEqual(try NetworkModel(parsing: "1gbit:100us,overhead=0s,efficiency=1"), plain)
+        for bytes in [4, 4096, 1_686_568, 102_760_448] {
+            for (workers, group) in [(2, 2), (4, 4), (8, 2), (16, 8)] {
+                // Bitwise the plain ring of before: 2(P−1)/P · n/β + 2(P−1)·α.
+                XCTAssertEqual(plain.allReduceSeconds(bytes: bytes, workers: workers, groupSize: group),
+                               plain.interNode.ringAllReduceSeconds(bytes: Double(bytes), participants: group))
+            }
+            let intra = twoLevel.nodes!.intraNode, inter = twoLevel.interNode, n = Double(bytes)
+            XCTAssertEqual(twoLevel.allReduceSeconds(bytes: bytes, workers: 16, groupSize: 16),
+                           intra.ringAllReduceSeconds(bytes: n, participants: 8) + inter.ringAllReduceSeconds(bytes: n / 8, participants: 2))
+            XCTAssertEqual(twoLevel.allReduceSeconds(bytes: bytes, workers: 16, groupSize: 4),
+                           intra.ringAllReduceSeconds(bytes: n, participants: 4))
+        }
+    }
+
+    func testWaitForTheSlowestIsTheGapToTheLastArrival() {
+        XCTAssertEqual(NetworkModel.waitForSlowest(secondsSinceLastSync: [0.030, 0.045, 0.020], process: 0), 0.045 - 0.030)
+        XCTAssertEqual(NetworkModel.waitForSlowest(secondsSinceLastSync: [0.030, 0.045, 0.020], process: 1), 0)
+        XCTAssertEqual(NetworkModel.waitForSlowest(secondsSinceLastSync: [0.030, 0.045, 0.020], process: 2), 0.045 - 0.020)
+        XCTAssertEqual(NetworkModel.waitForSlowest(secondsSinceLastSync: [0.5], process: 0), 0)
+    }
+
+    func testOverheadAndEfficiencyRoundTripThroughTheString() throws {
+        let calibrated = try NetworkModel(parsing: "1gbit:100us, efficiency=0.8 ,overhead=2ms")
+        XCTAssertEqual(calibrated.description, "1gbit:100us,overhead=2ms,efficiency=0.8")
+        XCTAssertEqual(try NetworkModel(parsing: "100mbit,overhead=1.5e-3s").description, "0.1gbit,overhead=1.5ms")
+        let models = [
+            calibrated,
+            NetworkModel(interNode: .init(latency: 0, bandwidth: 1.25e8), overhead: 1.0 / 3 * 1e-3, efficiency: 0.7123456789),
+            NetworkModel(interNode: twoLevel.interNode, nodes: twoLevel.nodes, overhead: 3.7e-7, efficiency: 1.0 / 3),
+        ]
+        for model in models {
+            XCTAssertEqual(try NetworkModel(parsing: model.description), model, model.description)
+            let data = try JSONEncoder().encode([model])
+            XCTAssertEqual(try JSONDecoder().decode([NetworkModel].self, from: data), [model])
+        }
+    }
+
     func testParsesUnitsPresetsAndTwoLevels() throws {
         let cases: [(String, Double, Double)] = [  // text, bytes/s, seconds
             ("10gbit:50us", 1.25e9, 50e-6),
@@ -126,6 +185,16 @@ final class NetworkModelTests: XCTestCase {
             ("10gbit,nodes-of=0,intra=nvlink", "nodes-of=0 is not a positive whole number"),
             ("10gbit,nodes-of=2,nodes-of=4,intra=nvlink", "nodes-of is given twice"),
             ("10gbit,workers=8", "unknown option \"workers=8\""),
+            ("10gbit,efficiency=0", "efficiency=0 is not a fraction of the link rate in (0, 1]"),
+            ("10gbit,efficiency=1.5", "efficiency=1.5 is not a fraction"),
+            ("10gbit,efficiency=-0.2", "efficiency=-0.2 is not a fraction"),
+            ("10gbit,efficiency=80%", "efficiency=80% is not a fraction"),
+            ("10gbit,efficiency=nan", "efficiency=nan is not a fraction"),
+            ("10gbit,efficiency=0.8,efficiency=0.9", "efficiency is given twice"),
+            ("10gbit,overhead=2", "overhead \"2\" is not a number with a unit"),
+            ("10gbit,overhead=-1ms", "overhead \"-1ms\" must be non-negative"),
+            ("10gbit,overhead=1ms,overhead=2ms", "overhead is given twice"),
+            ("10gbit,overhead", "unknown option \"overhead\""),
             ("10gbit,", "unknown option \"\""),
             ("10gbit,nodes-of=8,intra=10gbit:2", "latency \"2\""),
         ]

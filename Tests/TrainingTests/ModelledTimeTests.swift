@@ -34,4 +34,28 @@ final class ModelledTimeTests: XCTestCase {
         XCTAssertGreaterThan(minibatch.modelled - local.modelled, Double(minibatch.syncs - local.syncs) * perSync * 0.9)
         XCTAssertNil(try train(tinyConfig(), data: data).summary().modelledSeconds, "no --network, no modelled time")
     }
+
+    /// In process there is no other process to wait for: the modelled communication is the
+    /// modelled collectives alone, one all-reduce of the gradients per minibatch step or of the
+    /// weights per average (the model has no BatchNorm, and its empty statistics all-reduce costs
+    /// nothing), with the calibrated terms in it (relative tolerance 1e-12, Double sums only).
+    func testModelledCommunicationIsTheCollectivesInProcess() throws {
+        for (kind, h) in [(AlgorithmKindAlias.minibatch, 1), (.local, 3)] {
+            try checkModelledCommunication(kind, h)
+        }
+    }
+
+    private func checkModelledCommunication(_ kind: AlgorithmKindAlias, _ h: Int) throws {
+        let text = "100mbit:1ms,overhead=2ms,efficiency=0.8"
+        let t = try train(tinyConfig { $0.algorithm.workers = 4; $0.schedule.batchSize = 2; $0.algorithm.kind = kind
+            $0.algorithm.localSteps = h; $0.execution.network = text }, data: try tinyData())
+        let s = t.summary()
+        XCTAssertGreaterThan(s.syncs, 1)
+        let perSync = try NetworkModel(parsing: text).allReduceSeconds(bytes: 4 * s.parameters, workers: 4, groupSize: 4)
+        let modelled = try XCTUnwrap(s.modelledCommunication)
+        XCTAssertEqual(modelled, Double(s.syncs) * perSync, accuracy: 1e-12 * modelled)
+        XCTAssertEqual(t.history.compactMap(\.modelledCommunication).reduce(0, +), modelled, accuracy: 1e-12 * modelled)
+        XCTAssertNil(s.syncWait, "one process waits for no other")
+        XCTAssertNil(t.history.last?.syncWait)
+    }
 }
