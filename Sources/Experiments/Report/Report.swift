@@ -143,14 +143,21 @@ extension ReportFamily {
             ("Convex — Loss vs communication rounds", f.convexLossVsRounds),
             ("Loss curves — DiLoCo, local and minibatch SGD", f.lossCurves),
             ("Synchronizations — consensus distance and pseudo-gradient norm", f.syncFigure),
+            ("Trade-off — accuracy vs communication", f.accuracyVsCommunication),
         ]
         for (title, build) in builders {
             switch build() {
             case .drawn(let figure): figures.append(figure)
             case .skipped(let reason):
                 let diloco = groups.contains { $0.algorithm == "diloco" }
+                let communication = groups.contains { g in
+                    let a = g.config.algorithm
+                    return a.compress != .none || a.hasVaryingLocalSteps || a.isStreaming
+                }
                 if !(title.hasPrefix("Convex") && model != "logreg") && !(title.hasPrefix("Loss curves") && !diloco)
-                    && !title.hasPrefix("Synchronizations") { skipped.append(SkippedFigure(title: title, reason: reason)) }
+                    && !title.hasPrefix("Synchronizations") && !(title.hasPrefix("Trade-off") && !communication) {
+                    skipped.append(SkippedFigure(title: title, reason: reason))
+                }
             }
         }
     }
