@@ -12,7 +12,7 @@ struct StudyCommand: ParsableCommand {
         commandName: "study",
         abstract: "Reproduce the local-SGD trade-off study: timing model, paper presets, convex check, a quick look.",
         subcommands: [StudyTimingCommand.self, StudyPaperCommand.self, StudyConvexCommand.self, StudyQuickstartCommand.self,
-                      StudyDiLoCoCommand.self])
+                      StudyDiLoCoCommand.self, StudyCompressionCommand.self, StudySchedulesCommand.self])
 }
 
 /// Options shared by the presets that run a sweep.
@@ -21,7 +21,7 @@ struct PresetOptions: ParsableArguments {
     var out: String?
     @Option(help: "Runs at once, each a separate process with max(1, cores/N) threads.")
     var jobs = 2
-    @Option(help: "Use this model instead of the preset's: an image model for paper, convex and quickstart (e.g. cnn for a slower, closer --quick), a GPT (gpt-micro, gpt-mini, gpt-tiny) for diloco.")
+    @Option(help: "Use this model instead of the preset's: an image model for paper, convex, quickstart, compression and schedules (e.g. cnn for a slower, closer --quick), a GPT (gpt-micro, gpt-mini, gpt-tiny) for diloco.")
     var model: String?
     @Flag(help: "Write the sweep file and list the runs with a time estimate, but run nothing.")
     var dryRun = false
@@ -154,6 +154,56 @@ struct StudyDiLoCoCommand: ParsableCommand {
     func run() throws {
         do {
             try reportingErrors { try options.run(quick ? .dilocoQuick : .diloco) }
+        } catch is ExitCodeError {
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct StudyCompressionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compression",
+        abstract: "Compressed communication: accuracy against bytes sent for fp32, fp16, int8 and top-k with and without error feedback.",
+        discussion: """
+        The cnn on Fashion-MNIST, K = 16, 2 epochs (the default recipe: warm-up over the first, \
+        cosine over the second): minibatch SGD (gradients compressed) and local SGD with H = 4 and \
+        16 (weight deltas compressed), each with --compress none, fp16, int8 and topk (1 % kept), \
+        and top-k with --error-feedback; 3 seeds, a 1gbit:100us network modelled. The report plots \
+        accuracy against megabytes sent, synchronizations and modelled time, one line per codec. \
+        About three hours on two cores. --quick: one epoch, one seed, about half an hour.
+        """)
+
+    @Flag(help: "The quick version (one epoch, one seed).") var quick = false
+    @OptionGroup var options: PresetOptions
+
+    func run() throws {
+        do {
+            try reportingErrors { try options.run(quick ? .compressionQuick : .compression) }
+        } catch is ExitCodeError {
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct StudySchedulesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schedules",
+        abstract: "When to synchronize: constant H against the Quadratic Synchronization Rule and Streaming DiLoCo's fragments.",
+        discussion: """
+        The cnn on Fashion-MNIST, K = 16, 2 epochs, cosine schedule: local SGD with constant \
+        H ∈ {2, 4, 8, 16}; QSR from H_base = 2 with α ∈ {0.1, 0.2}; Streaming DiLoCo over plain \
+        averaging at H = 16 with 4 fragments, with and without 2 steps of overlap (the bytes of \
+        local SGD at H = 16, a quarter of its peak); 3 seeds, a 1gbit:100us network modelled. The \
+        report plots accuracy against megabytes sent, synchronizations and modelled time. About \
+        two hours on two cores. --quick: one epoch, one seed, about twenty minutes.
+        """)
+
+    @Flag(help: "The quick version (one epoch, one seed).") var quick = false
+    @OptionGroup var options: PresetOptions
+
+    func run() throws {
+        do {
+            try reportingErrors { try options.run(quick ? .schedulesQuick : .schedules) }
         } catch is ExitCodeError {
             throw ExitCode.failure
         }

@@ -10,6 +10,10 @@ public enum StudyPreset: String, CaseIterable, Sendable {
     case quickstart
     case diloco
     case dilocoQuick = "diloco-quick"
+    case compression
+    case compressionQuick = "compression-quick"
+    case schedules
+    case schedulesQuick = "schedules-quick"
 
     /// The study's inter-node link (§A.4: 10 Gb/s Ethernet), flat: every all-reduce crosses it, as the
     /// study measured for K > 8 (the two-level model's hierarchical all-reduce would send far less).
@@ -65,7 +69,59 @@ public enum StudyPreset: String, CaseIterable, Sendable {
             return StudyPreset.dilocoSpec(model: model ?? "gpt-mini", seeds: [1, 2, 3])
         case .dilocoQuick:
             return StudyPreset.dilocoSpec(model: model ?? "gpt-micro", seeds: [1])
+        case .compression:
+            return StudyPreset.compressionSpec(model: model ?? "cnn", epochs: 2, seeds: [1, 2, 3])
+        case .compressionQuick:
+            return StudyPreset.compressionSpec(model: model ?? "cnn", epochs: 1, seeds: [1])
+        case .schedules:
+            return StudyPreset.schedulesSpec(model: model ?? "cnn", epochs: 2, seeds: [1, 2, 3])
+        case .schedulesQuick:
+            return StudyPreset.schedulesSpec(model: model ?? "cnn", epochs: 1, seeds: [1])
         }
+    }
+
+    /// Compressed communication at K = 16 (§ "Compressed communication" of the README): fp32,
+    /// fp16, int8, top-k 1 % and top-k 1 % with error feedback, for minibatch SGD (its gradients
+    /// compressed: H = 1) and local SGD with H ∈ {4, 16} (its weight deltas compressed), on
+    /// Fashion-MNIST with the default recipe (η = K·B·0.1/256 capped at the model's 0.1, warm-up
+    /// over the first half of the epochs when there are two, then cosine), modelled on a
+    /// 1gbit:100us network. Accuracy against bytes sent answers which codec is lossless and what
+    /// each saves.
+    static func compressionSpec(model: String, epochs: Int, seeds: [Int]) -> SweepSpec {
+        var spec = SweepSpec(source: "study compression")
+        spec.base = ["model": .string(model), "dataset": .string("fashion-mnist"), "epochs": .int(epochs), "workers": .int(16),
+                     "network": .string(quickstartNetwork)]
+        let codecs: [SweepValue] = [.string("none"), .string("fp16"), .string("int8"), .string("topk")]
+        spec.includes = [
+            [("algorithm", [.string("minibatch")]), ("compress", codecs)],
+            [("algorithm", [.string("minibatch")]), ("compress", [.string("topk")]), ("error_feedback", [.bool(true)])],
+            [("algorithm", [.string("local")]), ("local_steps", ints([4, 16])), ("compress", codecs)],
+            [("algorithm", [.string("local")]), ("local_steps", ints([4, 16])), ("compress", [.string("topk")]),
+             ("error_feedback", [.bool(true)])],
+        ]
+        if seeds != [1] { spec.seeds = ints(seeds) }
+        return spec
+    }
+
+    /// When to synchronize, at K = 16 on Fashion-MNIST with the cosine schedule: local SGD with a
+    /// constant H ∈ {2, 4, 8, 16}; the Quadratic Synchronization Rule (Gu et al., ICLR 2024) from
+    /// H_base = 2 with α ∈ {0.1, 0.2}, so H grows as the rate decays; and Streaming DiLoCo's
+    /// fragments (Douillard et al. 2025) over plain averaging (outer SGD at rate 1: local SGD) at
+    /// H = 16 with P = 4 fragments, without and with τ = 2 steps of overlap — the same bytes as
+    /// local SGD at H = 16, a quarter of the peak. Modelled on 1gbit:100us; the report plots
+    /// accuracy against bytes, synchronizations and modelled time.
+    static func schedulesSpec(model: String, epochs: Int, seeds: [Int]) -> SweepSpec {
+        var spec = SweepSpec(source: "study schedules")
+        spec.base = ["model": .string(model), "dataset": .string("fashion-mnist"), "epochs": .int(epochs), "workers": .int(16),
+                     "lr_schedule": .string("cosine"), "network": .string(quickstartNetwork)]
+        spec.includes = [
+            [("algorithm", [.string("local")]), ("local_steps", ints([2, 4, 8, 16]))],
+            [("algorithm", [.string("local")]), ("local_steps", [.int(2)]), ("qsr_alpha", [.double(0.1), .double(0.2)])],
+            [("algorithm", [.string("diloco")]), ("outer_optimizer", [.string("sgd")]), ("local_steps", [.int(16)]),
+             ("streaming_fragments", [.int(4)]), ("streaming_overlap", ints([0, 2]))],
+        ]
+        if seeds != [1] { spec.seeds = ints(seeds) }
+        return spec
     }
 
     /// One epoch each of minibatch SGD (K = 1 and 8), local SGD (K = 8, H = 4 and 16), post-local
