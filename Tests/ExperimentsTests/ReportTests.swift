@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Algorithms
 @testable import Experiments
 import Training
 
@@ -148,5 +149,36 @@ extension ReportTests {
                        ["logreg on synthetic, 1 epoch, B=8, weight_decay 0", "logreg on synthetic, 1 epoch, B=8, weight_decay 0.001"])
         let header = try XCTUnwrap(report.runsCSV.split(separator: "\n").first)
         XCTAssertTrue(header.contains("outer_optimizer,outer_lr,outer_momentum,seed,test_accuracy,test_loss,test_bits_per_char,"), String(header))
+    }
+}
+
+extension ReportTests {
+    /// The trade-off figure: one line per codec across the runs' H (minibatch at H = 1), its
+    /// points the runs' megabytes sent and accuracy; a family without such runs has no such figure.
+    func testTradeOffFigureDrawsOneLinePerCodec() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let spec = try Fixtures.spec(Fixtures.base + """
+        workers = 2
+        [axes]
+        compress = ["none", "int8"]
+        algorithm = ["minibatch", "local"]
+        local_steps = [1, 2]
+        """, in: dir)
+        let points = try spec.expand().filter { !($0.config.algorithm.kind == .minibatch && $0.config.algorithm.localSteps != 1) }
+        let status = try SweepRunner(points: points, directory: dir + "/out", launcher: InProcessLauncher(), source: "test").run()
+        XCTAssertEqual(status.failed, 0, "\(status.runs.compactMap(\.error))")
+        let report = try Report.load([dir + "/out"])
+        let figure = try XCTUnwrap(report.figures.first { $0.id == "communication" })
+        guard case .line(let bytes) = figure.charts[0] else { return XCTFail("a line chart first") }
+        XCTAssertEqual(bytes.title, "Validation accuracy vs megabytes sent, K=2")
+        XCTAssertEqual(bytes.series.map(\.name).sorted(), ["fp32", "int8"])
+        let fp32 = try XCTUnwrap(bytes.series.first { $0.name == "fp32" }), int8 = try XCTUnwrap(bytes.series.first { $0.name == "int8" })
+        // Three runs per codec: minibatch, local H = 1 and H = 2; int8 sends a quarter of fp32's
+        // bytes plus its block scales, so each of its points lies left of fp32's.
+        XCTAssertEqual([fp32.points.count, int8.points.count], [3, 3])
+        for (a, b) in zip(fp32.points, int8.points) { XCTAssertLessThan(b.x, a.x / 3) }
+        let plain = try Report.load([try fullSweep() + "/out"])
+        XCTAssertNil(plain.figures.first { $0.id == "communication" })
+        XCTAssertFalse(plain.families[0].skipped.contains { $0.title.hasPrefix("Trade-off") })
     }
 }

@@ -40,7 +40,8 @@ public struct RunGroup: Sendable {
     public static let studyFields: Set<String> = [
         "algorithm", "workers", "local_steps", "switch_epoch", "switch_step", "lr_schedule", "slowmo_lr",
         "slowmo_momentum", "slowmo_nesterov", "group_size", "global_every", "seed", "threads", "decay_epochs",
-        "outer_optimizer", "outer_lr", "outer_momentum", "outer_lr_schedule",
+        "outer_optimizer", "outer_lr", "outer_momentum", "outer_lr_schedule", "qsr_alpha",
+        "compress", "compress_ratio", "error_feedback", "streaming_fragments", "streaming_overlap", "streaming_mix",
     ]
 
     /// Groups finished runs by config minus seed and threads, keeping the order of first appearance.
@@ -94,6 +95,13 @@ public struct RunGroup: Sendable {
             let a = config.algorithm, outer = a.dilocoOuterOptimizer
             s += " \(a.outerOptimizer.rawValue) η=\(SVG.label(Double(a.resolvedOuterLr))) μ=\(SVG.label(Double(outer.momentum)))"
             if a.outerLrSchedule != .constant { s += " \(a.outerLrSchedule.rawValue)" }
+            if a.isStreaming { s += " P=\(a.streamingFragments) τ=\(a.streamingOverlap)" }
+        }
+        let a = config.algorithm
+        if let alpha = a.qsrAlpha { s += " QSR α=\(SVG.label(Double(alpha)))" }
+        if a.compress != .none {
+            s += " " + (a.compress == .topk ? "top-k \(SVG.label(100 * a.compressRatio))%" : a.compress.rawValue)
+            if a.errorFeedback { s += "+EF" }
         }
         return s
     }
