@@ -11,7 +11,8 @@ struct ReportCommand: ParsableCommand {
         discussion: """
         DIR is a sweep directory, a directory of run directories, or a run directory; several may be \
         given. Runs that differ only in their seed are grouped (median, min, max). The page says which \
-        of the study's figures the runs cannot show and why. CSV files go to csv/ beside the page.
+        of the study's figures the runs cannot show and why. CSV files go to csv/ beside the page; \
+        tables an earlier report left there are removed.
         """)
 
     @Argument(help: "Sweep or run directories.") var directories: [String]

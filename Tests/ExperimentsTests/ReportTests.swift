@@ -182,3 +182,18 @@ extension ReportTests {
         XCTAssertFalse(plain.families[0].skipped.contains { $0.title.hasPrefix("Trade-off") })
     }
 }
+
+extension ReportTests {
+    /// A report written where an earlier one was leaves only its own tables in csv/.
+    func testRewrittenReportRemovesTablesItDidNotWrite() throws {
+        let dir = try fullSweep()
+        let html = dir + "/out/rewrite.html"
+        try FileManager.default.createDirectory(atPath: dir + "/out/csv", withIntermediateDirectories: true)
+        try "stale".write(toFile: dir + "/out/csv/family9-fig05.csv", atomically: true, encoding: .utf8)
+        try "notes".write(toFile: dir + "/out/csv/notes.txt", atomically: true, encoding: .utf8)
+        let report = try Report.load([dir + "/out"])
+        try report.write(to: html)
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: dir + "/out/csv"))
+        XCTAssertEqual(names, Set(report.csvFiles.map(\.name)).union(["notes.txt"]))
+    }
+}

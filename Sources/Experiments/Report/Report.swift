@@ -123,7 +123,14 @@ public struct Report: Sendable {
         } catch {
             throw TrainingError("cannot create \(csvDirectory): \(error.localizedDescription)")
         }
-        for file in csvFiles { try AtomicFile.write(Data(file.text.utf8), to: csvDirectory + "/" + file.name) }
+        let files = csvFiles
+        // Tables an earlier report of other runs wrote (other families, figures no longer drawn)
+        // would read as this report's: the report owns csv/, so only its own tables stay.
+        let keep = Set(files.map(\.name))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: csvDirectory)) ?? [] where name.hasSuffix(".csv") && !keep.contains(name) {
+            try? FileManager.default.removeItem(atPath: csvDirectory + "/" + name)
+        }
+        for file in files { try AtomicFile.write(Data(file.text.utf8), to: csvDirectory + "/" + file.name) }
         try AtomicFile.write(Data(html().utf8), to: htmlPath)
     }
 }
