@@ -16,7 +16,11 @@ extension ReportFamily {
         let value: (RunRecord) -> Double? = text ? Quantity.testLoss : Quantity.testAccuracy
         let yLabel = text ? "held-out loss (nats per token)" : "validation accuracy (%)"
         let names = ReportFamily.communicationVariants(groups)
-        let order = names.uniqued()
+        // Legend from the heaviest sender to the lightest (fp32, fp16, int8, top-k; constant H
+        // from small H), ties by name.
+        let mostBytes = Dictionary(zip(names, groups.map { g in g.aggregate { $0.summary.map { Double($0.bytesCommunicated) } }?.median ?? 0 }),
+                                   uniquingKeysWith: max)
+        let order = names.uniqued().sorted { (mostBytes[$0] ?? 0, $1) > (mostBytes[$1] ?? 0, $0) }
         var charts: [Chart] = []
         for k in ReportFamily.sortedUnique(groups.map(\.workers)) where k > 1 {
             let atK = groups.indices.filter { groups[$0].workers == k }
@@ -24,7 +28,8 @@ extension ReportFamily {
                 ("vs megabytes sent, K=\(k)", "MB sent per worker (log scale)", { g in
                     g.aggregate { $0.summary.map { Double($0.bytesCommunicated) / 1e6 } }?.median }, true),
                 ("vs synchronizations, K=\(k)", "synchronizations (log scale)", { g in g.aggregate { $0.summary.map { Double($0.syncs) } }?.median }, true),
-                ("vs modelled time, K=\(k)", "modelled seconds on the run's network", { g in g.aggregate(Quantity.modelledSeconds)?.median }, false),
+                ("vs modelled time, K=\(k)", "modelled seconds on the run's network (typical compute)",
+                 { g in g.aggregate(self.modelledWithTypicalCompute)?.median }, false),
             ]
             for axis in axes {
                 var series: [ChartSeries] = []
@@ -43,7 +48,7 @@ extension ReportFamily {
         }
         guard !charts.isEmpty else { return .skipped("needs finished runs with K > 1 that communicated") }
         return .drawn(Figure(id: "communication", title: "Trade-off — accuracy vs communication",
-                             caption: "Final " + (text ? "held-out loss" : "validation accuracy") + " (median over seeds, min–max bars) against the megabytes each worker sent, the synchronizations and the modelled training time, one line per way of communicating; along a line the points are its runs at different H (minibatch SGD is H = 1: the most bytes and rounds). A codec or schedule that is better at equal communication lies above (for loss: below) the others at the same x.",
+                             caption: "Final " + (text ? "held-out loss" : "validation accuracy") + " (median over seeds, min–max bars) against the megabytes each worker sent, the synchronizations and the modelled training time (the family's median compute per iteration plus each run's modelled communication, so the machine's load does not blur it), one line per way of communicating; along a line the points are its runs at different H (minibatch SGD is H = 1: the most bytes and rounds). A codec or schedule that is better at equal communication lies above (for loss: below) the others at the same x.",
                              charts: charts))
     }
 

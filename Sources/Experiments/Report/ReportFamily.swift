@@ -109,12 +109,15 @@ enum Quantity {
         Double(max(1, min(r.config.execution.threads, r.config.algorithm.workers))) / Double(r.config.algorithm.workers)
     }
 
-    /// Modelled communication seconds per iteration: the recorded synchronizations, each an
+    /// Modelled communication seconds per iteration: the run's own `modelled_communication` when
+    /// it recorded one; for older runs the recorded synchronizations, each an
     /// all-reduce of the recorded bytes per sync among all K workers on the run's network. For
     /// hierarchical runs (several group sizes) it is what remains of the modelled time after
     /// the per-worker compute.
     static func modelledCommunicationPerIteration(_ r: RunRecord) -> Double? {
         guard let s = r.summary, s.steps > 0, let text = r.config.execution.network, let network = try? NetworkModel(parsing: text) else { return nil }
+        // Runs that recorded their modelled collectives (any codec, level or overlap) say it themselves.
+        if let recorded = s.modelledCommunication { return recorded / Double(s.steps) }
         if r.config.algorithm.kind == .hierarchical {
             guard let modelled = s.modelledSeconds else { return nil }
             let compute = (s.time.data + s.time.forward + s.time.backward + s.time.optimizer) * perWorker(r)
