@@ -190,15 +190,16 @@ struct StudySchedulesCommand: ParsableCommand {
         commandName: "schedules",
         abstract: "When to synchronize: constant H against the Quadratic Synchronization Rule and Streaming DiLoCo's fragments.",
         discussion: """
-        The cnn on Fashion-MNIST, K = 16, 2 epochs, cosine schedule: local SGD with constant \
-        H ∈ {2, 4, 8, 16}; QSR from H_base = 2 with α ∈ {0.1, 0.2}; Streaming DiLoCo over plain \
-        averaging at H = 16 with 4 fragments, with and without 2 steps of overlap (the bytes of \
-        local SGD at H = 16, a quarter of its peak); 3 seeds, a 1gbit:100us network modelled. The \
-        report plots accuracy against megabytes sent, synchronizations and modelled time. About \
-        two hours on two cores. --quick: one epoch, one seed, about twenty minutes.
+        The cnn on Fashion-MNIST, K = 16, 4 epochs at η = 0.1 without warm-up, then the per-epoch \
+        half-cosine: local SGD with constant H ∈ {2, 4, 8, 16}; QSR from H_base = 2 with \
+        α ∈ {0.1, 0.2} (H = max(2, ⌊(α/η)²⌋) grows as η falls from epoch to epoch); Streaming \
+        DiLoCo over plain averaging at H = 16 with 4 fragments, with and without 2 steps of overlap \
+        (the bytes of local SGD at H = 16, a lower peak); 3 seeds, a 1gbit:100us network modelled. \
+        The report plots accuracy against megabytes sent, synchronizations and modelled time. \
+        About three hours on two cores. --quick: 2 epochs, one seed, about twenty minutes.
         """)
 
-    @Flag(help: "The quick version (one epoch, one seed).") var quick = false
+    @Flag(help: "The quick version (2 epochs, one seed).") var quick = false
     @OptionGroup var options: PresetOptions
 
     func run() throws {
