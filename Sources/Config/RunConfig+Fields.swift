@@ -144,5 +144,9 @@ extension RunConfig {
                     "Start every worker from these weights (.safetensors, names as in final.safetensors)"),
         ConfigField(optional: "checkpoint_every", .execution, \.execution.checkpointEvery, maxLength: 32, defaultNote: "none",
                     "Write a checkpoint every \(CheckpointPeriod.help) into OUT/checkpoints/"),
+        ConfigField(optional: "faults", .execution, \.execution.faults, maxLength: 4096, defaultNote: "none",
+                    "Workers that leave and rejoin, in-process only: leave:K@S,join:K@S,… (worker K stops after iteration S, or at epoch Se, e.g. leave:3@2e, and takes part again from join's point with the present workers' average); an absent worker computes nothing, its shard is skipped and averages divide by the present count; for minibatch, local, post-local, slowmo and diloco"),
+        ConfigField(optional: "worker_speeds", .execution, \.execution.workerSpeeds, maxLength: 4096, defaultNote: "all equal",
+                    "Relative worker speeds for the modelled wall-clock (needs --network): K values greater than 0 and at most 1000 (e.g. 1,1,1,0.5), or lognormal:σ (σ at most 3, per-worker speeds exp(σ·z) drawn once from the seed); each worker's modelled compute is its measured compute / speed and every sync waits for the slowest present worker"),
     ]
 }

@@ -102,6 +102,10 @@ public struct ExecutionSection: Equatable, Sendable {
     public var initWeights: String? = nil
     /// `CheckpointPeriod` text: N steps or Ne epochs; nil: no checkpoints.
     public var checkpointEvery: String? = nil
+    /// `FaultSchedule` text: workers that leave and rejoin (in-process only); nil: none.
+    public var faults: String? = nil
+    /// `WorkerSpeeds` text: relative speeds for the modelled wall-clock; nil: all equal.
+    public var workerSpeeds: String? = nil
 
     public init() {}
 }

@@ -36,6 +36,7 @@ extension Trainer {
         state.saveOptimizer(optimizerStates, workers: Array(communicator.localWorkers))
         state.peakStepBytes = peakStepBytes
         if strategy.overlapSteps > 0 { state.timeline = timeline }
+        state.clocks = clocks
         return state
     }
 
@@ -61,5 +62,6 @@ extension Trainer {
         restoredBytes = state.trainingBytes
         peakStepBytes = state.peakStepBytes ?? 0
         timeline = state.timeline ?? ModelledTimeline()
+        if clocks != nil { clocks = state.clocks ?? WorkerClocks(workers: config.algorithm.workers) }
     }
 }

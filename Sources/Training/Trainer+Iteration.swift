@@ -11,7 +11,9 @@ extension Trainer {
         let lr = schedule.learningRate(atStep: globalStep)
         let first = communicator.localWorkers.lowerBound
         let start = now()
-        pool.run(replicas.count) { k, lane in
+        let present = members
+        pool.run(present.count) { i, lane in
+            let k = present[i]
             let worker = first + k
             let t0 = now()
             var rng = RandomGenerator(seed: config.execution.seed, Stream.augmentation, UInt64(epoch), UInt64(worker), UInt64(m))
@@ -30,7 +32,7 @@ extension Trainer {
         let computeWall = now() - start
         var measured = WorkerStep()
         var slowest = 0.0
-        for k in 0..<replicas.count {
+        for k in present {
             let r = stepResults[k]
             guard r.loss.isFinite else {
                 throw TrainingError("the training loss of worker \(first + k) became \(r.loss) at epoch \(epoch + 1), step \(m + 1); \(divergenceAdvice)")
@@ -42,24 +44,28 @@ extension Trainer {
             measured.backward += r.backward
             slowest = max(slowest, r.data + r.forward + r.backward)
         }
-        epochState.samples += replicas.count * config.schedule.batchSize
+        epochState.samples += present.count * config.schedule.batchSize
+        if present.count < replicas.count { epochState.absentWorkerSteps = (epochState.absentWorkerSteps ?? 0) + replicas.count - present.count }
         let total = max(1e-12, measured.data + measured.forward + measured.backward)
         epochState.time.data += computeWall * measured.data / total
         epochState.time.forward += computeWall * measured.forward / total
         epochState.time.backward += computeWall * measured.backward / total
 
+        // Without faults the active workers are all of them and the communicator the run's.
+        let communicator = activeCommunicator
         let modelledBefore = (communicator as? ModelledCommunicator)?.modelledSeconds ?? 0
         let bytesBefore = communicator.counters.bytes
         // The strategy plans; the trainer fuses the plan's arithmetic into the optimizer pass.
-        let fusion = SyncFusion(plan: strategy.plan(step: globalStep, workers: communicator.workers),
-                                workers: communicator.workers)
-        let context = SyncContext(step: globalStep, learningRate: lr, workers: workerSet, communicator: communicator,
+        let syncPlan = strategy.plan(step: globalStep, workers: communicator.workers)
+        let fusion = SyncFusion(plan: syncPlan, workers: communicator.workers)
+        let context = SyncContext(step: globalStep, learningRate: lr, workers: activeWorkers, communicator: communicator,
                                   fusion: fusion)
         var t = now()
         try strategy.afterBackward(context)
         epochState.time.communication += now() - t
         t = now()
-        pool.run(replicas.count) { k, _ in
+        pool.run(present.count) { i, _ in
+            let k = present[i]
             optimizer.step(parameters: replicas[k].parameters.pointer, gradients: replicas[k].gradients.pointer,
                            state: optimizerStates[k], learningRate: lr, gradientDivisor: fusion.gradientDivisor,
                            parameterScale: fusion.parameterScale)
@@ -72,9 +78,15 @@ extension Trainer {
         peakStepBytes = max(peakStepBytes, communicator.counters.bytes - bytesBefore)
         if let modelled = communicator as? ModelledCommunicator {
             // One worker's optimizer step: the phase ran replicas.count steps on `lanes` threads.
-            let perWorkerOptimizer = optimizerWall * Double(pool.lanes) / Double(replicas.count)
+            let perWorkerOptimizer = optimizerWall * Double(pool.lanes) / Double(present.count)
             let communication = modelled.modelledSeconds - modelledBefore
-            if strategy.overlapSteps > 0 {
+            if clocks != nil {
+                epochState.modelledSeconds += clocks!.advance(present: present, speeds: speeds, synchronizes: syncPlan != .none,
+                                                              communication: communication) { k in
+                    let r = stepResults[k]
+                    return r.data + r.forward + r.backward + perWorkerOptimizer
+                }
+            } else if strategy.overlapSteps > 0 {
                 epochState.modelledSeconds += timeline.advance(step: globalStep, compute: slowest + perWorkerOptimizer,
                                                                communication: communication, overlap: strategy.overlapSteps)
             } else {

@@ -167,6 +167,8 @@ struct ExecutionOptions: SectionOptions {
     @Option(parsing: .unconditional, help: help(\RunConfig.execution.evalBatchSize)) var evalBatchSize: Int?
     @Option(name: .customLong("init"), help: help(\RunConfig.execution.initWeights)) var initWeights: String?
     @Option(help: help(\RunConfig.execution.checkpointEvery)) var checkpointEvery: String?
+    @Option(help: help(\RunConfig.execution.faults)) var faults: String?
+    @Option(help: help(\RunConfig.execution.workerSpeeds)) var workerSpeeds: String?
 
     func apply(to s: inout FlagSettings) {
         s.set(\.execution.backend, backend)
@@ -179,6 +181,8 @@ struct ExecutionOptions: SectionOptions {
         s.set(\.execution.evalBatchSize, evalBatchSize)
         s.setOptional(\.execution.initWeights, initWeights)
         s.setOptional(\.execution.checkpointEvery, checkpointEvery)
+        s.setOptional(\.execution.faults, faults)
+        s.setOptional(\.execution.workerSpeeds, workerSpeeds)
     }
 }
 
