@@ -50,4 +50,10 @@ package struct WorkerClocks: Codable, Equatable {
     package mutating func join(_ joiner: Int, present: [Int], transfer: Double) {
         clocks[joiner] = (present.map { clocks[$0] }.max() ?? elapsed) + transfer
     }
+
+    /// Asynchronous workers never wait for one another: the seconds until the latest of them has
+    /// done its `compute[i]` seconds of work at `speeds[i]`, max_i compute_i / v_i.
+    package static func unsynchronized(compute: [Double], speeds: [Double]) -> Double {
+        zip(compute, speeds).map { $0 / $1 }.max() ?? 0
+    }
 }
