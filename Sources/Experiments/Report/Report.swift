@@ -142,13 +142,16 @@ extension ReportFamily {
             ("Convex — Loss vs workers at equal gradient evaluations", f.convexLossVsWorkers),
             ("Convex — Loss vs communication rounds", f.convexLossVsRounds),
             ("Loss curves — DiLoCo, local and minibatch SGD", f.lossCurves),
+            ("Faults — Accuracy and modelled time with a lost worker or a straggler", f.faultFigure),
         ]
         for (title, build) in builders {
             switch build() {
             case .drawn(let figure): figures.append(figure)
             case .skipped(let reason):
                 let diloco = groups.contains { $0.algorithm == "diloco" }
-                if !(title.hasPrefix("Convex") && model != "logreg") && !(title.hasPrefix("Loss curves") && !diloco) { skipped.append(SkippedFigure(title: title, reason: reason)) }
+                let faults = groups.contains { ReportFamily.scenario($0.config) != "fault-free" }
+                if !(title.hasPrefix("Convex") && model != "logreg") && !(title.hasPrefix("Loss curves") && !diloco)
+                    && !(title.hasPrefix("Faults") && !faults) { skipped.append(SkippedFigure(title: title, reason: reason)) }
             }
         }
     }

@@ -40,7 +40,9 @@ public struct RunGroup: Sendable {
     public static let studyFields: Set<String> = [
         "algorithm", "workers", "local_steps", "switch_epoch", "switch_step", "lr_schedule", "slowmo_lr",
         "slowmo_momentum", "slowmo_nesterov", "group_size", "global_every", "seed", "threads", "decay_epochs",
-        "outer_optimizer", "outer_lr", "outer_momentum", "outer_lr_schedule",
+        "outer_optimizer", "outer_lr", "outer_momentum", "outer_lr_schedule", "faults", "worker_speeds",
+        // async's own knobs, so that async runs share their lockstep peers' family
+        "nodes", "threads_per_node", "average_every", "async_deterministic",
     ]
 
     /// Groups finished runs by config minus seed and threads, keeping the order of first appearance.
@@ -95,6 +97,9 @@ public struct RunGroup: Sendable {
             s += " \(a.outerOptimizer.rawValue) η=\(SVG.label(Double(a.resolvedOuterLr))) μ=\(SVG.label(Double(outer.momentum)))"
             if a.outerLrSchedule != .constant { s += " \(a.outerLrSchedule.rawValue)" }
         }
+        if algorithm == "async" { s = "async K=\(config.asyncWorkers) H=\(config.resolvedAverageEvery)" }
+        let scenario = ReportFamily.scenario(config)
+        if scenario != "fault-free" { s += " (\(scenario))" }
         return s
     }
 }
