@@ -122,6 +122,15 @@ public struct FaultSchedule: Equatable, Sendable {
         /// Each worker's absences, increasing and disjoint.
         public let absences: [Int: [Range<Int>]]
 
+        /// Whether someone leaves or returns at iteration `step` (without allocating: the
+        /// trainer asks between every two iterations).
+        public func changes(at step: Int) -> Bool {
+            for (_, ranges) in absences {
+                for r in ranges where r.lowerBound == step || r.upperBound == step { return true }
+            }
+            return false
+        }
+
         /// The workers present at iteration `step`, increasing.
         public func present(at step: Int) -> [Int] {
             (0..<workers).filter { w in !(absences[w]?.contains { $0.contains(step) } ?? false) }

@@ -12,9 +12,10 @@ extension Trainer {
     /// `activeCommunicator`: reductions over them in worker order, means divided by P, modelled
     /// on the network among P). With `joining`, a worker that returns starts from the present
     /// workers' state (`initializeJoiner`); a resumed run skips it, since the checkpoint was
-    /// written after the join. Called between iterations, where the membership may change.
+    /// written after the join. Called between iterations, where the membership may change; it
+    /// allocates only when it does (or, without `joining`, once at the start of a run).
     func updateMembership(joining: Bool) throws {
-        guard let absences else { return }
+        guard let absences, !joining || absences.changes(at: globalStep) else { return }
         let present = absences.present(at: globalStep)
         if present == members && activeWorkers.count == present.count { return }
         let stayed = members.filter(present.contains)

@@ -170,7 +170,7 @@ struct StudyFaultsCommand: ParsableCommand {
         fault-free, with worker 15 leaving for good at 30 % of the iterations (--faults; not async), \
         and with worker 15 at half speed (--worker-speeds), modelled on a 1gbit:100us network; 3 \
         seeds. The report compares each algorithm's accuracy and modelled time with its fault-free \
-        run. About four hours on two cores. --quick: the mlp, 2 epochs, 1 seed.
+        run. Over an hour on two cores. --quick: the mlp, 2 epochs, 1 seed.
         """)
 
     @Flag(help: "The quick version (mlp, 2 epochs, one seed).") var quick = false

@@ -43,6 +43,7 @@ final class FaultSettingsTests: XCTestCase {
         XCTAssertEqual(absences.present(at: 499), [0, 1, 2, 3])
         XCTAssertEqual(absences.present(at: 500), [0, 1, 2])
         XCTAssertEqual(absences.present(at: 600), [0, 1, 2, 3])
+        XCTAssertEqual((0..<1200).filter(absences.changes(at:)), [500, 600])
         let forever = try FaultSchedule(parsing: "leave:0@0", workers: 2).resolve(workers: 2, stepsPerEpoch: 10, totalSteps: 20)
         XCTAssertEqual(forever.present(at: 0), [1])
         XCTAssertEqual(forever.present(at: 19), [1])
