@@ -77,8 +77,8 @@ extension Trainer {
         epochState.time.communication += now() - t
         peakStepBytes = max(peakStepBytes, communicator.counters.bytes - bytesBefore)
         if let modelled = communicator as? ModelledCommunicator {
-            // One worker's optimizer step: the phase ran replicas.count steps on `lanes` threads.
-            let perWorkerOptimizer = optimizerWall * Double(pool.lanes) / Double(present.count)
+            // One worker's optimizer step: the phase ran present.count steps on up to `lanes` threads.
+            let perWorkerOptimizer = optimizerWall * Double(min(pool.lanes, present.count)) / Double(present.count)
             let communication = modelled.modelledSeconds - modelledBefore
             if clocks != nil {
                 epochState.modelledSeconds += clocks!.advance(present: present, speeds: speeds, synchronizes: syncPlan != .none,
