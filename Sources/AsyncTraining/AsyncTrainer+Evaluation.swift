@@ -93,7 +93,10 @@ extension AsyncTrainer {
     /// (`AsyncStats.modelledRoundNodeSteps`), not the epoch longer. Nil without `--network`.
     func modelledEpochSeconds() throws -> Double? {
         guard config.execution.network != nil else { return nil }
-        let slowest = WorkerClocks.unsynchronized(compute: workers.map(\.sums.compute), speeds: workers.map { speeds[$0.index] })
+        let fixed = config.execution.modelledCompute
+        let compute = workers.map { w -> Double in fixed.map { Double(w.sums.steps) * $0 } ?? w.sums.compute }
+        let slowest = WorkerClocks.unsynchronized(compute: compute,
+                                                  speeds: workers.map { speeds[$0.index] })
         guard communicator.processCount > 1, let comm = evaluationCommunicator else { return slowest }
         let microseconds = try comm.gatherIntegers([Int((slowest * 1e6).rounded())]).map { $0[0] }
         return Double(microseconds.max() ?? 0) / 1e6

@@ -42,6 +42,9 @@ extension RunConfig {
                       "\(flag) applies to plain DiLoCo; Streaming DiLoCo (--streaming-fragments, --streaming-overlap) keeps fragments in flight across all workers")
         }
         _ = try faultSchedule
+        if execution.modelledCompute != nil {
+            try check(execution.network != nil, "--modelled-compute sets the compute of the modelled wall-clock; add --network (e.g. 1gbit:100us)")
+        }
         if try speeds != nil {
             try check(execution.network != nil, "--worker-speeds shapes the modelled wall-clock; add --network (e.g. 1gbit:100us)")
         }

@@ -106,6 +106,9 @@ public struct ExecutionSection: Equatable, Sendable {
     public var faults: String? = nil
     /// `WorkerSpeeds` text: relative speeds for the modelled wall-clock; nil: all equal.
     public var workerSpeeds: String? = nil
+    /// Modelled seconds, greater than 0 and at most 3600, of one worker's compute per iteration
+    /// at speed 1, instead of the measured ones; nil: measured.
+    public var modelledCompute: Double? = nil
 
     public init() {}
 }

@@ -80,17 +80,19 @@ extension Trainer {
             // One worker's optimizer step: the phase ran present.count steps on up to `lanes` threads.
             let perWorkerOptimizer = optimizerWall * Double(min(pool.lanes, present.count)) / Double(present.count)
             let communication = modelled.modelledSeconds - modelledBefore
+            // `--modelled-compute` replaces what this machine measured.
+            let fixed = config.execution.modelledCompute
             if clocks != nil {
                 epochState.modelledSeconds += clocks!.advance(present: present, speeds: speeds, synchronizes: syncPlan != .none,
                                                               communication: communication) { k in
                     let r = stepResults[k]
-                    return r.data + r.forward + r.backward + perWorkerOptimizer
+                    return fixed ?? (r.data + r.forward + r.backward + perWorkerOptimizer)
                 }
             } else if strategy.overlapSteps > 0 {
-                epochState.modelledSeconds += timeline.advance(step: globalStep, compute: slowest + perWorkerOptimizer,
+                epochState.modelledSeconds += timeline.advance(step: globalStep, compute: fixed ?? (slowest + perWorkerOptimizer),
                                                                communication: communication, overlap: strategy.overlapSteps)
             } else {
-                epochState.modelledSeconds += slowest + perWorkerOptimizer + communication
+                epochState.modelledSeconds += (fixed ?? (slowest + perWorkerOptimizer)) + communication
             }
         }
         epochState.steps += 1

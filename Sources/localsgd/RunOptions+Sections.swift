@@ -169,6 +169,7 @@ struct ExecutionOptions: SectionOptions {
     @Option(help: help(\RunConfig.execution.checkpointEvery)) var checkpointEvery: String?
     @Option(help: help(\RunConfig.execution.faults)) var faults: String?
     @Option(help: help(\RunConfig.execution.workerSpeeds)) var workerSpeeds: String?
+    @Option(parsing: .unconditional, help: help(\RunConfig.execution.modelledCompute)) var modelledCompute: Double?
 
     func apply(to s: inout FlagSettings) {
         s.set(\.execution.backend, backend)
@@ -183,6 +184,7 @@ struct ExecutionOptions: SectionOptions {
         s.setOptional(\.execution.checkpointEvery, checkpointEvery)
         s.setOptional(\.execution.faults, faults)
         s.setOptional(\.execution.workerSpeeds, workerSpeeds)
+        s.setOptional(\.execution.modelledCompute, modelledCompute)
     }
 }
 

@@ -50,6 +50,7 @@ extension CLITests {
             (local + ["--faults", "leave:1@99e"], "--faults: 'leave:1@99e' is at iteration"),
             (local + ["--worker-speeds", "1", "--network", "1gbit"], "--worker-speeds has 1 value but there are 2 workers (--workers)"),
             (local + ["--backend", "mpi", "--faults", "leave:1@1"], "--faults is simulated in-process; use --backend inprocess"),
+            (local + ["--modelled-compute", "-1", "--network", "1gbit"], "--modelled-compute must be greater than 0 and at most 3600, got -1"),
         ]
         for (arguments, expected) in refused {
             let r = try run(["train"] + small + arguments + ["--out", dir + "/refused"])
@@ -58,7 +59,7 @@ extension CLITests {
             XCTAssertFalse(r.stderr.contains("Fatal error"), "\(arguments): \(r.stderr)")
         }
         let help = try run(["train", "--help"])
-        for flag in ["--faults", "--worker-speeds"] { XCTAssertTrue(help.stdout.contains(flag), flag) }
+        for flag in ["--faults", "--worker-speeds", "--modelled-compute"] { XCTAssertTrue(help.stdout.contains(flag), flag) }
         let ok = try run(["train"] + small + local + ["--faults", "leave:1@1,join:1@1e", "--worker-speeds", "1,0.5", "--network", "1gbit",
                                                       "--out", dir + "/ok"])
         XCTAssertEqual(ok.status, 0, ok.stderr)

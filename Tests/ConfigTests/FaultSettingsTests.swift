@@ -66,6 +66,10 @@ final class FaultSettingsTests: XCTestCase {
         }
         assertRefused(config { $0.execution.workerSpeeds = "1,1,1,0.5" },
                       "--worker-speeds shapes the modelled wall-clock; add --network (e.g. 1gbit:100us)")
+        assertRefused(config { $0.execution.modelledCompute = 0.01 },
+                      "--modelled-compute sets the compute of the modelled wall-clock; add --network (e.g. 1gbit:100us)")
+        assertRefused(config { network(&$0); $0.execution.modelledCompute = 0 },
+                      "--modelled-compute must be greater than 0 and at most 3600, got 0")
     }
 
     func testFaultsAreRefusedWhereTheyAreNotSimulated() {

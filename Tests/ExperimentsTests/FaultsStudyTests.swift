@@ -24,6 +24,7 @@ final class FaultsStudyTests: XCTestCase {
             XCTAssertEqual(c.model.kind, .cnn, p.name)
             XCTAssertEqual(c.data.dataset, .fashionMNIST, p.name)
             XCTAssertEqual(c.execution.network, "1gbit:100us", p.name)
+            XCTAssertEqual(c.execution.modelledCompute, 0.01, p.name)
             XCTAssertEqual(c.algorithm.kind == .async ? c.asyncWorkers : c.algorithm.workers, 16, p.name)
             XCTAssertNoThrow(try c.validate(), p.name)
         }

@@ -151,6 +151,37 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(clocks.clocks[1], 0.166 + 0.020 + 0.5, accuracy: 1e-12)
     }
 
+    /// The same by hand through the trainer, with `--modelled-compute` fixing the compute: two
+    /// workers at speeds 1 and 0.5, 10 ms per iteration, H = 4, 24 iterations: each of the 6
+    /// periods takes the slow worker's 4·20 ms, then the average's all-reduces among the two.
+    /// With equal speeds, the per-worker clocks give what the model without speeds gives.
+    func testAStragglerRunsModelledTimeByHand() throws {
+        let data = try tinyData(train: 96, test: 24)
+        func run(_ speeds: String?, workers: Int = 2, faults: String? = nil) throws -> (seconds: Double, trainer: Trainer) {
+            let t = try train(plainConfig {
+                $0.algorithm.workers = workers; $0.algorithm.kind = .local; $0.algorithm.localSteps = 4; $0.data.shuffle = true
+                $0.execution.network = "1gbit:100us"; $0.execution.modelledCompute = 0.01; $0.execution.workerSpeeds = speeds
+                $0.execution.faults = faults
+            }, data: data)
+            return (try XCTUnwrap(t.summary().modelledSeconds), t)
+        }
+        let network = try NetworkModel(parsing: "1gbit:100us")
+        let (slow, t) = try run("1,0.5")
+        XCTAssertEqual(t.totalSteps, 24)
+        func average(_ p: Int) -> Double {
+            network.allReduceSeconds(bytes: 4 * t.network.layout.count, workers: p, groupSize: p)
+                + network.allReduceSeconds(bytes: 4 * t.network.stateLayout.count, workers: p, groupSize: p)
+        }
+        XCTAssertEqual(slow, 6 * (4 * 0.020 + average(2)), accuracy: 1e-9)
+        XCTAssertEqual(try run("1,1").seconds, 6 * (4 * 0.010 + average(2)), accuracy: 1e-9)
+        XCTAssertEqual(try run(nil).seconds, 6 * (4 * 0.010 + average(2)), accuracy: 1e-9)
+        // K = 3, the slow worker 2 gone after iteration 8 (3 × 16 = 48 samples a worker, 16 iterations):
+        // 2 periods wait for it, the other 2 average among the 2 present workers only.
+        let dropped = try run("1,1,0.5", workers: 3, faults: "leave:2@8")
+        XCTAssertEqual(dropped.trainer.totalSteps, 16)
+        XCTAssertEqual(dropped.seconds, 2 * (0.080 + average(3)) + 2 * (0.040 + average(2)), accuracy: 1e-9)
+    }
+
     /// Async does not wait: with the slow iteration on a different worker each time, lockstep
     /// (a sync every iteration) pays both slow iterations, async only each worker's own sum.
     func testAsyncModelledTimeDoesNotWaitForTheSlowest() {

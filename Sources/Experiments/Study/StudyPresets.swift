@@ -77,6 +77,11 @@ public enum StudyPreset: String, CaseIterable, Sendable {
     /// Workers of the faults study.
     public static let faultsWorkers = 16
 
+    /// Seconds of one worker's compute per iteration in the faults study's modelled time (about
+    /// the cnn's step at B = 32 on one core here): fixed, so that the modelled times of its runs
+    /// differ by their scenario and not by the noise of a shared machine.
+    public static let faultsModelledCompute = 0.01
+
     /// Iterations of one Fashion-MNIST epoch (60,000 samples) at K = 16, B = 32.
     static let faultsStepsPerEpoch = 60_000 / faultsWorkers / 32
 
@@ -88,12 +93,13 @@ public enum StudyPreset: String, CaseIterable, Sendable {
     /// each fault-free; with worker 15 gone for good at 30 % of the iterations (`--faults
     /// leave:15@S`; not async, whose rounds are not re-formed around a missing node); and with
     /// worker 15 at half speed (`--worker-speeds 1,…,1,0.5`). The recipe is the paper preset's
-    /// (lr 0.0125 scaled to η = 0.025, one epoch of warm-up, cosine), modelled on a 1gbit:100us network.
+    /// (lr 0.0125 scaled to η = 0.025, one epoch of warm-up, cosine), modelled on a 1gbit:100us network
+    /// with a fixed compute per iteration (`faultsModelledCompute`).
     static func faultsSpec(model: String, epochs: Int, seeds: [Int]) -> SweepSpec {
         var spec = SweepSpec(source: "study faults")
         spec.base = ["model": .string(model), "dataset": .string("fashion-mnist"), "epochs": .int(epochs), "workers": .int(faultsWorkers),
                      "lr": .double(0.0125), "warmup_epochs": .int(1), "lr_schedule": .string("cosine"),
-                     "network": .string(quickstartNetwork)]
+                     "network": .string(quickstartNetwork), "modelled_compute": .double(faultsModelledCompute)]
         let lost: (field: String, values: [SweepValue]) = ("faults", [.string("leave:\(faultsWorkers - 1)@\(lostWorkerIteration(epochs: epochs))")])
         let straggler: (field: String, values: [SweepValue]) = ("worker_speeds", [.string(Array(repeating: "1", count: faultsWorkers - 1).joined(separator: ",") + ",0.5")])
         let lockstep: [[(field: String, values: [SweepValue])]] = [
