@@ -78,6 +78,10 @@ public final class OuterOptimization: SyncStrategy {
 
     public var syncs: Int { inner.syncs }
 
+    /// x₀, the weights after the last global synchronization, once the local phase has begun
+    /// (nil before): where a worker that joins starts, so that its pseudo-gradient starts at zero.
+    public var anchorWeights: UnsafePointer<Float>? { anchorSet ? UnsafePointer(anchor.pointer) : nil }
+
     /// Whether an outer step on Δ = x₀ − x̄ at `rate` is plain averaging: SGD at a constant rate
     /// 1 without momentum or decay, whose new x₀ is x̄ itself (x₀ − 1·(x₀ − x̄) in exact
     /// arithmetic), assigned rather than recomputed with a rounding.

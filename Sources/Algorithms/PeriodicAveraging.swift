@@ -61,9 +61,11 @@ public final class PeriodicAveraging: SyncStrategy {
         return levels.last(where: { t % $0.period == 0 })
     }
 
-    /// Groups of the due level's size average after iteration `step`; the last level is global.
+    /// Groups of the due level's size average after iteration `step`; the last level is global:
+    /// all `workers`, which are fewer than the K it was built for while some are away (`--faults`).
     public func plan(step: Int, workers: Int) -> SyncPlan {
         guard let level = dueLevel(step: step) else { return .none }
+        if level == levels[levels.count - 1] { return .averageWeights(groupSize: workers, global: true) }
         return .averageWeights(groupSize: level.groupSize, global: level.groupSize == workers)
     }
 

@@ -86,12 +86,17 @@ extension AsyncTrainer {
     }
 
     /// With `--network`: the epoch's seconds with every node on its own machine and its P threads
-    /// on P cores, i.e. the slowest thread's computing (over every process). The averaging
-    /// overlaps with it: a round the network makes slower makes the average staler
+    /// on P cores, i.e. the slowest thread's computing (over every process); with
+    /// `--worker-speeds`, each thread's own clock, its computing divided by its speed, and the
+    /// latest of them. Nobody waits for anyone at a round: the averaging overlaps with the
+    /// computing, and a round the network makes slower makes the average staler
     /// (`AsyncStats.modelledRoundNodeSteps`), not the epoch longer. Nil without `--network`.
     func modelledEpochSeconds() throws -> Double? {
         guard config.execution.network != nil else { return nil }
-        let slowest = workers.map(\.sums.compute).max() ?? 0
+        let fixed = config.execution.modelledCompute
+        let compute = workers.map { w -> Double in fixed.map { Double(w.sums.steps) * $0 } ?? w.sums.compute }
+        let slowest = WorkerClocks.unsynchronized(compute: compute,
+                                                  speeds: workers.map { speeds[$0.index] })
         guard communicator.processCount > 1, let comm = evaluationCommunicator else { return slowest }
         let microseconds = try comm.gatherIntegers([Int((slowest * 1e6).rounded())]).map { $0[0] }
         return Double(microseconds.max() ?? 0) / 1e6

@@ -57,6 +57,8 @@ public final class AsyncTrainer: TrainingLoop {
     var restoredBytes = 0
     /// This process's threads' computing seconds and steps so far (for `--network`).
     var measuredCompute: (seconds: Double, steps: Int) = (0, 0)
+    /// `--worker-speeds`, one per worker thread (global index; all 1 without it).
+    let speeds: [Double]
 
     public init(config: RunConfig, data: DataSplit, communicator: Communicator,
                 evaluationCommunicator: Communicator? = nil) throws {
@@ -69,6 +71,7 @@ public final class AsyncTrainer: TrainingLoop {
             throw TrainingError("async across processes needs a second communicator for evaluation")
         }
         setup = try RunSetup(config: config, data: data, workers: config.asyncWorkers)
+        speeds = try config.speeds?.speeds ?? WorkerSpeeds(uniform: config.asyncWorkers).speeds
         // An injected latency delays each round's start on the averaging loop's thread, not the workers.
         var comm = config.execution.injectLatency > 0 ? DelayedCommunicator(communicator, latency: config.execution.injectLatency) : communicator
         if let text = config.execution.network {

@@ -152,5 +152,12 @@ extension RunConfig {
                     "Write a checkpoint every \(CheckpointPeriod.help) into OUT/checkpoints/"),
         ConfigField("sync_record", .execution, \.execution.syncRecord,
                     "Lockstep runs: write OUT/syncs.jsonl, one line of about 300 bytes per synchronization (every iteration for minibatch SGD) with its bytes, consensus distance, pseudo-gradient norm and update cosine; async runs write none"),
+        ConfigField(optional: "faults", .execution, \.execution.faults, maxLength: 4096, defaultNote: "none",
+                    "Workers that leave and rejoin, in-process only: leave:K@S,join:K@S,… (worker K stops after iteration S, or at epoch Se, e.g. leave:3@2e, and takes part again from join's point with the present workers' average); an absent worker computes nothing, its shard is skipped and averages divide by the present count; for minibatch, local, post-local, slowmo and diloco"),
+        ConfigField(optional: "worker_speeds", .execution, \.execution.workerSpeeds, maxLength: 4096, defaultNote: "all equal",
+                    "Relative worker speeds for the modelled wall-clock (needs --network): K values greater than 0 and at most 1000 (e.g. 1,1,1,0.5), or lognormal:σ (σ at most 3, per-worker speeds exp(σ·z) drawn once from the seed); each worker's modelled compute is its measured compute / speed and every sync waits for the slowest present worker"),
+        ConfigField(optional: "modelled_compute", .execution, \.execution.modelledCompute, range: FieldRange(lower: 0, upper: 3600, lowerOpen: true),
+                    defaultNote: "measured",
+                    "Seconds of one worker's compute per iteration (data, forward, backward and optimizer step, at speed 1) for the modelled wall-clock instead of what this machine measured, so that runs compare without its noise (needs --network), {range}"),
     ]
 }

@@ -12,6 +12,7 @@ extension RunConfig {
         try validateSchedule()
         try validateAlgorithm()
         try validateAsync()
+        try validateFaults()
         do {
             try optimizerConfig.validate()
             try scheduleConfig.validate()

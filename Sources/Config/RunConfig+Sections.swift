@@ -104,6 +104,13 @@ public struct ExecutionSection: Equatable, Sendable {
     public var checkpointEvery: String? = nil
     /// Lockstep runs: `on` writes `syncs.jsonl`, one line per synchronization (`SyncRecord`).
     public var syncRecord: SyncRecordSetting = .on
+    /// `FaultSchedule` text: workers that leave and rejoin (in-process only); nil: none.
+    public var faults: String? = nil
+    /// `WorkerSpeeds` text: relative speeds for the modelled wall-clock; nil: all equal.
+    public var workerSpeeds: String? = nil
+    /// Modelled seconds, greater than 0 and at most 3600, of one worker's compute per iteration
+    /// at speed 1, instead of the measured ones; nil: measured.
+    public var modelledCompute: Double? = nil
 
     public init() {}
 }

@@ -119,4 +119,6 @@ public enum Stream {
     public static let layers: UInt64 = 5
     /// Drawing tokens from a language model (`localsgd sample`).
     public static let sampling: UInt64 = 6
+    /// Per-worker speeds of `--worker-speeds lognormal:σ`, drawn once per run.
+    public static let workerSpeeds: UInt64 = 7
 }

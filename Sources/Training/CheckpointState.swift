@@ -44,6 +44,9 @@ public struct CheckpointState: Codable {
     package var peakStepBytes: Int?
     /// Lockstep with overlapping collectives: the modelled clock and what is in flight.
     package var timeline: ModelledTimeline?
+    /// Lockstep with `--worker-speeds` or `--faults` and a network: each worker's modelled clock.
+    /// Who is present is a function of the step and `--faults`, so it needs no field.
+    package var clocks: WorkerClocks?
     /// Flat buffers by name: "worker.3.parameters", "node.0.state", "strategy.slowmo.u".
     package var buffers: [String: [Float]] = [:]
 
@@ -67,7 +70,7 @@ public struct CheckpointState: Codable {
 
     enum CodingKeys: String, CodingKey {
         case version, step, workers, localWorkers, parameterCount, stateCount, previousLearningRates, optimizerSteps, strategy
-        case history, epochState, totalTime, trainingBytes, config, async, dataFingerprint, peakStepBytes, timeline, syncRecorder
+        case history, epochState, totalTime, trainingBytes, config, async, dataFingerprint, peakStepBytes, timeline, syncRecorder, clocks
     }
 
     /// The buffer `name`, which must hold `count` values.

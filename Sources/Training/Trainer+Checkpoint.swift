@@ -47,6 +47,7 @@ extension Trainer {
             state.syncRecorder = syncRecorder.state
             state.buffers.merge(syncRecorder.anchorBuffers()) { $1 }
         }
+        state.clocks = clocks
         return state
     }
 
@@ -77,5 +78,6 @@ extension Trainer {
         restoredBytes = state.trainingBytes
         peakStepBytes = state.peakStepBytes ?? 0
         timeline = state.timeline ?? ModelledTimeline()
+        if clocks != nil { clocks = state.clocks ?? WorkerClocks(workers: config.algorithm.workers) }
     }
 }

@@ -6,9 +6,11 @@ import Tensor
 
 extension Trainer {
     /// The average of all K workers' weights and BatchNorm statistics (§3: the study averages
-    /// before every validation, outside training). Workers are not modified.
+    /// before every validation, outside training); with `--faults`, of the workers present.
+    /// Workers are not modified.
     public func averagedModel() throws -> Replica {
         if communicator.workers == 1 { return replicas[0] }
+        if absences != nil && members.count == 1 { return replicas[members[0]] }
         let target = evaluationReplica
         if communicator.processCount == 1 {
             // Sum in worker order, then divide by K: the in-process all-reduce's arithmetic.
@@ -28,7 +30,7 @@ extension Trainer {
     }
 
     private func average(_ buffer: KeyPath<Replica, FloatBuffer>, into target: FloatBuffer) {
-        ModelEvaluation.average(replicas.map { $0[keyPath: buffer].pointer }, into: target, pool: pool)
+        ModelEvaluation.average(members.map { replicas[$0][keyPath: buffer].pointer }, into: target, pool: pool)
     }
 
     /// Mean loss and accuracy of `replica` on `dataset`, in batches of `evalBatchSize` spread
@@ -62,7 +64,7 @@ extension Trainer {
         let bytes = trainingBytes
         let metrics = EpochMetrics(
             epoch: epoch + 1, steps: globalStep,
-            trainLoss: e.lossSum / Double(max(1, e.steps * lossDivisor)),
+            trainLoss: e.lossSum / Double(max(1, e.workerSteps(lossDivisor))),
             trainAccuracy: Double(e.correct) / Double(max(1, e.samples * setup.labelsPerSample)),
             testLoss: test.loss, testAccuracy: test.accuracy, testBitsPerChar: setup.bitsPerCharacter(test.loss),
             lr: schedule.learningRate(atStep: globalStep - 1),
@@ -106,7 +108,9 @@ extension Trainer {
     }
 
     /// Payload bytes of training collectives per worker (evaluation's averaging excluded).
-    var trainingBytes: Int { restoredBytes + communicator.counters.bytes - evaluationBytes }
+    var trainingBytes: Int {
+        restoredBytes + communicator.counters.bytes + subsetCommunicators.values.reduce(0) { $0 + $1.counters.bytes } - evaluationBytes
+    }
 
     package func summary() -> RunSummary {
         var summary = setup.summary(history: history, steps: globalStep, localSteps: config.algorithm.localSteps, totalTime: totalTime,

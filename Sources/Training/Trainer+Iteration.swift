@@ -11,7 +11,9 @@ extension Trainer {
         let lr = schedule.learningRate(atStep: globalStep)
         let first = communicator.localWorkers.lowerBound
         let start = now()
-        pool.run(replicas.count) { k, lane in
+        let present = members
+        pool.run(present.count) { i, lane in
+            let k = present[i]
             let worker = first + k
             let t0 = now()
             var rng = RandomGenerator(seed: config.execution.seed, Stream.augmentation, UInt64(epoch), UInt64(worker), UInt64(m))
@@ -30,7 +32,7 @@ extension Trainer {
         let computeWall = now() - start
         var measured = WorkerStep()
         var slowest = 0.0
-        for k in 0..<replicas.count {
+        for k in present {
             let r = stepResults[k]
             guard r.loss.isFinite else {
                 throw TrainingError("the training loss of worker \(first + k) became \(r.loss) at epoch \(epoch + 1), step \(m + 1); \(divergenceAdvice)")
@@ -42,62 +44,73 @@ extension Trainer {
             measured.backward += r.backward
             slowest = max(slowest, r.data + r.forward + r.backward)
         }
-        epochState.samples += replicas.count * config.schedule.batchSize
+        epochState.samples += present.count * config.schedule.batchSize
+        if present.count < replicas.count { epochState.absentWorkerSteps = (epochState.absentWorkerSteps ?? 0) + replicas.count - present.count }
         let total = max(1e-12, measured.data + measured.forward + measured.backward)
         epochState.time.data += computeWall * measured.data / total
         epochState.time.forward += computeWall * measured.forward / total
         epochState.time.backward += computeWall * measured.backward / total
 
+        // Without faults the active workers are all of them and the communicator the run's.
+        let communicator = activeCommunicator
         let modelledBefore = (communicator as? ModelledCommunicator)?.modelledSeconds ?? 0
         let bytesBefore = communicator.counters.bytes
         // The strategy plans; the trainer fuses the plan's arithmetic into the optimizer pass.
         // Compressed payloads are decoded and reduced by the codec, never fused.
-        let plan = strategy.plan(step: globalStep, workers: communicator.workers)
-        let fusion = compressor != nil ? SyncFusion() : SyncFusion(plan: plan, workers: communicator.workers)
-        let context = SyncContext(step: globalStep, learningRate: lr, workers: workerSet, communicator: communicator,
+        let syncPlan = strategy.plan(step: globalStep, workers: communicator.workers)
+        let fusion = compressor != nil ? SyncFusion() : SyncFusion(plan: syncPlan, workers: communicator.workers)
+        let context = SyncContext(step: globalStep, learningRate: lr, workers: activeWorkers, communicator: communicator,
                                   fusion: fusion, compression: compressor, recorder: syncRecorder)
-        syncRecorder?.beginIteration(step: globalStep, plan: plan, workers: workerSet, communicator: communicator)
-        try timeCommunication { try strategy.afterBackward(context) }
-        var t = now()
-        pool.run(replicas.count) { k, _ in
+        syncRecorder?.beginIteration(step: globalStep, plan: syncPlan, workers: activeWorkers, communicator: communicator)
+        try timeCommunication(communicator) { try strategy.afterBackward(context) }
+        let t = now()
+        pool.run(present.count) { i, _ in
+            let k = present[i]
             optimizer.step(parameters: replicas[k].parameters.pointer, gradients: replicas[k].gradients.pointer,
                            state: optimizerStates[k], learningRate: lr, gradientDivisor: fusion.gradientDivisor,
                            parameterScale: fusion.parameterScale)
         }
         let optimizerWall = now() - t
         epochState.time.optimizer += optimizerWall
-        try timeCommunication {
+        try timeCommunication(communicator) {
             try strategy.afterStep(context)
             syncRecorder?.endIteration(context)
         }
         peakStepBytes = max(peakStepBytes, communicator.counters.bytes - bytesBefore)
         if let modelled = communicator as? ModelledCommunicator {
-            // One worker's optimizer step: the phase ran replicas.count steps on `lanes` threads.
-            let perWorkerOptimizer = optimizerWall * Double(pool.lanes) / Double(replicas.count)
-            let collectives = modelled.modelledSeconds - modelledBefore
-            if strategy.overlapSteps > 0 {
-                epochState.modelledSeconds += timeline.advance(step: globalStep, compute: slowest + perWorkerOptimizer,
-                                                               communication: collectives, overlap: strategy.overlapSteps)
+            // One worker's optimizer step: the phase ran present.count steps on up to `lanes` threads.
+            let perWorkerOptimizer = optimizerWall * Double(min(pool.lanes, present.count)) / Double(present.count)
+            let communication = modelled.modelledSeconds - modelledBefore
+            epochState.modelledCommunication = (epochState.modelledCommunication ?? 0) + communication
+            // `--modelled-compute` replaces what this machine measured.
+            let fixed = config.execution.modelledCompute
+            if clocks != nil {
+                epochState.modelledSeconds += clocks!.advance(present: present, speeds: speeds, synchronizes: syncPlan != .none,
+                                                              communication: communication) { k in
+                    let r = stepResults[k]
+                    return fixed ?? (r.data + r.forward + r.backward + perWorkerOptimizer)
+                }
+            } else if strategy.overlapSteps > 0 {
+                epochState.modelledSeconds += timeline.advance(step: globalStep, compute: fixed ?? (slowest + perWorkerOptimizer),
+                                                               communication: communication, overlap: strategy.overlapSteps)
             } else {
-                epochState.modelledSeconds += slowest + perWorkerOptimizer + collectives
+                epochState.modelledSeconds += (fixed ?? (slowest + perWorkerOptimizer)) + communication
             }
-            epochState.modelledCommunication = (epochState.modelledCommunication ?? 0) + collectives
         }
         epochState.steps += 1
     }
 
-    /// Runs a strategy phase as communication time; if it issued a collective, records the
-    /// wall-clock since the end of the previous one (what `NetworkModel.waitForSlowest` compares
-    /// across processes).
-    private func timeCommunication(_ phase: () throws -> Void) throws {
-        let rounds = communicator.counters.rounds
+    /// Runs a strategy phase as communication time; if it issued a collective on `comm`, records
+    /// the wall-clock since the end of the previous one (what `NetworkModel.waitForSlowest`
+    /// compares across processes).
+    private func timeCommunication(_ comm: Communicator, _ phase: () throws -> Void) throws {
+        let rounds = comm.counters.rounds
         let start = now()
         try phase()
         let end = now()
         epochState.time.communication += end - start
-        guard communicator.counters.rounds != rounds else { return }
+        guard comm.counters.rounds != rounds else { return }
         if let last = lastSyncEnd { secondsBetweenSyncs.append(start - last) }
         lastSyncEnd = end
     }
-
 }

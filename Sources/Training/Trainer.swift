@@ -46,6 +46,21 @@ public final class Trainer: TrainingLoop {
     var secondsBetweenSyncs: [Double] = []
     /// When the last collective (or the last all-process synchronisation) ended.
     var lastSyncEnd: Double?
+    /// With `--faults`: who is away when; nil: every worker always present.
+    let absences: FaultSchedule.Absences?
+    /// `--worker-speeds`, one per worker (all 1 without it).
+    let speeds: [Double]
+    /// Per-worker modelled clocks, with `--worker-speeds` or `--faults` (nil: the lockstep model
+    /// of `EpochAccumulator.modelledSeconds`).
+    var clocks: WorkerClocks?
+    /// The workers present at the current iteration, increasing (all of them without faults).
+    var members: [Int]
+    /// The present workers' buffers and a communicator of just them, which the strategy sees:
+    /// the full set and `communicator` while all are present.
+    var activeWorkers: WorkerSet
+    var activeCommunicator: Communicator
+    /// The communicators of smaller memberships met so far, by their members.
+    var subsetCommunicators: [[Int]: Communicator] = [:]
 
     let pool: ThreadPool
     let networks: [Network]
@@ -59,15 +74,7 @@ public final class Trainer: TrainingLoop {
 
     public init(config: RunConfig, data: DataSplit, communicator: Communicator) throws {
         try config.validate()
-        var communicator = communicator
-        if config.execution.injectLatency > 0 { communicator = DelayedCommunicator(communicator, latency: config.execution.injectLatency) }
-        if let text = config.execution.network {
-            do {
-                communicator = ModelledCommunicator(communicator, network: try NetworkModel(parsing: text))
-            } catch let e as CommError {
-                throw TrainingError("--network: \(e.description)")
-            }
-        }
+        let communicator = try Trainer.wrap(communicator, config: config)
         guard communicator.workers == config.algorithm.workers else {
             throw TrainingError("the communicator has \(communicator.workers) workers but --workers is \(config.algorithm.workers)")
         }
@@ -110,7 +117,9 @@ public final class Trainer: TrainingLoop {
             throw TrainingError("the switching point (iteration \(s)) is past the end of training (\(config.schedule.epochs * stepsPerEpoch) iterations)")
         }
         // Streaming DiLoCo's fragment synchronizations are not recorded (yet).
+        // Nor are syncs among the present workers of a run with --faults (the record is of all K).
         syncRecorder = config.execution.syncRecord == .on && config.algorithm.workers > 1 && !config.algorithm.isStreaming
+            && (config.execution.faults ?? "").trimmingCharacters(in: .whitespaces).isEmpty
             ? SyncRecorder(workers: config.algorithm.workers, localWorkers: communicator.localWorkers, count: net.layout.count,
                            stepsPerEpoch: stepsPerEpoch, groupSizes: strategy.averagingGroupSizes)
             : nil
@@ -118,6 +127,15 @@ public final class Trainer: TrainingLoop {
                               state: replicas.map(\.state.pointer), momentum: optimizerStates.map(\.momentum.pointer),
                               parameterCount: net.layout.count, stateCount: net.stateLayout.count,
                               optimizerStates: optimizerStates)
+        let workers = config.algorithm.workers
+        absences = try config.faultSchedule?.resolve(workers: workers, stepsPerEpoch: stepsPerEpoch,
+                                                     totalSteps: config.schedule.epochs * stepsPerEpoch)
+        let given = try config.speeds
+        speeds = given?.speeds ?? WorkerSpeeds(uniform: workers).speeds
+        clocks = (absences != nil || given != nil) && config.execution.network != nil ? WorkerClocks(workers: workers) : nil
+        members = Array(0..<local)
+        activeWorkers = workerSet
+        activeCommunicator = communicator
         let batchShape = setup.batchShape
         laneImages = (0..<lanes).map { _ in Tensor(batchShape) }
         let labelCapacity = setup.labelCapacity
@@ -174,6 +192,8 @@ public final class Trainer: TrainingLoop {
             try communicator.barrier()
             lastSyncEnd = now()
         }
+        // A resumed run's checkpoint was written after any join at its step: nobody joins here.
+        try updateMembership(joining: false)
         var lastReport = now()
         while globalStep < totalSteps {
             let epoch = globalStep / stepsPerEpoch, m = globalStep % stepsPerEpoch
@@ -186,6 +206,7 @@ public final class Trainer: TrainingLoop {
                 onEvent?(.progress(progress()))
             }
             if globalStep % stepsPerEpoch == 0 { try finishEpoch(epoch) }
+            if globalStep < totalSteps { try updateMembership(joining: true) }
             try afterProgress?()
         }
         return summary()
@@ -197,7 +218,7 @@ public final class Trainer: TrainingLoop {
         let rate = Double(e.samples) / elapsed
         return setup.progress(epoch: (globalStep - 1) / stepsPerEpoch, done: globalStep,
                               inEpoch: (globalStep - 1) % stepsPerEpoch + 1,
-                              loss: e.lossSum / Double(max(1, e.steps * replicas.count)), samplesPerSecond: rate,
+                              loss: e.lossSum / Double(max(1, e.workerSteps(replicas.count))), samplesPerSecond: rate,
                               secondsPerStep: elapsed / Double(max(1, e.steps)))
     }
 }
@@ -236,8 +257,14 @@ package struct EpochAccumulator: Codable, Equatable {
     var start: Double = 0
     /// Seconds the epoch's training would take with one worker per machine on the `--network`
     /// model: per iteration the slowest worker's compute and its optimizer step, plus the
-    /// modelled collectives (and, over MPI, the wait for the slowest process at each one).
+    /// modelled collectives (and, over MPI, the wait for the slowest process at each one;
+    /// `WorkerClocks` with speeds or faults).
     var modelledSeconds: Double = 0
     /// The modelled collectives of the epoch's training (nil without `--network`).
     var modelledCommunication: Double?
+    /// Worker-iterations of absent workers (`--faults`); nil when none were away.
+    var absentWorkerSteps: Int?
+
+    /// Worker-iterations that computed a loss, with `workers` per iteration when all are present.
+    func workerSteps(_ workers: Int) -> Int { steps * workers - (absentWorkerSteps ?? 0) }
 }

@@ -174,6 +174,9 @@ struct ExecutionOptions: SectionOptions {
     @Option(name: .customLong("init"), help: help(\RunConfig.execution.initWeights)) var initWeights: String?
     @Option(help: help(\RunConfig.execution.checkpointEvery)) var checkpointEvery: String?
     @Option(help: help(\RunConfig.execution.syncRecord)) var syncRecord: SyncRecordSetting?
+    @Option(help: help(\RunConfig.execution.faults)) var faults: String?
+    @Option(help: help(\RunConfig.execution.workerSpeeds)) var workerSpeeds: String?
+    @Option(parsing: .unconditional, help: help(\RunConfig.execution.modelledCompute)) var modelledCompute: Double?
 
     func apply(to s: inout FlagSettings) {
         s.set(\.execution.backend, backend)
@@ -187,6 +190,9 @@ struct ExecutionOptions: SectionOptions {
         s.setOptional(\.execution.initWeights, initWeights)
         s.setOptional(\.execution.checkpointEvery, checkpointEvery)
         s.set(\.execution.syncRecord, syncRecord)
+        s.setOptional(\.execution.faults, faults)
+        s.setOptional(\.execution.workerSpeeds, workerSpeeds)
+        s.setOptional(\.execution.modelledCompute, modelledCompute)
     }
 }
 

@@ -38,3 +38,32 @@ final class AsyncNetworkTests: XCTestCase {
         XCTAssertNil(plain.stats.modelledRoundSeconds)
     }
 }
+
+/// `--worker-speeds` and `--modelled-compute` for async: every thread's clock runs at its own
+/// speed and nobody waits at a round, where local SGD on the same network waits for the slowest
+/// worker at every average and pays the all-reduce.
+final class AsyncStragglerTests: XCTestCase {
+    func testAsyncDoesNotWaitForTheStraggler() throws {
+        let data = try tinyData(train: 96, test: 24)
+        func config(_ kind: AlgorithmKindName) -> RunConfig {
+            tinyConfig {
+                $0.algorithm.kind = kind == .async ? .async : .local
+                if kind == .async { $0.async.asyncDeterministic = true; $0.async.nodes = 2; $0.async.averageEvery = 4 }
+                else { $0.algorithm.workers = 2; $0.algorithm.localSteps = 4 }
+                $0.execution.network = "1gbit:100us"; $0.execution.workerSpeeds = "1,0.5"; $0.execution.modelledCompute = 0.01
+            }
+        }
+        let async = try AsyncTrainer(config: config(.async), data: data, communicator: InProcessCommunicator(workers: 2, threads: 1))
+        let asyncSeconds = try XCTUnwrap(try async.run().modelledSeconds)
+        // 2 epochs of 12 iterations (48 samples per worker, B = 4); the slow thread takes 20 ms each.
+        XCTAssertEqual(asyncSeconds, 24 * 0.01 / 0.5, accuracy: 1e-9)
+        let local = try Trainer(config: config(.local), data: data, communicator: InProcessCommunicator(workers: 2, threads: 1))
+        let summary = try local.run()
+        let network = try NetworkModel(parsing: "1gbit:100us")
+        let average = network.allReduceSeconds(bytes: 4 * summary.parameters, workers: 2, groupSize: 2)
+            + network.allReduceSeconds(bytes: 4 * local.replicas[0].state.count, workers: 2, groupSize: 2)
+        XCTAssertEqual(try XCTUnwrap(summary.modelledSeconds), 6 * (4 * 0.01 / 0.5 + average), accuracy: 1e-9)
+    }
+
+    enum AlgorithmKindName { case async, local }
+}

@@ -37,3 +37,34 @@ extension CLITests {
         XCTAssertLessThan(summary["peak_bytes_per_step"] as! Int, summary["bytes_communicated"] as! Int)
     }
 }
+
+/// `--faults` and `--worker-speeds` from the command line: bad values are sentences with a
+/// non-zero exit, `--help` lists both, and a faulty run with a straggler completes.
+extension CLITests {
+    func testFaultFlags() throws {
+        let dir = try temporaryDirectory()
+        let local = ["--algorithm", "local", "--workers", "2", "--local-steps", "2"]
+        let refused: [([String], String)] = [
+            (local + ["--faults", "leave:2@3"], "--faults: 'leave:2@3' names worker 2, but the workers are 0 to 1 (--workers 2)"),
+            (local + ["--faults", "leave:0@1,leave:1@1"], "--faults leaves no worker present at iteration 1; at least one worker must always be present"),
+            (local + ["--faults", "leave:1@99e"], "--faults: 'leave:1@99e' is at iteration"),
+            (local + ["--worker-speeds", "1", "--network", "1gbit"], "--worker-speeds has 1 value but there are 2 workers (--workers)"),
+            (local + ["--backend", "mpi", "--faults", "leave:1@1"], "--faults is simulated in-process; use --backend inprocess"),
+            (local + ["--modelled-compute", "-1", "--network", "1gbit"], "--modelled-compute must be greater than 0 and at most 3600, got -1"),
+        ]
+        for (arguments, expected) in refused {
+            let r = try run(["train"] + small + arguments + ["--out", dir + "/refused"])
+            XCTAssertNotEqual(r.status, 0, "\(arguments)")
+            XCTAssertTrue(r.stderr.contains(expected), "\(arguments): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("Fatal error"), "\(arguments): \(r.stderr)")
+        }
+        let help = try run(["train", "--help"])
+        for flag in ["--faults", "--worker-speeds", "--modelled-compute"] { XCTAssertTrue(help.stdout.contains(flag), flag) }
+        let ok = try run(["train"] + small + local + ["--faults", "leave:1@1,join:1@1e", "--worker-speeds", "1,0.5", "--network", "1gbit",
+                                                      "--out", dir + "/ok"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/ok/config.json"))) as! [String: Any]
+        XCTAssertEqual(config["faults"] as? String, "leave:1@1,join:1@1e")
+        XCTAssertEqual(config["worker_speeds"] as? String, "1,0.5")
+    }
+}

@@ -138,13 +138,14 @@ final class RunConfigSectionsTests: XCTestCase {
         XCTAssertEqual(Set(names).count, names.count)
         XCTAssertEqual(Set(paths).count, paths.count)
         XCTAssertEqual(Set(RunConfig.fields.map(\.keyPath)).count, names.count)
-        XCTAssertEqual(names.count, 68)
+        XCTAssertEqual(names.count, 71)
         // every field reaches config.json under its name (unset optional ones are left out)
         let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(RunConfig())) as! [String: Any]
         let unset: Set = ["data_dir", "decay_epochs", "switch_epoch", "switch_step", "network", "average_every",
-                          "average_seconds", "init", "checkpoint_every", "outer_lr", "outer_momentum", "grad_clip", "qsr_alpha", "streaming_mix"]
+                          "average_seconds", "init", "checkpoint_every", "outer_lr", "outer_momentum", "grad_clip", "qsr_alpha", "streaming_mix",
+                          "faults", "worker_speeds", "modelled_compute"]
         XCTAssertEqual(Set(encoded.keys), Set(names).subtracting(unset))
-        XCTAssertEqual(RunConfig.ranges.count, 40)
+        XCTAssertEqual(RunConfig.ranges.count, 41)
         XCTAssertEqual(RunConfig.integerListFields, ["decay_epochs", "group_size", "global_every"])
         XCTAssertEqual(RunConfig.field(\RunConfig.schedule.epochs).help, "Epochs to train, 1 to 10000 (default 10).")
         XCTAssertEqual(RunConfig.field(\RunConfig.optimizer.weightDecay).help,

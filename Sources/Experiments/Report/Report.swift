@@ -151,6 +151,7 @@ extension ReportFamily {
             ("Loss curves — DiLoCo, local and minibatch SGD", f.lossCurves),
             ("Synchronizations — consensus distance and pseudo-gradient norm", f.syncFigure),
             ("Trade-off — accuracy vs communication", f.accuracyVsCommunication),
+            ("Faults — Accuracy and modelled time with a lost worker or a straggler", f.faultFigure),
         ]
         for (title, build) in builders {
             switch build() {
@@ -161,8 +162,10 @@ extension ReportFamily {
                     let a = g.config.algorithm
                     return a.compress != .none || a.hasVaryingLocalSteps || a.isStreaming
                 }
+                let faults = groups.contains { ReportFamily.scenario($0.config) != "fault-free" }
                 if !(title.hasPrefix("Convex") && model != "logreg") && !(title.hasPrefix("Loss curves") && !diloco)
-                    && !title.hasPrefix("Synchronizations") && !(title.hasPrefix("Trade-off") && !communication) {
+                    && !title.hasPrefix("Synchronizations") && !(title.hasPrefix("Trade-off") && !communication)
+                    && !(title.hasPrefix("Faults") && !faults) {
                     skipped.append(SkippedFigure(title: title, reason: reason))
                 }
             }

@@ -42,6 +42,9 @@ public struct RunGroup: Sendable {
         "slowmo_momentum", "slowmo_nesterov", "group_size", "global_every", "seed", "threads", "decay_epochs",
         "outer_optimizer", "outer_lr", "outer_momentum", "outer_lr_schedule", "qsr_alpha",
         "compress", "compress_ratio", "error_feedback", "streaming_fragments", "streaming_overlap", "streaming_mix",
+        "faults", "worker_speeds",
+        // async's own knobs, so that async runs share their lockstep peers' family
+        "nodes", "threads_per_node", "average_every", "async_deterministic",
     ]
 
     /// Groups finished runs by config minus seed and threads, keeping the order of first appearance.
@@ -103,6 +106,9 @@ public struct RunGroup: Sendable {
             s += " " + (a.compress == .topk ? "top-k \(SVG.label(100 * a.compressRatio))%" : a.compress.rawValue)
             if a.errorFeedback { s += "+EF" }
         }
+        if algorithm == "async" { s = "async K=\(config.asyncWorkers) H=\(config.resolvedAverageEvery)" }
+        let scenario = ReportFamily.scenario(config)
+        if scenario != "fault-free" { s += " (\(scenario))" }
         return s
     }
 }

@@ -14,6 +14,8 @@ public enum StudyPreset: String, CaseIterable, Sendable {
     case compressionQuick = "compression-quick"
     case schedules
     case schedulesQuick = "schedules-quick"
+    case faults
+    case faultsQuick = "faults-quick"
 
     /// The study's inter-node link (§A.4: 10 Gb/s Ethernet), flat: every all-reduce crosses it, as the
     /// study measured for K > 8 (the two-level model's hierarchical all-reduce would send far less).
@@ -77,7 +79,50 @@ public enum StudyPreset: String, CaseIterable, Sendable {
             return StudyPreset.schedulesSpec(model: model ?? "cnn", epochs: 4, seeds: [1, 2, 3])
         case .schedulesQuick:
             return StudyPreset.schedulesSpec(model: model ?? "cnn", epochs: 2, seeds: [1])
+        case .faults:
+            return StudyPreset.faultsSpec(model: model ?? "cnn", epochs: 4, seeds: [1, 2, 3])
+        case .faultsQuick:
+            return StudyPreset.faultsSpec(model: model ?? "mlp", epochs: 2, seeds: [1])
         }
+    }
+
+    /// Workers of the faults study.
+    public static let faultsWorkers = 16
+
+    /// Seconds of one worker's compute per iteration in the faults study's modelled time (about
+    /// the cnn's step at B = 32 on one core here): fixed, so that the modelled times of its runs
+    /// differ by their scenario and not by the noise of a shared machine.
+    public static let faultsModelledCompute = 0.01
+
+    /// Iterations of one Fashion-MNIST epoch (60,000 samples) at K = 16, B = 32.
+    static let faultsStepsPerEpoch = 60_000 / faultsWorkers / 32
+
+    /// The iteration at 30 % of `epochs` epochs of the faults study, where its last worker leaves.
+    public static func lostWorkerIteration(epochs: Int) -> Int { 3 * epochs * faultsStepsPerEpoch / 10 }
+
+    /// What a lost worker or a straggler costs: K = 16 on Fashion-MNIST, minibatch SGD, local SGD
+    /// with H = 4 and 16, and asynchronous local SGD (sequentialised, 16 nodes of one thread, H = 4),
+    /// each fault-free; with worker 15 gone for good at 30 % of the iterations (`--faults
+    /// leave:15@S`; not async, whose rounds are not re-formed around a missing node); and with
+    /// worker 15 at half speed (`--worker-speeds 1,…,1,0.5`). The recipe is the paper preset's
+    /// (lr 0.0125 scaled to η = 0.025, one epoch of warm-up, cosine), modelled on a 1gbit:100us network
+    /// with a fixed compute per iteration (`faultsModelledCompute`).
+    static func faultsSpec(model: String, epochs: Int, seeds: [Int]) -> SweepSpec {
+        var spec = SweepSpec(source: "study faults")
+        spec.base = ["model": .string(model), "dataset": .string("fashion-mnist"), "epochs": .int(epochs), "workers": .int(faultsWorkers),
+                     "lr": .double(0.0125), "warmup_epochs": .int(1), "lr_schedule": .string("cosine"),
+                     "network": .string(quickstartNetwork), "modelled_compute": .double(faultsModelledCompute)]
+        let lost: (field: String, values: [SweepValue]) = ("faults", [.string("leave:\(faultsWorkers - 1)@\(lostWorkerIteration(epochs: epochs))")])
+        let straggler: (field: String, values: [SweepValue]) = ("worker_speeds", [.string(Array(repeating: "1", count: faultsWorkers - 1).joined(separator: ",") + ",0.5")])
+        let lockstep: [[(field: String, values: [SweepValue])]] = [
+            [("algorithm", [.string("minibatch")])],
+            [("algorithm", [.string("local")]), ("local_steps", ints([4, 16]))],
+        ]
+        let async: [(field: String, values: [SweepValue])] = [("algorithm", [.string("async")]), ("nodes", [.int(faultsWorkers)]),
+                                                              ("average_every", [.int(4)]), ("async_deterministic", [.bool(true)])]
+        spec.includes = lockstep + lockstep.map { $0 + [lost] } + lockstep.map { $0 + [straggler] } + [async, async + [straggler]]
+        if seeds != [1] { spec.seeds = ints(seeds) }
+        return spec
     }
 
     /// Compressed communication at K = 16 (§ "Compressed communication" of the README): fp32,

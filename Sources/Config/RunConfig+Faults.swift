@@ -1,0 +1,56 @@
+import Foundation
+import Algorithms
+
+extension RunConfig {
+    /// The algorithms `--faults` is simulated for, and `--worker-speeds` modelled for (with
+    /// async): those whose every reduction is over all workers at once (hierarchical groups,
+    /// Streaming DiLoCo's fragments in flight and async's rounds are not re-formed around a
+    /// missing worker).
+    public static let faultAlgorithms: [AlgorithmKind] = [.minibatch, .local, .postLocal, .slowmo, .diloco]
+
+    /// The parsed `--faults`, or nil when none are given.
+    public var faultSchedule: FaultSchedule? {
+        get throws {
+            guard let text = execution.faults, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+            return try FaultSchedule(parsing: text, workers: algorithm.workers)
+        }
+    }
+
+    /// The parsed `--worker-speeds`, or nil when none are given.
+    public var speeds: WorkerSpeeds? {
+        get throws {
+            guard let text = execution.workerSpeeds, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+            return try WorkerSpeeds(parsing: text, workers: algorithm.kind == .async ? asyncWorkers : algorithm.workers,
+                                    seed: execution.seed)
+        }
+    }
+
+    /// Checks of `--faults` and `--worker-speeds` that need no data; each failure names the flag.
+    /// Where the points fall in the run is checked once the iterations are known
+    /// (`FaultSchedule.resolve`).
+    func validateFaults() throws {
+        let kinds = RunConfig.faultAlgorithms.map(\.rawValue).joined(separator: ", ")
+        func given(_ text: String?) -> Bool { !(text ?? "").trimmingCharacters(in: .whitespaces).isEmpty }
+        for (flag, given) in [("--faults", given(execution.faults)), ("--worker-speeds", given(execution.workerSpeeds))] where given {
+            try check(execution.backend == .inprocess,
+                      "\(flag) is simulated in-process; use --backend inprocess (under MPI a failed rank is a real failure, not a modelled one)")
+            let speedsOnAsync = flag == "--worker-speeds" && algorithm.kind == .async
+            try check(RunConfig.faultAlgorithms.contains(algorithm.kind) || speedsOnAsync,
+                      "\(flag) applies to --algorithm \(kinds)\(flag == "--worker-speeds" ? ", async" : "") only (the algorithm is \(algorithm.kind.rawValue))"
+                      + (algorithm.kind == .async ? "; async's averaging rounds are not re-formed around a missing node" : ""))
+            try check(algorithm.streamingFragments == 1 && algorithm.streamingOverlap == 0,
+                      "\(flag) applies to plain DiLoCo; Streaming DiLoCo (--streaming-fragments, --streaming-overlap) keeps fragments in flight across all workers")
+        }
+        if given(execution.faults) {
+            try check(algorithm.compress == .none,
+                      "--faults with --compress: the codec's anchors and error-feedback residuals are kept for all K workers, and a worker away would come back to stale ones; give one or the other")
+        }
+        _ = try faultSchedule
+        if execution.modelledCompute != nil {
+            try check(execution.network != nil, "--modelled-compute sets the compute of the modelled wall-clock; add --network (e.g. 1gbit:100us)")
+        }
+        if try speeds != nil {
+            try check(execution.network != nil, "--worker-speeds shapes the modelled wall-clock; add --network (e.g. 1gbit:100us)")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import XCTest
+@testable import Experiments
+import Config
+import Training
+
+/// `localsgd study faults`: the runs it plans, and the report figure that compares each
+/// algorithm's faulty runs with its fault-free one.
+final class FaultsStudyTests: XCTestCase {
+    func testThePresetPlansEachAlgorithmFaultFreeWithALostWorkerAndWithAStraggler() throws {
+        let points = try StudyPreset.faults.spec().expand(threads: 1)
+        XCTAssertEqual(points.count, 9 * 3 + 2 * 3, "3 lockstep runs × 3 scenarios and async × 2, 3 seeds each")
+        XCTAssertEqual(Set(points.map(\.config.execution.seed)), [1, 2, 3])
+        // 30 % of 4 epochs of 117 iterations (60,000 / 16 / 32).
+        XCTAssertEqual(StudyPreset.lostWorkerIteration(epochs: 4), 140)
+        let lost = points.filter { $0.config.execution.faults != nil }
+        XCTAssertEqual(Set(lost.map(\.config.execution.faults)), ["leave:15@140"])
+        XCTAssertEqual(Set(lost.map(\.config.algorithm.kind)), [.minibatch, .local])
+        let slow = points.filter { $0.config.execution.workerSpeeds != nil }
+        XCTAssertEqual(slow.count, 4 * 3)
+        XCTAssertEqual(try slow[0].config.speeds?.speeds, Array(repeating: 1, count: 15) + [0.5])
+        for p in points {
+            let c = p.config
+            XCTAssertEqual(c.model.kind, .cnn, p.name)
+            XCTAssertEqual(c.data.dataset, .fashionMNIST, p.name)
+            XCTAssertEqual(c.execution.network, "1gbit:100us", p.name)
+            XCTAssertEqual(c.execution.modelledCompute, 0.01, p.name)
+            XCTAssertEqual(c.algorithm.kind == .async ? c.asyncWorkers : c.algorithm.workers, 16, p.name)
+            XCTAssertNoThrow(try c.validate(), p.name)
+        }
+        XCTAssertEqual(Set(points.filter { $0.config.algorithm.kind == .local }.map(\.config.algorithm.localSteps)), [4, 16])
+        let async = points.filter { $0.config.algorithm.kind == .async }
+        XCTAssertTrue(async.allSatisfy { $0.config.async.asyncDeterministic && $0.config.resolvedAverageEvery == 4 })
+        let quick = try StudyPreset.faultsQuick.spec().expand(threads: 1)
+        XCTAssertEqual(quick.count, 11)
+        XCTAssertEqual(Set(quick.map(\.config.model.kind)), [.mlp])
+        XCTAssertEqual(Set(quick.compactMap(\.config.execution.faults)), ["leave:15@70"])
+    }
+
+    func testTheFaultsFigureComparesEachAlgorithmWithItsFaultFreeRun() throws {
+        let dir = NSTemporaryDirectory() + "localsgd-faults-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spec = try Fixtures.spec("""
+        dataset = "synthetic"
+        synthetic_train = 64
+        synthetic_test = 32
+        model = "logreg"
+        epochs = 2
+        batch_size = 8
+        threads = 1
+        workers = 2
+        network = "1gbit:100us"
+
+        [[include]]
+        algorithm = ["minibatch", "local"]
+
+        [[include]]
+        algorithm = ["minibatch", "local"]
+        faults = "leave:1@2"
+
+        [[include]]
+        algorithm = ["minibatch", "local"]
+        worker_speeds = "1,0.5"
+        """, in: dir)
+        let status = try SweepRunner(points: spec.expand(), directory: dir + "/out", launcher: InProcessLauncher(), source: "test").run()
+        XCTAssertEqual(status.failed, 0, "\(status.runs.compactMap(\.error))")
+        let report = try Report.load([dir + "/out"])
+        XCTAssertEqual(report.families.count, 1, "fault scenarios share their family")
+        let figure = try XCTUnwrap(report.figures.first { $0.id == "faults" })
+        guard case .bar(let accuracy) = figure.charts[0], case .bar(let time) = figure.charts[1] else { return XCTFail("two bar charts") }
+        XCTAssertEqual(Set(accuracy.categories), ["minibatch K=2", "local K=2 H=1"])
+        XCTAssertEqual(accuracy.series.map(\.name), ["fault-free", "faults leave:1@2", "speeds w1×0.5"])
+        func value(_ algorithm: String, _ edit: (RunConfig) -> Bool, _ quantity: (RunSummary) -> Double) throws -> Double {
+            let run = try XCTUnwrap(report.records.first { $0.config.algorithm.kind.rawValue == algorithm && edit($0.config) })
+            return quantity(try XCTUnwrap(run.summary))
+        }
+        let scenarios: [(RunConfig) -> Bool] = [{ $0.execution.faults == nil && $0.execution.workerSpeeds == nil },
+                                                { $0.execution.faults != nil }, { $0.execution.workerSpeeds != nil }]
+        for (s, scenario) in scenarios.enumerated() {
+            for (i, category) in accuracy.categories.enumerated() {
+                let algorithm = String(category.split(separator: " ")[0])
+                XCTAssertEqual(accuracy.series[s].values[i], try value(algorithm, scenario) { 100 * $0.testAccuracy })
+                XCTAssertEqual(time.series[s].values[i], try value(algorithm, scenario) { $0.modelledSeconds ?? -1 })
+            }
+        }
+        XCTAssertTrue(report.records.contains { $0.label == "local K=2 H=1 (faults leave:1@2)" })
+    }
+}
