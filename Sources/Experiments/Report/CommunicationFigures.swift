@@ -48,7 +48,7 @@ extension ReportFamily {
         }
         guard !charts.isEmpty else { return .skipped("needs finished runs with K > 1 that communicated") }
         return .drawn(Figure(id: "communication", title: "Trade-off — accuracy vs communication",
-                             caption: "Final " + (text ? "held-out loss" : "validation accuracy") + " (median over seeds, min–max bars) against the megabytes each worker sent, the synchronizations and the modelled training time (the family's median compute per iteration plus each run's modelled communication, so the machine's load does not blur it), one line per way of communicating; along a line the points are its runs at different H (minibatch SGD is H = 1: the most bytes and rounds). A codec or schedule that is better at equal communication lies above (for loss: below) the others at the same x.",
+                             caption: "Final " + (text ? "held-out loss" : "validation accuracy") + " (median over seeds, min–max bars) against the megabytes each worker sent, the synchronizations and the modelled training time (the family's median compute per iteration plus each run's modelled communication, so the machine's load does not blur it), one line per way of communicating; along a line the points are its runs at different H (minibatch SGD is H = 1: the most bytes and rounds). Streaming DiLoCo counts each fragment's synchronization. A codec or schedule that is better at equal communication lies above (for loss: below) the others at the same x.",
                              charts: charts))
     }
 
@@ -67,7 +67,8 @@ extension ReportFamily {
         }
         let differing = (0..<3).filter { i in Set(parts.map { $0[i] }).count > 1 }
         return parts.map { p in
-            let name = differing.map { p[$0] }.filter { !$0.isEmpty }.joined(separator: ", ")
+            // Streaming runs a constant H: its name says streaming, not the schedule.
+            let name = differing.filter { !($0 == 1 && !p[2].isEmpty) }.map { p[$0] }.filter { !$0.isEmpty }.joined(separator: ", ")
             return name.isEmpty ? "runs" : name
         }
     }
