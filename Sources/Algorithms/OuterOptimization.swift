@@ -115,17 +115,27 @@ public final class OuterOptimization: SyncStrategy {
 
     /// `--compress`: every worker sends its pseudo-gradient x₀ − x_k (computed in place in its
     /// weights), the outer step takes the decoded mean, every worker and anchor becomes the new x₀.
+    /// The sync record sees it as the plain path's global average and outer step: the workers'
+    /// weights before, the decoded mean x̄ = x₀ − Δ̄ after.
     private func compressedOuterStep(_ c: SyncContext, _ compression: PayloadCompressor) throws {
-        let x0 = anchor.pointer, w = c.workers
+        let x0 = anchor.pointer, w = c.workers, workers = c.communicator.workers
+        c.recorder?.willAverage(c, groupSize: workers)
         for x in w.parameters { for i in 0..<count { x[i] = x0[i] - x[i] } }
-        try compression.allReduce(w.parameters, groupSize: c.communicator.workers, stream: .pseudoGradient,
-                                  communicator: c.communicator)
+        try compression.allReduce(w.parameters, groupSize: workers, stream: .pseudoGradient, communicator: c.communicator)
+        let meanDelta = pseudoGradient.pointer
+        meanDelta.update(from: w.parameters[0], count: count)
         var exchanged = c
         exchanged.weightsExchanged = true
+        exchanged.recorder = nil  // recorded here, around the exchange
         try inner.afterStep(exchanged)
-        outerStep(pseudoGradient: w.parameters[0], step: c.step, innerRate: c.learningRate)
+        if let recorder = c.recorder {
+            for x in w.parameters { for i in 0..<count { x[i] = x0[i] - meanDelta[i] } }
+            recorder.didAverage(c, groupSize: workers)
+        }
+        outerStep(pseudoGradient: meanDelta, step: c.step, innerRate: c.learningRate)
         for p in w.parameters { p.update(from: x0, count: count) }
         compression.setAnchors(to: x0)
+        c.recorder?.didOuterStep(c, momentum: outerState.momentum.pointer)
     }
 
     /// x₀ ← one outer-optimizer step from x₀ on a pseudo-gradient whose difference part
@@ -133,7 +143,7 @@ public final class OuterOptimization: SyncStrategy {
     func outerStep(pseudoGradient delta: UnsafePointer<Float>, step: Int, innerRate gamma: Float) {
         let d = pseudoGradient.pointer
         switch pseudoGradientForm {
-        case .difference: d.update(from: delta, count: count)
+        case .difference: if UnsafePointer(d) != delta { d.update(from: delta, count: count) }
         case .perInnerRate: for i in 0..<count { d[i] = delta[i] / gamma }
         }
         outer.step(parameters: anchor.pointer, gradients: d, state: outerState, learningRate: outerRate(step: step, innerRate: gamma))

@@ -34,6 +34,9 @@ extension AlgorithmConfig {
             throw StrategyError("global_every must be at least 1, got \(bad)")
         }
         if let alpha = qsrAlpha, !(alpha > 0 && alpha.isFinite) { throw StrategyError("qsr_alpha must be positive, got \(alpha)") }
+        if compress != .none && levels(workers: workers).count > 1 && (kind == .hierarchical || kind == .postLocal) {
+            throw StrategyError("--compress with group levels (--group-size below K): each worker's anchor is its group's last average, so compressed deltas would leave the groups apart after a global average; use it with one level, or with slowmo or diloco, whose outer step resets every anchor")
+        }
         if hasVaryingLocalSteps && levels(workers: workers).count > 1 {
             throw StrategyError("a --local-steps schedule or --qsr-alpha times global averages only; with group levels (--group-size below K) the levels' periods would be ambiguous, so give hierarchical a constant --local-steps")
         }
@@ -48,8 +51,8 @@ extension AlgorithmConfig {
         guard streamingOverlap >= 0 else {
             throw StrategyError("--streaming-overlap must be at least 0, got \(streamingOverlap)")
         }
-        if let alpha = streamingMix, !(alpha >= 0 && alpha <= 1) {
-            throw StrategyError("--streaming-mix must be in [0, 1], got \(alpha)")
+        if let alpha = streamingMix, !(alpha >= 0 && alpha < 1) {
+            throw StrategyError("--streaming-mix must be in [0, 1) (at 1 the synchronized fragment would never be applied), got \(alpha)")
         }
         guard isStreaming || streamingMix != nil else { return }
         guard kind == .diloco else {
@@ -57,6 +60,9 @@ extension AlgorithmConfig {
         }
         if streamingMix != nil && streamingOverlap == 0 {
             throw StrategyError("--streaming-mix mixes a result that arrives --streaming-overlap steps late: give --streaming-overlap above 0 with it")
+        }
+        guard streamingFragments <= localSteps else {
+            throw StrategyError("--streaming-fragments \(streamingFragments) needs --local-steps of at least \(streamingFragments), so that the fragments' offsets ⌊p·H/P⌋ differ (got \(localSteps): every fragment would sync at once)")
         }
         guard streamingOverlap < localSteps else {
             throw StrategyError("--streaming-overlap must be below --local-steps (\(localSteps)), so a fragment's result arrives before its next synchronization; got \(streamingOverlap)")

@@ -42,6 +42,8 @@ extension RunConfig {
                       "\(flag) applies to plain DiLoCo; Streaming DiLoCo (--streaming-fragments, --streaming-overlap) keeps fragments in flight across all workers")
         }
         if given(execution.faults) {
+            try check(algorithm.groupSize.allSatisfy { $0 >= algorithm.workers },
+                      "--faults with group levels (--group-size below K): a worker away would leave its group smaller than the others, and groups must divide the present workers; give --faults without --group-size")
             try check(algorithm.compress == .none,
                       "--faults with --compress: the codec's anchors and error-feedback residuals are kept for all K workers, and a worker away would come back to stale ones; give one or the other")
         }

@@ -89,7 +89,11 @@ extension RunConfig {
         case "checkpoint_every" where !text.trimmingCharacters(in: .whitespaces).isEmpty && CheckpointPeriod(parsing: text) == nil:
             return "\(name) takes \(CheckpointPeriod.help), got '\(text)'"
         case "network":
-            do { _ = try NetworkModel(parsing: text) } catch { return "\(name): \(error)" }
+            do { _ = try NetworkModel(parsing: text) } catch {
+                // The caller ends the sentence.
+                let sentence = "\(error)"
+                return "\(name): " + (sentence.hasSuffix(".") ? String(sentence.dropLast()) : sentence)
+            }
         default: break
         }
         return nil

@@ -203,7 +203,12 @@ final class StreamingDiLoCoTests: XCTestCase {
                        "--streaming-fragments 4 is more than this model's 3 layers with parameters; each fragment needs at least one, so give at most 3")
         XCTAssertEqual(error { $0.streamingOverlap = 4 },
                        "--streaming-overlap must be below --local-steps (4), so a fragment's result arrives before its next synchronization; got 4")
-        XCTAssertEqual(error { $0.streamingOverlap = 1; $0.streamingMix = 1.5 }, "--streaming-mix must be in [0, 1], got 1.5")
+        XCTAssertEqual(error { $0.streamingOverlap = 1; $0.streamingMix = 1.5 },
+                       "--streaming-mix must be in [0, 1) (at 1 the synchronized fragment would never be applied), got 1.5")
+        XCTAssertEqual(error { $0.streamingOverlap = 1; $0.streamingMix = 1 },
+                       "--streaming-mix must be in [0, 1) (at 1 the synchronized fragment would never be applied), got 1.0")
+        XCTAssertEqual(error { $0.streamingFragments = 3; $0.localSteps = 2 },
+                       "--streaming-fragments 3 needs --local-steps of at least 3, so that the fragments' offsets ⌊p·H/P⌋ differ (got 2: every fragment would sync at once)")
         XCTAssertEqual(error { $0.streamingMix = 0.5 },
                        "--streaming-mix mixes a result that arrives --streaming-overlap steps late: give --streaming-overlap above 0 with it")
         XCTAssertEqual(error { $0.kind = .slowmo; $0.streamingFragments = 2 },

@@ -14,6 +14,8 @@ final class SyncRecordTests: XCTestCase {
         let comm: InProcessCommunicator
         let recorder: SyncRecorder
         let strategy: SyncStrategy
+        /// `--compress`: payloads travel through it.
+        var compression: PayloadCompressor?
         init(workers: Int, count: Int, strategy: SyncStrategy, stepsPerEpoch: Int = 8) {
             parameters = (0..<workers).map { _ in FloatBuffer(count: count) }
             gradients = (0..<workers).map { _ in FloatBuffer(count: count) }
@@ -32,8 +34,8 @@ final class SyncRecordTests: XCTestCase {
         func step(_ t: Int, local: () -> Void = {}) throws {
             let plan = strategy.plan(step: t, workers: comm.workers)
             let c = SyncContext(step: t, learningRate: 0.1, workers: workers, communicator: comm,
-                                fusion: plan == .reduceGradients ? SyncFusion(plan: plan, workers: comm.workers) : SyncFusion(),
-                                recorder: recorder)
+                                fusion: plan == .reduceGradients && compression == nil ? SyncFusion(plan: plan, workers: comm.workers) : SyncFusion(),
+                                compression: compression, recorder: recorder)
             recorder.beginIteration(step: t, plan: plan, workers: workers, communicator: comm)
             try strategy.afterBackward(c)
             local()
@@ -93,6 +95,26 @@ final class SyncRecordTests: XCTestCase {
         XCTAssertEqual(next.pseudoGradientNorm, 0)
         XCTAssertEqual(next.consensusDistance, 0)
         XCTAssertNil(next.updateCosine, "no worker moved")
+    }
+
+    /// With --compress the pseudo-gradients travel encoded, and the record is that of the plain
+    /// path: the workers' weights before, the decoded mean after, the outer step's momentum
+    /// (fp16 carries these values exactly, so the numbers are the plain path's).
+    func testCompressedDiLoCoRecordsItsOuterStepLikeThePlainOne() throws {
+        let inner = PostLocalSGD(switchStep: 0, averaging: PeriodicAveraging(levels: [.init(groupSize: 2, period: 2)]))
+        let outer = OuterOptimization(inner: inner, parameterCount: 2, outer: AlgorithmConfig.outerOptimizer(momentum: 0.9, nesterov: true),
+                                      pseudoGradient: .difference, rate: .schedule(OuterLearningRate(base: 0.7)), stateKey: "outer")
+        let run = Run(workers: 2, count: 2, strategy: outer)
+        run.compression = PayloadCompressor(codec: try PayloadCodec(kind: .fp16), errorFeedback: false, count: 2, workers: 2,
+                                            localWorkers: 0..<2, streams: [.pseudoGradient])
+        try run.step(0)
+        try run.step(1) { run.set(0, [3, 0]); run.set(1, [0, 4]) }
+        let r = try XCTUnwrap(try run.recorder.collect(run.comm).first)
+        XCTAssertEqual(r.kind, .outer)
+        XCTAssertEqual(r.pseudoGradientNorm, 2.5)
+        XCTAssertEqual(r.outerMomentumNorm, 2.5)
+        XCTAssertEqual(r.consensusDistance, 2.5, "each worker 2.5 from x̄ = (1.5, 2)")
+        XCTAssertEqual(r.codecError, 0)
     }
 
     /// A global average also averages every group, so it renews the groups' anchors and H.

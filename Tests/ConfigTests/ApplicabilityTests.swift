@@ -48,12 +48,23 @@ final class ApplicabilityTests: XCTestCase {
                       "--group-size 2,4 needs one --global-every factor H_b per group level (groups average every --local-steps H, the next level every H·H_b); a level without one coincides with the next and never averages on its own")
     }
 
+    /// Combinations whose state would be wrong are refused before anything runs: compressed deltas
+    /// with group levels (each group's anchor differs, so a global average left groups apart), and
+    /// --faults with group levels (a smaller group no longer divides the present workers).
+    func testCompressionAndFaultsRefuseGroupLevels() {
+        assertRefused(config(.hierarchical) { $0.algorithm.groupSize = [2]; $0.algorithm.globalEvery = [2]; $0.algorithm.compress = .fp16 },
+                      "--compress with group levels (--group-size below K): each worker's anchor is its group's last average, so compressed deltas would leave the groups apart after a global average; use it with one level, or with slowmo or diloco, whose outer step resets every anchor")
+        assertRefused(config(.postLocal) { $0.algorithm.switchEpoch = 1; $0.algorithm.groupSize = [2]; $0.algorithm.globalEvery = [2]; $0.execution.faults = "leave:3@3" },
+                      "--faults with group levels (--group-size below K): a worker away would leave its group smaller than the others, and groups must divide the present workers; give --faults without --group-size")
+    }
+
     func testSettingsThatApplyAndDefaultsPass() throws {
         try config(.hierarchical) { $0.algorithm.groupSize = [2]; $0.algorithm.globalEvery = [2] }.validate()
         try config(.hierarchical) { $0.algorithm.groupSize = [4] }.validate()  // one level: all workers
         try config(.slowmo) { $0.algorithm.switchEpoch = 1; $0.algorithm.slowmoMomentum = 0.7 }.validate()
         try config(.diloco) { $0.algorithm.switchEpoch = 1; $0.algorithm.outerLr = 0.5; $0.algorithm.qsrAlpha = 0.1 }.validate()
         try config(.postLocal) { $0.algorithm.switchEpoch = 1; $0.algorithm.groupSize = [2]; $0.algorithm.globalEvery = [2] }.validate()
+        try config(.diloco) { $0.algorithm.groupSize = [2]; $0.algorithm.globalEvery = [2]; $0.algorithm.compress = .int8 }.validate()
         for kind in [AlgorithmKind.minibatch, .local, .slowmo, .diloco] { try config(kind) { _ in }.validate() }
     }
 }

@@ -53,10 +53,11 @@ final class FaultSettingsTests: XCTestCase {
         let network: (inout RunConfig) -> Void = { $0.execution.network = "1gbit:100us" }
         let cases: [(String, String)] = [
             ("1,1,0.5", "--worker-speeds has 3 values but there are 4 workers (--workers); give one speed per worker, e.g. 1,1,0.5, or lognormal:σ"),
-            ("1,1,0,1", "--worker-speeds: '0' is not a speed; each must be a number greater than 0 and at most 1000 (relative to 1)"),
-            ("1,1,-2,1", "--worker-speeds: '-2' is not a speed; each must be a number greater than 0 and at most 1000 (relative to 1)"),
-            ("1,1,fast,1", "--worker-speeds: 'fast' is not a speed; each must be a number greater than 0 and at most 1000 (relative to 1)"),
-            ("1,1,inf,1", "--worker-speeds: 'inf' is not a speed; each must be a number greater than 0 and at most 1000 (relative to 1)"),
+            ("1,1,0,1", "--worker-speeds: '0' is not a speed; each must be a number from 0.001 to 1000 (relative to 1)"),
+            ("1,1e-320,1,1", "--worker-speeds: '1e-320' is not a speed; each must be a number from 0.001 to 1000 (relative to 1)"),
+            ("1,1,-2,1", "--worker-speeds: '-2' is not a speed; each must be a number from 0.001 to 1000 (relative to 1)"),
+            ("1,1,fast,1", "--worker-speeds: 'fast' is not a speed; each must be a number from 0.001 to 1000 (relative to 1)"),
+            ("1,1,inf,1", "--worker-speeds: 'inf' is not a speed; each must be a number from 0.001 to 1000 (relative to 1)"),
             ("lognormal:0", "--worker-speeds: lognormal:0 needs a σ greater than 0 and at most 3, e.g. lognormal:0.3"),
             ("lognormal:4", "--worker-speeds: lognormal:4 needs a σ greater than 0 and at most 3, e.g. lognormal:0.3"),
             ("lognormal:", "--worker-speeds: lognormal: needs a σ greater than 0 and at most 3, e.g. lognormal:0.3"),
