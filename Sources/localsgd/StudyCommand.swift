@@ -170,7 +170,7 @@ struct StudyCompressionCommand: ParsableCommand {
         16 (weight deltas compressed), each with --compress none, fp16, int8 and topk (1 % kept), \
         and top-k with --error-feedback; 3 seeds, a 1gbit:100us network modelled. The report plots \
         accuracy against megabytes sent, synchronizations and modelled time, one line per codec. \
-        About three hours on two cores. --quick: one epoch, one seed, about half an hour.
+        About an hour and a half on two cores. --quick: one epoch, one seed, about ten minutes.
         """)
 
     @Flag(help: "The quick version (one epoch, one seed).") var quick = false
@@ -196,7 +196,7 @@ struct StudySchedulesCommand: ParsableCommand {
         DiLoCo over plain averaging at H = 16 with 4 fragments, with and without 2 steps of overlap \
         (the bytes of local SGD at H = 16, a lower peak); 3 seeds, a 1gbit:100us network modelled. \
         The report plots accuracy against megabytes sent, synchronizations and modelled time. \
-        About three hours on two cores. --quick: 2 epochs, one seed, about twenty minutes.
+        About two hours on two cores. --quick: 2 epochs, one seed, about ten minutes.
         """)
 
     @Flag(help: "The quick version (2 epochs, one seed).") var quick = false
