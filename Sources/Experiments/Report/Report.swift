@@ -60,13 +60,16 @@ public struct Report: Sendable {
     /// `runs.csv`: one row per run with its config's study fields and its summary.
     public var runsCSV: String {
         let header = ["run", "finished", "model", "dataset", "epochs", "algorithm", "workers", "local_steps", "switch_epoch",
-                      "lr_schedule", "slowmo_lr", "slowmo_momentum", "outer_optimizer", "outer_lr", "outer_momentum", "seed",
+                      "compress", "error_feedback", "qsr_alpha", "streaming_fragments", "streaming_overlap", "lr_schedule", "slowmo_lr", "slowmo_momentum", "outer_optimizer", "outer_lr", "outer_momentum", "seed",
                       "test_accuracy", "test_loss", "test_bits_per_char", "train_accuracy",
                       "train_loss", "steps", "syncs", "bytes_communicated", "seconds", "training_seconds", "modelled_seconds", "error"]
         let rows = records.map { r -> [String] in
             let c = r.config, s = r.summary, a = c.algorithm, diloco = a.kind == .diloco
             return [r.name, s == nil ? "false" : "true", c.model.kind.rawValue, c.data.dataset.rawValue, String(c.schedule.epochs), a.kind.rawValue,
-                    String(a.workers), String(a.localSteps), CSV.number(r.switchEpoch), c.schedule.lrSchedule.rawValue,
+                    String(a.workers), String(a.localSteps), CSV.number(r.switchEpoch),
+                    a.compress == .topk ? "topk \(a.compressRatio)" : a.compress.rawValue, a.errorFeedback ? "true" : "false",
+                    a.qsrAlpha.map { CSV.number(Double($0)) } ?? "", String(a.streamingFragments), String(a.streamingOverlap),
+                    c.schedule.lrSchedule.rawValue,
                     CSV.number(Double(a.slowmoLr)), CSV.number(Double(a.slowmoMomentum)),
                     diloco ? a.outerOptimizer.rawValue : "", diloco ? CSV.number(Double(a.resolvedOuterLr)) : "",
                     diloco ? CSV.number(Double(a.dilocoOuterOptimizer.momentum)) : "", String(c.execution.seed),
