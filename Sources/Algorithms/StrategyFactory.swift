@@ -61,8 +61,8 @@ extension AlgorithmConfig {
         if streamingMix != nil && streamingOverlap == 0 {
             throw StrategyError("--streaming-mix mixes a result that arrives --streaming-overlap steps late: give --streaming-overlap above 0 with it")
         }
-        guard streamingFragments <= localSteps else {
-            throw StrategyError("--streaming-fragments \(streamingFragments) needs --local-steps of at least \(streamingFragments), so that the fragments' offsets ⌊p·H/P⌋ differ (got \(localSteps): every fragment would sync at once)")
+        guard localSteps > 1 else {
+            throw StrategyError("--streaming-fragments \(streamingFragments) needs --local-steps of at least 2: with H = 1 every fragment's offset ⌊p·H/P⌋ is 0, so all would synchronize at once")
         }
         guard streamingOverlap < localSteps else {
             throw StrategyError("--streaming-overlap must be below --local-steps (\(localSteps)), so a fragment's result arrives before its next synchronization; got \(streamingOverlap)")

@@ -207,8 +207,8 @@ final class StreamingDiLoCoTests: XCTestCase {
                        "--streaming-mix must be in [0, 1) (at 1 the synchronized fragment would never be applied), got 1.5")
         XCTAssertEqual(error { $0.streamingOverlap = 1; $0.streamingMix = 1 },
                        "--streaming-mix must be in [0, 1) (at 1 the synchronized fragment would never be applied), got 1.0")
-        XCTAssertEqual(error { $0.streamingFragments = 3; $0.localSteps = 2 },
-                       "--streaming-fragments 3 needs --local-steps of at least 3, so that the fragments' offsets ⌊p·H/P⌋ differ (got 2: every fragment would sync at once)")
+        XCTAssertEqual(error { $0.streamingFragments = 3; $0.localSteps = 1 },
+                       "--streaming-fragments 3 needs --local-steps of at least 2: with H = 1 every fragment's offset ⌊p·H/P⌋ is 0, so all would synchronize at once")
         XCTAssertEqual(error { $0.streamingMix = 0.5 },
                        "--streaming-mix mixes a result that arrives --streaming-overlap steps late: give --streaming-overlap above 0 with it")
         XCTAssertEqual(error { $0.kind = .slowmo; $0.streamingFragments = 2 },

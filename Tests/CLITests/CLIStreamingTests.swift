@@ -14,7 +14,7 @@ extension CLITests {
             (diloco + ["--streaming-overlap", "4"],
              "--streaming-overlap must be below --local-steps (4), so a fragment's result arrives before its next synchronization; got 4"),
             (diloco + ["--streaming-overlap", "-1"], "localsgd: error: --streaming-overlap must be between 0 and 1000000, got -1."),
-            (diloco + ["--streaming-overlap", "1", "--streaming-mix", "1.5"], "localsgd: error: --streaming-mix must be between 0 and 1, got 1.5."),
+            (diloco + ["--streaming-overlap", "1", "--streaming-mix", "1.5"], "localsgd: error: --streaming-mix must be at least 0 and under 1, got 1.5."),
             (diloco + ["--streaming-mix", "0.5"],
              "--streaming-mix mixes a result that arrives --streaming-overlap steps late: give --streaming-overlap above 0 with it"),
             (["--algorithm", "local", "--workers", "2", "--streaming-fragments", "2"],
