@@ -78,7 +78,7 @@ extension Trainer {
         epochState = EpochAccumulator()
         epochState.syncsAtStart = strategy.syncs
         epochState.bytesAtStart = bytes
-        secondsBetweenSyncs = []
+        secondsBetweenSyncs.removeAll(keepingCapacity: true)  // no allocation in the next epoch's steps
         lastSyncEnd = communicator.processCount > 1 ? now() : nil  // the evaluation's collectives just synchronised the ranks
         onEvent?(.epochFinished(metrics))
     }

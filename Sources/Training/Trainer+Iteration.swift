@@ -109,7 +109,8 @@ extension Trainer {
         try phase()
         let end = now()
         epochState.time.communication += end - start
-        guard comm.counters.rounds != rounds else { return }
+        // Only the processes of an MPI run compare these (`NetworkModel.waitForSlowest`).
+        guard comm.processCount > 1, comm.counters.rounds != rounds else { return }
         if let last = lastSyncEnd { secondsBetweenSyncs.append(start - last) }
         lastSyncEnd = end
     }
