@@ -10,7 +10,18 @@ extension RunConfig {
         (["switch_epoch", "switch_step"], [.postLocal, .hierarchical, .slowmo, .diloco], (.local, "local SGD after a minibatch phase is --algorithm post-local")),
         (["group_size", "global_every"], [.hierarchical, .postLocal, .slowmo, .diloco], (.local, "averaging inside groups is --algorithm hierarchical")),
         (["qsr_alpha"], [.local, .hierarchical, .postLocal, .slowmo, .diloco], (.minibatch, "minibatch SGD reduces gradients every step")),
+        (["momentum_sync"], [.local, .hierarchical, .postLocal, .slowmo, .diloco, .async],
+         (.minibatch, "minibatch SGD's workers apply the same reduced gradient, so their momentum never differs")),
     ]
+
+    /// Whether this run's algorithm reads `field`: false only for an algorithm-specific field
+    /// (see `applicability`) of another algorithm, left at its default. Sweeps leave such fields
+    /// out of run names.
+    public func reads(_ field: String) -> Bool {
+        guard let rule = RunConfig.applicability.first(where: { $0.fields.contains(field) }), !rule.kinds.contains(algorithm.kind),
+              let f = RunConfig.field(named: field) else { return true }
+        return f.show(self) != f.show(RunConfig())
+    }
 
     /// Throws for an algorithm-specific field given to an algorithm that does not read it, and
     /// for group levels that could never average on their own.

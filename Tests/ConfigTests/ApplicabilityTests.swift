@@ -34,6 +34,8 @@ final class ApplicabilityTests: XCTestCase {
                       "--switch-step applies to --algorithm post-local, hierarchical, slowmo, diloco only (the algorithm is minibatch)")
         assertRefused(config(.local) { $0.algorithm.groupSize = [2]; $0.algorithm.globalEvery = [2] },
                       "--group-size applies to --algorithm hierarchical, post-local, slowmo, diloco only (the algorithm is local); averaging inside groups is --algorithm hierarchical")
+        assertRefused(config(.minibatch) { $0.algorithm.momentumSync = .reset },
+                      "--momentum-sync applies to --algorithm local, hierarchical, post-local, slowmo, diloco, async only (the algorithm is minibatch); minibatch SGD's workers apply the same reduced gradient, so their momentum never differs")
         assertRefused(config(.minibatch) { $0.algorithm.qsrAlpha = 0.1 },
                       "--qsr-alpha applies to --algorithm local, hierarchical, post-local, slowmo, diloco only (the algorithm is minibatch); minibatch SGD reduces gradients every step")
         assertRefused(config(.minibatch) { $0.algorithm.localStepsSchedule = [LocalStepsPoint(localSteps: 1, start: 0, inEpochs: false), LocalStepsPoint(localSteps: 4, start: 8, inEpochs: false)] },

@@ -79,6 +79,46 @@ final class SweepRunnerTests: XCTestCase {
         XCTAssertEqual(third.launched, [])
     }
 
+    /// A field varied for one algorithm is left out of the names of runs whose algorithm does not
+    /// read it; a finished run under the name it had when such fields were named is kept, renamed.
+    func testNamesLeaveOutFieldsTheAlgorithmDoesNotReadAndFormerNamesAreAdopted() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let points = try Fixtures.spec(Fixtures.base + """
+        [[include]]
+        algorithm = "minibatch"
+        workers = 2
+
+        [[include]]
+        algorithm = "slowmo"
+        workers = 2
+        local_steps = 2
+        slowmo_momentum = [0.5, 0.7]
+        momentum_sync = ["local", "reset"]
+        """, in: dir).expand()
+        XCTAssertEqual(points.map(\.name), [
+            "algorithm=minibatch,workers=2,local_steps=1",
+            "algorithm=slowmo,workers=2,local_steps=2,slowmo_momentum=0.5,momentum_sync=local",
+            "algorithm=slowmo,workers=2,local_steps=2,slowmo_momentum=0.5,momentum_sync=reset",
+            "algorithm=slowmo,workers=2,local_steps=2,slowmo_momentum=0.7,momentum_sync=local",
+            "algorithm=slowmo,workers=2,local_steps=2,slowmo_momentum=0.7,momentum_sync=reset",
+        ])
+        XCTAssertEqual(points[0].formerName, "algorithm=minibatch,workers=2,local_steps=1,slowmo_momentum=0.5,momentum_sync=local")
+        XCTAssertEqual(points[0].fields.map(\.field), ["algorithm", "workers", "local_steps"])
+        XCTAssertNil(points[1].formerName)
+
+        let out = dir + "/out"
+        let first = CountingLauncher()
+        try SweepRunner(points: [points[0]], directory: out, launcher: first, source: "test").run()
+        let fm = FileManager.default
+        try fm.moveItem(atPath: out + "/" + points[0].name, toPath: out + "/" + points[0].formerName!)
+        let second = CountingLauncher()
+        let status = try SweepRunner(points: points, directory: out, launcher: second, source: "test").run()
+        XCTAssertEqual(status.finished, 5)
+        XCTAssertFalse(second.launched.contains(points[0].name), "the finished run under its former name was not run again")
+        XCTAssertTrue(fm.fileExists(atPath: out + "/" + points[0].name + "/summary.json"))
+        XCTAssertFalse(fm.fileExists(atPath: out + "/" + points[0].formerName!))
+    }
+
     func testFailingRunIsRecordedAndTheOthersFinish() throws {
         let dir = try Fixtures.temporaryDirectory(self)
         let points = try Fixtures.spec(Fixtures.base + """

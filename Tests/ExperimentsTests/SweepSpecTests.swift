@@ -1,6 +1,7 @@
 import XCTest
 @testable import Experiments
 import Config
+import Algorithms
 import Training
 
 final class SweepSpecTests: XCTestCase {
@@ -151,7 +152,14 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertTrue(quick.contains { $0.config.algorithm.kind == .slowmo && $0.config.algorithm.switchEpoch == 1 })
         let paper = try StudyPreset.paper.spec().expand(threads: 1)
         XCTAssertEqual(Set(paper.map(\.config.execution.seed)), [1, 2, 3])
-        XCTAssertEqual(Set(paper.filter { $0.config.model.kind == .resnet20 }.map(\.config.execution.seed)), [1], "resnet20 sets its own seed")
+        XCTAssertEqual(Set(paper.filter { $0.config.model.kind == .resnet20 }.map(\.config.execution.seed)), [1, 2, 3])
+        let slowmo = paper.filter { $0.config.algorithm.kind == .slowmo }.map(\.config.algorithm)
+        XCTAssertEqual(Set(slowmo.map(\.slowmoMomentum)), [0.5, 0.7])
+        XCTAssertEqual(Set(slowmo.map(\.momentumSync)), [.local, .reset, .average])
+        for sync in [MomentumSync.reset, .average] {
+            XCTAssertTrue(paper.contains { $0.config.algorithm.kind == .local && $0.config.algorithm.momentumSync == sync }, "local SGD's baseline for \(sync)")
+            XCTAssertTrue(paper.contains { $0.config.algorithm.kind == .postLocal && $0.config.algorithm.momentumSync == sync }, "post-local SGD's baseline for \(sync)")
+        }
         XCTAssertEqual(paper.map(\.config.algorithm.localSteps).max(), 32)
         XCTAssertEqual(paper.map(\.config.algorithm.workers).max(), 64)
     }

@@ -38,14 +38,15 @@ public enum StudyPreset: String, CaseIterable, Sendable {
         case .paperQuick: return StudyPreset.paperSpec(models: [model ?? "mlp"], epochs: 4, lr: 0.05, workers: [1, 4, 16],
                                                        localSteps: [4, 16], switchK: 16, switchH: 4, seeds: [1, 2])
         case .paper:
-            // ResNet-20 costs ~4× the CNN per sample: it gets the K–H grid only, one seed, 2 epochs.
+            // ResNet-20 costs ~5× the CNN per sample: it gets the K–H grid only, 2 epochs, and runs last.
             var spec = StudyPreset.paperSpec(models: [model ?? "cnn"], epochs: 4, lr: 0.0125, workers: [1, 4, 16, 64],
-                                             localSteps: [4, 32], switchK: 16, switchH: 4, seeds: [1, 2, 3])
+                                             localSteps: [4, 32], switchK: 16, switchH: 4, seeds: [1, 2, 3],
+                                             slowmoMomenta: [0.5, 0.7], momentumSyncs: ["local", "reset", "average"])
             if model == nil {
                 spec.includes += [
-                    [("model", [.string("resnet20")]), ("epochs", [.int(2)]), ("seed", [.int(1)]), ("algorithm", [.string("minibatch")]),
+                    [("model", [.string("resnet20")]), ("epochs", [.int(2)]), ("algorithm", [.string("minibatch")]),
                      ("workers", StudyPreset.ints([1, 16, 64]))],
-                    [("model", [.string("resnet20")]), ("epochs", [.int(2)]), ("seed", [.int(1)]), ("algorithm", [.string("local")]),
+                    [("model", [.string("resnet20")]), ("epochs", [.int(2)]), ("algorithm", [.string("local")]),
                      ("workers", StudyPreset.ints([16, 64])), ("local_steps", StudyPreset.ints([4, 32]))],
                 ]
             }
@@ -221,8 +222,14 @@ public enum StudyPreset: String, CaseIterable, Sendable {
     /// rates stable (the MLP diverges at K=64 with lr 0.1 and 0.05, the CNN at K=16 with 0.1 and no warm-up).
     /// The largest rate, 0.1 (CNN and ResNet-20 at K=64, MLP at K=16), is within every model's
     /// default `max_lr`, so the rule holds unchanged at every point.
+    ///
+    /// SlowMo (Fig. 10) runs with α = 1 and each slow momentum β of `slowmoMomenta` on local SGD
+    /// and on post-local SGD (T = 1) at (`switchK`, `switchH`). With more than one base-momentum
+    /// policy in `momentumSyncs` (`--momentum-sync`: keep each worker's buffer, reset it, or average
+    /// it at every averaging; the SlowMo paper's §3 choices), SlowMo runs under each, and local and
+    /// post-local SGD run under the others too, so that every SlowMo run has its baseline.
     static func paperSpec(models: [String], epochs: Int, lr: Double, workers: [Int], localSteps: [Int], switchK: Int, switchH: Int,
-                          seeds: [Int]) -> SweepSpec {
+                          seeds: [Int], slowmoMomenta: [Double] = [0.5], momentumSyncs: [String] = ["local"]) -> SweepSpec {
         var spec = SweepSpec(source: "study paper")
         spec.base = ["dataset": .string("fashion-mnist"), "epochs": .int(epochs), "warmup_epochs": .int(1), "lr": .double(lr),
                      "lr_schedule": .string("cosine"), "network": .string(paperNetwork)]
@@ -240,10 +247,23 @@ public enum StudyPreset: String, CaseIterable, Sendable {
             model + [("algorithm", [.string("minibatch")]), ("workers", [.int(switchK)]), ("lr_schedule", [.string("step")])],
             model + [("algorithm", [.string("local")]), ("workers", [.int(switchK)]), ("local_steps", [.int(switchH)]),
                      ("lr_schedule", [.string("step")])],
-            model + [("algorithm", [.string("slowmo")]), ("workers", [.int(switchK)]), ("local_steps", [.int(switchH)])],
-            model + [("algorithm", [.string("slowmo")]), ("workers", [.int(switchK)]), ("local_steps", [.int(switchH)]),
-                     ("switch_epoch", [.int(first)])],
         ]
+        let momenta: [(field: String, values: [SweepValue])] = slowmoMomenta == [0.5] ? [] : [("slowmo_momentum", slowmoMomenta.map { .double($0) })]
+        let syncs: [(field: String, values: [SweepValue])] = momentumSyncs == ["local"] ? [] : [("momentum_sync", momentumSyncs.map { .string($0) })]
+        spec.includes += [
+            model + [("algorithm", [.string("slowmo")]), ("workers", [.int(switchK)]), ("local_steps", [.int(switchH)])] + momenta + syncs,
+            model + [("algorithm", [.string("slowmo")]), ("workers", [.int(switchK)]), ("local_steps", [.int(switchH)]),
+                     ("switch_epoch", [.int(first)])] + momenta + syncs,
+        ]
+        let otherSyncs = momentumSyncs.filter { $0 != "local" }
+        if !otherSyncs.isEmpty {
+            let others: (field: String, values: [SweepValue]) = ("momentum_sync", otherSyncs.map { .string($0) })
+            spec.includes += [
+                model + [("algorithm", [.string("local")]), ("workers", [.int(switchK)]), ("local_steps", [.int(switchH)]), others],
+                model + [("algorithm", [.string("post-local")]), ("workers", [.int(switchK)]), ("local_steps", [.int(switchH)]),
+                         ("switch_epoch", [.int(first)]), others],
+            ]
+        }
         if seeds.count > 1 || seeds != [1] { spec.seeds = ints(seeds) }
         return spec
     }

@@ -9,6 +9,10 @@ public struct SweepPoint: Sendable {
     /// The varied fields and their values, as in the name.
     public var fields: [(field: String, value: String)]
     public var config: RunConfig
+    /// The name this run had before fields its algorithm does not read were left out of names
+    /// (`algorithm=minibatch,…,slowmo_momentum=0.5`), when it differs: a sweep directory written
+    /// then is renamed on resume instead of being run again.
+    public var formerName: String?
 }
 
 extension SweepSpec {
@@ -54,17 +58,19 @@ extension SweepSpec {
             let key = try encoder.encode(config)
             guard seen.insert(key).inserted else { continue }
             let resolved = try JSONSerialization.jsonObject(with: key) as! [String: Any]
-            let named = varied.compactMap { field -> (field: String, value: String)? in
+            let every = varied.compactMap { field -> (field: String, value: String)? in
                 guard let value = resolved[field], !(value is NSNull), (value as? [Any])?.isEmpty != true,
                       let shown = try? SweepValue(value, field: field, source: source) else { return nil }
                 return (field, shown.description)
             }
-            let name = SweepSpec.directoryName(named)
+            // A field this run's algorithm does not read (at its default) says nothing about the run.
+            let named = every.filter { config.reads($0.field) }
+            let name = SweepSpec.directoryName(named), former = SweepSpec.directoryName(every)
             if let other = names[name] {
                 throw ConfigError("runs \(other + 1) and \(index + 1) of sweep \(source) differ only in fields that are not varied, so both would be named '\(name)'.")
             }
             names[name] = index
-            points.append(SweepPoint(name: name, fields: named, config: config))
+            points.append(SweepPoint(name: name, fields: named, config: config, formerName: former == name ? nil : former))
         }
         return points
     }

@@ -35,6 +35,22 @@ public final class SweepRunner {
 
     public func runDirectory(_ point: SweepPoint) -> String { directory + "/" + point.name }
 
+    /// Renames the finished runs of an earlier version of this sweep, whose names still carried
+    /// fields their algorithm does not read, to their present names, so that they are kept.
+    func adoptFormerNames() throws {
+        let fm = FileManager.default
+        for point in points {
+            guard let former = point.formerName else { continue }
+            let old = directory + "/" + former, new = runDirectory(point)
+            guard fm.fileExists(atPath: old + "/summary.json"), !fm.fileExists(atPath: new) else { continue }
+            do {
+                try fm.moveItem(atPath: old, toPath: new)
+            } catch {
+                throw TrainingError("cannot rename the finished run \(old) to \(new): \(error.localizedDescription)")
+            }
+        }
+    }
+
     /// Runs every unfinished point and returns the final status (also in `sweep.json`).
     /// Throws only for problems with the sweep as a whole (directory, a finished run whose
     /// config no longer matches the file); a failing run is recorded, not thrown.
@@ -49,6 +65,7 @@ public final class SweepRunner {
         let lockFile = try SweepLock(directory: directory)
         defer { lockFile.release() }
         RunDirectory.removeTemporaryFiles(in: directory) { $0 == "sweep.json" }  // left by a sweep killed while writing it
+        try adoptFormerNames()
         for (i, point) in points.enumerated() {
             let dir = runDirectory(point)
             guard FileManager.default.fileExists(atPath: dir + "/summary.json") else { continue }
