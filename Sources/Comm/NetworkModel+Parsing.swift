@@ -11,8 +11,8 @@ import Foundation
 ///   and an optional `/s`: `10gbit`, `10Gb/s` and `10gbps` are 10⁹·10 bits/s; `25GB/s` and
 ///   `25gbyte` are 25·10⁹ bytes/s. The prefix is case-insensitive (`mbit` is megabits); the
 ///   single letter `b`/`B` is not: lower case is bits, upper case bytes.
-/// - LATENCY and DURATION are a number and one of `ns`, `us` (or `µs`), `ms`, `s`; an omitted
-///   latency is zero.
+/// - LATENCY and DURATION are a number and one of `ns`, `us` (or `µs`), `ms`, `s`, or a bare `0`;
+///   an omitted latency is zero.
 /// - `overhead=DURATION` is `NetworkModel.overhead`, seconds added to every collective
 ///   (default 0); `efficiency=FRACTION` is `NetworkModel.efficiency`, the achieved fraction of
 ///   every link's rate, a number in (0, 1] (default 1).
@@ -165,6 +165,7 @@ extension NetworkModel: CustomStringConvertible, LosslessStringConvertible {
     /// A latency or overhead: a number and a unit of time; `what` names it in errors.
     private static func parseDuration(_ text: String, what: String, _ fail: (String) -> CommError) throws -> Double {
         let (number, unit) = splitNumber(text)
+        if number == 0 && unit.isEmpty { return 0 }  // zero needs no unit
         guard let number, let perSecond = latencyUnits.first(where: { $0.name == unit.lowercased() })?.perSecond else {
             throw fail("\(what) \"\(text)\" is not a number with a unit; expected ns, us, ms or s, e.g. 50us")
         }

@@ -42,6 +42,11 @@ extension RunConfig {
 
     private func validateAlgorithm() throws {
         let a = algorithm
+        if let text = execution.network, let nodes = try? NetworkModel(parsing: text).nodes,
+           nodes.workersPerNode < a.workers, a.workers % nodes.workersPerNode != 0 {
+            throw ConfigError("--network puts nodes-of=\(nodes.workersPerNode) consecutive workers on each node, which does not divide "
+                              + "--workers \(a.workers) into whole nodes; give a divisor of \(a.workers), or at least \(a.workers) for one node")
+        }
         if let s = a.switchEpoch {
             try check(s >= 0 && s <= schedule.epochs, "--switch-epoch must be between 0 and --epochs (\(schedule.epochs)), got \(s)")
         }

@@ -48,7 +48,16 @@ struct PresetOptions: ParsableArguments {
         let spec = preset.spec(model: model)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let file = directory + "/study.toml"
-        try AtomicFile.write(Data(spec.toml.utf8), to: file)
+        // The first line names the preset, so that another preset (or a --dry-run of one) never
+        // takes over a directory holding this one's runs.
+        let marker = "# localsgd study "
+        if let old = try? String(contentsOfFile: file, encoding: .utf8), old.hasPrefix(marker),
+           let other = old.dropFirst(marker.count).split(separator: "\n", maxSplits: 1).first.map(String.init), other != preset.rawValue {
+            func command(_ name: String) -> String { "localsgd study " + (name.hasSuffix("-quick") ? name.dropLast(6) + " --quick" : name) }
+            throw ValidationError("\(directory) holds the sweep of `\(command(other))` (its study.toml names it); "
+                                  + "give `\(command(preset.rawValue))` another --out, or delete \(directory) to start over")
+        }
+        try AtomicFile.write(Data((marker + preset.rawValue + "\n" + spec.toml).utf8), to: file)
         let loaded = try SweepSpec.load(file)  // run what the file says, so the file reproduces the study
         let points = try loaded.expand(threads: max(1, ProcessInfo.processInfo.activeProcessorCount / jobs))
         Console.status("study \(preset.rawValue): \(points.count) runs, roughly \(Console.duration(StudyPreset.estimateSeconds(points, jobs: jobs))) on a quiet 2-core machine; sweep file \(file)")

@@ -73,3 +73,21 @@ extension CLITests {
         }
     }
 }
+
+extension CLITests {
+    /// A study directory belongs to the preset that wrote it: another preset, or a --dry-run of
+    /// one, is refused instead of replacing its study.toml; the same preset resumes.
+    func testAStudyDirectoryKeepsItsPreset() throws {
+        let dir = try temporaryDirectory() + "/study"
+        let first = try run(["study", "convex", "--dry-run", "--out", dir])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let written = try String(contentsOfFile: dir + "/study.toml", encoding: .utf8)
+        XCTAssertTrue(written.hasPrefix("# localsgd study convex\n"), written)
+        let other = try run(["study", "paper", "--quick", "--dry-run", "--out", dir])
+        XCTAssertEqual(other.status, 1)
+        XCTAssertTrue(other.stderr.contains("localsgd: error: \(dir) holds the sweep of `localsgd study convex` (its study.toml names it); "
+                                            + "give `localsgd study paper --quick` another --out, or delete \(dir) to start over"), other.stderr)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/study.toml", encoding: .utf8), written, "study.toml was left alone")
+        XCTAssertEqual(try run(["study", "convex", "--dry-run", "--out", dir]).status, 0)
+    }
+}

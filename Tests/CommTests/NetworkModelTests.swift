@@ -197,7 +197,10 @@ final class NetworkModelTests: XCTestCase {
             ("10gbit,overhead", "unknown option \"overhead\""),
             ("10gbit,", "unknown option \"\""),
             ("10gbit,nodes-of=8,intra=10gbit:2", "latency \"2\""),
+            ("10gbit:0.0.1", "latency \"0.0.1\""),
         ]
+        // Zero is zero in any unit, so a bare 0 needs none.
+        XCTAssertEqual(try NetworkModel(parsing: "10gbit:0,overhead=0"), try NetworkModel(parsing: "10gbit"))
         for (text, expected) in cases {
             XCTAssertThrowsError(try NetworkModel(parsing: text), text) { error in
                 let message = "\(error)"

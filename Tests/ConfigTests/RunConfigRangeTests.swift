@@ -83,6 +83,17 @@ final class RunConfigRangeTests: XCTestCase {
         XCTAssertNoThrow(try ConfigLoader.apply(["checkpoint_every": "10000e", "network": "10gbit:50us"], to: RunConfig(),
                                                 source: ConfigLoader.commandLine))
 
+        var nodes = RunConfig()
+        nodes.algorithm.workers = 4
+        nodes.execution.network = "1gbit:100us,nodes-of=3,intra=10gbit"
+        XCTAssertThrowsError(try nodes.validate()) {
+            XCTAssertEqual("\($0)", "--network puts nodes-of=3 consecutive workers on each node, which does not divide --workers 4 into whole nodes; give a divisor of 4, or at least 4 for one node")
+        }
+        for fitting in ["1gbit:100us,nodes-of=2,intra=10gbit", "1gbit:100us,nodes-of=8,intra=10gbit"] {
+            nodes.execution.network = fitting
+            XCTAssertNoThrow(try nodes.validate(), fitting)
+        }
+
         var config = RunConfig()
         config.algorithm.kind = .hierarchical
         config.algorithm.workers = 8
