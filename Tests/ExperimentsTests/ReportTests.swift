@@ -197,3 +197,58 @@ extension ReportTests {
         XCTAssertEqual(names, Set(report.csvFiles.map(\.name)).union(["notes.txt"]))
     }
 }
+
+extension ReportTests {
+    /// Runs of another variant (QSR, a base-momentum policy) share the family but stay out of the
+    /// paper figures' lines of plain runs; Fig. 10 draws one bar per SlowMo β beside the baseline
+    /// under the same momentum policy; labels name the variant.
+    func testVariantsStayOutOfThePlainFiguresAndSlowMoBarsPerBeta() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let spec = try Fixtures.spec(Fixtures.base + """
+        workers = 2
+
+        [[include]]
+        algorithm = "minibatch"
+        workers = [1, 2]
+
+        [[include]]
+        algorithm = "local"
+        local_steps = [1, 2]
+
+        [[include]]
+        algorithm = "local"
+        local_steps = 2
+        qsr_alpha = 0.1
+
+        [[include]]
+        algorithm = "local"
+        local_steps = 2
+        momentum_sync = "reset"
+
+        [[include]]
+        algorithm = "slowmo"
+        local_steps = 2
+        slowmo_momentum = [0.5, 0.7]
+        momentum_sync = ["local", "reset"]
+        """, in: dir)
+        let status = try SweepRunner(points: spec.expand(), directory: dir + "/out", launcher: InProcessLauncher(), source: "test").run()
+        XCTAssertEqual(status.failed, 0, "\(status.runs.compactMap(\.error))")
+        let report = try Report.load([dir + "/out"])
+        XCTAssertEqual(report.families.count, 1, "momentum_sync is a knob of the study, not another family")
+        XCTAssertEqual(Set(report.families[0].groups.map(\.label)), [
+            "minibatch K=1", "minibatch K=2", "local K=2 H=1", "local K=2 H=2", "local K=2 H=2 QSR α=0.1", "local K=2 H=2 momentum reset",
+            "slowmo K=2 H=2 β=0.5", "slowmo K=2 H=2 β=0.7", "slowmo K=2 H=2 β=0.5 momentum reset", "slowmo K=2 H=2 β=0.7 momentum reset",
+        ])
+
+        let fig6 = try XCTUnwrap(report.figures.first { $0.id == "fig06" })
+        guard case .line(let kh) = fig6.charts[0] else { return XCTFail("Fig. 6 is a line chart") }
+        let k2 = try XCTUnwrap(kh.series.first { $0.name == "K=2" })
+        XCTAssertEqual(k2.points.map(\.x), [2, 4], "local SGD at H = 1 and 2, without the QSR and momentum-reset runs")
+
+        let fig10 = try XCTUnwrap(report.figures.first { $0.id == "fig10" })
+        guard case .bar(let bars) = fig10.charts[0] else { return XCTFail("Fig. 10 is a bar chart") }
+        XCTAssertEqual(bars.categories, ["local K=2 H=2 cosine", "local K=2 H=2 momentum reset cosine"])
+        XCTAssertEqual(bars.series.map(\.name), ["without SlowMo", "SlowMo α=1 β=0.5", "SlowMo α=1 β=0.7"])
+        XCTAssertTrue(bars.series.allSatisfy { $0.values.allSatisfy { $0 != nil } }, "every setting has a bar beside each baseline")
+    }
+}

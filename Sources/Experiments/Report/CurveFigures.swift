@@ -34,17 +34,18 @@ extension ReportFamily {
     }
 
     /// A short legend entry (the chart's title names K): `H=50 nesterov`, `H=50 averaging` (outer
-    /// SGD at rate 1 without momentum), `H=50 adam η=0.01` for another rate, `minibatch`, `local H=4`.
+    /// SGD at rate 1 without momentum), `H=50 adam η=0.01` for another rate, `minibatch`, `local H=4`, each followed by its
+    /// variant (`RunGroup.variant`: ` P=4 τ=2`, ` QSR α=0.1`, ` int8`, …).
     static func curveLabel(_ g: RunGroup) -> String {
         let a = g.config.algorithm
-        guard g.algorithm == "diloco" else { return g.algorithm == "minibatch" ? "minibatch" : "\(g.algorithm) H=\(g.localSteps)" }
+        guard g.algorithm == "diloco" else { return (g.algorithm == "minibatch" ? "minibatch" : "\(g.algorithm) H=\(g.localSteps)") + g.variant }
         let outer = a.dilocoOuterOptimizer, lr = a.resolvedOuterLr
         var s = "H=\(g.localSteps) "
         if a.outerOptimizer == .sgd && outer.momentum == 0 && lr == 1 { s += "averaging" } else { s += a.outerOptimizer.rawValue }
         if a.outerLr != nil && !(a.outerOptimizer == .sgd && lr == 1) { s += " η=\(SVG.label(Double(lr)))" }
         if a.outerMomentum != nil { s += " μ=\(SVG.label(Double(outer.momentum)))" }
         if a.outerLrSchedule != .constant { s += " \(a.outerLrSchedule.rawValue)" }
-        return s
+        return s + g.variant
     }
 
     /// One point per epoch of the group (as many epochs as its shortest run): x from the first

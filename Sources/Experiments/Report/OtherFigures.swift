@@ -24,20 +24,29 @@ extension ReportFamily {
         guard !pairs.isEmpty else {
             return .skipped("needs SlowMo runs (algorithm slowmo) and the same local or post-local runs without it")
         }
-        let without = pairs.map { $0.base.aggregate(Quantity.testAccuracy) }
-        let with = pairs.map { $0.slowmo.aggregate(Quantity.testAccuracy) }
-        let betas = Set(pairs.map { SVG.label(Double($0.slowmo.config.algorithm.slowmoMomentum)) }).sorted().joined(separator: ", ")
-        let alphas = Set(pairs.map { SVG.label(Double($0.slowmo.config.algorithm.slowmoLr)) }).sorted().joined(separator: ", ")
+        // One group of bars per baseline, one bar per SlowMo setting (α, β, Nesterov) beside it.
+        let bases = pairs.map(\.base.label).uniqued()
+        func setting(_ g: RunGroup) -> String {
+            let a = g.config.algorithm
+            return "SlowMo α=\(SVG.label(Double(a.slowmoLr))) β=\(SVG.label(Double(a.slowmoMomentum)))" + (a.slowmoNesterov ? " Nesterov" : "")
+        }
+        let settings = pairs.map { setting($0.slowmo) }.uniqued().sorted()
+        func bars(_ name: String, _ group: (String) -> RunGroup?) -> BarSeries {
+            let values: [Aggregate?] = bases.map { group($0).flatMap { $0.aggregate(Quantity.testAccuracy) } }
+            return BarSeries(name, values.map { $0?.median }, ranges: values.map { v in v.map { ($0.min, $0.max) } })
+        }
+        var series = [bars("without SlowMo") { b in pairs.first { $0.base.label == b }?.base }]
+        for s in settings {
+            series.append(bars(s) { b in pairs.first { $0.base.label == b && setting($0.slowmo) == s }?.slowmo })
+        }
+        let schedules = Dictionary(pairs.map { ($0.base.label, $0.base.schedule) }) { a, _ in a }
         var chart = BarChart(title: "With and without slow momentum", xLabel: "setting", yLabel: "validation accuracy (%)",
-                             categories: pairs.map { "\($0.base.label) \($0.base.schedule)" },
-                             series: [BarSeries("without SlowMo", without.map { $0?.median }, ranges: without.map { $0.map { ($0.min, $0.max) } }),
-                                      BarSeries("SlowMo α=\(alphas) β=\(betas)", with.map { $0?.median }, ranges: with.map { $0.map { ($0.min, $0.max) } })],
-                             mode: .grouped)
+                             categories: bases.map { "\($0) \(schedules[$0] ?? "")" }, series: series, mode: .grouped)
         chart.zeroBased = false
         chart.frame.height = 420
         chart.frame.bottom = 140
         return .drawn(Figure(id: "fig10", title: "Fig. 10 — SlowMo vs none",
-                             caption: "Final validation accuracy of local and post-local SGD with and without the slow-momentum step at each average (no extra communication), median over seeds with min–max bars. The axis does not start at zero.",
+                             caption: "Final validation accuracy of local and post-local SGD with and without the slow-momentum step at each average (no extra communication), one bar per SlowMo setting beside its baseline (the same run without it, under the same base-momentum policy), median over seeds with min–max bars. The axis does not start at zero.",
                              charts: [.bar(chart)]))
     }
 

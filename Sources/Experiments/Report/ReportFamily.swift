@@ -36,11 +36,21 @@ public struct ReportFamily: Sendable {
 
     /// Groups of `algorithm` with `schedule` (default: the primary one); post-local ones at the
     /// primary switching point.
+    /// Only groups of the family's base variant (`RunGroup.variant`: the plain recipe when the
+    /// family has it), so that a codec, QSR, streaming or momentum-policy run never joins the
+    /// paper figures' lines of plain runs.
     func select(_ algorithm: String, schedule: String? = nil) -> [RunGroup] {
-        let s = schedule ?? primarySchedule
+        let s = schedule ?? primarySchedule, base = baseVariant
         return groups.filter { g in
-            g.algorithm == algorithm && g.schedule == s && (algorithm != "post-local" || g.switchEpoch == primarySwitch)
+            g.algorithm == algorithm && g.schedule == s && g.variant == base && (algorithm != "post-local" || g.switchEpoch == primarySwitch)
         }
+    }
+
+    /// The variant the paper's figures show: the plain recipe if any group runs it, else the
+    /// most common one.
+    var baseVariant: String {
+        let variants = groups.map(\.variant)
+        return variants.contains("") ? "" : Self.mostCommon(variants) ?? ""
     }
 
     /// The minibatch baseline at K (schedule as above), else local SGD with H = 1.

@@ -42,7 +42,7 @@ public struct RunGroup: Sendable {
         "slowmo_momentum", "slowmo_nesterov", "group_size", "global_every", "seed", "threads", "decay_epochs",
         "outer_optimizer", "outer_lr", "outer_momentum", "outer_lr_schedule", "qsr_alpha",
         "compress", "compress_ratio", "error_feedback", "streaming_fragments", "streaming_overlap", "streaming_mix",
-        "faults", "worker_speeds",
+        "faults", "worker_speeds", "momentum_sync",
         // async's own knobs, so that async runs share their lockstep peers' family
         "nodes", "threads_per_node", "average_every", "async_deterministic",
     ]
@@ -98,17 +98,35 @@ public struct RunGroup: Sendable {
             let a = config.algorithm, outer = a.dilocoOuterOptimizer
             s += " \(a.outerOptimizer.rawValue) η=\(SVG.label(Double(a.resolvedOuterLr))) μ=\(SVG.label(Double(outer.momentum)))"
             if a.outerLrSchedule != .constant { s += " \(a.outerLrSchedule.rawValue)" }
-            if a.isStreaming { s += " P=\(a.streamingFragments) τ=\(a.streamingOverlap)" }
         }
+        if algorithm == "async" { s = "async K=\(config.asyncWorkers) H=\(config.resolvedAverageEvery)" }
+        return s + variant(config)
+    }
+
+    /// What sets a run apart from the study's plain recipe, as the end of its label: streaming
+    /// fragments (` P=4 τ=2`), the synchronization schedule (` QSR α=0.1`, ` H schedule`), the
+    /// codec (` int8`, ` top-k 1%+EF`), the base-momentum policy at averaging (` momentum reset`,
+    /// ` momentum averaged`) and faults or stragglers (` (faults leave:15@87)`); empty for the
+    /// plain recipe. The paper's figures compare runs of one variant (`ReportFamily.select`).
+    static func variant(_ config: RunConfig) -> String {
         let a = config.algorithm
-        if let alpha = a.qsrAlpha { s += " QSR α=\(SVG.label(Double(alpha)))" }
+        var s = ""
+        if a.isStreaming { s += " P=\(a.streamingFragments) τ=\(a.streamingOverlap)" }
+        if let alpha = a.qsrAlpha { s += " QSR α=\(SVG.label(Double(alpha)))" } else if a.localStepsSchedule != nil { s += " H schedule" }
         if a.compress != .none {
             s += " " + (a.compress == .topk ? "top-k \(SVG.label(100 * a.compressRatio))%" : a.compress.rawValue)
             if a.errorFeedback { s += "+EF" }
         }
-        if algorithm == "async" { s = "async K=\(config.asyncWorkers) H=\(config.resolvedAverageEvery)" }
+        switch a.momentumSync {
+        case .local: break
+        case .reset: s += " momentum reset"
+        case .average: s += " momentum averaged"
+        }
         let scenario = ReportFamily.scenario(config)
         if scenario != "fault-free" { s += " (\(scenario))" }
         return s
     }
+
+    /// `variant(config)` of this group.
+    public var variant: String { RunGroup.variant(config) }
 }

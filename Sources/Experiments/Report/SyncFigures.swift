@@ -32,6 +32,6 @@ extension ReportFamily {
 
     /// `local H=4`, `hierarchical H=2`, DiLoCo as the loss curves say it (`curveLabel`).
     static func syncLabel(_ g: RunGroup) -> String {
-        g.algorithm == "diloco" ? "diloco " + curveLabel(g) : "\(g.algorithm) H=\(g.localSteps)"
+        g.algorithm == "diloco" ? "diloco " + curveLabel(g) : "\(g.algorithm) H=\(g.localSteps)" + g.variant
     }
 }
