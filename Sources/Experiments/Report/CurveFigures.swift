@@ -9,6 +9,8 @@ extension ReportFamily {
         let curved = groups.filter { ($0.runs.first?.metrics.count ?? 0) >= 2 }
         guard !curved.isEmpty else { return .skipped("needs runs of two or more epochs") }
         var charts: [Chart] = []
+        // Cross-entropy per predicted token of a text model, per classified image otherwise.
+        let yLabel = groups[0].config.data.dataset == .text ? "held-out loss (nats per token)" : "held-out loss (nats per sample)"
         for k in ReportFamily.sortedUnique(curved.map(\.workers)) {
             let atK = curved.filter { $0.workers == k }.sorted { a, b in
                 (a.algorithm != "diloco" ? 1 : 0, a.localSteps, a.config.algorithm.outerOptimizer.rawValue)
@@ -21,12 +23,12 @@ extension ReportFamily {
                 ChartSeries(ReportFamily.curveLabel(g), ReportFamily.epochCurve(g, x: { $0.cumulativeMB }), dashed: g.algorithm != "diloco")
             }
             charts.append(.line(LineChart(title: "Held-out loss vs iterations, K=\(k)", xLabel: "iterations",
-                                          yLabel: "held-out loss (nats per token)", series: bySteps)))
+                                          yLabel: yLabel, series: bySteps)))
             // Megabytes span orders of magnitude across H: a log axis, unless a run sent nothing.
             let positive = byBytes.allSatisfy { $0.points.allSatisfy { $0.x > 0 } }
             charts.append(.line(LineChart(title: "Held-out loss vs communication, K=\(k)",
                                           xLabel: positive ? "MB sent per worker (log scale)" : "MB sent per worker",
-                                          yLabel: "held-out loss (nats per token)", series: byBytes, xScale: positive ? .log2 : .linear)))
+                                          yLabel: yLabel, series: byBytes, xScale: positive ? .log2 : .linear)))
         }
         return .drawn(Figure(id: "curves", title: "Loss curves — DiLoCo, local and minibatch SGD",
                              caption: "Held-out loss after every epoch, median over seeds (band: min to max), against iterations and against megabytes each worker sent (log scale). DiLoCo solid (\"averaging\": outer SGD at rate 1, FedAvg), the others dashed. DiLoCo's paper finds its outer Nesterov step beats plain averaging (outer SGD at rate 1, FedAvg) at the same H, smaller H better, and communication falling by H.",
