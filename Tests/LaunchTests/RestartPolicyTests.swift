@@ -1,0 +1,4 @@
+import Launch
+import XCTest
+
+final class RestartPolicyTests: XCTestCase {}
