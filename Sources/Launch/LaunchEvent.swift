@@ -38,7 +38,7 @@ public struct LaunchEvent: Codable, Equatable, Sendable {
     public var rank: Int?
     public var host: String?
     public var cause: String?
-    /// The last step the failed job finished.
+    /// failure: the last step the failed job finished; finished, gave-up, interrupted: the furthest step of the run.
     public var lastStep: Int?
     /// restart: the newest checkpoint every rank of the last job holds; resumed: the step resumed from.
     public var checkpointStep: Int?

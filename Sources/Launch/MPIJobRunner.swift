@@ -90,8 +90,8 @@ public final class MPIJobRunner: JobRunner, @unchecked Sendable {
     }
 
     /// All hosts at once, each bounded by the probe timeout.
-    public func probe(_ hosts: [Host]) -> [(host: Host, usable: Bool, seconds: Double)] {
-        var results = [(host: Host, usable: Bool, seconds: Double)?](repeating: nil, count: hosts.count)
+    public func probe(_ hosts: [HostSlots]) -> [(host: HostSlots, usable: Bool, seconds: Double)] {
+        var results = [(host: HostSlots, usable: Bool, seconds: Double)?](repeating: nil, count: hosts.count)
         let resultsLock = NSLock()
         DispatchQueue.concurrentPerform(iterations: hosts.count) { i in
             let start = Date()

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A host of a launched job and how many ranks it holds (Open MPI's slots).
-public struct Host: Equatable, Sendable {
+public struct HostSlots: Equatable, Sendable {
     public var name: String
     public var slots: Int
 
@@ -32,39 +32,39 @@ public struct Placement: Equatable, Sendable {
 
     public var source: Source
     /// The hosts in mpirun's order; for `.local` one host, "localhost", with the job's ranks as slots.
-    public var hosts: [Host]
+    public var hosts: [HostSlots]
 
-    public init(source: Source, hosts: [Host]) {
+    public init(source: Source, hosts: [HostSlots]) {
         self.source = source
         self.hosts = hosts
     }
 
     /// This machine only, `ranks` ranks.
-    public static func local(ranks: Int) -> Placement { Placement(source: .local, hosts: [Host(name: "localhost", slots: ranks)]) }
+    public static func local(ranks: Int) -> Placement { Placement(source: .local, hosts: [HostSlots(name: "localhost", slots: ranks)]) }
 
     public var isLocal: Bool { source == .local }
     public var slots: Int { hosts.reduce(0) { $0 + $1.slots } }
 
     /// `--host a:2,b,c:4`: names with optional slot counts (1 when left out, as mpirun counts them).
-    public static func parseHostList(_ text: String) throws -> [Host] {
+    public static func parseHostList(_ text: String) throws -> [HostSlots] {
         let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         return try items.map { item in
             let parts = item.split(separator: ":", omittingEmptySubsequences: false)
             guard let name = parts.first, !name.isEmpty, parts.count <= 2 else {
                 throw LaunchError("--host takes host names with optional slot counts, e.g. a:2,b:2, got '\(text)'")
             }
-            guard parts.count == 2 else { return Host(name: String(name), slots: 1) }
+            guard parts.count == 2 else { return HostSlots(name: String(name), slots: 1) }
             guard let slots = Int(parts[1]), slots >= 1 else {
                 throw LaunchError("--host: the slots of \(name) must be a positive number, got '\(parts[1])'")
             }
-            return Host(name: String(name), slots: slots)
+            return HostSlots(name: String(name), slots: slots)
         }
     }
 
     /// An Open MPI hostfile: one host per line, `name [slots=N] [max_slots=M]`, `#` comments.
     /// A host without `slots=` counts one slot; a host listed twice adds its slots.
-    public static func parseHostfile(_ contents: String, path: String) throws -> [Host] {
-        var hosts: [Host] = []
+    public static func parseHostfile(_ contents: String, path: String) throws -> [HostSlots] {
+        var hosts: [HostSlots] = []
         for (number, raw) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
@@ -82,7 +82,7 @@ public struct Placement: Equatable, Sendable {
                     slots = n
                 }
             }
-            if let i = hosts.firstIndex(where: { $0.name == name }) { hosts[i].slots += slots } else { hosts.append(Host(name: String(name), slots: slots)) }
+            if let i = hosts.firstIndex(where: { $0.name == name }) { hosts[i].slots += slots } else { hosts.append(HostSlots(name: String(name), slots: slots)) }
         }
         guard !hosts.isEmpty else { throw LaunchError("\(path) lists no host") }
         return hosts
@@ -91,7 +91,7 @@ public struct Placement: Equatable, Sendable {
     /// mpirun's placement arguments for `ranks` ranks on `usable` (a subset of `hosts`, in order).
     /// With every host usable the hostfile or list is passed through as given; otherwise the
     /// usable hosts go to `--host`. On this machine alone, more ranks than cores are allowed.
-    public func mpirunArguments(ranks: Int, on usable: [Host]) -> [String] {
+    public func mpirunArguments(ranks: Int, on usable: [HostSlots]) -> [String] {
         switch source {
         case .local:
             return ["-np", String(ranks), "--oversubscribe"]
@@ -103,13 +103,13 @@ public struct Placement: Equatable, Sendable {
     }
 
     /// mpirun's arguments (before the command) that start one process on `host`.
-    public func probeArguments(_ host: Host) -> [String] {
+    public func probeArguments(_ host: HostSlots) -> [String] {
         isLocal ? ["-np", "1"] : ["-np", "1", "--host", host.name + ":1"]
     }
 
     /// The host of rank `rank` when `ranks` ranks fill `usable` slot by slot; nil on this machine
     /// alone or past the slots.
-    public static func host(ofRank rank: Int, on usable: [Host]) -> String? {
+    public static func host(ofRank rank: Int, on usable: [HostSlots]) -> String? {
         var first = 0
         for host in usable {
             if rank < first + host.slots { return host.name }
@@ -120,7 +120,7 @@ public struct Placement: Equatable, Sendable {
 
     /// The ranks `usable` hosts can hold for a job of at most `requested` ranks: all of them when
     /// every host is usable (however the first job placed them), else the usable hosts' slots.
-    public func capacity(of usable: [Host], requested: Int) -> Int {
+    public func capacity(of usable: [HostSlots], requested: Int) -> Int {
         usable == hosts ? requested : min(requested, usable.reduce(0) { $0 + $1.slots })
     }
 }

@@ -31,6 +31,12 @@ public struct RecoveryLedger: Sendable {
         public var stepsRedone: Int
         /// From the failure's detection (mpirun's exit) to this first step.
         public var secondsSinceFailure: Double
+
+        public init(resumedFrom: Int, stepsRedone: Int, secondsSinceFailure: Double) {
+            self.resumedFrom = resumedFrom
+            self.stepsRedone = stepsRedone
+            self.secondsSinceFailure = secondsSinceFailure
+        }
     }
 
     /// A new job starts.

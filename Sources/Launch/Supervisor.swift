@@ -5,10 +5,10 @@ import Training
 /// newest checkpoint (`train --resume`) or starts it (`train --out`).
 public struct Job: Equatable, Sendable {
     public var ranks: Int
-    public var hosts: [Host]
+    public var hosts: [HostSlots]
     public var resume: Bool
 
-    public init(ranks: Int, hosts: [Host], resume: Bool) {
+    public init(ranks: Int, hosts: [HostSlots], resume: Bool) {
         self.ranks = ranks
         self.hosts = hosts
         self.resume = resume
@@ -23,7 +23,7 @@ public protocol JobRunner: AnyObject {
     /// Stops the running job, if any (called from another thread); its `run` returns `.stopped`.
     func stop(signal: Int32)
     /// Whether each host starts a process within the probe timeout, and how long it took.
-    func probe(_ hosts: [Host]) -> [(host: Host, usable: Bool, seconds: Double)]
+    func probe(_ hosts: [HostSlots]) -> [(host: HostSlots, usable: Bool, seconds: Double)]
 }
 
 extension JobEnd {
@@ -35,12 +35,14 @@ extension JobEnd {
 
 /// What the supervisor reads of the run directory.
 public struct RunFolder {
+    public var path: String
     /// Whether the run finished (`summary.json`).
     public var isFinished: () -> Bool
     /// (step, rank) of every checkpoint file.
     public var checkpoints: () -> [(step: Int, rank: Int)]
 
-    public init(isFinished: @escaping () -> Bool, checkpoints: @escaping () -> [(step: Int, rank: Int)]) {
+    public init(path: String, isFinished: @escaping () -> Bool, checkpoints: @escaping () -> [(step: Int, rank: Int)]) {
+        self.path = path
         self.isFinished = isFinished
         self.checkpoints = checkpoints
     }
@@ -162,8 +164,8 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     /// Probes every host of the placement; the usable ones, in order.
-    private func probe() -> [Host] {
-        var usable: [Host] = []
+    private func probe() -> [HostSlots] {
+        var usable: [HostSlots] = []
         for result in runner.probe(placement.hosts) {
             emit(.probe, job: nil) {
                 $0.host = result.host.name
@@ -181,9 +183,9 @@ public final class Supervisor: @unchecked Sendable {
         guard case .runError(_, let message) = end, job.resume, !trained, let written = checkpointRanks, written != job.ranks else {
             return reason
         }
-        return "resuming on \(job.ranks) rank\(job.ranks == 1 ? "" : "s") from checkpoints written by \(written) ranks failed: \(message) "
-            + "Checkpoints that hold each rank's own workers continue only on as many ranks as wrote them (\(written)); "
-            + "bring the missing hosts back and continue with `localsgd launch ... -- --resume DIR`"
+        return "resuming on \(job.ranks) rank\(job.ranks == 1 ? "" : "s") from checkpoints written by \(written) ranks failed (\(message)). "
+            + "Until checkpoints are independent of the rank layout, a run continues only on as many ranks as wrote its checkpoints (\(written)): "
+            + "bring the missing hosts back and continue with `localsgd launch ... -- --resume \(folder.path)`"
     }
 
     /// The newest checkpoint step every rank of the last training job holds.
@@ -220,9 +222,9 @@ public final class Supervisor: @unchecked Sendable {
 
     private func finish(_ outcome: Outcome, restarts: Int, _ fill: (inout LaunchEvent) -> Void) -> Report {
         let now = clock(), seconds = now.timeIntervalSince(started)
-        let (lost, redone) = lock.withLock { () -> (Double, Int) in
+        let (lost, redone, furthest) = lock.withLock { () -> (Double, Int, Int?) in
             ledger.close(at: seconds)
-            return (ledger.secondsLost, ledger.stepsRedone)
+            return (ledger.secondsLost, ledger.stepsRedone, ledger.furthest?.step)
         }
         let kind: LaunchEvent.Kind
         switch outcome {
@@ -235,6 +237,7 @@ public final class Supervisor: @unchecked Sendable {
             $0.seconds = seconds
             $0.secondsLost = lost
             $0.stepsRedone = redone
+            $0.lastStep = furthest
             if case .gaveUp(let reason) = outcome { $0.message = reason }
             fill(&$0)
         }

@@ -46,14 +46,11 @@ extension LaunchCommand {
         let config: RunConfig
         do {
             config = try train.resolveConfig()
-            guard config.execution.backend == .mpi else {
-                throw LaunchError("launch runs --backend mpi; leave --backend \(config.execution.backend.rawValue) out of the train arguments")
-            }
-            _ = try config.execution.backend.make()
-        } catch let error as LaunchError {
-            throw error
         } catch {
             throw LaunchError("the train arguments after --: \(error)")
+        }
+        guard config.execution.backend == .mpi else {
+            throw LaunchError("launch runs --backend mpi; leave --backend \(config.execution.backend.rawValue) out of the train arguments")
         }
         guard let every = config.execution.checkpointEvery, !every.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw LaunchError("the train arguments must include --checkpoint-every N (steps, or Ne for epochs): a restart continues from the newest checkpoint")
@@ -61,11 +58,13 @@ extension LaunchCommand {
         let policy = RestartPolicy(workers: config.algorithm.workers, ranks: ranks, minRanks: minRanks, maxRestarts: maxRestarts)
         if let problem = policy.problem { throw LaunchError(problem) }
         try checkDirectory(directory, resuming: train.resume != nil, checkpointEvery: every)
+        let mpirun = try findMpirun()
+        _ = try config.execution.backend.make()  // a build without MPI says so here
         let extra = CommandLineWords.contains("--progress-json", in: arguments) ? [] : ["--progress-json"]
         let fresh = arguments + extra + ["--progress-interval", "0"]
         return PreparedLaunch(
             placement: placement, policy: policy, directory: directory, startResumed: train.resume != nil,
-            mpirun: try findMpirun(), mpirunArguments: mpirunWords, executable: SweepCommand.executablePath(),
+            mpirun: mpirun, mpirunArguments: mpirunWords, executable: SweepCommand.executablePath(),
             freshArguments: fresh,
             resumeArguments: train.resume != nil ? fresh : CommandLineWords.removing("--out", from: fresh) + ["--resume", directory],
             quiet: train.quiet,
@@ -119,6 +118,7 @@ extension RunFolder {
     /// `checkpoints/step-NNNNNNNN-rank-R.safetensors`.
     static func directory(_ path: String) -> RunFolder {
         RunFolder(
+            path: path,
             isFinished: { FileManager.default.fileExists(atPath: path + "/summary.json") },
             checkpoints: {
                 CheckpointFiles.allFiles(in: path + "/checkpoints").compactMap { name in

@@ -47,7 +47,8 @@ struct LaunchCommand: ParsableCommand {
     var maxRestarts = 3
     @Option(help: "The mpirun to use (default: mpirun on PATH).")
     var mpirun: String?
-    @Option(help: "Extra mpirun arguments, split like a shell would, before the placement, e.g. \"--bind-to none --mca btl tcp,self\".")
+    @Option(parsing: .unconditional,
+            help: "Extra mpirun arguments, split like a shell would, before the placement, e.g. \"--bind-to none --mca btl tcp,self\".")
     var mpirunArgs = ""
     @Option(help: "Seconds a host's health probe may take before the host counts as unusable.")
     var probeTimeout = 10.0
