@@ -40,11 +40,15 @@ public struct RunFolder {
     public var isFinished: () -> Bool
     /// (step, rank) of every checkpoint file.
     public var checkpoints: () -> [(step: Int, rank: Int)]
+    /// Removes every checkpoint file; returns how many it removed.
+    public var discardCheckpoints: () -> Int
 
-    public init(path: String, isFinished: @escaping () -> Bool, checkpoints: @escaping () -> [(step: Int, rank: Int)]) {
+    public init(path: String, isFinished: @escaping () -> Bool, checkpoints: @escaping () -> [(step: Int, rank: Int)],
+                discardCheckpoints: @escaping () -> Int) {
         self.path = path
         self.isFinished = isFinished
         self.checkpoints = checkpoints
+        self.discardCheckpoints = discardCheckpoints
     }
 }
 
@@ -130,8 +134,15 @@ public final class Supervisor: @unchecked Sendable {
             switch decision {
             case .restart(let ranks):
                 restarts += 1
-                job = Job(ranks: ranks, hosts: usableHosts, resume: startResumed || !folder.checkpoints().isEmpty)
-                emit(.restart, job: job) { $0.checkpointStep = job.resume ? self.newestCheckpoint() : nil }
+                let newest = newestCheckpoint()
+                // Files of no step that every rank finished (a rank died writing the first one)
+                // cannot be resumed, and `train --out` refuses a directory holding them.
+                let discarded = startResumed || newest != nil ? 0 : folder.discardCheckpoints()
+                job = Job(ranks: ranks, hosts: usableHosts, resume: startResumed || newest != nil)
+                emit(.restart, job: job) {
+                    $0.checkpointStep = newest
+                    if discarded > 0 { $0.message = "removed \(discarded) checkpoint file\(discarded == 1 ? "" : "s") of a step not every rank finished; starting from step 0" }
+                }
             case .giveUp(let reason):
                 return finish(.gaveUp(giveUpReason(reason, end: end, job: job, trained: trained)), restarts: restarts) { _ in }
             case .stop(let signal):

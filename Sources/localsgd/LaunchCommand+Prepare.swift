@@ -126,6 +126,11 @@ extension RunFolder {
                           let rank = Int(name.dropLast(".safetensors".count).split(separator: "-").last ?? "") else { return nil }
                     return (step, rank)
                 }
+            },
+            discardCheckpoints: {
+                CheckpointFiles.allFiles(in: path + "/checkpoints").filter {
+                    (try? FileManager.default.removeItem(atPath: path + "/checkpoints/" + $0)) != nil
+                }.count
             })
     }
 }

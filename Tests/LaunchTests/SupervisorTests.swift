@@ -20,6 +20,8 @@ final class SupervisorTests: XCTestCase {
         var probes = 0
         var time = 0.0
         var checkpoints: [Int] = []
+        /// Steps only rank 0 wrote.
+        var partial: [Int] = []
         var finished = false
         var supervisor: Supervisor?
         var interruptAtJob: Int?
@@ -57,7 +59,10 @@ final class SupervisorTests: XCTestCase {
         var events: [LaunchEvent] = []
         let ranks = placement.slots
         let folder = RunFolder(path: "/runs/a", isFinished: { runner.finished }, checkpoints: {
-            runner.checkpoints.flatMap { step in (0..<ranks).map { (step: step, rank: $0) } }
+            runner.checkpoints.flatMap { step in (0..<ranks).map { (step: step, rank: $0) } } + runner.partial.map { (step: $0, rank: 0) }
+        }, discardCheckpoints: {
+            defer { runner.checkpoints = []; runner.partial = [] }
+            return runner.checkpoints.count * ranks + runner.partial.count
         })
         let supervisor = Supervisor(placement: placement, policy: RestartPolicy(workers: workers, ranks: ranks, minRanks: minRanks, maxRestarts: maxRestarts),
                                     runner: runner, folder: folder, startResumed: resumed,
@@ -108,6 +113,17 @@ final class SupervisorTests: XCTestCase {
         XCTAssertEqual(runner.jobs.map(\.resume), [false, false])
         XCTAssertEqual(events.first { $0.kind == .restart }?.resume, false)
         XCTAssertEqual(report.stepsRedone, 10)
+    }
+
+    /// Rank 1 died writing the first checkpoint: rank 0's file of that step cannot be resumed.
+    func testACheckpointNoRankSetFinishedIsRemovedAndTheRunStartsAgain() {
+        let runner = ScriptedRunner([Script(steps: 1...12, end: killed), Script(steps: 1...300, end: .succeeded)])
+        runner.partial = [10]
+        let (report, events) = supervise(runner)
+        XCTAssertEqual(report.outcome, .finished)
+        XCTAssertEqual(runner.jobs.map(\.resume), [false, false])
+        XCTAssertTrue(runner.partial.isEmpty, "removed, or train --out would refuse the directory")
+        XCTAssertEqual(events.first { $0.kind == .restart }?.message, "removed 1 checkpoint file of a step not every rank finished; starting from step 0")
     }
 
     func testAnErrorOfTheRunIsNotRestarted() {
