@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # What a lost rank costs under `localsgd launch`: starts `localsgd launch --np RANKS -- TRAIN-ARGS
 # --out DIR`, and KILLS times, each a few seconds (DELAY, plus up to 2 s at random) after the run
-# trains again, `kill -9`s one rank (alternately the last rank and rank 0). Then prints, per
+# trains again, `kill -9`s one rank (alternately the last rank and rank 0; `--signal STOP` stops
+# it instead, which the train arguments' --collective-timeout must catch). Then prints, per
 # kill, from the kill times and DIR/events.jsonl: seconds until mpirun's exit was seen, until
 # the restart began (probe done), until the first step after the restart ("training again"),
 # the checkpoint resumed from and the steps redone; and launch's totals. Exits non-zero unless
 # the run finished.
-# Usage: scripts/launch-recovery.sh [--kills N] [--ranks R] [--delay S] [--binary PATH] [--keep DIR] -- TRAIN-ARGS
+# Usage: scripts/launch-recovery.sh [--kills N] [--ranks R] [--delay S] [--signal KILL|STOP] [--binary PATH] [--keep DIR] -- TRAIN-ARGS
 #   (TRAIN-ARGS without --out; they must include --checkpoint-every)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-kills=2 ranks=2 delay=4 bin=.build/release/localsgd keep=""
+kills=2 ranks=2 delay=4 signal=KILL bin=.build/release/localsgd keep=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --kills) kills=$2; shift 2;;
     --ranks) ranks=$2; shift 2;;
     --delay) delay=$2; shift 2;;
+    --signal) signal=$2; shift 2;;
     --binary) bin=$2; shift 2;;
     --keep) keep=$2; shift 2;;
     --) shift; break;;
@@ -48,7 +50,7 @@ for i in $(seq 1 "$kills"); do
   victim=$(( i % 2 == 1 ? ranks - 1 : 0 ))
   pid=$(rank_pid "$victim")
   [ -n "$pid" ] && kill -0 "$job" 2>/dev/null || { echo "launch-recovery: the run ended before kill $i" >&2; break; }
-  kill -9 "$pid"; echo "$(date +%s.%N) $victim" >> "$work/kills"
+  kill -"$signal" "$pid"; echo "$(date +%s.%N) $victim" >> "$work/kills"
   echo "launch-recovery: kill $i: rank $victim (pid $pid), load $(cut -d' ' -f1 /proc/loadavg)" >&2
 done
 wait "$job"; status=$?
