@@ -117,32 +117,16 @@ public final class Supervisor: @unchecked Sendable {
                 return finish(.interrupted(signal: signal), restarts: restarts) { $0.cause = ended.cause; $0.signal = signal }
             }
             if trained { checkpointRanks = job.ranks }
-            if folder.isFinished() {
-                return finish(.finished, restarts: restarts) { _ in }
-            }
+            if folder.isFinished() { return finish(.finished, restarts: restarts) { _ in } }
             let end = ended == .succeeded ? .failed(exitCode: 0, signal: nil, message: "mpirun exited 0 but the run wrote no summary.json") : ended
             let now = clock()
             lock.withLock { ledger.jobFailed(at: now.timeIntervalSince(started)) }
             emitFailure(end, job: job)
-            var decision = policy.decide(after: end, restarts: restarts, usable: nil)
-            var usableHosts = placement.hosts
-            if decision == .probe {
-                usableHosts = probe()
-                if let signal = interrupted { return finish(.interrupted(signal: signal), restarts: restarts) { $0.signal = signal } }
-                decision = policy.decide(after: end, restarts: restarts, usable: placement.capacity(of: usableHosts, requested: policy.ranks))
-            }
+            let (decision, usable) = decide(after: end, restarts: restarts)
             switch decision {
             case .restart(let ranks):
                 restarts += 1
-                let newest = newestCheckpoint()
-                // Files of no step that every rank finished (a rank died writing the first one)
-                // cannot be resumed, and `train --out` refuses a directory holding them.
-                let discarded = startResumed || newest != nil ? 0 : folder.discardCheckpoints()
-                job = Job(ranks: ranks, hosts: usableHosts, resume: startResumed || newest != nil)
-                emit(.restart, job: job) {
-                    $0.checkpointStep = newest
-                    if discarded > 0 { $0.message = "removed \(discarded) checkpoint file\(discarded == 1 ? "" : "s") of a step not every rank finished; starting from step 0" }
-                }
+                job = restartJob(ranks: ranks, on: usable)
             case .giveUp(let reason):
                 return finish(.gaveUp(giveUpReason(reason, end: end, job: job, trained: trained)), restarts: restarts) { _ in }
             case .stop(let signal):
@@ -151,6 +135,33 @@ public final class Supervisor: @unchecked Sendable {
                 preconditionFailure("a failed job's decision after probing is a restart, a stop or giving up")
             }
         }
+    }
+
+    /// The policy's decision after a failed job, probing the hosts first when a restart may
+    /// follow; with the usable hosts.
+    private func decide(after end: JobEnd, restarts: Int) -> (RestartPolicy.Decision, [HostSlots]) {
+        let decision = policy.decide(after: end, restarts: restarts, usable: nil)
+        guard decision == .probe else { return (decision, placement.hosts) }
+        let usable = probe()
+        if let signal = interrupted { return (.stop(signal: signal), usable) }
+        return (policy.decide(after: end, restarts: restarts, usable: placement.capacity(of: usable, requested: policy.ranks)), usable)
+    }
+
+    /// The job that continues the run on `ranks` ranks of `hosts`: from the newest checkpoint,
+    /// or from step 0 when there is none.
+    private func restartJob(ranks: Int, on hosts: [HostSlots]) -> Job {
+        let newest = newestCheckpoint()
+        // Files of no step that every rank finished (a rank died writing the first one) cannot
+        // be resumed, and `train --out` refuses a directory holding them.
+        let discarded = startResumed || newest != nil ? 0 : folder.discardCheckpoints()
+        let job = Job(ranks: ranks, hosts: hosts, resume: startResumed || newest != nil)
+        emit(.restart, job: job) {
+            $0.checkpointStep = newest
+            if discarded > 0 {
+                $0.message = "removed \(discarded) checkpoint file\(discarded == 1 ? "" : "s") of a step not every rank finished; starting from step 0"
+            }
+        }
+        return job
     }
 
     /// Runs `job`, feeding its steps to the ledger; whether it trained at least one step.
