@@ -43,8 +43,11 @@ let package = Package(
         .target(name: "Experiments", dependencies: [
             "Training", "AsyncTraining", "Config", "RunFiles", "Algorithms", "Comm", "Optim", "Data", "NN", "Tensor",
         ]),
+        // `localsgd launch`: supervising an mpirun job (restart policy, failure causes, events,
+        // child processes); no MPI needed to build or test it.
+        .target(name: "Launch", dependencies: ["Training", "RunFiles"]),
         .executableTarget(name: "localsgd", dependencies: [
-            "Training", "Experiments", "Config", "RunFiles", "Algorithms", "Comm", "Optim", "Data", "NN", "Tensor",
+            "Training", "Experiments", "Launch", "Config", "RunFiles", "Algorithms", "Comm", "Optim", "Data", "NN", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -63,6 +66,7 @@ let package = Package(
         .testTarget(name: "AsyncTrainingTests", dependencies: [
             "AsyncTraining", "Training", "Experiments", "Config", "RunFiles", "TestSupport", "TrainingTestSupport",
         ]),
+        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Training", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Training", "Config", "RunFiles", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: [
             "Experiments", "Training", "Config", "RunFiles", "Data", "Comm", "NN", "Tensor", "TestSupport", "TrainingTestSupport",

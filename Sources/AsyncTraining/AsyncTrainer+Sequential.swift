@@ -30,7 +30,7 @@ extension AsyncTrainer {
                     try sequential?.nodeStepped(worker.node, communicator: communicator, board: board)
                     communication += now() - t
                 }
-                if now() - lastReport >= 2 {
+                if now() - lastReport >= progressInterval {
                     lastReport = now()
                     onEvent?(.progress(progress(sums, elapsed: lastReport - start, epoch: epoch)))
                 }

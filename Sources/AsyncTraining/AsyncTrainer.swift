@@ -44,6 +44,8 @@ public final class AsyncTrainer: TrainingLoop {
     let evaluationPool: ThreadPool
     let evaluationReplica: Replica
     public var onEvent: ((TrainingEvent) -> Void)?
+    /// Seconds between progress events of the sequentialised mode (the concurrent one reports every 2 s).
+    public var progressInterval = 2.0
     /// Called after every epoch's evaluation.
     public var afterProgress: (() throws -> Void)?
 

@@ -23,6 +23,8 @@ public final class Trainer: TrainingLoop {
     /// The record of synchronizations (`syncs.jsonl`); nil with `--sync-record off` or one worker.
     public let syncRecorder: SyncRecorder?
     public var onEvent: ((TrainingEvent) -> Void)?
+    /// Seconds between progress events (and one at every epoch end); 0 reports every iteration.
+    public var progressInterval = 2.0
     /// Called after every iteration (and its epoch's evaluation, at epoch ends).
     public var afterProgress: (() throws -> Void)?
 
@@ -201,7 +203,7 @@ public final class Trainer: TrainingLoop {
             if m == 0 && epochState.steps == 0 { epochState.start = now() }
             try iterate(plan: plan!, epoch: epoch, step: m)
             globalStep += 1
-            if now() - lastReport >= 2 || globalStep % stepsPerEpoch == 0 {
+            if now() - lastReport >= progressInterval || globalStep % stepsPerEpoch == 0 {
                 lastReport = now()
                 onEvent?(.progress(progress()))
             }

@@ -21,6 +21,8 @@ public protocol TrainingLoop: AnyObject {
     /// The epochs recorded so far.
     var history: [EpochMetrics] { get }
     var onEvent: ((TrainingEvent) -> Void)? { get set }
+    /// Seconds between `.progress` events; 0 reports every iteration (`localsgd launch` counts steps so).
+    var progressInterval: Double { get set }
     /// Called at every point where the run may stop and be continued: after every iteration
     /// (lockstep) or every epoch (async); `RunDriver` writes metrics and checkpoints there.
     var afterProgress: (() throws -> Void)? { get set }

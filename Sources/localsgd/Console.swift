@@ -29,6 +29,12 @@ enum Console {
         return String(format: " (%.3f bits/char%@)", bits, unigram)
     }
 
+    /// "epoch 1/2  step 40/128  loss 1.2345  lr 0.1  900 samples/s  ETA 12s".
+    static func progressLine(_ p: TrainingProgress) -> String {
+        String(format: "epoch %ld/%ld  step %ld/%ld  loss %.4f  lr %.4g  %.0f samples/s  ETA %@",
+               p.epoch, p.epochs, p.step, p.stepsPerEpoch, p.loss, p.learningRate, p.samplesPerSecond, duration(p.etaSeconds))
+    }
+
     /// Prints training events: progress lines on stderr, one line per epoch on stdout. With
     /// `progressJSON`, progress goes to stderr as `TrainingProgress.jsonLine` instead.
     static func printer(quiet: Bool, progressJSON: Bool = false) -> (TrainingEvent) -> Void {
@@ -39,11 +45,7 @@ enum Console {
             case .progress(let p) where progressJSON:
                 status(p.jsonLine)
             case .progress(let p):
-                if !quiet {
-                    status(String(format: "epoch %ld/%ld  step %ld/%ld  loss %.4f  lr %.4g  %.0f samples/s  ETA %@",
-                                  p.epoch, p.epochs, p.step, p.stepsPerEpoch, p.loss, p.learningRate,
-                                  p.samplesPerSecond, duration(p.etaSeconds)))
-                }
+                if !quiet { status(progressLine(p)) }
             case .epochFinished(let m):
                 print(String(format: "epoch %ld: train loss %.4f acc %@ | test loss %.4f%@ acc %@ | lr %.4g | syncs %ld | %.1f s",
                              m.epoch, m.trainLoss, percent(m.trainAccuracy), m.testLoss, bitsPerChar(m.testBitsPerChar),

@@ -29,13 +29,24 @@ struct TrainCommand: ParsableCommand {
     /// For `localsgd sweep`, which reads a child run's stderr: progress as JSON lines, even with --quiet.
     @Flag(help: .hidden)
     var progressJSON = false
+    /// For `localsgd launch`, which counts the steps a failure costs: seconds between progress
+    /// lines (0: after every iteration).
+    @Option(help: .hidden)
+    var progressInterval = 2.0
+
+    func validate() throws {
+        guard progressInterval >= 0, progressInterval.isFinite else {
+            throw ValidationError("--progress-interval must be 0 or more seconds, got \(progressInterval)")
+        }
+    }
 
     func run() throws {
         do {
             try reportingErrors {
                 let resolved = try resolveConfig()
                 _ = try RunDriver.run(resolved, out: resume ?? out, resume: resume != nil, backend: resolved.execution.backend.make(),
-                                      events: Console.printer(quiet: quiet, progressJSON: progressJSON))
+                                      events: Console.printer(quiet: quiet, progressJSON: progressJSON),
+                                      progressInterval: progressInterval)
             }
         } catch is ExitCodeError {
             throw ExitCode.failure

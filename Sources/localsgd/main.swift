@@ -6,7 +6,7 @@ struct LocalSGD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "localsgd",
         abstract: "Communication-efficient data-parallel training: minibatch, local, post-local, hierarchical, asynchronous local SGD and SlowMo.",
-        subcommands: [TrainCommand.self, SampleCommand.self, BenchCommand.self, SweepCommand.self, ReportCommand.self, StudyCommand.self])
+        subcommands: [TrainCommand.self, LaunchCommand.self, SampleCommand.self, BenchCommand.self, SweepCommand.self, ReportCommand.self, StudyCommand.self])
 }
 
 restartWithBetterBLASKernelIfNeeded()

@@ -41,12 +41,13 @@ public enum RunDriver {
 
     /// Trains `config`, writing into `out` (a new directory, or with `resume` the run there),
     /// and returns the summary. `backend` makes the communicators (default: in-process, the only
-    /// one `config.backend` may name without it); `events` receives progress as it happens.
+    /// one `config.backend` may name without it); `events` receives progress as it happens, every
+    /// `progressInterval` seconds (0: after every iteration).
     /// The files: config.json, metrics.jsonl, syncs.jsonl (lockstep runs), summary.json, final.safetensors, checkpoints/,
     /// vocabulary.json for a text dataset, and what the execution mode adds (async.json).
     public static func run(_ config: RunConfig, out: String?, resume: Bool = false,
                            backend: Backend? = nil, communicator: Communicator? = nil,
-                           events: ((TrainingEvent) -> Void)? = nil) throws -> RunSummary {
+                           events: ((TrainingEvent) -> Void)? = nil, progressInterval: Double = 2) throws -> RunSummary {
         try config.validate()
         let backend = try backend ?? defaultBackend(config)
         let async = config.algorithm.kind == .async
@@ -69,6 +70,7 @@ public enum RunDriver {
         let data = try loadData(config)
         let trainer = try makeTrainer(config, data: data, communicators: communicators)
         trainer.onEvent = writes ? events : nil
+        trainer.progressInterval = progressInterval
         if let path = config.execution.initWeights {
             let source = Replica(for: trainer.network)
             try ModelFile.load(path, into: source, network: trainer.network)
