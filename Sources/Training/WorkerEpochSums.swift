@@ -36,9 +36,11 @@ package struct WorkerEpochSums: Equatable, Sendable {
     /// The sum of the losses of `workers` (in worker order): the carried sums first, then for
     /// each iteration every present worker's loss in worker order.
     package static func lossSum(_ workers: [WorkerEpochSums]) -> Double {
-        var sum = 0.0
-        for w in workers { sum += w.carriedLoss }
-        let steps = workers.map(\.losses.count).max() ?? 0
+        var sum = 0.0, steps = 0
+        for w in workers {
+            sum += w.carriedLoss
+            steps = max(steps, w.losses.count)
+        }
         for i in 0..<steps {
             for w in workers where i < w.losses.count && !w.losses[i].isNaN { sum += Double(w.losses[i]) }
         }
@@ -56,13 +58,12 @@ package struct WorkerEpochSums: Equatable, Sendable {
     /// Every process's workers' sums, in worker order (processes hold consecutive workers, in
     /// rank order), gathered from each process's `local` sums.
     package static func gather(_ local: [WorkerEpochSums], _ comm: Communicator) throws -> [WorkerEpochSums] {
-        let mine = local.flatMap(\.integers)
-        let all = try comm.gatherIntegers(mine)
+        let all = try CheckpointAgreement.gatherVariable(local.flatMap(\.integers), comm)
         return try all.flatMap { values -> [WorkerEpochSums] in
             var at = 0, result: [WorkerEpochSums] = []
             while at < values.count {
                 guard at + 4 <= values.count, values[at + 3] >= 0, at + 4 + values[at + 3] <= values.count else {
-                    throw TrainingError("the processes hold epoch sums of different lengths; their training diverged")
+                    throw TrainingError("the epoch sums gathered from the processes are malformed (a rank sent a cut list)")
                 }
                 let n = values[at + 3]
                 let losses = values[(at + 4)..<(at + 4 + n)].map { Float(bitPattern: UInt32(truncatingIfNeeded: $0)) }
