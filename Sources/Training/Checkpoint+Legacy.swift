@@ -44,14 +44,7 @@ extension Checkpoint {
               var state = try? JSONDecoder().decode(CheckpointState.self, from: Data(json.utf8)), state.step == step else {
             throw TrainingError("\(path) is not a LocalSGD checkpoint of step \(step) (its metadata has no readable run state)")
         }
-        for (name, tensor) in file.tensors {
-            if name.hasPrefix("strategy.") {
-                state.strategy.buffers[String(name.dropFirst("strategy.".count))] = try Safetensors.floatArray(tensor)
-            } else {
-                state.buffers[name] = try Safetensors.floatArray(tensor)
-            }
-        }
-        state.strategy.buffers = state.strategy.buffers.filter { !$0.value.isEmpty }
+        try CheckpointLayout.addBuffers(file.tensors, to: &state)
         if state.async == nil {
             struct Sums: Decodable { var lossSum = 0.0, correct = 0, samples = 0 }
             struct Legacy: Decodable { var epochState: Sums }

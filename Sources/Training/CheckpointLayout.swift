@@ -98,20 +98,7 @@ package enum CheckpointLayout {
     /// order) and keeps a record with levels of `groupSizes`: the shared file, and the files of
     /// `filesToRead`, each checked against `manifest`. Damage is a `CheckpointDamage`.
     static func read(_ directory: String, manifest: CheckpointManifest, workers: [Int], groupSizes: [Int]) throws -> CheckpointState {
-        let (sharedTensors, metadata) = try decode(CheckpointFiles.sharedFile, directory, manifest)
-        guard let json = metadata[sharedKey], var state = try? JSONDecoder().decode(CheckpointState.self, from: Data(json.utf8)),
-              state.version == 2, state.step == manifest.step else {
-            throw CheckpointDamage("\(CheckpointFiles.sharedFile) holds no run state of step \(manifest.step)")
-        }
-        for (name, tensor) in sharedTensors {
-            let values = try floats(tensor, name)
-            if name.hasPrefix("strategy.") {
-                state.strategy.buffers[String(name.dropFirst("strategy.".count))] = values
-            } else {
-                state.buffers[name] = values
-            }
-        }
-        state.strategy.buffers = state.strategy.buffers.filter { !$0.value.isEmpty }
+        var state = try readShared(directory, manifest: manifest)
         var parts: [Int: WorkerPart] = [:]
         var losses: [Int: [Float]] = [:]
         for w in filesToRead(workers: workers, groupSizes: groupSizes) {
@@ -137,6 +124,31 @@ package enum CheckpointLayout {
             }
         }
         return state
+    }
+
+    /// The shared file's state and buffers (the per-worker fields empty).
+    private static func readShared(_ directory: String, manifest: CheckpointManifest) throws -> CheckpointState {
+        let (tensors, metadata) = try decode(CheckpointFiles.sharedFile, directory, manifest)
+        guard let json = metadata[sharedKey], var state = try? JSONDecoder().decode(CheckpointState.self, from: Data(json.utf8)),
+              state.version == 2, state.step == manifest.step else {
+            throw CheckpointDamage("\(CheckpointFiles.sharedFile) holds no run state of step \(manifest.step)")
+        }
+        try addBuffers(tensors, to: &state)
+        return state
+    }
+
+    /// `tensors` as the state's buffers, "strategy.NAME" as the strategy's buffer NAME (whose
+    /// JSON holds an empty list in its place).
+    static func addBuffers(_ tensors: [String: SafetensorsTensor], to state: inout CheckpointState) throws {
+        for (name, tensor) in tensors {
+            let values = try floats(tensor, name)
+            if name.hasPrefix("strategy.") {
+                state.strategy.buffers[String(name.dropFirst("strategy.".count))] = values
+            } else {
+                state.buffers[name] = values
+            }
+        }
+        state.strategy.buffers = state.strategy.buffers.filter { !$0.value.isEmpty }
     }
 
     /// The tensors and metadata of file `name`, checked against `manifest`.
