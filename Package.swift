@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "Comm", dependencies: ["Tensor"]),
         .target(name: "Algorithms", dependencies: ["Comm", "Optim", "Tensor"]),
         // Run files: safetensors, atomic writes, model files, the run directory, checkpoint names.
-        .target(name: "RunFiles", dependencies: ["Tensor", "NN", "Data"]),
+        .target(name: "RunFiles", dependencies: ["Tensor", "NN", "Data", "CZlib"]),
         // RunConfig and the config files (TOML, YAML, JSON) that set it.
         .target(name: "Config", dependencies: [
             "RunFiles", "Algorithms", "Optim", "Comm", "NN", "Data",

@@ -79,6 +79,9 @@ public final class SyncRecorder {
         partials.reserveCapacity((stepsPerEpoch + 1) * localWorkers.count)
     }
 
+    /// The group sizes of the levels whose anchors the record keeps, innermost first.
+    public var groupSizes: [Int] { levels.map(\.groupSize) }
+
     // MARK: - Hooks of the training loop and the strategies
 
     /// Before the strategy's first hook of iteration `step`, whose plan is `plan`.

@@ -10,12 +10,17 @@ import Training
 /// reduction buffers. The concurrent mode's state at an epoch end depends on thread timing, so
 /// it takes none.
 extension AsyncTrainer {
+    /// The worker threads of this process's nodes; each thread's optimizer state goes to its
+    /// own checkpoint file, the nodes and rounds to the shared one (async checkpoints come only
+    /// from the sequentialised mode, which runs in one process).
+    public var checkpointWorkers: [Int] { workers.map(\.index) }
+
     public func checkpointState() throws -> CheckpointState {
         guard let round = sequentialRoundState() else {
             throw TrainingError("checkpoints of async runs need --async-deterministic")
         }
         var state = CheckpointState(
-            step: globalStep, workers: config.asyncWorkers, localWorkers: Array(communicator.localWorkers),
+            step: globalStep, workers: config.asyncWorkers, localWorkers: checkpointWorkers,
             parameterCount: network.layout.count, stateCount: network.stateLayout.count,
             previousLearningRates: workers.map(\.optimizerState.previousLearningRate),
             history: history, totalTime: totalTime, trainingBytes: trainingBytes, config: config)

@@ -149,7 +149,7 @@ extension RunConfig {
         ConfigField(optional: "init", .execution, \.execution.initWeights, maxLength: 4096, defaultNote: "the seed's initialisation",
                     "Start every worker from these weights (.safetensors, names as in final.safetensors)"),
         ConfigField(optional: "checkpoint_every", .execution, \.execution.checkpointEvery, maxLength: 32, defaultNote: "none",
-                    "Write a checkpoint every \(CheckpointPeriod.help) into OUT/checkpoints/"),
+                    "Write a checkpoint every \(CheckpointPeriod.help) into OUT/checkpoints/ (a directory per step, a file per worker: --resume continues it under any layout)"),
         ConfigField("sync_record", .execution, \.execution.syncRecord,
                     "Lockstep runs: write OUT/syncs.jsonl, one line of about 300 bytes per synchronization (every iteration for minibatch SGD) with its bytes, consensus distance, pseudo-gradient norm and update cosine; async runs write none"),
         ConfigField(optional: "faults", .execution, \.execution.faults, maxLength: 4096, defaultNote: "none",

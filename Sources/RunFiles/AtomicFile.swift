@@ -122,6 +122,11 @@ public enum AtomicFile {
         }
     }
 
+    /// Makes the entries of `directory` (a file renamed or a directory made in it) durable.
+    public static func syncDirectory(_ directory: String) throws {
+        try syncDirectory(directory, of: directory)
+    }
+
     /// Makes the rename itself durable. Some file systems refuse `fsync` on a directory
     /// (EINVAL); the file is already complete then, so that is not an error.
     private static func syncDirectory(_ directory: String, of path: String) throws {

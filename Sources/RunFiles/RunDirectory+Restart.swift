@@ -15,7 +15,7 @@ extension RunDirectory {
         if let file = finishedFile(path) {
             throw FileError(path: path, description: "\(path) already holds a run (\(file)); choose another --out")
         }
-        if let newest = CheckpointFiles.allFiles(in: path + "/checkpoints").last {
+        if let newest = CheckpointFiles.allCheckpoints(in: path + "/checkpoints").last {
             throw FileError(path: path, description: "\(path) already holds a run that stopped at its checkpoint \(newest); continue it with --resume \(path), or choose another --out")
         }
         let fm = FileManager.default
@@ -27,7 +27,11 @@ extension RunDirectory {
             }
         }
         removeTemporaryFiles(in: path) { runFiles.contains($0) }
-        // Checkpoints' temporary files are each rank's own (`CheckpointFiles.removeTemporaryFiles`).
+        // Step directories without a manifest: the first checkpoint, cut short while being written.
+        for step in CheckpointFiles.stepDirectories(in: path + "/checkpoints") {
+            try? fm.removeItem(atPath: path + "/checkpoints/" + step.name)
+        }
+        // Legacy checkpoints' temporary files are each rank's own (`CheckpointFiles.removeTemporaryFiles`).
     }
 
     /// Why `--resume path` cannot work, as one sentence, or nil.
@@ -36,7 +40,7 @@ extension RunDirectory {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             return "--resume \(path): no such run directory"
         }
-        guard CheckpointFiles.allFiles(in: path + "/checkpoints").isEmpty else { return nil }
+        guard CheckpointFiles.allCheckpoints(in: path + "/checkpoints").isEmpty else { return nil }
         if let file = finishedFile(path) {
             return "--resume \(path): the run there finished (\(file)) and kept no checkpoint, so there is nothing to continue; choose another --out for a new run"
         }

@@ -4,51 +4,82 @@ import Foundation
 import RunFiles
 import Tensor
 
-/// Checkpoint files: one per process and step (`CheckpointFiles`), holding the process's
-/// `CheckpointState`, written and resumed in agreement with the other processes
-/// (`CheckpointAgreement`), for either execution mode (`TrainingLoop`).
+/// Checkpoints: one step directory per checkpoint, with a file per worker, a shared file and a
+/// manifest (`CheckpointFiles`, `CheckpointLayout`), holding the run's `CheckpointState`, written
+/// and resumed in agreement among the processes (`CheckpointAgreement`), for either execution
+/// mode (`TrainingLoop`). A checkpoint resumes under any number of processes that divides K.
 public enum Checkpoint {
-    /// Writes this process's checkpoint atomically and confirms with the other processes that
-    /// every one wrote its file of this step (`CheckpointAgreement.confirm`, a collective); only
-    /// then removes its own older files but the newest of them, since only then does every rank
-    /// hold a newer complete checkpoint. A model that is no longer finite is an error instead,
-    /// on every rank alike, so the older, finite checkpoints stay.
-    public static func write(_ t: TrainingLoop, directory: String, writes: Bool) throws {
-        let step = t.globalStep, rank = t.communicator.processRank
+    /// Writes the checkpoint of the current step: every process writes its workers' files (rank
+    /// 0 also the shared file), each atomically; the processes then exchange the files' sizes
+    /// and CRC-32s (a collective), and only once every one has written its files does rank 0
+    /// write the manifest, last, and remove the checkpoints older than the one before. A model
+    /// that is no longer finite is an error instead, on every process alike, and the older,
+    /// finite checkpoints stay.
+    public static func write(_ t: TrainingLoop, directory: String) throws {
+        let step = t.globalStep, comm = t.communicator
+        let stepDirectory = directory + "/" + CheckpointFiles.directoryName(step: step)
         var failure: Error?
+        var entries: [CheckpointManifest.Entry] = [], workers = 0
         do {
-            try writeOwnFile(t, directory: directory)
+            (entries, workers) = try writeOwnFiles(t, into: stepDirectory)
         } catch {
             failure = error
         }
-        try CheckpointAgreement.confirm(failure, t.communicator, what: "writing the checkpoint of step \(step)")
-        let older = try CheckpointFiles.files(in: directory, rank: rank).filter { $0.step < step }
-        for old in older.dropLast() { try? FileManager.default.removeItem(atPath: directory + "/" + old.name) }
+        let files = try CheckpointAgreement.gatherEntries(entries, failure: failure, comm, what: "writing the checkpoint of step \(step)")
+        var manifestFailure: Error?
+        if comm.processRank == 0 {
+            do {
+                try CheckpointManifest(step: step, workers: workers, files: files).write(to: stepDirectory)
+                try AtomicFile.syncDirectory(directory)
+                removeOlderCheckpoints(than: step, in: directory)
+            } catch {
+                manifestFailure = error
+            }
+        }
+        try CheckpointAgreement.confirm(manifestFailure, comm, what: "writing the manifest of the checkpoint of step \(step)")
     }
 
-    /// This process's checkpoint file of the current step, written atomically.
-    static func writeOwnFile(_ t: TrainingLoop, directory: String) throws {
+    /// This process's files of the current step, each written atomically, and their manifest
+    /// entries; and K, the number of worker files.
+    static func writeOwnFiles(_ t: TrainingLoop, into directory: String) throws -> ([CheckpointManifest.Entry], Int) {
         var state = try t.checkpointState()
         state.dataFingerprint = t.setup.dataFingerprint
-        let name = CheckpointFiles.fileName(step: t.globalStep, rank: t.communicator.processRank)
+        let name = CheckpointFiles.directoryName(step: t.globalStep)
         if let finding = t.firstNonFiniteValue() ?? FiniteCheck.check(state.strategy.buffers, owner: "the strategy's ") {
             throw divergenceError(finding, place: t.position, file: "checkpoint " + name)
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        // Strategy buffers of more than one value are tensors too ("strategy." + name).
-        for (key, values) in state.strategy.buffers where values.count > 1 {
-            state.buffers["strategy." + key] = values
-            state.strategy.buffers[key] = []
+        var entries: [CheckpointManifest.Entry] = []
+        func write(_ data: Data, as file: String) throws {
+            try AtomicFile.write(data, to: directory + "/" + file)
+            entries.append(CheckpointManifest.Entry(name: file, data: data))
         }
-        let tensors = state.buffers.sorted { $0.key < $1.key }.map { name, values in
-            SafetensorsTensor(name: name, dtype: "F32", shape: [values.count],
-                              data: values.withUnsafeBufferPointer { Safetensors.floats($0.baseAddress!, count: $0.count) })
+        if t.communicator.processRank == 0 {
+            // A manifest of an earlier attempt at this step would describe other files.
+            try? FileManager.default.removeItem(atPath: directory + "/" + CheckpointFiles.manifestFile)
+            try write(try CheckpointLayout.sharedFile(state), as: CheckpointFiles.sharedFile)
         }
-        let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
-        try Safetensors.write(tensors, metadata: ["localsgd.checkpoint": json], to: directory + "/" + name)
+        for k in state.localWorkers.indices {
+            try write(try CheckpointLayout.workerFile(state, index: k), as: CheckpointFiles.workerFile(state.localWorkers[k]))
+        }
+        return (entries, state.workers)
     }
 
-    /// Fields that change the numbers; a checkpoint made with other values cannot continue this run.
+    /// Keeps the checkpoint of `step` and the newest complete one before it; removes every other
+    /// older step directory (complete or not) and legacy file. Failures are left for the next time.
+    static func removeOlderCheckpoints(than step: Int, in directory: String) {
+        let steps = CheckpointFiles.stepDirectories(in: directory).filter { $0.step < step }
+        let legacy = CheckpointFiles.legacyFiles(in: directory).filter { $0.step < step }
+        let complete = steps.filter { CheckpointFiles.hasManifest(directory + "/" + $0.name) }.map(\.step) + legacy.map(\.step)
+        let keep = complete.max()
+        for old in steps + legacy where old.step != keep {
+            try? FileManager.default.removeItem(atPath: directory + "/" + old.name)
+        }
+    }
+
+    /// Fields that change the numbers; a checkpoint made with other values cannot continue this
+    /// run. The backend, reduction, thread count and paths may change: the layout of the workers
+    /// over processes is free, and in-process and `--reduction ordered` runs are bitwise alike.
     static func checkCompatible(_ h: CheckpointState, _ t: TrainingLoop, path: String) throws {
         var a = h.config, b = t.config
         for c in [\RunConfig.execution.threads, \RunConfig.execution.evalBatchSize] { a[keyPath: c] = 0; b[keyPath: c] = 0 }
@@ -56,8 +87,8 @@ public enum Checkpoint {
             a[keyPath: c] = nil
             b[keyPath: c] = nil
         }
-        a.execution.backend = .inprocess
-        b.execution.backend = .inprocess
+        (a.execution.backend, b.execution.backend) = (.inprocess, .inprocess)
+        (a.execution.reduction, b.execution.reduction) = (.ordered, .ordered)
         guard a == b else {
             let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(b)) as? [String: Any] ?? [:]
             let theirs = try JSONSerialization.jsonObject(with: JSONEncoder().encode(a)) as? [String: Any] ?? [:]
@@ -68,9 +99,8 @@ public enum Checkpoint {
             throw TrainingError("\(path) was made on a different text corpus (\(saved), now \(now)): the files under --data-dir "
                 + "changed since, so the run cannot continue bitwise; restore the corpus, or start a new run (--out)")
         }
-        guard h.parameterCount == t.network.layout.count, h.stateCount == t.network.stateLayout.count,
-              h.localWorkers == Array(t.communicator.localWorkers), h.step <= t.totalSteps else {
-            throw TrainingError("\(path) does not match this run's model or workers (\(h.localWorkers.count) workers of \(h.parameterCount) parameters)")
+        guard h.parameterCount == t.network.layout.count, h.stateCount == t.network.stateLayout.count, h.step <= t.totalSteps else {
+            throw TrainingError("\(path) does not match this run's model or workers (\(h.workers) workers of \(h.parameterCount) parameters)")
         }
     }
 }

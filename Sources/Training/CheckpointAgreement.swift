@@ -1,38 +1,89 @@
 import Comm
 import Config
 import Foundation
+import RunFiles
 
 /// What the processes of a run decide together about checkpoints (issue "Never trap, never hang,
-/// never save a broken model"). Every rank writes its own checkpoint file, and a rank can die
-/// between two of them, so the files of a step exist on every rank only once every rank has
-/// written its own. The ranks therefore
-/// - confirm every write to each other before any of them deletes an older checkpoint, so an
-///   older step stays until every rank holds a newer complete one (`confirm`);
-/// - resume from the newest step that every rank holds complete, found by exchanging the steps
-///   each one holds (`newestCommonStep`), never from each rank's own newest file;
+/// never save a broken model"). Every process writes the files of the workers it holds, and a
+/// process can die between two checkpoints, so a checkpoint is complete only once every process
+/// has written its files. The processes therefore
+/// - confirm their writes to each other, with the files' sizes and checksums, before rank 0
+///   writes the manifest and deletes an older checkpoint (`gatherEntries`, `confirm`);
+/// - resume from a step all of them can read whole, trying the steps of rank 0's listing newest
+///   first and agreeing on each (`agreedSteps`, `gatherProblems`);
 /// - check before training that they start at the same step with the same settings
 ///   (`checkSameStart`), so no collective can pair different steps.
 /// All of these are collectives: every process calls them at the same point, and every process
 /// then goes on or throws alike, so a failure on one rank never leaves the others waiting.
 package enum CheckpointAgreement {
-    /// The newest of the `held` steps that every process holds too, or nil if there is none.
-    static func newestCommonStep(_ held: [Int], _ comm: Communicator) throws -> Int? {
-        try commonSteps(held, comm).common.max()
+    /// Every process's `values`, which may differ in length (padded for `gatherIntegers`).
+    static func gatherVariable(_ values: [Int], _ comm: Communicator) throws -> [[Int]] {
+        guard comm.processCount > 1 else { return [values] }
+        let lengths = try comm.gatherIntegers([values.count]).map { $0[0] }
+        let longest = lengths.max() ?? 0
+        let all = try comm.gatherIntegers(values + Array(repeating: 0, count: longest - values.count))
+        return zip(all, lengths).map { Array($0.prefix($1)) }
     }
 
-    /// The steps every process holds, and each process's own list (in process order).
+    /// The steps of rank 0's `steps` (rank 0's listing of the checkpoint directory decides, so
+    /// every process tries the same steps in the same order).
+    static func agreedSteps(_ steps: [Int], _ comm: Communicator) throws -> [Int] {
+        try gatherVariable(steps, comm)[0]
+    }
+
+    /// Every process's problem with the step being resumed (nil: none), in process order.
+    static func gatherProblems(_ problem: String?, _ comm: Communicator) throws -> [String?] {
+        let bytes = problem.map { [1] + Array($0.utf8.prefix(2000)).map(Int.init) } ?? [0]
+        return try gatherVariable(bytes, comm).map { values in
+            values.first == 1 ? String(decoding: values.dropFirst().map { UInt8(truncatingIfNeeded: $0) }, as: UTF8.self) : nil
+        }
+    }
+
+    /// The steps every process holds, and each process's own list (in process order): for the
+    /// legacy per-process files, which each process finds on its own.
     static func commonSteps(_ held: [Int], _ comm: Communicator) throws -> (common: Set<Int>, perProcess: [[Int]]) {
-        let longest = try comm.gatherIntegers([held.count]).map { $0[0] }.max() ?? 0
-        let padded = held + Array(repeating: -1, count: longest - held.count)
-        let all = try comm.gatherIntegers(padded).map { $0.filter { $0 >= 0 } }
+        let all = try gatherVariable(held, comm)
         let common = all.dropFirst().reduce(Set(all.first ?? [])) { $0.intersection($1) }
         return (common, all)
+    }
+
+    /// Every process's manifest entries (shared file first, then worker files in worker
+    /// order), once every process succeeded at `what`; otherwise throws on every process as
+    /// `confirm` does.
+    static func gatherEntries(_ entries: [CheckpointManifest.Entry], failure: Error?, _ comm: Communicator,
+                              what: String) throws -> [CheckpointManifest.Entry] {
+        guard comm.processCount > 1 else {
+            if let failure { throw failure }
+            return entries.sorted(by: fileOrder)
+        }
+        var values = [failure == nil ? 1 : 0]
+        for e in entries {
+            guard let crc = UInt32(e.crc32, radix: 16) else { continue }
+            values += [CheckpointFiles.worker(ofFile: e.name) ?? -1, e.bytes, Int(crc)]
+        }
+        let all = try gatherVariable(values, comm)
+        try confirmed(failure, outcomes: all.map { $0[0] }, what: what)
+        return all.flatMap { v in
+            stride(from: 1, to: v.count - 2, by: 3).map { i in
+                CheckpointManifest.Entry(name: v[i] < 0 ? CheckpointFiles.sharedFile : CheckpointFiles.workerFile(v[i]), bytes: v[i + 1],
+                                         crc32: String(format: "%08x", UInt32(truncatingIfNeeded: v[i + 2])))
+            }
+        }.sorted(by: fileOrder)
+    }
+
+    /// The shared file, then the worker files by worker.
+    private static func fileOrder(_ a: CheckpointManifest.Entry, _ b: CheckpointManifest.Entry) -> Bool {
+        (CheckpointFiles.worker(ofFile: a.name) ?? -1) < (CheckpointFiles.worker(ofFile: b.name) ?? -1)
     }
 
     /// Throws on every process unless every process succeeded at `what` (nil `failure`): a
     /// process that failed throws its own error, the others a sentence naming the ranks.
     static func confirm(_ failure: Error?, _ comm: Communicator, what: String) throws {
-        let outcomes = try comm.gatherIntegers([failure == nil ? 1 : 0]).map { $0[0] }
+        try confirmed(failure, outcomes: try comm.gatherIntegers([failure == nil ? 1 : 0]).map { $0[0] }, what: what)
+    }
+
+    /// Throws `failure`, or a sentence naming the processes whose `outcomes` are 0 (failed).
+    private static func confirmed(_ failure: Error?, outcomes: [Int], what: String) throws {
         if let failure { throw failure }
         let failed = outcomes.indices.filter { outcomes[$0] == 0 }
         guard failed.isEmpty else {
@@ -49,7 +100,7 @@ package enum CheckpointAgreement {
         guard let other = all.indices.first(where: { all[$0] != all[0] }) else { return }
         let (a, b) = (all[0], all[other])
         if a[0] != b[0] {
-            throw TrainingError("MPI rank \(other) would start at step \(b[0]) but rank 0 at step \(a[0]); their checkpoints differ, so the ranks cannot train together (resume with the run's ranks and checkpoint directory)")
+            throw TrainingError("MPI rank \(other) would start at step \(b[0]) but rank 0 at step \(a[0]); they loaded different checkpoints, so the ranks cannot train together (every rank must read the same checkpoint directory: one host, or a file system all hosts share)")
         }
         let what = a[1] != b[1] ? "a model of \(b[1]) parameters against rank 0's \(a[1])" : "settings that change the run"
         throw TrainingError("MPI rank \(other) was started with other settings or another model than rank 0 (\(what)); start every rank with the same flags and config file")

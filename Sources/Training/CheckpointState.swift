@@ -3,21 +3,27 @@ import Config
 import Foundation
 import Optim
 
-/// Everything needed to continue a run bitwise identically, as one value: the position, the
-/// metrics so far, every local worker's optimizer state, the strategy's counters, the
-/// asynchronous run's round schedule, and the flat buffers (weights, BatchNorm statistics,
-/// momentum and Adam's second moment, strategy buffers) by name. Data order and augmentation
-/// are pure functions of (seed, epoch, worker, step), so they need no saved generator state.
+/// Everything needed to continue a run bitwise identically, as one process holds it: the
+/// position, the metrics so far, every local worker's optimizer state and epoch sums, the
+/// strategy's counters, the asynchronous run's round schedule, and the flat buffers (weights,
+/// BatchNorm statistics, momentum and Adam's second moment, strategy buffers) by name. Data order
+/// and augmentation are pure functions of (seed, epoch, worker, step), so they need no saved
+/// generator state.
 ///
-/// In the file (`Checkpoint`), `buffers` become safetensors tensors and everything else the
-/// JSON of the metadata key `localsgd.checkpoint`.
+/// Buffers are named by global worker ("worker.3.parameters"), never by process, and the
+/// per-worker fields are lists over `localWorkers`, so that `CheckpointLayout` can split the
+/// value into one file per worker plus one shared file and assemble it again for any layout.
+/// In a file, `buffers` become safetensors tensors and everything else JSON in the metadata.
 public struct CheckpointState: Codable {
-    package var version = 1
+    /// 2: step directories (`CheckpointLayout`); 1: one file per process (legacy).
+    package var version = 2
     /// Iterations done per worker.
     package var step: Int
     /// K (N·P worker threads for async).
     package var workers: Int
-    /// The workers this process holds (the nodes, for async).
+    /// The workers whose state this value holds, in the order of the per-worker lists
+    /// (`previousLearningRates`, `optimizerSteps`, `workerEpochSums`): this process's workers
+    /// (its nodes' threads for async; its nodes in version 1).
     package var localWorkers: [Int]
     package var parameterCount: Int
     package var stateCount: Int
@@ -30,6 +36,9 @@ public struct CheckpointState: Codable {
     package var strategy = StrategyState()
     package var history: [EpochMetrics]
     package var epochState = EpochAccumulator()
+    /// Lockstep: each local worker's sums of the epoch so far (not in the JSON: each worker's
+    /// file holds its own); nil for async.
+    package var workerEpochSums: [WorkerEpochSums]?
     package var totalTime: TimeBreakdown
     /// Payload bytes of training collectives so far (per worker).
     package var trainingBytes: Int

@@ -20,11 +20,15 @@ extension Trainer {
 }
 
 extension Trainer {
+    /// This process's workers: each one's state goes to its own checkpoint file.
+    public var checkpointWorkers: [Int] { Array(communicator.localWorkers) }
+
     /// The strategy counter that says whether the compressor's anchors hold an average (1) or not yet (0).
     static let anchorsSetKey = "compress.anchors_set"
 
-    /// Every local worker's weights, BatchNorm statistics, momentum (Adam: both moments and t)
-    /// and last learning rate, the strategy's counters and buffers, the epoch's sums so far.
+    /// Every local worker's weights, BatchNorm statistics, momentum (Adam: both moments and t),
+    /// last learning rate and epoch sums, the strategy's counters and buffers, the epoch's
+    /// shared sums so far.
     public func checkpointState() throws -> CheckpointState {
         var state = CheckpointState(
             step: globalStep, workers: config.algorithm.workers, localWorkers: Array(communicator.localWorkers),
@@ -37,6 +41,7 @@ extension Trainer {
             state.buffers["worker.\(w).state"] = r.state.array
         }
         state.saveOptimizer(optimizerStates, workers: Array(communicator.localWorkers))
+        state.workerEpochSums = workerSums
         state.peakStepBytes = peakStepBytes
         if strategy.overlapSteps > 0 { state.timeline = timeline }
         if let compressor {
@@ -52,7 +57,8 @@ extension Trainer {
     }
 
     public func restore(_ state: CheckpointState, path: String) throws {
-        guard state.async == nil, state.previousLearningRates.count == replicas.count else {
+        guard state.async == nil, state.previousLearningRates.count == replicas.count,
+              let sums = state.workerEpochSums, sums.count == replicas.count else {
             throw TrainingError("\(path) does not match this run's model or workers (\(state.localWorkers.count) workers of \(state.parameterCount) parameters)")
         }
         for (k, r) in replicas.enumerated() {
@@ -74,6 +80,8 @@ extension Trainer {
         globalStep = state.step
         history = state.history
         epochState = state.epochState
+        workerSums = sums
+        reserveEpochSums()
         totalTime = state.totalTime
         restoredBytes = state.trainingBytes
         peakStepBytes = state.peakStepBytes ?? 0

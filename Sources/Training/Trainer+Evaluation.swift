@@ -50,8 +50,9 @@ extension Trainer {
         let test = evaluate(try averagedModel(), on: data.test)
         try checkTestLoss(test.loss, epoch: epoch)
         var syncWait: Double?
+        var sums = workerSums
         if communicator.processCount > 1 {
-            combineTrainingMetricsAcrossProcesses()
+            sums = try WorkerEpochSums.gather(workerSums, communicator)
             syncWait = try waitForSlowestProcess()
         }
         evaluationBytes += communicator.counters.bytes - bytesBefore
@@ -64,8 +65,9 @@ extension Trainer {
         let bytes = trainingBytes
         let metrics = EpochMetrics(
             epoch: epoch + 1, steps: globalStep,
-            trainLoss: e.lossSum / Double(max(1, e.workerSteps(lossDivisor))),
-            trainAccuracy: Double(e.correct) / Double(max(1, e.samples * setup.labelsPerSample)),
+            trainLoss: WorkerEpochSums.lossSum(sums) / Double(max(1, e.workerSteps(communicator.workers))),
+            trainAccuracy: Double(sums.reduce(0) { $0 + $1.correct })
+                / Double(max(1, sums.reduce(0) { $0 + $1.samples } * setup.labelsPerSample)),
             testLoss: test.loss, testAccuracy: test.accuracy, testBitsPerChar: setup.bitsPerCharacter(test.loss),
             lr: schedule.learningRate(atStep: globalStep - 1),
             seconds: e.time.training + e.time.evaluation, syncs: strategy.syncs - e.syncsAtStart,
@@ -76,6 +78,7 @@ extension Trainer {
         history.append(metrics)
         totalTime = totalTime + e.time
         epochState = EpochAccumulator()
+        for k in workerSums.indices { workerSums[k].reset() }
         epochState.syncsAtStart = strategy.syncs
         epochState.bytesAtStart = bytes
         secondsBetweenSyncs.removeAll(keepingCapacity: true)  // no allocation in the next epoch's steps
@@ -92,19 +95,6 @@ extension Trainer {
         return secondsBetweenSyncs.indices.reduce(0.0) { sum, s in
             sum + NetworkModel.waitForSlowest(secondsSinceLastSync: all.map { Double($0[s]) / 1e6 }, process: me)
         }
-    }
-
-    /// Replaces this process's epoch sums (loss, correct, samples) by the sums over all processes,
-    /// so every rank reports the mean over all K workers.
-    private func combineTrainingMetricsAcrossProcesses() {
-        let sums = replicas.indices.map { k -> FloatBuffer in
-            FloatBuffer(k == 0 ? [Float(epochState.lossSum), Float(epochState.correct), Float(epochState.samples)] : [0, 0, 0])
-        }
-        guard (try? communicator.allReduceSum(sums.map(\.pointer), count: 3)) != nil else { return }
-        epochState.lossSum = Double(sums[0][0])
-        epochState.correct = Int(sums[0][1].rounded())
-        epochState.samples = Int(sums[0][2].rounded())
-        lossDivisor = communicator.workers
     }
 
     /// Payload bytes of training collectives per worker (evaluation's averaging excluded).

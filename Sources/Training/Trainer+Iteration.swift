@@ -37,15 +37,18 @@ extension Trainer {
             guard r.loss.isFinite else {
                 throw TrainingError("the training loss of worker \(first + k) became \(r.loss) at epoch \(epoch + 1), step \(m + 1); \(divergenceAdvice)")
             }
-            epochState.lossSum += Double(r.loss)
-            epochState.correct += r.correct
+            workerSums[k].losses.append(r.loss)
+            workerSums[k].correct += r.correct
+            workerSums[k].samples += config.schedule.batchSize
             measured.data += r.data
             measured.forward += r.forward
             measured.backward += r.backward
             slowest = max(slowest, r.data + r.forward + r.backward)
         }
-        epochState.samples += present.count * config.schedule.batchSize
-        if present.count < replicas.count { epochState.absentWorkerSteps = (epochState.absentWorkerSteps ?? 0) + replicas.count - present.count }
+        if present.count < replicas.count {
+            epochState.absentWorkerSteps = (epochState.absentWorkerSteps ?? 0) + replicas.count - present.count
+            for k in replicas.indices where !present.contains(k) { workerSums[k].losses.append(.nan) }
+        }
         let total = max(1e-12, measured.data + measured.forward + measured.backward)
         epochState.time.data += computeWall * measured.data / total
         epochState.time.forward += computeWall * measured.forward / total

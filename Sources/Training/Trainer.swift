@@ -32,10 +32,10 @@ public final class Trainer: TrainingLoop {
     public internal(set) var globalStep = 0
     public internal(set) var history: [EpochMetrics] = []
     var epochState = EpochAccumulator()
+    /// Each local worker's losses, correct answers and samples of the epoch so far.
+    var workerSums: [WorkerEpochSums]
     var totalTime = TimeBreakdown()
     var evaluationBytes = 0
-    /// Workers whose losses `epochState.lossSum` adds up (local ones, or all after combining).
-    lazy var lossDivisor = replicas.count
     /// Training bytes of the run before a resume.
     var restoredBytes = 0
     /// The most payload bytes per worker any one iteration sent so far.
@@ -148,6 +148,8 @@ public final class Trainer: TrainingLoop {
         }
         stepResults = .allocate(capacity: local)
         stepResults.initialize(repeating: WorkerStep())
+        workerSums = Array(repeating: WorkerEpochSums(), count: local)
+        reserveEpochSums()
         initializeWeights()
     }
 
@@ -214,14 +216,20 @@ public final class Trainer: TrainingLoop {
         return summary()
     }
 
+    /// Room for an epoch of losses per worker, so that no iteration allocates.
+    func reserveEpochSums() {
+        for k in workerSums.indices { workerSums[k].losses.reserveCapacity(stepsPerEpoch) }
+    }
+
+    /// This process's workers' progress (the epoch's metrics cover all K: `finishEpoch`).
     private func progress() -> TrainingProgress {
         let e = epochState
         let elapsed = max(1e-9, e.time.training)
-        let rate = Double(e.samples) / elapsed
+        let rate = Double(workerSums.reduce(0) { $0 + $1.samples }) / elapsed
         return setup.progress(epoch: (globalStep - 1) / stepsPerEpoch, done: globalStep,
                               inEpoch: (globalStep - 1) % stepsPerEpoch + 1,
-                              loss: e.lossSum / Double(max(1, e.workerSteps(replicas.count))), samplesPerSecond: rate,
-                              secondsPerStep: elapsed / Double(max(1, e.steps)))
+                              loss: WorkerEpochSums.lossSum(workerSums) / Double(max(1, e.workerSteps(replicas.count))),
+                              samplesPerSecond: rate, secondsPerStep: elapsed / Double(max(1, e.steps)))
     }
 }
 
@@ -246,13 +254,11 @@ package struct WorkerStep {
     }
 }
 
-/// Sums over the iterations of the current epoch.
+/// Sums over the iterations of the current epoch that are the same for every worker or belong
+/// to the process (its measured times); each worker's own are `WorkerEpochSums`.
 package struct EpochAccumulator: Codable, Equatable {
     package init() {}
     var steps = 0
-    var lossSum: Double = 0
-    var correct = 0
-    var samples = 0
     var time = TimeBreakdown()
     var syncsAtStart = 0
     var bytesAtStart = 0

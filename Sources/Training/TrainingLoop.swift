@@ -43,7 +43,11 @@ public protocol TrainingLoop: AnyObject {
     func averagedModel() throws -> Replica
     /// Files the run writes besides the common ones, by name (async.json).
     func extraFiles() throws -> [String: Foundation.Data]
-    /// Everything needed to continue the run bitwise (this process's part).
+    /// The workers whose state this process checkpoints, one file each (global indices): its
+    /// workers, or its nodes' threads for async.
+    var checkpointWorkers: [Int] { get }
+    /// Everything needed to continue the run bitwise (this process's part; its per-worker lists
+    /// follow `checkpointWorkers`).
     func checkpointState() throws -> CheckpointState
     /// Continues from `state` (read from `path`, named in errors).
     func restore(_ state: CheckpointState, path: String) throws

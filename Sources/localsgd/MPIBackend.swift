@@ -10,8 +10,12 @@ import CommMPI
 struct MPIBackend: Backend {
     func makeCommunicator(_ config: RunConfig) throws -> Communicator {
         let ranks = MPICommunicator.launchedRanks ?? 1
-        guard config.algorithm.workers % ranks == 0 else {
-            throw TrainingError("--workers \(config.algorithm.workers) must be a multiple of the \(ranks) MPI ranks")
+        let k = config.algorithm.workers
+        guard k % ranks == 0 else {
+            let divisors = (1...k).filter { k % $0 == 0 }.map(String.init)
+            let list = divisors.count == 1 ? divisors[0] : divisors.dropLast().joined(separator: ", ") + " or " + divisors.last!
+            throw TrainingError("--workers \(k) must be a multiple of the \(ranks) MPI ranks, which each hold as many workers; "
+                + "start \(list) ranks (a checkpoint of the run resumes under any of them)")
         }
         return try MPICommunicator(
             workersPerRank: config.algorithm.workers / ranks, reduction: config.execution.reduction,

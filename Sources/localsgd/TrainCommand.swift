@@ -22,7 +22,7 @@ struct TrainCommand: ParsableCommand {
     var config: String?
     @Option(help: "Directory for the run's results (must not already hold a run).")
     var out: String?
-    @Option(help: "Continue the run in DIR from its newest checkpoint (settings from DIR/config.json).")
+    @Option(help: "Continue the run in DIR from its newest intact checkpoint (settings from DIR/config.json), in one process or on any number of MPI ranks that divides --workers.")
     var resume: String?
     @Flag(help: "Only print one line per epoch.")
     var quiet = false

@@ -40,7 +40,7 @@ final class AsyncCheckpointTests: XCTestCase {
                 let crashing = try trainer(config(averageEvery: h, delay: delay, reset: reset), data: data)
                 crashing.afterProgress = { [unowned crashing] in
                     if crashing.sequential?.schedule.snapshotted.contains(true) == true { sawARoundAtAnEpochEnd = true }
-                    try Checkpoint.write(crashing, directory: dir + "/checkpoints", writes: true)
+                    try Checkpoint.write(crashing, directory: dir + "/checkpoints")
                     if crashing.globalStep == crashEpoch * crashing.stepsPerEpoch { throw Crash() }
                 }
                 XCTAssertThrowsError(try crashing.run())

@@ -41,8 +41,9 @@ extension CLITests {
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        func checkpoints() -> [String] {
-            ((try? FileManager.default.contentsOfDirectory(atPath: out + "/checkpoints")) ?? []).filter { !$0.hasPrefix(".") }
+        func checkpoints() -> [String] {  // complete ones: their manifest is written last
+            ((try? FileManager.default.contentsOfDirectory(atPath: out + "/checkpoints")) ?? [])
+                .filter { FileManager.default.fileExists(atPath: out + "/checkpoints/" + $0 + "/manifest.json") }
         }
         while checkpoints().isEmpty && p.isRunning { usleep(2000) }
         kill(p.processIdentifier, SIGKILL)

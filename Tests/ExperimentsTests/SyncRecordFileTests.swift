@@ -64,7 +64,7 @@ final class SyncRecordFileTests: XCTestCase {
             let cut = root + "/cut"
             for f in ["summary.json", "final.safetensors"] { try FileManager.default.removeItem(atPath: cut + "/" + f) }
             let checkpoints = cut + "/checkpoints"
-            for f in try FileManager.default.contentsOfDirectory(atPath: checkpoints) where !f.hasPrefix("step-00000010-") {
+            for f in try FileManager.default.contentsOfDirectory(atPath: checkpoints) where f != "step-00000010" {
                 try FileManager.default.removeItem(atPath: checkpoints + "/" + f)
             }
             let handle = try XCTUnwrap(FileHandle(forWritingAtPath: cut + "/syncs.jsonl"))

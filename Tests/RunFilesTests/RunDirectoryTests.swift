@@ -41,6 +41,11 @@ final class RunDirectoryTests: XCTestCase {
             XCTAssertEqual("\($0)", "\(stopped) already holds a run that stopped at its checkpoint step-00000004-rank-1.safetensors; continue it with --resume \(stopped), or choose another --out")
         }
         XCTAssertEqual(contents(stopped), ["config.json", "checkpoints", "checkpoints/step-00000004-rank-1.safetensors"])
+        let steps = try make(["config.json", "checkpoints/step-00000004/manifest.json", "checkpoints/step-00000008/worker-0.safetensors"])
+        XCTAssertThrowsError(try RunDirectory(path: steps)) {
+            XCTAssertEqual("\($0)", "\(steps) already holds a run that stopped at its checkpoint step-00000004; continue it with --resume \(steps), or choose another --out",
+                           "step 8 has no manifest: no checkpoint")
+        }
     }
 
     func testTemporaryFilesAreRecognisedAndEachRankRemovesOnlyItsOwn() throws {

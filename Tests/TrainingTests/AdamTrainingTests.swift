@@ -68,7 +68,7 @@ final class AdamTrainingTests: XCTestCase {
                 let dir = try makeTemporaryDirectory(self)
                 let policy = try XCTUnwrap(CheckpointPolicy(config: config(sync), directory: dir, stepsPerEpoch: 12))
                 XCTAssertThrowsError(try train(config(sync), data: data) { t in
-                    if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory, writes: true) }
+                    if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory) }
                     if t.globalStep == crashAfter { throw Crash() }
                 })
                 let resumed = try Trainer(config: config(sync), data: data, communicator: InProcessCommunicatorFactory.make(2))

@@ -33,7 +33,7 @@ final class CompressionTrainingTests: XCTestCase {
                 let dir = try makeTemporaryDirectory(self)
                 let policy = try XCTUnwrap(CheckpointPolicy(config: config(kind, codec), directory: dir, stepsPerEpoch: 6))
                 XCTAssertThrowsError(try train(config(kind, codec), data: data) { t in
-                    if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory, writes: true) }
+                    if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory) }
                     if t.globalStep == crashAfter { throw Crash() }
                 })
                 let resumed = try Trainer(config: config(kind, codec), data: data, communicator: InProcessCommunicatorFactory.make(3))

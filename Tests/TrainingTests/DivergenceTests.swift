@@ -33,12 +33,12 @@ final class DivergenceTests: XCTestCase {
         let policy = try XCTUnwrap(CheckpointPolicy(config: config(), directory: dir, stepsPerEpoch: 12))
         XCTAssertThrowsError(try train(config(), data: data) { t in
             if t.globalStep == 5 { t.replicas[0].parameters.pointer[3] = .nan }
-            try Checkpoint.write(t, directory: policy.directory, writes: true)
+            try Checkpoint.write(t, directory: policy.directory)
         }) { error in
             XCTAssertTrue(error is TrainingError, "\(error)")
-            XCTAssertTrue("\(error)".hasPrefix("the model became non-finite by epoch 1, step 5 (worker 0's conv1.weight holds nan), so checkpoint step-00000005-rank-0.safetensors was not written; lower --lr"), "\(error)")
+            XCTAssertTrue("\(error)".hasPrefix("the model became non-finite by epoch 1, step 5 (worker 0's conv1.weight holds nan), so checkpoint step-00000005 was not written; lower --lr"), "\(error)")
         }
-        XCTAssertEqual(try CheckpointFiles.files(in: policy.directory, rank: 0).map(\.step), [3, 4])
+        XCTAssertEqual(CheckpointFiles.stepDirectories(in: policy.directory).map(\.step), [3, 4])
         try Self.assertEveryFileFinite(dir)
         let resumed = try Trainer(config: config(), data: data, communicator: InProcessCommunicator(workers: 1, threads: 1))
         try Checkpoint.restoreLatest(into: resumed, directory: dir)
@@ -52,7 +52,7 @@ final class DivergenceTests: XCTestCase {
         let dir = try makeTemporaryDirectory(self)
         var written: [Int] = []
         XCTAssertThrowsError(try train(config(), data: data) { t in
-            try Checkpoint.write(t, directory: dir + "/checkpoints", writes: true)
+            try Checkpoint.write(t, directory: dir + "/checkpoints")
             written.append(t.globalStep)
             if t.globalStep == 11 { t.replicas[0].state.pointer[0] = .nan }
         }) { error in
@@ -79,13 +79,19 @@ final class DivergenceTests: XCTestCase {
         let data = try tinyData(train: 48, test: 12)
         let dir = try makeTemporaryDirectory(self)
         let t = try train(tinyConfig { $0.schedule.epochs = 1 }, data: data)
-        try Checkpoint.write(t, directory: dir + "/checkpoints", writes: true)
-        let path = dir + "/checkpoints/" + CheckpointFiles.fileName(step: 12, rank: 0)
-        var file = try Safetensors.read(path: path)
+        try Checkpoint.write(t, directory: dir + "/checkpoints")
+        // As an older version would have written it: NaN, and a manifest that matches.
+        let path = dir + "/checkpoints/" + CheckpointFiles.directoryName(step: 12)
+        let worker = path + "/" + CheckpointFiles.workerFile(0)
+        var file = try Safetensors.read(path: worker)
         var weights = try Safetensors.floatArray(file.tensors["worker.0.parameters"]!)
         weights[0] = .nan
         file.tensors["worker.0.parameters"]!.data = weights.withUnsafeBufferPointer { Safetensors.floats($0.baseAddress!, count: $0.count) }
-        try Safetensors.write(Array(file.tensors.values), metadata: file.metadata, to: path)
+        let bytes = try Safetensors.encode(Array(file.tensors.values), metadata: file.metadata)
+        try bytes.write(to: URL(fileURLWithPath: worker))
+        var manifest = try CheckpointManifest.read(path, step: 12)
+        manifest.files[1] = CheckpointManifest.Entry(name: CheckpointFiles.workerFile(0), data: bytes)
+        try manifest.write(to: path)
         let resumed = try Trainer(config: tinyConfig { $0.schedule.epochs = 1 }, data: data, communicator: InProcessCommunicator(workers: 1, threads: 1))
         XCTAssertThrowsError(try Checkpoint.restoreLatest(into: resumed, directory: dir)) { error in
             XCTAssertEqual("\(error)", "\(path) holds a diverged model (worker 0's fc1.weight holds nan), so the run cannot continue from it; delete it to resume from an older checkpoint, or start a new run (--out)")

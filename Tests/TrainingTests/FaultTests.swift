@@ -240,7 +240,7 @@ final class FaultTests: XCTestCase {
                 let dir = try makeTemporaryDirectory(self)
                 let policy = try XCTUnwrap(CheckpointPolicy(config: config(), directory: dir, stepsPerEpoch: 6))
                 XCTAssertThrowsError(try train(config(), data: data) { t in
-                    if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory, writes: true) }
+                    if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory) }
                     if t.globalStep == crashAfter { throw Crash() }
                 })
                 let resumed = try Trainer(config: config(), data: data, communicator: InProcessCommunicator(workers: 3, threads: 1))

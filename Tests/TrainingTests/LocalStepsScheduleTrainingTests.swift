@@ -58,7 +58,7 @@ final class LocalStepsScheduleTrainingTests: XCTestCase {
                 let dir = try makeTemporaryDirectory(self)
                 let policy = try XCTUnwrap(CheckpointPolicy(config: config(kind), directory: dir, stepsPerEpoch: 6))
                 XCTAssertThrowsError(try train(config(kind), data: data) { t in
-                    if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory, writes: true) }
+                    if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory) }
                     if t.globalStep == crashAfter { throw Crash() }
                 })
                 let resumed = try Trainer(config: config(kind), data: data, communicator: InProcessCommunicatorFactory.make(3))

@@ -66,7 +66,7 @@ final class StreamingTrainingTests: XCTestCase {
             let dir = try makeTemporaryDirectory(self)
             let policy = try XCTUnwrap(CheckpointPolicy(config: config(), directory: dir, stepsPerEpoch: 8))
             XCTAssertThrowsError(try train(config(), data: data) { t in
-                if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory, writes: true) }
+                if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory) }
                 if t.globalStep == 4 {
                     let counters = t.strategy.saveState().counters ?? [:]
                     XCTAssertEqual(counters["streaming.0.apply_after"], 4, "fragment 0 in flight")

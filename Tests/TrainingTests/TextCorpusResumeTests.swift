@@ -33,7 +33,7 @@ final class TextCorpusResumeTests: XCTestCase {
         XCTAssertNil(try tinyData().textFingerprint, "image datasets have none")
         let policy = try XCTUnwrap(CheckpointPolicy(config: config, directory: dir, stepsPerEpoch: 1))
         try train(config, data: data) { t in
-            if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory, writes: true) }
+            if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory) }
         }
         let same = try Trainer(config: config, data: textData(), communicator: InProcessCommunicatorFactory.make(1))
         XCTAssertNoThrow(try Checkpoint.restoreLatest(into: same, directory: dir))

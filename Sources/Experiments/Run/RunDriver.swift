@@ -78,7 +78,7 @@ public enum RunDriver {
         }
         let checkpoints = try out.flatMap { try CheckpointPolicy(config: config, directory: $0, stepsPerEpoch: trainer.stepsPerEpoch) }
         if resume, let out {
-            try Checkpoint.restoreLatest(into: trainer, directory: out)
+            for warning in try Checkpoint.restoreLatest(into: trainer, directory: out) where writes { events?(.warning(warning)) }
         }
         try CheckpointAgreement.checkSameStart(trainer)
         if let directory {
@@ -99,7 +99,7 @@ public enum RunDriver {
             }
             if let directory, epochEnd { try directory.writeMetrics(trainer.history) }
             if let checkpoints, checkpointDue {
-                try Checkpoint.write(trainer, directory: checkpoints.directory, writes: writes)
+                try Checkpoint.write(trainer, directory: checkpoints.directory)
             }
         }
         let summary = try trainer.run()
