@@ -38,12 +38,13 @@ public struct RunFolder {
     public var path: String
     /// Whether the run finished (`summary.json`).
     public var isFinished: () -> Bool
-    /// (step, rank) of every checkpoint file.
-    public var checkpoints: () -> [(step: Int, rank: Int)]
-    /// Removes every checkpoint file; returns how many it removed.
+    /// The steps of the checkpoints a restart can continue from, on any rank count that
+    /// divides K (complete ones: every file written and the manifest last).
+    public var checkpoints: () -> [Int]
+    /// Removes every checkpoint file, complete or not; returns how many it removed.
     public var discardCheckpoints: () -> Int
 
-    public init(path: String, isFinished: @escaping () -> Bool, checkpoints: @escaping () -> [(step: Int, rank: Int)],
+    public init(path: String, isFinished: @escaping () -> Bool, checkpoints: @escaping () -> [Int],
                 discardCheckpoints: @escaping () -> Int) {
         self.path = path
         self.isFinished = isFinished
@@ -84,8 +85,6 @@ public final class Supervisor: @unchecked Sendable {
     private var interruption: Int32?
     private var ledger = RecoveryLedger()
     private var started = Date()
-    /// The rank count of the last job that trained: the layout of the newest checkpoint.
-    private var checkpointRanks: Int?
 
     public init(placement: Placement, policy: RestartPolicy, runner: JobRunner, folder: RunFolder, startResumed: Bool,
                 clock: @escaping () -> Date = Date.init, record: @escaping (LaunchEvent) -> Void) {
@@ -112,11 +111,10 @@ public final class Supervisor: @unchecked Sendable {
         var restarts = 0
         emit(.start, job: job)
         while true {
-            let (ended, trained) = runJob(job)
+            let (ended, _) = runJob(job)
             if let signal = interrupted ?? ended.stopSignal {
                 return finish(.interrupted(signal: signal), restarts: restarts) { $0.cause = ended.cause; $0.signal = signal }
             }
-            if trained { checkpointRanks = job.ranks }
             if folder.isFinished() { return finish(.finished, restarts: restarts) { _ in } }
             let end = ended == .succeeded ? .failed(exitCode: 0, signal: nil, message: "mpirun exited 0 but the run wrote no summary.json") : ended
             let now = clock()
@@ -128,7 +126,7 @@ public final class Supervisor: @unchecked Sendable {
                 restarts += 1
                 job = restartJob(ranks: ranks, on: usable)
             case .giveUp(let reason):
-                return finish(.gaveUp(giveUpReason(reason, end: end, job: job, trained: trained)), restarts: restarts) { _ in }
+                return finish(.gaveUp(reason), restarts: restarts) { _ in }
             case .stop(let signal):
                 return finish(.interrupted(signal: signal), restarts: restarts) { $0.signal = signal }
             case .finish, .probe:
@@ -151,14 +149,14 @@ public final class Supervisor: @unchecked Sendable {
     /// or from step 0 when there is none.
     private func restartJob(ranks: Int, on hosts: [HostSlots]) -> Job {
         let newest = newestCheckpoint()
-        // Files of no step that every rank finished (a rank died writing the first one) cannot
-        // be resumed, and `train --out` refuses a directory holding them.
+        // A checkpoint the ranks never finished (a rank died writing the first one) cannot be
+        // resumed; it goes, and the run starts again.
         let discarded = startResumed || newest != nil ? 0 : folder.discardCheckpoints()
         let job = Job(ranks: ranks, hosts: hosts, resume: startResumed || newest != nil)
         emit(.restart, job: job) {
             $0.checkpointStep = newest
             if discarded > 0 {
-                $0.message = "removed \(discarded) checkpoint file\(discarded == 1 ? "" : "s") of a step not every rank finished; starting from step 0"
+                $0.message = "removed \(discarded) checkpoint\(discarded == 1 ? "" : "s") the ranks never finished; starting from step 0"
             }
         }
         return job
@@ -199,22 +197,8 @@ public final class Supervisor: @unchecked Sendable {
         return usable
     }
 
-    /// A restart on another rank count that the run refused before training is, with this
-    /// build's checkpoints, the checkpoint's layout; said so, since the run's error does not.
-    private func giveUpReason(_ reason: String, end: JobEnd, job: Job, trained: Bool) -> String {
-        guard case .runError(_, let message) = end, job.resume, !trained, let written = checkpointRanks, written != job.ranks else {
-            return reason
-        }
-        return "resuming on \(job.ranks) rank\(job.ranks == 1 ? "" : "s") from checkpoints written by \(written) ranks failed (\(message)). "
-            + "Until checkpoints are independent of the rank layout, a run continues only on as many ranks as wrote its checkpoints (\(written)): "
-            + "bring the missing hosts back and continue with `localsgd launch ... -- --resume \(folder.path)`"
-    }
-
-    /// The newest checkpoint step every rank of the last training job holds.
-    private func newestCheckpoint() -> Int? {
-        let files = folder.checkpoints()
-        return RestartPolicy.newestCommonStep(files, ranks: checkpointRanks ?? Set(files.map(\.rank)).count)
-    }
+    /// The newest checkpoint a restart continues from.
+    private func newestCheckpoint() -> Int? { folder.checkpoints().max() }
 
     private func emitFailure(_ end: JobEnd, job: Job) {
         emit(.failure, job: job) {

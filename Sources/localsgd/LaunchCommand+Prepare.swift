@@ -92,7 +92,7 @@ extension LaunchCommand {
         }
         if resuming {
             if let problem = RunDirectory.resumeProblem(directory, checkpointEvery: checkpointEvery) { throw LaunchError(problem) }
-        } else if let newest = folder.checkpoints().map(\.step).max() {
+        } else if let newest = folder.checkpoints().max() {
             throw LaunchError("\(directory) already holds a run that stopped at its checkpoint of step \(newest); continue it under launch with --resume \(directory) in place of --out \(directory)")
         }
     }
@@ -114,23 +114,27 @@ extension LaunchCommand {
 }
 
 extension RunFolder {
-    /// The run directory at `path`: finished when it holds summary.json; its checkpoint files are
-    /// `checkpoints/step-NNNNNNNN-rank-R.safetensors`.
+    /// The run directory at `path`: finished when it holds summary.json; its checkpoints are the
+    /// step directories of `checkpoints/` with their manifest, which resume on any rank count
+    /// dividing K (`CheckpointFiles`), and per-rank files of older versions, of the steps every
+    /// rank holds.
     static func directory(_ path: String) -> RunFolder {
-        RunFolder(
+        let dir = path + "/checkpoints"
+        return RunFolder(
             path: path,
             isFinished: { FileManager.default.fileExists(atPath: path + "/summary.json") },
             checkpoints: {
-                CheckpointFiles.allFiles(in: path + "/checkpoints").compactMap { name in
-                    guard let step = CheckpointFiles.step(ofFile: name),
-                          let rank = Int(name.dropLast(".safetensors".count).split(separator: "-").last ?? "") else { return nil }
-                    return (step, rank)
+                let complete = CheckpointFiles.stepDirectories(in: dir).filter { CheckpointFiles.hasManifest(dir + "/" + $0.name) }.map(\.step)
+                let legacy = CheckpointFiles.legacyFiles(in: dir).compactMap { file -> (step: Int, rank: Int)? in
+                    guard let rank = Int(file.name.dropLast(".safetensors".count).split(separator: "-").last ?? "") else { return nil }
+                    return (file.step, rank)
                 }
+                let ranks = Set(legacy.map(\.rank)).count
+                return complete + (RestartPolicy.newestCommonStep(legacy, ranks: ranks).map { [$0] } ?? [])
             },
             discardCheckpoints: {
-                CheckpointFiles.allFiles(in: path + "/checkpoints").filter {
-                    (try? FileManager.default.removeItem(atPath: path + "/checkpoints/" + $0)) != nil
-                }.count
+                let names = CheckpointFiles.stepDirectories(in: dir).map(\.name) + CheckpointFiles.legacyFiles(in: dir).map(\.name)
+                return names.filter { (try? FileManager.default.removeItem(atPath: dir + "/" + $0)) != nil }.count
             })
     }
 }

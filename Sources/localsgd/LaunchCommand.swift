@@ -21,9 +21,10 @@ struct LaunchCommand: ParsableCommand {
         --probe-timeout) and restarts with `train --resume DIR` on the largest rank count that \
         divides --workers, is at least --min-ranks and fits on the hosts that answered, at most \
         --max-restarts times. A failure of the run itself (`localsgd: error:` from train, e.g. \
-        bad data or a diverged model) is not restarted. Checkpoints written by N ranks continue \
-        only on N ranks for now: a restart on fewer that train refuses ends the launch with a \
-        sentence saying so.
+        bad data or a diverged model) is not restarted. A checkpoint continues on any rank count \
+        that divides --workers, so a restart on fewer ranks trains on from it bitwise (checkpoints \
+        of older versions, one file per rank, only on as many ranks as wrote them; train then \
+        refuses with a sentence and launch gives up quoting it).
 
         Every event (start, failure, probe, restart, resumed, finished, gave-up, interrupted) is \
         a line of DIR/events.jsonl and one line on the console; at the end launch prints the \

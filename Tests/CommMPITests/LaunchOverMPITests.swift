@@ -72,10 +72,9 @@ final class LaunchOverMPITests: XCTestCase {
     /// The newest checkpoint step both ranks hold.
     func checkpointStep(_ dir: String) -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/checkpoints")) ?? []
-        func newest(_ rank: Int) -> Int {
-            names.filter { $0.hasSuffix("-rank-\(rank).safetensors") }.compactMap { Int($0.dropFirst(5).prefix(8)) }.max() ?? 0
-        }
-        return min(newest(0), newest(1))
+        // A step directory is a checkpoint once its manifest is written, last.
+        return names.filter { $0.hasPrefix("step-") && FileManager.default.fileExists(atPath: dir + "/checkpoints/" + $0 + "/manifest.json") }
+            .compactMap { Int($0.dropFirst(5)) }.max() ?? 0
     }
 
     /// Polls `condition` every 50 ms while launch runs, up to `timeout` seconds; whether it came true.
@@ -151,9 +150,8 @@ final class LaunchOverMPITests: XCTestCase {
     }
 
     /// Two fake hosts reached through an rsh agent; the host of rank 1 stops answering when
-    /// rank 1 dies. Launch restarts on the one host left, on 1 rank (which divides K = 2). With
-    /// checkpoints that hold each rank's workers train refuses that resume and launch gives up
-    /// with a sentence; once checkpoints are layout-free the run finishes there, bitwise.
+    /// rank 1 dies. Launch restarts on the one host left, on 1 rank (which divides K = 2), from
+    /// the checkpoint the two ranks wrote, and the run finishes there, bitwise.
     func testAHostThatStopsAnsweringRestartsOnFewerRanks() throws {
         let reference = try referenceWeights()
         let root = try temporaryDirectory(), dir = root + "/run", agent = root + "/agent.sh"
@@ -181,15 +179,9 @@ final class LaunchOverMPITests: XCTestCase {
         XCTAssertEqual(restart?["ranks"] as? Int, 1)
         XCTAssertEqual(restart?["hosts"] as? String, "nodea:1")
         XCTAssertEqual(restart?["workers_per_rank"] as? Int, 2)
-        if let gaveUp = events(dir, "gave-up").first {
-            XCTAssertEqual(status, 1)
-            let message = gaveUp["message"] as? String ?? ""
-            XCTAssertTrue(message.contains("resuming on 1 rank from checkpoints written by 2 ranks failed"), message)
-            XCTAssertTrue(message.contains("--resume \(dir)"), message)
-        } else {
-            XCTAssertEqual(status, 0, launched.output)
-            XCTAssertEqual(events(dir, "finished").count, 1, launched.output)
-            XCTAssertEqual(try MPIRun.weights(dir), reference, "ordered reduction: bitwise on any layout")
-        }
+        XCTAssertEqual(status, 0, launched.output)
+        XCTAssertEqual(events(dir, "gave-up").count, 0, launched.output)
+        XCTAssertEqual(events(dir, "finished").count, 1, launched.output)
+        XCTAssertEqual(try MPIRun.weights(dir), reference, "ordered reduction: bitwise on any layout")
     }
 }
