@@ -247,7 +247,8 @@ extension ReportTests {
 
         let fig10 = try XCTUnwrap(report.figures.first { $0.id == "fig10" })
         guard case .bar(let bars) = fig10.charts[0] else { return XCTFail("Fig. 10 is a bar chart") }
-        XCTAssertEqual(bars.categories, ["local K=2 H=2 cosine", "local K=2 H=2 momentum reset cosine"])
+        XCTAssertEqual(bars.title, "With and without slow momentum (K=2 H=2 cosine)", "what every setting shares")
+        XCTAssertEqual(bars.categories, ["local", "local momentum reset"])
         XCTAssertEqual(bars.series.map(\.name), ["without SlowMo", "SlowMo α=1 β=0.5", "SlowMo α=1 β=0.7"])
         XCTAssertTrue(bars.series.allSatisfy { $0.values.allSatisfy { $0 != nil } }, "every setting has a bar beside each baseline")
     }

@@ -40,11 +40,22 @@ extension ReportFamily {
             series.append(bars(s) { b in pairs.first { $0.base.label == b && setting($0.slowmo) == s }?.slowmo })
         }
         let schedules = Dictionary(pairs.map { ($0.base.label, $0.base.schedule) }) { a, _ in a }
-        var chart = BarChart(title: "With and without slow momentum", xLabel: "setting", yLabel: "validation accuracy (%)",
-                             categories: bases.map { "\($0) \(schedules[$0] ?? "")" }, series: series, mode: .grouped)
+        // What every setting shares (K, H, the schedule) goes to the title; the bars' labels keep
+        // what tells them apart, short enough to read.
+        // The first word, the algorithm, always stays.
+        let words = bases.map { "\($0) \(schedules[$0] ?? "")".split(separator: " ").map(String.init) }
+        let shared = words.count > 1 ? words.dropFirst().reduce(Set(words[0].dropFirst())) { $0.intersection($1.dropFirst()) } : []
+        let categories = words.map { w in ([w[0]] + w.dropFirst().filter { !shared.contains($0) }).joined(separator: " ") }
+        let common = words[0].dropFirst().filter(shared.contains).joined(separator: " ")
+        var chart = BarChart(title: "With and without slow momentum" + (common.isEmpty ? "" : " (\(common))"), xLabel: "setting",
+                             yLabel: "validation accuracy (%)", categories: categories, series: series, mode: .grouped)
         chart.zeroBased = false
-        chart.frame.height = 420
-        chart.frame.bottom = 140
+        // Room for the labels, drawn at −30°: about 6.2 px a character at their size.
+        let longest = Double(categories.map(\.count).max() ?? 0) * 6.2
+        let slot = (chart.frame.width - chart.frame.left - chart.frame.right) / Double(max(1, categories.count))
+        chart.frame.left = max(chart.frame.left, Double(categories.first?.count ?? 0) * 6.2 * 0.87 - slot / 2 + 12)
+        chart.frame.bottom = max(chart.frame.bottom, longest * 0.5 + 48)
+        chart.frame.height = 300 + chart.frame.bottom
         return .drawn(Figure(id: "fig10", title: "Fig. 10 — SlowMo vs none",
                              caption: "Final validation accuracy of local and post-local SGD with and without the slow-momentum step at each average (no extra communication), one bar per SlowMo setting beside its baseline (the same run without it, under the same base-momentum policy), median over seeds with min–max bars. The axis does not start at zero.",
                              charts: [.bar(chart)]))
