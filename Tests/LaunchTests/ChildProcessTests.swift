@@ -55,8 +55,9 @@ final class ChildProcessTests: XCTestCase {
     /// killed, and reading ends since it held the output pipe.
     func testLeftoverDescendantsAreKilled() throws {
         let lines = Lines()
-        // (It ignores SIGHUP, which the kernel sends a stopped process whose group is orphaned.)
-        let child = try shell("(trap '' HUP; exec sleep 30) & echo $!; kill -STOP $!; sleep 1.2; exit 0", lines)
+        // It ignores SIGHUP, which the kernel sends a stopped process whose group is orphaned, from
+        // the fork on: set inside the background job, the trap could come after the stop.
+        let child = try shell("trap '' HUP; sleep 30 & echo $!; kill -STOP $!; sleep 1.2; exit 0", lines)
         XCTAssertEqual(child.wait().code, 0)
         guard let leftover = lines.of(.stdout).first.flatMap({ pid_t($0) }) else { return XCTFail("no pid printed") }
         XCTAssertFalse([nil, "Z"].contains(ProcessTree.state(of: leftover)), "still there")
