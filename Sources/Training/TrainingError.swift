@@ -21,6 +21,12 @@ extension DataSplit {
 /// What to try when training diverges, the end of every such error's sentence.
 package let divergenceAdvice = "lower --lr, add --warmup-epochs (large K·B needs warm-up, §3 of the study) or check the data, and start a new run (--out); resuming would repeat the same steps"
 
+extension TrainingError {
+    /// Whether `text` (an error printed by a run) says that its training diverged, which the
+    /// same config would do again.
+    package static func isDivergence(_ text: String) -> Bool { text.contains(divergenceAdvice) }
+}
+
 /// A model that is no longer finite `place` ("by epoch 2, step 5"), so `file` was not written.
 package func divergenceError(_ finding: FiniteCheck.Finding, place: String, file: String) -> TrainingError {
     TrainingError("the model became non-finite \(place) (\(finding)), so \(file) was not written; \(divergenceAdvice)")

@@ -143,6 +143,33 @@ final class SweepRunnerTests: XCTestCase {
         XCTAssertEqual(saved.runs.first { $0.name == bad.name }?.state, .failed)
     }
 
+    /// A diverged run is a result: resuming keeps it (the same config would diverge again at
+    /// the same step) while an interrupted one is run again (the test above).
+    func testResumeKeepsADivergedRun() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let points = try Fixtures.spec(Fixtures.base + """
+        [axes]
+        algorithm = ["local"]
+        workers = [2]
+        lr = [0.1, 1e30]
+        """, in: dir).expand()
+        let out = dir + "/out"
+        let first = try SweepRunner(points: points, directory: out, launcher: InProcessLauncher(), source: "test").run()
+        XCTAssertEqual(first.finished, 1)
+        let diverged = try XCTUnwrap(first.runs.first { $0.state == .failed })
+        XCTAssertTrue(diverged.name.contains("lr=1e+30"), diverged.name)
+        XCTAssertTrue(TrainingError.isDivergence(diverged.error ?? ""), diverged.error ?? "")
+
+        let again = CountingLauncher()
+        let resumed = try SweepRunner(points: points, directory: out, launcher: again, source: "test").run()
+        XCTAssertEqual(again.launched, [], "nothing is run again")
+        XCTAssertEqual(resumed.finished, 1)
+        XCTAssertEqual(resumed.failed, 1)
+        let kept = try XCTUnwrap(resumed.runs.first { $0.name == diverged.name })
+        XCTAssertEqual(kept.reused, true)
+        XCTAssertEqual(kept.error, diverged.error?.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
     func testFinishedRunWithAnotherConfigStopsTheSweep() throws {
         let dir = try Fixtures.temporaryDirectory(self)
         let out = dir + "/out"

@@ -4,7 +4,9 @@ import RunFiles
 import Training
 
 /// Runs the points of a sweep into one directory, one subdirectory per run, `jobs` at a time.
-/// Finished runs (with `summary.json`) are kept and skipped; a run directory without one is a
+/// Finished runs (with `summary.json`) are kept and skipped, and so are diverged runs (their
+/// `error.txt` says the model became non-finite): the same config gives the same numbers, so
+/// running one again would diverge again. Any other run directory without `summary.json` is a
 /// failed or interrupted run of this sweep and is removed and run again. A failing run is
 /// recorded (`<run>/error.txt`, `sweep.json`) and the others go on.
 public final class SweepRunner {
@@ -68,9 +70,16 @@ public final class SweepRunner {
         try adoptFormerNames()
         for (i, point) in points.enumerated() {
             let dir = runDirectory(point)
-            guard FileManager.default.fileExists(atPath: dir + "/summary.json") else { continue }
-            try SweepRunner.checkFinishedRun(dir, matches: point.config)
-            status.runs[i].state = .finished
+            if FileManager.default.fileExists(atPath: dir + "/summary.json") {
+                try SweepRunner.checkFinishedRun(dir, matches: point.config)
+                status.runs[i].state = .finished
+            } else if let text = SweepRunner.divergence(in: dir) {
+                try SweepRunner.checkFinishedRun(dir, matches: point.config)
+                status.runs[i].state = .failed
+                status.runs[i].error = text
+            } else {
+                continue
+            }
             status.runs[i].reused = true
             status.runs[i].seconds = SweepRunner.recordedSeconds(dir)
         }
@@ -198,6 +207,15 @@ public final class SweepRunner {
         let b = try JSONSerialization.jsonObject(with: JSONEncoder().encode(planned)) as! [String: Any]
         let field = RunConfig.fieldNames.first { "\(a[$0] ?? "none")" != "\(b[$0] ?? "none")" } ?? "?"
         throw ConfigError("\(dir) finished with a different config than the sweep file now gives (field '\(field)': \(a[field] ?? "none") there, \(b[field] ?? "none") now); sweep into another --out, or remove that run directory to run it again.")
+    }
+
+    /// The error of a run in `dir` that diverged after its training started (it wrote
+    /// `config.json`), nil for any other directory.
+    static func divergence(in dir: String) -> String? {
+        guard FileManager.default.fileExists(atPath: dir + "/config.json"),
+              let text = try? String(contentsOfFile: dir + "/error.txt", encoding: .utf8),
+              TrainingError.isDivergence(text) else { return nil }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func recordedSeconds(_ dir: String) -> Double? {
