@@ -119,9 +119,7 @@ public final class Trainer: TrainingLoop {
             throw TrainingError("the switching point (iteration \(s)) is past the end of training (\(config.schedule.epochs * stepsPerEpoch) iterations)")
         }
         // Streaming DiLoCo's fragment synchronizations are not recorded (yet).
-        // Nor are syncs among the present workers of a run with --faults (the record is of all K).
         syncRecorder = config.execution.syncRecord == .on && config.algorithm.workers > 1 && !config.algorithm.isStreaming
-            && (config.execution.faults ?? "").trimmingCharacters(in: .whitespaces).isEmpty
             ? SyncRecorder(workers: config.algorithm.workers, localWorkers: communicator.localWorkers, count: net.layout.count,
                            stepsPerEpoch: stepsPerEpoch, groupSizes: strategy.averagingGroupSizes)
             : nil
