@@ -118,10 +118,10 @@ public final class Trainer: TrainingLoop {
         if let s = config.algorithm.switchIteration(stepsPerEpoch: stepsPerEpoch), s > config.schedule.epochs * stepsPerEpoch {
             throw TrainingError("the switching point (iteration \(s)) is past the end of training (\(config.schedule.epochs * stepsPerEpoch) iterations)")
         }
-        // Streaming DiLoCo's fragment synchronizations are not recorded (yet).
-        syncRecorder = config.execution.syncRecord == .on && config.algorithm.workers > 1 && !config.algorithm.isStreaming
+        syncRecorder = config.execution.syncRecord == .on && config.algorithm.workers > 1
             ? SyncRecorder(workers: config.algorithm.workers, localWorkers: communicator.localWorkers, count: net.layout.count,
-                           stepsPerEpoch: stepsPerEpoch, groupSizes: strategy.averagingGroupSizes)
+                           stepsPerEpoch: stepsPerEpoch, groupSizes: strategy.averagingGroupSizes,
+                           recordsPerIteration: (strategy as? StreamingDiLoCo)?.fragments.mostSynchronizationsPerIteration ?? 1)
             : nil
         workerSet = WorkerSet(parameters: replicas.map(\.parameters.pointer), gradients: replicas.map(\.gradients.pointer),
                               state: replicas.map(\.state.pointer), momentum: optimizerStates.map(\.momentum.pointer),
