@@ -1,3 +1,4 @@
+import Algorithms
 import Config
 import Experiments
 import Foundation
@@ -49,17 +50,74 @@ final class SyncRecordFileTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/off/summary.json"))
     }
 
+    /// Streaming DiLoCo, the mlp's 3 layers as P = 3 fragments, H = 4 (t_p = 0, 1, 2), τ = 1:
+    /// a line per fragment synchronization, 12 in 16 iterations; the 3 lines of a round carry
+    /// the bytes of one plain DiLoCo synchronization at the same H, and all lines the run's bytes.
+    func testStreamingDiLoCoWritesALinePerFragmentSynchronization() throws {
+        let root = try makeTemporaryDirectory(self)
+        let streaming = try RunDriver.run(config {
+            $0.algorithm.kind = .diloco; $0.algorithm.streamingFragments = 3; $0.algorithm.streamingOverlap = 1
+        }, out: root + "/streaming")
+        _ = try RunDriver.run(config { $0.algorithm.kind = .diloco }, out: root + "/diloco")
+        let lines = try self.lines(root + "/streaming"), plain = try self.lines(root + "/diloco")
+        XCTAssertEqual(lines.count, 12)
+        XCTAssertEqual(streaming.syncs, 12)
+        XCTAssertEqual(lines.map { $0["step"] as? Int }, [0, 1, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15])
+        XCTAssertEqual(lines.map { $0["fragment"] as? Int }, [1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+        XCTAssertEqual(lines.map { $0["effective_h"] as? Int }, [1, 2, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4])
+        XCTAssertTrue(lines.allSatisfy { $0["kind"] as? String == "outer" && $0["level"] as? Int == 4 && $0["workers"] as? Int == 4
+            && ($0["consensus_distance"] as? Double ?? 0) > 0 && ($0["pseudo_gradient_norm"] as? Double ?? 0) > 0
+            && $0["outer_momentum_norm"] is Double })
+        XCTAssertTrue(plain.allSatisfy { $0["fragment"] is NSNull && $0["workers"] as? Int == 4 })
+        let bytes = lines.compactMap { $0["bytes"] as? Int }
+        XCTAssertEqual(bytes.reduce(0, +), streaming.bytesCommunicated, "every training byte belongs to a fragment's line")
+        for round in 0..<4 {
+            XCTAssertEqual(bytes[(3 * round)..<(3 * round + 3)].reduce(0, +), plain[round]["bytes"] as? Int, "round \(round)")
+        }
+    }
+
+    /// `--faults`: K = 4, H = 2, worker 2 away for iterations 2 to 5. The averages after 3 and 5
+    /// are of the 3 present (level and workers 3, still global); the lines add up to the bytes.
+    func testFaultsRecordTheSynchronizationsOfThePresentWorkers() throws {
+        let root = try makeTemporaryDirectory(self)
+        for kind in [AlgorithmKind.local, .diloco, .minibatch] {
+            let summary = try RunDriver.run(config {
+                $0.algorithm.kind = kind; $0.algorithm.localSteps = 2; $0.schedule.epochs = 1; $0.execution.faults = "leave:2@2,join:2@6"
+            }, out: root + "/\(kind.rawValue)")
+            let records = try lines(root + "/\(kind.rawValue)")
+            let steps = kind == .minibatch ? Array(0..<8) : [1, 3, 5, 7]
+            XCTAssertEqual(records.map { $0["step"] as? Int }, steps, "\(kind.rawValue)")
+            let present = steps.map { (2..<6).contains($0) ? 3 : 4 }
+            XCTAssertEqual(records.map { $0["workers"] as? Int }, present, "\(kind.rawValue)")
+            XCTAssertEqual(records.map { $0["level"] as? Int }, present, "\(kind.rawValue)")
+            XCTAssertTrue(records.allSatisfy { $0["global"] as? Bool == true && $0["fragment"] is NSNull }, "\(kind.rawValue)")
+            XCTAssertEqual(records.compactMap { $0["bytes"] as? Int }.reduce(0, +), summary.bytesCommunicated, "\(kind.rawValue)")
+            XCTAssertTrue(records.allSatisfy { ($0["consensus_distance"] as? Double ?? 0) > 0 }, "\(kind.rawValue)")
+        }
+    }
+
     /// A run that stopped after its checkpoint of iteration 10 (mid-epoch, between averages) and
     /// had written lines past it, one cut short: the resume drops those and writes them again.
+    /// Also for Streaming DiLoCo (checkpoint between fragments, one result in flight) and a run
+    /// with `--faults` (checkpoint while worker 2 is away).
     func testResumeContinuesTheFileWithoutDuplicatesOrGaps() throws {
-        for diloco in [false, true] {
+        for variant in ["hierarchical", "diloco", "streaming", "faults"] {
             let root = try makeTemporaryDirectory(self)
             let c = config {
                 $0.algorithm.localSteps = 2; $0.execution.checkpointEvery = "5"
-                if diloco { $0.algorithm.kind = .diloco } else { $0.algorithm.kind = .hierarchical; $0.algorithm.groupSize = [2]; $0.algorithm.globalEvery = [2] }
+                switch variant {
+                case "diloco": $0.algorithm.kind = .diloco
+                case "streaming":
+                    $0.algorithm.kind = .diloco; $0.algorithm.localSteps = 4; $0.algorithm.streamingFragments = 3
+                    $0.algorithm.streamingOverlap = 2
+                case "faults": $0.algorithm.kind = .diloco; $0.execution.faults = "leave:2@7,join:2@13"
+                default: $0.algorithm.kind = .hierarchical; $0.algorithm.groupSize = [2]; $0.algorithm.globalEvery = [2]
+                }
             }
             _ = try RunDriver.run(c, out: root + "/full")
             let reference = try String(contentsOfFile: root + "/full/syncs.jsonl", encoding: .utf8)
+            let mark = ["streaming": #""fragment":2"#, "faults": #""workers":3"#][variant] ?? #""kind""#
+            XCTAssertTrue(reference.contains(mark), "\(variant): \(reference)")
             _ = try RunDriver.run(c, out: root + "/cut")
             let cut = root + "/cut"
             for f in ["summary.json", "final.safetensors"] { try FileManager.default.removeItem(atPath: cut + "/" + f) }
@@ -72,7 +130,7 @@ final class SyncRecordFileTests: XCTestCase {
             handle.write(Data("{\"step\": 17, \"kin".utf8))
             handle.closeFile()
             _ = try RunDriver.run(c, out: cut, resume: true)
-            XCTAssertEqual(try String(contentsOfFile: cut + "/syncs.jsonl", encoding: .utf8), reference, diloco ? "diloco" : "hierarchical")
+            XCTAssertEqual(try String(contentsOfFile: cut + "/syncs.jsonl", encoding: .utf8), reference, variant)
         }
     }
 
