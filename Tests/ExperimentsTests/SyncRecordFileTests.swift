@@ -1,6 +1,6 @@
 import Algorithms
 import Config
-import Experiments
+@testable import Experiments
 import Foundation
 import TestSupport
 import TrainingTestSupport
@@ -146,5 +146,45 @@ final class SyncRecordFileTests: XCTestCase {
         XCTAssertEqual(chart.series.map(\.name), ["local H=2", "local H=4"])
         XCTAssertEqual(chart.series.map(\.points.count), [8, 4])
         XCTAssertEqual(chart.series[1].points.map(\.x), [4, 8, 12, 16])
+    }
+
+    /// Streaming DiLoCo in the report: one point per round, at fragment 0's synchronizations
+    /// (iterations 4, 8, 12, 16), the whole model's consensus distance from the round's three
+    /// fragment lines, sqrt(Σ_p d_p²); plain DiLoCo's lines as they are.
+    func testReportCombinesAStreamingRoundsFragmentsIntoOnePoint() throws {
+        let root = try makeTemporaryDirectory(self)
+        _ = try RunDriver.run(config { $0.algorithm.kind = .diloco; $0.algorithm.streamingFragments = 3 }, out: root + "/streaming")
+        _ = try RunDriver.run(config { $0.algorithm.kind = .diloco }, out: root + "/diloco")
+        let figure = try XCTUnwrap(try Report.load([root]).figures.first { $0.id == "syncs" })
+        guard case .line(let chart) = figure.charts[0] else { return XCTFail("a line chart") }
+        XCTAssertEqual(chart.series.count, 2)
+        let streamingSeries = try XCTUnwrap(chart.series.first { $0.name.contains("P=3") }, "\(chart.series.map(\.name))")
+        let plainSeries = try XCTUnwrap(chart.series.first { !$0.name.contains("P=3") })
+        let lines = try self.lines(root + "/streaming"), plain = try self.lines(root + "/diloco")
+        XCTAssertEqual(streamingSeries.points.map(\.x), [4, 8, 12, 16])
+        for (round, point) in streamingSeries.points.enumerated() {
+            let squares = lines[(3 * round)..<(3 * round + 3)].map { ($0["consensus_distance"] as? Double ?? .nan) }.map { $0 * $0 }
+            XCTAssertEqual(point.y, squares.reduce(0, +).squareRoot(), accuracy: 1e-12, "round \(round)")
+        }
+        let expected = plain.compactMap { $0["consensus_distance"] as? Double }
+        XCTAssertEqual(plainSeries.points.count, expected.count)
+        for (point, y) in zip(plainSeries.points, expected) { XCTAssertEqual(point.y, y, accuracy: 1e-12) }
+    }
+
+    /// `syncPoints` on hand-made lines: P = 2 with t₁ = 1, H = 2, a line left over after the last
+    /// round, and a whole-model line passed through.
+    func testSyncPointsCombineEachRoundsLatestFragmentLines() {
+        func line(_ step: Int, _ fragment: Int?, _ distance: Double) -> SyncRecord {
+            SyncRecord(step: step, epoch: 0, kind: .outer, level: 2, global: true, bytes: 0, effectiveH: nil, pseudoGradientNorm: nil,
+                       consensusDistance: distance, updateCosine: nil, fragment: fragment, workers: 2)
+        }
+        let streaming = [line(0, 1, 3), line(1, 0, 4), line(2, 1, 5), line(3, 0, 12), line(4, 1, 1)]
+        let points = ReportFamily.syncPoints(streaming) { $0.consensusDistance }
+        XCTAssertEqual(points.map(\.x), [2, 4])
+        XCTAssertEqual(points.map(\.y), [5, 13])
+        XCTAssertEqual(ReportFamily.syncPoints([line(1, nil, 2), line(3, nil, 7)]) { $0.consensusDistance }.map(\.y), [2, 7])
+        // P > H: fragments 0 and 1 after the same iteration, in fragment order; 1's line completes the round.
+        let together = [line(1, 0, 3), line(1, 1, 4)]
+        XCTAssertEqual(ReportFamily.syncPoints(together) { $0.consensusDistance }.map(\.y), [5])
     }
 }
