@@ -61,10 +61,10 @@ public struct StreamingFragments: Equatable, Sendable {
         return t >= offsets[p] && (t - offsets[p]) % period == 0
     }
 
-    /// The most fragments that synchronize after one iteration: those whose offsets t_p agree
-    /// (several only when P > H).
-    public var mostSynchronizationsPerIteration: Int {
-        Dictionary(grouping: offsets, by: { $0 % period }).values.map(\.count).max() ?? 1
+    /// The most fragment synchronizations in `iterations` consecutive iterations: each fragment
+    /// synchronizes at most once in every H.
+    public func mostSynchronizations(inIterations iterations: Int) -> Int {
+        count * ((iterations + period - 1) / period)
     }
 
     /// At a synchronization of fragment `p` after iteration `step`: the iterations since its

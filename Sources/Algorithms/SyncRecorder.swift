@@ -77,11 +77,12 @@ public final class SyncRecorder {
     private var present: [Int]?
 
     /// K = `workers`, this process's `localWorkers`, vectors of `count` floats, the group sizes of
-    /// the strategy's averaging levels (`SyncStrategy.averagingGroupSizes`); `recordsPerIteration`
-    /// bounds the synchronizations of one iteration (Streaming DiLoCo's fragments, if several may
-    /// fall on one iteration), for the buffers kept between two `collect`s.
+    /// the strategy's averaging levels (`SyncStrategy.averagingGroupSizes`); `mostRecords` bounds
+    /// the synchronizations between two `collect`s, which come at least at every epoch end (by
+    /// default one per iteration, and one more; Streaming DiLoCo's fragments may be more), so
+    /// that recording never allocates.
     public init(workers: Int, localWorkers: Range<Int>, count: Int, stepsPerEpoch: Int, groupSizes: [Int],
-                recordsPerIteration: Int = 1) {
+                mostRecords: Int? = nil) {
         self.workers = workers
         self.localWorkers = localWorkers
         self.count = count
@@ -92,9 +93,9 @@ public final class SyncRecorder {
                          anchors: groups.map { _ in FloatBuffer(count: count) }, lastSyncStep: nil, anchored: false)
         }
         snapshots = localWorkers.map { _ in FloatBuffer(count: count) }
-        // At most `recordsPerIteration` synchronizations per iteration, and records leave at every epoch end.
-        pending.reserveCapacity((stepsPerEpoch + 1) * recordsPerIteration)
-        partials.reserveCapacity((stepsPerEpoch + 1) * recordsPerIteration * localWorkers.count)
+        let most = mostRecords ?? stepsPerEpoch + 1
+        pending.reserveCapacity(most)
+        partials.reserveCapacity(most * localWorkers.count)
     }
 
     /// The group sizes of the levels whose anchors the record keeps, innermost first.

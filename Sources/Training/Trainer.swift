@@ -121,7 +121,7 @@ public final class Trainer: TrainingLoop {
         syncRecorder = config.execution.syncRecord == .on && config.algorithm.workers > 1
             ? SyncRecorder(workers: config.algorithm.workers, localWorkers: communicator.localWorkers, count: net.layout.count,
                            stepsPerEpoch: stepsPerEpoch, groupSizes: strategy.averagingGroupSizes,
-                           recordsPerIteration: (strategy as? StreamingDiLoCo)?.fragments.mostSynchronizationsPerIteration ?? 1)
+                           mostRecords: (strategy as? StreamingDiLoCo)?.fragments.mostSynchronizations(inIterations: stepsPerEpoch + 1))
             : nil
         workerSet = WorkerSet(parameters: replicas.map(\.parameters.pointer), gradients: replicas.map(\.gradients.pointer),
                               state: replicas.map(\.state.pointer), momentum: optimizerStates.map(\.momentum.pointer),

@@ -17,14 +17,15 @@ final class StreamingSyncRecordTests: XCTestCase {
         let comm: InProcessCommunicator
         let strategy: SyncStrategy
         let recorder: SyncRecorder
-        init(workers: Int, count: Int, strategy: SyncStrategy, recordsPerIteration: Int = 1, values: (Int, Int) -> Float = { _, _ in 0 }) {
+        init(workers: Int, count: Int, strategy: SyncStrategy, values: (Int, Int) -> Float = { _, _ in 0 }) {
             w = WorkerBuffers(workers: workers, count: count, values: values)
             others = (0..<workers).flatMap { _ in [FloatBuffer(count: count), FloatBuffer(count: 1), FloatBuffer(count: count)] }
             comm = InProcessCommunicator(workers: workers, threads: 1)
             self.strategy = strategy
             strategy.prepare(localWorkers: workers)
             recorder = SyncRecorder(workers: workers, localWorkers: 0..<workers, count: count, stepsPerEpoch: 4,
-                                    groupSizes: strategy.averagingGroupSizes, recordsPerIteration: recordsPerIteration)
+                                    groupSizes: strategy.averagingGroupSizes,
+                                    mostRecords: (strategy as? StreamingDiLoCo)?.fragments.mostSynchronizations(inIterations: 5))
         }
         var workers: WorkerSet {
             let k = w.buffers.count
@@ -182,8 +183,8 @@ final class StreamingSyncRecordTests: XCTestCase {
     func testFragmentsOfOneIterationEachGetALine() throws {
         let s = streaming(layers: [0..<1, 1..<2, 2..<3, 3..<4], fragments: 4, period: 2)
         XCTAssertEqual(s.fragments.offsets, [0, 0, 1, 1])
-        XCTAssertEqual(s.fragments.mostSynchronizationsPerIteration, 2)
-        let run = Run(workers: 2, count: 4, strategy: s, recordsPerIteration: 2)
+        XCTAssertEqual(s.fragments.mostSynchronizations(inIterations: 5), 12, "each of the 4 at most 3 times in 5 iterations")
+        let run = Run(workers: 2, count: 4, strategy: s)
         for t in 0..<4 { try run.step(t) { k, i in Float(k * 4 + i) } }
         let r = try run.recorder.collect(run.comm)
         XCTAssertEqual(r.map(\.step), [0, 0, 1, 1, 2, 2, 3, 3])
