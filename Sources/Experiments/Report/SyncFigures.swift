@@ -3,7 +3,8 @@ import Foundation
 
 /// The record of synchronizations (`syncs.jsonl`): how far the workers drifted apart before each
 /// weight average (consensus distance, Kong et al. 2021) and how far the average moved from the
-/// previous one (the pseudo-gradient's norm), against iterations, one line per run.
+/// previous one (the pseudo-gradient's norm), against iterations, one line per run (Streaming
+/// DiLoCo's fragment lines combined per round: `syncPoints`).
 extension ReportFamily {
     func syncFigure() -> FigureResult {
         let recorded = groups.compactMap { g -> (RunGroup, [SyncRecord])? in
