@@ -23,7 +23,8 @@ import Tensor
 ///   the same, and the modelled wall-clock credits the τ iterations of overlap.
 ///
 /// BatchNorm statistics follow `--bn-sync` at fragment 0's synchronizations (every H steps, as
-/// plain DiLoCo). `syncs` counts fragment synchronizations (P per H iterations once every
+/// plain DiLoCo). Each fragment synchronization is a line of `syncs.jsonl`, its statistics over
+/// the fragment's coordinates as sent (`SyncRecorder+Fragments.swift`). `syncs` counts fragment synchronizations (P per H iterations once every
 /// fragment has started); `bytes_communicated` stays about the same as DiLoCo's at the same H,
 /// while the peak per iteration falls by about P. A result still in flight when the run ends is
 /// not applied. All of the state (outer state, x₀, results in flight and when they apply) is
@@ -120,13 +121,16 @@ public final class StreamingDiLoCo: SyncStrategy {
     /// the result applied now (τ = 0) or kept until iteration step + τ.
     private func synchronize(_ p: Int, _ c: SyncContext) throws {
         let n = fragments.sizes[p], comm = c.communicator
+        let recorder = comm.workers > 1 ? c.recorder : nil
         for (k, x) in c.workers.parameters.enumerated() { fragments.gather(p, from: x, into: snapshots[k].pointer) }
+        let x0 = anchor.pointer + fragments.packedOffsets[p], average = snapshots[0].pointer
         if comm.workers > 1 {
+            recorder?.willSynchronizeFragment(c)
             try comm.allReduceMean(snapshotPointers, count: n)
             if p == 0 { try synchronizeBatchNorm(c) }
             syncs += 1
+            recorder?.didAverageFragment(c, p, of: fragments, mean: average, anchor: x0)
         }
-        let x0 = anchor.pointer + fragments.packedOffsets[p], average = snapshots[0].pointer
         if isPlainAveraging {
             x0.update(from: average, count: n)
         } else {
@@ -134,6 +138,7 @@ public final class StreamingDiLoCo: SyncStrategy {
             for i in 0..<n { d[i] = x0[i] - average[i] }
             optimizers[p].step(parameters: x0, gradients: d, state: outerStates[p], learningRate: rate.rate(at: c.step))
         }
+        recorder?.didOuterStepFragment(momentum: outerStates[p].momentum.pointer, count: n)
         if overlap == 0 {
             for x in c.workers.parameters { fragments.scatter(p, from: x0, into: x) }
         } else {

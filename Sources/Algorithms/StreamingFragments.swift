@@ -61,6 +61,18 @@ public struct StreamingFragments: Equatable, Sendable {
         return t >= offsets[p] && (t - offsets[p]) % period == 0
     }
 
+    /// The most fragment synchronizations in `iterations` consecutive iterations: each fragment
+    /// synchronizes at most once in every H.
+    public func mostSynchronizations(inIterations iterations: Int) -> Int {
+        count * ((iterations + period - 1) / period)
+    }
+
+    /// At a synchronization of fragment `p` after iteration `step`: the iterations since its
+    /// previous one, or since the start for its first (t_p, or H for t_p = 0).
+    public func iterationsSinceSynchronization(_ p: Int, afterStep step: Int) -> Int {
+        min(step + 1, period)
+    }
+
     /// Copies fragment `p` of the flat buffer `flat` into `packed` (its `sizes[p]` floats).
     public func gather(_ p: Int, from flat: UnsafePointer<Float>, into packed: UnsafeMutablePointer<Float>) {
         var at = 0

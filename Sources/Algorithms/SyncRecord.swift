@@ -13,6 +13,11 @@
 /// - `gradients` (minibatch all-reduces): `pseudoGradientNorm` is ‖ḡ‖, the norm of the mean
 ///   gradient, the consensus distance is sqrt((1/K) Σ‖g_k − ḡ‖²) and the update cosine that of
 ///   the K gradients g_k.
+///
+/// Streaming DiLoCo (Douillard et al. 2025, §2.2) writes one `outer` line per fragment
+/// synchronization, with `fragment` its index p and every statistic over that fragment's
+/// coordinates only, taken when the fragment is sent (`SyncRecorder+Fragments.swift`). Under
+/// `--faults` the statistics are over the `workers` present, the others left out.
 public struct SyncRecord: Codable, Equatable, Sendable {
     public enum Kind: String, Codable, Sendable {
         case gradients, weights, outer
@@ -23,7 +28,8 @@ public struct SyncRecord: Codable, Equatable, Sendable {
     /// Iterations done after it over iterations per epoch: (step + 1) / steps per epoch.
     public var epoch: Double
     public var kind: Kind
-    /// The group size G of the synchronization (K for a global one).
+    /// The group size G of the synchronization (K for a global one; under `--faults` a global
+    /// one is of the P workers present).
     public var level: Int
     public var global: Bool
     /// Payload bytes each worker sent in this iteration's collectives (weights, and BatchNorm
@@ -39,10 +45,15 @@ public struct SyncRecord: Codable, Equatable, Sendable {
     public var outerMomentumNorm: Double?
     /// The error a compressed payload made; nil (no codec compresses payloads yet).
     public var codecError: Double?
+    /// Streaming DiLoCo's fragment p that this line synchronized; nil for a whole-model synchronization.
+    public var fragment: Int?
+    /// The workers that took part: K, or the P present under `--faults`; nil in files written
+    /// before the field existed.
+    public var workers: Int?
 
     public init(step: Int, epoch: Double, kind: Kind, level: Int, global: Bool, bytes: Int, effectiveH: Int?,
                 pseudoGradientNorm: Double?, consensusDistance: Double, updateCosine: Double?,
-                outerMomentumNorm: Double? = nil, codecError: Double? = nil) {
+                outerMomentumNorm: Double? = nil, codecError: Double? = nil, fragment: Int? = nil, workers: Int? = nil) {
         self.step = step
         self.epoch = epoch
         self.kind = kind
@@ -55,12 +66,14 @@ public struct SyncRecord: Codable, Equatable, Sendable {
         self.updateCosine = updateCosine
         self.outerMomentumNorm = outerMomentumNorm
         self.codecError = codecError
+        self.fragment = fragment
+        self.workers = workers
     }
 
     enum CodingKeys: String, CodingKey {
         case step, epoch, kind, level, global, bytes, effectiveH = "effective_h", pseudoGradientNorm = "pseudo_gradient_norm"
         case consensusDistance = "consensus_distance", updateCosine = "update_cosine"
-        case outerMomentumNorm = "outer_momentum_norm", codecError = "codec_error"
+        case outerMomentumNorm = "outer_momentum_norm", codecError = "codec_error", fragment, workers
     }
 
     /// Every field is written, absent values as null, so each line has the same keys.
@@ -78,5 +91,7 @@ public struct SyncRecord: Codable, Equatable, Sendable {
         try c.encode(updateCosine, forKey: .updateCosine)
         try c.encode(outerMomentumNorm, forKey: .outerMomentumNorm)
         try c.encode(codecError, forKey: .codecError)
+        try c.encode(fragment, forKey: .fragment)
+        try c.encode(workers, forKey: .workers)
     }
 }

@@ -8,8 +8,19 @@ extension SyncRecorder {
     /// communicators do not count as training traffic.
     public func collect(_ communicator: Communicator) throws -> [SyncRecord] {
         let local = localWorkers.count
-        var all: [[SyncStatistics.Partial]] = pending.indices.map { r in Array(partials[(r * local)..<((r + 1) * local)]) }
+        var starts: [Int] = []
+        starts.reserveCapacity(pending.count)
+        var at = 0
+        for p in pending {
+            starts.append(at)
+            at += p.partialCount
+        }
+        var all: [[SyncStatistics.Partial]] = pending.indices.map { r in Array(partials[starts[r]..<(starts[r] + pending[r].partialCount)]) }
         if communicator.processCount > 1 {
+            // Over MPI every worker takes part in every synchronization (`--faults` is in-process only).
+            guard pending.allSatisfy({ $0.partialCount == local }) else {
+                throw CommError("a synchronization record over MPI lacks some of this process's \(local) workers")
+            }
             var values = [localWorkers.lowerBound, pending.count]
             values.reserveCapacity(2 + 3 * partials.count)
             for p in partials {
@@ -33,9 +44,10 @@ extension SyncRecorder {
         let records = zip(pending, all).map { p, partials -> SyncRecord in
             let s = SyncStatistics.combine(partials, groupSize: p.groupSize, anchored: p.anchored)
             return SyncRecord(step: p.step, epoch: Double(p.step + 1) / Double(stepsPerEpoch), kind: p.kind, level: p.groupSize,
-                              global: p.groupSize == workers, bytes: p.bytes, effectiveH: p.effectiveH,
+                              global: p.global, bytes: p.bytes, effectiveH: p.effectiveH,
                               pseudoGradientNorm: s.anchorDistance, consensusDistance: s.consensusDistance,
-                              updateCosine: s.updateCosine, outerMomentumNorm: p.outerMomentumNorm, codecError: p.codecError)
+                              updateCosine: s.updateCosine, outerMomentumNorm: p.outerMomentumNorm, codecError: p.codecError,
+                              fragment: p.fragment, workers: p.workers)
         }
         pending.removeAll(keepingCapacity: true)
         partials.removeAll(keepingCapacity: true)

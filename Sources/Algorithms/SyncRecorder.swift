@@ -16,6 +16,11 @@ import Tensor
 /// for the groups that have a worker in this process, per level of the hierarchy. A wider average
 /// also renews the anchors of the narrower levels it covers. The first anchors are the weights at
 /// the start of the first iteration that does not reduce gradients (all workers agree there).
+///
+/// Under `--faults` the strategy sees only the P present workers (`beginIteration`'s `present`)
+/// and its global level is of P: a record is then over those P, the absent ones left out of
+/// every sum. Streaming DiLoCo's fragments are recorded by `SyncRecorder+Fragments.swift`, each
+/// against the strategy's own outer weights x₀,p.
 public final class SyncRecorder {
     /// One level of averaging: groups of `groupSize`, their anchors (local groups in order).
     struct Level {
@@ -39,11 +44,17 @@ public final class SyncRecorder {
         var step: Int
         var kind: SyncRecord.Kind
         var groupSize: Int
+        var global: Bool
+        /// Workers that took part, over all processes.
+        var workers: Int
+        /// This process's partial sums of it (one per local worker that took part).
+        var partialCount: Int
         var bytes = 0
         var effectiveH: Int?
         var anchored: Bool
         var outerMomentumNorm: Double?
         var codecError: Double?
+        var fragment: Int?
     }
 
     public let workers: Int
@@ -58,12 +69,20 @@ public final class SyncRecorder {
     /// Local workers' partial sums of each pending record, record after record.
     var partials: [SyncStatistics.Partial] = []
     private var bytesAtStart = 0
+    var fragmentBytesAtStart = 0
     private var recordedThisIteration = false
     private var averagedGroupSize: Int?
+    /// The local workers (0-based within this process) the strategy sees this iteration, in the
+    /// order of its `WorkerSet`; nil: all of them.
+    private var present: [Int]?
 
     /// K = `workers`, this process's `localWorkers`, vectors of `count` floats, the group sizes of
-    /// the strategy's averaging levels (`SyncStrategy.averagingGroupSizes`).
-    public init(workers: Int, localWorkers: Range<Int>, count: Int, stepsPerEpoch: Int, groupSizes: [Int]) {
+    /// the strategy's averaging levels (`SyncStrategy.averagingGroupSizes`); `mostRecords` bounds
+    /// the synchronizations between two `collect`s, which come at least at every epoch end (by
+    /// default one per iteration, and one more; Streaming DiLoCo's fragments may be more), so
+    /// that recording never allocates.
+    public init(workers: Int, localWorkers: Range<Int>, count: Int, stepsPerEpoch: Int, groupSizes: [Int],
+                mostRecords: Int? = nil) {
         self.workers = workers
         self.localWorkers = localWorkers
         self.count = count
@@ -74,9 +93,9 @@ public final class SyncRecorder {
                          anchors: groups.map { _ in FloatBuffer(count: count) }, lastSyncStep: nil, anchored: false)
         }
         snapshots = localWorkers.map { _ in FloatBuffer(count: count) }
-        // At most one synchronization per iteration, and records leave at every epoch end.
-        pending.reserveCapacity(stepsPerEpoch + 1)
-        partials.reserveCapacity((stepsPerEpoch + 1) * localWorkers.count)
+        let most = mostRecords ?? stepsPerEpoch + 1
+        pending.reserveCapacity(most)
+        partials.reserveCapacity(most * localWorkers.count)
     }
 
     /// The group sizes of the levels whose anchors the record keeps, innermost first.
@@ -84,11 +103,14 @@ public final class SyncRecorder {
 
     // MARK: - Hooks of the training loop and the strategies
 
-    /// Before the strategy's first hook of iteration `step`, whose plan is `plan`.
-    public func beginIteration(step: Int, plan: SyncPlan, workers w: WorkerSet, communicator: Communicator) {
+    /// Before the strategy's first hook of iteration `step`, whose plan is `plan`; `w` are the
+    /// workers the strategy sees, `present` their indices among this process's workers when some
+    /// are away (`--faults`; nil: all, in order).
+    public func beginIteration(step: Int, plan: SyncPlan, workers w: WorkerSet, communicator: Communicator, present: [Int]? = nil) {
         bytesAtStart = communicator.counters.bytes
         recordedThisIteration = false
         averagedGroupSize = nil
+        self.present = present
         guard anchorsPending, plan != .reduceGradients, !levels.isEmpty else { return }
         renewAnchors(upTo: workers, parameters: w.parameters, step: step - 1)
         anchorsPending = false
@@ -99,9 +121,10 @@ public final class SyncRecorder {
         for (k, g) in c.workers.gradients.enumerated() { snapshots[k].pointer.update(from: g, count: count) }
     }
 
-    /// After the gradients were all-reduced (a sum of K or the mean, `c.gradientsTravelAsSum`).
+    /// After the gradients were all-reduced (a sum of the K, or P present, or the mean: `c.gradientsTravelAsSum`).
     public func didReduceGradients(_ c: SyncContext) {
-        let divisor = c.gradientsTravelAsSum ? Double(workers) : 1
+        let taking = c.communicator.workers
+        let divisor = c.gradientsTravelAsSum ? Double(taking) : 1
         let reduced = c.workers.gradients
         let meanNorm = SyncStatistics.squaredDistance(reduced[0], nil, count: count, scale: 1 / divisor)
         for k in reduced.indices {
@@ -109,8 +132,8 @@ public final class SyncRecorder {
             partials.append(.init(distanceToMean: SyncStatistics.squaredDistance(g, toSum: reduced[k], divisor: divisor, count: count),
                                   update: SyncStatistics.squaredDistance(g, nil, count: count), groupMeanUpdate: meanNorm))
         }
-        pending.append(Pending(step: c.step, kind: .gradients, groupSize: workers, effectiveH: c.step - (lastGradientStep ?? c.step - 1),
-                               anchored: true))
+        pending.append(Pending(step: c.step, kind: .gradients, groupSize: taking, global: true, workers: taking,
+                               partialCount: reduced.count, effectiveH: c.step - (lastGradientStep ?? c.step - 1), anchored: true))
         lastGradientStep = c.step
         recordedThisIteration = true
     }
@@ -127,23 +150,32 @@ public final class SyncRecorder {
 
     /// After the weights were averaged in groups of `groupSize`.
     public func didAverage(_ c: SyncContext, groupSize: Int) {
-        guard let l = levels.firstIndex(where: { $0.groupSize == groupSize }) else { return }
+        guard let l = levels.firstIndex(where: { $0.groupSize == levelSize(groupSize, c) }) else { return }
         let level = levels[l], means = c.workers.parameters
         var group = -1, groupMeanUpdate = 0.0
         for k in means.indices {
-            let snapshot = UnsafePointer(snapshots[k].pointer), anchor = UnsafePointer(level.anchors[level.anchorOfWorker[k]].pointer)
-            if level.anchorOfWorker[k] != group {
-                group = level.anchorOfWorker[k]
+            let a = level.anchorOfWorker[present?[k] ?? k]
+            let snapshot = UnsafePointer(snapshots[k].pointer), anchor = UnsafePointer(level.anchors[a].pointer)
+            if a != group {
+                group = a
                 groupMeanUpdate = level.anchored ? SyncStatistics.squaredDistance(means[k], anchor, count: count) : 0
             }
             partials.append(.init(distanceToMean: SyncStatistics.squaredDistance(snapshot, means[k], count: count),
                                   update: level.anchored ? SyncStatistics.squaredDistance(snapshot, anchor, count: count) : 0,
                                   groupMeanUpdate: groupMeanUpdate))
         }
-        pending.append(Pending(step: c.step, kind: .weights, groupSize: groupSize,
+        let global = groupSize == c.communicator.workers
+        pending.append(Pending(step: c.step, kind: .weights, groupSize: groupSize, global: global,
+                               workers: c.communicator.workers, partialCount: means.count,
                                effectiveH: level.lastSyncStep.map { c.step - $0 }, anchored: level.anchored))
         recordedThisIteration = true
-        averagedGroupSize = groupSize
+        averagedGroupSize = level.groupSize
+    }
+
+    /// The size of the level a group of `groupSize` belongs to: the global level is all K
+    /// workers even while only the P present average (`--faults`).
+    private func levelSize(_ groupSize: Int, _ c: SyncContext) -> Int {
+        groupSize == c.communicator.workers ? workers : groupSize
     }
 
     /// After an outer step on this iteration's global average; `momentum` is the outer
@@ -164,11 +196,14 @@ public final class SyncRecorder {
         if let g = averagedGroupSize { renewAnchors(upTo: g, parameters: c.workers.parameters, step: c.step) }
     }
 
-    /// Every level of groups of at most `groupSize` takes its anchors from `parameters`.
+    /// Every level of groups of at most `groupSize` takes its anchors from `parameters` (the
+    /// present workers': a group with none keeps its anchor).
     private func renewAnchors(upTo groupSize: Int, parameters: [UnsafeMutablePointer<Float>], step: Int) {
         for l in levels.indices where levels[l].groupSize <= groupSize {
             var previous = -1
-            for (k, a) in levels[l].anchorOfWorker.enumerated() where a != previous {
+            for k in parameters.indices {
+                let a = levels[l].anchorOfWorker[present?[k] ?? k]
+                guard a != previous else { continue }
                 levels[l].anchors[a].pointer.update(from: parameters[k], count: count)
                 previous = a
             }

@@ -58,6 +58,18 @@ public enum SyncStatistics {
         return (s0 + s1) + (s2 + s3)
     }
 
+    /// Σ over `ranges` of `flat` against `packed`, which holds the ranges' values one after the
+    /// other (a Streaming DiLoCo fragment): one `squaredDistance` per range, added in range order.
+    /// With one range it is `squaredDistance` itself, bit for bit.
+    public static func squaredDistance(_ flat: UnsafePointer<Float>, ranges: [Range<Int>], packed: UnsafePointer<Float>) -> Double {
+        var sum = 0.0, at = 0
+        for r in ranges {
+            sum += squaredDistance(flat + r.lowerBound, packed + at, count: r.count)
+            at += r.count
+        }
+        return sum
+    }
+
     /// Σ_i (a[i] − b[i]/divisor)² in Double: the distance of `a` to a sum `b` of `divisor` vectors'
     /// mean (a gradient all-reduce that travelled as a sum).
     public static func squaredDistance(_ a: UnsafePointer<Float>, toSum b: UnsafePointer<Float>, divisor: Double,

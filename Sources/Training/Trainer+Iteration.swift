@@ -64,7 +64,8 @@ extension Trainer {
         let fusion = compressor != nil ? SyncFusion() : SyncFusion(plan: syncPlan, workers: communicator.workers)
         let context = SyncContext(step: globalStep, learningRate: lr, workers: activeWorkers, communicator: communicator,
                                   fusion: fusion, compression: compressor, recorder: syncRecorder)
-        syncRecorder?.beginIteration(step: globalStep, plan: syncPlan, workers: activeWorkers, communicator: communicator)
+        syncRecorder?.beginIteration(step: globalStep, plan: syncPlan, workers: activeWorkers, communicator: communicator,
+                                     present: absences == nil ? nil : present)
         try timeCommunication(communicator) { try strategy.afterBackward(context) }
         let t = now()
         pool.run(present.count) { i, _ in

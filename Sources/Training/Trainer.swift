@@ -118,12 +118,10 @@ public final class Trainer: TrainingLoop {
         if let s = config.algorithm.switchIteration(stepsPerEpoch: stepsPerEpoch), s > config.schedule.epochs * stepsPerEpoch {
             throw TrainingError("the switching point (iteration \(s)) is past the end of training (\(config.schedule.epochs * stepsPerEpoch) iterations)")
         }
-        // Streaming DiLoCo's fragment synchronizations are not recorded (yet).
-        // Nor are syncs among the present workers of a run with --faults (the record is of all K).
-        syncRecorder = config.execution.syncRecord == .on && config.algorithm.workers > 1 && !config.algorithm.isStreaming
-            && (config.execution.faults ?? "").trimmingCharacters(in: .whitespaces).isEmpty
+        syncRecorder = config.execution.syncRecord == .on && config.algorithm.workers > 1
             ? SyncRecorder(workers: config.algorithm.workers, localWorkers: communicator.localWorkers, count: net.layout.count,
-                           stepsPerEpoch: stepsPerEpoch, groupSizes: strategy.averagingGroupSizes)
+                           stepsPerEpoch: stepsPerEpoch, groupSizes: strategy.averagingGroupSizes,
+                           mostRecords: (strategy as? StreamingDiLoCo)?.fragments.mostSynchronizations(inIterations: stepsPerEpoch + 1))
             : nil
         workerSet = WorkerSet(parameters: replicas.map(\.parameters.pointer), gradients: replicas.map(\.gradients.pointer),
                               state: replicas.map(\.state.pointer), momentum: optimizerStates.map(\.momentum.pointer),

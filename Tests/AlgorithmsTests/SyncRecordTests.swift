@@ -26,17 +26,26 @@ final class SyncRecordTests: XCTestCase {
             recorder = SyncRecorder(workers: workers, localWorkers: 0..<workers, count: count, stepsPerEpoch: stepsPerEpoch,
                                     groupSizes: strategy.averagingGroupSizes)
         }
-        var workers: WorkerSet {
-            WorkerSet(parameters: parameters.map(\.pointer), gradients: gradients.map(\.pointer), state: state.map(\.pointer),
-                      momentum: momentum.map(\.pointer), parameterCount: parameters[0].count, stateCount: 1)
+        /// The communicator of P present workers (`--faults`), by P, as the trainer keeps them.
+        var subsets: [Int: InProcessCommunicator] = [:]
+        var workers: WorkerSet { workers(Array(parameters.indices)) }
+        func workers(_ present: [Int]) -> WorkerSet {
+            WorkerSet(parameters: present.map { parameters[$0].pointer }, gradients: present.map { gradients[$0].pointer },
+                      state: present.map { state[$0].pointer }, momentum: present.map { momentum[$0].pointer },
+                      parameterCount: parameters[0].count, stateCount: 1)
         }
         /// One iteration: `local` stands for the workers' steps (no fusion: weights arrive unscaled).
-        func step(_ t: Int, local: () -> Void = {}) throws {
+        /// With `present`, only those workers take part, as under `--faults`: the strategy sees a
+        /// world of P on a communicator of P.
+        func step(_ t: Int, present: [Int]? = nil, local: () -> Void = {}) throws {
+            let comm = present.map { p in subsets[p.count] ?? InProcessCommunicator(workers: p.count, threads: 1) } ?? self.comm
+            if let present { subsets[present.count] = comm }
+            let workers = present.map { self.workers($0) } ?? self.workers
             let plan = strategy.plan(step: t, workers: comm.workers)
             let c = SyncContext(step: t, learningRate: 0.1, workers: workers, communicator: comm,
                                 fusion: plan == .reduceGradients && compression == nil ? SyncFusion(plan: plan, workers: comm.workers) : SyncFusion(),
                                 compression: compression, recorder: recorder)
-            recorder.beginIteration(step: t, plan: plan, workers: workers, communicator: comm)
+            recorder.beginIteration(step: t, plan: plan, workers: workers, communicator: comm, present: present)
             try strategy.afterBackward(c)
             local()
             try strategy.afterStep(c)
@@ -55,7 +64,7 @@ final class SyncRecordTests: XCTestCase {
         XCTAssertEqual(records.map(\.step), [1, 3])
         // x̄ = (1.5, 2): each worker is 2.5 from it and from the anchor; u = (3, 0), (0, 4) are orthogonal.
         XCTAssertEqual(records[0], SyncRecord(step: 1, epoch: 0.25, kind: .weights, level: 2, global: true, bytes: 4 * 2 + 4 * 1,
-                                              effectiveH: 2, pseudoGradientNorm: 2.5, consensusDistance: 2.5, updateCosine: 0))
+                                              effectiveH: 2, pseudoGradientNorm: 2.5, consensusDistance: 2.5, updateCosine: 0, workers: 2))
         // Both moved by (1, 1) from the new anchor (1.5, 2): no disagreement, cosine 1, ‖ū‖ = √2.
         XCTAssertEqual(records[1].effectiveH, 2)
         XCTAssertEqual(records[1].consensusDistance, 0)
@@ -72,7 +81,7 @@ final class SyncRecordTests: XCTestCase {
         let r = try XCTUnwrap(try run.recorder.collect(run.comm).first)
         // ḡ = (0.5, 0.5): ‖ḡ‖ = √0.5, each gradient √0.5 from it, the two orthogonal.
         XCTAssertEqual(r, SyncRecord(step: 0, epoch: 0.125, kind: .gradients, level: 2, global: true, bytes: 8, effectiveH: 1,
-                                     pseudoGradientNorm: 0.5.squareRoot(), consensusDistance: 0.5.squareRoot(), updateCosine: 0))
+                                     pseudoGradientNorm: 0.5.squareRoot(), consensusDistance: 0.5.squareRoot(), updateCosine: 0, workers: 2))
     }
 
     func testDiLoCoRecordsItsOuterStep() throws {
@@ -115,6 +124,52 @@ final class SyncRecordTests: XCTestCase {
         XCTAssertEqual(r.outerMomentumNorm, 2.5)
         XCTAssertEqual(r.consensusDistance, 2.5, "each worker 2.5 from x̄ = (1.5, 2)")
         XCTAssertEqual(r.codecError, 0)
+    }
+
+    /// `--faults`: K = 3, worker 1 away for iterations 2 and 3 and back (at the present workers'
+    /// mean, as the trainer starts a joiner) from 4. The average after 3 is over workers 0 and 2
+    /// only (its level and `workers` 2, global); worker 1's weights, left at (1, 1), enter no sum.
+    func testFaultsRecordOverThePresentWorkersByHand() throws {
+        let run = Run(workers: 3, count: 2, strategy: PeriodicAveraging(levels: [.init(groupSize: 3, period: 2)]))
+        try run.step(0)
+        try run.step(1) { run.set(0, [3, 0]); run.set(1, [0, 3]); run.set(2, [0, 0]) }
+        try run.step(2, present: [0, 2])
+        try run.step(3, present: [0, 2]) { run.set(0, [3, 1]); run.set(1, [9, 9]); run.set(2, [1, 3]) }
+        run.set(1, [2, 2])
+        try run.step(4)
+        try run.step(5) { run.set(0, [3, 2]); run.set(1, [2, 3]); run.set(2, [1, 1]) }
+        let r = try run.recorder.collect(run.comm)
+        XCTAssertEqual(r.map(\.step), [1, 3, 5])
+        // x̄ = (1, 1): squared distances 5, 5, 2; u = (3, 0), (0, 3), (0, 0): orthogonal.
+        XCTAssertEqual(r[0], SyncRecord(step: 1, epoch: 0.25, kind: .weights, level: 3, global: true, bytes: 4 * 2 + 4 * 1,
+                                        effectiveH: 2, pseudoGradientNorm: 2.0.squareRoot(), consensusDistance: 2,
+                                        updateCosine: 0, workers: 3))
+        // Over workers 0 and 2 from the anchor (1, 1): x̄ = (2, 2), u = (2, 0), (0, 2).
+        XCTAssertEqual(r[1], SyncRecord(step: 3, epoch: 0.5, kind: .weights, level: 2, global: true, bytes: 4 * 2 + 4 * 1,
+                                        effectiveH: 2, pseudoGradientNorm: 2.0.squareRoot(), consensusDistance: 2.0.squareRoot(),
+                                        updateCosine: 0, workers: 2))
+        // All three again, from the anchor (2, 2) the two present set: u = (1, 0), (0, 1), (−1, −1),
+        // x̄ = (2, 2); Σ_{j≠k} u_j·u_k = −4, Σ_{j≠k} ‖u_j‖‖u_k‖ = 2 + 4√2.
+        XCTAssertEqual(r[2].level, 3)
+        XCTAssertEqual(r[2].workers, 3)
+        XCTAssertEqual(r[2].effectiveH, 2)
+        XCTAssertEqual(r[2].pseudoGradientNorm, 0)
+        XCTAssertEqual(r[2].consensusDistance, (4.0 / 3).squareRoot(), accuracy: 1e-15)
+        XCTAssertEqual(r[2].updateCosine!, -4 / (2 + 4 * 2.0.squareRoot()), accuracy: 1e-15)
+    }
+
+    /// `--faults` under minibatch SGD: the gradients of the P = 2 present workers, summed and
+    /// divided by 2 (not K = 3); the absent worker's gradient enters nothing.
+    func testFaultsGradientReductionOverThePresentWorkers() throws {
+        let run = Run(workers: 3, count: 2, strategy: MinibatchSGD())
+        run.gradients[0].load([1, 0])
+        run.gradients[1].load([5, 5])
+        run.gradients[2].load([0, 1])
+        try run.step(0, present: [0, 2])
+        let r = try XCTUnwrap(try run.recorder.collect(run.comm).first)
+        XCTAssertEqual(r, SyncRecord(step: 0, epoch: 0.125, kind: .gradients, level: 2, global: true, bytes: 8, effectiveH: 1,
+                                     pseudoGradientNorm: 0.5.squareRoot(), consensusDistance: 0.5.squareRoot(), updateCosine: 0,
+                                     workers: 2))
     }
 
     /// A global average also averages every group, so it renews the groups' anchors and H.
@@ -172,8 +227,11 @@ final class SyncRecordTests: XCTestCase {
                            pseudoGradientNorm: 1.5, consensusDistance: 0.25, updateCosine: nil)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(r)) as? [String: Any])
         XCTAssertEqual(Set(object.keys), ["step", "epoch", "kind", "level", "global", "bytes", "effective_h", "pseudo_gradient_norm",
-                                          "consensus_distance", "update_cosine", "outer_momentum_norm", "codec_error"])
-        XCTAssertTrue(object["update_cosine"] is NSNull && object["codec_error"] is NSNull)
+                                          "consensus_distance", "update_cosine", "outer_momentum_norm", "codec_error", "fragment", "workers"])
+        XCTAssertTrue(object["update_cosine"] is NSNull && object["codec_error"] is NSNull && object["fragment"] is NSNull)
         XCTAssertEqual(try JSONDecoder().decode(SyncRecord.self, from: JSONEncoder().encode(r)), r)
+        // A line written before `fragment` and `workers` existed still reads, without them.
+        let old = #"{"step":3,"epoch":0.5,"kind":"weights","level":4,"global":true,"bytes":40,"effective_h":4,"pseudo_gradient_norm":1.5,"consensus_distance":0.25,"update_cosine":null,"outer_momentum_norm":null,"codec_error":null}"#
+        XCTAssertEqual(try JSONDecoder().decode(SyncRecord.self, from: Data(old.utf8)), r)
     }
 }

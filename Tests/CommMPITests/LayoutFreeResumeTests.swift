@@ -21,6 +21,12 @@ final class LayoutFreeResumeTests: XCTestCase {
         try assertLayoutFree(["--algorithm", "slowmo", "--slowmo-momentum", "0.5"])
     }
 
+    /// Streaming DiLoCo, P = 3, τ = 1: the checkpoint of step 35 holds fragment 2's result in
+    /// flight (synchronized after t = 35, applied after t = 36); syncs.jsonl has a line per fragment.
+    func testStreamingDiLoCoResumesUnderEveryLayout() throws {
+        try assertLayoutFree(["--algorithm", "diloco", "--streaming-fragments", "3", "--streaming-overlap", "1"])
+    }
+
     /// int8 with error feedback: every worker's residual and codec anchor are in its own file.
     func testCompressedRunWithErrorFeedbackResumesUnderEveryLayout() throws {
         try assertLayoutFree(["--algorithm", "local", "--compress", "int8", "--error-feedback"])

@@ -110,11 +110,10 @@ final class OrderedTrainingTests: XCTestCase {
         }
     }
 
-    /// The run's syncs.jsonl, which rank 0 wrote from every rank's partial sums; nil for runs
-    /// that keep none (Streaming DiLoCo). `codec_error` is left out: it needs every worker's exact
-    /// payload, which a rank has only for its own workers, so over MPI it is null.
-    private func syncs(_ dir: String) throws -> String? {
-        guard FileManager.default.fileExists(atPath: dir + "/syncs.jsonl") else { return nil }
+    /// The run's syncs.jsonl, which rank 0 wrote from every rank's partial sums (every run here
+    /// keeps one: Streaming DiLoCo a line per fragment). `codec_error` is left out: it needs
+    /// every worker's exact payload, which a rank has only for its own workers, so over MPI it is null.
+    private func syncs(_ dir: String) throws -> String {
         let text = try String(contentsOfFile: dir + "/syncs.jsonl", encoding: .utf8)
         XCTAssertFalse(text.isEmpty, "\(dir)/syncs.jsonl is empty")
         return text.replacingOccurrences(of: #""codec_error":[^,}]*"#, with: #""codec_error":-"#, options: .regularExpression)
