@@ -56,7 +56,7 @@ extension Trainer {
 
         // Without faults the active workers are all of them and the communicator the run's.
         let communicator = activeCommunicator
-        let modelledBefore = (communicator as? ModelledCommunicator)?.modelledSeconds ?? 0
+        _ = (communicator as? ModelledCommunicator)?.takeRecentSeconds()  // what came between iterations (MPI's evaluation)
         let bytesBefore = communicator.counters.bytes
         // The strategy plans; the trainer fuses the plan's arithmetic into the optimizer pass.
         // Compressed payloads are decoded and reduced by the codec, never fused.
@@ -83,7 +83,7 @@ extension Trainer {
         if let modelled = communicator as? ModelledCommunicator {
             // One worker's optimizer step: the phase ran present.count steps on up to `lanes` threads.
             let perWorkerOptimizer = optimizerWall * Double(min(pool.lanes, present.count)) / Double(present.count)
-            let communication = modelled.modelledSeconds - modelledBefore
+            let communication = modelled.takeRecentSeconds()
             epochState.modelledCommunication = (epochState.modelledCommunication ?? 0) + communication
             // `--modelled-compute` replaces what this machine measured.
             let fixed = config.execution.modelledCompute
