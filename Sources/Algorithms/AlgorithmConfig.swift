@@ -37,6 +37,10 @@ public struct AlgorithmConfig: Equatable, Sendable {
     /// The Quadratic Synchronization Rule's α (`AveragingSchedule`), greater than 0; nil: H
     /// follows `--local-steps` alone.
     public var qsrAlpha: Float? = nil
+    /// Dynamic Local Updates (DyLU; Liu et al. 2024, eq. 6): in each period of H iterations worker k
+    /// takes H_k = max(1, ⌊H·v_k / max_j v_j⌋) local steps, v its `--worker-speeds`, and waits out
+    /// the rest (`DynamicLocalSteps`); false: every worker takes all H.
+    public var dynamicLocalSteps: Bool = false
     /// Post-local SGD (and SlowMo on top of it): the epoch (0 to `epochs`) at which local SGD starts.
     public var switchEpoch: Int? = nil
     /// The iteration at which local SGD starts (instead of `switchEpoch`); 0: from the start;

@@ -10,6 +10,10 @@ public final class ModelledCommunicator: Communicator {
     public let network: NetworkModel
     /// Modelled seconds of every collective so far.
     public private(set) var modelledSeconds: Double = 0
+    /// Modelled seconds of the collectives since the last `takeRecentSeconds()`: a sum that
+    /// starts from 0 each time, so that an iteration's seconds do not depend on how long the
+    /// communicator has run (a difference of running totals rounds differently after a resume).
+    public private(set) var recentSeconds: Double = 0
 
     public init(_ base: Communicator, network: NetworkModel) {
         self.base = base
@@ -23,7 +27,18 @@ public final class ModelledCommunicator: Communicator {
     public var counters: CommCounters { base.counters }
 
     private func charge(_ count: Int, _ groupSize: Int) {
-        modelledSeconds += network.allReduceSeconds(bytes: 4 * count, workers: workers, groupSize: groupSize)
+        add(network.allReduceSeconds(bytes: 4 * count, workers: workers, groupSize: groupSize))
+    }
+
+    private func add(_ seconds: Double) {
+        modelledSeconds += seconds
+        recentSeconds += seconds
+    }
+
+    /// The modelled seconds since the last call (or since the start), and a fresh count.
+    public func takeRecentSeconds() -> Double {
+        defer { recentSeconds = 0 }
+        return recentSeconds
     }
 
     public func allReduceMean(_ buffers: [UnsafeMutablePointer<Float>], count: Int, groupSize: Int) throws {
@@ -45,8 +60,7 @@ public final class ModelledCommunicator: Communicator {
     public func exchangeEncoded(_ slots: UnsafeMutableRawPointer, slotBytes: Int, encodedBytes: Int, groupSize: Int,
                                 traffic: EncodedTraffic) throws {
         try base.exchangeEncoded(slots, slotBytes: slotBytes, encodedBytes: encodedBytes, groupSize: groupSize, traffic: traffic)
-        modelledSeconds += network.encodedExchangeSeconds(bytes: encodedBytes, workers: workers, groupSize: groupSize,
-                                                          traffic: traffic)
+        add(network.encodedExchangeSeconds(bytes: encodedBytes, workers: workers, groupSize: groupSize, traffic: traffic))
     }
 
     public func barrier() throws { try base.barrier() }

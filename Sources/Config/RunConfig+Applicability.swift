@@ -10,6 +10,8 @@ extension RunConfig {
         (["switch_epoch", "switch_step"], [.postLocal, .hierarchical, .slowmo, .diloco], (.local, "local SGD after a minibatch phase is --algorithm post-local")),
         (["group_size", "global_every"], [.hierarchical, .postLocal, .slowmo, .diloco], (.local, "averaging inside groups is --algorithm hierarchical")),
         (["qsr_alpha"], [.local, .hierarchical, .postLocal, .slowmo, .diloco], (.minibatch, "minibatch SGD reduces gradients every step")),
+        (["dynamic_local_steps"], RunConfig.dynamicLocalStepsAlgorithms,
+         (.async, "async's nodes take the same steps per round; DyLU scales the local steps of the lockstep periods")),
         (["momentum_sync"], [.local, .hierarchical, .postLocal, .slowmo, .diloco, .async],
          (.minibatch, "minibatch SGD's workers apply the same reduced gradient, so their momentum never differs")),
     ]

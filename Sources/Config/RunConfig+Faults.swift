@@ -30,7 +30,6 @@ extension RunConfig {
     /// (`FaultSchedule.resolve`).
     func validateFaults() throws {
         let kinds = RunConfig.faultAlgorithms.map(\.rawValue).joined(separator: ", ")
-        func given(_ text: String?) -> Bool { !(text ?? "").trimmingCharacters(in: .whitespaces).isEmpty }
         for (flag, given) in [("--faults", given(execution.faults)), ("--worker-speeds", given(execution.workerSpeeds))] where given {
             try check(execution.backend == .inprocess,
                       "\(flag) is simulated in-process; use --backend inprocess (under MPI a failed rank is a real failure, not a modelled one)")
@@ -54,5 +53,26 @@ extension RunConfig {
         if try speeds != nil {
             try check(execution.network != nil, "--worker-speeds shapes the modelled wall-clock; add --network (e.g. 1gbit:100us)")
         }
+        try validateDynamicLocalSteps()
     }
+
+    /// The algorithms `--dynamic-local-steps` scales the local steps of: those with one global
+    /// averaging period (not hierarchical's groups, not minibatch, whose period is one step, not async).
+    public static let dynamicLocalStepsAlgorithms: [AlgorithmKind] = [.local, .postLocal, .slowmo, .diloco]
+
+    /// Checks of `--dynamic-local-steps` on an algorithm it applies to (others are refused by
+    /// `validateApplicability`); each failure names the flag.
+    private func validateDynamicLocalSteps() throws {
+        guard algorithm.dynamicLocalSteps, RunConfig.dynamicLocalStepsAlgorithms.contains(algorithm.kind) else { return }
+        try check(execution.backend == .inprocess,
+                  "--dynamic-local-steps follows --worker-speeds, which are simulated in-process; use --backend inprocess")
+        try check(try speeds != nil,
+                  "--dynamic-local-steps scales each worker's local steps by its speed; give --worker-speeds (e.g. 1,1,1,0.5, or lognormal:0.3) and --network")
+        try check(!given(execution.faults),
+                  "--dynamic-local-steps with --faults: the steps follow the speeds of all K workers, and a worker away would leave its period's steps undefined; give one or the other")
+        try check(algorithm.groupSize.allSatisfy { $0 >= algorithm.workers },
+                  "--dynamic-local-steps with group levels (--group-size below K): the groups average at their own points, which per-worker steps do not follow; give it without --group-size")
+    }
+
+    private func given(_ text: String?) -> Bool { !(text ?? "").trimmingCharacters(in: .whitespaces).isEmpty }
 }

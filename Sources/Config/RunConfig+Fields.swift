@@ -80,6 +80,8 @@ extension RunConfig {
         ConfigField(optional: "qsr_alpha", .algorithm, \.algorithm.qsrAlpha, range: FieldRange(lower: 0, upper: 1000, lowerOpen: true),
                     defaultNote: "off",
                     "Quadratic Synchronization Rule (Gu et al., ICLR 2024): after each average, H = max(H_base, ⌊(α/η)²⌋) with this α, η the next iteration's learning rate and H_base --local-steps; H_base during warm-up; capped at the iterations left"),
+        ConfigField("dynamic_local_steps", .algorithm, \.algorithm.dynamicLocalSteps,
+                    "Dynamic Local Updates (DyLU, Liu et al. 2024): in each period of H iterations worker k takes H_k = max(1, ⌊H·v_k/max v⌋) local steps, v the --worker-speeds, and is idle for the rest, so that all arrive at the average together; for local, post-local, slowmo and diloco with --worker-speeds"),
         ConfigField(optional: "switch_epoch", .algorithm, \.algorithm.switchEpoch, range: FieldRange(lower: 0, upper: Double(maxEpochs)),
                     "Post-local SGD: epoch at which to switch from minibatch to local SGD, {range} and at most --epochs"),
         ConfigField(optional: "switch_step", .algorithm, \.algorithm.switchStep, range: FieldRange(lower: 0, upper: Double(maxPeriod)),

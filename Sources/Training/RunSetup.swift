@@ -113,11 +113,12 @@ public struct RunSetup: Sendable {
             learningRate: schedule.learningRate(atStep: max(0, done - 1)))
     }
 
-    /// The run's summary after `steps` iterations per worker.
-    package func summary(history: [EpochMetrics], steps: Int, localSteps: Int, totalTime: TimeBreakdown, syncs: Int,
-                 bytes: Int, modelledSeconds: Double?, parameters: Int) -> RunSummary {
+    /// The run's summary after `steps` iterations per worker, in which the workers took
+    /// `workerSteps` batches in all (nil: every worker one per iteration).
+    package func summary(history: [EpochMetrics], steps: Int, workerSteps: Int? = nil, localSteps: Int, totalTime: TimeBreakdown,
+                         syncs: Int, bytes: Int, modelledSeconds: Double?, parameters: Int) -> RunSummary {
         let last = history.last
-        let samples = Double(steps * config.schedule.batchSize * workers)
+        let samples = Double((workerSteps ?? steps * workers) * config.schedule.batchSize)
         var summary = RunSummary(
             algorithm: config.algorithm.kind.rawValue, workers: workers, localSteps: localSteps,
             model: config.model.kind.rawValue, dataset: config.data.dataset.rawValue, epochs: history.count, steps: steps,

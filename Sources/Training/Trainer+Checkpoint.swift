@@ -87,5 +87,6 @@ extension Trainer {
         peakStepBytes = state.peakStepBytes ?? 0
         timeline = state.timeline ?? ModelledTimeline()
         if clocks != nil { clocks = state.clocks ?? WorkerClocks(workers: config.algorithm.workers) }
+        restoreLocalStepsTaken()
     }
 }

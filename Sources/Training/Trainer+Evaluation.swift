@@ -103,8 +103,8 @@ extension Trainer {
     }
 
     package func summary() -> RunSummary {
-        var summary = setup.summary(history: history, steps: globalStep, localSteps: config.algorithm.localSteps, totalTime: totalTime,
-                      syncs: strategy.syncs, bytes: trainingBytes,
+        var summary = setup.summary(history: history, steps: globalStep, workerSteps: workerStepsTaken,
+                      localSteps: config.algorithm.localSteps, totalTime: totalTime, syncs: strategy.syncs, bytes: trainingBytes,
                       modelledSeconds: config.execution.network == nil ? nil : history.compactMap(\.modelledSeconds).reduce(0, +),
                       parameters: network.layout.count)
         summary.effectiveLocalSteps = strategy.averagingSchedule?.changes

@@ -6,24 +6,30 @@ import NN
 import Tensor
 
 extension Trainer {
-    /// One iteration t of Algorithm 2 across the workers of this process.
-    func iterate(plan: EpochPlan, epoch: Int, step m: Int) throws {
+    /// One iteration t of Algorithm 2 across the workers of this process: epoch `epoch`, step `m`
+    /// of it. The present workers all take part in the synchronization; those `computing` (all
+    /// of them unless `--dynamic-local-steps` leaves some idle) draw a batch and step.
+    func iterate(epoch: Int, step m: Int) throws {
         let lr = schedule.learningRate(atStep: globalStep)
         let first = communicator.localWorkers.lowerBound
         let start = now()
         let present = members
-        pool.run(present.count) { i, lane in
-            let k = present[i]
+        let working = dynamicLocalSteps == nil ? present : computing
+        let plans = dataPlans
+        pool.run(working.count) { i, lane in
+            let k = working[i]
             let worker = first + k
+            let (e, s) = dataPosition(k)
+            let plan = plans.first { $0.epoch == e }!
             let t0 = now()
-            var rng = RandomGenerator(seed: config.execution.seed, Stream.augmentation, UInt64(epoch), UInt64(worker), UInt64(m))
-            fillBatch(from: data.train, indices: plan.indices(worker: worker, step: m), images: laneImages[lane].pointer,
+            var rng = RandomGenerator(seed: config.execution.seed, Stream.augmentation, UInt64(e), UInt64(worker), UInt64(s))
+            fillBatch(from: data.train, indices: plan.indices(worker: worker, step: s), images: laneImages[lane].pointer,
                       labels: laneLabels[lane].baseAddress!, augmentation: setup.augmentation, rng: &rng)
             let t1 = now()
             let view = replicas[k].view
             replicas[k].gradients.zero()
             let result = networks[lane].forwardLoss(images: laneImages[lane], labels: laneLabels[lane].baseAddress!, view,
-                                                    .training(seed: config.execution.seed, epoch: epoch, worker: worker, step: m))
+                                                    .training(seed: config.execution.seed, epoch: e, worker: worker, step: s))
             let t2 = now()
             networks[lane].backward(view)
             stepResults[k] = WorkerStep(loss: result.loss, correct: result.correct, data: t1 - t0, forward: t2 - t1,
@@ -32,7 +38,7 @@ extension Trainer {
         let computeWall = now() - start
         var measured = WorkerStep()
         var slowest = 0.0
-        for k in present {
+        for k in working {
             let r = stepResults[k]
             guard r.loss.isFinite else {
                 throw TrainingError("the training loss of worker \(first + k) became \(r.loss) at epoch \(epoch + 1), step \(m + 1); \(divergenceAdvice)")
@@ -45,9 +51,9 @@ extension Trainer {
             measured.backward += r.backward
             slowest = max(slowest, r.data + r.forward + r.backward)
         }
-        if present.count < replicas.count {
-            epochState.absentWorkerSteps = (epochState.absentWorkerSteps ?? 0) + replicas.count - present.count
-            for k in replicas.indices where !present.contains(k) { workerSums[k].losses.append(.nan) }
+        if working.count < replicas.count {
+            epochState.absentWorkerSteps = (epochState.absentWorkerSteps ?? 0) + replicas.count - working.count
+            for k in replicas.indices where !working.contains(k) { workerSums[k].losses.append(.nan) }
         }
         let total = max(1e-12, measured.data + measured.forward + measured.backward)
         epochState.time.data += computeWall * measured.data / total
@@ -56,20 +62,22 @@ extension Trainer {
 
         // Without faults the active workers are all of them and the communicator the run's.
         let communicator = activeCommunicator
-        let modelledBefore = (communicator as? ModelledCommunicator)?.modelledSeconds ?? 0
+        _ = (communicator as? ModelledCommunicator)?.takeRecentSeconds()  // what came between iterations (MPI's evaluation)
         let bytesBefore = communicator.counters.bytes
         // The strategy plans; the trainer fuses the plan's arithmetic into the optimizer pass.
-        // Compressed payloads are decoded and reduced by the codec, never fused.
+        // Compressed payloads are decoded and reduced by the codec, never fused; nor are the
+        // weights of an average that idle workers (DyLU) join without an optimizer pass.
         let syncPlan = strategy.plan(step: globalStep, workers: communicator.workers)
-        let fusion = compressor != nil ? SyncFusion() : SyncFusion(plan: syncPlan, workers: communicator.workers)
+        let fusion = compressor != nil || working.count < present.count ? SyncFusion()
+            : SyncFusion(plan: syncPlan, workers: communicator.workers)
         let context = SyncContext(step: globalStep, learningRate: lr, workers: activeWorkers, communicator: communicator,
                                   fusion: fusion, compression: compressor, recorder: syncRecorder)
         syncRecorder?.beginIteration(step: globalStep, plan: syncPlan, workers: activeWorkers, communicator: communicator,
                                      present: absences == nil ? nil : present)
         try timeCommunication(communicator) { try strategy.afterBackward(context) }
         let t = now()
-        pool.run(present.count) { i, _ in
-            let k = present[i]
+        pool.run(working.count) { i, _ in
+            let k = working[i]
             optimizer.step(parameters: replicas[k].parameters.pointer, gradients: replicas[k].gradients.pointer,
                            state: optimizerStates[k], learningRate: lr, gradientDivisor: fusion.gradientDivisor,
                            parameterScale: fusion.parameterScale)
@@ -82,15 +90,15 @@ extension Trainer {
         }
         peakStepBytes = max(peakStepBytes, communicator.counters.bytes - bytesBefore)
         if let modelled = communicator as? ModelledCommunicator {
-            // One worker's optimizer step: the phase ran present.count steps on up to `lanes` threads.
-            let perWorkerOptimizer = optimizerWall * Double(min(pool.lanes, present.count)) / Double(present.count)
-            let communication = modelled.modelledSeconds - modelledBefore
+            // One worker's optimizer step: the phase ran working.count steps on up to `lanes` threads.
+            let perWorkerOptimizer = optimizerWall * Double(min(pool.lanes, working.count)) / Double(working.count)
+            let communication = modelled.takeRecentSeconds()
             epochState.modelledCommunication = (epochState.modelledCommunication ?? 0) + communication
             // `--modelled-compute` replaces what this machine measured.
             let fixed = config.execution.modelledCompute
             if clocks != nil {
-                epochState.modelledSeconds += clocks!.advance(present: present, speeds: speeds, synchronizes: syncPlan != .none,
-                                                              communication: communication) { k in
+                epochState.modelledSeconds += clocks!.advance(present: present, computing: working, speeds: speeds,
+                                                              synchronizes: syncPlan != .none, communication: communication) { k in
                     let r = stepResults[k]
                     return fixed ?? (r.data + r.forward + r.backward + perWorkerOptimizer)
                 }
@@ -102,6 +110,7 @@ extension Trainer {
             }
         }
         epochState.steps += 1
+        countLocalSteps(working)
     }
 
     /// Runs a strategy phase as communication time; if it issued a collective on `comm`, records

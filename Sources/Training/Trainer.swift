@@ -55,6 +55,15 @@ public final class Trainer: TrainingLoop {
     /// Per-worker modelled clocks, with `--worker-speeds` or `--faults` (nil: the lockstep model
     /// of `EpochAccumulator.modelledSeconds`).
     var clocks: WorkerClocks?
+    /// `--dynamic-local-steps`: which workers compute at each iteration of a period; nil: every
+    /// present worker at every iteration.
+    let dynamicLocalSteps: DynamicLocalSteps?
+    /// With DyLU, the period of the current iteration (empty before the first).
+    var currentPeriod = 0..<0
+    /// With DyLU, the steps each local worker has taken: its data position (`dataPosition`).
+    var localStepsTaken: [Int]
+    /// With DyLU, the present workers that compute at the current iteration, increasing.
+    var computing: [Int] = []
     /// The workers present at the current iteration, increasing (all of them without faults).
     var members: [Int]
     /// The present workers' buffers and a communicator of just them, which the strategy sees:
@@ -72,7 +81,9 @@ public final class Trainer: TrainingLoop {
     let laneLabels: [UnsafeMutableBufferPointer<Int32>]
     let stepResults: UnsafeMutableBufferPointer<WorkerStep>
     let evaluationReplica: Replica
-    private var plan: EpochPlan?
+    /// The shuffles and splits of the epochs the workers read from now: the run's epoch, and
+    /// with DyLU the earlier ones its slower workers are still in.
+    var dataPlans: [EpochPlan] = []
 
     public init(config: RunConfig, data: DataSplit, communicator: Communicator) throws {
         try config.validate()
@@ -133,6 +144,10 @@ public final class Trainer: TrainingLoop {
         let given = try config.speeds
         speeds = given?.speeds ?? WorkerSpeeds(uniform: workers).speeds
         clocks = (absences != nil || given != nil) && config.execution.network != nil ? WorkerClocks(workers: workers) : nil
+        dynamicLocalSteps = config.algorithm.dynamicLocalSteps
+            ? DynamicLocalSteps(speeds: speeds, totalSteps: config.schedule.epochs * stepsPerEpoch, strategy: strategy) : nil
+        localStepsTaken = [Int](repeating: 0, count: local)
+        computing = Array(0..<local)  // room for all, so that no iteration allocates
         members = Array(0..<local)
         activeWorkers = workerSet
         activeCommunicator = communicator
@@ -199,9 +214,10 @@ public final class Trainer: TrainingLoop {
         var lastReport = now()
         while globalStep < totalSteps {
             let epoch = globalStep / stepsPerEpoch, m = globalStep % stepsPerEpoch
-            if plan?.epoch != epoch { plan = try setup.plan(epoch: epoch) }
+            updateComputing()
+            try prepareDataPlans()
             if m == 0 && epochState.steps == 0 { epochState.start = now() }
-            try iterate(plan: plan!, epoch: epoch, step: m)
+            try iterate(epoch: epoch, step: m)
             globalStep += 1
             if now() - lastReport >= progressInterval || globalStep % stepsPerEpoch == 0 {
                 lastReport = now()
@@ -268,7 +284,8 @@ package struct EpochAccumulator: Codable, Equatable {
     var modelledSeconds: Double = 0
     /// The modelled collectives of the epoch's training (nil without `--network`).
     var modelledCommunication: Double?
-    /// Worker-iterations of absent workers (`--faults`); nil when none were away.
+    /// Worker-iterations of absent (`--faults`) or idle (`--dynamic-local-steps`) workers; nil
+    /// when every worker computed at every iteration.
     var absentWorkerSteps: Int?
 
     /// Worker-iterations that computed a loss, with `workers` per iteration when all are present.

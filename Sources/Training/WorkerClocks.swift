@@ -14,7 +14,9 @@
 /// worker's plus one transfer of its weights, α + n/β on the inter-node link. Minibatch SGD,
 /// which synchronizes every iteration, gets Σ_t (max_k c_k(t)/v_k + c), the same as the
 /// lockstep model without speeds; local SGD gets max_k Σ c_k/v_k per period, so a worker's slow
-/// iterations can hide behind its fast ones until the next average.
+/// iterations can hide behind its fast ones until the next average. With `--dynamic-local-steps`
+/// the sum runs over the H_k iterations worker k computes, so a period takes
+/// max_k H_k·c/v_k ≈ H·c/max_j v_j.
 package struct WorkerClocks: Codable, Equatable {
     /// Each worker's modelled seconds since the run started (frozen while it is away).
     package private(set) var clocks: [Double]
@@ -26,17 +28,17 @@ package struct WorkerClocks: Codable, Equatable {
     }
 
     /// Advances by one iteration of the `present` workers, `compute(k)` seconds each at speed
-    /// `speeds[k]`, then, if the iteration `synchronizes`, `communication` seconds of collectives
-    /// once all present workers have arrived. Returns how far the run's clock moved.
+    /// `speeds[k]` for those `computing` (all present ones when nil; `--dynamic-local-steps` leaves
+    /// some idle, their clocks still), then, if the iteration `synchronizes`, `communication`
+    /// seconds of collectives once all present workers have arrived. Returns how far the run's
+    /// clock moved.
     @discardableResult
-    package mutating func advance(present: [Int], speeds: [Double], synchronizes: Bool, communication: Double,
-                                  compute: (Int) -> Double) -> Double {
+    package mutating func advance(present: [Int], computing: [Int]? = nil, speeds: [Double], synchronizes: Bool,
+                                  communication: Double, compute: (Int) -> Double) -> Double {
         let before = elapsed
         var latest = 0.0
-        for k in present {
-            clocks[k] += compute(k) / speeds[k]
-            latest = max(latest, clocks[k])
-        }
+        for k in computing ?? present { clocks[k] += compute(k) / speeds[k] }
+        for k in present { latest = max(latest, clocks[k]) }
         if synchronizes {
             latest += communication
             for k in present { clocks[k] = latest }

@@ -97,6 +97,7 @@ struct AlgorithmOptions: SectionOptions {
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.localStepsSetting), transform: LocalStepsSetting.argument)
     var localSteps: LocalStepsSetting?
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.qsrAlpha)) var qsrAlpha: Double?
+    @Flag(help: help(\RunConfig.algorithm.dynamicLocalSteps)) var dynamicLocalSteps = false
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.switchEpoch)) var switchEpoch: Int?
     @Option(parsing: .unconditional, help: help(\RunConfig.algorithm.switchStep)) var switchStep: Int?
     @Option(help: help(\RunConfig.algorithm.groupSize)) var groupSize: IntList?
@@ -122,6 +123,7 @@ struct AlgorithmOptions: SectionOptions {
         s.set(\.algorithm.workers, workers)
         s.set(\.algorithm.localStepsSetting, localSteps)
         s.setOptional(\.algorithm.qsrAlpha, qsrAlpha)
+        s.set(\.algorithm.dynamicLocalSteps, dynamicLocalSteps ? true : nil)
         s.setOptional(\.algorithm.switchEpoch, switchEpoch)
         s.setOptional(\.algorithm.switchStep, switchStep)
         s.set(\.algorithm.groupSize, groupSize?.values)

@@ -228,7 +228,8 @@ struct StudyFaultsCommand: ParsableCommand {
         K=16 on Fashion-MNIST with the cnn (4 epochs, the paper preset's recipe): minibatch SGD, \
         local SGD with H ∈ {4,16} and asynchronous local SGD (sequentialised, 16 nodes, H=4), each \
         fault-free, with worker 15 leaving for good at 30 % of the iterations (--faults; not async), \
-        and with worker 15 at half speed (--worker-speeds), modelled on a 1gbit:100us network with \
+        and with worker 15 at half speed (--worker-speeds; local SGD also with --dynamic-local-steps, \
+        DyLU), modelled on a 1gbit:100us network with \
         10 ms of compute per worker-iteration (--modelled-compute); 3 \
         seeds. The report compares each algorithm's accuracy and modelled time with its fault-free \
         run. Over an hour on two cores. --quick: the mlp, 2 epochs, 1 seed.

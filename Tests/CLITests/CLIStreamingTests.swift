@@ -68,3 +68,32 @@ extension CLITests {
         XCTAssertEqual(config["worker_speeds"] as? String, "1,0.5")
     }
 }
+
+/// `--dynamic-local-steps` from the command line: refused where it does not apply, recorded in
+/// config.json, and a straggler's periods no longer wait for it in the modelled time.
+extension CLITests {
+    func testDynamicLocalStepsFlag() throws {
+        let dir = try temporaryDirectory()
+        let straggler = ["--worker-speeds", "1,0.5", "--network", "1gbit", "--modelled-compute", "0.01"]
+        let refused: [([String], String)] = [
+            (["--algorithm", "minibatch", "--dynamic-local-steps"] + straggler,
+             "--dynamic-local-steps applies to --algorithm local, post-local, slowmo, diloco only (the algorithm is minibatch)"),
+            (["--dynamic-local-steps"], "--dynamic-local-steps scales each worker's local steps by its speed; give --worker-speeds"),
+        ]
+        for (arguments, expected) in refused {
+            let r = try run(["train"] + small + arguments + ["--out", dir + "/refused"])
+            XCTAssertNotEqual(r.status, 0, "\(arguments)")
+            XCTAssertTrue(r.stderr.contains(expected), "\(arguments): \(r.stderr)")
+        }
+        func modelled(_ name: String, _ extra: [String]) throws -> Double {
+            let r = try run(["train"] + small + straggler + extra + ["--out", dir + "/" + name])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/\(name)/summary.json"))) as! [String: Any]
+            return try XCTUnwrap(summary["modelled_seconds"] as? Double)
+        }
+        let dylu = try modelled("dylu", ["--dynamic-local-steps"]), plain = try modelled("plain", [])
+        XCTAssertLessThan(dylu, plain)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/dylu/config.json"))) as! [String: Any]
+        XCTAssertEqual(config["dynamic_local_steps"] as? Bool, true)
+    }
+}

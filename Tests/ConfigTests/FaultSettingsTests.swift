@@ -93,4 +93,37 @@ final class FaultSettingsTests: XCTestCase {
                              "\(kind)")
         }
     }
+    /// `--dynamic-local-steps` (DyLU): only where it is simulated, with speeds to scale by; each
+    /// refusal a sentence naming the flag.
+    func testDynamicLocalStepsNeedSpeedsAndAnAlgorithmWithLocalPeriods() {
+        let dylu: (inout RunConfig) -> Void = {
+            $0.algorithm.dynamicLocalSteps = true; $0.execution.network = "1gbit:100us"; $0.execution.workerSpeeds = "1,1,1,0.5"
+        }
+        for kind in RunConfig.dynamicLocalStepsAlgorithms {
+            XCTAssertNoThrow(try config(kind) { dylu(&$0); $0.algorithm.switchEpoch = kind == .postLocal ? 1 : nil }.validate(), "\(kind)")
+        }
+        assertRefused(config(.minibatch, dylu),
+                      "--dynamic-local-steps applies to --algorithm local, post-local, slowmo, diloco only (the algorithm is minibatch)")
+        assertRefused(config(.hierarchical) { dylu(&$0); $0.algorithm.groupSize = [2]; $0.algorithm.globalEvery = [2]
+            $0.execution.workerSpeeds = nil },
+                      "--dynamic-local-steps applies to --algorithm local, post-local, slowmo, diloco only (the algorithm is hierarchical)")
+        assertRefused(config(.async, workers: 1) { dylu(&$0); $0.async.nodes = 4 },
+                      "--dynamic-local-steps applies to --algorithm local, post-local, slowmo, diloco only (the algorithm is async); async's nodes take the same steps per round; DyLU scales the local steps of the lockstep periods")
+        assertRefused(config { dylu(&$0); $0.execution.workerSpeeds = nil },
+                      "--dynamic-local-steps scales each worker's local steps by its speed; give --worker-speeds (e.g. 1,1,1,0.5, or lognormal:0.3) and --network")
+        assertRefused(config { dylu(&$0); $0.execution.workerSpeeds = nil; $0.execution.backend = .mpi },
+                      "--dynamic-local-steps follows --worker-speeds, which are simulated in-process; use --backend inprocess")
+        assertRefused(config { dylu(&$0); $0.execution.backend = .mpi },
+                      "--worker-speeds is simulated in-process; use --backend inprocess (under MPI a failed rank is a real failure, not a modelled one)")
+        assertRefused(config { dylu(&$0); $0.execution.faults = "leave:1@3" },
+                      "--dynamic-local-steps with --faults: the steps follow the speeds of all K workers, and a worker away would leave its period's steps undefined; give one or the other")
+        assertRefused(config(.slowmo) { dylu(&$0); $0.algorithm.groupSize = [2]; $0.algorithm.globalEvery = [2] },
+                      "--dynamic-local-steps with group levels (--group-size below K): the groups average at their own points, which per-worker steps do not follow; give it without --group-size")
+        assertRefused(config(.diloco) { dylu(&$0); $0.algorithm.streamingFragments = 2 },
+                      "--worker-speeds applies to plain DiLoCo; Streaming DiLoCo (--streaming-fragments, --streaming-overlap) keeps fragments in flight across all workers")
+        // Sweeps name the field where the algorithm reads it, or where it is set.
+        XCTAssertTrue(config { _ in }.reads("dynamic_local_steps"))
+        XCTAssertFalse(config(.minibatch) { _ in }.reads("dynamic_local_steps"))
+        XCTAssertTrue(config(.minibatch) { $0.algorithm.dynamicLocalSteps = true }.reads("dynamic_local_steps"))
+    }
 }

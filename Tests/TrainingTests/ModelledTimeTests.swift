@@ -17,6 +17,14 @@ final class ModelledTimeTests: XCTestCase {
         let expected = world + pairs
         XCTAssertEqual(comm.modelledSeconds, expected, accuracy: 1e-12)
         XCTAssertEqual(comm.counters.rounds, 2)
+        // The recent seconds start from 0 at every take: an iteration's seconds are their own sum,
+        // not a difference of running totals, which would round differently after a resume.
+        let pair = network.allReduceSeconds(bytes: 4000, workers: 4, groupSize: 2)
+        XCTAssertEqual(comm.takeRecentSeconds(), network.allReduceSeconds(bytes: 4000, workers: 4, groupSize: 4) + pair)
+        XCTAssertEqual(comm.takeRecentSeconds(), 0)
+        try comm.allReduceMean(buffers.pointers, count: 1000, groupSize: 2)
+        XCTAssertEqual(comm.takeRecentSeconds(), pair, "exactly the one collective's")
+        XCTAssertEqual(comm.modelledSeconds, expected + pairs, accuracy: 1e-12)
     }
 
     func testRunsReportModelledTimeThatGrowsWithSynchronizations() throws {

@@ -6,7 +6,8 @@ import Training
 /// each algorithm in accuracy and modelled wall-clock, against the same run without them.
 extension ReportFamily {
     /// How `config`'s workers misbehave, as a legend says it: "fault-free", "faults leave:15@105",
-    /// "speeds w15×0.5" (the workers not at 1) or "speeds lognormal:0.3".
+    /// "speeds w15×0.5" (the workers not at 1) or "speeds lognormal:0.3", with ", DyLU" when
+    /// their local steps follow their speeds (`--dynamic-local-steps`).
     static func scenario(_ config: RunConfig) -> String {
         var parts: [String] = []
         if let faults = config.execution.faults, !faults.isEmpty { parts.append("faults \(faults)") }
@@ -15,14 +16,16 @@ extension ReportFamily {
             let slow = values.enumerated().filter { Double($0.element) != 1 }.map { "w\($0.offset)×\($0.element)" }
             parts.append("speeds " + (speeds.hasPrefix("lognormal") || slow.count > 4 ? speeds : slow.joined(separator: ",")))
         }
+        if config.algorithm.dynamicLocalSteps { parts.append("DyLU") }
         return parts.isEmpty ? "fault-free" : parts.joined(separator: ", ")
     }
 
-    /// `config` without faults or speeds: its fault-free counterpart.
+    /// `config` without faults or speeds (nor DyLU, which follows them): its fault-free counterpart.
     static func faultFree(_ config: RunConfig) -> RunConfig {
         var c = config
         c.execution.faults = nil
         c.execution.workerSpeeds = nil
+        c.algorithm.dynamicLocalSteps = false
         return c
     }
 
@@ -54,7 +57,7 @@ extension ReportFamily {
         }
         return .drawn(Figure(
             id: "faults", title: "Faults — Accuracy and modelled time with a lost worker or a straggler",
-            caption: "Each algorithm fault-free and in each scenario of the runs: a worker that leaves (--faults; it computes nothing and sits out every average, which divides by the workers present; its shard is skipped) or a slow worker (--worker-speeds; lockstep algorithms wait for the slowest present worker at every synchronization, async does not wait). Final validation accuracy of the averaged model (the axis does not start at zero) and modelled training seconds on the run's network, per-worker compute measured on this machine divided by the worker's speed; median over seeds with min–max bars.",
+            caption: "Each algorithm fault-free and in each scenario of the runs: a worker that leaves (--faults; it computes nothing and sits out every average, which divides by the workers present; its shard is skipped) or a slow worker (--worker-speeds; lockstep algorithms wait for the slowest present worker at every synchronization, async does not wait; with DyLU, --dynamic-local-steps, each worker takes local steps in proportion to its speed, so the periods wait for no one). Final validation accuracy of the averaged model (the axis does not start at zero) and modelled training seconds on the run's network, per-worker compute measured on this machine divided by the worker's speed; median over seeds with min–max bars.",
             charts: [chart("Validation accuracy", "validation accuracy (%)", Quantity.testAccuracy, zeroBased: false),
                      chart("Modelled training time", "modelled seconds", Quantity.modelledSeconds, zeroBased: true)]))
     }

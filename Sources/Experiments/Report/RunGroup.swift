@@ -42,7 +42,7 @@ public struct RunGroup: Sendable {
         "slowmo_momentum", "slowmo_nesterov", "group_size", "global_every", "seed", "threads", "decay_epochs",
         "outer_optimizer", "outer_lr", "outer_momentum", "outer_lr_schedule", "qsr_alpha",
         "compress", "compress_ratio", "error_feedback", "streaming_fragments", "streaming_overlap", "streaming_mix",
-        "faults", "worker_speeds", "momentum_sync",
+        "faults", "worker_speeds", "dynamic_local_steps", "momentum_sync",
         // async's own knobs, so that async runs share their lockstep peers' family
         "nodes", "threads_per_node", "average_every", "async_deterministic",
     ]

@@ -105,7 +105,8 @@ public enum StudyPreset: String, CaseIterable, Sendable {
     /// with H = 4 and 16, and asynchronous local SGD (sequentialised, 16 nodes of one thread, H = 4),
     /// each fault-free; with worker 15 gone for good at 30 % of the iterations (`--faults
     /// leave:15@S`; not async, whose rounds are not re-formed around a missing node); and with
-    /// worker 15 at half speed (`--worker-speeds 1,…,1,0.5`). The recipe is the paper preset's
+    /// worker 15 at half speed (`--worker-speeds 1,…,1,0.5`), for local SGD also with Dynamic Local
+    /// Updates (`--dynamic-local-steps`: worker 15 takes H/2 steps per period). The recipe is the paper preset's
     /// (lr 0.0125 scaled to η = 0.025, one epoch of warm-up, cosine), modelled on a 1gbit:100us network
     /// with a fixed compute per iteration (`faultsModelledCompute`).
     static func faultsSpec(model: String, epochs: Int, seeds: [Int]) -> SweepSpec {
@@ -121,7 +122,9 @@ public enum StudyPreset: String, CaseIterable, Sendable {
         ]
         let async: [(field: String, values: [SweepValue])] = [("algorithm", [.string("async")]), ("nodes", [.int(faultsWorkers)]),
                                                               ("average_every", [.int(4)]), ("async_deterministic", [.bool(true)])]
-        spec.includes = lockstep + lockstep.map { $0 + [lost] } + lockstep.map { $0 + [straggler] } + [async, async + [straggler]]
+        let dylu: (field: String, values: [SweepValue]) = ("dynamic_local_steps", [.bool(true)])
+        spec.includes = lockstep + lockstep.map { $0 + [lost] } + lockstep.map { $0 + [straggler] } + [lockstep[1] + [straggler, dylu]]
+            + [async, async + [straggler]]
         if seeds != [1] { spec.seeds = ints(seeds) }
         return spec
     }
