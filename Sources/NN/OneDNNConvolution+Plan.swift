@@ -43,7 +43,7 @@ extension OneDNNConvolution {
     }
 
     /// The primitives of one group size — convolution forward, backward-weights and
-    /// backward-data, made on a single-threaded thread with a user scratchpad — the reorders
+    /// backward-data, created with one OpenMP thread and a user scratchpad — the reorders
     /// between views of our tensors and the formats they chose, and the weights in both
     /// convolutions' formats (shared by the groups of this size).
     final class Kernels {
