@@ -126,6 +126,8 @@ extension RunConfig {
         ConfigField(optional: "network", .execution, \.execution.network, maxLength: 256, defaultNote: "none",
                     "Network model for modelled wall-clock, e.g. 10gbit:50us, 1gbit:100us,nodes-of=8,intra=100gbit:2us, or 1gbit:100us,overhead=2ms,efficiency=0.8 (a fixed cost per collective and the achieved fraction of the link rate; at most 256 characters)"),
         ConfigField("threads", .execution, \.execution.threads, range: FieldRange(lower: 1, upper: 256), "Threads"),
+        ConfigField("conv_backend", .execution, \.execution.convBackend,
+                    "Kernels of the convolutions: blas (ours, im2col + OpenBLAS sgemm; every recorded result has its bits) or onednn (oneDNN for the 3×3 convolutions with at least 16 input channels, ours for the rest: as independent of threads and processes, but other bits, which also differ between CPU instruction sets)"),
         ConfigField("seed", .execution, \.execution.seed, "Random seed"),
         ConfigField("eval_batch_size", .execution, \.execution.evalBatchSize, range: FieldRange(lower: 1, upper: 4096),
                     "Batch size for evaluation"),

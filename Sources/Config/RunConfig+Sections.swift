@@ -80,7 +80,7 @@ public struct AsyncSection: Equatable, Sendable {
 }
 
 /// `[execution]`: where and how the run executes; none of it changes the model but `seed` and
-/// `init` (and `reduction` under MPI, by rounding).
+/// `init` (and, by rounding, `reduction` under MPI and `conv_backend`).
 public struct ExecutionSection: Equatable, Sendable {
     public var backend: BackendKind = .inprocess
     /// MPI: `ordered` adds across ranks in worker order (bitwise the in-process run for any
@@ -95,6 +95,8 @@ public struct ExecutionSection: Equatable, Sendable {
     public var collectiveTimeout: Double = 0
     /// Threads of the process, 1 to 256.
     public var threads: Int = 2
+    /// Kernels of the convolutions (`ConvBackend`): ours, or oneDNN where it takes the shape.
+    public var convBackend: ConvBackend = .blas
     public var seed: UInt64 = 1
     /// Batch size of evaluation, 1 to 4096.
     public var evalBatchSize: Int = 256

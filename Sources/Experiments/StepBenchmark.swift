@@ -75,11 +75,13 @@ public final class StepRunner {
 
     /// Random size×size images of `classes`; for a language model (a GPT), random sequences of
     /// `size` token ids of a vocabulary of `classes`, one label per token.
+    /// `convBackend`: the kernels of the convolutions (`ConvBackend`).
     public init(model: ModelKind, shortcut: ShortcutKind = .a, batch: Int, threads: Int,
-                parallelism: Parallelism = .layers, channels: Int = 1, size: Int = 28, classes: Int = 10) throws {
+                parallelism: Parallelism = .layers, channels: Int = 1, size: Int = 28, classes: Int = 10,
+                convBackend: ConvBackend = .blas) throws {
         let sequences = model.isLanguageModel
         network = try Network(ModelSpec(kind: model, shortcut: shortcut, channels: channels, height: sequences ? 1 : size,
-                                        width: size, classes: classes))
+                                        width: size, classes: classes, convBackend: convBackend))
         self.batch = batch
         self.threads = threads
         self.parallelism = parallelism

@@ -30,7 +30,8 @@ public struct RunSetup: Sendable {
         self.data = data
         self.workers = workers
         spec = ModelSpec(kind: config.model.kind, shortcut: config.model.shortcut, channels: data.train.channels,
-                         height: data.train.height, width: data.train.width, classes: data.train.classes)
+                         height: data.train.height, width: data.train.width, classes: data.train.classes,
+                         convBackend: config.execution.convBackend)
         stepsPerEpoch = try EpochPlan(sampleCount: data.train.count, workers: workers, batchSize: config.schedule.batchSize,
                                       epoch: 0, seed: config.execution.seed, shuffle: config.data.shuffle).stepsPerEpoch
         schedule = LearningRateSchedule(config: config.scheduleConfig, workers: workers, batchSize: config.schedule.batchSize,

@@ -27,6 +27,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Shortcut of CIFAR ResNets: projection or zero-pad (the PyTorch peer follows).") var shortcut = ShortcutKind.b
     @Option(help: "Who uses the threads: layers (our kernels, each calling OpenBLAS on one thread) or blas (OpenBLAS alone).")
     var parallelism = StepRunner.Parallelism.layers
+    @Option(help: "Kernels of the convolutions: blas (ours) or onednn (oneDNN for the 3×3 convolutions with at least 16 input channels, ours for the rest).")
+    var convBackend = ConvBackend.blas
     @Option(help: "Python with torch: time PyTorch's step alternately with ours.") var comparePytorch: String?
     @Option(help: "The step server run by --compare-pytorch.") var peerScript = "Benchmarks/pytorch_peer.py"
     @Option(help: "Python file whose MODELS dict the peer builds its models from (ours in PyTorch by default).")
@@ -74,7 +76,7 @@ struct BenchCommand: ParsableCommand {
                 defer { peer?.stop() }
                 if !json {
                     print("times per step: " + (cpuTime ? "process CPU time" : "wall-clock") + ", median over \(rounds) round(s); "
-                          + "OpenBLAS \(BLAS.coreName) kernels")
+                          + "OpenBLAS \(BLAS.coreName) kernels; convolutions: \(convBackend.rawValue)")
                     print(BenchRow.header(peer: peer != nil, layers: layers))
                 }
                 for kind in kinds { for b in batchList { for t in threadList {
@@ -95,7 +97,8 @@ struct BenchCommand: ParsableCommand {
         let clock: BenchClock = cpuTime ? .processCPU : .wall
         let sequence = kind.isLanguageModel ? Self.sequence : nil
         let runner = try StepRunner(model: kind, shortcut: shortcut, batch: batch, threads: t, parallelism: parallelism,
-                                    size: sequence?.context ?? 28, classes: sequence?.vocabulary ?? 10)
+                                    size: sequence?.context ?? 28, classes: sequence?.vocabulary ?? 10,
+                                    convBackend: convBackend)
         _ = runner.run(steps: warmup)
         let perRound = max(1, (steps + rounds - 1) / rounds)
         var ours: [Double] = [], theirs: [Double] = []
@@ -110,7 +113,7 @@ struct BenchCommand: ParsableCommand {
         let median = StepRunner.median(ours)
         let layerTimings = layers ? runner.layerTimings(repeats: max(5, steps / 3), clock: clock) : []
         return BenchRow(
-            model: kind.rawValue, batch: batch, threads: t, msPerStep: median * 1e3,
+            model: kind.rawValue, convBackend: convBackend.rawValue, batch: batch, threads: t, msPerStep: median * 1e3,
             samplesPerS: Double(batch) / median, gflops: runner.flopsPerStep / median / 1e9,
             sgemmGflops: StepRunner.median(sgemm),
             pytorchMsPerStep: theirs.isEmpty ? nil : StepRunner.median(theirs) * 1e3,
@@ -168,6 +171,8 @@ extension StepRunner.Parallelism: ExpressibleByArgument {}
 /// One line of the bench table, or one JSON object (Benchmarks/pytorch_bench.py's keys plus ours).
 struct BenchRow: Encodable {
     var model: String
+    /// The kernels of the convolutions (`--conv-backend`).
+    var convBackend: String
     var batch: Int
     var threads: Int
     var msPerStep: Double
@@ -188,7 +193,7 @@ struct BenchRow: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, batch, threads, msPerStep = "ms_per_step", samplesPerS = "samples_per_s", gflops
+        case model, convBackend = "conv_backend", batch, threads, msPerStep = "ms_per_step", samplesPerS = "samples_per_s", gflops
         case sgemmGflops = "sgemm_gflops", pytorchMsPerStep = "pytorch_ms_per_step", speedup
         case layersGflops = "layers_gflops", layerTimings = "layer_timings", peakGflops = "peak_gflops", loadAverage = "load_average"
     }
@@ -196,6 +201,7 @@ struct BenchRow: Encodable {
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(model, forKey: .model)
+        try c.encode(convBackend, forKey: .convBackend)
         try c.encode(batch, forKey: .batch)
         try c.encode(threads, forKey: .threads)
         try c.encode(msPerStep, forKey: .msPerStep)

@@ -171,6 +171,7 @@ struct ExecutionOptions: SectionOptions {
     @Option(parsing: .unconditional, help: help(\RunConfig.execution.injectLatency)) var injectLatency: Double?
     @Option(parsing: .unconditional, help: help(\RunConfig.execution.collectiveTimeout)) var collectiveTimeout: Double?
     @Option(parsing: .unconditional, help: help(\RunConfig.execution.threads)) var threads: Int?
+    @Option(help: help(\RunConfig.execution.convBackend)) var convBackend: ConvBackend?
     @Option(parsing: .unconditional, help: help(\RunConfig.execution.seed)) var seed: UInt64?
     @Option(parsing: .unconditional, help: help(\RunConfig.execution.evalBatchSize)) var evalBatchSize: Int?
     @Option(name: .customLong("init"), help: help(\RunConfig.execution.initWeights)) var initWeights: String?
@@ -187,6 +188,7 @@ struct ExecutionOptions: SectionOptions {
         s.set(\.execution.injectLatency, injectLatency)
         s.set(\.execution.collectiveTimeout, collectiveTimeout)
         s.set(\.execution.threads, threads)
+        s.set(\.execution.convBackend, convBackend)
         s.set(\.execution.seed, seed)
         s.set(\.execution.evalBatchSize, evalBatchSize)
         s.setOptional(\.execution.initWeights, initWeights)

@@ -9,6 +9,7 @@ import Optim
 extension DatasetKind: ExpressibleByArgument {}
 extension ModelKind: ExpressibleByArgument {}
 extension ShortcutKind: ExpressibleByArgument {}
+extension ConvBackend: ExpressibleByArgument {}
 extension ScheduleKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension AlgorithmKind: ExpressibleByArgument {}

@@ -185,6 +185,19 @@ final class ConfigLoaderTests: XCTestCase {
         assertError("run.toml", "reduction = \"tree\"\n") { "field 'reduction' in \($0): 'tree' is not one of ordered, fast." }
     }
 
+    /// `conv_backend` (the convolutions' kernels) from every format, the section and the flag's
+    /// spelling; ours unless asked; a wrong value names the field and lists the choices.
+    func testConvBackendIsReadFromFilesAndFlags() throws {
+        for (name, text) in [("run.toml", "conv_backend = \"onednn\"\n"), ("run.yaml", "conv-backend: onednn\n"),
+                             ("run.json", #"{"execution": {"conv_backend": "onednn"}}"#)] {
+            XCTAssertEqual(try ConfigLoader.load(try write(name, text)).execution.convBackend, .onednn, name)
+        }
+        XCTAssertEqual(RunConfig().execution.convBackend, .blas, "our kernels unless asked")
+        let flagged = try ConfigLoader.apply(["conv_backend": "onednn"], to: RunConfig(), source: ConfigLoader.commandLine)
+        XCTAssertEqual(flagged.execution.convBackend, .onednn)
+        assertError("run.toml", "conv_backend = \"mkl\"\n") { "field 'conv_backend' in \($0): 'mkl' is not one of blas, onednn." }
+    }
+
     func testBadEnumValueListsChoices() {
         assertError("run.toml", "model = \"resnet99\"\n") {
             "field 'model' in \($0): 'resnet99' is not one of " + ModelKind.allCases.map(\.rawValue).joined(separator: ", ") + "."

@@ -92,7 +92,7 @@ final class RunConfigSectionsTests: XCTestCase {
         """
 
     /// Fields with a default that config.json gained after `oldConfigJSON` was written.
-    static let fieldsAddedSince = ["outer_optimizer", "outer_lr_schedule", "streaming_fragments", "streaming_overlap", "compress", "compress_ratio", "error_feedback", "sync_record", "dynamic_local_steps"]
+    static let fieldsAddedSince = ["outer_optimizer", "outer_lr_schedule", "streaming_fragments", "streaming_overlap", "compress", "compress_ratio", "error_feedback", "sync_record", "dynamic_local_steps", "conv_backend"]
 
     /// config.json as `RunDirectory.writeConfig` writes it, less the fields `without`.
     private func written(_ config: RunConfig, derived: Any, without: [String] = []) throws -> String {
@@ -127,6 +127,7 @@ final class RunConfigSectionsTests: XCTestCase {
         XCTAssertEqual(new["compress"] as? String, "none")
         XCTAssertEqual(new["error_feedback"] as? Bool, false)
         XCTAssertEqual(new["sync_record"] as? String, "on")
+        XCTAssertEqual(new["conv_backend"] as? String, "blas")
         // decoded directly too, and with a field it did not know yet left out
         XCTAssertEqual(try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: table)), config)
         for newer in ["collective_timeout", "context_length", "adam_beta1", "adam_beta2", "adam_epsilon"] { table[newer] = nil }
@@ -138,7 +139,7 @@ final class RunConfigSectionsTests: XCTestCase {
         XCTAssertEqual(Set(names).count, names.count)
         XCTAssertEqual(Set(paths).count, paths.count)
         XCTAssertEqual(Set(RunConfig.fields.map(\.keyPath)).count, names.count)
-        XCTAssertEqual(names.count, 72)
+        XCTAssertEqual(names.count, 73)
         // every field reaches config.json under its name (unset optional ones are left out)
         let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(RunConfig())) as! [String: Any]
         let unset: Set = ["data_dir", "decay_epochs", "switch_epoch", "switch_step", "network", "average_every",

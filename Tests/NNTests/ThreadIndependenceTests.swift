@@ -51,6 +51,17 @@ final class ThreadIndependenceTests: XCTestCase {
         }
     }
 
+    /// The same with oneDNN computing the 3×3 convolutions of at least 16 input channels
+    /// (`--conv-backend onednn`), at batches that split unevenly into its image groups.
+    func testModelsOnOneDNNConvolutions() throws {
+        let cases: [(ModelKind, ShortcutKind, Int, Int)] = [(.resnet20, .b, 8, 6), (.resnet20, .a, 8, 5), (.cnn, .a, 12, 5),
+                                                            (.resnet18Small, .b, 8, 3)]
+        for (kind, shortcut, size, batch) in cases {
+            try assertThreadIndependent(ModelSpec(kind: kind, shortcut: shortcut, channels: 1, height: size, width: size,
+                                                  classes: 5, convBackend: .onednn), batch: batch)
+        }
+    }
+
     /// The mlp and cnn on Fashion-MNIST-sized images, where their layers split their work.
     func testModelsOnFullSizeImages() throws {
         try assertThreadIndependent(ModelSpec(kind: .mlp, channels: 1, height: 28, width: 28, classes: 10), batch: 32)

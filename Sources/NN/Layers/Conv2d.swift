@@ -1,8 +1,9 @@
 import Tensor
 
 /// 2-D convolution over [C, N, H, W] activations as im2col + GEMM, a few hundred output positions
-/// at a time so that the columns stay in cache. Weight [out, in, kh, kw] and optional bias [out],
-/// as PyTorch's `nn.Conv2d`.
+/// at a time so that the columns stay in cache, or, with `use(.onednn)`, by oneDNN where it takes
+/// the shape (`OneDNNConvolution`). Weight [out, in, kh, kw] and optional bias [out], as PyTorch's
+/// `nn.Conv2d`.
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, geometry: ConvGeometry, hasBias: Bool
     public var needsInputGradient = true
@@ -23,6 +24,8 @@ public final class Conv2d: Layer {
         let pass: Pass, r: ReplicaView, dy: Tensor?, context: StepContext
         var rows = Split(0)
     }
+    /// The oneDNN kernel when this layer runs on oneDNN (`use(_:)`).
+    private var oneDNN: OneDNNConvolution?
     private lazy var imageGroups = Parts<Call> { [unowned self] call, g, lane in self.run(group: g, lane: lane, call) }
     /// Pointwise convolutions need no im2col, so they split their GEMMs by rows instead of image
     /// groups: GEMMs over all columns, and no weight-gradient partial sums.
@@ -48,6 +51,20 @@ public final class Conv2d: Layer {
     private var weightCount: Int { outChannels * patch }
     /// 1×1, stride 1, no padding: the input already is its own im2col matrix.
     private var isPointwise: Bool { patch == inChannels && geometry.stride == 1 && geometry.padding == 0 }
+
+    /// The kernels of this layer: ours, or oneDNN's where `ConvBackend.onednn` asks for it and
+    /// oneDNN takes the shape (3×3, at least 16 input channels, stride 1 or 2; others stay ours).
+    /// Throws when oneDNN cannot be used here.
+    public func use(_ backend: ConvBackend) throws {
+        oneDNN = backend == .onednn && OneDNNConvolution.takes(inChannels: inChannels, geometry: geometry)
+            ? try OneDNNConvolution(inChannels, outChannels, geometry: geometry, hasBias: hasBias) : nil
+    }
+
+    /// Which kernels compute this layer.
+    public var backend: ConvBackend { oneDNN == nil ? .blas : .onednn }
+
+    /// The implementations oneDNN chose for the shapes seen so far (empty on ours).
+    public var oneDNNImplementations: [String] { oneDNN?.implementations ?? [] }
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {
         weightOffset = parameters.append(
@@ -158,6 +175,11 @@ public final class Conv2d: Layer {
     public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         input = x
         output.reshape(outputShape(for: x.shape))
+        if let oneDNN {
+            oneDNN.forward(x, into: output, weights: r.parameters + weightOffset,
+                           bias: hasBias ? r.parameters + biasOffset : nil, context)
+            return output
+        }
         if geometry.usesPhases { phases.reshape(Shape(4 * inChannels, x.shape.n, output.shape.h, output.shape.w)) }
         let call = Call(pass: .forward, r: r, dy: nil, context: context)
         if isPointwise {
@@ -217,6 +239,12 @@ public final class Conv2d: Layer {
             for o in 0..<outChannels { db[o] += Vector.sum(dy.pointer + o * ys.plane, count: ys.plane) }
         }
         if needsInputGradient { inputGradient.reshape(xs) }
+        if let oneDNN {
+            oneDNN.backward(dy, input: input, inputGradient: needsInputGradient ? inputGradient : nil,
+                            weights: r.parameters + weightOffset, weightGradient: r.gradients + weightOffset,
+                            partials: weightGradientT.pointer, context)
+            return inputGradient
+        }
         let pass: Pass
         if isPointwise {
             runPointwise(rows: inChannels, Call(pass: .backwardPointwise, r: r, dy: dy, context: context))

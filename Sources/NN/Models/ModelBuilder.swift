@@ -41,6 +41,14 @@ extension Network {
         }
         self.init(root: root, inputChannels: spec.channels, inputHeight: spec.height, inputWidth: spec.width,
                   classes: spec.classes)
+        for leaf in leafLayers(batch: 1) {
+            guard let conv = leaf.layer as? Conv2d else { continue }
+            do {
+                try conv.use(spec.convBackend)
+            } catch {
+                throw ModelError(description: "conv_backend \(spec.convBackend.rawValue): \(error) (needs Debian's libdnnl2; scripts/setup installs libdnnl-dev)")
+            }
+        }
     }
 }
 

@@ -27,6 +27,14 @@ public enum ShortcutKind: String, Codable, CaseIterable, Sendable {
     case b = "projection"
 }
 
+/// Which kernels compute the convolutions. `blas`: ours (im2col + OpenBLAS sgemm), the default,
+/// whose bits every recorded result has. `onednn`: oneDNN for the 3×3 convolutions with at least
+/// 16 input channels (`OneDNNConvolution`), ours for the rest; as thread-independent as ours,
+/// but other bits (another summation order, and oneDNN's kernels depend on the CPU's ISA).
+public enum ConvBackend: String, Codable, CaseIterable, Sendable {
+    case blas, onednn
+}
+
 /// What to build: model, input geometry and classes. A GPT takes channels 1, height 1, width T
 /// (its context length) and classes = the vocabulary size.
 public struct ModelSpec: Codable, Equatable, Sendable {
@@ -34,10 +42,13 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public var shortcut: ShortcutKind
     public var channels: Int, height: Int, width: Int
     public var classes: Int
+    public var convBackend: ConvBackend
 
-    public init(kind: ModelKind, shortcut: ShortcutKind = .a, channels: Int, height: Int, width: Int, classes: Int) {
+    public init(kind: ModelKind, shortcut: ShortcutKind = .a, channels: Int, height: Int, width: Int, classes: Int,
+                convBackend: ConvBackend = .blas) {
         self.kind = kind
         self.shortcut = shortcut
+        self.convBackend = convBackend
         self.channels = channels
         self.height = height
         self.width = width

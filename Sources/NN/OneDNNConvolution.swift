@@ -1,0 +1,145 @@
+import CDNNL
+import Tensor
+
+/// A `Conv2d` computed by oneDNN (`ConvBackend.onednn`): forward, backward-data and
+/// backward-weights primitives on oneDNN's blocked formats (nChw16c on AVX-512), with reorders
+/// from and to our [C, N, H, W] tensors at the layer's boundary (Benchmarks/README.md, "oneDNN
+/// convolutions against ours": 1.10–1.62× faster than ours on the 3×3 layers it takes).
+///
+/// Results depend on the shapes alone, never on the threads: oneDNN splits a weight gradient's
+/// sum over the batch by its own thread count, so the batch is cut into `Conv2d.groups` fixed
+/// groups of whole images (boundaries g·N/G, as ours), each group computed by single-threaded
+/// oneDNN calls on one of our lanes, and the groups' weight-gradient partial sums added in group
+/// order. The bias gradient stays `Conv2d`'s own sum over dy.
+///
+/// Primitives, reorders and memory objects are made once per input shape (each batch size seen
+/// in training or evaluation) and kept (`Plan`); a group's temporaries (blocked y, dy, dx, dW and
+/// oneDNN's scratchpad) live in its lane's scratch, and the blocked input of a training forward
+/// is kept for backward-weights.
+final class OneDNNConvolution {
+    /// The convolutions oneDNN takes: 3×3 with at least 16 input channels, stride 1 or 2. There it
+    /// beats ours even with the reorders; on 1-channel first layers and 1×1 shortcuts the reorders
+    /// eat the gain (0.35–1.37×).
+    static func takes(inChannels: Int, geometry: ConvGeometry) -> Bool {
+        geometry.kernelH == 3 && geometry.kernelW == 3 && inChannels >= 16 && (geometry.stride == 1 || geometry.stride == 2)
+    }
+
+    let inChannels: Int, outChannels: Int, geometry: ConvGeometry, hasBias: Bool
+    let engine: dnnl_engine_t
+    /// The calling thread's stream (the weights' reorders, before the groups start).
+    private let stream: DNNLStream
+    private var plans: [Shape: Plan] = [:]
+    /// The blocked input of the last training forward, group after group, for backward-weights.
+    private var keptInput = FloatBuffer(count: 0)
+
+    private enum Pass { case forward, backward }
+    /// A pass's arguments for its groups (`Parts`): pointers to our tensors and buffers.
+    private struct Call {
+        let pass: Pass, plan: Plan, training: Bool, context: StepContext
+        let x: UnsafePointer<Float>, y: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?
+        let kept: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>?
+    }
+    private lazy var groupParts = Parts<Call> { [unowned self] call, g, lane in self.run(group: g, lane: lane, call) }
+
+    /// Throws when oneDNN is unusable here (no engine).
+    init(_ inChannels: Int, _ outChannels: Int, geometry: ConvGeometry, hasBias: Bool) throws {
+        precondition(OneDNNConvolution.takes(inChannels: inChannels, geometry: geometry), "oneDNN takes 3×3 convolutions only")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.geometry = geometry
+        self.hasBias = hasBias
+        engine = try OneDNN.engine.get()
+        OneDNN.singleThreaded()
+        stream = try DNNLStream(engine: engine)
+    }
+
+    private var weightCount: Int { outChannels * inChannels * 9 }
+
+    /// The implementations oneDNN chose for the shapes seen so far, per group size (forward /
+    /// backward-weights / backward-data), e.g. "jit:avx512_core / jit:avx512_core / jit:avx512_core".
+    var implementations: [String] {
+        Array(Set(plans.values.flatMap { $0.kernels.values.map(\.implementation) })).sorted()
+    }
+
+    /// y [out, N, Ho, Wo] of x [in, N, H, W], with the weights [out, in, 3, 3] and bias [out].
+    func forward(_ x: Tensor, into y: Tensor, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                 _ context: StepContext) {
+        OneDNN.singleThreaded()
+        let plan = self.plan(x.shape)
+        if context.isTraining && keptInput.count < plan.keptFloats { keptInput = FloatBuffer(count: plan.keptFloats) }
+        plan.weights.bind(weights)
+        if let bias { plan.bias?.bind(bias) }
+        for k in plan.kernels.values { k.forwardWeights.run(stream.handle) }
+        stream.wait()
+        let call = Call(pass: .forward, plan: plan, training: context.isTraining, context: context, x: x.pointer,
+                        y: y.pointer, dx: nil, kept: keptInput.pointer, partials: nil)
+        groupParts.run(plan.groups.count, call, context)
+    }
+
+    /// Backward of the training forward of the same batch: dx (when given) and the weight
+    /// gradient, added into `weightGradient` [out, in, 3, 3]; `partials` has room for
+    /// `Conv2d.groups` weight gradients.
+    func backward(_ dy: Tensor, input x: Tensor, inputGradient dx: Tensor?, weights: UnsafePointer<Float>,
+                  weightGradient dW: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>,
+                  _ context: StepContext) {
+        OneDNN.singleThreaded()
+        let plan = self.plan(x.shape)
+        if dx != nil {
+            plan.weights.bind(weights)
+            for k in plan.kernels.values { k.backwardWeights.run(stream.handle) }
+            stream.wait()
+        }
+        let call = Call(pass: .backward, plan: plan, training: true, context: context, x: x.pointer, y: dy.pointer,
+                        dx: dx?.pointer, kept: keptInput.pointer, partials: partials)
+        groupParts.run(plan.groups.count, call, context)
+        let count = weightCount
+        for g in 1..<plan.groups.count { Vector.add(partials, partials + g * count, into: partials, count: count) }
+        Vector.add(dW, partials, into: dW, count: count)
+    }
+
+    /// One group's pass on its lane: bind its views and temporaries, then run its primitives in order.
+    private func run(group g: Int, lane: Int, _ call: Call) {
+        OneDNN.singleThreaded()
+        let plan = call.plan, group = plan.groups[g], layout = group.kernels.layout
+        let scratch = UnsafeMutableRawPointer(call.context.scratch(layout.floats, lane: lane))
+        let first = group.images.lowerBound
+        group.x.bind(call.x + first * plan.inputImage)
+        group.y.bind(call.y + first * plan.outputImage)
+        let kept = UnsafeMutableRawPointer(call.kept) + group.keptOffset
+        switch call.pass {
+        case .forward:
+            group.blockedX.bind(call.training ? kept : scratch + layout.blockedX)
+            group.blockedY.bind(scratch + layout.blockedY)
+            for s in group.scratchpads { s.bind(scratch + layout.scratchpad) }
+            for op in group.forward { op.run(group.stream.handle) }
+        case .backward:
+            group.blockedX.bind(kept)
+            group.weightX?.bind(scratch + layout.weightX)
+            group.weightDy.bind(scratch + layout.weightDy)
+            group.dataDy?.bind(scratch + layout.dataDy)
+            group.blockedDx.bind(scratch + layout.blockedDx)
+            group.blockedDW.bind(scratch + layout.blockedDW)
+            group.partial.bind(call.partials! + g * weightCount)
+            for s in group.scratchpads { s.bind(scratch + layout.scratchpad) }
+            for op in group.weightGradient { op.run(group.stream.handle) }
+            if let dx = call.dx {
+                group.dx.bind(dx + first * plan.inputImage)
+                for op in group.inputGradient { op.run(group.stream.handle) }
+            }
+        }
+        group.stream.wait()
+    }
+
+    /// The plan of input shape `xs`, made on first use. Failing here means that oneDNN, which
+    /// made an engine, cannot make a primitive of a shape `Conv2d` accepts: nothing a run could fix.
+    private func plan(_ xs: Shape) -> Plan {
+        if let plan = plans[xs] { return plan }
+        do {
+            let plan = try Plan(self, xs)
+            plans[xs] = plan
+            return plan
+        } catch {
+            preconditionFailure("oneDNN convolution \(inChannels)→\(outChannels) on \(xs): \(error)")
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import Tensor
+import XCTest
+@testable import NN
+import TestSupport
+
+/// `Conv2d` on oneDNN (`use(.onednn)`) against loops in Double, against our own kernels and
+/// against finite differences, on odd shapes (batches that split unevenly into the four image
+/// groups, channel counts off oneDNN's blocks of 16, strides 1 and 2, padding 0 and 1); and its
+/// bits against other thread counts and against itself.
+final class OneDNNConvolutionTests: XCTestCase {
+    override func setUp() { BLAS.setThreads(1) }
+
+    /// (in, out, stride, padding, N, H, W): N = 1, 3, 5, 6 give 1, 3, 4 and 4 groups of unequal sizes.
+    static let shapes: [(Int, Int, Int, Int, Int, Int, Int)] = [
+        (16, 16, 1, 1, 1, 5, 5), (17, 19, 2, 1, 3, 7, 6), (16, 32, 1, 0, 5, 6, 7), (32, 24, 2, 1, 6, 9, 9),
+        (20, 16, 1, 1, 3, 12, 11), (16, 16, 2, 0, 5, 8, 8), (64, 64, 1, 1, 6, 7, 7),
+    ]
+
+    func oneDNNConv(_ cin: Int, _ cout: Int, stride: Int, padding: Int, bias: Bool) throws -> Conv2d {
+        let conv = Conv2d(cin, cout, kernel: 3, stride: stride, padding: padding, bias: bias)
+        try conv.use(.onednn)
+        XCTAssertEqual(conv.backend, .onednn)
+        return conv
+    }
+
+    /// y, dx and the parameter gradients (weights then bias) of one forward and backward.
+    func pass(_ conv: Conv2d, _ harness: LayerHarness, x: Tensor, dy seed: UInt64, threads: Int = 1)
+        -> (y: [Float], dx: [Float], grads: [Float]) {
+        let context = StepContext.testing(threads: threads)
+        harness.replica.gradients.zero()
+        let y = conv.forward(x, harness.replica.view, context).array
+        let dy = randomTensor(conv.outputShape(for: x.shape), seed: seed)
+        let dx = conv.backward(dy, harness.replica.view, context).array
+        return (y, dx, harness.replica.gradients.array)
+    }
+
+    /// Every output against the exact sum of its products (in Double). Any order of float32
+    /// additions and FMAs of n products p_i is within (n + 1)·u·Σ|p_i| of it (u = 2⁻²⁴: one rounding
+    /// per product and per add, Higham's γ_n bound); the weight gradient adds up to 3 more for
+    /// the groups' partial sums. A wrong index or a missing term is off by about one |p_i|, far
+    /// outside. The bias gradient is ours (`Vector.sum`), checked the same way.
+    func testMatchesExactSumsWithinFloat32Rounding() throws {
+        for (cin, cout, s, p, n, h, w) in Self.shapes {
+            let conv = try oneDNNConv(cin, cout, stride: s, padding: p, bias: true)
+            let harness = LayerHarness(conv, seed: 6)
+            let x = randomTensor(Shape(cin, n, h, w), seed: 7)
+            let got = pass(conv, harness, x: x, dy: 8)
+            let dy = randomTensor(conv.outputShape(for: x.shape), seed: 8)
+            let exact = ExactConvolution(weights: harness.replica.parameters.array, x: x, dy: dy, cout: cout, stride: s,
+                                         padding: p)
+            let name = "\(cin)→\(cout) s\(s) p\(p) N\(n) \(h)×\(w)"
+            assertWithinRounding(got.y, exact.y, terms: cin * 9 + 1, "output \(name)")
+            assertWithinRounding(got.dx, exact.dx, terms: cout * 9, "input gradient \(name)")
+            let positions = n * exact.oh * exact.ow
+            assertWithinRounding(Array(got.grads.prefix(exact.dw.count)), exact.dw, terms: positions + 3, "weight gradient \(name)")
+            assertWithinRounding(Array(got.grads.suffix(cout)), exact.db, terms: positions, "bias gradient \(name)")
+        }
+    }
+
+    func assertWithinRounding(_ got: [Float], _ exact: [(value: Double, magnitude: Double)], terms: Int, _ what: String,
+                              file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(got.count, exact.count, what, file: file, line: line)
+        let u = 0x1p-24, bound = Double(terms + 1) * u
+        var worst = 0.0, at = 0
+        for (i, (g, e)) in zip(got, exact).enumerated() {
+            let excess = abs(Double(g) - e.value) / max(e.magnitude * bound, Double.leastNormalMagnitude)
+            if !(excess <= worst) { worst = excess; at = i }
+        }
+        XCTAssertLessThanOrEqual(worst, 1, "\(what): [\(at)] \(got[at]) vs exact \(exact[at].value), \(worst)× the bound",
+                                 file: file, line: line)
+    }
+
+    /// Against our im2col + sgemm kernels on the same parameters and data: each is within the
+    /// rounding bound above of the exact sums, so they are within twice it of each other.
+    func testMatchesOurConvolution() throws {
+        for (cin, cout, s, p, n, h, w) in Self.shapes {
+            let ours = Conv2d(cin, cout, kernel: 3, stride: s, padding: p, bias: true)
+            let theirs = try oneDNNConv(cin, cout, stride: s, padding: p, bias: true)
+            let a = LayerHarness(ours, seed: 3), b = LayerHarness(theirs, seed: 3)
+            let x = randomTensor(Shape(cin, n, h, w), seed: 4)
+            let expected = pass(ours, a, x: x, dy: 5), got = pass(theirs, b, x: x, dy: 5)
+            let exact = ExactConvolution(weights: a.replica.parameters.array, x: x,
+                                         dy: randomTensor(ours.outputShape(for: x.shape), seed: 5), cout: cout, stride: s,
+                                         padding: p)
+            let name = "\(cin)→\(cout) s\(s) p\(p) N\(n) \(h)×\(w)"
+            let positions = n * exact.oh * exact.ow
+            func magnitudes(_ e: [(value: Double, magnitude: Double)]) -> [(value: Double, magnitude: Double)] {
+                e.map { (0, 2 * $0.magnitude) }
+            }
+            func difference(_ a: [Float], _ b: [Float]) -> [Float] { zip(a, b).map { $0 - $1 } }
+            assertWithinRounding(difference(got.y, expected.y), magnitudes(exact.y), terms: cin * 9 + 1, "output \(name)")
+            assertWithinRounding(difference(got.dx, expected.dx), magnitudes(exact.dx), terms: cout * 9, "input gradient \(name)")
+            assertWithinRounding(difference(got.grads, expected.grads), magnitudes(exact.dw + exact.db), terms: positions + 3,
+                                 "parameter gradients \(name)")
+            XCTAssertNotEqual(got.dx, expected.dx, "\(name): oneDNN's input gradient is bitwise ours; is it running at all?")
+        }
+    }
+
+    /// Central differences of Σ y·r (float32, the shared checker's tolerances).
+    func testGradientsMatchFiniteDifferences() throws {
+        checkLayerGradients(try oneDNNConv(16, 17, stride: 1, padding: 1, bias: true), input: Shape(16, 3, 4, 5))
+        checkLayerGradients(try oneDNNConv(17, 16, stride: 2, padding: 1, bias: false), input: Shape(17, 5, 5, 5))
+    }
+
+    /// Output, input gradient and parameter gradients bitwise equal on 1, 2, 3 and 4 threads,
+    /// and in a second layer built the same way; the weight gradient is oneDNN's reduction over
+    /// the batch, which its own threads would split by their count.
+    func testBitsDoNotDependOnThreadsOrInstance() throws {
+        for (cin, cout, s, p, n, h, w) in Self.shapes where n > 1 {
+            let x = randomTensor(Shape(cin, n, h, w), seed: 11)
+            func run(threads: Int) throws -> [Float] {
+                let conv = try oneDNNConv(cin, cout, stride: s, padding: p, bias: true)
+                let r = pass(conv, LayerHarness(conv, seed: 12), x: x, dy: 13, threads: threads)
+                return r.y + r.dx + r.grads
+            }
+            let one = try run(threads: 1)
+            for threads in [1, 2, 3, 4] {
+                let other = try run(threads: threads)
+                XCTAssertEqual(zip(one, other).filter { $0.bitPattern != $1.bitPattern }.count, 0,
+                               "\(cin)→\(cout) s\(s) N\(n): 1 thread against \(threads)")
+            }
+        }
+    }
+
+    /// One layer through training steps of two batch sizes and evaluations of a third: each
+    /// shape keeps its own primitives, and a step repeated later gives the bits it gave first.
+    func testShapesAlternateWithoutChangingResults() throws {
+        let conv = try oneDNNConv(16, 16, stride: 1, padding: 1, bias: false)
+        let harness = LayerHarness(conv, seed: 21)
+        let small = randomTensor(Shape(16, 5, 6, 6), seed: 22), large = randomTensor(Shape(16, 8, 6, 6), seed: 23)
+        let first = pass(conv, harness, x: small, dy: 24, threads: 2)
+        _ = pass(conv, harness, x: large, dy: 25, threads: 2)
+        _ = conv.forward(randomTensor(Shape(16, 3, 6, 6), seed: 26), harness.replica.view, .testing(false, threads: 2))
+        let again = pass(conv, harness, x: small, dy: 24, threads: 2)
+        XCTAssertEqual(first.y, again.y)
+        XCTAssertEqual(first.dx, again.dx)
+        XCTAssertEqual(first.grads, again.grads)
+    }
+
+    /// oneDNN takes the 3×3 convolutions with at least 16 input channels; 1-channel first
+    /// layers, 1×1 shortcuts and other kernels stay ours.
+    func testWhichLayersOneDNNTakes() throws {
+        let spec = ModelSpec(kind: .resnet20, shortcut: .b, channels: 1, height: 8, width: 8, classes: 10, convBackend: .onednn)
+        let convs = try Network(spec).leafLayers(batch: 1).compactMap { leaf in (leaf.layer as? Conv2d).map { (leaf.name, $0) } }
+        let onednn = convs.filter { $0.1.backend == .onednn }.map(\.0)
+        XCTAssertEqual(convs.count, 21)
+        XCTAssertEqual(onednn.count, 18)
+        XCTAssertFalse(onednn.contains("conv1"))
+        XCTAssertFalse(onednn.contains { $0.hasSuffix("downsample.0") })
+        XCTAssertTrue(try Network(ModelSpec(kind: .resnet20, channels: 1, height: 8, width: 8, classes: 10))
+            .leafLayers(batch: 1).allSatisfy { ($0.layer as? Conv2d)?.backend ?? .blas == .blas })
+    }
+}
+
+/// A convolution's outputs and gradients as exact sums (Double), each with the sum of its terms'
+/// magnitudes, from x [C, N, H, W], weights [out, in, 3, 3] then bias [out], and dy.
+struct ExactConvolution {
+    var y: [(value: Double, magnitude: Double)] = [], dx: [(value: Double, magnitude: Double)] = []
+    var dw: [(value: Double, magnitude: Double)] = [], db: [(value: Double, magnitude: Double)] = []
+    let oh: Int, ow: Int
+
+    init(weights: [Float], x: Tensor, dy: Tensor, cout: Int, stride: Int, padding: Int) {
+        let s = x.shape, cin = s.c, n = s.n, k = 3
+        oh = dy.shape.h
+        ow = dy.shape.w
+        let bias = weights.suffix(cout).map(Double.init), xa = x.array.map(Double.init), dya = dy.array.map(Double.init)
+        let zero = (value: 0.0, magnitude: 0.0)
+        y = [(value: Double, magnitude: Double)](repeating: zero, count: dy.count)
+        dx = [(value: Double, magnitude: Double)](repeating: zero, count: x.count)
+        dw = [(value: Double, magnitude: Double)](repeating: zero, count: cout * cin * 9)
+        db = [(value: Double, magnitude: Double)](repeating: zero, count: cout)
+        func add(_ t: inout (value: Double, magnitude: Double), _ v: Double) { t.value += v; t.magnitude += abs(v) }
+        for o in 0..<cout { for b in 0..<n { for yy in 0..<oh { for xx in 0..<ow {
+            let out = ((o * n + b) * oh + yy) * ow + xx
+            add(&y[out], bias[o])
+            add(&db[o], dya[out])
+            for c in 0..<cin { for i in 0..<k { for j in 0..<k {
+                let iy = yy * stride - padding + i, ix = xx * stride - padding + j
+                guard iy >= 0, iy < s.h, ix >= 0, ix < s.w else { continue }
+                let wi = ((o * cin + c) * k + i) * k + j, xi = ((c * n + b) * s.h + iy) * s.w + ix
+                let weight = Double(weights[wi])
+                add(&y[out], weight * xa[xi])
+                add(&dx[xi], weight * dya[out])
+                add(&dw[wi], xa[xi] * dya[out])
+            } } }
+        } } } }
+    }
+}
