@@ -41,3 +41,24 @@ public func train(_ config: RunConfig, data: DataSplit, hook: ((Trainer) throws 
 }
 
 public func parameters(_ t: Trainer, worker: Int = 0) -> [Float] { t.replicas[worker].parameters.array }
+
+/// A run of `config` that writes its checkpoints (`checkpoint_every`) into `directory` and is
+/// killed after iteration `crashAfter`, then a new trainer restored from the newest checkpoint
+/// there, not yet run: the pattern of every bitwise-resume test.
+public func trainerResumedAfterCrash(_ config: RunConfig, data: DataSplit, crashAfter: Int, directory: String) throws -> Trainer {
+    struct Crash: Error {}
+    do {
+        try train(config, data: data) { t in
+            guard let policy = try CheckpointPolicy(config: config, directory: directory, stepsPerEpoch: t.stepsPerEpoch) else {
+                throw TrainingError("trainerResumedAfterCrash needs checkpoint_every in the config")
+            }
+            if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory) }
+            if t.globalStep == crashAfter { throw Crash() }
+        }
+        throw TrainingError("the run ended before iteration \(crashAfter)")
+    } catch is Crash {}
+    let resumed = try Trainer(config: config, data: data,
+                              communicator: InProcessCommunicator(workers: config.algorithm.workers, threads: config.execution.threads))
+    try Checkpoint.restoreLatest(into: resumed, directory: directory)
+    return resumed
+}

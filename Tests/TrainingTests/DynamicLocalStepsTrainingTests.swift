@@ -10,7 +10,6 @@ import XCTest
 /// period, what an idle worker keeps, the average it joins, its data position, the modelled
 /// wall-clock, threads and resume.
 final class DynamicLocalStepsTrainingTests: XCTestCase {
-    struct Crash: Error {}
 
     /// Plain SGD with momentum at a constant, unscaled rate on a network model with a fixed
     /// compute of 10 ms per iteration.
@@ -171,14 +170,8 @@ final class DynamicLocalStepsTrainingTests: XCTestCase {
             let reference = try train(run(), data: data)
             XCTAssertEqual(reference.totalSteps, 18)
             for crashAfter in [5, 8, 13] {
-                let dir = try makeTemporaryDirectory(self)
-                let policy = try XCTUnwrap(CheckpointPolicy(config: run(), directory: dir, stepsPerEpoch: 6))
-                XCTAssertThrowsError(try train(run(), data: data) { t in
-                    if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory) }
-                    if t.globalStep == crashAfter { throw Crash() }
-                })
-                let resumed = try Trainer(config: run(), data: data, communicator: InProcessCommunicator(workers: 3, threads: 1))
-                try Checkpoint.restoreLatest(into: resumed, directory: dir)
+                let resumed = try trainerResumedAfterCrash(run(), data: data, crashAfter: crashAfter,
+                                                           directory: try makeTemporaryDirectory(self))
                 XCTAssertEqual(resumed.globalStep, crashAfter / 3 * 3)
                 _ = try resumed.run()
                 assertSameRun(resumed, reference, "\(kind), crash at \(crashAfter)")

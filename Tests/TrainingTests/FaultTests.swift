@@ -10,7 +10,6 @@ import XCTest
 /// `--faults` and `--worker-speeds` in the lockstep trainer: who computes, who is averaged, what
 /// a joiner starts from, the modelled clocks, threads and resume.
 final class FaultTests: XCTestCase {
-    struct Crash: Error {}
 
     /// Plain SGD at a constant, unscaled rate, so that runs of different K step alike.
     func plainConfig(_ edit: (inout RunConfig) -> Void) -> RunConfig {
@@ -237,14 +236,8 @@ final class FaultTests: XCTestCase {
             let reference = try train(config(), data: data)
             XCTAssertEqual(reference.totalSteps, 12)
             for crashAfter in [3, 5, 8] {
-                let dir = try makeTemporaryDirectory(self)
-                let policy = try XCTUnwrap(CheckpointPolicy(config: config(), directory: dir, stepsPerEpoch: 6))
-                XCTAssertThrowsError(try train(config(), data: data) { t in
-                    if policy.isDue(step: t.globalStep) { try Checkpoint.write(t, directory: policy.directory) }
-                    if t.globalStep == crashAfter { throw Crash() }
-                })
-                let resumed = try Trainer(config: config(), data: data, communicator: InProcessCommunicator(workers: 3, threads: 1))
-                try Checkpoint.restoreLatest(into: resumed, directory: dir)
+                let resumed = try trainerResumedAfterCrash(config(), data: data, crashAfter: crashAfter,
+                                                           directory: try makeTemporaryDirectory(self))
                 XCTAssertEqual(resumed.globalStep, crashAfter / 2 * 2)
                 XCTAssertGreaterThan(try XCTUnwrap(resumed.clocks).elapsed, 0, "the clocks come back")
                 let summary = try resumed.run()
