@@ -200,7 +200,7 @@ extension ReportTests {
 
 extension ReportTests {
     /// Runs of another variant (QSR, a base-momentum policy) share the family but stay out of the
-    /// paper figures' lines of plain runs; Fig. 10 draws one bar per SlowMo β beside the baseline
+    /// paper figures' lines of plain runs (Fig. 6, and Fig. 8's switching points); Fig. 10 draws one bar per SlowMo β beside the baseline
     /// under the same momentum policy; labels name the variant.
     func testVariantsStayOutOfThePlainFiguresAndSlowMoBarsPerBeta() throws {
         let dir = try Fixtures.temporaryDirectory(self)
@@ -226,6 +226,12 @@ extension ReportTests {
         momentum_sync = "reset"
 
         [[include]]
+        algorithm = "post-local"
+        local_steps = 2
+        switch_step = 2
+        momentum_sync = ["local", "reset"]
+
+        [[include]]
         algorithm = "slowmo"
         local_steps = 2
         slowmo_momentum = [0.5, 0.7]
@@ -237,6 +243,7 @@ extension ReportTests {
         XCTAssertEqual(report.families.count, 1, "momentum_sync is a knob of the study, not another family")
         XCTAssertEqual(Set(report.families[0].groups.map(\.label)), [
             "minibatch K=1", "minibatch K=2", "local K=2 H=1", "local K=2 H=2", "local K=2 H=2 QSR α=0.1", "local K=2 H=2 momentum reset",
+            "post-local K=2 H=2 T=0.5", "post-local K=2 H=2 T=0.5 momentum reset",
             "slowmo K=2 H=2 β=0.5", "slowmo K=2 H=2 β=0.7", "slowmo K=2 H=2 β=0.5 momentum reset", "slowmo K=2 H=2 β=0.7 momentum reset",
         ])
 
@@ -244,6 +251,11 @@ extension ReportTests {
         guard case .line(let kh) = fig6.charts[0] else { return XCTFail("Fig. 6 is a line chart") }
         let k2 = try XCTUnwrap(kh.series.first { $0.name == "K=2" })
         XCTAssertEqual(k2.points.map(\.x), [2, 4], "local SGD at H = 1 and 2, without the QSR and momentum-reset runs")
+
+        let fig8 = try XCTUnwrap(report.figures.first { $0.id == "fig08" })
+        guard case .line(let switching) = fig8.charts[0] else { return XCTFail("Fig. 8 is a line chart") }
+        XCTAssertEqual(switching.series.map(\.name), ["H=1", "H=2"])
+        XCTAssertEqual(switching.series[1].points.map(\.x), [0, 0.5], "local SGD (T=0) and the switch at T=0.5, without the momentum-reset runs")
 
         let fig10 = try XCTUnwrap(report.figures.first { $0.id == "fig10" })
         guard case .bar(let bars) = fig10.charts[0] else { return XCTFail("Fig. 10 is a bar chart") }

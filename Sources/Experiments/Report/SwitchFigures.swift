@@ -3,11 +3,14 @@ import Foundation
 /// Figures 7, 8 and 11 of the study: post-local SGD's switching point T, and the curves that
 /// show its short-term regularisation.
 extension ReportFamily {
-    /// Post-local groups of `schedule` (without SlowMo), with local SGD counted as T = 0, for the
-    /// (K, H) with most switching points; and the minibatch baseline at that K.
+    /// Post-local groups of `schedule` (without SlowMo) of the family's base variant, with local
+    /// SGD counted as T = 0, for the (K, H) with most switching points; and the minibatch
+    /// baseline at that K. Another variant (a base-momentum policy, a codec) would put a second
+    /// point at the same T on the line.
     private func switchSeries(schedule: String) -> (k: Int, byH: [Int: [(t: Double, group: RunGroup)]], minibatch: RunGroup?)? {
         var candidates: [String: [(Double, RunGroup)]] = [:]
-        for g in groups where g.schedule == schedule {
+        let base = baseVariant
+        for g in groups where g.schedule == schedule && g.variant == base {
             let t: Double? = g.algorithm == "post-local" ? g.switchEpoch : (g.algorithm == "local" ? 0 : nil)
             if let t { candidates["\(g.workers)", default: []].append((t, g)) }
         }
@@ -17,7 +20,7 @@ extension ReportFamily {
         }), Set(best.value.map(\.0)).count >= 2, let k = Int(best.key) else { return nil }
         var byH: [Int: [(t: Double, group: RunGroup)]] = [:]
         for (t, g) in best.value { byH[g.localSteps, default: []].append((t, g)) }
-        let minibatch = groups.first { $0.algorithm == "minibatch" && $0.workers == k && $0.schedule == schedule }
+        let minibatch = groups.first { $0.algorithm == "minibatch" && $0.workers == k && $0.schedule == schedule && $0.variant == base }
         return (k, byH, minibatch)
     }
 
