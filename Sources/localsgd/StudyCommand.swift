@@ -255,6 +255,9 @@ struct PositiveList: ExpressibleByArgument {
         guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
         values = parts.map { $0! }
     }
+
+    /// `1,2,4` in `--help`, the form the option takes.
+    var defaultValueDescription: String { values.map(String.init).joined(separator: ",") }
 }
 
 struct StudyTimingCommand: ParsableCommand {

@@ -71,6 +71,9 @@ extension CLITests {
                        "Random-crop padding in pixels, 0 to 64", "(1 to 10^9, e.g. 500)"] {
             XCTAssertTrue(help.contains(phrase), "--help lacks '\(phrase)'")
         }
+        let timing = try run(["study", "timing", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        XCTAssertTrue(timing.contains("(default: 1,2,4,8,16,32,64,128,256)"), timing)
+        XCTAssertTrue(timing.contains("(default: 1,2,4,8,16,32)"), timing)
     }
 }
 
