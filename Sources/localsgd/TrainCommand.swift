@@ -9,7 +9,7 @@ import Training
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a model with minibatch, local, post-local, hierarchical, asynchronous local SGD or SlowMo over K workers.",
+        abstract: "Train a model with minibatch, local, post-local, hierarchical, asynchronous local SGD, SlowMo or (streaming) DiLoCo over K workers.",
         discussion: """
         Settings come from the defaults, then --config FILE (TOML, YAML or JSON with the flag names, \
         e.g. batch_size = 32, or by section: schedule.batch_size = 32, or batch_size under [schedule]), \
