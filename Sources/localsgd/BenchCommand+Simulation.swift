@@ -47,6 +47,9 @@ extension BenchCommand {
     /// The configurations in order: per model, batch and thread count, K = 1 then the other Ks.
     private func simulationSettings(_ kinds: [ModelKind]) throws -> [SimulationBenchmark.Setting] {
         if averaging { throw ValidationError("give --averaging or --simulation, not both") }
+        if comparePytorch != nil || layers || cpuTime || peakGflops != nil {
+            throw ValidationError("--simulation times whole iterations in wall-clock time; --compare-pytorch, --layers, --cpu-time and --peak-gflops time single steps without it")
+        }
         let ks = try numbers(workers ?? "1,16,64,256", "--workers", 1...1024)
         let batchList = try numbers(batches ?? "32", "--batches", 1...4096)
         let threadList = try numbers(threads ?? String(ProcessInfo.processInfo.activeProcessorCount), "--threads", 1...256)

@@ -54,6 +54,7 @@ extension CLITests {
             (["--batches", "0"], "--batches takes integers between 1 and 4096"),
             (["--threads", "300"], "--threads takes integers between 1 and 256"),
             (["--averaging"], "give --averaging or --simulation, not both"),
+            (["--layers"], "--simulation times whole iterations in wall-clock time; --compare-pytorch, --layers"),
             (["--models", "resnet50", "--workers", "1024", "--batches", "4096"], 
              "--simulation with 1024 resnet50 workers at batch 4096 needs about"),
         ]
