@@ -16,14 +16,20 @@ struct BenchCommand: ParsableCommand {
             configuration alternates --rounds rounds of our steps and PyTorch's (run by Benchmarks/pytorch_peer.py \
             in a second process) so that both see the same machine load; medians are over all rounds. ResNets use \
             projection shortcuts by default; the PyTorch peer builds the same shortcut as --shortcut. GPTs read random \
-            sequences of 64 token ids of a 65-character vocabulary (nanoGPT's shakespeare_char), one label per token.
+            sequences of 64 token ids of a 65-character vocabulary (nanoGPT's shakespeare_char), one label per token. \
+            --averaging and --simulation time the in-process simulator of K workers instead: its average of K \
+            replicas, and K workers of local SGD training as `localsgd train` runs them (samples/s against K = 1 \
+            in the same run, and each configuration's peak RSS).
             """)
 
     @Option(help: "Models, comma-separated.") var models = "mlp,cnn,resnet20"
-    @Option(help: "Batch sizes, comma-separated, each 1 to 4096.") var batches = "32,128"
-    @Option(help: "Thread counts, comma-separated, each 1 to 256.") var threads = "1,2"
+    @Option(help: "Batch sizes, comma-separated, each 1 to 4096 (default: 32,128; with --simulation: 32, per worker).")
+    var batches: String?
+    @Option(help: "Thread counts, comma-separated, each 1 to 256 (default: 1,2; with --simulation: the cores).")
+    var threads: String?
     @Option(help: "Timed steps per configuration (median reported), 1 to 10^6.") var steps = 30
-    @Option(help: "Untimed warm-up steps, 0 to 10^6.") var warmup = 5
+    @Option(help: "Untimed warm-up steps, 0 to 10^6 (default: 5; with --simulation: iterations, 0 to 1000, default --local-steps).")
+    var warmup: Int?
     @Option(help: "Shortcut of CIFAR ResNets: projection or zero-pad (the PyTorch peer follows).") var shortcut = ShortcutKind.b
     @Option(help: "Who uses the threads: layers (our kernels, each calling OpenBLAS on one thread) or blas (OpenBLAS alone).")
     var parallelism = StepRunner.Parallelism.layers
@@ -48,7 +54,20 @@ struct BenchCommand: ParsableCommand {
         --threads, --rounds.
         """)
     var averaging = false
-    @Option(help: "With --averaging: worker counts K, comma-separated, each 2 to 1024.") var workers = "2,8,64"
+    @Flag(help: """
+        Time K workers of local SGD simulated in one process (the trainer of `localsgd train`, synthetic 1×28×28 \
+        data): samples/s of all workers, its share of K = 1's (always measured first), ms per worker-step and peak \
+        RSS, each configuration in a child process of its own; uses --models, --workers, --batches, --threads, \
+        --local-steps, --iterations, --warmup.
+        """)
+    var simulation = false
+    @Option(help: "With --simulation: local SGD's H, 1 to 10^6.") var localSteps = 4
+    @Option(help: "With --simulation: timed iterations per configuration (each a step of every worker), 1 to 1000.")
+    var iterations = 8
+    /// The child process of one `--simulation` configuration: measure it here and print one JSON line.
+    @Flag(help: .hidden) var simulationChild = false
+    @Option(help: "Worker counts K, comma-separated: with --averaging each 2 to 1024 (default: 2,8,64), with --simulation each 1 to 1024 (default: 1,16,64,256).")
+    var workers: String?
     @Option(help: "With --averaging: floats per replica, comma-separated, each 1 to 10^9 (270000: resnet20; 25600000: ResNet-50).")
     var parameters = "270000,25600000"
 
@@ -61,8 +80,13 @@ struct BenchCommand: ParsableCommand {
                     }
                     return k
                 }
-                let batchList = try numbers(batches, "--batches", 1...4096), threadList = try numbers(threads, "--threads", 1...256)
-                guard (1...1_000_000).contains(steps), (0...1_000_000).contains(warmup), (1...1000).contains(rounds) else {
+                if simulation {
+                    try benchSimulation(kinds)
+                    return
+                }
+                let batchList = try numbers(batches ?? "32,128", "--batches", 1...4096)
+                let threadList = try numbers(threads ?? "1,2", "--threads", 1...256)
+                guard (1...1_000_000).contains(steps), (0...1_000_000).contains(warmupSteps), (1...1000).contains(rounds) else {
                     throw ValidationError("--steps must be between 1 and 10^6, --warmup between 0 and 10^6 and --rounds between 1 and 1000")
                 }
                 if let peak = peakGflops, !(peak > 0 && peak <= 1e6) {
@@ -99,7 +123,7 @@ struct BenchCommand: ParsableCommand {
         let runner = try StepRunner(model: kind, shortcut: shortcut, batch: batch, threads: t, parallelism: parallelism,
                                     size: sequence?.context ?? 28, classes: sequence?.vocabulary ?? 10,
                                     convBackend: convBackend)
-        _ = runner.run(steps: warmup)
+        _ = runner.run(steps: warmupSteps)
         let perRound = max(1, (steps + rounds - 1) / rounds)
         var ours: [Double] = [], theirs: [Double] = []
         for round in 0..<rounds {
@@ -107,7 +131,7 @@ struct BenchCommand: ParsableCommand {
             ours += runner.run(steps: perRound, clock: clock)
             if let peer {
                 theirs += try peer.steps(model: kind.rawValue, shortcut: shortcut, sequence: sequence, batch: batch,
-                                         threads: t, steps: perRound, warmup: round == 0 ? max(warmup, 10) : 0, cpuTime: cpuTime)
+                                         threads: t, steps: perRound, warmup: round == 0 ? max(warmupSteps, 10) : 0, cpuTime: cpuTime)
             }
         }
         let median = StepRunner.median(ours)
@@ -124,7 +148,9 @@ struct BenchCommand: ParsableCommand {
     /// What GPTs read: sequences of 64 characters of a 65-character vocabulary (nanoGPT's shakespeare_char).
     static let sequence = PyTorchPeer.Tokens(context: 64, vocabulary: 65)
 
-    private func numbers(_ text: String, _ flag: String, _ range: ClosedRange<Int>) throws -> [Int] {
+    private var warmupSteps: Int { warmup ?? 5 }
+
+    func numbers(_ text: String, _ flag: String, _ range: ClosedRange<Int>) throws -> [Int] {
         let values = text.split(separator: ",").compactMap { Int($0) }
         guard !values.isEmpty, values.count == text.split(separator: ",").count, values.allSatisfy(range.contains) else {
             throw ValidationError("\(flag) takes integers between \(range.lowerBound) and \(range.upperBound) separated by commas, got '\(text)'")
@@ -134,9 +160,9 @@ struct BenchCommand: ParsableCommand {
 
     /// `--averaging`: one row per size × K × threads.
     private func benchAveraging(threads threadList: [Int]) throws {
-        let sizes = try numbers(parameters, "--parameters", 1...1_000_000_000), ks = try numbers(workers, "--workers", 1...1024)
+        let sizes = try numbers(parameters, "--parameters", 1...1_000_000_000), ks = try numbers(workers ?? "2,8,64", "--workers", 1...1024)
         guard ks.allSatisfy({ $0 >= 2 }) else {
-            throw ValidationError("--workers for --averaging must be at least 2 (one replica has nothing to average), got '\(workers)'")
+            throw ValidationError("--workers for --averaging must be at least 2 (one replica has nothing to average), got '\(workers ?? "")'")
         }
         let largest = sizes.max()! * ks.max()! * 4 * 2
         if largest > 16 << 30 {
@@ -160,7 +186,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// The 1-minute load average (other processes on the shared machine), or nil.
-    private func loadAverage() -> Double? {
+    func loadAverage() -> Double? {
         guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
         return text.split(separator: " ").first.flatMap { Double($0) }
     }
