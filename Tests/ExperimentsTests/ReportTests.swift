@@ -223,7 +223,7 @@ extension ReportTests {
         [[include]]
         algorithm = "local"
         local_steps = 2
-        momentum_sync = "reset"
+        momentum_sync = ["average", "reset"]
 
         [[include]]
         algorithm = "post-local"
@@ -235,7 +235,7 @@ extension ReportTests {
         algorithm = "slowmo"
         local_steps = 2
         slowmo_momentum = [0.5, 0.7]
-        momentum_sync = ["local", "reset"]
+        momentum_sync = ["average", "local", "reset"]
         """, in: dir)
         let status = try SweepRunner(points: spec.expand(), directory: dir + "/out", launcher: InProcessLauncher(), source: "test").run()
         XCTAssertEqual(status.failed, 0, "\(status.runs.compactMap(\.error))")
@@ -243,6 +243,7 @@ extension ReportTests {
         XCTAssertEqual(report.families.count, 1, "momentum_sync is a knob of the study, not another family")
         XCTAssertEqual(Set(report.families[0].groups.map(\.label)), [
             "minibatch K=1", "minibatch K=2", "local K=2 H=1", "local K=2 H=2", "local K=2 H=2 QSR α=0.1", "local K=2 H=2 momentum reset",
+            "local K=2 H=2 momentum averaged", "slowmo K=2 H=2 β=0.5 momentum averaged", "slowmo K=2 H=2 β=0.7 momentum averaged",
             "post-local K=2 H=2 T=0.5", "post-local K=2 H=2 T=0.5 momentum reset",
             "slowmo K=2 H=2 β=0.5", "slowmo K=2 H=2 β=0.7", "slowmo K=2 H=2 β=0.5 momentum reset", "slowmo K=2 H=2 β=0.7 momentum reset",
         ])
@@ -260,7 +261,7 @@ extension ReportTests {
         let fig10 = try XCTUnwrap(report.figures.first { $0.id == "fig10" })
         guard case .bar(let bars) = fig10.charts[0] else { return XCTFail("Fig. 10 is a bar chart") }
         XCTAssertEqual(bars.title, "With and without slow momentum (K=2 H=2 cosine)", "what every setting shares")
-        XCTAssertEqual(bars.categories, ["local", "local momentum reset"])
+        XCTAssertEqual(bars.categories, ["local", "local momentum reset", "local momentum averaged"], "kept, reset, averaged, whatever the order of the runs")
         XCTAssertEqual(bars.series.map(\.name), ["without SlowMo", "SlowMo α=1 β=0.5", "SlowMo α=1 β=0.7"])
         XCTAssertTrue(bars.series.allSatisfy { $0.values.allSatisfy { $0 != nil } }, "every setting has a bar beside each baseline")
     }

@@ -24,8 +24,18 @@ extension ReportFamily {
         guard !pairs.isEmpty else {
             return .skipped("needs SlowMo runs (algorithm slowmo) and the same local or post-local runs without it")
         }
-        // One group of bars per baseline, one bar per SlowMo setting (α, β, Nesterov) beside it.
-        let bases = pairs.map(\.base.label).uniqued()
+        // One group of bars per baseline, one bar per SlowMo setting (α, β, Nesterov) beside it;
+        // local before post-local, and within each the base-momentum policies kept, reset, averaged.
+        func policy(_ g: RunGroup) -> Int {
+            switch g.config.algorithm.momentumSync {
+            case .local: 0
+            case .reset: 1
+            case .average: 2
+            }
+        }
+        let bases = pairs.map(\.base)
+            .sorted { ($0.algorithm, $0.switchEpoch ?? -1, policy($0)) < ($1.algorithm, $1.switchEpoch ?? -1, policy($1)) }
+            .map(\.label).uniqued()
         func setting(_ g: RunGroup) -> String {
             let a = g.config.algorithm
             return "SlowMo α=\(SVG.label(Double(a.slowmoLr))) β=\(SVG.label(Double(a.slowmoMomentum)))" + (a.slowmoNesterov ? " Nesterov" : "")
