@@ -89,6 +89,12 @@ final class FaultsStudyTests: XCTestCase {
             }
         }
         XCTAssertTrue(report.records.contains { $0.label == "local K=2 H=1 (faults leave:1@2)" })
+
+        // runs.csv says which scenario each row ran.
+        let rows = CSV.parse(report.runsCSV)
+        let faults = try XCTUnwrap(rows[0].firstIndex(of: "faults")), speeds = try XCTUnwrap(rows[0].firstIndex(of: "worker_speeds"))
+        XCTAssertEqual(rows.dropFirst().map { "\($0[faults])|\($0[speeds])" }.sorted(),
+                       ["", "", "leave:1@2|", "leave:1@2|", "|1,0.5", "|1,0.5"].map { $0.isEmpty ? "|" : $0 }.sorted())
     }
     /// A straggler with and without DyLU beside the fault-free run: its own scenario, whose
     /// modelled time is the fault-free run's (worker 1 at half speed takes 1 of every 2 steps).

@@ -57,10 +57,12 @@ public struct Report: Sendable {
     /// Every figure drawn, across families.
     public var figures: [Figure] { families.flatMap(\.figures) }
 
-    /// `runs.csv`: one row per run with its config's study fields and its summary.
+    /// `runs.csv`: one row per run with its config's study fields (the base-momentum policy,
+    /// DyLU, faults and worker speeds among them) and its summary.
     public var runsCSV: String {
         let header = ["run", "finished", "model", "dataset", "epochs", "algorithm", "workers", "local_steps", "switch_epoch",
-                      "compress", "error_feedback", "qsr_alpha", "streaming_fragments", "streaming_overlap", "lr_schedule", "slowmo_lr", "slowmo_momentum", "outer_optimizer", "outer_lr", "outer_momentum", "seed",
+                      "compress", "error_feedback", "qsr_alpha", "streaming_fragments", "streaming_overlap",
+                      "momentum_sync", "dynamic_local_steps", "faults", "worker_speeds", "lr_schedule", "slowmo_lr", "slowmo_momentum", "outer_optimizer", "outer_lr", "outer_momentum", "seed",
                       "test_accuracy", "test_loss", "test_bits_per_char", "train_accuracy",
                       "train_loss", "steps", "syncs", "bytes_communicated", "seconds", "training_seconds", "modelled_seconds", "error"]
         let rows = records.map { r -> [String] in
@@ -69,6 +71,7 @@ public struct Report: Sendable {
                     String(a.workers), String(a.localSteps), CSV.number(r.switchEpoch),
                     a.compress == .topk ? "topk \(a.compressRatio)" : a.compress.rawValue, a.errorFeedback ? "true" : "false",
                     a.qsrAlpha.map { CSV.number(Double($0)) } ?? "", String(a.streamingFragments), String(a.streamingOverlap),
+                    a.momentumSync.rawValue, a.dynamicLocalSteps ? "true" : "false", c.execution.faults ?? "", c.execution.workerSpeeds ?? "",
                     c.schedule.lrSchedule.rawValue,
                     CSV.number(Double(a.slowmoLr)), CSV.number(Double(a.slowmoMomentum)),
                     diloco ? a.outerOptimizer.rawValue : "", diloco ? CSV.number(Double(a.resolvedOuterLr)) : "",
