@@ -77,6 +77,29 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(figure.charts.count, 2 * 3, "two charts for each K of 1, 2 and 4")
     }
 
+    /// Fig. 11's difference panels: each switching point's errors minus those of minibatch SGD
+    /// with the same seed. Before its switch post-local SGD is minibatch SGD, so its first epoch
+    /// differs by exactly zero.
+    func testFigure11DifferencesArePairedWithMinibatchSGD() throws {
+        let report = try Report.load([try fullSweep() + "/out"])
+        let figure = try XCTUnwrap(report.figures.first { $0.id == "fig11" })
+        let charts = figure.charts.compactMap { chart -> LineChart? in if case .line(let c) = chart { c } else { nil } }
+        let chart = try XCTUnwrap(charts.first { $0.title == "Validation error minus mSGD's, K=4, H=2, cosine" }, "\(charts.map(\.title))")
+        XCTAssertEqual(chart.series.map(\.name), ["T=0", "T=1"])
+        XCTAssertEqual(chart.references.map(\.y), [0])
+        func run(_ algorithm: String) throws -> RunRecord {
+            try XCTUnwrap(report.records.first {
+                $0.config.algorithm.kind.rawValue == algorithm && $0.config.algorithm.workers == 4
+                    && $0.config.schedule.lrSchedule.rawValue == "cosine" && (algorithm == "minibatch" || $0.config.algorithm.localSteps == 2)
+            })
+        }
+        let postLocal = try run("post-local"), local = try run("local"), minibatch = try run("minibatch")
+        for (series, r) in zip(chart.series, [local, postLocal]) {
+            XCTAssertEqual(series.points.map(\.y), zip(r.metrics, minibatch.metrics).map { 100 * ((1 - $0.testAccuracy) - (1 - $1.testAccuracy)) }, series.name)
+        }
+        XCTAssertEqual(chart.series[1].points.first?.y, 0, "post-local SGD's first epoch is minibatch SGD's")
+    }
+
     func testRunsCSVHoldsTheSummariesNumbers() throws {
         let dir = try fullSweep()
         let report = try Report.load([dir + "/out"])

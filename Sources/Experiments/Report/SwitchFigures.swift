@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 /// Figures 7, 8 and 11 of the study: post-local SGD's switching point T, and the curves that
 /// show its short-term regularisation.
@@ -59,16 +60,40 @@ extension ReportFamily {
                 charts.append(.line(LineChart(title: "\(label.capitalizedFirst), K=\(s.k), H=\(h), \(schedule)",
                                               xLabel: "epoch", yLabel: label, series: series)))
             }
+            // The effect is a fraction of a point: each run's errors minus those of minibatch SGD
+            // with the same seed, which shares the same first epochs bit for bit.
+            if let m = s.minibatch {
+                for (label, value) in quantities.dropFirst() {
+                    let series = curves.filter { !$0.dashed }.map { c in ChartSeries(c.name, ReportFamily.pairedDifference(c.group, m, value)) }
+                    guard series.contains(where: { !$0.points.isEmpty }) else { continue }
+                    var chart = LineChart(title: "\(label.replacingOccurrences(of: " (%)", with: "").capitalizedFirst) minus mSGD's, K=\(s.k), H=\(h), \(schedule)",
+                                          xLabel: "epoch", yLabel: label.replacingOccurrences(of: "(%)", with: "difference (points)"), series: series)
+                    chart.references = [("mSGD", 0)]
+                    charts.append(.line(chart))
+                }
+            }
         }
         guard !charts.isEmpty else {
             return .skipped("needs post-local runs of two or more epochs at two or more switching points (local SGD counts as T=0) at one K and H")
         }
         return .drawn(Figure(id: "fig11", title: "Fig. 11 — Curves by switching point",
-                             caption: "Training loss, training error and validation error after every epoch for post-local SGD switching at epoch T (T=0: local SGD), and minibatch SGD (dashed), median over seeds. After a switch, the study sees training error rise and validation error fall for a while, and the curves of different T follow one trajectory.",
+                             caption: "Training loss, training error and validation error after every epoch for post-local SGD switching at epoch T (T=0: local SGD), and minibatch SGD (dashed), median over seeds; then the errors minus those of minibatch SGD run with the same seed (a paired difference, median over seeds with min–max bars; below zero is better than minibatch SGD). After a switch, the study sees training error rise and validation error fall for a while, and the curves of different T follow one trajectory.",
                              charts: charts))
     }
 
     typealias EpochMetricsValue = (trainLoss: Double, trainAccuracy: Double, testAccuracy: Double)
+
+    /// Median (min–max) over the seeds both groups ran of `value(run) − value(baseline run)` after
+    /// each epoch: a paired difference, so seed-to-seed noise that both share cancels.
+    static func pairedDifference(_ group: RunGroup, _ baseline: RunGroup, _ value: (EpochMetricsValue) -> Double) -> [ChartPoint] {
+        let base = Dictionary(baseline.runs.map { ($0.config.execution.seed, $0) }) { a, _ in a }
+        let pairs = group.runs.compactMap { r in base[r.config.execution.seed].map { (r, $0) } }
+        let epochs = pairs.map { min($0.0.metrics.count, $0.1.metrics.count) }.min() ?? 0
+        func v(_ m: EpochMetrics) -> Double { value((m.trainLoss, m.trainAccuracy, m.testAccuracy)) }
+        return (0..<epochs).compactMap { e in
+            Aggregate(pairs.map { v($0.0.metrics[e]) - v($0.1.metrics[e]) })?.point(x: Double(pairs[0].0.metrics[e].epoch))
+        }
+    }
 
     /// Median over the group's runs of `value` after each epoch.
     static func curve(_ group: RunGroup, _ value: (EpochMetricsValue) -> Double) -> [ChartPoint] {
