@@ -59,6 +59,12 @@ final class SVGChartTests: XCTestCase {
         let bar = try XCTUnwrap(parsed.all("line").first { $0["x1"] == circles[1]["cx"] && $0["x2"] == circles[1]["cx"] })
         XCTAssertEqual(Double(bar["y1"]!)!, f.plotBottom - 0.4 * f.plotHeight, accuracy: 0.01)
         XCTAssertEqual(Double(bar["y2"]!)!, f.plotBottom - 0.6 * f.plotHeight, accuracy: 0.01)
+        // The legend draws each entry as the chart does: the series with its marker, the
+        // reference as a dotted line without one.
+        let legendMarkers = parsed.all("circle").filter { $0["r"] == "3" }
+        XCTAssertEqual(legendMarkers.count, 1, "one marker, the series'")
+        let legendLines = parsed.all("line").filter { Double($0["x1"]!)! == f.plotRight + 14 }
+        XCTAssertEqual(legendLines.map { $0["stroke-dasharray"] }, ["2,3", nil])
     }
 
     func testLog2AxisPlacesDoublingsEvenly() throws {

@@ -96,7 +96,7 @@ public struct BarChart: Sendable {
                 }
             }
         }
-        s += f.legend(series.enumerated().map { ($1.name, SVG.color($0), false, true) })
+        s += f.legend(series.enumerated().map { ($1.name, SVG.color($0), .bar) })
         return s + "</svg>\n"
     }
 }

@@ -68,11 +68,11 @@ public struct LineChart: Sendable {
         func py(_ y: Double) -> Double { yAxis.pixel(y, from: f.plotBottom, to: f.plotTop) }
         var s = f.open(title: title, xLabel: xLabel, yLabel: yLabel)
         s += axes(xTicks: xAxis.ticks.map { (px($0), xAxis.tickLabel($0)) }, yTicks: yAxis.ticks.map { (py($0), yAxis.tickLabel($0)) })
-        var legend: [(name: String, color: String, dashed: Bool, bar: Bool)] = []
+        var legend: [(name: String, color: String, mark: LegendMark)] = []
         for (i, r) in references.enumerated() {
             let color = i == 0 ? "#555555" : SVG.color(series.count + i)
             s += SVG.line(f.plotLeft, py(r.y), f.plotRight, py(r.y), stroke: color, width: 1.5, dash: "2,3") + "\n"
-            legend.append((r.name, color, true, false))
+            legend.append((r.name, color, .reference))
         }
         for (i, serie) in series.enumerated() {
             let color = SVG.color(i)
@@ -91,7 +91,7 @@ public struct LineChart: Sendable {
                 s += "<title>\(SVG.escape(serie.name)): (\(SVG.label(p.x)), \(SVG.label(p.y)))</title></circle>\n"
             }
             s += "</g>\n"
-            legend.append((serie.name, color, serie.dashed, false))
+            legend.append((serie.name, color, .line(dashed: serie.dashed)))
         }
         s += f.legend(legend)
         return s + "</svg>\n"

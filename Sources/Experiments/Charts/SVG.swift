@@ -100,20 +100,31 @@ public struct ChartFrame: Equatable, Sendable {
         return s
     }
 
-    /// Legend entries (name, colour, dashed?) in a column right of the plot.
-    func legend(_ entries: [(name: String, color: String, dashed: Bool, bar: Bool)]) -> String {
+    /// Legend entries (name, colour, how each is drawn) in a column right of the plot.
+    func legend(_ entries: [(name: String, color: String, mark: LegendMark)]) -> String {
         var s = ""
         for (i, e) in entries.enumerated() {
             let y = plotTop + 8 + Double(i) * 18
             let x = plotRight + 14
-            if e.bar {
+            switch e.mark {
+            case .bar:
                 s += "<rect x=\"\(SVG.coordinate(x))\" y=\"\(SVG.coordinate(y - 6))\" width=\"18\" height=\"10\" fill=\"\(e.color)\"/>"
-            } else {
-                s += SVG.line(x, y, x + 18, y, stroke: e.color, width: 2, dash: e.dashed ? "5,3" : nil)
+            case .reference:
+                s += SVG.line(x, y, x + 18, y, stroke: e.color, width: 1.5, dash: "2,3")
+            case .line(let dashed):
+                s += SVG.line(x, y, x + 18, y, stroke: e.color, width: 2, dash: dashed ? "5,3" : nil)
                 s += "<circle cx=\"\(SVG.coordinate(x + 9))\" cy=\"\(SVG.coordinate(y))\" r=\"3\" fill=\"\(e.color)\"/>"
             }
             s += SVG.text(e.name, x: x + 24, y: y + 4, anchor: "start", size: 11) + "\n"
         }
         return s
     }
+}
+
+/// How a legend entry is drawn: a series' line with its marker, a reference line (dotted, no
+/// marker, as the chart draws it) or a bar's swatch.
+enum LegendMark {
+    case line(dashed: Bool)
+    case reference
+    case bar
 }
