@@ -73,7 +73,7 @@ final class FaultsStudyTests: XCTestCase {
         XCTAssertEqual(report.families.count, 1, "fault scenarios share their family")
         let figure = try XCTUnwrap(report.figures.first { $0.id == "faults" })
         guard case .bar(let accuracy) = figure.charts[0], case .bar(let time) = figure.charts[1] else { return XCTFail("two bar charts") }
-        XCTAssertEqual(Set(accuracy.categories), ["minibatch K=2", "local K=2 H=1"])
+        XCTAssertEqual(accuracy.categories, ["minibatch K=2", "local K=2 H=1"], "the CLI's order of algorithms")
         XCTAssertEqual(accuracy.series.map(\.name), ["fault-free", "faults leave:1@2", "speeds w1×0.5"])
         func value(_ algorithm: String, _ edit: (RunConfig) -> Bool, _ quantity: (RunSummary) -> Double) throws -> Double {
             let run = try XCTUnwrap(report.records.first { $0.config.algorithm.kind.rawValue == algorithm && edit($0.config) })

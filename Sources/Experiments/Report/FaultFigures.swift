@@ -1,3 +1,4 @@
+import Algorithms
 import Config
 import Foundation
 import Training
@@ -31,8 +32,13 @@ extension ReportFamily {
 
     func faultFigure() -> FigureResult {
         let faulty = groups.filter { ReportFamily.scenario($0.config) != "fault-free" }
+        // In the CLI's order of algorithms (minibatch, local, …, async), then by H.
+        let order = AlgorithmKind.allCases
         let bases = groups.filter { g in
             ReportFamily.scenario(g.config) == "fault-free" && faulty.contains { ReportFamily.faultFree($0.config) == g.config }
+        }.sorted { a, b in
+            (order.firstIndex(of: a.config.algorithm.kind) ?? order.count, a.localSteps, a.label)
+                < (order.firstIndex(of: b.config.algorithm.kind) ?? order.count, b.localSteps, b.label)
         }
         guard !bases.isEmpty else {
             return .skipped("needs runs with --faults or --worker-speeds and the same runs without them")
@@ -57,7 +63,7 @@ extension ReportFamily {
         }
         return .drawn(Figure(
             id: "faults", title: "Faults — Accuracy and modelled time with a lost worker or a straggler",
-            caption: "Each algorithm fault-free and in each scenario of the runs: a worker that leaves (--faults; it computes nothing and sits out every average, which divides by the workers present; its shard is skipped) or a slow worker (--worker-speeds; lockstep algorithms wait for the slowest present worker at every synchronization, async does not wait; with DyLU, --dynamic-local-steps, each worker takes local steps in proportion to its speed, so the periods wait for no one). Final validation accuracy of the averaged model (the axis does not start at zero) and modelled training seconds on the run's network, per-worker compute measured on this machine divided by the worker's speed; median over seeds with min–max bars.",
+            caption: "Each algorithm fault-free and in each scenario of the runs: a worker that leaves (--faults; it computes nothing and sits out every average, which divides by the workers present; its shard is skipped) or a slow worker (--worker-speeds; lockstep algorithms wait for the slowest present worker at every synchronization; async does not wait at its averages, but each node has its own share of the data, so the run ends when the slow node has done its share; with DyLU, --dynamic-local-steps, each worker takes local steps in proportion to its speed, so the periods wait for no one). Final validation accuracy of the averaged model (the axis does not start at zero) and modelled training seconds on the run's network, one worker's compute per iteration (measured on this machine, or --modelled-compute) divided by the worker's speed; median over seeds with min–max bars.",
             charts: [chart("Validation accuracy", "validation accuracy (%)", Quantity.testAccuracy, zeroBased: false),
                      chart("Modelled training time", "modelled seconds", Quantity.modelledSeconds, zeroBased: true)]))
     }
