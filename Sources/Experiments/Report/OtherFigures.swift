@@ -1,3 +1,4 @@
+import Algorithms
 import Config
 import Foundation
 import Training
@@ -25,14 +26,9 @@ extension ReportFamily {
             return .skipped("needs SlowMo runs (algorithm slowmo) and the same local or post-local runs without it")
         }
         // One group of bars per baseline, one bar per SlowMo setting (α, β, Nesterov) beside it;
-        // local before post-local, and within each the base-momentum policies kept, reset, averaged.
-        func policy(_ g: RunGroup) -> Int {
-            switch g.config.algorithm.momentumSync {
-            case .local: 0
-            case .reset: 1
-            case .average: 2
-            }
-        }
+        // local before post-local, and within each the base-momentum policies in their declared
+        // order (kept, reset, averaged).
+        func policy(_ g: RunGroup) -> Int { MomentumSync.allCases.firstIndex(of: g.config.algorithm.momentumSync) ?? 0 }
         let bases = pairs.map(\.base)
             .sorted { ($0.algorithm, $0.switchEpoch ?? -1, policy($0)) < ($1.algorithm, $1.switchEpoch ?? -1, policy($1)) }
             .map(\.label).uniqued()
