@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"]),
         .testTarget(name: "CommTests", dependencies: ["Comm", "TestSupport"]),
         .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms", "TestSupport"]),
-        .testTarget(name: "RunFilesTests", dependencies: ["RunFiles", "TestSupport"]),
+        .testTarget(name: "RunFilesTests", dependencies: ["RunFiles", "Tensor", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "RunFiles", "TestSupport"]),
         .target(name: "TrainingTestSupport", dependencies: ["Training", "Config", "Data", "Comm", "NN", "TestSupport"],
                 path: "Tests/TrainingTestSupport"),
@@ -69,7 +69,7 @@ let package = Package(
             "AsyncTraining", "Training", "Experiments", "Config", "RunFiles", "TestSupport", "TrainingTestSupport",
         ]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Training", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["Training", "Config", "RunFiles", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Training", "Config", "RunFiles", "NN", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: [
             "Experiments", "Training", "Config", "RunFiles", "Data", "Comm", "NN", "Tensor", "TestSupport", "TrainingTestSupport",
         ]),

@@ -8,7 +8,7 @@
 #    averaging included). Whole-run counts vary by a few hundred between identical runs
 #    (thread start-up, timers), so read this part as a bound, not to the unit.
 #   scripts/count-allocations.sh [models, default "mlp cnn resnet20"]
-# CONV_BACKEND=onednn counts with oneDNN's convolutions (whose dnnl_primitive_execute allocates
+# CONV_BACKEND=onednn counts with oneDNN's convolutions, the product's default (whose dnnl_primitive_execute allocates
 # its argument map on every call: about 3 blocks each, none of them ours).
 set -euo pipefail
 cd "$(dirname "$0")/.."

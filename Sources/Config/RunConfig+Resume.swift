@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import RunFiles
 
 extension RunDirectory {
@@ -12,10 +13,19 @@ extension RunDirectory {
         guard FileManager.default.fileExists(atPath: path + "/config.json") else {
             throw FileError(path: path, description: "--resume \(path): it holds no config.json, so the run stopped before it started; start it again with --out \(path)")
         }
-        var saved = try ConfigLoader.parseFile(path + "/config.json")
-        saved["derived"] = nil
-        let config = try ConfigLoader.apply(saved, to: RunConfig(), source: path + "/config.json")
+        let config = try RunDirectory.savedConfig(path + "/config.json")
         if let problem = resumeProblem(path, checkpointEvery: config.execution.checkpointEvery) { throw FileError(path: path, description: problem) }
         return config
+    }
+
+    /// The config a run's `config.json` records (without `derived`). A field the file does not
+    /// name takes the value it had before the field existed where that differs from today's
+    /// default (`conv_backend`: blas, the only kernels then), so an older run resumes, or is
+    /// matched by a sweep, with the settings it ran with.
+    public static func savedConfig(_ file: String) throws -> RunConfig {
+        var saved = try ConfigLoader.parseFile(file)
+        saved["derived"] = nil
+        if saved["conv_backend"] == nil { saved["conv_backend"] = ConvBackend.blas.rawValue }
+        return try ConfigLoader.apply(saved, to: RunConfig(), source: file)
     }
 }

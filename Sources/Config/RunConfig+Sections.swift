@@ -95,8 +95,8 @@ public struct ExecutionSection: Equatable, Sendable {
     public var collectiveTimeout: Double = 0
     /// Threads of the process, 1 to 256.
     public var threads: Int = 2
-    /// Kernels of the convolutions (`ConvBackend`): ours, or oneDNN where it takes the shape.
-    public var convBackend: ConvBackend = .blas
+    /// Kernels of the convolutions (`ConvBackend`): oneDNN where it takes the shape, or ours.
+    public var convBackend: ConvBackend = .default
     public var seed: UInt64 = 1
     /// Batch size of evaluation, 1 to 4096.
     public var evalBatchSize: Int = 256

@@ -16,7 +16,7 @@ public enum SimulationBenchmark {
     public struct Setting: Sendable {
         public var model: ModelKind
         public var shortcut: ShortcutKind = .b
-        public var convBackend: ConvBackend = .blas
+        public var convBackend: ConvBackend = .default
         /// K.
         public var workers: Int
         /// Samples per worker and iteration.

@@ -78,7 +78,7 @@ public final class StepRunner {
     /// `convBackend`: the kernels of the convolutions (`ConvBackend`).
     public init(model: ModelKind, shortcut: ShortcutKind = .a, batch: Int, threads: Int,
                 parallelism: Parallelism = .layers, channels: Int = 1, size: Int = 28, classes: Int = 10,
-                convBackend: ConvBackend = .blas) throws {
+                convBackend: ConvBackend = .default) throws {
         let sequences = model.isLanguageModel
         network = try Network(ModelSpec(kind: model, shortcut: shortcut, channels: channels, height: sequences ? 1 : size,
                                         width: size, classes: classes, convBackend: convBackend))

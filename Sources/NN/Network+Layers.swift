@@ -15,6 +15,12 @@ extension Network {
         _ = collectLeaves(root, name: "", input: Shape(inputChannels, n, inputHeight, inputWidth), into: &leaves)
         return leaves
     }
+
+    /// Whether oneDNN computes any of the convolutions (`ConvBackend.onednn`, on a shape it takes),
+    /// so that the run's bits depend on `ConvBackend.onednnInstructionSet`.
+    public var usesOneDNN: Bool {
+        leafLayers(batch: 1).contains { ($0.layer as? Conv2d)?.backend == .onednn }
+    }
 }
 
 /// Appends the leaves of `layer` to `leaves` and returns its output shape.

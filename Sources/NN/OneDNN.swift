@@ -29,6 +29,25 @@ enum OneDNN {
         return "oneDNN \(v.major).\(v.minor).\(v.patch)" + (v.cpu_runtime == DNNL_RUNTIME_OMP ? " (OpenMP)" : "")
     }
 
+    /// The instruction set of the kernels oneDNN picks in this process (`dnnl_get_effective_cpu_isa`),
+    /// in `DNNL_MAX_CPU_ISA`'s spelling, so that a run can name the variable's value that
+    /// reproduces its bits elsewhere.
+    static let instructionSet: String = {
+        switch dnnl_get_effective_cpu_isa() {
+        case dnnl_cpu_isa_sse41: "SSE41"
+        case dnnl_cpu_isa_avx: "AVX"
+        case dnnl_cpu_isa_avx2: "AVX2"
+        case dnnl_cpu_isa_avx2_vnni: "AVX2_VNNI"
+        case dnnl_cpu_isa_avx512_mic: "AVX512_MIC"
+        case dnnl_cpu_isa_avx512_mic_4ops: "AVX512_MIC_4OPS"
+        case dnnl_cpu_isa_avx512_core: "AVX512_CORE"
+        case dnnl_cpu_isa_avx512_core_vnni: "AVX512_CORE_VNNI"
+        case dnnl_cpu_isa_avx512_core_bf16: "AVX512_CORE_BF16"
+        case dnnl_cpu_isa_avx512_core_amx: "AVX512_CORE_AMX"
+        case let other: "0x" + String(other.rawValue, radix: 16)
+        }
+    }()
+
     /// One OpenMP thread for oneDNN calls from this thread (a per-thread setting in libgomp: a
     /// new thread starts from the process default, all cores). Results then depend only on the
     /// shapes, never on the threads, and nothing spins between calls.

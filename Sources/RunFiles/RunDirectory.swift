@@ -48,18 +48,29 @@ public final class RunDirectory {
         try AtomicFile.write(data, to: file("config.json"))
     }
 
-    /// The BLAS kernel family recorded in `config.json` by the run being resumed, if any.
-    package func recordedBLASCoreType() -> String? {
+    /// `derived` of the run's `config.json`, if any.
+    private func recordedDerived() -> [String: Any]? {
         guard let data = FileManager.default.contents(atPath: file("config.json")),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let derived = object["derived"] as? [String: Any] else { return nil }
-        return derived["blas_core_type"] as? String
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["derived"] as? [String: Any]
     }
 
-    /// A warning when the run being resumed was made under another BLAS kernel family.
-    package func coreTypeWarning() -> String? {
-        guard let recorded = recordedBLASCoreType(), recorded != BLAS.coreName else { return nil }
-        return "this run was made with OpenBLAS's \(recorded) kernels and resumes with \(BLAS.coreName) ones, which round some products differently: it continues deterministically but not bitwise as it would have (set OPENBLAS_CORETYPE=\(recorded) to match)"
+    /// The BLAS kernel family recorded in `config.json` by the run being resumed, if any.
+    package func recordedBLASCoreType() -> String? { recordedDerived()?["blas_core_type"] as? String }
+
+    /// Warnings when the run being resumed was made with other kernels than this process has:
+    /// another OpenBLAS kernel family, or oneDNN on another instruction set (`onednnISA`: this
+    /// process's, nil when no convolution of the run is oneDNN's).
+    package func kernelWarnings(onednnISA: String?) -> [String] {
+        var warnings: [String] = []
+        let derived = recordedDerived()
+        if let recorded = derived?["blas_core_type"] as? String, recorded != BLAS.coreName {
+            warnings.append("this run was made with OpenBLAS's \(recorded) kernels and resumes with \(BLAS.coreName) ones, which round some products differently: it continues deterministically but not bitwise as it would have (set OPENBLAS_CORETYPE=\(recorded) to match)")
+        }
+        if let recorded = derived?["onednn_isa"] as? String, let onednnISA, recorded != onednnISA {
+            warnings.append("this run's convolutions were computed by oneDNN on \(recorded) and resume on \(onednnISA), whose kernels sum in another order: it continues deterministically but not bitwise as it would have (set DNNL_MAX_CPU_ISA=\(recorded) to match, where the CPU has it)")
+        }
+        return warnings
     }
 
     /// `metrics.jsonl`: one JSON object per epoch, rewritten whole so it is never half-written.
@@ -94,6 +105,9 @@ public struct DerivedConfig: Codable, Sendable {
     /// OpenBLAS's kernel family (`BLAS.coreName`): families round some products differently, so
     /// a run resumed under another one continues with other numbers. Nil in older runs.
     public var blasCoreType: String? = BLAS.coreName
+    /// The instruction set of oneDNN's convolution kernels (`ConvBackend.onednnInstructionSet`)
+    /// when the run has convolutions oneDNN computes, whose bits depend on it; nil otherwise.
+    public var onednnISA: String?
 
     public init(normalization: Normalization, stepsPerEpoch: Int, peakLearningRate: Float, warmupEpochs: Int,
                 decayEpochs: [Int], parameters: Int, trainSamples: Int, testSamples: Int) {
@@ -111,6 +125,6 @@ public struct DerivedConfig: Codable, Sendable {
         case normalization, stepsPerEpoch = "steps_per_epoch", peakLearningRate = "peak_learning_rate"
         case warmupEpochs = "warmup_epochs"
         case decayEpochs = "decay_epochs", parameters, trainSamples = "train_samples", testSamples = "test_samples"
-        case blasCoreType = "blas_core_type"
+        case blasCoreType = "blas_core_type", onednnISA = "onednn_isa"
     }
 }

@@ -33,8 +33,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Shortcut of CIFAR ResNets: projection or zero-pad (the PyTorch peer follows).") var shortcut = ShortcutKind.b
     @Option(help: "Who uses the threads: layers (our kernels, each calling OpenBLAS on one thread) or blas (OpenBLAS alone).")
     var parallelism = StepRunner.Parallelism.layers
-    @Option(help: "Kernels of the convolutions: blas (ours) or onednn (oneDNN for the 3×3 convolutions with at least 16 input channels, ours for the rest).")
-    var convBackend = ConvBackend.blas
+    @Option(help: "Kernels of the convolutions: onednn (oneDNN for the 3×3 convolutions with at least 16 input channels, ours for the rest) or blas (ours alone).")
+    var convBackend = ConvBackend.default
     @Option(help: "Python with torch: time PyTorch's step alternately with ours.") var comparePytorch: String?
     @Option(help: "The step server run by --compare-pytorch.") var peerScript = "Benchmarks/pytorch_peer.py"
     @Option(help: "Python file whose MODELS dict the peer builds its models from (ours in PyTorch by default).")
@@ -100,7 +100,8 @@ struct BenchCommand: ParsableCommand {
                 defer { peer?.stop() }
                 if !json {
                     print("times per step: " + (cpuTime ? "process CPU time" : "wall-clock") + ", median over \(rounds) round(s); "
-                          + "OpenBLAS \(BLAS.coreName) kernels; convolutions: \(convBackend.rawValue)")
+                          + "OpenBLAS \(BLAS.coreName) kernels; convolutions: \(convBackend.rawValue)"
+                          + (convBackend == .onednn ? " (oneDNN on \(ConvBackend.onednnInstructionSet))" : ""))
                     print(BenchRow.header(peer: peer != nil, layers: layers))
                 }
                 for kind in kinds { for b in batchList { for t in threadList {

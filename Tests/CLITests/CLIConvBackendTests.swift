@@ -1,8 +1,11 @@
 import Foundation
+import NN
 import XCTest
 
-/// `--conv-backend onednn`: a short training run gives the same model on any thread count and
-/// every time, and not the model of our own kernels (so the flag reaches the layers).
+/// oneDNN's convolutions, the default: a short training run gives the same model on any thread
+/// count and every time, with the flag or without, and not the model of our own kernels
+/// (`--conv-backend blas`, so the flag reaches the layers); config.json records the backend and
+/// the instruction set of oneDNN's kernels.
 extension CLITests {
     func testOneDNNRunIsBitwiseTheSameOnAnyThreadsAndEveryTime() throws {
         let dir = try temporaryDirectory()
@@ -11,18 +14,21 @@ extension CLITests {
                     "--model", "resnet20", "--epochs", "1", "--batch-size", "8", "--algorithm", "local", "--workers", "2",
                     "--local-steps", "2"]
         var models: [String: Data] = [:]
-        for (name, extra) in [("t1", ["--threads", "1"]), ("t2", ["--threads", "2"]), ("t4", ["--threads", "4"]),
-                              ("t2-again", ["--threads", "2"])] {
-            let r = try run(args + extra + ["--conv-backend", "onednn", "--out", dir + "/" + name])
+        for (name, extra) in [("t1", ["--threads", "1", "--conv-backend", "onednn"]),
+                              ("t2", ["--threads", "2", "--conv-backend", "onednn"]),
+                              ("t4", ["--threads", "4", "--conv-backend", "onednn"]), ("t2-default", ["--threads", "2"])] {
+            let r = try run(args + extra + ["--out", dir + "/" + name])
             XCTAssertEqual(r.status, 0, r.stderr)
             models[name] = FileManager.default.contents(atPath: dir + "/" + name + "/final.safetensors")
         }
         XCTAssertNotNil(models["t1"])
-        for name in ["t2", "t4", "t2-again"] { XCTAssertEqual(models[name], models["t1"], "\(name) against t1") }
+        for name in ["t2", "t4", "t2-default"] { XCTAssertEqual(models[name], models["t1"], "\(name) against t1") }
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/t1/config.json"))) as! [String: Any]
         XCTAssertEqual(config["conv_backend"] as? String, "onednn")
+        let derived = try XCTUnwrap(config["derived"] as? [String: Any])
+        XCTAssertEqual(derived["onednn_isa"] as? String, ConvBackend.onednnInstructionSet)
 
-        let ours = try run(args + ["--threads", "2", "--out", dir + "/blas"])
+        let ours = try run(args + ["--threads", "2", "--conv-backend", "blas", "--out", dir + "/blas"])
         XCTAssertEqual(ours.status, 0, ours.stderr)
         XCTAssertNotEqual(FileManager.default.contents(atPath: dir + "/blas/final.safetensors"), models["t1"],
                           "oneDNN's bits equal ours: the flag did not reach the convolutions")

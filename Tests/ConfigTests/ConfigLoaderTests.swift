@@ -186,15 +186,15 @@ final class ConfigLoaderTests: XCTestCase {
     }
 
     /// `conv_backend` (the convolutions' kernels) from every format, the section and the flag's
-    /// spelling; ours unless asked; a wrong value names the field and lists the choices.
+    /// spelling; oneDNN unless asked; a wrong value names the field and lists the choices.
     func testConvBackendIsReadFromFilesAndFlags() throws {
-        for (name, text) in [("run.toml", "conv_backend = \"onednn\"\n"), ("run.yaml", "conv-backend: onednn\n"),
-                             ("run.json", #"{"execution": {"conv_backend": "onednn"}}"#)] {
-            XCTAssertEqual(try ConfigLoader.load(try write(name, text)).execution.convBackend, .onednn, name)
+        for (name, text) in [("run.toml", "conv_backend = \"blas\"\n"), ("run.yaml", "conv-backend: blas\n"),
+                             ("run.json", #"{"execution": {"conv_backend": "blas"}}"#)] {
+            XCTAssertEqual(try ConfigLoader.load(try write(name, text)).execution.convBackend, .blas, name)
         }
-        XCTAssertEqual(RunConfig().execution.convBackend, .blas, "our kernels unless asked")
-        let flagged = try ConfigLoader.apply(["conv_backend": "onednn"], to: RunConfig(), source: ConfigLoader.commandLine)
-        XCTAssertEqual(flagged.execution.convBackend, .onednn)
+        XCTAssertEqual(RunConfig().execution.convBackend, .onednn, "oneDNN's kernels unless asked")
+        let flagged = try ConfigLoader.apply(["conv_backend": "blas"], to: RunConfig(), source: ConfigLoader.commandLine)
+        XCTAssertEqual(flagged.execution.convBackend, .blas)
         assertError("run.toml", "conv_backend = \"mkl\"\n") { "field 'conv_backend' in \($0): 'mkl' is not one of blas, onednn." }
     }
 

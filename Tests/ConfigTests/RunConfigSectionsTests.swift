@@ -105,7 +105,9 @@ final class RunConfigSectionsTests: XCTestCase {
     func testOldFlatConfigJSONDecodesAndIsWrittenAgainByteForByte() throws {
         var table = try JSONSerialization.jsonObject(with: Data(Self.oldConfigJSON.utf8)) as! [String: Any]
         let derived = table.removeValue(forKey: "derived")!
-        let config = try ConfigLoader.apply(table, to: RunConfig(), source: "config.json")
+        let file = try makeTemporaryDirectory(self) + "/config.json"
+        try Data(Self.oldConfigJSON.utf8).write(to: URL(fileURLWithPath: file))
+        let config = try RunDirectory.savedConfig(file)
         XCTAssertEqual(config.algorithm.kind, .postLocal)
         XCTAssertEqual(config.algorithm.switchEpoch, 1)
         XCTAssertEqual(config.schedule.decayEpochs, [1])
@@ -127,8 +129,10 @@ final class RunConfigSectionsTests: XCTestCase {
         XCTAssertEqual(new["compress"] as? String, "none")
         XCTAssertEqual(new["error_feedback"] as? Bool, false)
         XCTAssertEqual(new["sync_record"] as? String, "on")
-        XCTAssertEqual(new["conv_backend"] as? String, "blas")
-        // decoded directly too, and with a field it did not know yet left out
+        XCTAssertEqual(new["conv_backend"] as? String, "blas", "a config.json without a backend ran with ours")
+        XCTAssertEqual(RunConfig().execution.convBackend, .onednn, "where a new config names none, oneDNN")
+        // decoded directly too (which knows no history: the backend named), and with a field it did not know yet left out
+        table["conv_backend"] = "blas"
         XCTAssertEqual(try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: table)), config)
         for newer in ["collective_timeout", "context_length", "adam_beta1", "adam_beta2", "adam_epsilon"] { table[newer] = nil }
         XCTAssertEqual(try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: table)), config)

@@ -3,6 +3,8 @@ import XCTest
 import Config
 import Algorithms
 import Training
+import NN
+import RunFiles
 
 final class SweepSpecTests: XCTestCase {
     func testGridExpandsToEveryCombinationWithReadableNames() throws {
@@ -173,6 +175,29 @@ final class SweepSpecTests: XCTestCase {
                 XCTAssertEqual(c.peakLearningRate, c.schedule.lr * Float(c.algorithm.workers * c.schedule.batchSize) / 256, point.name)
                 XCTAssertEqual(c.resolvedWarmupEpochs, warmup, point.name)
             }
+        }
+    }
+
+    /// The presets with published runs keep the kernels those runs had (ours), every run of them;
+    /// the others take the default (oneDNN's). A published run resumes into its own sweep.
+    func testPublishedPresetsKeepTheConvolutionKernelsTheirRunsHad() throws {
+        for preset in StudyPreset.allCases {
+            let backends = Set(try preset.spec().expand(threads: 1).map(\.config.execution.convBackend))
+            XCTAssertEqual(backends, [preset.keepsOurConvolutions ? .blas : ConvBackend.default], preset.rawValue)
+        }
+        XCTAssertFalse(StudyPreset.quickstart.keepsOurConvolutions)
+        XCTAssertTrue(StudyPreset.paper.keepsOurConvolutions)
+
+        // A run of the published study (its config.json names no backend: it predates the field).
+        let run = try Fixtures.temporaryDirectory(self)
+        var planned = try StudyPreset.paper.spec().expand(threads: 1)[0].config
+        let written = try JSONSerialization.jsonObject(with: RunDirectory.encoder().encode(planned)) as! [String: Any]
+        try JSONSerialization.data(withJSONObject: written.filter { $0.key != "conv_backend" })
+            .write(to: URL(fileURLWithPath: run + "/config.json"))
+        XCTAssertNoThrow(try SweepRunner.checkFinishedRun(run, matches: planned))
+        planned.execution.convBackend = .onednn
+        XCTAssertThrowsError(try SweepRunner.checkFinishedRun(run, matches: planned)) { error in
+            XCTAssertTrue("\(error)".contains("field 'conv_backend': blas there, onednn now"), "\(error)")
         }
     }
 }

@@ -138,7 +138,7 @@ final class OneDNNConvolutionTests: XCTestCase {
     }
 
     /// oneDNN takes the 3×3 convolutions with at least 16 input channels; 1-channel first
-    /// layers, 1×1 shortcuts and other kernels stay ours.
+    /// layers, 1×1 shortcuts and other kernels stay ours; `.blas` keeps them all ours.
     func testWhichLayersOneDNNTakes() throws {
         let spec = ModelSpec(kind: .resnet20, shortcut: .b, channels: 1, height: 8, width: 8, classes: 10, convBackend: .onednn)
         let convs = try Network(spec).leafLayers(batch: 1).compactMap { leaf in (leaf.layer as? Conv2d).map { (leaf.name, $0) } }
@@ -147,8 +147,13 @@ final class OneDNNConvolutionTests: XCTestCase {
         XCTAssertEqual(onednn.count, 18)
         XCTAssertFalse(onednn.contains("conv1"))
         XCTAssertFalse(onednn.contains { $0.hasSuffix("downsample.0") })
-        XCTAssertTrue(try Network(ModelSpec(kind: .resnet20, channels: 1, height: 8, width: 8, classes: 10))
-            .leafLayers(batch: 1).allSatisfy { ($0.layer as? Conv2d)?.backend ?? .blas == .blas })
+        XCTAssertTrue(try Network(ModelSpec(kind: .resnet20, channels: 1, height: 8, width: 8, classes: 10)).usesOneDNN,
+                      "oneDNN unless asked")
+        let ours = try Network(ModelSpec(kind: .resnet20, channels: 1, height: 8, width: 8, classes: 10, convBackend: .blas))
+        XCTAssertTrue(ours.leafLayers(batch: 1).allSatisfy { ($0.layer as? Conv2d)?.backend ?? .blas == .blas })
+        XCTAssertFalse(ours.usesOneDNN)
+        XCTAssertFalse(try Network(ModelSpec(kind: .mlp, channels: 1, height: 8, width: 8, classes: 10)).usesOneDNN,
+                       "no convolution oneDNN takes")
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 import TestSupport
 import XCTest
 @testable import RunFiles
@@ -59,5 +60,27 @@ final class RunDirectoryTests: XCTestCase {
                             "checkpoints/step-00000002-rank-0.safetensors"])
         CheckpointFiles.removeTemporaryFiles(in: dir + "/checkpoints", rank: 0)
         XCTAssertEqual(contents(dir + "/checkpoints"), [".step-00000004-rank-1.safetensors.\(uuid).tmp", "step-00000002-rank-0.safetensors"])
+    }
+
+    /// Resuming under other kernels than the run was made with warns, naming the variable that
+    /// reproduces the run's bits; the same kernels, or a run that records none, give no warning.
+    func testResumingUnderOtherKernelsWarnsAndNamesTheVariableThatMatches() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let run = try RunDirectory(path: dir)
+        func record(_ derived: [String: Any]) throws {
+            try JSONSerialization.data(withJSONObject: ["seed": 1, "derived": derived]).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        }
+        try record(["blas_core_type": BLAS.coreName, "onednn_isa": "AVX2"])
+        XCTAssertEqual(run.kernelWarnings(onednnISA: "AVX2"), [])
+        XCTAssertEqual(run.kernelWarnings(onednnISA: nil), [], "no convolution of oneDNN's now")
+        let other = run.kernelWarnings(onednnISA: "AVX512_CORE")
+        XCTAssertEqual(other.count, 1)
+        XCTAssertTrue(other[0].contains("computed by oneDNN on AVX2 and resume on AVX512_CORE"), other[0])
+        XCTAssertTrue(other[0].contains("set DNNL_MAX_CPU_ISA=AVX2 to match"), other[0])
+
+        try record(["blas_core_type": "Prescott"])
+        let blas = run.kernelWarnings(onednnISA: "AVX2")
+        XCTAssertEqual(blas.count, BLAS.coreName == "Prescott" ? 0 : 1, "an older run records no instruction set")
+        if let warning = blas.first { XCTAssertTrue(warning.contains("set OPENBLAS_CORETYPE=Prescott to match"), warning) }
     }
 }

@@ -82,8 +82,13 @@ public enum RunDriver {
         }
         try CheckpointAgreement.checkSameStart(trainer)
         if let directory {
-            if resume, writes, let warning = directory.coreTypeWarning() { events?(.warning(warning)) }
-            try directory.writeConfig(config, derived: trainer.setup.derivedConfig(parameters: trainer.network.layout.count))
+            let onednnISA = trainer.network.usesOneDNN ? ConvBackend.onednnInstructionSet : nil
+            if resume, writes {
+                for warning in directory.kernelWarnings(onednnISA: onednnISA) { events?(.warning(warning)) }
+            }
+            var derived = trainer.setup.derivedConfig(parameters: trainer.network.layout.count)
+            derived.onednnISA = onednnISA
+            try directory.writeConfig(config, derived: derived)
             if let vocabulary = TextVocabulary(data.train) { try directory.writeVocabulary(vocabulary) }
         }
         if resume, let directory, writes, trainer.syncRecorder != nil {

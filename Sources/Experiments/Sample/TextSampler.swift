@@ -26,9 +26,7 @@ public final class TextSampler {
         guard FileManager.default.fileExists(atPath: configPath) else {
             throw FileError(path: configPath, description: "\(runDirectory) is not a run directory: it holds no config.json")
         }
-        var table = try ConfigLoader.parseFile(configPath)
-        table["derived"] = nil
-        let config = try ConfigLoader.apply(table, to: RunConfig(), source: configPath)
+        let config = try RunDirectory.savedConfig(configPath)
         guard config.data.dataset == .text else {
             throw ConfigError("\(runDirectory) trained \(config.model.kind.rawValue) on \(config.data.dataset.rawValue); sampling needs a language model trained on --dataset text")
         }

@@ -32,8 +32,25 @@ public enum StudyPreset: String, CaseIterable, Sendable {
 
     private static func ints(_ values: [Int]) -> [SweepValue] { values.map { .int($0) } }
 
+    /// The presets whose runs were published (docs/study, docs/faults, docs/compression,
+    /// docs/schedules) with our own convolution kernels, before oneDNN's became the default: they
+    /// keep `conv_backend = blas`, so that running one again into its directory resumes it and
+    /// reproduces its numbers rather than stopping at a run made with other kernels.
+    public var keepsOurConvolutions: Bool {
+        switch self {
+        case .paperQuick, .paper, .compression, .compressionQuick, .schedules, .schedulesQuick, .faults, .faultsQuick: true
+        case .convex, .quickstart, .diloco, .dilocoQuick: false
+        }
+    }
+
     /// The sweep. `model` replaces the preset's model(s).
     public func spec(model: String? = nil) -> SweepSpec {
+        var spec = presetSpec(model: model)
+        if keepsOurConvolutions { spec.base["conv_backend"] = .string("blas") }
+        return spec
+    }
+
+    private func presetSpec(model: String?) -> SweepSpec {
         switch self {
         case .paperQuick: return StudyPreset.paperSpec(models: [model ?? "mlp"], epochs: 4, lr: 0.05, workers: [1, 4, 16],
                                                        localSteps: [4, 16], switchK: 16, switchH: 4, seeds: [1, 2])

@@ -198,9 +198,7 @@ public final class SweepRunner {
     /// A finished run is reused only if it ran the config the file now asks for (threads aside:
     /// they do not change results); otherwise the sweep stops rather than mix two experiments.
     static func checkFinishedRun(_ dir: String, matches planned: RunConfig) throws {
-        var saved = try ConfigLoader.parseFile(dir + "/config.json")
-        saved["derived"] = nil
-        var found = try ConfigLoader.apply(saved, to: RunConfig(), source: dir + "/config.json")
+        var found = try RunDirectory.savedConfig(dir + "/config.json")
         found.execution.threads = planned.execution.threads
         guard found != planned else { return }
         let a = try JSONSerialization.jsonObject(with: JSONEncoder().encode(found)) as! [String: Any]

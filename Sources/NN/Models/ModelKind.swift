@@ -27,12 +27,22 @@ public enum ShortcutKind: String, Codable, CaseIterable, Sendable {
     case b = "projection"
 }
 
-/// Which kernels compute the convolutions. `blas`: ours (im2col + OpenBLAS sgemm), the default,
-/// whose bits every recorded result has. `onednn`: oneDNN for the 3×3 convolutions with at least
-/// 16 input channels (`OneDNNConvolution`), ours for the rest; as thread-independent as ours,
-/// but other bits (another summation order, and oneDNN's kernels depend on the CPU's ISA).
+/// Which kernels compute the convolutions. `onednn`, the default: oneDNN for the 3×3
+/// convolutions with at least 16 input channels (`OneDNNConvolution`), ours for the rest, about
+/// 1.2× faster per resnet20 or cnn step (Benchmarks/README.md). `blas`: ours alone (im2col +
+/// OpenBLAS sgemm), the bits of every run recorded before oneDNN was the default (a saved
+/// config.json without `conv_backend` means `blas`). Both are thread- and layout-independent;
+/// their bits differ from each other, and oneDNN's also with the instruction set its kernels run
+/// on (`onednnInstructionSet`, recorded in config.json), as OpenBLAS's with its core type.
 public enum ConvBackend: String, Codable, CaseIterable, Sendable {
     case blas, onednn
+
+    /// The backend of a config or model that names none.
+    public static let `default` = ConvBackend.onednn
+
+    /// The instruction set oneDNN's kernels run on in this process, as `DNNL_MAX_CPU_ISA` names it
+    /// ("AVX512_CORE", "AVX2", …): the CPU's best unless that variable caps it.
+    public static var onednnInstructionSet: String { OneDNN.instructionSet }
 }
 
 /// What to build: model, input geometry and classes. A GPT takes channels 1, height 1, width T
@@ -45,7 +55,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public var convBackend: ConvBackend
 
     public init(kind: ModelKind, shortcut: ShortcutKind = .a, channels: Int, height: Int, width: Int, classes: Int,
-                convBackend: ConvBackend = .blas) {
+                convBackend: ConvBackend = .default) {
         self.kind = kind
         self.shortcut = shortcut
         self.convBackend = convBackend
