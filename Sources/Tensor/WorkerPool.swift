@@ -1,9 +1,14 @@
 import Foundation
+import Synchronization
 
 /// Runs work items on a fixed set of threads that live as long as the pool, without allocating
 /// per call (`ThreadPool` goes through Dispatch, whose Swift overlay allocates closure boxes on
-/// every `concurrentPerform`, and the training step must not allocate). Idle threads block on a
-/// condition variable (no spinning, as spinning threads collapse when another process holds a core). As in `ThreadPool`, item `i` runs on
+/// every `concurrentPerform`, and the training step must not allocate). A thread waiting for
+/// work, and the caller waiting for the threads, first polls for a few tens of microseconds,
+/// yielding the core at every poll (`State.spinYields`), then blocks on a condition variable: a
+/// training step hands its layers' parts to the threads a few hundred times, and waking a
+/// blocked thread costs about as much as a small part; yielding, not busy spinning, keeps the
+/// threads from starving another process that holds a core. As in `ThreadPool`, item `i` runs on
 /// lane `i % lanes`; lane 0 is the calling thread. One caller at a time.
 public final class WorkerPool: @unchecked Sendable {
     public let lanes: Int
@@ -55,6 +60,10 @@ extension WorkerPool {
         private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
         private let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
         private var generation = 0, remaining = 0, running = 0, stopping = false
+        /// `generation` and `remaining` as last written (under `mutex`), for polling without it.
+        private let publishedGeneration = Atomic<Int>(0), publishedRemaining = Atomic<Int>(0)
+        /// Polls (each with a `sched_yield`) before a waiting thread blocks: about 20–60 µs here.
+        static let spinYields = 256
         private var job: ((Int, Int) -> Void)?
         private var count = 0, active = 0
 
@@ -105,13 +114,16 @@ extension WorkerPool {
             self.count = count
             self.active = active
             remaining = active - 1
+            publishedRemaining.store(remaining, ordering: .releasing)
             generation += 1
+            publishedGeneration.store(generation, ordering: .releasing)
             pthread_cond_broadcast(wake)
             pthread_mutex_unlock(mutex)
         }
 
         /// Waits for the workers, then drops the job so the caller's closure has not escaped.
         func waitAndRetract() {
+            poll { self.publishedRemaining.load(ordering: .acquiring) == 0 }
             pthread_mutex_lock(mutex)
             while remaining > 0 { pthread_cond_wait(finished, mutex) }
             job = nil
@@ -133,6 +145,11 @@ extension WorkerPool {
             pthread_cond_broadcast(finished)
             var seen = generation
             while true {
+                if generation == seen && !stopping {
+                    pthread_mutex_unlock(mutex)
+                    poll { self.publishedGeneration.load(ordering: .acquiring) != seen }
+                    pthread_mutex_lock(mutex)
+                }
                 while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
                 if stopping { break }
                 seen = generation
@@ -142,12 +159,22 @@ extension WorkerPool {
                 pthread_mutex_lock(mutex)
                 if participates {
                     remaining -= 1
+                    publishedRemaining.store(remaining, ordering: .releasing)
                     if remaining == 0 { pthread_cond_signal(finished) }
                 }
             }
             running -= 1
             pthread_cond_broadcast(finished)
             pthread_mutex_unlock(mutex)
+        }
+
+        /// Returns once `done()` holds or after `spinYields` polls; the caller then checks under
+        /// `mutex` (the condition variable decides; polling only saves a wake-up).
+        private func poll(_ done: () -> Bool) {
+            for _ in 0..<State.spinYields {
+                if done() { return }
+                sched_yield()
+            }
         }
 
         /// Not inlined, so this thread's reference to the job is gone when it returns.
