@@ -18,7 +18,7 @@ let package = Package(
         // C libraries from Debian packages.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-        // oneDNN (the opt-in `--conv-backend onednn`); Debian has no dnnl.pc, the module map links it by name.
+        // oneDNN (`--conv-backend onednn`, the default); Debian has no dnnl.pc, the module map links it by name.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         .target(name: "Tensor", dependencies: ["CBLAS"]),
