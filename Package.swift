@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"]),
         .testTarget(name: "CommTests", dependencies: ["Comm", "TestSupport"]),
         .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms", "TestSupport"]),
-        .testTarget(name: "RunFilesTests", dependencies: ["RunFiles", "Tensor", "TestSupport"]),
+        .testTarget(name: "RunFilesTests", dependencies: ["RunFiles", "Tensor", "Data", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "RunFiles", "TestSupport"]),
         .target(name: "TrainingTestSupport", dependencies: ["Training", "Config", "Data", "Comm", "NN", "TestSupport"],
                 path: "Tests/TrainingTestSupport"),

@@ -20,12 +20,12 @@ extension RunDirectory {
 
     /// The config a run's `config.json` records (without `derived`). A field the file does not
     /// name takes the value it had before the field existed where that differs from today's
-    /// default (`conv_backend`: blas, the only kernels then), so an older run resumes, or is
-    /// matched by a sweep, with the settings it ran with.
+    /// default (`RunConfig.convBackendBeforeTheField`), so an older run resumes, or is matched
+    /// by a sweep, with the settings it ran with.
     public static func savedConfig(_ file: String) throws -> RunConfig {
         var saved = try ConfigLoader.parseFile(file)
         saved["derived"] = nil
-        if saved["conv_backend"] == nil { saved["conv_backend"] = ConvBackend.blas.rawValue }
+        if saved["conv_backend"] == nil { saved["conv_backend"] = RunConfig.convBackendBeforeTheField.rawValue }
         return try ConfigLoader.apply(saved, to: RunConfig(), source: file)
     }
 }

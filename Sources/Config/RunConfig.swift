@@ -1,5 +1,6 @@
 import Algorithms
 import Optim
+import NN
 
 /// Where a run's workers live.
 public enum BackendKind: String, Codable, CaseIterable, Sendable {
@@ -41,6 +42,20 @@ extension RunConfig: Codable {
         self.init()
         let container = try decoder.container(keyedBy: FieldKey.self)
         for field in Self.fields { try field.decode(&self, container) }
+        if !container.contains(FieldKey("conv_backend")) { execution.convBackend = Self.convBackendBeforeTheField }
+    }
+
+    /// The kernels of a stored config (config.json, a checkpoint) that names none: it was written
+    /// before `conv_backend` existed, when ours were the only ones. (ConfigLoader's merged fields
+    /// always name it.)
+    public static let convBackendBeforeTheField = ConvBackend.blas
+
+    /// The config with what cannot change its numbers made equal, for comparing two runs'
+    /// configs: the backend of the convolutions of a model without any.
+    public var resultDefining: RunConfig {
+        var c = self
+        if !c.model.kind.hasConvolutions { c.execution.convBackend = ConvBackend.default }
+        return c
     }
 
     /// The flat form, keys in snake_case; unset optional fields are left out.

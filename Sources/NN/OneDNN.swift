@@ -29,23 +29,20 @@ enum OneDNN {
         return "oneDNN \(v.major).\(v.minor).\(v.patch)" + (v.cpu_runtime == DNNL_RUNTIME_OMP ? " (OpenMP)" : "")
     }
 
-    /// The instruction set of the kernels oneDNN picks in this process (`dnnl_get_effective_cpu_isa`),
-    /// in `DNNL_MAX_CPU_ISA`'s spelling, so that a run can name the variable's value that
-    /// reproduces its bits elsewhere.
+    /// The instruction-set family of oneDNN's float32 convolution kernels in this process, in
+    /// `DNNL_MAX_CPU_ISA`'s spelling: the effective ISA (`dnnl_get_effective_cpu_isa`) without
+    /// the extensions that only int8 and bf16 kernels use (VNNI, BF16, AMX), so that a run names
+    /// the value that reproduces its bits elsewhere. (AVX512_CORE, AVX512_CORE_VNNI and
+    /// AVX512_CORE_BF16 all run `jit:avx512_core` float32 convolutions.)
     static let instructionSet: String = {
-        switch dnnl_get_effective_cpu_isa() {
-        case dnnl_cpu_isa_sse41: "SSE41"
-        case dnnl_cpu_isa_avx: "AVX"
-        case dnnl_cpu_isa_avx2: "AVX2"
-        case dnnl_cpu_isa_avx2_vnni: "AVX2_VNNI"
-        case dnnl_cpu_isa_avx512_mic: "AVX512_MIC"
-        case dnnl_cpu_isa_avx512_mic_4ops: "AVX512_MIC_4OPS"
-        case dnnl_cpu_isa_avx512_core: "AVX512_CORE"
-        case dnnl_cpu_isa_avx512_core_vnni: "AVX512_CORE_VNNI"
-        case dnnl_cpu_isa_avx512_core_bf16: "AVX512_CORE_BF16"
-        case dnnl_cpu_isa_avx512_core_amx: "AVX512_CORE_AMX"
-        case let other: "0x" + String(other.rawValue, radix: 16)
-        }
+        let isa = dnnl_get_effective_cpu_isa()
+        func has(_ family: dnnl_cpu_isa_t) -> Bool { isa.rawValue & family.rawValue == family.rawValue }
+        if has(dnnl_cpu_isa_avx512_core) { return "AVX512_CORE" }
+        if has(dnnl_cpu_isa_avx512_mic) { return "AVX512_MIC" }
+        if has(dnnl_cpu_isa_avx2) { return "AVX2" }
+        if has(dnnl_cpu_isa_avx) { return "AVX" }
+        if has(dnnl_cpu_isa_sse41) { return "SSE41" }
+        return "ALL"
     }()
 
     /// One OpenMP thread for oneDNN calls from this thread (a per-thread setting in libgomp: a

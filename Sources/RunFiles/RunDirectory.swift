@@ -58,6 +58,18 @@ public final class RunDirectory {
     /// The BLAS kernel family recorded in `config.json` by the run being resumed, if any.
     package func recordedBLASCoreType() -> String? { recordedDerived()?["blas_core_type"] as? String }
 
+    /// `derived` for the `config.json` of a resumed run: the kernels the run started with stay
+    /// recorded (a resume under others warns, `kernelWarnings`, and does not rewrite them), so
+    /// neither a resume stopped before its first checkpoint nor one of a finished run changes
+    /// what the record says.
+    package func keepingRecordedKernels(_ derived: DerivedConfig) -> DerivedConfig {
+        guard let recorded = recordedDerived() else { return derived }
+        var kept = derived
+        if let core = recorded["blas_core_type"] as? String { kept.blasCoreType = core }
+        if let isa = recorded["onednn_isa"] as? String, derived.onednnISA != nil { kept.onednnISA = isa }
+        return kept
+    }
+
     /// Warnings when the run being resumed was made with other kernels than this process has:
     /// another OpenBLAS kernel family, or oneDNN on another instruction set (`onednnISA`: this
     /// process's, nil when no convolution of the run is oneDNN's).
@@ -68,7 +80,7 @@ public final class RunDirectory {
             warnings.append("this run was made with OpenBLAS's \(recorded) kernels and resumes with \(BLAS.coreName) ones, which round some products differently: it continues deterministically but not bitwise as it would have (set OPENBLAS_CORETYPE=\(recorded) to match)")
         }
         if let recorded = derived?["onednn_isa"] as? String, let onednnISA, recorded != onednnISA {
-            warnings.append("this run's convolutions were computed by oneDNN on \(recorded) and resume on \(onednnISA), whose kernels sum in another order: it continues deterministically but not bitwise as it would have (set DNNL_MAX_CPU_ISA=\(recorded) to match, where the CPU has it)")
+            warnings.append("this run started with oneDNN's convolutions on \(recorded) and resumes on \(onednnISA), whose kernels sum in another order: it continues deterministically but not bitwise as it would have (set DNNL_MAX_CPU_ISA=\(recorded) to match, where the CPU has it; ONEDNN_MAX_CPU_ISA, if set, comes first)")
         }
         return warnings
     }
@@ -102,11 +114,13 @@ public struct DerivedConfig: Codable, Sendable {
     public var parameters: Int
     public var trainSamples: Int
     public var testSamples: Int
-    /// OpenBLAS's kernel family (`BLAS.coreName`): families round some products differently, so
-    /// a run resumed under another one continues with other numbers. Nil in older runs.
+    /// OpenBLAS's kernel family (`BLAS.coreName`) the run started with: families round some
+    /// products differently, so a run resumed under another one continues with other numbers.
+    /// Nil in older runs.
     public var blasCoreType: String? = BLAS.coreName
     /// The instruction set of oneDNN's convolution kernels (`ConvBackend.onednnInstructionSet`)
-    /// when the run has convolutions oneDNN computes, whose bits depend on it; nil otherwise.
+    /// the run started with, when it has convolutions oneDNN computes, whose bits depend on it;
+    /// nil otherwise.
     public var onednnISA: String?
 
     public init(normalization: Normalization, stepsPerEpoch: Int, peakLearningRate: Float, warmupEpochs: Int,

@@ -81,7 +81,7 @@ public enum Checkpoint {
     /// run. The backend, reduction, thread count and paths may change: the layout of the workers
     /// over processes is free, and in-process and `--reduction ordered` runs are bitwise alike.
     static func checkCompatible(_ h: CheckpointState, _ t: TrainingLoop, path: String) throws {
-        var a = h.config, b = t.config
+        var a = h.config.resultDefining, b = t.config.resultDefining
         for c in [\RunConfig.execution.threads, \RunConfig.execution.evalBatchSize] { a[keyPath: c] = 0; b[keyPath: c] = 0 }
         for c in [\RunConfig.execution.checkpointEvery, \RunConfig.execution.network, \RunConfig.data.dataDir, \RunConfig.execution.initWeights] {
             a[keyPath: c] = nil

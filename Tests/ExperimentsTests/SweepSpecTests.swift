@@ -199,5 +199,16 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertThrowsError(try SweepRunner.checkFinishedRun(run, matches: planned)) { error in
             XCTAssertTrue("\(error)".contains("field 'conv_backend': blas there, onednn now"), "\(error)")
         }
+        // A model without convolutions: the backend does not change its numbers, so it does not
+        // stand between a published run (diloco's gpt-mini, made before the field) and its sweep.
+        var gpt = try StudyPreset.diloco.spec().expand(threads: 1)[0].config
+        XCTAssertFalse(gpt.model.kind.hasConvolutions)
+        XCTAssertEqual(gpt.execution.convBackend, .onednn)
+        gpt.execution.convBackend = .blas
+        let gptWritten = try JSONSerialization.jsonObject(with: RunDirectory.encoder().encode(gpt)) as! [String: Any]
+        try JSONSerialization.data(withJSONObject: gptWritten.filter { $0.key != "conv_backend" })
+            .write(to: URL(fileURLWithPath: run + "/config.json"), options: .atomic)
+        gpt.execution.convBackend = .onednn
+        XCTAssertNoThrow(try SweepRunner.checkFinishedRun(run, matches: gpt))
     }
 }

@@ -137,6 +137,13 @@ final class OneDNNConvolutionTests: XCTestCase {
         XCTAssertEqual(first.grads, again.grads)
     }
 
+    /// The instruction set a run records is a family `DNNL_MAX_CPU_ISA` accepts, without the
+    /// extensions float32 convolutions do not use.
+    func testTheRecordedInstructionSetIsAFamilyOfFloatKernels() {
+        XCTAssertTrue(["AVX512_CORE", "AVX512_MIC", "AVX2", "AVX", "SSE41"].contains(ConvBackend.onednnInstructionSet),
+                      ConvBackend.onednnInstructionSet)
+    }
+
     /// oneDNN takes the 3×3 convolutions with at least 16 input channels; 1-channel first
     /// layers, 1×1 shortcuts and other kernels stay ours; `.blas` keeps them all ours.
     func testWhichLayersOneDNNTakes() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Data
 import Tensor
 import TestSupport
 import XCTest
@@ -75,12 +76,33 @@ final class RunDirectoryTests: XCTestCase {
         XCTAssertEqual(run.kernelWarnings(onednnISA: nil), [], "no convolution of oneDNN's now")
         let other = run.kernelWarnings(onednnISA: "AVX512_CORE")
         XCTAssertEqual(other.count, 1)
-        XCTAssertTrue(other[0].contains("computed by oneDNN on AVX2 and resume on AVX512_CORE"), other[0])
+        XCTAssertTrue(other[0].contains("started with oneDNN's convolutions on AVX2 and resumes on AVX512_CORE"), other[0])
         XCTAssertTrue(other[0].contains("set DNNL_MAX_CPU_ISA=AVX2 to match"), other[0])
 
         try record(["blas_core_type": "Prescott"])
         let blas = run.kernelWarnings(onednnISA: "AVX2")
         XCTAssertEqual(blas.count, BLAS.coreName == "Prescott" ? 0 : 1, "an older run records no instruction set")
         if let warning = blas.first { XCTAssertTrue(warning.contains("set OPENBLAS_CORETYPE=Prescott to match"), warning) }
+    }
+
+    /// A resume keeps the kernels the run started with in config.json, whatever it resumes under,
+    /// so that a resume stopped early (or of a finished run) does not change what later resumes
+    /// are compared with; a run without a record takes this process's.
+    func testAResumeKeepsTheRecordedKernels() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let run = try RunDirectory(path: dir)
+        var now = DerivedConfig(normalization: Normalization(mean: [0], std: [1]), stepsPerEpoch: 1, peakLearningRate: 0.1,
+                                warmupEpochs: 0, decayEpochs: [], parameters: 1, trainSamples: 1, testSamples: 1)
+        now.blasCoreType = "Haswell"
+        now.onednnISA = "AVX512_CORE"
+        XCTAssertEqual(run.keepingRecordedKernels(now).onednnISA, "AVX512_CORE", "nothing recorded yet")
+        try JSONSerialization.data(withJSONObject: ["derived": ["blas_core_type": "SkylakeX", "onednn_isa": "AVX2"]])
+            .write(to: URL(fileURLWithPath: dir + "/config.json"))
+        let kept = run.keepingRecordedKernels(now)
+        XCTAssertEqual(kept.blasCoreType, "SkylakeX")
+        XCTAssertEqual(kept.onednnISA, "AVX2")
+        XCTAssertEqual(run.kernelWarnings(onednnISA: now.onednnISA).count, 2)
+        now.onednnISA = nil
+        XCTAssertNil(run.keepingRecordedKernels(now).onednnISA, "no convolution of oneDNN's in this run")
     }
 }

@@ -88,6 +88,7 @@ public enum RunDriver {
             }
             var derived = trainer.setup.derivedConfig(parameters: trainer.network.layout.count)
             derived.onednnISA = onednnISA
+            if resume { derived = directory.keepingRecordedKernels(derived) }
             try directory.writeConfig(config, derived: derived)
             if let vocabulary = TextVocabulary(data.train) { try directory.writeVocabulary(vocabulary) }
         }

@@ -200,7 +200,7 @@ public final class SweepRunner {
     static func checkFinishedRun(_ dir: String, matches planned: RunConfig) throws {
         var found = try RunDirectory.savedConfig(dir + "/config.json")
         found.execution.threads = planned.execution.threads
-        guard found != planned else { return }
+        guard found.resultDefining != planned.resultDefining else { return }
         let a = try JSONSerialization.jsonObject(with: JSONEncoder().encode(found)) as! [String: Any]
         let b = try JSONSerialization.jsonObject(with: JSONEncoder().encode(planned)) as! [String: Any]
         let field = RunConfig.fieldNames.first { "\(a[$0] ?? "none")" != "\(b[$0] ?? "none")" } ?? "?"

@@ -18,6 +18,14 @@ public enum ModelKind: String, Codable, CaseIterable, Sendable {
 
     /// A language model: input [1, N, 1, T] token ids, output logits for each of the T positions.
     public var isLanguageModel: Bool { GPTShape(self) != nil }
+
+    /// Whether the model has convolutions, so that its numbers depend on `ConvBackend`.
+    public var hasConvolutions: Bool {
+        switch self {
+        case .logreg, .mlp, .gptTiny, .gptMini, .gptMicro: false
+        case .cnn, .resnet20, .resnet32, .resnet56, .resnet18, .resnet50, .resnet18Small, .resnet50Small: true
+        }
+    }
 }
 
 /// Shortcut of CIFAR ResNets when the shape changes: option A (zero padding, He et al.'s CIFAR
