@@ -107,6 +107,21 @@ package enum CheckpointAgreement {
     }
 }
 
+extension CheckpointAgreement {
+    /// A warning naming every process's kernels when they differ (`kernels`: this process's, e.g.
+    /// "OpenBLAS Cooperlake, oneDNN AVX512_CORE"), nil when all agree. Hosts with other CPUs pick
+    /// other kernel families, which round differently: such a run is deterministic, but not
+    /// bitwise the in-process run of the same settings. A collective, as `checkSameStart`.
+    package static func kernelWarning(_ kernels: String, _ comm: Communicator) throws -> String? {
+        guard comm.processCount > 1 else { return nil }
+        let all = try gatherVariable(Array(kernels.utf8.prefix(200)).map(Int.init), comm)
+            .map { String(decoding: $0.map { UInt8(truncatingIfNeeded: $0) }, as: UTF8.self) }
+        guard Set(all).count > 1 else { return nil }
+        let ranks = all.enumerated().map { "rank \($0.offset): \($0.element)" }.joined(separator: "; ")
+        return "the MPI ranks run different kernels (\(ranks)), which round some sums differently: the run is deterministic but not bitwise the in-process run of these settings (set OPENBLAS_CORETYPE and DNNL_MAX_CPU_ISA alike on every host, e.g. with mpirun -x)"
+    }
+}
+
 extension RunConfig {
     /// A hash of every setting that changes the collectives or their numbers (not the thread
     /// count, evaluation batch, collective timeout or local paths), equal on every machine:

@@ -54,6 +54,26 @@ final class TrainingOverMPITests: XCTestCase {
                        "train loss is the mean over all K workers on every backend")
     }
 
+    /// Ranks whose oneDNN kernels differ (another instruction set, as on another host) train,
+    /// and rank 0 warns naming each rank's kernels; ranks that agree give no warning.
+    func testRanksOnDifferentKernelsAreNamedInAWarning() throws {
+        let mpirun = try MPIRun.mpirun()
+        let dir = NSTemporaryDirectory() + "localsgd-mpi-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["train", "--dataset", "synthetic", "--synthetic-train", "64", "--synthetic-test", "16", "--model", "cnn",
+                    "--epochs", "1", "--batch-size", "8", "--threads", "1", "--workers", "2", "--algorithm", "local",
+                    "--local-steps", "2", "--backend", "mpi"]
+        let mixed = try run(URL(fileURLWithPath: mpirun), ["--oversubscribe", "-np", "1", "env", "DNNL_MAX_CPU_ISA=SSE41",
+                                                           "ONEDNN_MAX_CPU_ISA=SSE41", localsgd.path] + args + ["--out", dir + "/mixed"]
+                            + [":", "-np", "1", localsgd.path] + args + ["--out", dir + "/mixed"])
+        XCTAssertEqual(mixed.status, 0, mixed.output)
+        XCTAssertTrue(mixed.output.contains("warning: the MPI ranks run different kernels (rank 0: OpenBLAS"), mixed.output)
+        XCTAssertTrue(mixed.output.contains("oneDNN SSE41; rank 1: OpenBLAS"), mixed.output)
+        let alike = try run(URL(fileURLWithPath: mpirun), ["--oversubscribe", "-np", "2", localsgd.path] + args + ["--out", dir + "/alike"])
+        XCTAssertEqual(alike.status, 0, alike.output)
+        XCTAssertFalse(alike.output.contains("different kernels"), alike.output)
+    }
+
     func testTwoRanksOneWorkerEachAreBitwiseTheInProcessRun() throws {
         for algorithm in ["minibatch", "local", "post-local", "slowmo"] {
             try compare(ranks: 2, workers: 2, algorithm: algorithm, bitwise: true)

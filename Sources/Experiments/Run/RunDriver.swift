@@ -6,6 +6,7 @@ import Data
 import Foundation
 import NN
 import RunFiles
+import Tensor
 import Training
 
 /// Runs one training end to end: data, communicator, trainer, result files. Used by
@@ -81,8 +82,10 @@ public enum RunDriver {
             for warning in try Checkpoint.restoreLatest(into: trainer, directory: out) where writes { events?(.warning(warning)) }
         }
         try CheckpointAgreement.checkSameStart(trainer)
+        let onednnISA = trainer.network.usesOneDNN ? ConvBackend.onednnInstructionSet : nil
+        let kernels = "OpenBLAS \(BLAS.coreName)" + (onednnISA.map { ", oneDNN \($0)" } ?? "")
+        if let warning = try CheckpointAgreement.kernelWarning(kernels, comm), writes { events?(.warning(warning)) }
         if let directory {
-            let onednnISA = trainer.network.usesOneDNN ? ConvBackend.onednnInstructionSet : nil
             if resume, writes {
                 for warning in directory.kernelWarnings(onednnISA: onednnISA) { events?(.warning(warning)) }
             }
