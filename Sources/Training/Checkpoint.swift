@@ -93,7 +93,8 @@ public enum Checkpoint {
             let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(b)) as? [String: Any] ?? [:]
             let theirs = try JSONSerialization.jsonObject(with: JSONEncoder().encode(a)) as? [String: Any] ?? [:]
             let differing = mine.keys.sorted().filter { "\(mine[$0] ?? "-")" != "\(theirs[$0] ?? "-")" }
-            throw TrainingError("\(path) was made by a run with a different configuration (\(differing.joined(separator: ", "))); resume with the same settings")
+                .map { "\($0): \(theirs[$0] ?? "none") there, \(mine[$0] ?? "none") now" }
+            throw TrainingError("\(path) was made by a run with a different configuration (\(differing.joined(separator: "; "))); resume with the settings it was made with (drop the flags or config file that change them)")
         }
         if let saved = h.dataFingerprint, let now = t.setup.dataFingerprint, saved != now {
             throw TrainingError("\(path) was made on a different text corpus (\(saved), now \(now)): the files under --data-dir "

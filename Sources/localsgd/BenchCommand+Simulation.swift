@@ -2,6 +2,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 import NN
+import Tensor
 
 /// `localsgd bench --simulation`: the in-process simulator's throughput at K workers against one.
 extension BenchCommand {
@@ -18,9 +19,11 @@ extension BenchCommand {
             return
         }
         if !json {
+            let convolutions: String = convBackend == .onednn ? "onednn (oneDNN on \(ConvBackend.onednnInstructionSet))" : convBackend.rawValue
             print("K workers of local SGD (H = \(localSteps)) simulated in one process by the trainer of `localsgd train` "
                   + "on synthetic 1×28×28 images: \(iterations) timed iterations after \(s[0].warmup) warm-up; "
-                  + "each configuration in its own child process, peak RSS its VmHWM")
+                  + "each configuration in its own child process, peak RSS its VmHWM; OpenBLAS \(BLAS.coreName) kernels; "
+                  + "convolutions: " + convolutions)
             print("model     batch thr      K  samples/s   of K=1  ms/worker-step  peak RSS  load")
         }
         var reference: Double?

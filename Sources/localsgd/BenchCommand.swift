@@ -200,6 +200,11 @@ struct BenchRow: Encodable {
     var model: String
     /// The kernels of the convolutions (`--conv-backend`).
     var convBackend: String
+    /// The instruction set of oneDNN's convolution kernels, with `onednn` and a model with convolutions.
+    var onednnISA: String? {
+        convBackend == ConvBackend.onednn.rawValue && ModelKind(rawValue: model)?.hasConvolutions == true
+            ? ConvBackend.onednnInstructionSet : nil
+    }
     var batch: Int
     var threads: Int
     var msPerStep: Double
@@ -220,7 +225,7 @@ struct BenchRow: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, convBackend = "conv_backend", batch, threads, msPerStep = "ms_per_step", samplesPerS = "samples_per_s", gflops
+        case model, convBackend = "conv_backend", onednnISA = "onednn_isa", batch, threads, msPerStep = "ms_per_step", samplesPerS = "samples_per_s", gflops
         case sgemmGflops = "sgemm_gflops", pytorchMsPerStep = "pytorch_ms_per_step", speedup
         case layersGflops = "layers_gflops", layerTimings = "layer_timings", peakGflops = "peak_gflops", loadAverage = "load_average"
     }
@@ -229,6 +234,7 @@ struct BenchRow: Encodable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(model, forKey: .model)
         try c.encode(convBackend, forKey: .convBackend)
+        try c.encodeIfPresent(onednnISA, forKey: .onednnISA)
         try c.encode(batch, forKey: .batch)
         try c.encode(threads, forKey: .threads)
         try c.encode(msPerStep, forKey: .msPerStep)

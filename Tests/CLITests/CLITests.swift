@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import NN
 import RunFiles
 import XCTest
 @testable import Training
@@ -137,7 +138,7 @@ final class CLITests: XCTestCase {
         // Extending a finished run is a different configuration (epochs), which resume refuses...
         let refused = try run(["train", "--resume", dir + "/part", "--epochs", "2"])
         XCTAssertEqual(refused.status, 1)
-        XCTAssertTrue(refused.stderr.contains("epochs"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("different configuration (epochs: 1 there, 2 now)"), refused.stderr)
         // ...while resuming the same configuration rewrites the same results.
         let again = try run(["train", "--resume", dir + "/part"])
         XCTAssertEqual(again.status, 0, again.stderr)
@@ -151,5 +152,11 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         for key in ["model", "batch", "threads", "ms_per_step", "samples_per_s"] { XCTAssertNotNil(object[key], key) }
+        XCTAssertEqual(object["conv_backend"] as? String, "onednn")
+        XCTAssertNil(object["onednn_isa"], "logreg has no convolution")
+        let cnn = try run(["bench", "--models", "cnn", "--batches", "2", "--threads", "1", "--steps", "1", "--warmup", "0", "--json"])
+        XCTAssertEqual(cnn.status, 0, cnn.stderr)
+        let row = try JSONSerialization.jsonObject(with: Data(cnn.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(row["onednn_isa"] as? String, ConvBackend.onednnInstructionSet)
     }
 }
