@@ -55,9 +55,6 @@ public final class RunDirectory {
         return object["derived"] as? [String: Any]
     }
 
-    /// The BLAS kernel family recorded in `config.json` by the run being resumed, if any.
-    package func recordedBLASCoreType() -> String? { recordedDerived()?["blas_core_type"] as? String }
-
     /// `derived` for the `config.json` of a resumed run: the kernels the run started with stay
     /// recorded (a resume under others warns, `kernelWarnings`, and does not rewrite them), so
     /// neither a resume stopped before its first checkpoint nor one of a finished run changes

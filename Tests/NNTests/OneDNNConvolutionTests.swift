@@ -137,6 +137,17 @@ final class OneDNNConvolutionTests: XCTestCase {
         XCTAssertEqual(first.grads, again.grads)
     }
 
+    /// `ModelKind.hasConvolutions` (which decides whether two configs' backends are compared)
+    /// says of every model what building it shows.
+    func testEveryModelSaysWhetherItHasConvolutionsAsItsNetworkShows() throws {
+        for kind in ModelKind.allCases {
+            let spec = kind.isLanguageModel ? ModelSpec(kind: kind, channels: 1, height: 1, width: 8, classes: 16)
+                                            : ModelSpec(kind: kind, channels: 3, height: 32, width: 32, classes: 10)
+            let convolutions = try Network(spec).leafLayers(batch: 1).contains { $0.layer is Conv2d }
+            XCTAssertEqual(kind.hasConvolutions, convolutions, kind.rawValue)
+        }
+    }
+
     /// The instruction set a run records is a family `DNNL_MAX_CPU_ISA` accepts, without the
     /// extensions float32 convolutions do not use.
     func testTheRecordedInstructionSetIsAFamilyOfFloatKernels() {
