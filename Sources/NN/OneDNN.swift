@@ -45,6 +45,25 @@ enum OneDNN {
         return "ALL"
     }()
 
+    /// Whether this process's oneDNN has Winograd F(4×4, 3×3) float32 convolutions, which
+    /// `OneDNNConvolution` uses at stride 1 (oneDNN 2.6 has them on AVX512_CORE only): probed
+    /// once by describing one such training convolution, 16→16 channels on 8×8 images.
+    static let hasWinograd: Bool = {
+        guard case .success(let engine) = OneDNN.engine, let attr = try? userScratchpad(),
+              var x = try? descriptor([1, 16, 8, 8], dnnl_format_tag_any),
+              var w = try? descriptor([16, 16, 3, 3], dnnl_format_tag_any),
+              var y = try? descriptor([1, 16, 8, 8], dnnl_format_tag_any) else { return false }
+        defer { dnnl_primitive_attr_destroy(attr) }
+        var d = dnnl_convolution_desc_t()
+        let ones: [Int64] = [1, 1]
+        guard dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_winograd, &x, &w, nil, &y,
+                                                 ones, ones, ones) == dnnl_success else { return false }
+        var pd: dnnl_primitive_desc_t?
+        guard dnnl_primitive_desc_create(&pd, &d, attr, engine, nil) == dnnl_success, let pd else { return false }
+        dnnl_primitive_desc_destroy(pd)
+        return true
+    }()
+
     /// One OpenMP thread for oneDNN calls from this thread (a per-thread setting in libgomp: a
     /// new thread starts from the process default, all cores). Results then depend only on the
     /// shapes, never on the threads, and nothing spins between calls.

@@ -118,9 +118,26 @@ extension OneDNNConvolution {
         }
 
         /// The three convolutions' descriptors for a group of `n` images, every format left to
-        /// oneDNN (the backward ones hinted by the forward's); the caller destroys them.
+        /// oneDNN (the backward ones hinted by the forward's); the caller destroys them. A stride-1
+        /// convolution takes oneDNN's Winograd F(4×4, 3×3) kernels where oneDNN has them for the
+        /// shape (AVX-512 machines; Lavin & Gray 2016), else the direct ones, as all others do
+        /// (Benchmarks/README.md, "Winograd convolutions").
         private static func describe(_ conv: OneDNNConvolution, _ xs: Shape, images n: Int) throws
             -> (forward: dnnl_primitive_desc_t, weights: dnnl_primitive_desc_t, data: dnnl_primitive_desc_t) {
+            if conv.geometry.stride == 1, let winograd = try describe(conv, xs, images: n, dnnl_convolution_winograd) {
+                return winograd
+            }
+            guard let direct = try describe(conv, xs, images: n, dnnl_convolution_direct) else {
+                throw OneDNN.Failure(description: "oneDNN: no direct convolution \(conv.inChannels)→\(conv.outChannels) for \(xs)")
+            }
+            return direct
+        }
+
+        /// The descriptors with `algorithm`, or nil when oneDNN has no implementation of it for
+        /// one of the three.
+        private static func describe(_ conv: OneDNNConvolution, _ xs: Shape, images n: Int,
+                                     _ algorithm: dnnl_alg_kind_t) throws
+            -> (forward: dnnl_primitive_desc_t, weights: dnnl_primitive_desc_t, data: dnnl_primitive_desc_t)? {
             let (oh, ow) = conv.geometry.outputSize(xs.h, xs.w), cin = conv.inChannels, cout = conv.outChannels
             var x = try OneDNN.descriptor([n, cin, xs.h, xs.w], dnnl_format_tag_any)
             var w = try OneDNN.descriptor([cout, cin, 3, 3], dnnl_format_tag_any)
@@ -130,24 +147,35 @@ extension OneDNNConvolution {
             let strides: [Int64] = [s, s], pad: [Int64] = [p, p]
             var fd = dnnl_convolution_desc_t(), wd = dnnl_convolution_desc_t(), dd = dnnl_convolution_desc_t()
             try OneDNN.check(conv.hasBias
-                             ? dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &x, &w,
-                                                                  &b, &y, strides, pad, pad)
-                             : dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &x, &w,
-                                                                  nil, &y, strides, pad, pad),
+                             ? dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, algorithm, &x, &w, &b, &y,
+                                                                  strides, pad, pad)
+                             : dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, algorithm, &x, &w, nil, &y,
+                                                                  strides, pad, pad),
                              "describing a forward convolution")
-            try OneDNN.check(dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &x, &w, nil, &y,
-                                                                         strides, pad, pad), "describing backward-weights")
-            try OneDNN.check(dnnl_convolution_backward_data_desc_init(&dd, dnnl_convolution_direct, &x, &w, &y, strides,
-                                                                      pad, pad), "describing backward-data")
+            try OneDNN.check(dnnl_convolution_backward_weights_desc_init(&wd, algorithm, &x, &w, nil, &y, strides, pad, pad),
+                             "describing backward-weights")
+            try OneDNN.check(dnnl_convolution_backward_data_desc_init(&dd, algorithm, &x, &w, &y, strides, pad, pad),
+                             "describing backward-data")
             let attr = try OneDNN.userScratchpad()
             defer { dnnl_primitive_attr_destroy(attr) }
             var fpd: dnnl_primitive_desc_t?, wpd: dnnl_primitive_desc_t?, dpd: dnnl_primitive_desc_t?
+            func destroy() { for pd in [fpd, wpd, dpd] { if let pd { dnnl_primitive_desc_destroy(pd) } } }
+            let statuses = [
+                dnnl_primitive_desc_create(&fpd, &fd, attr, conv.engine, nil),
+                fpd == nil ? dnnl_unimplemented : dnnl_primitive_desc_create(&wpd, &wd, attr, conv.engine, fpd),
+                fpd == nil ? dnnl_unimplemented : dnnl_primitive_desc_create(&dpd, &dd, attr, conv.engine, fpd),
+            ]
+            if statuses.contains(dnnl_unimplemented) {
+                destroy()
+                return nil
+            }
             do {
-                try OneDNN.check(dnnl_primitive_desc_create(&fpd, &fd, attr, conv.engine, nil), "choosing a forward convolution")
-                try OneDNN.check(dnnl_primitive_desc_create(&wpd, &wd, attr, conv.engine, fpd), "choosing backward-weights")
-                try OneDNN.check(dnnl_primitive_desc_create(&dpd, &dd, attr, conv.engine, fpd), "choosing backward-data")
+                for (status, what) in zip(statuses, ["choosing a forward convolution", "choosing backward-weights",
+                                                     "choosing backward-data"]) {
+                    try OneDNN.check(status, what)
+                }
             } catch {
-                for pd in [fpd, wpd, dpd] { if let pd { dnnl_primitive_desc_destroy(pd) } }
+                destroy()
                 throw error
             }
             return (fpd!, wpd!, dpd!)

@@ -63,14 +63,18 @@ public final class RunDirectory {
         guard let recorded = recordedDerived() else { return derived }
         var kept = derived
         if let core = recorded["blas_core_type"] as? String { kept.blasCoreType = core }
-        if let isa = recorded["onednn_isa"] as? String, derived.onednnISA != nil { kept.onednnISA = isa }
+        if let isa = recorded["onednn_isa"] as? String, derived.onednnISA != nil {
+            kept.onednnISA = isa
+            kept.onednnWinograd = recorded["onednn_winograd"] as? Bool ?? false
+        }
         return kept
     }
 
     /// Warnings when the run being resumed was made with other kernels than this process has:
     /// another OpenBLAS kernel family, or oneDNN on another instruction set (`onednnISA`: this
-    /// process's, nil when no convolution of the run is oneDNN's).
-    package func kernelWarnings(onednnISA: String?) -> [String] {
+    /// process's, nil when no convolution of the run is oneDNN's), or on the same one with and
+    /// without its Winograd kernels (`winograd`: this process's; a record without it was direct).
+    package func kernelWarnings(onednnISA: String?, winograd: Bool?) -> [String] {
         var warnings: [String] = []
         let derived = recordedDerived()
         if let recorded = derived?["blas_core_type"] as? String, recorded != BLAS.coreName {
@@ -78,6 +82,10 @@ public final class RunDirectory {
         }
         if let recorded = derived?["onednn_isa"] as? String, let onednnISA, recorded != onednnISA {
             warnings.append("this run started with oneDNN's convolutions on \(recorded) and resumes on \(onednnISA), whose kernels sum in another order: it continues deterministically but not bitwise as it would have (set DNNL_MAX_CPU_ISA=\(recorded) to match, where the CPU has it; ONEDNN_MAX_CPU_ISA, if set, comes first)")
+        } else if let recorded = derived?["onednn_isa"] as? String, onednnISA != nil, let winograd,
+                  (derived?["onednn_winograd"] as? Bool ?? false) != winograd {
+            let (then, now) = winograd ? ("direct", "Winograd") : ("Winograd", "direct")
+            warnings.append("this run started with oneDNN's \(then) stride-1 convolutions on \(recorded) and resumes with its \(now) ones, which round differently: it continues deterministically but not bitwise as it would have")
         }
         return warnings
     }
@@ -119,6 +127,10 @@ public struct DerivedConfig: Codable, Sendable {
     /// the run started with, when it has convolutions oneDNN computes, whose bits depend on it;
     /// nil otherwise.
     public var onednnISA: String?
+    /// Whether those stride-1 convolutions ran oneDNN's Winograd kernels
+    /// (`ConvBackend.onednnWinograd`); nil with `onednnISA` nil, and in runs recorded before
+    /// oneDNN's Winograd kernels were used, which ran its direct ones.
+    public var onednnWinograd: Bool?
 
     public init(normalization: Normalization, stepsPerEpoch: Int, peakLearningRate: Float, warmupEpochs: Int,
                 decayEpochs: [Int], parameters: Int, trainSamples: Int, testSamples: Int) {
@@ -136,6 +148,6 @@ public struct DerivedConfig: Codable, Sendable {
         case normalization, stepsPerEpoch = "steps_per_epoch", peakLearningRate = "peak_learning_rate"
         case warmupEpochs = "warmup_epochs"
         case decayEpochs = "decay_epochs", parameters, trainSamples = "train_samples", testSamples = "test_samples"
-        case blasCoreType = "blas_core_type", onednnISA = "onednn_isa"
+        case blasCoreType = "blas_core_type", onednnISA = "onednn_isa", onednnWinograd = "onednn_winograd"
     }
 }

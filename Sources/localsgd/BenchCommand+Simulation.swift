@@ -19,7 +19,7 @@ extension BenchCommand {
             return
         }
         if !json {
-            let convolutions: String = convBackend == .onednn ? "onednn (oneDNN on \(ConvBackend.onednnInstructionSet))" : convBackend.rawValue
+            let convolutions: String = convBackend == .onednn ? "onednn (\(ConvBackend.onednnKernels))" : convBackend.rawValue
             print("K workers of local SGD (H = \(localSteps)) simulated in one process by the trainer of `localsgd train` "
                   + "on synthetic 1×28×28 images: \(iterations) timed iterations after \(s[0].warmup) warm-up; "
                   + "each configuration in its own child process, peak RSS its VmHWM; OpenBLAS \(BLAS.coreName) kernels; "

@@ -101,7 +101,7 @@ struct BenchCommand: ParsableCommand {
                 if !json {
                     print("times per step: " + (cpuTime ? "process CPU time" : "wall-clock") + ", median over \(rounds) round(s); "
                           + "OpenBLAS \(BLAS.coreName) kernels; convolutions: \(convBackend.rawValue)"
-                          + (convBackend == .onednn ? " (oneDNN on \(ConvBackend.onednnInstructionSet))" : ""))
+                          + (convBackend == .onednn ? " (\(ConvBackend.onednnKernels))" : ""))
                     print(BenchRow.header(peer: peer != nil, layers: layers))
                 }
                 for kind in kinds { for b in batchList { for t in threadList {
@@ -205,6 +205,8 @@ struct BenchRow: Encodable {
         convBackend == ConvBackend.onednn.rawValue && ModelKind(rawValue: model)?.hasConvolutions == true
             ? ConvBackend.onednnInstructionSet : nil
     }
+    /// Whether those convolutions run oneDNN's Winograd kernels at stride 1 (with `onednnISA`).
+    var onednnWinograd: Bool? { onednnISA == nil ? nil : ConvBackend.onednnWinograd }
     var batch: Int
     var threads: Int
     var msPerStep: Double
@@ -225,7 +227,7 @@ struct BenchRow: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, convBackend = "conv_backend", onednnISA = "onednn_isa", batch, threads, msPerStep = "ms_per_step", samplesPerS = "samples_per_s", gflops
+        case model, convBackend = "conv_backend", onednnISA = "onednn_isa", onednnWinograd = "onednn_winograd", batch, threads, msPerStep = "ms_per_step", samplesPerS = "samples_per_s", gflops
         case sgemmGflops = "sgemm_gflops", pytorchMsPerStep = "pytorch_ms_per_step", speedup
         case layersGflops = "layers_gflops", layerTimings = "layer_timings", peakGflops = "peak_gflops", loadAverage = "load_average"
     }
@@ -235,6 +237,7 @@ struct BenchRow: Encodable {
         try c.encode(model, forKey: .model)
         try c.encode(convBackend, forKey: .convBackend)
         try c.encodeIfPresent(onednnISA, forKey: .onednnISA)
+        try c.encodeIfPresent(onednnWinograd, forKey: .onednnWinograd)
         try c.encode(batch, forKey: .batch)
         try c.encode(threads, forKey: .threads)
         try c.encode(msPerStep, forKey: .msPerStep)

@@ -27,6 +27,7 @@ extension CLITests {
         XCTAssertEqual(config["conv_backend"] as? String, "onednn")
         let derived = try XCTUnwrap(config["derived"] as? [String: Any])
         XCTAssertEqual(derived["onednn_isa"] as? String, ConvBackend.onednnInstructionSet)
+        XCTAssertEqual(derived["onednn_winograd"] as? Bool, ConvBackend.onednnWinograd)
 
         let ours = try run(args + ["--threads", "2", "--conv-backend", "blas", "--out", dir + "/blas"])
         XCTAssertEqual(ours.status, 0, ours.stderr)

@@ -155,6 +155,24 @@ final class OneDNNConvolutionTests: XCTestCase {
                       ConvBackend.onednnInstructionSet)
     }
 
+    /// Stride-1 convolutions run oneDNN's Winograd kernels where the process has them (and then
+    /// for all three passes), stride-2 ones its direct kernels; the test shapes above cover both.
+    func testWinogradRunsAtStrideOneWhereOneDNNHasIt() throws {
+        for (stride, n) in [(1, 5), (2, 5), (1, 1)] {
+            let conv = try oneDNNConv(16, 32, stride: stride, padding: 1, bias: false)
+            _ = pass(conv, LayerHarness(conv, seed: 31), x: randomTensor(Shape(16, n, 9, 9), seed: 32), dy: 33)
+            let names = conv.oneDNNImplementations.flatMap { $0.components(separatedBy: " / ") }
+            XCTAssertFalse(names.isEmpty)
+            let winograd = names.filter { $0.contains("wino") }.count
+            XCTAssertEqual(winograd, stride == 1 && ConvBackend.onednnWinograd ? names.count : 0,
+                           "stride \(stride), N \(n): \(names)")
+        }
+        if ConvBackend.onednnInstructionSet == "AVX512_CORE" {
+            XCTAssertTrue(ConvBackend.onednnWinograd, "oneDNN 2.6 has Winograd kernels on AVX512_CORE")
+            XCTAssertTrue(ConvBackend.onednnKernels.hasSuffix("Winograd at stride 1"), ConvBackend.onednnKernels)
+        }
+    }
+
     /// oneDNN takes the 3×3 convolutions with at least 16 input channels; 1-channel first
     /// layers, 1×1 shortcuts and other kernels stay ours; `.blas` keeps them all ours.
     func testWhichLayersOneDNNTakes() throws {

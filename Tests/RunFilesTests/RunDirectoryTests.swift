@@ -72,15 +72,26 @@ final class RunDirectoryTests: XCTestCase {
             try JSONSerialization.data(withJSONObject: ["seed": 1, "derived": derived]).write(to: URL(fileURLWithPath: dir + "/config.json"))
         }
         try record(["blas_core_type": BLAS.coreName, "onednn_isa": "AVX2"])
-        XCTAssertEqual(run.kernelWarnings(onednnISA: "AVX2"), [])
-        XCTAssertEqual(run.kernelWarnings(onednnISA: nil), [], "no convolution of oneDNN's now")
-        let other = run.kernelWarnings(onednnISA: "AVX512_CORE")
+        XCTAssertEqual(run.kernelWarnings(onednnISA: "AVX2", winograd: false), [])
+        XCTAssertEqual(run.kernelWarnings(onednnISA: nil, winograd: nil), [], "no convolution of oneDNN's now")
+        let other = run.kernelWarnings(onednnISA: "AVX512_CORE", winograd: true)
         XCTAssertEqual(other.count, 1)
         XCTAssertTrue(other[0].contains("started with oneDNN's convolutions on AVX2 and resumes on AVX512_CORE"), other[0])
         XCTAssertTrue(other[0].contains("set DNNL_MAX_CPU_ISA=AVX2 to match"), other[0])
 
+        // A record without onednn_winograd ran oneDNN's direct kernels.
+        try record(["blas_core_type": BLAS.coreName, "onednn_isa": "AVX512_CORE"])
+        XCTAssertEqual(run.kernelWarnings(onednnISA: "AVX512_CORE", winograd: false), [])
+        let winograd = run.kernelWarnings(onednnISA: "AVX512_CORE", winograd: true)
+        XCTAssertEqual(winograd.count, 1)
+        XCTAssertTrue(winograd.first?.contains("started with oneDNN's direct stride-1 convolutions on AVX512_CORE and resumes with its Winograd ones") == true,
+                      "\(winograd)")
+        try record(["blas_core_type": BLAS.coreName, "onednn_isa": "AVX512_CORE", "onednn_winograd": true])
+        XCTAssertEqual(run.kernelWarnings(onednnISA: "AVX512_CORE", winograd: true), [])
+        XCTAssertEqual(run.kernelWarnings(onednnISA: "AVX512_CORE", winograd: false).count, 1)
+
         try record(["blas_core_type": "Prescott"])
-        let blas = run.kernelWarnings(onednnISA: "AVX2")
+        let blas = run.kernelWarnings(onednnISA: "AVX2", winograd: false)
         XCTAssertEqual(blas.count, BLAS.coreName == "Prescott" ? 0 : 1, "an older run records no instruction set")
         if let warning = blas.first { XCTAssertTrue(warning.contains("set OPENBLAS_CORETYPE=Prescott to match"), warning) }
     }
@@ -95,14 +106,17 @@ final class RunDirectoryTests: XCTestCase {
                                 warmupEpochs: 0, decayEpochs: [], parameters: 1, trainSamples: 1, testSamples: 1)
         now.blasCoreType = "Haswell"
         now.onednnISA = "AVX512_CORE"
+        now.onednnWinograd = true
         XCTAssertEqual(run.keepingRecordedKernels(now).onednnISA, "AVX512_CORE", "nothing recorded yet")
+        XCTAssertEqual(run.keepingRecordedKernels(now).onednnWinograd, true)
         let otherCore = BLAS.coreName == "Haswell" ? "SkylakeX" : "Haswell"   // not this process's family
         try JSONSerialization.data(withJSONObject: ["derived": ["blas_core_type": otherCore, "onednn_isa": "AVX2"]])
             .write(to: URL(fileURLWithPath: dir + "/config.json"))
         let kept = run.keepingRecordedKernels(now)
         XCTAssertEqual(kept.blasCoreType, otherCore)
         XCTAssertEqual(kept.onednnISA, "AVX2")
-        XCTAssertEqual(run.kernelWarnings(onednnISA: now.onednnISA).count, 2)
+        XCTAssertEqual(kept.onednnWinograd, false, "a record without it ran direct kernels")
+        XCTAssertEqual(run.kernelWarnings(onednnISA: now.onednnISA, winograd: now.onednnWinograd).count, 2)
         now.onednnISA = nil
         XCTAssertNil(run.keepingRecordedKernels(now).onednnISA, "no convolution of oneDNN's in this run")
     }

@@ -83,14 +83,16 @@ public enum RunDriver {
         }
         try CheckpointAgreement.checkSameStart(trainer)
         let onednnISA = trainer.network.usesOneDNN ? ConvBackend.onednnInstructionSet : nil
-        let kernels = "OpenBLAS \(BLAS.coreName)" + (onednnISA.map { ", oneDNN \($0)" } ?? "")
+        let onednnWinograd = onednnISA == nil ? nil : ConvBackend.onednnWinograd
+        let kernels = "OpenBLAS \(BLAS.coreName)" + (onednnISA == nil ? "" : ", \(ConvBackend.onednnKernels)")
         if let warning = try CheckpointAgreement.kernelWarning(kernels, comm), writes { events?(.warning(warning)) }
         if let directory {
             if resume, writes {
-                for warning in directory.kernelWarnings(onednnISA: onednnISA) { events?(.warning(warning)) }
+                for warning in directory.kernelWarnings(onednnISA: onednnISA, winograd: onednnWinograd) { events?(.warning(warning)) }
             }
             var derived = trainer.setup.derivedConfig(parameters: trainer.network.layout.count)
             derived.onednnISA = onednnISA
+            derived.onednnWinograd = onednnWinograd
             if resume { derived = directory.keepingRecordedKernels(derived) }
             try directory.writeConfig(config, derived: derived)
             if let vocabulary = TextVocabulary(data.train) { try directory.writeVocabulary(vocabulary) }

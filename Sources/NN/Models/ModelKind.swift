@@ -51,6 +51,16 @@ public enum ConvBackend: String, Codable, CaseIterable, Sendable {
     /// The instruction set oneDNN's kernels run on in this process, as `DNNL_MAX_CPU_ISA` names it
     /// ("AVX512_CORE", "AVX2", …): the CPU's best unless that variable caps it.
     public static var onednnInstructionSet: String { OneDNN.instructionSet }
+
+    /// Whether oneDNN's stride-1 convolutions run its Winograd F(4×4, 3×3) kernels in this process
+    /// (AVX512_CORE machines) rather than its direct ones; recorded in config.json beside the
+    /// instruction set, since the two round differently.
+    public static var onednnWinograd: Bool { OneDNN.hasWinograd }
+
+    /// oneDNN's kernels in words, for headers: "oneDNN on AVX512_CORE, Winograd at stride 1".
+    public static var onednnKernels: String {
+        "oneDNN on \(onednnInstructionSet)" + (onednnWinograd ? ", Winograd at stride 1" : "")
+    }
 }
 
 /// What to build: model, input geometry and classes. A GPT takes channels 1, height 1, width T
