@@ -2,20 +2,20 @@
 # Time to a test accuracy on Fashion-MNIST: `localsgd train` against PyTorch (pytorch_train.py)
 # with the same model, recipe and threads, run one after the other on the same machine.
 #
-#   Benchmarks/time_to_accuracy.sh PYTHON [--model cnn] [--target 0.91] [--epochs 3] [--batch 128] [--threads 2]
+#   Benchmarks/time_to_accuracy.sh PYTHON [--model cnn] [--target 0.91] [--epochs 3] [--batch 128] [--threads 2] [--seed 1]
 #
 # Prints each side's accuracy and cumulative seconds (training + evaluation) per epoch, the time
 # at which each first reaches the target, and ours / PyTorch's. Needs a release build
 # (swift build -c release) and torch in PYTHON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python=${1:?usage: Benchmarks/time_to_accuracy.sh PYTHON [--model M] [--target A] [--epochs E] [--batch B] [--threads T]}
+python=${1:?usage: Benchmarks/time_to_accuracy.sh PYTHON [--model M] [--target A] [--epochs E] [--batch B] [--threads T] [--seed S]}
 shift
-model=cnn target=0.91 epochs=3 batch=128 threads=2
+model=cnn target=0.91 epochs=3 batch=128 threads=2 seed=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --model) model=$2 ;; --target) target=$2 ;; --epochs) epochs=$2 ;;
-        --batch) batch=$2 ;; --threads) threads=$2 ;;
+        --batch) batch=$2 ;; --threads) threads=$2 ;; --seed) seed=$2 ;;
         *) echo "time_to_accuracy.sh: unknown flag $1" >&2; exit 2 ;;
     esac
     shift 2
@@ -24,10 +24,10 @@ done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-.build/release/localsgd train --model "$model" --epochs "$epochs" --batch-size "$batch" --threads "$threads" \
+.build/release/localsgd train --model "$model" --epochs "$epochs" --batch-size "$batch" --threads "$threads" --seed "$seed" \
     --quiet --out "$out/ours" > /dev/null
 "$python" Benchmarks/pytorch_train.py --model "$model" --epochs "$epochs" --batch "$batch" \
-    --threads "$threads" > "$out/torch.jsonl"
+    --threads "$threads" --seed "$seed" > "$out/torch.jsonl"
 echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$out/ours/metrics.jsonl" "$out/torch.jsonl" "$target" "$model" "$batch" "$threads" <<'PY'
 import json, sys

@@ -19,7 +19,8 @@ public enum BLAS {
     }
 
     /// dst[j·dstStride + i] = src[i·srcStride + j] for i in 0..<rows, j in 0..<cols (OpenBLAS's
-    /// `somatcopy`, 3–4× faster here than `Vector.transpose` on a few rows of many columns).
+    /// `somatcopy`: 2.8–4.6× faster here than a loop over 8×8 tiles, on Flatten's and Conv2d's
+    /// shapes, many rows of few columns and few rows of many alike).
     @inline(__always)
     public static func transpose(_ src: UnsafePointer<Float>, rows: Int, cols: Int, srcStride: Int,
                                  into dst: UnsafeMutablePointer<Float>, dstStride: Int) {

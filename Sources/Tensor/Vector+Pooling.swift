@@ -66,24 +66,3 @@ extension Vector {
         }
     }
 }
-
-extension Vector {
-    /// dst[j·dstStride + i] = src[i·srcStride + j] for i in 0..<rows, j in 0..<cols, in 8×8
-    /// tiles (a plain loop writes with a stride of `dstStride` floats and misses the cache).
-    public static func transpose(_ src: UnsafePointer<Float>, rows: Int, cols: Int, srcStride: Int,
-                                 into dst: UnsafeMutablePointer<Float>, dstStride: Int) {
-        var i0 = 0
-        while i0 < rows {
-            let i1 = min(rows, i0 + 8)
-            var j0 = 0
-            while j0 < cols {
-                let j1 = min(cols, j0 + 8)
-                for j in j0..<j1 {
-                    for i in i0..<i1 { dst[j * dstStride + i] = src[i * srcStride + j] }
-                }
-                j0 = j1
-            }
-            i0 = i1
-        }
-    }
-}

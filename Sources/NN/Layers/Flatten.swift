@@ -1,7 +1,7 @@
 import Tensor
 
 /// [C, N, H, W] → [C·H·W, N], features in PyTorch's `flatten(1)` order (c, h, w): per channel,
-/// a transpose of [N, H·W] into [H·W, N], split over the features across the threads.
+/// a transpose of [N, H·W] into [H·W, N] (`BLAS.transpose`), split over the features across the threads.
 public final class Flatten: Layer {
     public var needsInputGradient = true
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
@@ -46,10 +46,10 @@ public final class Flatten: Layer {
             let c = f / hw, p = f - c * hw, count = min(hw - p, features.upperBound - f)
             let images = c * n * hw + p, flat = (c * hw + p) * n  // x[c, 0, p] and out[f, 0]
             if let dy {
-                Vector.transpose(dy.pointer + flat, rows: count, cols: n, srcStride: n,
+                BLAS.transpose(dy.pointer + flat, rows: count, cols: n, srcStride: n,
                                  into: inputGradient.pointer + images, dstStride: hw)
             } else {
-                Vector.transpose(input.pointer + images, rows: n, cols: count, srcStride: hw,
+                BLAS.transpose(input.pointer + images, rows: n, cols: count, srcStride: hw,
                                  into: output.pointer + flat, dstStride: n)
             }
             f += count
