@@ -54,28 +54,32 @@ struct Split {
 
 /// An element-wise kernel over a tensor, split over the context's lanes; one per layer.
 final class Elementwise {
-    enum Kernel { case relu, reluBackward, add, addReLU }
+    enum Kernel { case relu, reluBackward, add, addReLU, addReLUGradient }
     private struct Call {
-        let kernel: Kernel, a: UnsafePointer<Float>, b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+        let kernel: Kernel, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafePointer<Float>
+        let out: UnsafeMutablePointer<Float>
         let split: Split
     }
     private let parts = Parts<Call> { call, part, _ in Elementwise.apply(call, call.split.range(part)) }
 
     /// relu: out = max(a, 0); reluBackward: out = a where b > 0; add: out = a + b; addReLU:
-    /// out = max(a + b, 0). `b` is ignored by relu.
+    /// out = max(a + b, 0); addReLUGradient: out = a + (b where c > 0). `b` is ignored by relu,
+    /// `c` by all but addReLUGradient.
     func run(_ kernel: Kernel, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>? = nil,
-             into out: UnsafeMutablePointer<Float>, count: Int, _ context: StepContext) {
+             _ c: UnsafePointer<Float>? = nil, into out: UnsafeMutablePointer<Float>, count: Int,
+             _ context: StepContext) {
         let split = Split(count)
-        parts.run(split.parts, Call(kernel: kernel, a: a, b: b ?? a, out: out, split: split), context)
+        parts.run(split.parts, Call(kernel: kernel, a: a, b: b ?? a, c: c ?? a, out: out, split: split), context)
     }
 
     private static func apply(_ call: Call, _ r: Range<Int>) {
-        let a = call.a, b = call.b, out = call.out, i = r.lowerBound, n = r.count
+        let a = call.a, b = call.b, c = call.c, out = call.out, i = r.lowerBound, n = r.count
         switch call.kernel {
         case .relu: Vector.relu(a + i, into: out + i, count: n)
         case .reluBackward: Vector.reluBackward(a + i, output: b + i, into: out + i, count: n)
         case .add: Vector.add(a + i, b + i, into: out + i, count: n)
         case .addReLU: Vector.addReLU(a + i, b + i, into: out + i, count: n)
+        case .addReLUGradient: Vector.addReLUGradient(a + i, b + i, output: c + i, into: out + i, count: n)
         }
     }
 }

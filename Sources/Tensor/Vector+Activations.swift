@@ -62,6 +62,29 @@ extension Vector {
         }
     }
 
+    /// y[i] = max(x[i]·scale + shift + r[i], 0): an affine map, a residual added, ReLU, in one
+    /// pass; the same roundings as `affine` then `addReLU`. y may be x or r.
+    public static func affineAddReLU(_ x: UnsafePointer<Float>, scale: Float, shift: Float, residual r: UnsafePointer<Float>,
+                                     into y: UnsafeMutablePointer<Float>, count n: Int) {
+        let s = Lanes(repeating: scale), t = Lanes(repeating: shift)
+        var i = 0
+        while i + 16 <= n { store(positivePart(load(x + i) * s + t + load(r + i)), y + i); i += 16 }
+        while i < n { y[i] = max(x[i] * scale + shift + r[i], 0); i += 1 }
+    }
+
+    /// out[i] = a[i] + (y[i] > 0 ? dy[i] : 0): a sum with a ReLU's gradient (`reluBackward` then
+    /// `add`, in one pass). out may be a.
+    public static func addReLUGradient(_ a: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                                       into out: UnsafeMutablePointer<Float>, count n: Int) {
+        let zero = Lanes(repeating: 0)
+        var i = 0
+        while i + 16 <= n {
+            store(load(a + i) + zero.replacing(with: load(dy + i), where: load(y + i) .> zero), out + i)
+            i += 16
+        }
+        while i < n { out[i] = a[i] + (y[i] > 0 ? dy[i] : 0); i += 1 }
+    }
+
     /// Σ (x[i] − mean)²
     public static func squaredDeviations(_ x: UnsafePointer<Float>, from mean: Float, count n: Int) -> Float {
         var a0 = Lanes(), a1 = Lanes()

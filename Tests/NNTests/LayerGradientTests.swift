@@ -147,6 +147,49 @@ final class LayerGradientTests: XCTestCase {
         checkLayerGradients(block(2, 4, 2, .projection(projection)), input: Shape(2, 3, 4, 4), epsilon: 1e-3,
                             relative: tolerance.0, absolute: tolerance.1)
     }
+
+    /// A block whose body ends with a BatchNorm without ReLU adds the shortcut and applies the
+    /// ReLU inside that BatchNorm's pass (and its gradient in one pass): bitwise the output, input
+    /// gradient and parameter gradients of the body, shortcut, add, ReLU and their backward run
+    /// one after the other, on odd sizes (the SIMD loops' tails), identity and projection, 1 and 3 threads.
+    func testFusedBlockEndGivesTheBitsOfSeparatePasses() {
+        for (cin, cout, stride, threads) in [(3, 3, 1, 1), (3, 5, 2, 1), (3, 3, 1, 3), (2, 4, 2, 3)] {
+            let body = Sequential([
+                ("conv1", Conv2d(cin, cout, kernel: 3, stride: stride, padding: 1, bias: false)),
+                ("bn1", BatchNorm(cout, relu: true)),
+                ("conv2", Conv2d(cout, cout, kernel: 3, padding: 1, bias: false)), ("bn2", BatchNorm(cout)),
+            ])
+            let projection = Sequential([("0", Conv2d(cin, cout, kernel: 1, stride: stride, bias: false)),
+                                         ("1", BatchNorm(cout))])
+            let block = ResidualBlock(body: body, shortcut: cin == cout && stride == 1 ? .identity : .projection(projection))
+            let harness = LayerHarness(block, seed: 41)
+            let x = randomTensor(Shape(cin, 3, 7, 5), seed: 42)
+            let context = StepContext.testing(threads: threads)
+            let r = harness.replica.view
+            let dy = randomTensor(block.outputShape(for: x.shape), seed: 43)
+
+            harness.replica.gradients.zero()
+            let y = block.forward(x, r, context).array
+            let dx = block.backward(dy, r, context).array
+            let grads = harness.replica.gradients.array
+
+            harness.replica.gradients.zero()
+            let a = body.forward(x, r, context).array
+            let s = cin == cout && stride == 1 ? x.array : projection.forward(x, r, context).array
+            let expectedY = zip(a, s).map { max($0 + $1, 0) }
+            let masked = Tensor(dy.shape, values: zip(dy.array, expectedY).map { $1 > 0 ? $0 : 0 })
+            let dBody = body.backward(masked, r, context).array
+            let dShortcut = cin == cout && stride == 1 ? masked.array : projection.backward(masked, r, context).array
+            let name = "\(cin)→\(cout) stride \(stride), \(threads) threads"
+            func differing(_ a: [Float], _ b: [Float]) -> Int {
+                a.count == b.count ? zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count : max(a.count, b.count)
+            }
+            XCTAssertEqual(differing(y, expectedY), 0, "output, \(name)")
+            XCTAssertEqual(differing(dx, zip(dBody, dShortcut).map { $0 + $1 }), 0, "input gradient, \(name)")
+            XCTAssertEqual(differing(grads, harness.replica.gradients.array), 0, "parameter gradients, \(name)")
+            XCTAssertTrue(y.contains(0) && y.contains { $0 > 0 }, "\(name): the ReLU masks some outputs and not others")
+        }
+    }
 }
 
 /// The chunked im2col paths against one chunk per batch, and their gradients when chunks split images.

@@ -6,7 +6,8 @@ import Tensor
 /// `momentum` (PyTorch semantics: new = (1 − m)·old + m·batch, unbiased batch variance);
 /// evaluation uses the running statistics. Parameters `weight` (γ) and `bias` (β); state
 /// `running_mean` and `running_var`, as PyTorch's `nn.BatchNorm2d`. With `relu`, the layer is
-/// BatchNorm followed by ReLU in one pass (and its backward masks by the output in one pass).
+/// BatchNorm followed by ReLU in one pass (and its backward masks by the output in one pass);
+/// `forward(_:addingReLU:_:_:)` also adds a residual before the ReLU (the end of a residual block).
 public final class BatchNorm: Layer {
     public let channels: Int
     public let epsilon: Float
@@ -19,10 +20,12 @@ public final class BatchNorm: Layer {
     private var weightOffset = 0, biasOffset = 0, meanOffset = 0, varianceOffset = 0
     private let output = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
+    /// The last forward added a residual and applied ReLU, so backward masks dy by the output.
+    private var addedResidual = false
     /// Per channel: batch mean and 1/sqrt(var + ε) of the last forward.
     private let savedMean: FloatBuffer, savedInverseStd: FloatBuffer
     /// A call's arguments, for the per-channel loops (each channel's sums stay on one lane).
-    private struct Call { let r: ReplicaView, dy: Tensor?, training: Bool }
+    private struct Call { let r: ReplicaView, dy: Tensor?, training: Bool; var residual: UnsafePointer<Float>? = nil }
     private lazy var forwardChannels = Parts<Call> { [unowned self] call, c, _ in self.forward(channel: c, call) }
     private lazy var backwardChannels = Parts<Call> { [unowned self] call, c, _ in self.backward(channel: c, call) }
 
@@ -56,7 +59,21 @@ public final class BatchNorm: Layer {
     public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         input = x
         output.reshape(x.shape)
+        addedResidual = false
         forwardChannels.run(channels, Call(r: r, dy: nil, training: context.isTraining), context)
+        return output
+    }
+
+    /// y = max(BN(x) + residual, 0) in one pass (`residual` of x's shape), for a layer built
+    /// without `relu`: the end of a residual block (`ResidualBlock`), bitwise what BatchNorm then
+    /// `Vector.addReLU` give. Its backward returns dL/dx of the normalisation with dy masked by
+    /// y > 0; the residual's own gradient (that masked dy) is the caller's to form.
+    public func forward(_ x: Tensor, addingReLU residual: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
+        precondition(!relu && residual.shape == x.shape, "a residual of \(x.shape) into a BatchNorm without ReLU")
+        input = x
+        output.reshape(x.shape)
+        addedResidual = true
+        forwardChannels.run(channels, Call(r: r, dy: nil, training: context.isTraining, residual: residual.pointer), context)
         return output
     }
 
@@ -80,8 +97,12 @@ public final class BatchNorm: Layer {
         }
         savedMean[c] = mean
         savedInverseStd[c] = inverseStd
-        let scale = gamma[c] * inverseStd
-        Vector.affine(x, scale: scale, shift: beta[c] - mean * scale, relu: relu, into: output.pointer + c * m, count: m)
+        let scale = gamma[c] * inverseStd, shift = beta[c] - mean * scale
+        if let residual = call.residual {
+            Vector.affineAddReLU(x, scale: scale, shift: shift, residual: residual + c * m, into: output.pointer + c * m, count: m)
+        } else {
+            Vector.affine(x, scale: scale, shift: shift, relu: relu, into: output.pointer + c * m, count: m)
+        }
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
@@ -95,8 +116,8 @@ public final class BatchNorm: Layer {
         let gamma = r.parameters + weightOffset
         let dGamma = r.gradients + weightOffset, dBeta = r.gradients + biasOffset
         let x = input.pointer + c * m, g = call.dy!.pointer + c * m
-        // With the fused ReLU, the gradient reaching the normalisation is dy where the output is positive.
-        let mask: UnsafePointer<Float>? = relu ? UnsafePointer(output.pointer + c * m) : nil
+        // With the fused ReLU (or residual and ReLU), the gradient reaching the normalisation is dy where the output is positive.
+        let mask: UnsafePointer<Float>? = relu || addedResidual ? UnsafePointer(output.pointer + c * m) : nil
         let mean = savedMean[c], inverseStd = savedInverseStd[c]
         let (sumDy, sumDyX) = Vector.gradientSums(g, reluOutput: mask, x, count: m)
         // Σ dy·x̂ = (Σ dy·x − mean·Σ dy)·invstd

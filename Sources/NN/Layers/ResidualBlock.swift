@@ -13,17 +13,33 @@ public enum Shortcut {
 
 /// y = relu(body(x) + shortcut(x)): the basic block (two 3×3 convolutions) and the bottleneck
 /// block (1×1, 3×3, 1×1) of He et al. (2016), depending on `body`.
+///
+/// When the body ends with a BatchNorm without ReLU and the shortcut is x or a projection, that
+/// BatchNorm adds the shortcut and applies the ReLU in its own pass over the output
+/// (`BatchNorm.forward(_:addingReLU:_:_:)`), and backward adds the ReLU's gradient to the body's
+/// in one pass: the same bits as the separate passes, one or two passes fewer.
 public final class ResidualBlock: Layer {
     public let body: Sequential
     public let shortcut: Shortcut
+    /// The body's last layer, when it ends the block as above.
+    private let fusedNorm: BatchNorm?
     private let output = Tensor(Shape(0, 0)), sumGradient = Tensor(Shape(0, 0)), inputGradient = Tensor(Shape(0, 0))
     private var input = Tensor(Shape(0, 0))
+    /// y of the last forward: `output`, or the fused BatchNorm's output.
+    private var blockOutput = Tensor(Shape(0, 0))
     private var needsGradient = true
     private let elementwise = Elementwise()
 
     public init(body: Sequential, shortcut: Shortcut) {
         self.body = body
         self.shortcut = shortcut
+        if case .zeroPad = shortcut {
+            fusedNorm = nil
+        } else if let norm = body.children.last?.layer as? BatchNorm, !norm.relu {
+            fusedNorm = norm
+        } else {
+            fusedNorm = nil
+        }
     }
 
     public var needsInputGradient: Bool {
@@ -52,6 +68,15 @@ public final class ResidualBlock: Layer {
 
     public func forward(_ x: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
         input = x
+        if let norm = fusedNorm {
+            var a = x
+            for child in body.children.dropLast() { a = child.layer.forward(a, r, context) }
+            var s = x
+            if case .projection(let p) = shortcut { s = p.forward(x, r, context) }
+            blockOutput = norm.forward(a, addingReLU: s, r, context)
+            return blockOutput
+        }
+        blockOutput = output
         let a = body.forward(x, r, context)
         output.reshape(a.shape)
         let y = output.pointer, count = a.count
@@ -91,6 +116,7 @@ public final class ResidualBlock: Layer {
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
+        if fusedNorm != nil { return fusedBackward(dy, r, context) }
         sumGradient.reshape(dy.shape)
         elementwise.run(.reluBackward, dy.pointer, output.pointer, into: sumGradient.pointer, count: dy.count,
                         context)
@@ -116,6 +142,29 @@ public final class ResidualBlock: Layer {
                     }
                 }
             }
+        }
+        return inputGradient
+    }
+
+    /// Backward of the fused forward: the BatchNorm masks dy by y itself; the shortcut's
+    /// gradient, dy masked, is formed for a projection, and added to the body's for x itself.
+    private func fusedBackward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
+        var dBody = dy
+        for child in body.children.reversed() { dBody = child.layer.backward(dBody, r, context) }
+        var dShortcut: Tensor? = nil
+        if case .projection(let p) = shortcut {
+            sumGradient.reshape(dy.shape)
+            elementwise.run(.reluBackward, dy.pointer, blockOutput.pointer, into: sumGradient.pointer, count: dy.count,
+                            context)
+            dShortcut = p.backward(sumGradient, r, context)
+        }
+        guard needsGradient else { return inputGradient }
+        inputGradient.reshape(input.shape)
+        if let dShortcut {
+            elementwise.run(.add, dBody.pointer, dShortcut.pointer, into: inputGradient.pointer, count: input.count, context)
+        } else {
+            elementwise.run(.addReLUGradient, dBody.pointer, dy.pointer, blockOutput.pointer, into: inputGradient.pointer,
+                            count: input.count, context)
         }
         return inputGradient
     }
