@@ -150,6 +150,9 @@ final class DNNLMemory {
 
     var bytes: Int { OneDNN.bytes(descriptor) }
 
+    /// The buffer the memory is bound to (`bind`, or its own); only read after a bind.
+    var pointer: UnsafeMutableRawPointer { bound! }
+
     /// Points the memory at `pointer` (which must hold `bytes`; oneDNN writes it only where the
     /// memory is an output).
     @inline(__always)

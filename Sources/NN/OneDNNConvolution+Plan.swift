@@ -67,6 +67,8 @@ extension OneDNNConvolution {
         let forwardWeightMemory: DNNLMemory, backwardWeightMemory: DNNLMemory
         let bias: DNNLMemory?
         let layout: ScratchLayout
+        /// Images of the whole batch (our tensors' N), for the copies of `ChannelBlocks`.
+        let batch: Int
 
         var implementation: String {
             [forward, weightGradient, inputGradient].map(\.implementation).joined(separator: " / ")
@@ -75,6 +77,7 @@ extension OneDNNConvolution {
         init(_ conv: OneDNNConvolution, _ xs: Shape, images n: Int, weights: DNNLMemory, bias: DNNLMemory?) throws {
             engine = conv.engine
             self.bias = bias
+            batch = xs.n
             plainWeights = weights.descriptor
             let (oh, ow) = conv.geometry.outputSize(xs.h, xs.w), cin = conv.inChannels, cout = conv.outChannels
             xView = try OneDNN.descriptor([n, cin, xs.h, xs.w], strides: [xs.h * xs.w, xs.n * xs.h * xs.w, xs.w, 1])
@@ -207,11 +210,11 @@ extension OneDNNConvolution {
         let partial: DNNLMemory
         let scratchpads: [DNNLMemory]
         /// x in, convolution, y out.
-        let forward: [DNNLOp]
+        let forward: [GroupOp]
         /// (x in,) dy in, backward-weights, dW out.
-        let weightGradient: [DNNLOp]
+        let weightGradient: [GroupOp]
         /// (dy in,) backward-data, dx out.
-        let inputGradient: [DNNLOp]
+        let inputGradient: [GroupOp]
 
         init(_ k: Kernels, images: Range<Int>, keptOffset: Int) throws {
             kernels = k
@@ -220,9 +223,8 @@ extension OneDNNConvolution {
             let e = k.engine
             stream = try DNNLStream(engine: e)
             func memory(_ md: dnnl_memory_desc_t) throws -> DNNLMemory { try DNNLMemory(md, engine: e, owned: false) }
-            x = try memory(k.xView)
-            y = try memory(k.yView)
-            dx = try memory(k.xView)
+            let ours = (x: try memory(k.xView), y: try memory(k.yView), dx: try memory(k.xView))
+            (x, y, dx) = ours
             blockedX = try memory(k.src)
             blockedY = try memory(k.dst)
             weightX = k.inWeightX == nil ? nil : try memory(k.weightSrc)
@@ -237,23 +239,37 @@ extension OneDNNConvolution {
                 if let pad { scratchpads.append(pad) }
                 return DNNLOp(p, args, scratchpad: pad)
             }
+            func run(_ p: DNNLPrimitive, _ args: [(Int32, DNNLMemory)]) throws -> GroupOp { .primitive(try op(p, args)) }
+            /// A reorder between our tensor and a blocked one: our copy where the layout is
+            /// channel-blocked (`ChannelBlocks`), else oneDNN's.
+            func reorder(_ p: DNNLPrimitive, from: DNNLMemory, to: DNNLMemory) throws -> GroupOp {
+                if OneDNNConvolution.copiesChannelBlocks {
+                    if from === ours.x || from === ours.y, let blocks = ChannelBlocks(to.descriptor, batch: k.batch) {
+                        return .toBlocked(blocks, from: from, to: to)
+                    }
+                    if to === ours.y || to === ours.dx, let blocks = ChannelBlocks(from.descriptor, batch: k.batch) {
+                        return .fromBlocked(blocks, from: from, to: to)
+                    }
+                }
+                return try run(p, [(DNNL_ARG_FROM, from), (DNNL_ARG_TO, to)])
+            }
             var forwardArgs = [(DNNL_ARG_SRC, blockedX), (DNNL_ARG_WEIGHTS, k.forwardWeightMemory), (DNNL_ARG_DST, blockedY)]
             if let bias = k.bias { forwardArgs.append((DNNL_ARG_BIAS, bias)) }
-            forward = [try op(k.inX, [(DNNL_ARG_FROM, x), (DNNL_ARG_TO, blockedX)]), try op(k.forward, forwardArgs),
-                       try op(k.outY, [(DNNL_ARG_FROM, blockedY), (DNNL_ARG_TO, y)])]
-            var weightOps: [DNNLOp] = [], dataOps: [DNNLOp] = []
-            if let reorder = k.inWeightX, let weightX { weightOps.append(try op(reorder, [(DNNL_ARG_FROM, x), (DNNL_ARG_TO, weightX)])) }
+            forward = [try reorder(k.inX, from: x, to: blockedX), try run(k.forward, forwardArgs),
+                       try reorder(k.outY, from: blockedY, to: y)]
+            var weightOps: [GroupOp] = [], dataOps: [GroupOp] = []
+            if let p = k.inWeightX, let weightX { weightOps.append(try reorder(p, from: x, to: weightX)) }
             weightOps += [
-                try op(k.inWeightDy, [(DNNL_ARG_FROM, y), (DNNL_ARG_TO, weightDy)]),
-                try op(k.weightGradient, [(DNNL_ARG_SRC, weightX ?? blockedX), (DNNL_ARG_DIFF_DST, weightDy),
-                                          (DNNL_ARG_DIFF_WEIGHTS, blockedDW)]),
-                try op(k.outDW, [(DNNL_ARG_FROM, blockedDW), (DNNL_ARG_TO, partial)]),
+                try reorder(k.inWeightDy, from: y, to: weightDy),
+                try run(k.weightGradient, [(DNNL_ARG_SRC, weightX ?? blockedX), (DNNL_ARG_DIFF_DST, weightDy),
+                                           (DNNL_ARG_DIFF_WEIGHTS, blockedDW)]),
+                try run(k.outDW, [(DNNL_ARG_FROM, blockedDW), (DNNL_ARG_TO, partial)]),
             ]
-            if let reorder = k.inDataDy, let dataDy { dataOps.append(try op(reorder, [(DNNL_ARG_FROM, y), (DNNL_ARG_TO, dataDy)])) }
+            if let p = k.inDataDy, let dataDy { dataOps.append(try reorder(p, from: y, to: dataDy)) }
             dataOps += [
-                try op(k.inputGradient, [(DNNL_ARG_DIFF_DST, dataDy ?? weightDy), (DNNL_ARG_WEIGHTS, k.backwardWeightMemory),
-                                         (DNNL_ARG_DIFF_SRC, blockedDx)]),
-                try op(k.outDx, [(DNNL_ARG_FROM, blockedDx), (DNNL_ARG_TO, dx)]),
+                try run(k.inputGradient, [(DNNL_ARG_DIFF_DST, dataDy ?? weightDy), (DNNL_ARG_WEIGHTS, k.backwardWeightMemory),
+                                          (DNNL_ARG_DIFF_SRC, blockedDx)]),
+                try reorder(k.outDx, from: blockedDx, to: dx),
             ]
             weightGradient = weightOps
             inputGradient = dataOps

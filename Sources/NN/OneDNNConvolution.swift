@@ -26,6 +26,11 @@ final class OneDNNConvolution {
         geometry.kernelH == 3 && geometry.kernelW == 3 && inChannels >= 16 && (geometry.stride == 1 || geometry.stride == 2)
     }
 
+    /// Our copies (`ChannelBlocks`) in place of oneDNN's reorders of activations into and out of
+    /// the channel-blocked layouts; off, oneDNN's reorders (the same bits: tests compare them).
+    /// Read when a shape's primitives are made.
+    nonisolated(unsafe) static var copiesChannelBlocks = true
+
     let inChannels: Int, outChannels: Int, geometry: ConvGeometry, hasBias: Bool
     let engine: dnnl_engine_t
     /// The calling thread's stream (the weights' reorders, before the groups start).

@@ -1,3 +1,4 @@
+import CDNNL
 import Tensor
 import XCTest
 @testable import NN
@@ -120,6 +121,40 @@ final class OneDNNConvolutionTests: XCTestCase {
                                "\(cin)→\(cout) s\(s) N\(n): 1 thread against \(threads)")
             }
         }
+    }
+
+    /// Our copies into and out of oneDNN's channel-blocked layouts give the bits of oneDNN's own
+    /// reorders: output, input gradient and parameter gradients, on every test shape (channel
+    /// counts off the blocks of 8 and 16 included, whose padding the copies zero).
+    func testOurChannelBlockCopiesGiveTheBitsOfOneDNNsReorders() throws {
+        defer { OneDNNConvolution.copiesChannelBlocks = true }
+        for (cin, cout, s, p, n, h, w) in Self.shapes {
+            let x = randomTensor(Shape(cin, n, h, w), seed: 51)
+            func run(copies: Bool) throws -> [Float] {
+                OneDNNConvolution.copiesChannelBlocks = copies
+                let conv = try oneDNNConv(cin, cout, stride: s, padding: p, bias: true)
+                let r = pass(conv, LayerHarness(conv, seed: 52), x: x, dy: 53, threads: 2)
+                return r.y + r.dx + r.grads
+            }
+            let ours = try run(copies: true), theirs = try run(copies: false)
+            XCTAssertEqual(zip(ours, theirs).filter { $0.bitPattern != $1.bitPattern }.count, 0,
+                           "\(cin)→\(cout) s\(s) N\(n) \(h)×\(w)")
+        }
+    }
+
+    /// The layouts our copies take: nChw16c and nChw8c with channels padded to the block; not
+    /// plain layouts or other blockings, which oneDNN's reorders keep.
+    func testChannelBlocksRecognisesOnlyChannelBlockedLayouts() throws {
+        func md(_ tag: dnnl_format_tag_t, _ dims: [Int] = [3, 17, 5, 4]) throws -> dnnl_memory_desc_t {
+            try OneDNN.descriptor(dims, tag)
+        }
+        let sixteen = try XCTUnwrap(ChannelBlocks(try md(dnnl_aBcd16b), batch: 7))
+        XCTAssertEqual([sixteen.images, sixteen.channels, sixteen.block, sixteen.plane, sixteen.channelStride], [3, 17, 16, 20, 140])
+        XCTAssertEqual(ChannelBlocks(try md(dnnl_aBcd8b), batch: 3)?.block, 8)
+        XCTAssertNil(ChannelBlocks(try md(dnnl_abcd), batch: 3))
+        XCTAssertNil(ChannelBlocks(try md(dnnl_aBcd4b), batch: 3))
+        XCTAssertNil(ChannelBlocks(try md(dnnl_ABcd16b16a), batch: 3))
+        XCTAssertNil(ChannelBlocks(try OneDNN.descriptor([3, 17, 5, 4], strides: [20, 60, 4, 1]), batch: 3))
     }
 
     /// One layer through training steps of two batch sizes and evaluations of a third: each
