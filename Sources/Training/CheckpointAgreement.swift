@@ -111,7 +111,8 @@ extension CheckpointAgreement {
     /// A warning naming every process's kernels when they differ (`kernels`: this process's,
     /// e.g. "OpenBLAS Cooperlake, oneDNN on AVX512_CORE, Winograd at stride 1"), nil when all
     /// agree. Hosts with other CPUs pick other kernel families, which round differently: such a
-    /// run is deterministic, but not bitwise the in-process run of the same settings. A collective, as `checkSameStart`.
+    /// run is deterministic, but not bitwise the in-process run of the same settings. A
+    /// collective, as `checkSameStart`.
     package static func kernelWarning(_ kernels: String, _ comm: Communicator) throws -> String? {
         guard comm.processCount > 1 else { return nil }
         let all = try gatherVariable(Array(kernels.utf8.prefix(200)).map(Int.init), comm)
