@@ -121,13 +121,14 @@ extension OneDNNConvolution {
         }
 
         /// The three convolutions' descriptors for a group of `n` images, every format left to
-        /// oneDNN (the backward ones hinted by the forward's); the caller destroys them. A stride-1
-        /// convolution takes oneDNN's Winograd F(4×4, 3×3) kernels where oneDNN has them for the
-        /// shape (AVX-512 machines; Lavin & Gray 2016), else the direct ones, as all others do
-        /// (Benchmarks/README.md, "Winograd convolutions").
+        /// oneDNN (the backward ones hinted by the forward's); the caller destroys them. Where
+        /// `OneDNNConvolution.usesWinograd` says so, oneDNN's Winograd F(4×4, 3×3) kernels if it
+        /// has them for the shape (Lavin & Gray 2016), else the direct ones, as all others take.
         private static func describe(_ conv: OneDNNConvolution, _ xs: Shape, images n: Int) throws
             -> (forward: dnnl_primitive_desc_t, weights: dnnl_primitive_desc_t, data: dnnl_primitive_desc_t) {
-            if conv.geometry.stride == 1, let winograd = try describe(conv, xs, images: n, dnnl_convolution_winograd) {
+            let (oh, ow) = conv.geometry.outputSize(xs.h, xs.w)
+            if OneDNNConvolution.usesWinograd(stride: conv.geometry.stride, outputHeight: oh, outputWidth: ow, images: n),
+               let winograd = try describe(conv, xs, images: n, dnnl_convolution_winograd) {
                 return winograd
             }
             guard let direct = try describe(conv, xs, images: n, dnnl_convolution_direct) else {

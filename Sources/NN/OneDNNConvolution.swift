@@ -31,6 +31,17 @@ final class OneDNNConvolution {
     /// Read when a shape's primitives are made.
     nonisolated(unsafe) static var copiesChannelBlocks = true
 
+    /// Whether a group of `images` images takes oneDNN's Winograd kernels (when the process has
+    /// them, `OneDNN.hasWinograd`): stride 1, outputs of at least 7×7 and at least 8 images. There
+    /// they are as fast as the direct ones or faster (up to 1.7× on 7×7 backward-weights); on
+    /// smaller outputs most of their 4×4 tiles are padding, and on fewer images their transforms
+    /// dominate: 1.2–3× slower steps (resnet18-small's 4×4 and 2×2 stages, resnet20 at batch ≤ 8)
+    /// and weight gradients well outside float32's summation bound (Benchmarks/README.md,
+    /// "Winograd convolutions"). A function of the shapes alone, so results stay thread-independent.
+    static func usesWinograd(stride: Int, outputHeight: Int, outputWidth: Int, images: Int) -> Bool {
+        OneDNN.hasWinograd && stride == 1 && min(outputHeight, outputWidth) >= 7 && images >= 8
+    }
+
     let inChannels: Int, outChannels: Int, geometry: ConvGeometry, hasBias: Bool
     let engine: dnnl_engine_t
     /// The calling thread's stream (the weights' reorders, before the groups start).

@@ -85,7 +85,9 @@ public final class RunDirectory {
         } else if let recorded = derived?["onednn_isa"] as? String, onednnISA != nil, let winograd,
                   (derived?["onednn_winograd"] as? Bool ?? false) != winograd {
             let (then, now) = winograd ? ("direct", "Winograd") : ("Winograd", "direct")
-            warnings.append("this run started with oneDNN's \(then) stride-1 convolutions on \(recorded) and resumes with its \(now) ones, which round differently: it continues deterministically but not bitwise as it would have")
+            let remedy = winograd ? "set LOCALSGD_ONEDNN_WINOGRAD=0 to match"
+                : "unset LOCALSGD_ONEDNN_WINOGRAD to match, on a CPU whose oneDNN has Winograd kernels"
+            warnings.append("this run started with oneDNN's \(then) stride-1 convolutions on \(recorded) and resumes with its \(now) ones, which round differently: it continues deterministically but not bitwise as it would have (\(remedy))")
         }
         return warnings
     }

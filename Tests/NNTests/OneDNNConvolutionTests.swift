@@ -11,10 +11,14 @@ import TestSupport
 final class OneDNNConvolutionTests: XCTestCase {
     override func setUp() { BLAS.setThreads(1) }
 
-    /// (in, out, stride, padding, N, H, W): N = 1, 3, 5, 6 give 1, 3, 4 and 4 groups of unequal sizes.
+    /// (in, out, stride, padding, N, H, W): N = 1, 3, 5, 6 give 1, 3, 4 and 4 groups of unequal
+    /// sizes; N = 33 groups of 8, 8, 8 and 9 images, which take oneDNN's Winograd kernels where
+    /// the process has them (stride 1, outputs of at least 7×7), and N = 32 on 2×2 images the
+    /// direct ones (Winograd's weight gradient there is far outside the bound below).
     static let shapes: [(Int, Int, Int, Int, Int, Int, Int)] = [
         (16, 16, 1, 1, 1, 5, 5), (17, 19, 2, 1, 3, 7, 6), (16, 32, 1, 0, 5, 6, 7), (32, 24, 2, 1, 6, 9, 9),
-        (20, 16, 1, 1, 3, 12, 11), (16, 16, 2, 0, 5, 8, 8), (64, 64, 1, 1, 6, 7, 7),
+        (20, 16, 1, 1, 3, 12, 11), (16, 16, 2, 0, 5, 8, 8), (64, 64, 1, 1, 6, 7, 7), (16, 32, 1, 1, 33, 8, 7),
+        (32, 16, 1, 0, 33, 9, 9), (16, 16, 1, 1, 32, 2, 2),
     ]
 
     func oneDNNConv(_ cin: Int, _ cout: Int, stride: Int, padding: Int, bias: Bool) throws -> Conv2d {
@@ -190,19 +194,25 @@ final class OneDNNConvolutionTests: XCTestCase {
                       ConvBackend.onednnInstructionSet)
     }
 
-    /// Stride-1 convolutions run oneDNN's Winograd kernels where the process has them (and then
-    /// for all three passes), stride-2 ones its direct kernels; the test shapes above cover both.
-    func testWinogradRunsAtStrideOneWhereOneDNNHasIt() throws {
-        for (stride, n) in [(1, 5), (2, 5), (1, 1)] {
+    /// oneDNN's Winograd kernels run (for all three passes) where `usesWinograd` says and the
+    /// process has them: stride 1, outputs of at least 7×7, groups of at least 8 images; the
+    /// direct kernels elsewhere. The test shapes above include groups of both kinds.
+    func testWinogradRunsOnlyWhereItPays() throws {
+        // (stride, N, H = W): N = 32 gives groups of 8, N = 16 groups of 4.
+        for (stride, n, size, expected) in [(1, 32, 9, true), (2, 32, 16, false), (1, 16, 9, false), (1, 32, 6, false)] {
             let conv = try oneDNNConv(16, 32, stride: stride, padding: 1, bias: false)
-            _ = pass(conv, LayerHarness(conv, seed: 31), x: randomTensor(Shape(16, n, 9, 9), seed: 32), dy: 33)
+            _ = pass(conv, LayerHarness(conv, seed: 31), x: randomTensor(Shape(16, n, size, size), seed: 32), dy: 33)
             let names = conv.oneDNNImplementations.flatMap { $0.components(separatedBy: " / ") }
             XCTAssertFalse(names.isEmpty)
             let winograd = names.filter { $0.contains("wino") }.count
-            XCTAssertEqual(winograd, stride == 1 && ConvBackend.onednnWinograd ? names.count : 0,
-                           "stride \(stride), N \(n): \(names)")
+            XCTAssertEqual(winograd, expected && ConvBackend.onednnWinograd ? names.count : 0,
+                           "stride \(stride), N \(n), \(size)×\(size): \(names)")
         }
-        if ConvBackend.onednnInstructionSet == "AVX512_CORE" {
+        XCTAssertEqual(OneDNNConvolution.usesWinograd(stride: 1, outputHeight: 7, outputWidth: 9, images: 8), OneDNN.hasWinograd)
+        XCTAssertFalse(OneDNNConvolution.usesWinograd(stride: 1, outputHeight: 6, outputWidth: 9, images: 8))
+        XCTAssertFalse(OneDNNConvolution.usesWinograd(stride: 1, outputHeight: 7, outputWidth: 7, images: 7))
+        XCTAssertFalse(OneDNNConvolution.usesWinograd(stride: 2, outputHeight: 14, outputWidth: 14, images: 32))
+        if ConvBackend.onednnInstructionSet == "AVX512_CORE" && getenv(OneDNN.winogradVariable) == nil {
             XCTAssertTrue(ConvBackend.onednnWinograd, "oneDNN 2.6 has Winograd kernels on AVX512_CORE")
             XCTAssertTrue(ConvBackend.onednnKernels.hasSuffix("Winograd at stride 1"), ConvBackend.onednnKernels)
         }
