@@ -13,6 +13,7 @@ python=${1:?usage: Benchmarks/time_to_accuracy.sh PYTHON [--model M] [--target A
 shift
 model=cnn target=0.91 epochs=3 batch=128 threads=2 seed=1
 while [ $# -gt 0 ]; do
+    [ $# -ge 2 ] || { echo "time_to_accuracy.sh: $1 needs a value" >&2; exit 2; }
     case "$1" in
         --model) model=$2 ;; --target) target=$2 ;; --epochs) epochs=$2 ;;
         --batch) batch=$2 ;; --threads) threads=$2 ;; --seed) seed=$2 ;;

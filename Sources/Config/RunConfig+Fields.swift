@@ -127,7 +127,7 @@ extension RunConfig {
                     "Network model for modelled wall-clock, e.g. 10gbit:50us, 1gbit:100us,nodes-of=8,intra=100gbit:2us, or 1gbit:100us,overhead=2ms,efficiency=0.8 (a fixed cost per collective and the achieved fraction of the link rate; at most 256 characters)"),
         ConfigField("threads", .execution, \.execution.threads, range: FieldRange(lower: 1, upper: 256), "Threads"),
         ConfigField("conv_backend", .execution, \.execution.convBackend,
-                    "Kernels of the convolutions: onednn (oneDNN for the 3×3 convolutions with at least 16 input channels, its Winograd kernels at stride 1 on AVX-512, ours for the rest; about 1.2× faster, and its bits depend on the CPU's instruction set, which config.json records: DNNL_MAX_CPU_ISA reproduces them) or blas (ours alone, im2col + OpenBLAS sgemm; a config.json that names no backend ran with it). Both give the same numbers on any thread count and process layout"),
+                    "Kernels of the convolutions: onednn (oneDNN for the 3×3 convolutions with at least 16 input channels, its Winograd kernels at stride 1 on AVX-512 where they pay, ours for the rest; about 1.2× faster, and its bits depend on the CPU's instruction set and on the Winograd kernels, which config.json records: DNNL_MAX_CPU_ISA and LOCALSGD_ONEDNN_WINOGRAD=0 reproduce them) or blas (ours alone, im2col + OpenBLAS sgemm; a config.json that names no backend ran with it). Both give the same numbers on any thread count and process layout"),
         ConfigField("seed", .execution, \.execution.seed, "Random seed"),
         ConfigField("eval_batch_size", .execution, \.execution.evalBatchSize, range: FieldRange(lower: 1, upper: 4096),
                     "Batch size for evaluation"),

@@ -6,7 +6,7 @@ import Tensor
 /// pixel's B channels together; C padded with zeros to a multiple of B), and the copies between it
 /// and the images' slices of our [C, N, H, W] tensors. Each copy is one OpenBLAS transpose
 /// (`BLAS.transpose`) per image and block: the same floats in other places, so the same bits as
-/// oneDNN's reorders, which they replace where a primitive chose this layout; 1.7–6.4× faster than
+/// oneDNN's reorders, which they replace where a primitive chose this layout; 1.7–6.5× faster than
 /// them on resnet20's shapes at batch 32 but one (Benchmarks/README.md, "Reorders").
 struct ChannelBlocks {
     let images: Int, channels: Int, block: Int, plane: Int

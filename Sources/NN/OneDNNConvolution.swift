@@ -5,8 +5,8 @@ import Tensor
 /// backward-weights primitives on oneDNN's blocked formats (nChw16c on AVX-512), with reorders
 /// from and to our [C, N, H, W] tensors at the layer's boundary (Benchmarks/README.md, "oneDNN
 /// convolutions against ours": 1.10–1.62× faster than ours on the 3×3 layers it takes). At
-/// stride 1 the primitives are oneDNN's Winograd F(4×4, 3×3) ones where it has them (AVX-512),
-/// 1.04–1.17× faster steps again ("Winograd convolutions").
+/// stride 1 the primitives are oneDNN's Winograd F(4×4, 3×3) ones where they pay and oneDNN has
+/// them (`usesWinograd`; AVX-512), 1.04–1.17× faster steps again ("Winograd convolutions").
 ///
 /// Results depend on the shapes alone, never on the threads: oneDNN splits a weight gradient's
 /// sum over the batch by its own thread count, so the batch is cut into `Conv2d.groups` fixed

@@ -38,3 +38,46 @@ extension CLITests {
         XCTAssertTrue(bad.stderr.contains("--conv-backend"), bad.stderr)
     }
 }
+
+/// A run made with oneDNN's direct kernels on a machine whose oneDNN has Winograd ones (as every
+/// run before they were used): resumed as it is, it warns and names LOCALSGD_ONEDNN_WINOGRAD=0;
+/// resumed with it, it warns of nothing and ends bitwise where the uninterrupted direct run ends.
+extension CLITests {
+    func testADirectRunResumesBitwiseWithWinogradTurnedOff() throws {
+        guard ConvBackend.onednnWinograd else { throw XCTSkip("this process's oneDNN has no Winograd kernels") }
+        let dir = try temporaryDirectory()
+        let fm = FileManager.default
+        // cnn: conv2 (32→64, 14×14 outputs) in groups of 8 images takes Winograd where allowed.
+        let args = ["train", "--dataset", "synthetic", "--synthetic-train", "128", "--synthetic-test", "32", "--model", "cnn",
+                    "--epochs", "2", "--batch-size", "32", "--threads", "1", "--quiet"]
+        let off = ["LOCALSGD_ONEDNN_WINOGRAD": "0"]
+        XCTAssertEqual(try run(args + ["--out", dir + "/direct"], environment: off).status, 0)
+        XCTAssertEqual(try run(args + ["--out", dir + "/winograd"], environment: [:]).status, 0)
+        XCTAssertNotEqual(fm.contents(atPath: dir + "/direct/final.safetensors"), fm.contents(atPath: dir + "/winograd/final.safetensors"),
+                          "LOCALSGD_ONEDNN_WINOGRAD=0 changed nothing")
+        for name in ["old", "old-resumed-as-is"] {
+            let run0 = try run(args + ["--checkpoint-every", "1e", "--out", dir + "/" + name], environment: off)
+            XCTAssertEqual(run0.status, 0, run0.stderr)
+            // Back to a record made before the field, stopped after epoch 1.
+            let path = dir + "/" + name + "/config.json"
+            var config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+            var derived = try XCTUnwrap(config["derived"] as? [String: Any])
+            XCTAssertEqual(derived.removeValue(forKey: "onednn_winograd") as? Bool, false)
+            config["derived"] = derived
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+            let checkpoints = dir + "/" + name + "/checkpoints"
+            for entry in try fm.contentsOfDirectory(atPath: checkpoints).sorted().dropFirst() {
+                try fm.removeItem(atPath: checkpoints + "/" + entry)
+            }
+            for file in ["final.safetensors", "summary.json"] { try? fm.removeItem(atPath: dir + "/" + name + "/" + file) }
+        }
+        let quiet = try run(["train", "--resume", dir + "/old"], environment: off)
+        XCTAssertEqual(quiet.status, 0, quiet.stderr)
+        XCTAssertFalse(quiet.stderr.contains("warning"), quiet.stderr)
+        XCTAssertEqual(fm.contents(atPath: dir + "/old/final.safetensors"), fm.contents(atPath: dir + "/direct/final.safetensors"))
+        let warned = try run(["train", "--resume", dir + "/old-resumed-as-is"], environment: [:])
+        XCTAssertEqual(warned.status, 0, warned.stderr)
+        XCTAssertTrue(warned.stderr.contains("resumes with its Winograd ones") && warned.stderr.contains("LOCALSGD_ONEDNN_WINOGRAD=0"),
+                      warned.stderr)
+    }
+}
