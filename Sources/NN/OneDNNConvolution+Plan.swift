@@ -224,8 +224,9 @@ extension OneDNNConvolution {
             let e = k.engine
             stream = try DNNLStream(engine: e)
             func memory(_ md: dnnl_memory_desc_t) throws -> DNNLMemory { try DNNLMemory(md, engine: e, owned: false) }
-            let ours = (x: try memory(k.xView), y: try memory(k.yView), dx: try memory(k.xView))
-            (x, y, dx) = ours
+            x = try memory(k.xView)
+            y = try memory(k.yView)
+            dx = try memory(k.xView)
             blockedX = try memory(k.src)
             blockedY = try memory(k.dst)
             weightX = k.inWeightX == nil ? nil : try memory(k.weightSrc)
@@ -241,23 +242,19 @@ extension OneDNNConvolution {
                 return DNNLOp(p, args, scratchpad: pad)
             }
             func run(_ p: DNNLPrimitive, _ args: [(Int32, DNNLMemory)]) throws -> GroupOp { .primitive(try op(p, args)) }
-            /// A reorder between our tensor and a blocked one: our copy where the layout is
-            /// channel-blocked (`ChannelBlocks`), else oneDNN's.
-            func reorder(_ p: DNNLPrimitive, from: DNNLMemory, to: DNNLMemory) throws -> GroupOp {
-                if OneDNNConvolution.copiesChannelBlocks {
-                    if from === ours.x || from === ours.y, let blocks = ChannelBlocks(to.descriptor, batch: k.batch) {
-                        return .toBlocked(blocks, from: from, to: to)
-                    }
-                    if to === ours.y || to === ours.dx, let blocks = ChannelBlocks(from.descriptor, batch: k.batch) {
-                        return .fromBlocked(blocks, from: from, to: to)
-                    }
+            /// A reorder `p` from our tensor into a blocked one (or out of it, `into: false`): our
+            /// copy where the blocked layout is channel-blocked (`ChannelBlocks`), else oneDNN's.
+            func reorder(_ p: DNNLPrimitive, from: DNNLMemory, to: DNNLMemory, into: Bool = true) throws -> GroupOp {
+                if OneDNNConvolution.copiesChannelBlocks,
+                   let blocks = ChannelBlocks((into ? to : from).descriptor, batch: k.batch) {
+                    return into ? .toBlocked(blocks, from: from, to: to) : .fromBlocked(blocks, from: from, to: to)
                 }
                 return try run(p, [(DNNL_ARG_FROM, from), (DNNL_ARG_TO, to)])
             }
             var forwardArgs = [(DNNL_ARG_SRC, blockedX), (DNNL_ARG_WEIGHTS, k.forwardWeightMemory), (DNNL_ARG_DST, blockedY)]
             if let bias = k.bias { forwardArgs.append((DNNL_ARG_BIAS, bias)) }
             forward = [try reorder(k.inX, from: x, to: blockedX), try run(k.forward, forwardArgs),
-                       try reorder(k.outY, from: blockedY, to: y)]
+                       try reorder(k.outY, from: blockedY, to: y, into: false)]
             var weightOps: [GroupOp] = [], dataOps: [GroupOp] = []
             if let p = k.inWeightX, let weightX { weightOps.append(try reorder(p, from: x, to: weightX)) }
             weightOps += [
@@ -270,7 +267,7 @@ extension OneDNNConvolution {
             dataOps += [
                 try run(k.inputGradient, [(DNNL_ARG_DIFF_DST, dataDy ?? weightDy), (DNNL_ARG_WEIGHTS, k.backwardWeightMemory),
                                           (DNNL_ARG_DIFF_SRC, blockedDx)]),
-                try reorder(k.outDx, from: blockedDx, to: dx),
+                try reorder(k.outDx, from: blockedDx, to: dx, into: false),
             ]
             weightGradient = weightOps
             inputGradient = dataOps
