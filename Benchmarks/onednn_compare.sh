@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# oneDNN's convolutions (Benchmarks/onednn_conv.c) beside ours (`localsgd bench --layers`), per layer
+# oneDNN's convolutions (Benchmarks/onednn_conv.c) beside ours (`localsgd bench --layers --conv-backend blas`), per layer
 # shape, one thread, in alternating rounds so that both see the same machine load:
 #   round r: ours (wall clock), oneDNN (wall and process CPU time), ours (--cpu-time)
 # then one table per batch and clock: ours, oneDNN "any" (its own formats, no reorders), oneDNN
@@ -52,12 +52,12 @@ steps=$(( repeats * 3 < 3 ? 3 : repeats * 3 ))
 for b in ${batches//,/ }; do
     for r in $(seq 1 "$rounds"); do
         cut -d' ' -f1 /proc/loadavg >> "$work/load_$b"
-        .build/release/localsgd bench --models "$models" --batches "$b" --threads 1 --layers --json \
+        .build/release/localsgd bench --models "$models" --batches "$b" --threads 1 --layers --json --conv-backend blas \
             --steps "$steps" --warmup 2 --rounds 1 >> "$work/ours_wall_$b.json"
         "$work/onednn_conv" --models "$models" --batch "$b" --threads 1 --repeats "$repeats" >> "$work/onednn_$b.json"
         "$work/onednn_conv" --models "$models" --batch $(( (b + 3) / 4 )) --threads 1 --repeats "$repeats" \
             >> "$work/onednn_groups_$b.json"
-        .build/release/localsgd bench --models "$models" --batches "$b" --threads 1 --layers --json --cpu-time \
+        .build/release/localsgd bench --models "$models" --batches "$b" --threads 1 --layers --json --cpu-time --conv-backend blas \
             --steps "$steps" --warmup 2 --rounds 1 >> "$work/ours_cpu_$b.json"
     done
 done

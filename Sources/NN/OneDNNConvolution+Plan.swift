@@ -14,6 +14,12 @@ extension OneDNNConvolution {
         let inputImage: Int, outputImage: Int
         /// Floats of the kept input that a training forward fills.
         let keptFloats: Int
+        /// The reorder of the groups' summed blocked weight gradients into ours, where every group
+        /// size's backward-weights chose the same format (else each group reorders its own).
+        let blockedSum: BlockedSum?
+        /// Floats between two groups' blocked weight gradients (64-byte aligned).
+        let blockedPartialFloats: Int
+        var sumsBlocked: Bool { blockedSum != nil }
 
         init(_ conv: OneDNNConvolution, _ xs: Shape) throws {
             OneDNN.singleThreaded()
@@ -29,16 +35,39 @@ extension OneDNNConvolution {
             for size in Set(ranges.map(\.count)) {
                 kernels[size] = try Kernels(conv, xs, images: size, weights: weights, bias: bias)
             }
+            let first = kernels[ranges[0].count]!
+            if OneDNNConvolution.sumsBlockedPartials, first.outDW.scratchpadBytes == 0,
+               kernels.values.allSatisfy({ OneDNN.equal($0.diffWeights, first.diffWeights) }) {
+                blockedSum = try BlockedSum(first, engine: engine)
+            } else {
+                blockedSum = nil
+            }
+            blockedPartialFloats = roundUp(OneDNN.bytes(first.diffWeights)) / 4
             var offset = 0
             var groups: [Group] = []
             for images in ranges {
                 let k = kernels[images.count]!
-                groups.append(try Group(k, images: images, keptOffset: offset))
+                groups.append(try Group(k, images: images, keptOffset: offset, reordersWeightGradient: blockedSum == nil))
                 offset += roundUp(OneDNN.bytes(k.src))
             }
             self.groups = groups
             self.kernels = kernels
             keptFloats = offset / 4
+        }
+    }
+
+    /// The groups' weight gradients, summed in backward-weights' blocked format, reordered into
+    /// ours (OIHW): one reorder on the calling thread, which has no lane scratch (it must need none).
+    struct BlockedSum {
+        let from: DNNLMemory, to: DNNLMemory, reorder: DNNLOp
+        /// Floats of one blocked weight gradient, padding included.
+        let floats: Int
+
+        init(_ k: Kernels, engine: dnnl_engine_t) throws {
+            from = try DNNLMemory(k.diffWeights, engine: engine, owned: false)
+            to = try DNNLMemory(k.plainWeights, engine: engine, owned: false)
+            reorder = DNNLOp(k.outDW, [(DNNL_ARG_FROM, from), (DNNL_ARG_TO, to)], scratchpad: nil)
+            floats = OneDNN.bytes(k.diffWeights) / 4
         }
     }
 
@@ -212,12 +241,14 @@ extension OneDNNConvolution {
         let scratchpads: [DNNLMemory]
         /// x in, convolution, y out.
         let forward: [GroupOp]
-        /// (x in,) dy in, backward-weights, dW out.
+        /// (x in,) dy in, backward-weights(, dW out).
         let weightGradient: [GroupOp]
         /// (dy in,) backward-data, dx out.
         let inputGradient: [GroupOp]
 
-        init(_ k: Kernels, images: Range<Int>, keptOffset: Int) throws {
+        /// `reordersWeightGradient`: the group's weight gradient goes into ours (`partial`) by
+        /// itself; else it stays blocked, for the plan's `BlockedSum`.
+        init(_ k: Kernels, images: Range<Int>, keptOffset: Int, reordersWeightGradient: Bool) throws {
             kernels = k
             self.images = images
             self.keptOffset = keptOffset
@@ -261,8 +292,8 @@ extension OneDNNConvolution {
                 try reorder(k.inWeightDy, from: y, to: weightDy),
                 try run(k.weightGradient, [(DNNL_ARG_SRC, weightX ?? blockedX), (DNNL_ARG_DIFF_DST, weightDy),
                                            (DNNL_ARG_DIFF_WEIGHTS, blockedDW)]),
-                try run(k.outDW, [(DNNL_ARG_FROM, blockedDW), (DNNL_ARG_TO, partial)]),
             ]
+            if reordersWeightGradient { weightOps.append(try run(k.outDW, [(DNNL_ARG_FROM, blockedDW), (DNNL_ARG_TO, partial)])) }
             if let p = k.inDataDy, let dataDy { dataOps.append(try reorder(p, from: y, to: dataDy)) }
             dataOps += [
                 try run(k.inputGradient, [(DNNL_ARG_DIFF_DST, dataDy ?? weightDy), (DNNL_ARG_WEIGHTS, k.backwardWeightMemory),

@@ -49,6 +49,15 @@ final class OneDNNConvolution {
     private var plans: [Shape: Plan] = [:]
     /// The blocked input of the last training forward, group after group, for backward-weights.
     private var keptInput = FloatBuffer(count: 0)
+    /// The groups' weight gradients in backward-weights' blocked format, one after another
+    /// (`Plan.blockedPartialFloats` apart), where a plan sums them so (`Plan.sumsBlocked`).
+    private var blockedPartials = FloatBuffer(count: 0)
+
+    /// The groups' weight gradients summed in backward-weights' blocked format and reordered into
+    /// ours once (`Plan.sumsBlocked`), or each reordered into ours and summed there; the same
+    /// floats added in the same order, so the same bits (tests compare them). Read when a
+    /// shape's primitives are made.
+    nonisolated(unsafe) static var sumsBlockedPartials = true
 
     private enum Pass { case forward, backward }
     /// A pass's arguments for its groups (`Parts`): pointers to our tensors and buffers.
@@ -56,6 +65,7 @@ final class OneDNNConvolution {
         let pass: Pass, plan: Plan, training: Bool, context: StepContext
         let x: UnsafePointer<Float>, y: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?
         let kept: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>?
+        var blockedPartials: UnsafeMutablePointer<Float>? = nil
     }
     private lazy var groupParts = Parts<Call> { [unowned self] call, g, lane in self.run(group: g, lane: lane, call) }
 
@@ -78,6 +88,9 @@ final class OneDNNConvolution {
     var implementations: [String] {
         Array(Set(plans.values.flatMap { $0.kernels.values.map(\.implementation) })).sorted()
     }
+
+    /// Input shapes seen so far whose plan sums the weight gradients blocked (`Plan.sumsBlocked`).
+    var blockedSums: Int { plans.values.filter(\.sumsBlocked).count }
 
     /// y [out, N, Ho, Wo] of x [in, N, H, W], with the weights [out, in, 3, 3] and bias [out].
     func forward(_ x: Tensor, into y: Tensor, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
@@ -108,10 +121,24 @@ final class OneDNNConvolution {
             stream.wait()
         }
         let call = Call(pass: .backward, plan: plan, training: true, context: context, x: x.pointer, y: dy.pointer,
-                        dx: dx?.pointer, kept: keptInput.pointer, partials: partials)
+                        dx: dx?.pointer, kept: keptInput.pointer, partials: partials,
+                        blockedPartials: plan.sumsBlocked ? blockedPartials.pointer : nil)
         groupParts.run(plan.groups.count, call, context)
         let count = weightCount
-        for g in 1..<plan.groups.count { Vector.add(partials, partials + g * count, into: partials, count: count) }
+        if let sum = plan.blockedSum {
+            // Group 0's blocked partial plus each later one in group order, then into ours, where
+            // the per-group path would reorder each and add them in the same order.
+            let blocked = blockedPartials.pointer, stride = plan.blockedPartialFloats
+            for g in 1..<plan.groups.count {
+                Vector.add(blocked, blocked + g * stride, into: blocked, count: sum.floats)
+            }
+            sum.from.bind(blocked)
+            sum.to.bind(partials)
+            sum.reorder.run(stream.handle)
+            stream.wait()
+        } else {
+            for g in 1..<plan.groups.count { Vector.add(partials, partials + g * count, into: partials, count: count) }
+        }
         Vector.add(dW, partials, into: dW, count: count)
     }
 
@@ -136,8 +163,12 @@ final class OneDNNConvolution {
             group.weightDy.bind(scratch + layout.weightDy)
             group.dataDy?.bind(scratch + layout.dataDy)
             group.blockedDx.bind(scratch + layout.blockedDx)
-            group.blockedDW.bind(scratch + layout.blockedDW)
-            group.partial.bind(call.partials! + g * weightCount)
+            if let blocked = call.blockedPartials {
+                group.blockedDW.bind(blocked + g * plan.blockedPartialFloats)
+            } else {
+                group.blockedDW.bind(scratch + layout.blockedDW)
+                group.partial.bind(call.partials! + g * weightCount)
+            }
             for s in group.scratchpads { s.bind(scratch + layout.scratchpad) }
             for op in group.weightGradient { op.run(group.stream.handle) }
             if let dx = call.dx {
@@ -155,6 +186,8 @@ final class OneDNNConvolution {
         do {
             let plan = try Plan(self, xs)
             plans[xs] = plan
+            let floats = plan.sumsBlocked ? plan.groups.count * plan.blockedPartialFloats : 0
+            if blockedPartials.count < floats { blockedPartials = FloatBuffer(count: floats) }
             return plan
         } catch {
             preconditionFailure("oneDNN convolution \(inChannels)→\(outChannels) on \(xs): \(error)")

@@ -146,6 +146,27 @@ final class OneDNNConvolutionTests: XCTestCase {
         }
     }
 
+    /// The groups' weight gradients summed in oneDNN's blocked format and reordered into ours
+    /// once give the bits of reordering each and summing ours: the same floats added in the same
+    /// order. Every test shape sums blocked (one format for all its group sizes), so the two
+    /// paths really differ.
+    func testBlockedWeightGradientSumsGiveTheBitsOfPerGroupReorders() throws {
+        defer { OneDNNConvolution.sumsBlockedPartials = true }
+        for (cin, cout, s, p, n, h, w) in Self.shapes {
+            let x = randomTensor(Shape(cin, n, h, w), seed: 61)
+            func run(blocked: Bool) throws -> [Float] {
+                OneDNNConvolution.sumsBlockedPartials = blocked
+                let conv = try oneDNNConv(cin, cout, stride: s, padding: p, bias: true)
+                let r = pass(conv, LayerHarness(conv, seed: 62), x: x, dy: 63, threads: 2)
+                XCTAssertEqual(conv.oneDNNBlockedSums, blocked ? 1 : 0, "\(cin)→\(cout) s\(s) N\(n): path")
+                return r.y + r.dx + r.grads
+            }
+            let blocked = try run(blocked: true), perGroup = try run(blocked: false)
+            XCTAssertEqual(zip(blocked, perGroup).filter { $0.bitPattern != $1.bitPattern }.count, 0,
+                           "\(cin)→\(cout) s\(s) N\(n) \(h)×\(w)")
+        }
+    }
+
     /// The layouts our copies take: nChw16c and nChw8c with channels padded to the block; not
     /// plain layouts or other blockings, which oneDNN's reorders keep.
     func testChannelBlocksRecognisesOnlyChannelBlockedLayouts() throws {

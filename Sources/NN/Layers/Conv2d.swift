@@ -65,6 +65,8 @@ public final class Conv2d: Layer {
 
     /// The implementations oneDNN chose for the shapes seen so far (empty on ours).
     public var oneDNNImplementations: [String] { oneDNN?.implementations ?? [] }
+    /// Input shapes seen so far whose groups' weight gradients oneDNN sums in its blocked format.
+    var oneDNNBlockedSums: Int { oneDNN?.blockedSums ?? 0 }
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {
         weightOffset = parameters.append(
