@@ -45,6 +45,53 @@ extension Vector {
         }
     }
 
+    /// dx [rows, width] of `maxPool2x2` from dy [rows/2, width/2]: each output's gradient at the
+    /// maximum of its window (`indices`, as `maxPool2x2` wrote them), 0 at the window's other three
+    /// elements; with `reluOutput` (the pool's output, a ReLU fused before it) only where that output
+    /// is positive, else 0. Windows do not overlap, so every element of dx is written once and
+    /// needs no zeroing first; the values are those of zeroing dx and adding each gradient at its
+    /// index (0 + g, so a −0 gradient lands as +0), without that pass's unpredictable branches.
+    public static func maxPool2x2Backward(_ dy: UnsafePointer<Float>, reluOutput y: UnsafePointer<Float>?,
+                                          indices: UnsafePointer<Int32>, rows: Int, width: Int,
+                                          into dx: UnsafeMutablePointer<Float>) {
+        precondition(rows % 2 == 0 && width % 2 == 0, "maxPool2x2Backward needs even extents, got \(rows)×\(width)")
+        let outWidth = width / 2
+        let zero = SIMD4<Float>(repeating: 0), even = SIMD4<Int32>(0, 2, 4, 6)
+        for r in 0..<(rows / 2) {
+            let top = 2 * r * width, bottom = top + width, out = r * outWidth
+            guard outWidth >= 4 else {
+                // Rows of fewer than 4 outputs, one output at a time.
+                for i in 0..<outWidth {
+                    let o = out + i, at = Int(indices[o]), t = top + 2 * i, b = bottom + 2 * i
+                    let g: Float = y.map { $0[o] > 0 } ?? true ? 0 + dy[o] : 0
+                    dx[t] = at == t ? g : 0
+                    dx[t + 1] = at == t + 1 ? g : 0
+                    dx[b] = at == b ? g : 0
+                    dx[b + 1] = at == b + 1 ? g : 0
+                }
+                continue
+            }
+            // Four outputs at a time as SIMD selects (scalar selects compiled to branches, which the
+            // random positions of the maxima mispredict), the last block overlapping the one before.
+            var i = 0
+            while i < outWidth {
+                let start = min(i, outWidth - 4), o = out + start
+                var g = UnsafeRawPointer(dy + o).loadUnaligned(as: SIMD4<Float>.self) + zero
+                if let y { g = zero.replacing(with: g, where: UnsafeRawPointer(y + o).loadUnaligned(as: SIMD4<Float>.self) .> 0) }
+                let at = UnsafeRawPointer(indices + o).loadUnaligned(as: SIMD4<Int32>.self)
+                let t = SIMD4<Int32>(repeating: Int32(top + 2 * start)) &+ even
+                let b = SIMD4<Int32>(repeating: Int32(bottom + 2 * start)) &+ even
+                let tl = zero.replacing(with: g, where: at .== t), tr = zero.replacing(with: g, where: at .== t &+ 1)
+                let bl = zero.replacing(with: g, where: at .== b), br = zero.replacing(with: g, where: at .== b &+ 1)
+                UnsafeMutableRawPointer(dx + top + 2 * start)
+                    .storeBytes(of: SIMD8(tl[0], tr[0], tl[1], tr[1], tl[2], tr[2], tl[3], tr[3]), as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(dx + bottom + 2 * start)
+                    .storeBytes(of: SIMD8(bl[0], br[0], bl[1], br[1], bl[2], br[2], bl[3], br[3]), as: SIMD8<Float>.self)
+                i = start + 4
+            }
+        }
+    }
+
     /// out[i] = the larger of m[top + i] and m[bottom + i] (top on ties), with its index, for
     /// i in 0..<count (count ≥ 4): blocks of four, the last one overlapping the one before.
     /// (Concrete SIMD4: a generic version over the lane count compiled to loops over lanes.)

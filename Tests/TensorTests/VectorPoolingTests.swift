@@ -26,4 +26,29 @@ final class VectorPoolingTests: XCTestCase {
             }
         }
     }
+
+    /// The 2×2 max-pool's backward against its definition — dx zeroed, then each output's gradient
+    /// added at its index (where the output is positive, with the fused ReLU) — bitwise, −0
+    /// gradients, zero and tied outputs included.
+    func testMaxPool2x2BackwardMatchesZeroThenScatter() {
+        var g = RandomGenerator(seed: 9)
+        for (rows, width) in [(2, 2), (4, 6), (6, 10), (8, 16), (6, 28)] {
+            let x = (0..<(rows * width)).map { _ in (g.nextNormal() * 2).rounded() / 2 }
+            let count = rows * width / 4
+            var y = [Float](repeating: 0, count: count), index = [Int32](repeating: 0, count: count)
+            var pairMax = [Float](repeating: 0, count: rows * width / 2), pairIndex = [Int32](repeating: 0, count: rows * width / 2)
+            Vector.maxPool2x2(x, rows: rows, width: width, into: &y, indices: &index, pairMax: &pairMax, pairIndex: &pairIndex)
+            let dy = (0..<count).map { o -> Float in o % 5 == 0 ? -0.0 : g.nextNormal() }
+            for relu in [false, true] {
+                var expected = [Float](repeating: 0, count: rows * width)
+                for o in 0..<count where !relu || y[o] > 0 { expected[Int(index[o])] += dy[o] }
+                var got = [Float](repeating: .nan, count: rows * width)
+                y.withUnsafeBufferPointer { yp in
+                    Vector.maxPool2x2Backward(dy, reluOutput: relu ? yp.baseAddress : nil, indices: index, rows: rows,
+                                              width: width, into: &got)
+                }
+                XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(rows)×\(width) relu \(relu)")
+            }
+        }
+    }
 }

@@ -101,6 +101,11 @@ public final class MaxPool2d: Layer {
         let dx = inputGradient.pointer + span * inSpan
         let g = dy.pointer + span * outSpan, y = output.pointer + span * outSpan
         let idx = argmax.pointer + span * outSpan
+        if stacked {
+            Vector.maxPool2x2Backward(g, reluOutput: relu ? y : nil, indices: idx, rows: inSpan / input.shape.w,
+                                      width: input.shape.w, into: dx)
+            return
+        }
         dx.update(repeating: 0, count: inSpan)
         if relu {
             for o in 0..<outSpan where y[o] > 0 { dx[Int(idx[o])] += g[o] }
