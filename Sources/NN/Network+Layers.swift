@@ -21,6 +21,14 @@ extension Network {
     public var usesOneDNN: Bool {
         leafLayers(batch: 1).contains { ($0.layer as? Conv2d)?.backend == .onednn }
     }
+
+    /// Whether oneDNN's Winograd kernels compute any convolution at one of these batch sizes
+    /// (training and evaluation), so that the run's bits depend on them too.
+    public func usesWinograd(batches: [Int], hasWinograd: Bool = ConvBackend.onednnWinograd) -> Bool {
+        batches.contains { n in
+            leafLayers(batch: n).contains { ($0.layer as? Conv2d)?.usesWinograd(input: $0.input, hasWinograd: hasWinograd) == true }
+        }
+    }
 }
 
 /// Appends the leaves of `layer` to `leaves` and returns its output shape.

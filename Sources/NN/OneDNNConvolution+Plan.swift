@@ -30,7 +30,7 @@ extension OneDNNConvolution {
             weights = try DNNLMemory(OneDNN.descriptor([conv.outChannels, conv.inChannels, 3, 3], dnnl_oihw), engine: engine,
                                      owned: false)
             bias = conv.hasBias ? try DNNLMemory(OneDNN.descriptor([conv.outChannels], dnnl_a), engine: engine, owned: false) : nil
-            let ranges = (0..<count).map { g in (g * n / count)..<((g + 1) * n / count) }
+            let ranges = (0..<count).map { Conv2d.groupImages($0, batch: n) }
             var kernels: [Int: Kernels] = [:]
             for size in Set(ranges.map(\.count)) {
                 kernels[size] = try Kernels(conv, xs, images: size, weights: weights, bias: bias)

@@ -38,8 +38,9 @@ final class OneDNNConvolution {
     /// dominate: 1.2–3× slower steps (resnet18-small's 4×4 and 2×2 stages, resnet20 at batch ≤ 8)
     /// and weight gradients well outside float32's summation bound (Benchmarks/README.md,
     /// "Winograd convolutions"). A function of the shapes alone, so results stay thread-independent.
-    static func usesWinograd(stride: Int, outputHeight: Int, outputWidth: Int, images: Int) -> Bool {
-        OneDNN.hasWinograd && stride == 1 && min(outputHeight, outputWidth) >= 7 && images >= 8
+    static func usesWinograd(stride: Int, outputHeight: Int, outputWidth: Int, images: Int,
+                             hasWinograd: Bool = OneDNN.hasWinograd) -> Bool {
+        hasWinograd && stride == 1 && min(outputHeight, outputWidth) >= 7 && images >= 8
     }
 
     let inChannels: Int, outChannels: Int, geometry: ConvGeometry, hasBias: Bool

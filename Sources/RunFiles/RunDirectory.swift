@@ -129,9 +129,9 @@ public struct DerivedConfig: Codable, Sendable {
     /// the run started with, when it has convolutions oneDNN computes, whose bits depend on it;
     /// nil otherwise.
     public var onednnISA: String?
-    /// Whether those stride-1 convolutions ran oneDNN's Winograd kernels
-    /// (`ConvBackend.onednnWinograd`); nil with `onednnISA` nil, and in runs recorded before
-    /// oneDNN's Winograd kernels were used, which ran its direct ones.
+    /// Whether any of those convolutions ran oneDNN's Winograd kernels at the run's training or
+    /// evaluation batch size (`Network.usesWinograd`); nil with `onednnISA` nil, and in runs
+    /// recorded before oneDNN's Winograd kernels were used, which ran its direct ones.
     public var onednnWinograd: Bool?
 
     public init(normalization: Normalization, stepsPerEpoch: Int, peakLearningRate: Float, warmupEpochs: Int,

@@ -257,6 +257,44 @@ final class OneDNNConvolutionTests: XCTestCase {
         XCTAssertFalse(try Network(ModelSpec(kind: .mlp, channels: 1, height: 8, width: 8, classes: 10)).usesOneDNN,
                        "no convolution oneDNN takes")
     }
+
+    /// The fixed image groups of a batch: min(4, N) groups of whole images, in order, covering the
+    /// batch, sizes apart by at most one.
+    func testImageGroupsTileTheBatch() {
+        for n in 1...70 {
+            let groups = (0..<min(Conv2d.groups, n)).map { Conv2d.groupImages($0, batch: n) }
+            XCTAssertEqual(groups.first?.lowerBound, 0, "N \(n)")
+            XCTAssertEqual(groups.last?.upperBound, n, "N \(n)")
+            XCTAssertTrue(zip(groups, groups.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "N \(n)")
+            let sizes = groups.map(\.count)
+            XCTAssertLessThanOrEqual(sizes.max()! - sizes.min()!, 1, "N \(n)")
+            XCTAssertGreaterThan(sizes.min()!, 0, "N \(n)")
+        }
+    }
+
+    /// A run records Winograd only where one of its convolutions takes it: stride 1, outputs of at
+    /// least 7×7 and a group of at least 8 images (N = 29 has groups of 7, 7, 7 and 8; N = 28 of 7),
+    /// on a process whose oneDNN has the kernels (checked as if it had them, and as it is).
+    /// resnet20 on 28×28 images: at batch 32, not at 16.
+    func testWinogradIsRecordedOnlyWhereAConvolutionTakesIt() throws {
+        let stride1 = try oneDNNConv(16, 16, stride: 1, padding: 1, bias: false)
+        let resnet = try Network(ModelSpec(kind: .resnet20, channels: 1, height: 28, width: 28, classes: 10))
+        for has in [true, false] {
+            XCTAssertEqual(stride1.usesWinograd(input: Shape(16, 29, 7, 7), hasWinograd: has), has)
+            XCTAssertFalse(stride1.usesWinograd(input: Shape(16, 28, 7, 7), hasWinograd: has))
+            XCTAssertFalse(stride1.usesWinograd(input: Shape(16, 64, 6, 6), hasWinograd: has))
+            XCTAssertFalse(try oneDNNConv(16, 16, stride: 2, padding: 1, bias: false)
+                .usesWinograd(input: Shape(16, 64, 28, 28), hasWinograd: has))
+            XCTAssertFalse(Conv2d(16, 16, kernel: 3, padding: 1).usesWinograd(input: Shape(16, 64, 28, 28), hasWinograd: has),
+                           "ours")
+            XCTAssertEqual(resnet.usesWinograd(batches: [32], hasWinograd: has), has)
+            XCTAssertFalse(resnet.usesWinograd(batches: [16], hasWinograd: has))
+            XCTAssertEqual(resnet.usesWinograd(batches: [16, 256], hasWinograd: has), has, "evaluation batches count")
+            XCTAssertFalse(try Network(ModelSpec(kind: .resnet20, channels: 1, height: 28, width: 28, classes: 10,
+                                                 convBackend: .blas)).usesWinograd(batches: [32], hasWinograd: has))
+        }
+        XCTAssertEqual(resnet.usesWinograd(batches: [32]), OneDNN.hasWinograd, "this process")
+    }
 }
 
 /// A convolution's outputs and gradients as exact sums (Double), each with the sum of its terms'

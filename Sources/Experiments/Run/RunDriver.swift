@@ -83,7 +83,12 @@ public enum RunDriver {
         }
         try CheckpointAgreement.checkSameStart(trainer)
         let onednnISA = trainer.network.usesOneDNN ? ConvBackend.onednnInstructionSet : nil
-        let onednnWinograd = onednnISA == nil ? nil : ConvBackend.onednnWinograd
+        // Whether this run's convolutions take Winograd kernels at its batch sizes (training, and
+        // evaluation's largest: test sets smaller than a batch are one), not only whether the
+        // process has them: a run of small batches runs the direct ones.
+        let evaluationBatch = min(config.execution.evalBatchSize, max(1, data.test.count))
+        let onednnWinograd = onednnISA == nil ? nil
+            : trainer.network.usesWinograd(batches: [config.schedule.batchSize, evaluationBatch])
         let kernels = "OpenBLAS \(BLAS.coreName)" + (onednnISA == nil ? "" : ", \(ConvBackend.onednnKernels)")
         if let warning = try CheckpointAgreement.kernelWarning(kernels, comm), writes { events?(.warning(warning)) }
         if let directory {

@@ -65,6 +65,19 @@ public final class Conv2d: Layer {
 
     /// The implementations oneDNN chose for the shapes seen so far (empty on ours).
     public var oneDNNImplementations: [String] { oneDNN?.implementations ?? [] }
+    /// Whether oneDNN's Winograd kernels compute this layer on input `x` (`OneDNNConvolution.usesWinograd`
+    /// for one of the sizes of its image groups, `groupImages`).
+    /// `hasWinograd`: whether the process's oneDNN has them (tests pass true to check the rule
+    /// on machines without them).
+    public func usesWinograd(input x: Shape, hasWinograd: Bool = ConvBackend.onednnWinograd) -> Bool {
+        guard oneDNN != nil, x.n > 0 else { return false }
+        let (oh, ow) = geometry.outputSize(x.h, x.w)
+        return (0..<min(Conv2d.groups, x.n)).contains { g in
+            OneDNNConvolution.usesWinograd(stride: geometry.stride, outputHeight: oh, outputWidth: ow,
+                                           images: Conv2d.groupImages(g, batch: x.n).count, hasWinograd: hasWinograd)
+        }
+    }
+
     /// Input shapes seen so far whose groups' weight gradients oneDNN sums in its blocked format.
     var oneDNNBlockedSums: Int { oneDNN?.blockedSums ?? 0 }
 
@@ -98,6 +111,13 @@ public final class Conv2d: Layer {
 
     private func groupCount(_ ys: Shape) -> Int { min(Conv2d.groups, ys.n) }
 
+    /// The images of group `g` of a batch of `n`: g·n/G..<(g+1)·n/G with G = min(`groups`, n)
+    /// groups, ours and oneDNN's alike.
+    static func groupImages(_ g: Int, batch n: Int) -> Range<Int> {
+        let count = min(Conv2d.groups, n)
+        return (g * n / count)..<((g + 1) * n / count)
+    }
+
     /// Output positions per chunk: as many as the column budget allows, or fewer so that the
     /// chunk's GEMMs (all with m·k = weightCount, n = the chunk's columns) stay within m·n·k ≤ 100³,
     /// which OpenBLAS 0.3.21 multiplies without packing A and B — about 1.7× faster here for 16–32
@@ -117,15 +137,15 @@ public final class Conv2d: Layer {
     /// fit the cache budget, each with the lane's scratch.
     private func run(group g: Int, lane: Int, _ call: Call) {
         let pass = call.pass
-        let ys = output.shape, groups = groupCount(ys)
-        let image = ys.h * ys.w, positions = (g * ys.n / groups * image)..<((g + 1) * ys.n / groups * image)
+        let ys = output.shape, images = Conv2d.groupImages(g, batch: ys.n)
+        let image = ys.h * ys.w, positions = (images.lowerBound * image)..<(images.upperBound * image)
         let rowsPerColumn = pass == .backwardPreservingSize ? outChannels * geometry.kernelH * geometry.kernelW : patch
         let anyRange = geometry.preservesSize || geometry.usesPhases
         let perChunk = columnsPerChunk(unit: anyRange ? 1 : ys.w, rowsPerColumn: rowsPerColumn)
         // The columns, then (backward) the other weight-gradient operand transposed, [columns, in or out].
         let columns = min(positions.count, perChunk)
         let col = call.context.scratch((rowsPerColumn + max(inChannels, outChannels)) * columns + im2colSlack, lane: lane)
-        let images = (g * ys.n / groups)..<((g + 1) * ys.n / groups), xs = input.shape
+        let xs = input.shape
         if geometry.usesPhases && pass == .forward {
             splitPhases(input.pointer, c: xs.c, n: xs.n, h: xs.h, w: xs.w, oh: ys.h, ow: ys.w, mask: geometry.phaseMask,
                         images: images, into: phases.pointer)
