@@ -163,13 +163,11 @@ public enum ConfigLoader {
     private static func normalise(_ value: Any, source: String, field: String, depth: Int) throws -> Any {
         guard depth <= ConfigLimits.maxDepth else { throw tooDeep(source) }
         func named(_ key: String) -> String { field.isEmpty ? key : "\(field).\(key)" }
+        // Lists and tables before NSNull and NSNumber: casting a Swift array to a class first
+        // bridges it to an NSArray, a copy of every element at every level (a YAML file of 67,000
+        // values through aliases took 0.8 s).
         switch value {
-        case is String, is NSNull:
-            return value
-        case let number as NSNumber:
-            guard number.doubleValue.isFinite else {
-                throw ConfigError("field '\(field)' in \(source): expected a finite number, got \(number).")
-            }
+        case is String:
             return value
         case let list as [Any]:
             return try list.map { try normalise($0, source: source, field: field, depth: depth + 1) }
@@ -186,6 +184,13 @@ public enum ConfigLoader {
                 result[name] = try normalise(item, source: source, field: named(name), depth: depth + 1)
             }
             return result
+        case is NSNull:
+            return value
+        case let number as NSNumber:
+            guard number.doubleValue.isFinite else {
+                throw ConfigError("field '\(field)' in \(source): expected a finite number, got \(number).")
+            }
+            return value
         default:
             throw ConfigError("field '\(field)' in \(source) has a value of unsupported type \(type(of: value)).")
         }
@@ -241,9 +246,9 @@ public enum ConfigLoader {
     private static func show(_ value: Any) -> String {
         switch value {
         case let string as String: return "'\(string)'"
-        case is NSNull: return "null"
         case let list as [Any]: return "[\(list.map(show).joined(separator: ", "))]"
         case is [String: Any]: return "a table"
+        case is NSNull: return "null"
         case let number as NSNumber where String(cString: number.objCType) == "c": return number.boolValue ? "true" : "false"
         case let number as NSNumber: return number.stringValue
         default: return "\(value)"

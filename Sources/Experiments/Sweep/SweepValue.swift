@@ -15,8 +15,10 @@ public enum SweepValue: Hashable, Sendable, CustomStringConvertible {
     public init(_ value: Any, field: String, source: String) throws {
         switch value {
         case let s as String: self = .string(s)
-        case is NSNull: self = .null
+        // The list before NSNull and NSNumber: casting a Swift array to a class bridges it to an
+        // NSArray first, a copy of every element at every level (as `ConfigLoader.normalise`).
         case let list as [Any]: self = .list(try list.map { try SweepValue($0, field: field, source: source) })
+        case is NSNull: self = .null
         case let n as NSNumber:
             switch String(cString: n.objCType) {
             case "c", "B": self = .bool(n.boolValue)
