@@ -9,8 +9,9 @@
 # and step as written in Benchmarks/pytorch_models.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python=${1:-/tmp/peers-venv/bin/python}
-shift || true
+python=/tmp/peers-venv/bin/python
+# The first argument is PYTHON unless it is already a bench flag.
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then python=$1; shift; fi
 
 swift build -c release --product localsgd >&2
 # FMA peak of one core, from a register-only AVX-512 (else AVX2) FMA loop.

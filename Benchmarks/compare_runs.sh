@@ -20,20 +20,23 @@ if [ "$runs" -lt 1 ] || [ "$runs" -gt 100 ]; then
     echo "compare_runs.sh: RUNS must be a whole number from 1 to 100, got '$runs'" >&2
     exit 1
 fi
-python=${1:-/tmp/peers-venv/bin/python}
-shift || true
-[ -x "$python" ] || { echo "compare_runs.sh: no Python at '$python' (a Python with torch; see compare.sh)" >&2; exit 1; }
+python=/tmp/peers-venv/bin/python
+# The argument after RUNS is PYTHON unless it is already a bench flag.
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then python=$1; shift; fi
+command -v "$python" >/dev/null || { echo "compare_runs.sh: no Python at '$python' (a Python with torch; see compare.sh)" >&2; exit 1; }
 dir=${BENCH_RUNS_DIR:-$(mktemp -d /tmp/compare-runs.XXXXXX)}
 mkdir -p "$dir"
 for r in $(seq 1 "$runs"); do
     echo "run $r of $runs: $(uptime)" >&2
     Benchmarks/compare.sh "$python" --json "$@" > "$dir/run_$r.jsonl"
 done
-python3 - "$dir" "$runs" <<'PY'
+clock="ms"
+for a in "$@"; do [ "$a" = "--cpu-time" ] && clock="CPU ms"; done
+python3 - "$dir" "$runs" "$clock" <<'PY'
 import json, statistics, sys
 from pathlib import Path
 
-folder, runs = Path(sys.argv[1]), int(sys.argv[2])
+folder, runs, clock = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 rows = {}
 for r in range(1, runs + 1):
     for line in (folder / f"run_{r}.jsonl").read_text().splitlines():
@@ -47,7 +50,7 @@ for r in range(1, runs + 1):
 if not rows:
     sys.exit(f"compare_runs.sh: no configuration with PyTorch's time in {folder}")
 print(f"medians over {runs} runs of Benchmarks/compare.sh (speedup: each run's PyTorch ms / ours; range over the runs)")
-print("| model | batch | threads | ours ms | PyTorch ms | speedup | runs | % of peak |")
+print(f"| model | batch | threads | ours {clock} | PyTorch {clock} | speedup | runs | % of peak |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 order = {m: i for i, m in enumerate(dict.fromkeys(k[0] for k in rows))}
 for key in sorted(rows, key=lambda k: (order[k[0]], k[1], k[2])):
@@ -56,7 +59,7 @@ for key in sorted(rows, key=lambda k: (order[k[0]], k[1], k[2])):
     peaks = [100 * o["gflops"] / o["peak_gflops"] for o in v if o.get("peak_gflops")]
     peak = f"{statistics.median(peaks):.0f} %" if peaks else "-"
     print(f"| {key[0]} | {key[1]} | {key[2]} | {statistics.median(o['ms_per_step'] for o in v):.2f} "
-          f"| {statistics.median(o['pytorch_ms_per_step'] for o in v):.2f} | **{statistics.median(speedups):.2f}×** "
+          f"| {statistics.median(o['pytorch_ms_per_step'] for o in v):.2f} | {statistics.median(speedups):.2f}× "
           f"| {min(speedups):.2f}–{max(speedups):.2f}× ({len(v)}) | {peak} |")
 print(f"runs: {folder}")
 PY

@@ -289,8 +289,13 @@ final class PyTorchPeer {
     private let process = Process()
     private let input = Pipe(), output = Pipe()
     private var buffered = Data()
+    private let command: String
 
     init(python: String, script: String, reference: String) throws {
+        command = python + " " + script
+        // A peer that exits makes our next request fail with EPIPE (an error below), not kill
+        // this process with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         for (path, flag) in [(script, "--peer-script"), (reference, "--reference")]
         where !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("\(flag) \(path) does not exist (run from the repository root or give the path)")
@@ -314,10 +319,10 @@ final class PyTorchPeer {
         let tokens = sequence.map { ", \"context\": \($0.context), \"vocabulary\": \($0.vocabulary)" } ?? ""
         let request = "{\"model\": \"\(model)\", \"shortcut\": \"\(shortcut.rawValue)\", \"batch\": \(batch), "
             + "\"threads\": \(threads), \"steps\": \(steps), \"warmup\": \(warmup)\(tokens)}\n"
-        input.fileHandleForWriting.write(Data(request.utf8))
+        do { try input.fileHandleForWriting.write(contentsOf: Data(request.utf8)) } catch { throw exited() }
         while !buffered.contains(UInt8(ascii: "\n")) {
             let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { throw ValidationError("the PyTorch peer exited (see its error above)") }
+            if chunk.isEmpty { throw exited() }
             buffered += chunk
         }
         let end = buffered.firstIndex(of: UInt8(ascii: "\n"))!
@@ -327,6 +332,14 @@ final class PyTorchPeer {
             enum CodingKeys: String, CodingKey { case seconds, cpuSeconds = "cpu_seconds" } }
         let reply = try JSONDecoder().decode(Reply.self, from: line)
         return cpuTime ? reply.cpuSeconds : reply.seconds
+    }
+
+    /// The peer stopped answering: it exited (or closed its output), with what it said on stderr above.
+    private func exited() -> ValidationError {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return ValidationError("the PyTorch peer (\(command)) exited with status \(process.terminationStatus) before answering "
+                               + "(its own error, if it gave one, is above)")
     }
 
     func stop() {

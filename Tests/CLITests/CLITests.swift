@@ -159,4 +159,14 @@ final class CLITests: XCTestCase {
         let row = try JSONSerialization.jsonObject(with: Data(cnn.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(row["onednn_isa"] as? String, ConvBackend.onednnInstructionSet)
     }
+
+    /// A "Python" that exits at once (not a Python at all) is named in an error, not a SIGPIPE
+    /// that kills the bench silently when it sends the first request.
+    func testBenchNamesAPeerThatExitsBeforeAnswering() throws {
+        let r = try run(["bench", "--compare-pytorch", "/bin/false", "--models", "logreg", "--batches", "8", "--threads", "1",
+                         "--steps", "1", "--warmup", "0", "--rounds", "1"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("the PyTorch peer (/bin/false ") && r.stderr.contains("exited with status 1 before answering"),
+                      "status \(r.status): \(r.stderr)")
+    }
 }
