@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 python=/tmp/peers-venv/bin/python
 # The first argument is PYTHON unless it is already a bench flag.
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then python=$1; shift; fi
+python=$(command -v "$python" || echo "$python")  # bench starts it by path, without searching PATH
 
 swift build -c release --product localsgd >&2
 # FMA peak of one core, from a register-only AVX-512 (else AVX2) FMA loop.

@@ -24,6 +24,7 @@ python=/tmp/peers-venv/bin/python
 # The argument after RUNS is PYTHON unless it is already a bench flag.
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then python=$1; shift; fi
 command -v "$python" >/dev/null || { echo "compare_runs.sh: no Python at '$python' (a Python with torch; see compare.sh)" >&2; exit 1; }
+python=$(command -v "$python")  # bench starts it by path, without searching PATH
 dir=${BENCH_RUNS_DIR:-$(mktemp -d /tmp/compare-runs.XXXXXX)}
 mkdir -p "$dir"
 for r in $(seq 1 "$runs"); do

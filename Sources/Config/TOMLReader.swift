@@ -37,10 +37,12 @@ struct TOMLReader {
     }
 
     static func plain(_ value: Any) -> Any {
+        // Arrays before the class casts: casting a Swift array to a class bridges it to an
+        // NSArray copy first, at every level (as `ConfigLoader.normalise`).
         switch value {
+        case let array as [Any]: return array.map(plain)
         case let table as Table: return table.entries.mapValues(plain)
         case let list as TableList: return list.tables.map(plain)
-        case let array as [Any]: return array.map(plain)
         default: return value
         }
     }

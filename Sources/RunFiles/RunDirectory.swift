@@ -73,7 +73,8 @@ public final class RunDirectory {
     /// Warnings when the run being resumed was made with other kernels than this process has:
     /// another OpenBLAS kernel family, or oneDNN on another instruction set (`onednnISA`: this
     /// process's, nil when no convolution of the run is oneDNN's), or on the same one with and
-    /// without its Winograd kernels (`winograd`: this process's; a record without it was direct).
+    /// without its Winograd kernels (`winograd`: whether this run's convolutions take them here,
+    /// nil where none of them could anywhere; a record without it was direct).
     package func kernelWarnings(onednnISA: String?, winograd: Bool?) -> [String] {
         var warnings: [String] = []
         let derived = recordedDerived()

@@ -293,9 +293,6 @@ final class PyTorchPeer {
 
     init(python: String, script: String, reference: String) throws {
         command = python + " " + script
-        // A peer that exits makes our next request fail with EPIPE (an error below), not kill
-        // this process with SIGPIPE.
-        signal(SIGPIPE, SIG_IGN)
         for (path, flag) in [(script, "--peer-script"), (reference, "--reference")]
         where !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("\(flag) \(path) does not exist (run from the repository root or give the path)")
@@ -319,6 +316,10 @@ final class PyTorchPeer {
         let tokens = sequence.map { ", \"context\": \($0.context), \"vocabulary\": \($0.vocabulary)" } ?? ""
         let request = "{\"model\": \"\(model)\", \"shortcut\": \"\(shortcut.rawValue)\", \"batch\": \(batch), "
             + "\"threads\": \(threads), \"steps\": \(steps), \"warmup\": \(warmup)\(tokens)}\n"
+        // A peer that exited makes the request fail with EPIPE (an error below) instead of killing
+        // this process with SIGPIPE; only around this write, so that `bench | head` still ends.
+        let previous = signal(SIGPIPE, SIG_IGN)
+        defer { signal(SIGPIPE, previous) }
         do { try input.fileHandleForWriting.write(contentsOf: Data(request.utf8)) } catch { throw exited() }
         while !buffered.contains(UInt8(ascii: "\n")) {
             let chunk = output.fileHandleForReading.availableData

@@ -86,3 +86,34 @@ extension CLITests {
                       warned.stderr)
     }
 }
+
+/// A record that says Winograd for a run none of whose convolutions could take it (the meaning
+/// `derived.onednn_winograd` had before it was per run: the process had the kernels) resumes
+/// without a warning, and the record is mended to false.
+extension CLITests {
+    func testAnOlderWinogradRecordOfASmallBatchRunResumesWithoutAWarning() throws {
+        let dir = try temporaryDirectory() + "/run"
+        let fm = FileManager.default
+        // cnn at batch 8 (groups of 2) and 16 test images (groups of 4): no group of 8 anywhere.
+        let first = try run(["train", "--dataset", "synthetic", "--synthetic-train", "64", "--synthetic-test", "16", "--model", "cnn",
+                             "--epochs", "2", "--batch-size", "8", "--threads", "1", "--quiet", "--checkpoint-every", "1e",
+                             "--out", dir])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let path = dir + "/config.json"
+        var config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        var derived = try XCTUnwrap(config["derived"] as? [String: Any])
+        XCTAssertEqual(derived["onednn_winograd"] as? Bool, false)
+        derived["onednn_winograd"] = true
+        config["derived"] = derived
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        for entry in try fm.contentsOfDirectory(atPath: dir + "/checkpoints").sorted().dropFirst() {
+            try fm.removeItem(atPath: dir + "/checkpoints/" + entry)
+        }
+        for file in ["final.safetensors", "summary.json"] { try? fm.removeItem(atPath: dir + "/" + file) }
+        let resumed = try run(["train", "--resume", dir])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertFalse(resumed.stderr.contains("Winograd"), resumed.stderr)
+        let mended = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        XCTAssertEqual((mended["derived"] as? [String: Any])?["onednn_winograd"] as? Bool, false)
+    }
+}

@@ -89,16 +89,23 @@ public enum RunDriver {
         let evaluationBatch = min(config.execution.evalBatchSize, max(1, data.test.count))
         let onednnWinograd = onednnISA == nil ? nil
             : trainer.network.usesWinograd(batches: [config.schedule.batchSize, evaluationBatch])
+        // Where no convolution of the run could take them on any machine, a recorded `true` is
+        // the older meaning (the process had them): nothing to warn about, and the record is mended.
+        let winogradPossible = trainer.network.usesWinograd(batches: [config.schedule.batchSize, evaluationBatch],
+                                                            hasWinograd: true)
         let kernels = "OpenBLAS \(BLAS.coreName)" + (onednnISA == nil ? "" : ", \(ConvBackend.onednnKernels)")
         if let warning = try CheckpointAgreement.kernelWarning(kernels, comm), writes { events?(.warning(warning)) }
         if let directory {
             if resume, writes {
-                for warning in directory.kernelWarnings(onednnISA: onednnISA, winograd: onednnWinograd) { events?(.warning(warning)) }
+                for warning in directory.kernelWarnings(onednnISA: onednnISA, winograd: winogradPossible ? onednnWinograd : nil) {
+                    events?(.warning(warning))
+                }
             }
             var derived = trainer.setup.derivedConfig(parameters: trainer.network.layout.count)
             derived.onednnISA = onednnISA
             derived.onednnWinograd = onednnWinograd
             if resume { derived = directory.keepingRecordedKernels(derived) }
+            if !winogradPossible, derived.onednnWinograd != nil { derived.onednnWinograd = false }
             try directory.writeConfig(config, derived: derived)
             if let vocabulary = TextVocabulary(data.train) { try directory.writeVocabulary(vocabulary) }
         }
