@@ -127,23 +127,31 @@ final class OneDNNConvolutionTests: XCTestCase {
         }
     }
 
+    /// On every test shape, a layer's output, input gradient and parameter gradients are bitwise
+    /// the same with `set(true)` and `set(false)` (a static toggle of `OneDNNConvolution`, read
+    /// when a shape's primitives are made); `check` sees each layer after its pass.
+    func assertBitsIndependentOf(_ set: (Bool) -> Void, seed: UInt64, check: (Conv2d, Bool, String) -> Void = { _, _, _ in }) throws {
+        defer { set(true) }
+        for (cin, cout, s, p, n, h, w) in Self.shapes {
+            let name = "\(cin)→\(cout) s\(s) N\(n) \(h)×\(w)"
+            let x = randomTensor(Shape(cin, n, h, w), seed: seed)
+            func run(_ on: Bool) throws -> [Float] {
+                set(on)
+                let conv = try oneDNNConv(cin, cout, stride: s, padding: p, bias: true)
+                let r = pass(conv, LayerHarness(conv, seed: seed + 1), x: x, dy: seed + 2, threads: 2)
+                check(conv, on, name)
+                return r.y + r.dx + r.grads
+            }
+            let on = try run(true), off = try run(false)
+            XCTAssertEqual(zip(on, off).filter { $0.bitPattern != $1.bitPattern }.count, 0, name)
+        }
+    }
+
     /// Our copies into and out of oneDNN's channel-blocked layouts give the bits of oneDNN's own
     /// reorders: output, input gradient and parameter gradients, on every test shape (channel
     /// counts off the blocks of 8 and 16 included, whose padding the copies zero).
     func testOurChannelBlockCopiesGiveTheBitsOfOneDNNsReorders() throws {
-        defer { OneDNNConvolution.copiesChannelBlocks = true }
-        for (cin, cout, s, p, n, h, w) in Self.shapes {
-            let x = randomTensor(Shape(cin, n, h, w), seed: 51)
-            func run(copies: Bool) throws -> [Float] {
-                OneDNNConvolution.copiesChannelBlocks = copies
-                let conv = try oneDNNConv(cin, cout, stride: s, padding: p, bias: true)
-                let r = pass(conv, LayerHarness(conv, seed: 52), x: x, dy: 53, threads: 2)
-                return r.y + r.dx + r.grads
-            }
-            let ours = try run(copies: true), theirs = try run(copies: false)
-            XCTAssertEqual(zip(ours, theirs).filter { $0.bitPattern != $1.bitPattern }.count, 0,
-                           "\(cin)→\(cout) s\(s) N\(n) \(h)×\(w)")
-        }
+        try assertBitsIndependentOf({ OneDNNConvolution.copiesChannelBlocks = $0 }, seed: 51)
     }
 
     /// The groups' weight gradients summed in oneDNN's blocked format and reordered into ours
@@ -151,19 +159,8 @@ final class OneDNNConvolutionTests: XCTestCase {
     /// order. Every test shape sums blocked (one format for all its group sizes), so the two
     /// paths really differ.
     func testBlockedWeightGradientSumsGiveTheBitsOfPerGroupReorders() throws {
-        defer { OneDNNConvolution.sumsBlockedPartials = true }
-        for (cin, cout, s, p, n, h, w) in Self.shapes {
-            let x = randomTensor(Shape(cin, n, h, w), seed: 61)
-            func run(blocked: Bool) throws -> [Float] {
-                OneDNNConvolution.sumsBlockedPartials = blocked
-                let conv = try oneDNNConv(cin, cout, stride: s, padding: p, bias: true)
-                let r = pass(conv, LayerHarness(conv, seed: 62), x: x, dy: 63, threads: 2)
-                XCTAssertEqual(conv.oneDNNBlockedSums, blocked ? 1 : 0, "\(cin)→\(cout) s\(s) N\(n): path")
-                return r.y + r.dx + r.grads
-            }
-            let blocked = try run(blocked: true), perGroup = try run(blocked: false)
-            XCTAssertEqual(zip(blocked, perGroup).filter { $0.bitPattern != $1.bitPattern }.count, 0,
-                           "\(cin)→\(cout) s\(s) N\(n) \(h)×\(w)")
+        try assertBitsIndependentOf({ OneDNNConvolution.sumsBlockedPartials = $0 }, seed: 61) { conv, blocked, name in
+            XCTAssertEqual(conv.oneDNNBlockedSums, blocked ? 1 : 0, "\(name): path")
         }
     }
 
