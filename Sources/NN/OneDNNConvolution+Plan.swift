@@ -23,7 +23,7 @@ extension OneDNNConvolution {
 
         init(_ conv: OneDNNConvolution, _ xs: Shape) throws {
             OneDNN.singleThreaded()
-            let engine = conv.engine, n = xs.n, count = min(Conv2d.groups, n)
+            let engine = conv.engine, n = xs.n, count = Conv2d.groupCount(batch: n)
             let (oh, ow) = conv.geometry.outputSize(xs.h, xs.w)
             inputImage = xs.h * xs.w
             outputImage = oh * ow

@@ -72,7 +72,7 @@ public final class Conv2d: Layer {
     public func usesWinograd(input x: Shape, hasWinograd: Bool = ConvBackend.onednnWinograd) -> Bool {
         guard oneDNN != nil, x.n > 0 else { return false }
         let (oh, ow) = geometry.outputSize(x.h, x.w)
-        return (0..<min(Conv2d.groups, x.n)).contains { g in
+        return (0..<Conv2d.groupCount(batch: x.n)).contains { g in
             OneDNNConvolution.usesWinograd(stride: geometry.stride, outputHeight: oh, outputWidth: ow,
                                            images: Conv2d.groupImages(g, batch: x.n).count, hasWinograd: hasWinograd)
         }
@@ -109,12 +109,15 @@ public final class Conv2d: Layer {
     /// are within a few per cent of each other here (2 MB L2); 8 K and whole-batch columns cost 20 %.
     var columnBudget = 64 * 1024
 
-    private func groupCount(_ ys: Shape) -> Int { min(Conv2d.groups, ys.n) }
+    private func groupCount(_ ys: Shape) -> Int { Conv2d.groupCount(batch: ys.n) }
+
+    /// Groups of a batch of `n` images: `groups`, or one per image in smaller batches.
+    static func groupCount(batch n: Int) -> Int { min(Conv2d.groups, n) }
 
     /// The images of group `g` of a batch of `n`: g·n/G..<(g+1)·n/G with G = min(`groups`, n)
     /// groups, ours and oneDNN's alike.
     static func groupImages(_ g: Int, batch n: Int) -> Range<Int> {
-        let count = min(Conv2d.groups, n)
+        let count = groupCount(batch: n)
         return (g * n / count)..<((g + 1) * n / count)
     }
 
