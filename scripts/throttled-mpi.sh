@@ -264,12 +264,13 @@ mpirun_cmd() {
   # mpirun runs in rank 0's namespace (so rank 0's host is local) and reaches the others through
   # the agent; TCP only, on our subnet; PMIx must accept the daemons' connections over TCP.
   # --bind-to none: every namespace "is" a 2-core node, so default binding would pin all ranks
-  # to the same core.
+  # to the same core. rtc_hwloc_vmhole none: the daemons share /tmp and the hostname, so they
+  # would all write their topology to one session file, and one of them crashes now and then.
   cmd=(ip netns exec "$(rank_ns 0)" env "${mpi_env[@]}"
        PMIX_MCA_ptl_tcp_remote_connections=1 PMIX_MCA_ptl_tcp_if_include="$cidr"
        timeout -k 10 "$timeout_s"
        mpirun -np "$k" --host "$hosts" --bind-to none
-       --mca plm_rsh_agent "$agent" --mca plm_rsh_no_tree_spawn 1
+       --mca plm_rsh_agent "$agent" --mca plm_rsh_no_tree_spawn 1 --mca rtc_hwloc_vmhole none
        --mca btl tcp,self --mca btl_tcp_if_include "$cidr" --mca oob_tcp_if_include "$cidr")
 }
 
