@@ -159,9 +159,9 @@ public enum ConfigLoader {
         }
     }
 
-    /// Keys to snake_case, tables to `[String: Any]`, and only JSON-compatible leaves.
+    /// Keys to snake_case, tables to `[String: Any]`, and only JSON-compatible leaves. `depth`
+    /// is the level `value` sits at (the top table's is 1); lists and tables count, scalars do not.
     private static func normalise(_ value: Any, source: String, field: String, depth: Int) throws -> Any {
-        guard depth <= ConfigLimits.maxDepth else { throw tooDeep(source) }
         func named(_ key: String) -> String { field.isEmpty ? key : "\(field).\(key)" }
         // Lists and tables before NSNull and NSNumber: casting a Swift array to a class first
         // bridges it to an NSArray, a copy of every element at every level (a YAML file of 67,000
@@ -170,8 +170,10 @@ public enum ConfigLoader {
         case is String:
             return value
         case let list as [Any]:
+            guard depth <= ConfigLimits.maxDepth else { throw tooDeep(source) }
             return try list.map { try normalise($0, source: source, field: field, depth: depth + 1) }
         case let table as [AnyHashable: Any]:
+            guard depth <= ConfigLimits.maxDepth else { throw tooDeep(source) }
             var result: [String: Any] = [:]
             for (rawKey, item) in table {
                 guard let key = rawKey.base as? String else {
@@ -243,16 +245,36 @@ public enum ConfigLoader {
     }
 
     /// A value as the user wrote it: strings quoted, booleans as true/false.
-    private static func show(_ value: Any) -> String {
-        switch value {
-        case let string as String: return "'\(string)'"
-        case let list as [Any]: return "[\(list.map(show).joined(separator: ", "))]"
-        case is [String: Any]: return "a table"
-        case is NSNull: return "null"
-        case let number as NSNumber where String(cString: number.objCType) == "c": return number.boolValue ? "true" : "false"
-        case let number as NSNumber: return number.stringValue
-        default: return "\(value)"
+    /// `value` as an error sentence quotes it: its first `limit` characters, then "…" (a field
+    /// given 100,000 numbers gets a line, not half a megabyte).
+    static func show(_ value: Any, limit: Int = 120) -> String {
+        var text = "", length = 0
+        /// Appends `piece`, cut at the limit; false once the limit is reached.
+        func write(_ piece: String) -> Bool {
+            for character in piece {
+                guard length < limit else { return false }
+                text.append(character)
+                length += 1
+            }
+            return true
         }
+        func visit(_ value: Any) -> Bool {
+            switch value {
+            case let string as String: return write("'") && write(string) && write("'")
+            case let list as [Any]:
+                guard write("[") else { return false }
+                for (i, item) in list.enumerated() {
+                    guard i == 0 || write(", "), visit(item) else { return false }
+                }
+                return write("]")
+            case is [String: Any]: return write("a table")
+            case is NSNull: return write("null")
+            case let number as NSNumber where String(cString: number.objCType) == "c": return write(number.boolValue ? "true" : "false")
+            case let number as NSNumber: return write(number.stringValue)
+            default: return write("\(value)")
+            }
+        }
+        return visit(value) ? text : text + "…"
     }
 
     private static func unknownField(_ key: String, source: String, known names: [String]) -> ConfigError {

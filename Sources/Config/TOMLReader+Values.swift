@@ -3,12 +3,14 @@ import Foundation
 /// Values: strings (basic, literal, multi-line), integers (decimal, hex, octal, binary), floats,
 /// booleans, arrays and inline tables. Dates and times are refused with the field's name.
 extension TOMLReader {
+    /// The value at nesting level `depth` (a top-level key's value is at level 2; lists and
+    /// tables count, scalars do not).
     mutating func value(depth: Int, field: String) throws -> Any {
         switch peek {
         case UInt8(ascii: "\""): return try basicString()
         case UInt8(ascii: "'"): return try literalString()
-        case UInt8(ascii: "["): return try array(depth: depth + 1, field: field)
-        case UInt8(ascii: "{"): return try inlineTable(depth: depth + 1)
+        case UInt8(ascii: "["): return try array(depth: depth, field: field)
+        case UInt8(ascii: "{"): return try inlineTable(depth: depth)
         default: return try scalar(field: field)
         }
     }
@@ -21,7 +23,7 @@ extension TOMLReader {
         while true {
             try skipSpace()
             if peek == UInt8(ascii: "]") { i += 1; return items }
-            items.append(try value(depth: depth, field: field))
+            items.append(try value(depth: depth + 1, field: field))
             try skipSpace()
             switch peek {
             case UInt8(ascii: ","): i += 1

@@ -118,6 +118,7 @@ struct TOMLReader {
         if isList { i += 1 }
         skipBlanks()
         let keys = try keyPath(depth: 1)
+        guard keys.count + 1 <= ConfigLimits.maxDepth else { throw ConfigLoader.tooDeep(path) }
         guard peek == UInt8(ascii: "]"), !isList || (i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "]")) else {
             throw fail("expected '\(isList ? "]]" : "]")' to close the table header, found \(found)")
         }
@@ -186,11 +187,13 @@ struct TOMLReader {
         target.entries[last] = value
     }
 
-    /// `a . "b" . 'c'` and the blanks after it; at most `ConfigLimits.maxDepth` levels deep.
+    /// `a . "b" . 'c'` and the blanks after it, in a table at level `depth`: the tables the keys
+    /// but the last name are at most `ConfigLimits.maxDepth` levels deep (what the last names is
+    /// checked where it is known to be a table).
     mutating func keyPath(depth: Int) throws -> [String] {
         var keys: [String] = []
         while true {
-            guard depth + keys.count < ConfigLimits.maxDepth else { throw ConfigLoader.tooDeep(path) }
+            guard depth + keys.count <= ConfigLimits.maxDepth else { throw ConfigLoader.tooDeep(path) }
             keys.append(try key())
             skipBlanks()
             guard peek == UInt8(ascii: ".") else { return keys }

@@ -163,6 +163,23 @@ final class ConfigLoaderTests: XCTestCase {
         }
     }
 
+    /// A wrong value is quoted up to 120 characters, then "…": 100,000 numbers or a 500 KB
+    /// string make a one-line error, not half a megabyte.
+    func testHugeWrongValuesAreQuotedInOneLine() {
+        let numbers = "[" + Array(repeating: "12345", count: 100_000).joined(separator: ", ") + "]"
+        assertError("wide.json", #"{"lr": \#(numbers)}"#) {
+            "field 'lr' in \($0): expected a number, got " + String(numbers.prefix(120)) + "…."
+        }
+        let word = String(repeating: "x", count: 500_000)
+        assertError("long.yaml", "model: \(word)\n") {
+            "field 'model' in \($0): '" + String(repeating: "x", count: 119) + "… is not one of "
+                + ModelKind.allCases.map(\.rawValue).joined(separator: ", ") + "."
+        }
+        XCTAssertEqual(ConfigLoader.show([1, [2, 3]] as [Any]), "[1, [2, 3]]")
+        XCTAssertEqual(ConfigLoader.show([1, 2, 3] as [Any], limit: 9), "[1, 2, 3]", "exactly the limit: no ellipsis")
+        XCTAssertEqual(ConfigLoader.show([1, 2, 3] as [Any], limit: 8), "[1, 2, 3…")
+    }
+
     func testFloatWhereIntegerExpectedInEveryFormat() {
         for (name, text) in [("a.toml", "batch_size = 3.5"), ("a.yaml", "batch_size: 3.5"), ("a.json", #"{"batch_size": 3.5}"#)] {
             assertError(name, text) { "field 'batch_size' in \($0): expected an integer, got 3.5." }
