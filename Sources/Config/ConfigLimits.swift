@@ -4,8 +4,9 @@
 public enum ConfigLimits {
     /// Largest config or sweep file, in bytes (1 MiB).
     public static let maxBytes = 1 << 20
-    /// Deepest nesting of lists and tables (the top-level table is level 1).
+    /// Deepest nesting of lists and tables (the top-level table is level 1; scalars add no level).
     public static let maxDepth = 32
-    /// Most values (scalars, lists, tables) a file may expand to, counting every use of a YAML alias.
+    /// Most values (scalars, lists, tables; not keys) a file may expand to, counting the top-level
+    /// table and every use of a YAML alias; the same count in TOML, YAML and JSON.
     public static let maxValues = 100_000
 }

@@ -33,7 +33,8 @@ public enum ConfigLoader {
         default:
             throw ConfigError("config file '\(path)' has extension '.\(format)'; expected .toml, .yaml, .yml or .json.")
         }
-        guard let table = try normalise(raw, source: path, field: "", depth: 1) as? [String: Any] else {
+        var values = 0
+        guard let table = try normalise(raw, source: path, field: "", depth: 1, values: &values) as? [String: Any] else {
             throw ConfigError("config file '\(path)' must be a table of fields at the top level.")
         }
         return table
@@ -82,7 +83,8 @@ public enum ConfigLoader {
 
     /// Normalised overrides by flat field name: `schedule.lr` and `[schedule] lr` become `lr`.
     private static func flatten(_ overrides: [String: Any], source: String) throws -> [String: Any] {
-        guard let overrides = try normalise(overrides, source: source, field: "", depth: 1) as? [String: Any] else {
+        var values = 0
+        guard let overrides = try normalise(overrides, source: source, field: "", depth: 1, values: &values) as? [String: Any] else {
             preconditionFailure("a normalised dictionary is a dictionary")
         }
         var fields: [String: Any] = [:], written: [String: String] = [:]
@@ -161,7 +163,12 @@ public enum ConfigLoader {
 
     /// Keys to snake_case, tables to `[String: Any]`, and only JSON-compatible leaves. `depth`
     /// is the level `value` sits at (the top table's is 1); lists and tables count, scalars do not.
-    private static func normalise(_ value: Any, source: String, field: String, depth: Int) throws -> Any {
+    /// `values` counts every value seen, against `ConfigLimits.maxValues` (in every format).
+    private static func normalise(_ value: Any, source: String, field: String, depth: Int, values: inout Int) throws -> Any {
+        values += 1
+        guard values <= ConfigLimits.maxValues else {
+            throw ConfigError("config '\(source)' holds more than \(ConfigLimits.maxValues) values.")
+        }
         func named(_ key: String) -> String { field.isEmpty ? key : "\(field).\(key)" }
         // Lists and tables before NSNull and NSNumber: casting a Swift array to a class first
         // bridges it to an NSArray, a copy of every element at every level (a YAML file of 67,000
@@ -171,7 +178,7 @@ public enum ConfigLoader {
             return value
         case let list as [Any]:
             guard depth <= ConfigLimits.maxDepth else { throw tooDeep(source) }
-            return try list.map { try normalise($0, source: source, field: field, depth: depth + 1) }
+            return try list.map { try normalise($0, source: source, field: field, depth: depth + 1, values: &values) }
         case let table as [AnyHashable: Any]:
             guard depth <= ConfigLimits.maxDepth else { throw tooDeep(source) }
             var result: [String: Any] = [:]
@@ -183,7 +190,7 @@ public enum ConfigLoader {
                 guard result[name] == nil else {
                     throw ConfigError("field '\(named(name))' is given twice in \(source) (as snake_case and kebab-case).")
                 }
-                result[name] = try normalise(item, source: source, field: named(name), depth: depth + 1)
+                result[name] = try normalise(item, source: source, field: named(name), depth: depth + 1, values: &values)
             }
             return result
         case is NSNull:

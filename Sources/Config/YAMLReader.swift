@@ -97,8 +97,15 @@ struct YAMLReader {
     }
 
     /// Puts a finished value into the collection being read (or makes it the document); `new`
-    /// values are counted against the limit: 1 for a scalar or collection, the whole size of an alias.
+    /// values are counted against the limit: 1 for a scalar or collection, the whole size of an
+    /// alias, none for a table's key (the same count `ConfigLoader` makes of every format).
     private mutating func add(_ built: Built, new: Int, anchor: String?, _ event: yaml_event_t) throws {
+        if let top = stack.last, top.list == nil, top.pendingKey == nil {
+            guard let key = built.keyText else { throw error("has a list or table as a key; keys must be names", event) }
+            if let anchor { anchors[anchor] = built }
+            stack[stack.count - 1].pendingKey = key
+            return
+        }
         values += new
         guard values <= ConfigLimits.maxValues else {
             throw error("expands to more than \(ConfigLimits.maxValues) values (through aliases, or simply too many)", event)
@@ -110,9 +117,6 @@ struct YAMLReader {
             stack[stack.count - 1].list!.append(built.value)
         } else if let key = stack[stack.count - 1].pendingKey {
             try setValue(built.value, key: key, event)
-        } else {
-            guard let key = built.keyText else { throw error("has a list or table as a key; keys must be names", event) }
-            stack[stack.count - 1].pendingKey = key
         }
     }
 

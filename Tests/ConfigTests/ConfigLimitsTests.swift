@@ -97,6 +97,19 @@ final class ConfigLimitsTests: XCTestCase {
         assertRefused("bomb.yaml", bomb, "expands to more than 100000 values")
     }
 
+    /// The value limit holds in every format, not only where YAML aliases multiply them: with the
+    /// top table and the list itself, 99,998 numbers make 100,000 values and read; 99,999 do not.
+    func testMoreThanOneHundredThousandValuesAreRefusedInEveryFormat() throws {
+        func list(_ n: Int) -> String { "[" + Array(repeating: "1", count: n).joined(separator: ",") + "]" }
+        // The top table and the list are values too.
+        for (name, text) in [("v.json", { #"{"x": \#(list($0))}"# }), ("v.toml", { "x = \(list($0))\n" }),
+                             ("v.yaml", { "x: \(list($0))\n" })] as [(String, (Int) -> String)] {
+            let table = try ConfigLoader.parseFile(try write(name, text(ConfigLimits.maxValues - 2)))
+            XCTAssertEqual((table["x"] as? [Any])?.count, ConfigLimits.maxValues - 2, name)
+            assertRefused(name, text(ConfigLimits.maxValues - 1), "more than 100000 values", seconds: 5)
+        }
+    }
+
     func testFilesOverOneMebibyteAreRefusedUnread() {
         let big = "# " + String(repeating: "x", count: ConfigLimits.maxBytes) + "\nepochs = 1\n"
         assertRefused("big.toml", big, "more than the 1048576 allowed")
