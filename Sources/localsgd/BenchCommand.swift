@@ -37,6 +37,8 @@ struct BenchCommand: ParsableCommand {
     var convBackend = ConvBackend.default
     @Option(help: "Python with torch: time PyTorch's step alternately with ours.") var comparePytorch: String?
     @Option(help: "The step server run by --compare-pytorch.") var peerScript = "Benchmarks/pytorch_peer.py"
+    @Option(help: "Seconds the PyTorch peer may take to answer one request (its warm-up and timed steps of one round), 1 to 86400; past it the peer is stopped and bench fails.")
+    var peerTimeout = 600.0
     @Option(help: "Python file whose MODELS dict the peer builds its models from (ours in PyTorch by default).")
     var reference = "Benchmarks/pytorch_models.py"
     @Option(help: "Rounds per configuration (1 to 1000), each timing sgemm, our steps and (with --compare-pytorch) PyTorch's in turn.")
@@ -96,7 +98,12 @@ struct BenchCommand: ParsableCommand {
                     try benchAveraging(threads: threadList)
                     return
                 }
-                let peer = try comparePytorch.map { try PyTorchPeer(python: $0, script: peerScript, reference: reference) }
+                guard peerTimeout >= 1 && peerTimeout <= 86400 else {
+                    throw ValidationError("--peer-timeout must be 1 to 86400 seconds, got \(peerTimeout)")
+                }
+                let peer = try comparePytorch.map {
+                    try PyTorchPeer(python: $0, script: peerScript, reference: reference, timeout: peerTimeout)
+                }
                 defer { peer?.stop() }
                 if !json {
                     print("times per step: " + (cpuTime ? "process CPU time" : "wall-clock") + ", median over \(rounds) round(s); "
@@ -290,9 +297,12 @@ final class PyTorchPeer {
     private let input = Pipe(), output = Pipe()
     private var buffered = Data()
     private let command: String
+    /// Seconds one reply may take (`--peer-timeout`).
+    private let timeout: Double
 
-    init(python: String, script: String, reference: String) throws {
+    init(python: String, script: String, reference: String, timeout: Double) throws {
         command = python + " " + script
+        self.timeout = timeout
         for (path, flag) in [(script, "--peer-script"), (reference, "--reference")]
         where !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("\(flag) \(path) does not exist (run from the repository root or give the path)")
@@ -321,7 +331,12 @@ final class PyTorchPeer {
         let previous = signal(SIGPIPE, SIG_IGN)
         defer { signal(SIGPIPE, previous) }
         do { try input.fileHandleForWriting.write(contentsOf: Data(request.utf8)) } catch { throw exited() }
+        let deadline = Date().addingTimeInterval(timeout)
         while !buffered.contains(UInt8(ascii: "\n")) {
+            guard waitForOutput(until: deadline) else {
+                kill()
+                throw ValidationError("the PyTorch peer (\(command)) gave no answer within \(Int(timeout)) s (--peer-timeout); it was stopped")
+            }
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty { throw exited() }
             buffered += chunk
@@ -335,16 +350,39 @@ final class PyTorchPeer {
         return cpuTime ? reply.cpuSeconds : reply.seconds
     }
 
+    /// Whether the peer's output has bytes (or its end) to read before `deadline`.
+    private func waitForOutput(until deadline: Date) -> Bool {
+        var descriptor = pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+        while true {
+            let milliseconds = Int32(max(0, min(deadline.timeIntervalSinceNow * 1000, 60_000)))
+            let ready = poll(&descriptor, 1, milliseconds)
+            if ready > 0 { return true }
+            if ready < 0 && errno != EINTR { return true }  // let the read report it
+            if Date() >= deadline { return false }
+        }
+    }
+
     /// The peer stopped answering: it exited (or closed its output), with what it said on stderr above.
     private func exited() -> ValidationError {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        kill()
         return ValidationError("the PyTorch peer (\(command)) exited with status \(process.terminationStatus) before answering "
                                + "(its own error, if it gave one, is above)")
     }
 
+    /// SIGTERM, then SIGKILL after 5 s, and the wait for its exit.
+    private func kill() {
+        if process.isRunning { process.terminate() }
+        let grace = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < grace { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// Closes the peer's input (it exits at the end of its requests); stops it after 5 s if it does not.
     func stop() {
         try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        let grace = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < grace { Thread.sleep(forTimeInterval: 0.02) }
+        kill()
     }
 }

@@ -169,4 +169,22 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("the PyTorch peer (/bin/false ") && r.stderr.contains("exited with status 1 before answering"),
                       "status \(r.status): \(r.stderr)")
     }
+
+    /// A peer that stays alive without answering (and ignores SIGTERM) is stopped after
+    /// --peer-timeout, and bench fails with a sentence instead of waiting forever.
+    func testBenchStopsAPeerThatNeverAnswers() throws {
+        let peer = try temporaryDirectory() + "/silent-python"
+        try "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 1; done\n".write(toFile: peer, atomically: true, encoding: .utf8)
+        chmod(peer, 0o755)
+        let start = Date()
+        let r = try run(["bench", "--compare-pytorch", peer, "--peer-timeout", "1", "--models", "logreg", "--batches", "8",
+                         "--threads", "1", "--steps", "1", "--warmup", "0", "--rounds", "1"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("the PyTorch peer (\(peer) ") && r.stderr.contains("gave no answer within 1 s (--peer-timeout)"),
+                      "status \(r.status): \(r.stderr)")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 60, "a 1 s timeout and a 5 s grace")
+        let bad = try run(["bench", "--compare-pytorch", peer, "--peer-timeout", "0", "--models", "logreg"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--peer-timeout must be 1 to 86400 seconds, got 0.0"), bad.stderr)
+    }
 }
