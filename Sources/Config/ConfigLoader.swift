@@ -128,7 +128,7 @@ public enum ConfigLoader {
             }
             if RunConfig.integerListFields.contains(key), !(value is [Any]), !(value is NSNull) { fields[key] = [value] }
         }
-        let baseFields = try encode(base)
+        let baseFields = try base == RunConfig() ? defaultFields ?? encode(base) : encode(base)
         do {
             return try decode(baseFields.merging(fields) { $1 })
         } catch let error as DecodingError {
@@ -206,6 +206,9 @@ public enum ConfigLoader {
     }
 
     // MARK: Decoding and errors
+
+    /// The default config's fields, which most applications (every sweep point) start from.
+    nonisolated(unsafe) private static let defaultFields = try? encode(RunConfig())
 
     private static func encode(_ config: RunConfig) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as! [String: Any]

@@ -5,6 +5,7 @@ import Algorithms
 import Training
 import NN
 import RunFiles
+import TestSupport
 
 final class SweepSpecTests: XCTestCase {
     func testGridExpandsToEveryCombinationWithReadableNames() throws {
@@ -83,6 +84,51 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(try spec.expand().map(\.name), ["algorithm=local,workers=2", "algorithm=local,workers=4"])
         let alone = try Fixtures.spec(Fixtures.base, in: dir, name: "alone.toml")
         XCTAssertEqual(try alone.expand().count, 1, "without includes the base is the one run")
+    }
+
+    /// The count worked out before expanding is the number of runs expand makes (here none
+    /// merge): seeds multiply the points that set no seed of their own.
+    func testRunCountIsKnownBeforeTheGridIsMade() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let spec = try Fixtures.spec("seeds = [1, 2, 3]\n" + Fixtures.base + """
+        [axes]
+        workers = [1, 2]
+        local_steps = [1, 2]
+
+        [[include]]
+        algorithm = "local"
+        workers = 4
+        seed = [7, 8]
+
+        [[include]]
+        algorithm = "local"
+        workers = 8
+        """, in: dir)
+        XCTAssertEqual(spec.combinationCount, 3 * 4 + 2 + 3)
+        XCTAssertEqual(try spec.expand().count, 3 * 4 + 2 + 3)
+    }
+
+    /// A few lines can name 10^20 runs; the sweep is refused with its count at once, before a
+    /// grid is made.
+    func testSweepsOfMoreThanTenThousandRunsAreRefusedAtOnce() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let ten = "[0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1]"
+        for (fields, expected) in [(["lr", "momentum", "weight_decay", "local_steps"], "10000 runs"),
+                                   (["lr", "momentum", "weight_decay", "local_steps", "seed"], "expands to 100000 runs"),
+                                   (RunConfig.fieldNames.prefix(20).map { $0 }, "expands to more than 10^18 runs")] {
+            let axes = fields.map { "\($0) = \($0 == "local_steps" || $0 == "seed" ? "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]" : ten)" }
+            let spec = try Fixtures.spec(Fixtures.base + "[axes]\n" + axes.joined(separator: "\n") + "\n", in: dir)
+            guard fields.count > 4 else {
+                XCTAssertEqual(spec.combinationCount, 10_000, "at the limit: allowed (not expanded here, it takes a while)")
+                continue
+            }
+            let (seconds, outcome) = threadCPUSeconds { Result { try spec.expand() } }
+            XCTAssertThrowsError(try outcome.get()) { error in
+                XCTAssertTrue("\(error)".contains(expected) && "\(error)".contains("at most 10000 are allowed: split it into several sweeps"),
+                              "\(error)")
+            }
+            XCTAssertLessThan(seconds, 1)
+        }
     }
 
     func testDuplicatePointsRunOnce() throws {

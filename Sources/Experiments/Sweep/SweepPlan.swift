@@ -36,6 +36,11 @@ extension SweepSpec {
     /// alone. Points with the same config are run once. `threads` is the default for runs when
     /// the file does not set it.
     public func expand(threads: Int? = nil) throws -> [SweepPoint] {
+        let runs = combinationCount
+        guard runs <= Double(SweepSpec.maxRuns) else {
+            throw ConfigError("sweep \(source) expands to \(runs > Double(Int.max) ? "more than 10^18" : String(Int(runs))) runs "
+                              + "(axes multiplied, includes, seeds); at most \(SweepSpec.maxRuns) are allowed: split it into several sweeps.")
+        }
         // With no axes the grid is the base run alone, unless includes name the points to run.
         var combinations: [[(String, SweepValue)]] = axes.isEmpty && !includes.isEmpty ? [] : SweepSpec.product(axes)
         for include in includes { combinations += SweepSpec.product(include) }
@@ -73,6 +78,21 @@ extension SweepSpec {
             points.append(SweepPoint(name: name, fields: named, config: config, formerName: former == name ? nil : former))
         }
         return points
+    }
+
+    /// Most runs one sweep may expand to: each takes about a millisecond to check, and a run of
+    /// its own to train; a file of a few lines could otherwise name 10^20 of them.
+    public static let maxRuns = 10_000
+
+    /// How many runs `expand` makes before identical configs are merged, worked out without
+    /// making them (a Double: a hostile file's product overflows any integer).
+    var combinationCount: Double {
+        // A point that sets its own seed runs once; the others once per seed.
+        let perSeed = Double(seeds?.count ?? 1)
+        func count(_ axes: [(field: String, values: [SweepValue])]) -> Double {
+            axes.reduce(axes.contains { $0.field == "seed" } ? 1.0 : perSeed) { $0 * Double($1.values.count) }
+        }
+        return includes.reduce(axes.isEmpty && !includes.isEmpty ? 0 : count(axes)) { $0 + count($1) }
     }
 
     /// All combinations of the axes, the last axis varying fastest.
