@@ -145,7 +145,8 @@ struct BenchCommand: ParsableCommand {
         let median = StepRunner.median(ours)
         let layerTimings = layers ? runner.layerTimings(repeats: max(5, steps / 3), clock: clock) : []
         return BenchRow(
-            model: kind.rawValue, convBackend: convBackend.rawValue, batch: batch, threads: t, msPerStep: median * 1e3,
+            model: kind.rawValue, convBackend: convBackend.rawValue, usesWinograd: runner.network.usesWinograd(batches: [batch]),
+            batch: batch, threads: t, msPerStep: median * 1e3,
             samplesPerS: Double(batch) / median, gflops: runner.flopsPerStep / median / 1e9,
             sgemmGflops: StepRunner.median(sgemm),
             pytorchMsPerStep: theirs.isEmpty ? nil : StepRunner.median(theirs) * 1e3,
@@ -212,8 +213,10 @@ struct BenchRow: Encodable {
         convBackend == ConvBackend.onednn.rawValue && ModelKind(rawValue: model)?.hasConvolutions == true
             ? ConvBackend.onednnInstructionSet : nil
     }
-    /// Whether those convolutions run oneDNN's Winograd kernels at stride 1 (with `onednnISA`).
-    var onednnWinograd: Bool? { onednnISA == nil ? nil : ConvBackend.onednnWinograd }
+    /// Whether one of those convolutions runs oneDNN's Winograd kernels at this batch (with
+    /// `onednnISA`; the same meaning as a run's `derived.onednn_winograd`).
+    var usesWinograd = false
+    var onednnWinograd: Bool? { onednnISA == nil ? nil : usesWinograd }
     var batch: Int
     var threads: Int
     var msPerStep: Double

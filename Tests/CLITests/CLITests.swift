@@ -158,6 +158,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(cnn.status, 0, cnn.stderr)
         let row = try JSONSerialization.jsonObject(with: Data(cnn.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(row["onednn_isa"] as? String, ConvBackend.onednnInstructionSet)
+        XCTAssertEqual(row["onednn_winograd"] as? Bool, false,
+                       "batch 2 is too small for Winograd on any machine (a run's meaning, not the process's kernels)")
     }
 
     /// A "Python" that exits at once (not a Python at all) is named in an error, not a SIGPIPE

@@ -93,7 +93,9 @@ public enum RunDriver {
         // the older meaning (the process had them): nothing to warn about, and the record is mended.
         let winogradPossible = trainer.network.usesWinograd(batches: [config.schedule.batchSize, evaluationBatch],
                                                             hasWinograd: true)
-        let kernels = "OpenBLAS \(BLAS.coreName)" + (onednnISA == nil ? "" : ", \(ConvBackend.onednnKernels)")
+        // What decides this run's bits: ranks that differ only in Winograd kernels this run never
+        // takes compute the same numbers.
+        let kernels = "OpenBLAS \(BLAS.coreName)" + (onednnISA == nil ? "" : ", " + ConvBackend.onednnKernels(winograd: onednnWinograd == true))
         if let warning = try CheckpointAgreement.kernelWarning(kernels, comm), writes { events?(.warning(warning)) }
         if let directory {
             if resume, writes {

@@ -58,8 +58,12 @@ public enum ConvBackend: String, Codable, CaseIterable, Sendable {
     public static var onednnWinograd: Bool { OneDNN.hasWinograd }
 
     /// oneDNN's kernels in words, for headers: "oneDNN on AVX512_CORE, Winograd at stride 1".
-    public static var onednnKernels: String {
-        "oneDNN on \(onednnInstructionSet)" + (onednnWinograd ? ", Winograd at stride 1" : "")
+    public static var onednnKernels: String { onednnKernels(winograd: onednnWinograd) }
+
+    /// The same for a run, which takes the Winograd kernels only where its shapes do (`winograd`,
+    /// `Network.usesWinograd`).
+    public static func onednnKernels(winograd: Bool) -> String {
+        "oneDNN on \(onednnInstructionSet)" + (winograd ? ", Winograd at stride 1" : "")
     }
 }
 
