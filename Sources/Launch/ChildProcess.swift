@@ -21,27 +21,36 @@ public final class ChildProcess: @unchecked Sendable {
     private var descendants: [pid_t: UInt64] = [:]
     private var exit: (code: Int32, signal: Int32?)?
     private var tracker: DispatchSourceTimer?
+    /// The write end of the child's standard input (with `input: true`), until `closeInput`.
+    private var inputDescriptor: Int32 = -1
 
     /// Starts `path` with `arguments` (argv[0] is `path`); `environment` replaces the inherited one
     /// when given. `onLine` receives every line without its newline, from the reader threads, one
-    /// call at a time.
-    public init(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
-                onLine: @escaping @Sendable (Stream, String) -> Void) throws {
+    /// call at a time (a line longer than 1 MiB in pieces of 1 MiB); `onEnd`, each stream's end.
+    /// The child reads /dev/null, or with `input` a pipe that `writeInput` feeds.
+    public init(_ path: String, _ arguments: [String], environment: [String: String]? = nil, input: Bool = false,
+                onLine: @escaping @Sendable (Stream, String) -> Void, onEnd: (@Sendable (Stream) -> Void)? = nil) throws {
         // One spawn at a time, so that no other child inherits these pipes before they are close-on-exec.
         ChildProcess.spawnLock.lock()
         defer { ChildProcess.spawnLock.unlock() }
-        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-        guard pipe(&out) == 0 else { throw LaunchError("cannot create a pipe for \(path): \(String(cString: strerror(errno)))") }
-        guard pipe(&err) == 0 else {
-            close(out[0])
-            close(out[1])
-            throw LaunchError("cannot create a pipe for \(path): \(String(cString: strerror(errno)))")
+        var out: [Int32] = [0, 0], err: [Int32] = [0, 0], stdin: [Int32] = [-1, -1]
+        func fail() -> LaunchError {
+            let reason = String(cString: strerror(errno))
+            for fd in out + err + stdin where fd > 0 { close(fd) }
+            return LaunchError("cannot create a pipe for \(path): \(reason)")
         }
-        for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        guard pipe(&out) == 0 else { out = [0, 0]; throw fail() }
+        guard pipe(&err) == 0 else { err = [0, 0]; throw fail() }
+        if input { guard pipe(&stdin) == 0 else { stdin = [-1, -1]; throw fail() } }
+        for fd in out + err + stdin where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if input {
+            posix_spawn_file_actions_adddup2(&actions, stdin[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
         var attributes = posix_spawnattr_t()
@@ -67,27 +76,70 @@ public final class ChildProcess: @unchecked Sendable {
             ?? posix_spawn(&child, path, &actions, &attributes, argv, environ)
         close(out[1])
         close(err[1])
+        if input { close(stdin[0]) }
         guard status == 0 else {
             close(out[0])
             close(err[0])
+            if input { close(stdin[1]) }
             throw LaunchError("cannot start \(path): \(String(cString: strerror(status)))")
         }
         pid = child
+        inputDescriptor = stdin[1]
         let lineLock = NSLock()
         let deliver: @Sendable (Stream, String) -> Void = { stream, line in
             lineLock.lock()
             onLine(stream, line)
             lineLock.unlock()
         }
-        startReading(out[0], .stdout, deliver)
-        startReading(err[0], .stderr, deliver)
+        startReading(out[0], .stdout, deliver, onEnd)
+        startReading(err[0], .stderr, deliver, onEnd)
         track()
     }
 
-    deinit { tracker?.cancel() }
+    deinit {
+        tracker?.cancel()
+        closeInput()
+    }
+
+    /// Writes `data` to the child's standard input (`input: true`); throws when the child does
+    /// not read it any more (it closed it or exited). SIGPIPE is ignored during the write only,
+    /// so the caller gets the error instead of dying of it.
+    public func writeInput(_ data: Data) throws {
+        let fd = lock.withLock { inputDescriptor }
+        guard fd >= 0 else { throw LaunchError("the standard input of process \(pid) is closed") }
+        let previous = signal(SIGPIPE, SIG_IGN)
+        defer { signal(SIGPIPE, previous) }
+        try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw LaunchError("cannot write to process \(pid): \(String(cString: strerror(errno)))") }
+                offset += n
+            }
+        }
+    }
+
+    /// Closes the child's standard input (it reads its end); nothing without `input`.
+    public func closeInput() {
+        let fd = lock.withLock { () -> Int32 in
+            defer { inputDescriptor = -1 }
+            return inputDescriptor
+        }
+        if fd >= 0 { close(fd) }
+    }
+
+    /// The exit code and signal if the process has ended (reaping it), else nil; never waits.
+    public func exitIfEnded() -> (code: Int32, signal: Int32?)? {
+        if let done = lock.withLock({ exit }) { return done }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        return recordExit(status)
+    }
 
     /// Reads `fd` to its end (or until reading stops) on a thread of its own, then closes it.
-    private func startReading(_ fd: Int32, _ stream: Stream, _ deliver: @escaping @Sendable (Stream, String) -> Void) {
+    private func startReading(_ fd: Int32, _ stream: Stream, _ deliver: @escaping @Sendable (Stream, String) -> Void,
+                              _ onEnd: (@Sendable (Stream) -> Void)?) {
         readers.enter()
         let thread = Thread { [self] in
             var pending: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 65536)
@@ -100,14 +152,23 @@ public final class ChildProcess: @unchecked Sendable {
                 let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
+                let searchFrom = pending.count
                 pending.append(contentsOf: buffer[0..<n])
-                while let newline = pending.firstIndex(of: 10) {
-                    deliver(stream, String(decoding: pending[0..<newline], as: UTF8.self))
-                    pending.removeSubrange(0...newline)
+                var start = 0
+                while let newline = pending[max(start, searchFrom)...].firstIndex(of: 10) {
+                    deliver(stream, String(decoding: pending[start..<newline], as: UTF8.self))
+                    start = newline + 1
+                }
+                pending.removeSubrange(0..<start)
+                // A line without end (a child writing on and on) is delivered in pieces, not kept whole.
+                while pending.count >= 1 << 20 {
+                    deliver(stream, String(decoding: pending[0..<(1 << 20)], as: UTF8.self))
+                    pending.removeSubrange(0..<(1 << 20))
                 }
             }
             if !pending.isEmpty { deliver(stream, String(decoding: pending, as: UTF8.self)) }
             close(fd)
+            onEnd?(stream)
             readers.leave()
         }
         thread.start()
@@ -145,6 +206,11 @@ public final class ChildProcess: @unchecked Sendable {
             }
             if r == 0 { usleep(20_000) }
         }
+        return recordExit(status)
+    }
+
+    /// The exit code and signal of a wait status, kept for later calls.
+    private func recordExit(_ status: Int32) -> (code: Int32, signal: Int32?) {
         tracker?.cancel()
         // WIFEXITED / WTERMSIG are macros Swift does not import.
         let signal = status & 0x7f

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Launch
 import NN
 import Tensor
 
@@ -94,12 +95,12 @@ struct BenchCommand: ParsableCommand {
                 if let peak = peakGflops, !(peak > 0 && peak <= 1e6) {
                     throw ValidationError("--peak-gflops must be greater than 0 and at most 10^6, got \(peak)")
                 }
+                guard peerTimeout >= 1 && peerTimeout <= 86400 else {
+                    throw ValidationError("--peer-timeout must be 1 to 86400 seconds, got \(String(format: "%g", peerTimeout))")
+                }
                 if averaging {
                     try benchAveraging(threads: threadList)
                     return
-                }
-                guard peerTimeout >= 1 && peerTimeout <= 86400 else {
-                    throw ValidationError("--peer-timeout must be 1 to 86400 seconds, got \(peerTimeout)")
                 }
                 let peer = try comparePytorch.map {
                     try PyTorchPeer(python: $0, script: peerScript, reference: reference, timeout: peerTimeout)
@@ -294,14 +295,17 @@ struct BenchRow: Encodable {
     }
 }
 
-/// `Benchmarks/pytorch_peer.py` in a child process, answering one JSON request per line.
+/// `Benchmarks/pytorch_peer.py` in a child process, answering one JSON request per line. The peer
+/// runs in a process group of its own (`ChildProcess`), so that stopping it also stops what it
+/// started (a wrapper script's Python); its stderr is passed on to ours.
 final class PyTorchPeer {
-    private let process = Process()
-    private let input = Pipe(), output = Pipe()
-    private var buffered = Data()
+    private let child: ChildProcess
     private let command: String
     /// Seconds one reply may take (`--peer-timeout`).
     private let timeout: Double
+    /// Lines the peer wrote and nobody read yet, whether its output ended, and a signal per event.
+    private let replies = Locked<(lines: [String], ended: Bool)>(([], false))
+    private let arrived = DispatchSemaphore(value: 0)
 
     init(python: String, script: String, reference: String, timeout: Double) throws {
         command = python + " " + script
@@ -310,13 +314,35 @@ final class PyTorchPeer {
         where !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("\(flag) \(path) does not exist (run from the repository root or give the path)")
         }
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, "--reference", reference]
-        process.standardInput = input
-        process.standardOutput = output
-        do { try process.run() } catch {
-            throw ValidationError("--compare-pytorch: cannot start \(python): \(error.localizedDescription)")
+        let executable = PyTorchPeer.resolve(python)
+        guard FileManager.default.isExecutableFile(atPath: executable),
+              (try? FileManager.default.attributesOfItem(atPath: executable)[.type] as? FileAttributeType) != .typeDirectory else {
+            throw ValidationError("--compare-pytorch: \(python) is not an executable file (give a Python with torch, a path or a name on PATH)")
         }
+        let (replies, arrived) = (self.replies, self.arrived)
+        do {
+            child = try ChildProcess(executable, [script, "--reference", reference], input: true, onLine: { stream, line in
+                if stream == .stderr {
+                    FileHandle.standardError.write(Data((line + "\n").utf8))
+                    return
+                }
+                replies.update { $0.lines.append(line) }
+                arrived.signal()
+            }, onEnd: { stream in
+                guard stream == .stdout else { return }
+                replies.update { $0.ended = true }
+                arrived.signal()
+            })
+        } catch {
+            throw ValidationError("--compare-pytorch: cannot start \(python): \(error)")
+        }
+    }
+
+    /// `name` as the shell would find it: a path as given, else the first match on PATH.
+    private static func resolve(_ name: String) -> String {
+        guard !name.contains("/") else { return name }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? name
     }
 
     /// A language model's input: token sequences of `context` ids below `vocabulary`.
@@ -329,63 +355,65 @@ final class PyTorchPeer {
         let tokens = sequence.map { ", \"context\": \($0.context), \"vocabulary\": \($0.vocabulary)" } ?? ""
         let request = "{\"model\": \"\(model)\", \"shortcut\": \"\(shortcut.rawValue)\", \"batch\": \(batch), "
             + "\"threads\": \(threads), \"steps\": \(steps), \"warmup\": \(warmup)\(tokens)}\n"
-        // A peer that exited makes the request fail with EPIPE (an error below) instead of killing
-        // this process with SIGPIPE; only around this write, so that `bench | head` still ends.
-        let previous = signal(SIGPIPE, SIG_IGN)
-        defer { signal(SIGPIPE, previous) }
-        do { try input.fileHandleForWriting.write(contentsOf: Data(request.utf8)) } catch { throw exited() }
-        let deadline = Date().addingTimeInterval(timeout)
-        while !buffered.contains(UInt8(ascii: "\n")) {
-            guard waitForOutput(until: deadline) else {
-                kill()
-                throw ValidationError("the PyTorch peer (\(command)) gave no answer within \(Int(timeout)) s (--peer-timeout); it was stopped")
-            }
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { throw exited() }
-            buffered += chunk
-        }
-        let end = buffered.firstIndex(of: UInt8(ascii: "\n"))!
-        let line = buffered[buffered.startIndex..<end]
-        buffered = Data(buffered[(end + 1)...])
+        do { try child.writeInput(Data(request.utf8)) } catch { throw stopped(because: "stopped reading its requests") }
+        let line = try nextLine()
         struct Reply: Decodable { var seconds: [Double], cpuSeconds: [Double]
             enum CodingKeys: String, CodingKey { case seconds, cpuSeconds = "cpu_seconds" } }
-        let reply = try JSONDecoder().decode(Reply.self, from: line)
-        return cpuTime ? reply.cpuSeconds : reply.seconds
+        guard let reply = try? JSONDecoder().decode(Reply.self, from: Data(line.utf8)),
+              case let times = cpuTime ? reply.cpuSeconds : reply.seconds, times.count == steps,
+              times.allSatisfy({ $0.isFinite && $0 >= 0 && $0 < 1e6 }) else {
+            let shown = line.count > 120 ? String(line.prefix(120)) + "…" : line
+            throw stopped(because: "answered '\(shown.unicodeScalars.map { $0.value < 0x20 ? "?" : String($0) }.joined())' "
+                          + "where \(steps) step times in seconds were due ({\"seconds\": [...], \"cpu_seconds\": [...]})")
+        }
+        return times
     }
 
-    /// Whether the peer's output has bytes (or its end) to read before `deadline`.
-    private func waitForOutput(until deadline: Date) -> Bool {
-        var descriptor = pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+    /// The peer's next line, within `timeout` seconds.
+    private func nextLine() throws -> String {
+        let deadline = DispatchTime.now() + timeout
         while true {
-            let milliseconds = Int32(max(0, min(deadline.timeIntervalSinceNow * 1000, 60_000)))
-            let ready = poll(&descriptor, 1, milliseconds)
-            if ready > 0 { return true }
-            if ready < 0 && errno != EINTR { return true }  // let the read report it
-            if Date() >= deadline { return false }
+            var line: String?, ended = false
+            replies.update {
+                if !$0.lines.isEmpty { line = $0.lines.removeFirst() }
+                ended = $0.ended
+            }
+            if let line { return line }
+            if ended { throw stopped(because: "closed its output before answering") }
+            if arrived.wait(timeout: deadline) == .timedOut {
+                let seconds = timeout == timeout.rounded() ? String(Int(timeout)) : String(timeout)
+                throw stopped(because: "gave no answer within \(seconds) s (--peer-timeout)")
+            }
         }
     }
 
-    /// The peer stopped answering: it exited (or closed its output), with what it said on stderr above.
-    private func exited() -> ValidationError {
-        kill()
-        return ValidationError("the PyTorch peer (\(command)) exited with status \(process.terminationStatus) before answering "
-                               + "(its own error, if it gave one, is above)")
+    /// Ends the peer and everything in its group (SIGTERM, SIGKILL after 5 s); the error naming
+    /// what it did and how it ended ("its own error, if it gave one, is above").
+    private func stopped(because what: String) -> ValidationError {
+        // A peer that is exiting closes its output a moment before it ends.
+        var before = child.exitIfEnded()
+        let settle = Date().addingTimeInterval(1)
+        while before == nil && Date() < settle {
+            Thread.sleep(forTimeInterval: 0.01)
+            before = child.exitIfEnded()
+        }
+        child.closeInput()
+        child.terminate(grace: 5)
+        let end = before ?? child.wait()
+        child.finishReading(timeout: 1)  // its last words on stderr before our sentence
+        let how = before == nil ? "it was stopped"
+            : end.signal.map { "it was killed by signal \($0)" } ?? "it exited with status \(end.code)"
+        return ValidationError("the PyTorch peer (\(command)) \(what); \(how) (its own error, if it gave one, is above)")
     }
 
-    /// SIGTERM, then SIGKILL after 5 s, and the wait for its exit.
-    private func kill() {
-        if process.isRunning { process.terminate() }
-        let grace = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < grace { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
-    /// Closes the peer's input (it exits at the end of its requests); stops it after 5 s if it does not.
+    /// Closes the peer's input (it exits at the end of its requests); stops it and its group if
+    /// it has not ended 5 s later.
     func stop() {
-        try? input.fileHandleForWriting.close()
+        child.closeInput()
         let grace = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < grace { Thread.sleep(forTimeInterval: 0.02) }
-        kill()
+        while child.exitIfEnded() == nil && Date() < grace { Thread.sleep(forTimeInterval: 0.02) }
+        child.terminate(grace: 0)
+        child.wait()
+        child.finishReading(timeout: 1)
     }
 }

@@ -168,25 +168,50 @@ final class CLITests: XCTestCase {
         let r = try run(["bench", "--compare-pytorch", "/bin/false", "--models", "logreg", "--batches", "8", "--threads", "1",
                          "--steps", "1", "--warmup", "0", "--rounds", "1"])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("the PyTorch peer (/bin/false ") && r.stderr.contains("exited with status 1 before answering"),
+        XCTAssertTrue(r.stderr.contains("the PyTorch peer (/bin/false ") && r.stderr.contains("it exited with status 1"),
                       "status \(r.status): \(r.stderr)")
     }
 
-    /// A peer that stays alive without answering (and ignores SIGTERM) is stopped after
-    /// --peer-timeout, and bench fails with a sentence instead of waiting forever.
-    func testBenchStopsAPeerThatNeverAnswers() throws {
-        let peer = try temporaryDirectory() + "/silent-python"
-        try "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 1; done\n".write(toFile: peer, atomically: true, encoding: .utf8)
-        chmod(peer, 0o755)
-        let start = Date()
-        let r = try run(["bench", "--compare-pytorch", peer, "--peer-timeout", "1", "--models", "logreg", "--batches", "8",
-                         "--threads", "1", "--steps", "1", "--warmup", "0", "--rounds", "1"])
-        XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("the PyTorch peer (\(peer) ") && r.stderr.contains("gave no answer within 1 s (--peer-timeout)"),
-                      "status \(r.status): \(r.stderr)")
-        XCTAssertLessThan(Date().timeIntervalSince(start), 60, "a 1 s timeout and a 5 s grace")
-        let bad = try run(["bench", "--compare-pytorch", peer, "--peer-timeout", "0", "--models", "logreg"])
+    /// Peers that misbehave are stopped, with everything they started, and bench fails with a
+    /// sentence: silent ones after --peer-timeout (also a wrapper script whose child holds the
+    /// pipes, and one that ignores SIGTERM), and at once one that answers something else, or
+    /// writes on without a line end.
+    func testBenchStopsAPeerThatNeverAnswersOrAnswersNonsense() throws {
+        let dir = try temporaryDirectory()
+        let marker = 100_000 + Int(getpid() % 50_000)  // a sleep of ours, found by its argument
+        let peers = [
+            ("#!/bin/sh\nsleep \(marker)\n", "gave no answer within 1 s (--peer-timeout); it was stopped"),
+            ("#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 1; done\n", "gave no answer within 1 s (--peer-timeout); it was stopped"),
+            ("#!/bin/sh\nread line\necho garbage\nsleep \(marker)\n",
+             "answered 'garbage' where 1 step times in seconds were due"),
+            ("#!/bin/sh\nread line\necho '{\"seconds\": [-1], \"cpu_seconds\": [1]}'\nsleep \(marker)\n", "where 1 step times"),
+            ("#!/bin/sh\nread line\nwhile :; do printf xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done\n",
+             "answered 'xxxxxxxx"),
+            ("#!/bin/sh\nexec >&-\nsleep \(marker)\n", "closed its output before answering; it was stopped"),
+        ]
+        for (n, (script, expected)) in peers.enumerated() {
+            let peer = dir + "/python-\(n)"
+            try script.write(toFile: peer, atomically: true, encoding: .utf8)
+            chmod(peer, 0o755)
+            let start = Date()
+            let r = try run(["bench", "--compare-pytorch", peer, "--peer-timeout", "1", "--models", "logreg", "--batches", "8",
+                             "--threads", "1", "--steps", "1", "--warmup", "0", "--rounds", "1"])
+            XCTAssertNotEqual(r.status, 0, script)
+            XCTAssertTrue(r.stderr.contains("the PyTorch peer (\(peer) ") && r.stderr.contains(expected), "\(script): \(r.stderr)")
+            XCTAssertLessThan(Date().timeIntervalSince(start), 60, "a 1 s timeout and a 5 s grace")
+            XCTAssertLessThan(r.stderr.utf8.count, 2000, "one sentence, not the peer's megabytes")
+            let pgrep = Process()
+            pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+            pgrep.arguments = ["-f", "sleep \(marker)"]
+            pgrep.standardOutput = FileHandle.nullDevice
+            try pgrep.run()
+            pgrep.waitUntilExit()
+            XCTAssertEqual(pgrep.terminationStatus, 1, "the peer's child outlived bench (\(script))")
+        }
+        let bad = try run(["bench", "--compare-pytorch", dir + "/python-0", "--peer-timeout", "0", "--models", "logreg"])
         XCTAssertNotEqual(bad.status, 0)
-        XCTAssertTrue(bad.stderr.contains("--peer-timeout must be 1 to 86400 seconds, got 0.0"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--peer-timeout must be 1 to 86400 seconds, got 0"), bad.stderr)
+        let directory = try run(["bench", "--compare-pytorch", dir, "--models", "logreg"])
+        XCTAssertTrue(directory.stderr.contains("--compare-pytorch: \(dir) is not an executable file"), directory.stderr)
     }
 }

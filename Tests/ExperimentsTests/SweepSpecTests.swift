@@ -115,7 +115,7 @@ final class SweepSpecTests: XCTestCase {
         let ten = "[0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1]"
         for (fields, expected) in [(["lr", "momentum", "weight_decay", "local_steps"], "10000 runs"),
                                    (["lr", "momentum", "weight_decay", "local_steps", "seed"], "expands to 100000 runs"),
-                                   (RunConfig.fieldNames.prefix(20).map { $0 }, "expands to more than 10^18 runs")] {
+                                   (RunConfig.fieldNames.prefix(20).map { $0 }, "expands to about 1e+20 runs")] {
             let axes = fields.map { "\($0) = \($0 == "local_steps" || $0 == "seed" ? "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]" : ten)" }
             let spec = try Fixtures.spec(Fixtures.base + "[axes]\n" + axes.joined(separator: "\n") + "\n", in: dir)
             guard fields.count > 4 else {
@@ -128,6 +128,12 @@ final class SweepSpecTests: XCTestCase {
                               "\(error)")
             }
             XCTAssertLessThan(seconds, 1)
+        }
+        // 2^63 runs (63 axes of two values) overflowed the conversion to an integer and trapped.
+        let binary = RunConfig.fieldNames.prefix(63).map { "\($0) = [0, 1]" }.joined(separator: "\n")
+        let huge = try Fixtures.spec(Fixtures.base + "[axes]\n" + binary + "\n", in: dir, name: "huge.toml")
+        XCTAssertThrowsError(try huge.expand()) { error in
+            XCTAssertTrue("\(error)".contains("expands to about 9.22e+18 runs"), "\(error)")
         }
     }
 

@@ -38,7 +38,9 @@ extension SweepSpec {
     public func expand(threads: Int? = nil) throws -> [SweepPoint] {
         let runs = combinationCount
         guard runs <= Double(SweepSpec.maxRuns) else {
-            throw ConfigError("sweep \(source) expands to \(runs > Double(Int.max) ? "more than 10^18" : String(Int(runs))) runs "
+            // Doubles count exactly up to 2^53; beyond, the count is shown as what it is, a rounding.
+            let shown = runs < 9_007_199_254_740_992 ? String(Int(runs)) : "about " + String(format: "%.3g", runs)
+            throw ConfigError("sweep \(source) expands to \(shown) runs "
                               + "(axes multiplied, includes, seeds); at most \(SweepSpec.maxRuns) are allowed: split it into several sweeps.")
         }
         // With no axes the grid is the base run alone, unless includes name the points to run.
