@@ -9,4 +9,12 @@ public enum ConfigLimits {
     /// Most values (scalars, lists, tables; not keys) a file may expand to, counting the top-level
     /// table and every use of a YAML alias; the same count in TOML, YAML and JSON.
     public static let maxValues = 100_000
+    /// Longest key, in characters: field names are a few dozen, and every error that names a key
+    /// quotes it whole.
+    public static let maxKeyLength = 256
+
+    /// The sentence for a key longer than `maxKeyLength`, quoting its start.
+    static func keyTooLong(_ key: String) -> String {
+        "has a key of \(key.count) characters ('\(key.prefix(40))…'), more than the \(maxKeyLength) a name may have"
+    }
 }

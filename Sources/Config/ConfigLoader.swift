@@ -6,7 +6,19 @@ import RunFiles
 /// (or flag source), the field and what was expected.
 public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// `description` with its control characters written out (`\n`, `\u{1B}`): keys and values
+    /// quoted from a file keep a message on one line and out of the terminal's escape codes.
+    public init(_ description: String) {
+        self.description = String(description.unicodeScalars.flatMap { scalar -> [Unicode.Scalar] in
+            guard scalar.properties.generalCategory == .control else { return [scalar] }
+            switch scalar {
+            case "\n": return Array("\\n".unicodeScalars)
+            case "\r": return Array("\\r".unicodeScalars)
+            case "\t": return Array("\\t".unicodeScalars)
+            default: return Array("\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
+            }
+        }.map(Character.init))
+    }
 }
 
 extension ConfigError: LocalizedError {
@@ -186,6 +198,9 @@ public enum ConfigLoader {
                 guard let key = rawKey.base as? String else {
                     throw ConfigError("config '\(source)' has key \(rawKey.base) in \(field.isEmpty ? "its top level" : "'\(field)'"); keys must be names.")
                 }
+                guard key.count <= ConfigLimits.maxKeyLength else {
+                    throw ConfigError("config '\(source)' \(ConfigLimits.keyTooLong(key)).")
+                }
                 let name = key.replacingOccurrences(of: "-", with: "_")
                 guard result[name] == nil else {
                     throw ConfigError("field '\(named(name))' is given twice in \(source) (as snake_case and kebab-case).")
@@ -294,9 +309,12 @@ public enum ConfigLoader {
     /// " (did you mean 'batch_size'?)" when one of `names` is close to `key` (edit distance at most
     /// a third of its length), else "": the hint of every unknown-name error of config and sweep files.
     package static func didYouMean(_ key: String, among names: [String]) -> String {
-        guard let closest = names.min(by: { editDistance(key, $0) < editDistance(key, $1) }),
-              editDistance(key, closest) <= max(1, key.count / 3) else { return "" }
-        return " (did you mean '\(closest)'?)"
+        let limit = max(1, key.count / 3)
+        // The distance is at least the difference of the lengths: a 500,000-character key is
+        // compared with nothing.
+        let candidates = names.filter { abs($0.count - key.count) <= limit }.map { (name: $0, distance: editDistance(key, $0)) }
+        guard let closest = candidates.min(by: { $0.distance < $1.distance }), closest.distance <= limit else { return "" }
+        return " (did you mean '\(closest.name)'?)"
     }
 
     /// Levenshtein distance, for "did you mean".

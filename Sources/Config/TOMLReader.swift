@@ -204,16 +204,21 @@ struct TOMLReader {
 
     /// A bare key (letters, digits, '_', '-') or a quoted one.
     mutating func key() throws -> String {
+        let key: String
         switch peek {
         case UInt8(ascii: "\""), UInt8(ascii: "'"):
             if bytes[i...].starts(with: [peek!, peek!, peek!]) { throw fail("a key cannot be a multi-line string") }
-            return peek == UInt8(ascii: "\"") ? try basicString() : try literalString()
+            key = peek == UInt8(ascii: "\"") ? try basicString() : try literalString()
         default:
             let start = i
             while let c = peek, Self.isBareKey(c) { i += 1 }
             guard i > start else { throw fail("expected a key (a letter, digit, '_', '-' or a quoted name), found \(found)") }
-            return String(decoding: bytes[start..<i], as: UTF8.self)
+            key = String(decoding: bytes[start..<i], as: UTF8.self)
         }
+        guard key.count <= ConfigLimits.maxKeyLength else {
+            throw ConfigError("config file '\(path)' \(ConfigLimits.keyTooLong(key)) (line \(line)).")
+        }
+        return key
     }
 
     static func isBareKey(_ c: UInt8) -> Bool {

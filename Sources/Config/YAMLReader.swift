@@ -102,6 +102,7 @@ struct YAMLReader {
     private mutating func add(_ built: Built, new: Int, anchor: String?, _ event: yaml_event_t) throws {
         if let top = stack.last, top.list == nil, top.pendingKey == nil {
             guard let key = built.keyText else { throw error("has a list or table as a key; keys must be names", event) }
+            guard key.count <= ConfigLimits.maxKeyLength else { throw error(ConfigLimits.keyTooLong(key), event) }
             if let anchor { anchors[anchor] = built }
             stack[stack.count - 1].pendingKey = key
             return

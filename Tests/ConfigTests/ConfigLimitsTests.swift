@@ -110,6 +110,36 @@ final class ConfigLimitsTests: XCTestCase {
         }
     }
 
+    /// A key of half a megabyte is refused by its length, quoting 40 characters (it took 8 s of
+    /// "did you mean" distances and printed itself whole).
+    func testKeysLongerThanAnyNameAreRefusedShortly() {
+        let key = String(repeating: "A", count: 500_000)
+        // libyaml itself refuses implicit keys over 1024 characters ("mapping values are not
+        // allowed"); an explicit key (`? KEY`) reaches the limit.
+        let yamlKey = String(repeating: "A", count: 300)
+        for (name, text, length) in [("k.toml", key + " = 1\n", 500_000), ("q.toml", "\"\(key)\" = 1\n", 500_000),
+                                     ("k.yaml", yamlKey + ": 1\n", 300), ("q.yaml", "? \(key)\n: 1\n", 500_000),
+                                     ("k.json", #"{"\#(key)": 1}"#, 500_000)] {
+            assertRefused(name, text, "has a key of \(length) characters ('\(key.prefix(40))…'), more than the 256 a name may have",
+                          seconds: 3)
+            XCTAssertThrowsError(try ConfigLoader.parseFile(try write(name, text))) { error in
+                XCTAssertLessThan("\(error)".utf8.count, 400, name)
+            }
+        }
+        XCTAssertEqual(ConfigLoader.didYouMean(String(repeating: "b", count: 300), among: RunConfig.fieldNames), "")
+        XCTAssertEqual(ConfigLoader.didYouMean("batchsize", among: RunConfig.fieldNames), " (did you mean 'batch_size'?)")
+    }
+
+    /// Control characters in keys and values are written out in errors: one line, no terminal codes.
+    func testControlCharactersInErrorsAreWrittenOut() throws {
+        for (name, text) in [("c.toml", "epochs = \"a\\nb\\r\\u001b[31mRED\"\n"), ("c.json", #"{"epochs": "a\nb\r\u001b[31mRED"}"#)] {
+            XCTAssertThrowsError(try ConfigLoader.load(try write(name, text))) { error in
+                XCTAssertTrue("\(error)".contains(#"expected an integer, got 'a\nb\r\u{1B}[31mRED'"#), "\(error)")
+                XCTAssertFalse("\(error)".unicodeScalars.contains { $0.properties.generalCategory == .control }, "\(error)")
+            }
+        }
+    }
+
     func testFilesOverOneMebibyteAreRefusedUnread() {
         let big = "# " + String(repeating: "x", count: ConfigLimits.maxBytes) + "\nepochs = 1\n"
         assertRefused("big.toml", big, "more than the 1048576 allowed")
@@ -163,7 +193,7 @@ final class ConfigLimitsTests: XCTestCase {
                      ("[ \t@x]", 1, "found '@'"), ("[\u{3000}a]", 1, "found '\u{3000}'"), ("[\n", 1, "found the end of the line"),
                      ("x = 1\n\n [ %]", 3, "found '%'"), ("x = [}", 1, "expected a value for 'x', found '}'"),
                      ("x = [1,}", 1, "found '}'"), ("x = [ # c\n}", 2, "found '}'"),
-                     ("x = [1,\u{2028} 2]", 1, "found '\u{2028}'"), ("x = [1,\u{85}2]", 1, "found '\u{85}'"),
+                     ("x = [1,\u{2028} 2]", 1, "found '\u{2028}'"), ("x = [1,\u{85}2]", 1, #"found '\u{85}'"#),
                      ("[#del[gr2 \"o{", 1, "found '#'"), ("[]", 1, "found ']'"), ("[ [a]]", 1, "found '['"), ("[", 1, "the end of the file"),
                      ("a = 1\na = 2", 2, "the key 'a' is given twice"), ("[t]\n[t]", 2, "table 't' is defined twice"),
                      ("x = {a = 1}\n[x.b]", 2, "'x' is already a value"), ("x = \"a\\qb\"", 1, "'\\q' is no escape"),
