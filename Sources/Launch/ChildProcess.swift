@@ -26,21 +26,21 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Starts `path` with `arguments` (argv[0] is `path`); `environment` replaces the inherited one
     /// when given. `onLine` receives every line without its newline, from the reader threads, one
-    /// call at a time (a line longer than 1 MiB in pieces of 1 MiB); `onEnd`, each stream's end.
+    /// call at a time (a line longer than 1 MiB in pieces of about 1 MiB); `onEnd`, each stream's end.
     /// The child reads /dev/null, or with `input` a pipe that `writeInput` feeds.
     public init(_ path: String, _ arguments: [String], environment: [String: String]? = nil, input: Bool = false,
                 onLine: @escaping @Sendable (Stream, String) -> Void, onEnd: (@Sendable (Stream) -> Void)? = nil) throws {
         // One spawn at a time, so that no other child inherits these pipes before they are close-on-exec.
         ChildProcess.spawnLock.lock()
         defer { ChildProcess.spawnLock.unlock() }
-        var out: [Int32] = [0, 0], err: [Int32] = [0, 0], stdin: [Int32] = [-1, -1]
+        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1], stdin: [Int32] = [-1, -1]
         func fail() -> LaunchError {
             let reason = String(cString: strerror(errno))
-            for fd in out + err + stdin where fd > 0 { close(fd) }
+            for fd in out + err + stdin where fd >= 0 { close(fd) }
             return LaunchError("cannot create a pipe for \(path): \(reason)")
         }
-        guard pipe(&out) == 0 else { out = [0, 0]; throw fail() }
-        guard pipe(&err) == 0 else { err = [0, 0]; throw fail() }
+        guard pipe(&out) == 0 else { out = [-1, -1]; throw fail() }
+        guard pipe(&err) == 0 else { err = [-1, -1]; throw fail() }
         if input { guard pipe(&stdin) == 0 else { stdin = [-1, -1]; throw fail() } }
         for fd in out + err + stdin where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
@@ -143,6 +143,7 @@ public final class ChildProcess: @unchecked Sendable {
         readers.enter()
         let thread = Thread { [self] in
             var pending: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 65536)
+            var afterPiece = false  // the last delivery was a piece of a long line: its end adds no empty line
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             while true {
                 if poll(&poller, 1, 200) == 0 {
@@ -156,14 +157,20 @@ public final class ChildProcess: @unchecked Sendable {
                 pending.append(contentsOf: buffer[0..<n])
                 var start = 0
                 while let newline = pending[max(start, searchFrom)...].firstIndex(of: 10) {
-                    deliver(stream, String(decoding: pending[start..<newline], as: UTF8.self))
+                    if !(afterPiece && newline == start) { deliver(stream, String(decoding: pending[start..<newline], as: UTF8.self)) }
+                    afterPiece = false
                     start = newline + 1
                 }
                 pending.removeSubrange(0..<start)
-                // A line without end (a child writing on and on) is delivered in pieces, not kept whole.
-                while pending.count >= 1 << 20 {
-                    deliver(stream, String(decoding: pending[0..<(1 << 20)], as: UTF8.self))
-                    pending.removeSubrange(0..<(1 << 20))
+                // A line without end (a child writing on and on) is delivered in pieces of about
+                // 1 MiB, cut between UTF-8 characters, not kept whole.
+                while pending.count > 1 << 20 {
+                    var cut = 1 << 20
+                    while cut > 0 && pending[cut] & 0xC0 == 0x80 { cut -= 1 }
+                    if cut == 0 { cut = 1 << 20 }
+                    deliver(stream, String(decoding: pending[0..<cut], as: UTF8.self))
+                    pending.removeSubrange(0..<cut)
+                    afterPiece = true
                 }
             }
             if !pending.isEmpty { deliver(stream, String(decoding: pending, as: UTF8.self)) }
@@ -195,17 +202,20 @@ public final class ChildProcess: @unchecked Sendable {
         if let done = lock.withLock({ exit }) { return done }
         let deadline = timeout.map { Date().addingTimeInterval($0) }
         var status: Int32 = 0
+        var reaped = false
         while true {
             let r = waitpid(pid, &status, deadline == nil ? 0 : WNOHANG)
-            if r == pid { break }
+            if r == pid { reaped = true; break }
             if r < 0 && errno != EINTR { break }
             if let deadline, Date() >= deadline {
                 terminate(grace: 0)
-                _ = waitpid(pid, &status, 0)
+                reaped = waitpid(pid, &status, 0) == pid
                 break
             }
             if r == 0 { usleep(20_000) }
         }
+        // Reaped elsewhere (`exitIfEnded` on another thread): what that call recorded.
+        if !reaped, let done = lock.withLock({ exit }) { return done }
         return recordExit(status)
     }
 

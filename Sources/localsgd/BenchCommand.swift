@@ -1,6 +1,9 @@
 import ArgumentParser
 import Experiments
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Launch
 import NN
 import Tensor
@@ -323,7 +326,9 @@ final class PyTorchPeer {
         do {
             child = try ChildProcess(executable, [script, "--reference", reference], input: true, onLine: { stream, line in
                 if stream == .stderr {
-                    FileHandle.standardError.write(Data((line + "\n").utf8))
+                    // Passed on as it comes; a stderr that cannot be written (a full disk) loses it.
+                    let bytes = Array((line + "\n").utf8)
+                    _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
                     return
                 }
                 replies.update { $0.lines.append(line) }
@@ -342,7 +347,11 @@ final class PyTorchPeer {
     private static func resolve(_ name: String) -> String {
         guard !name.contains("/") else { return name }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? name
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first {
+            var directory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: $0, isDirectory: &directory) && !directory.boolValue
+                && FileManager.default.isExecutableFile(atPath: $0)
+        } ?? name
     }
 
     /// A language model's input: token sequences of `context` ids below `vocabulary`.
@@ -363,8 +372,9 @@ final class PyTorchPeer {
               case let times = cpuTime ? reply.cpuSeconds : reply.seconds, times.count == steps,
               times.allSatisfy({ $0.isFinite && $0 >= 0 && $0 < 1e6 }) else {
             let shown = line.count > 120 ? String(line.prefix(120)) + "…" : line
-            throw stopped(because: "answered '\(shown.unicodeScalars.map { $0.value < 0x20 ? "?" : String($0) }.joined())' "
-                          + "where \(steps) step times in seconds were due ({\"seconds\": [...], \"cpu_seconds\": [...]})")
+            let printable = shown.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : String($0) }.joined()
+            throw stopped(because: "answered '\(printable)' where \(steps) step time\(steps == 1 ? " was" : "s were") due "
+                          + "(a line {\"seconds\": [...], \"cpu_seconds\": [...]} of non-negative seconds)")
         }
         return times
     }
@@ -398,7 +408,7 @@ final class PyTorchPeer {
             before = child.exitIfEnded()
         }
         child.closeInput()
-        child.terminate(grace: 5)
+        finish(reaped: before != nil)
         let end = before ?? child.wait()
         child.finishReading(timeout: 1)  // its last words on stderr before our sentence
         let how = before == nil ? "it was stopped"
@@ -409,11 +419,27 @@ final class PyTorchPeer {
     /// Closes the peer's input (it exits at the end of its requests); stops it and its group if
     /// it has not ended 5 s later.
     func stop() {
+        guard !finished else { return }
         child.closeInput()
         let grace = Date().addingTimeInterval(5)
-        while child.exitIfEnded() == nil && Date() < grace { Thread.sleep(forTimeInterval: 0.02) }
-        child.terminate(grace: 0)
+        var end = child.exitIfEnded()
+        while end == nil && Date() < grace {
+            Thread.sleep(forTimeInterval: 0.02)
+            end = child.exitIfEnded()
+        }
+        finish(reaped: end != nil)
         child.wait()
         child.finishReading(timeout: 1)
+    }
+
+    /// Whether the peer has been stopped (`stopped` or `stop`).
+    private var finished = false
+
+    /// Ends what is left of the peer: a reaped peer's group id may already name another group,
+    /// so then only the descendants it recorded (checked by start time); else SIGTERM to its
+    /// group and SIGKILL after 5 s.
+    private func finish(reaped: Bool) {
+        finished = true
+        if reaped { child.killLeftovers() } else { child.terminate(grace: 5) }
     }
 }

@@ -28,6 +28,26 @@ final class ChildProcessTests: XCTestCase {
         XCTAssertEqual(lines.of(.stderr), ["err1"])
     }
 
+    /// A line longer than 1 MiB comes in pieces cut between UTF-8 characters, whose end adds no
+    /// empty line even when the newline arrives in a later read; standard input reaches the child.
+    func testLongLinesComeInWholeCharactersAndInputReachesTheChild() throws {
+        let lines = Lines()
+        let long = String(repeating: "é", count: 600_000)  // 1.2 MB: one cut, at an odd byte count
+        let child = try ChildProcess("/bin/sh", ["-c", "read a; printf '%s' \"$a\"; sleep 0.3; printf '\\nnext\\n'"], input: true,
+                                     onLine: { lines.add($0, $1) })
+        try child.writeInput(Data((long + "\n").utf8))
+        child.closeInput()
+        XCTAssertEqual(child.wait().code, 0)
+        child.finishReading(timeout: 5)
+        let out = lines.of(.stdout)
+        XCTAssertEqual(out.last, "next")
+        XCTAssertEqual(out.dropLast().joined(), long, "the pieces are the line")
+        XCTAssertGreaterThan(out.count, 2, "cut into pieces")
+        XCTAssertFalse(out.contains(""), "no empty line after the last piece")
+        XCTAssertFalse(out.joined().contains("\u{FFFD}"), "no character cut in two")
+        XCTAssertThrowsError(try child.writeInput(Data("more\n".utf8)), "input closed")
+    }
+
     func testOwnProcessGroupAndDefaultSignalsWhileLaunchIgnoresThem() throws {
         let previous = signal(SIGINT, SIG_IGN)
         defer { signal(SIGINT, previous) }
