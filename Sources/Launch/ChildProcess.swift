@@ -137,6 +137,18 @@ public final class ChildProcess: @unchecked Sendable {
         return recordExit(status)
     }
 
+    /// The exit code and signal if the process ends within `seconds` (polled), else nil: unlike
+    /// `wait(timeout:)` it leaves a process that goes on running alone.
+    public func waitForExit(within seconds: Double) -> (code: Int32, signal: Int32?)? {
+        let deadline = Date().addingTimeInterval(seconds)
+        var end = exitIfEnded()
+        while end == nil && Date() < deadline {
+            usleep(10_000)
+            end = exitIfEnded()
+        }
+        return end
+    }
+
     /// Reads `fd` to its end (or until reading stops) on a thread of its own, then closes it.
     private func startReading(_ fd: Int32, _ stream: Stream, _ deliver: @escaping @Sendable (Stream, String) -> Void,
                               _ onEnd: (@Sendable (Stream) -> Void)?) {

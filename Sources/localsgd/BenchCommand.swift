@@ -401,12 +401,7 @@ final class PyTorchPeer {
     /// what it did and how it ended ("its own error, if it gave one, is above").
     private func stopped(because what: String) -> ValidationError {
         // A peer that is exiting closes its output a moment before it ends.
-        var before = child.exitIfEnded()
-        let settle = Date().addingTimeInterval(1)
-        while before == nil && Date() < settle {
-            Thread.sleep(forTimeInterval: 0.01)
-            before = child.exitIfEnded()
-        }
+        let before = child.waitForExit(within: 1)
         child.closeInput()
         finish(reaped: before != nil)
         let end = before ?? child.wait()
@@ -421,13 +416,7 @@ final class PyTorchPeer {
     func stop() {
         guard !finished else { return }
         child.closeInput()
-        let grace = Date().addingTimeInterval(5)
-        var end = child.exitIfEnded()
-        while end == nil && Date() < grace {
-            Thread.sleep(forTimeInterval: 0.02)
-            end = child.exitIfEnded()
-        }
-        finish(reaped: end != nil)
+        finish(reaped: child.waitForExit(within: 5) != nil)
         child.wait()
         child.finishReading(timeout: 1)
     }
