@@ -21,8 +21,13 @@ let package = Package(
         // oneDNN (`--conv-backend onednn`, the default); Debian has no dnnl.pc, the module map links it by name.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
+        // Our Winograd F(4×4, 3×3) convolutions in AVX2 + FMA intrinsics (Swift cannot target an
+        // instruction set per function). Optimised in debug builds too, and never contracted
+        // into other instructions than the ones written, so every build computes the same bits.
+        .target(name: "CWinograd", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
+
         .target(name: "Tensor", dependencies: ["CBLAS"]),
-        .target(name: "NN", dependencies: ["Tensor", "CDNNL"]),
+        .target(name: "NN", dependencies: ["Tensor", "CDNNL", "CWinograd"]),
         .target(name: "Data", dependencies: ["Tensor", "CZlib"]),
         .target(name: "Optim", dependencies: ["Tensor"]),
         .target(name: "Comm", dependencies: ["Tensor"]),
@@ -55,7 +60,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["Tensor", "NN"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "CWinograd", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"]),
         .testTarget(name: "CommTests", dependencies: ["Comm", "TestSupport"]),

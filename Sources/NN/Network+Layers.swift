@@ -22,11 +22,12 @@ extension Network {
         leafLayers(batch: 1).contains { ($0.layer as? Conv2d)?.backend == .onednn }
     }
 
-    /// Whether oneDNN's Winograd kernels compute any convolution at one of these batch sizes
-    /// (training and evaluation), so that the run's bits depend on them too.
-    public func usesWinograd(batches: [Int], hasWinograd: Bool = ConvBackend.onednnWinograd) -> Bool {
+    /// Whether Winograd kernels (`kernels`: this process's, or the ones named, for tests) compute
+    /// any convolution at one of these batch sizes (training and evaluation), so that the run's
+    /// bits depend on them too.
+    public func usesWinograd(batches: [Int], kernels: WinogradKernels? = WinogradKernels.available) -> Bool {
         batches.contains { n in
-            leafLayers(batch: n).contains { ($0.layer as? Conv2d)?.usesWinograd(input: $0.input, hasWinograd: hasWinograd) == true }
+            leafLayers(batch: n).contains { ($0.layer as? Conv2d)?.usesWinograd(input: $0.input, kernels: kernels) == true }
         }
     }
 }

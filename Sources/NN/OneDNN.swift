@@ -46,16 +46,11 @@ enum OneDNN {
         return "ALL"
     }()
 
-    /// The environment variable that turns oneDNN's Winograd kernels off (`0`), to resume a run
-    /// made with the direct kernels on a machine that has Winograd ones.
-    static let winogradVariable = "LOCALSGD_ONEDNN_WINOGRAD"
-
     /// Whether this process's oneDNN has Winograd F(4×4, 3×3) float32 convolutions, which
-    /// `OneDNNConvolution` uses where `usesWinograd` says (oneDNN 2.6 has them on AVX512_CORE
-    /// only): probed once by describing one such training convolution, 16→16 channels on 8×8
-    /// images; false when `LOCALSGD_ONEDNN_WINOGRAD=0`.
+    /// `OneDNNConvolution` uses where `WinogradKernels.onednn.takes` says (oneDNN 2.6 has them on
+    /// AVX512_CORE only): probed once by describing one such training convolution, 16→16 channels
+    /// on 8×8 images.
     static let hasWinograd: Bool = {
-        if ProcessInfo.processInfo.environment[winogradVariable] == "0" { return false }
         guard case .success(let engine) = OneDNN.engine, let attr = try? userScratchpad(),
               var x = try? descriptor([1, 16, 8, 8], dnnl_format_tag_any),
               var w = try? descriptor([16, 16, 3, 3], dnnl_format_tag_any),

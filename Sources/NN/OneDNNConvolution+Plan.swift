@@ -12,6 +12,10 @@ extension OneDNNConvolution {
         let weights: DNNLMemory, bias: DNNLMemory?
         /// Floats per image of one channel of x and of y.
         let inputImage: Int, outputImage: Int
+        /// x's images: count (N) and size.
+        let batch: Int, height: Int, width: Int
+        /// Whether some group size runs our Winograd kernels (`Kernels.ours`).
+        let usesOurs: Bool
         /// Floats of the kept input that a training forward fills.
         let keptFloats: Int
         /// The reorder of the groups' summed blocked weight gradients into ours, where every group
@@ -27,6 +31,7 @@ extension OneDNNConvolution {
             let (oh, ow) = conv.geometry.outputSize(xs.h, xs.w)
             inputImage = xs.h * xs.w
             outputImage = oh * ow
+            (batch, height, width) = (xs.n, xs.h, xs.w)
             weights = try DNNLMemory(OneDNN.descriptor([conv.outChannels, conv.inChannels, 3, 3], dnnl_oihw), engine: engine,
                                      owned: false)
             bias = conv.hasBias ? try DNNLMemory(OneDNN.descriptor([conv.outChannels], dnnl_a), engine: engine, owned: false) : nil
@@ -52,6 +57,7 @@ extension OneDNNConvolution {
             }
             self.groups = groups
             self.kernels = kernels
+            usesOurs = kernels.values.contains(where: \.ours)
             keptFloats = offset / 4
         }
     }
@@ -96,11 +102,18 @@ extension OneDNNConvolution {
         let forwardWeightMemory: DNNLMemory, backwardWeightMemory: DNNLMemory
         let bias: DNNLMemory?
         let layout: ScratchLayout
+        /// Whether our Winograd kernels compute forward and backward-data (`WinogradKernels.ours`),
+        /// from and into our tensors: then the primitives of those two go unused.
+        let ours: Bool
+        /// Floats of lane scratch a group needs: the layout's, or our kernels' work space.
+        let scratchFloats: Int
         /// Images of the whole batch (our tensors' N), for the copies of `ChannelBlocks`.
         let batch: Int
 
         var implementation: String {
-            [forward, weightGradient, inputGradient].map(\.implementation).joined(separator: " / ")
+            let ourName = "ours:winograd_4x3:avx2"
+            return [ours ? ourName : forward.implementation, weightGradient.implementation,
+                    ours ? ourName : inputGradient.implementation].joined(separator: " / ")
         }
 
         init(_ conv: OneDNNConvolution, _ xs: Shape, images n: Int, weights: DNNLMemory, bias: DNNLMemory?) throws {
@@ -147,16 +160,25 @@ extension OneDNNConvolution {
                                    dataDy: inDataDy == nil ? 0 : OneDNN.bytes(dataDiffDst),
                                    dx: OneDNN.bytes(diffSrc), dW: OneDNN.bytes(diffWeights),
                                    scratchpad: primitives.map(\.scratchpadBytes).max() ?? 0)
+            ours = WinogradKernels.available == .ours
+                && WinogradKernels.ours.takes(stride: conv.geometry.stride, padding: conv.geometry.padding,
+                                              outputHeight: oh, outputWidth: ow, images: n)
+            scratchFloats = ours
+                ? max(layout.floats, OurWinograd.workFloats(inChannels: cin, outChannels: cout, images: n,
+                                                            height: xs.h, width: xs.w))
+                : layout.floats
         }
 
         /// The three convolutions' descriptors for a group of `n` images, every format left to
         /// oneDNN (the backward ones hinted by the forward's); the caller destroys them. Where
-        /// `OneDNNConvolution.usesWinograd` says so, oneDNN's Winograd F(4×4, 3×3) kernels if it
-        /// has them for the shape (Lavin & Gray 2016), else the direct ones, as all others take.
+        /// `WinogradKernels.onednn` takes the shape, oneDNN's Winograd F(4×4, 3×3) kernels if it
+        /// has them for it (Lavin & Gray 2016), else the direct ones, as all others take.
         private static func describe(_ conv: OneDNNConvolution, _ xs: Shape, images n: Int) throws
             -> (forward: dnnl_primitive_desc_t, weights: dnnl_primitive_desc_t, data: dnnl_primitive_desc_t) {
             let (oh, ow) = conv.geometry.outputSize(xs.h, xs.w)
-            if OneDNNConvolution.usesWinograd(stride: conv.geometry.stride, outputHeight: oh, outputWidth: ow, images: n),
+            if WinogradKernels.available == .onednn,
+               WinogradKernels.onednn.takes(stride: conv.geometry.stride, padding: conv.geometry.padding,
+                                            outputHeight: oh, outputWidth: ow, images: n),
                let winograd = try describe(conv, xs, images: n, dnnl_convolution_winograd) {
                 return winograd
             }
@@ -239,11 +261,12 @@ extension OneDNNConvolution {
         /// This group's weight-gradient partial sum, OIHW.
         let partial: DNNLMemory
         let scratchpads: [DNNLMemory]
-        /// x in, convolution, y out.
+        /// x in, convolution, y out; with our Winograd kernels (`Kernels.ours`) x in only, for
+        /// backward-weights.
         let forward: [GroupOp]
         /// (x in,) dy in, backward-weights(, dW out).
         let weightGradient: [GroupOp]
-        /// (dy in,) backward-data, dx out.
+        /// (dy in,) backward-data, dx out; none with our Winograd kernels.
         let inputGradient: [GroupOp]
 
         /// `reordersWeightGradient`: the group's weight gradient goes into ours (`partial`) by
@@ -284,8 +307,9 @@ extension OneDNNConvolution {
             }
             var forwardArgs = [(DNNL_ARG_SRC, blockedX), (DNNL_ARG_WEIGHTS, k.forwardWeightMemory), (DNNL_ARG_DST, blockedY)]
             if let bias = k.bias { forwardArgs.append((DNNL_ARG_BIAS, bias)) }
-            forward = [try reorder(k.inX, from: x, to: blockedX), try run(k.forward, forwardArgs),
-                       try reorder(k.outY, from: blockedY, to: y, into: false)]
+            forward = k.ours ? [try reorder(k.inX, from: x, to: blockedX)]
+                : [try reorder(k.inX, from: x, to: blockedX), try run(k.forward, forwardArgs),
+                   try reorder(k.outY, from: blockedY, to: y, into: false)]
             var weightOps: [GroupOp] = [], dataOps: [GroupOp] = []
             if let p = k.inWeightX, let weightX { weightOps.append(try reorder(p, from: x, to: weightX)) }
             weightOps += [
@@ -294,12 +318,12 @@ extension OneDNNConvolution {
                                            (DNNL_ARG_DIFF_WEIGHTS, blockedDW)]),
             ]
             if reordersWeightGradient { weightOps.append(try run(k.outDW, [(DNNL_ARG_FROM, blockedDW), (DNNL_ARG_TO, partial)])) }
-            if let p = k.inDataDy, let dataDy { dataOps.append(try reorder(p, from: y, to: dataDy)) }
-            dataOps += [
+            if let p = k.inDataDy, let dataDy, !k.ours { dataOps.append(try reorder(p, from: y, to: dataDy)) }
+            if !k.ours { dataOps += [
                 try run(k.inputGradient, [(DNNL_ARG_DIFF_DST, dataDy ?? weightDy), (DNNL_ARG_WEIGHTS, k.backwardWeightMemory),
                                           (DNNL_ARG_DIFF_SRC, blockedDx)]),
                 try reorder(k.outDx, from: blockedDx, to: dx, into: false),
-            ]
+            ] }
             weightGradient = weightOps
             inputGradient = dataOps
             self.scratchpads = scratchpads

@@ -5,8 +5,9 @@ import Tensor
 /// backward-weights primitives on oneDNN's blocked formats (nChw16c on AVX-512), with reorders
 /// from and to our [C, N, H, W] tensors at the layer's boundary (Benchmarks/README.md, "oneDNN
 /// convolutions against ours": 1.10–1.62× faster than ours on the 3×3 layers it takes). At
-/// stride 1 the primitives are oneDNN's Winograd F(4×4, 3×3) ones where they pay and oneDNN has
-/// them (`usesWinograd`; AVX-512), 1.04–1.17× faster steps again ("Winograd convolutions").
+/// stride 1 forward and backward-data are Winograd F(4×4, 3×3) kernels where they pay
+/// (`WinogradKernels`): oneDNN's primitives where it has them (AVX-512), 1.04–1.17× faster steps
+/// again ("Winograd convolutions"), else ours (`OurWinograd`, AVX2) on our tensors directly.
 ///
 /// Results depend on the shapes alone, never on the threads: oneDNN splits a weight gradient's
 /// sum over the batch by its own thread count, so the batch is cut into `Conv2d.groups` fixed
@@ -31,18 +32,6 @@ final class OneDNNConvolution {
     /// Read when a shape's primitives are made.
     nonisolated(unsafe) static var copiesChannelBlocks = true
 
-    /// Whether a group of `images` images takes oneDNN's Winograd kernels (when the process has
-    /// them, `OneDNN.hasWinograd`): stride 1, outputs of at least 7×7 and at least 8 images. There
-    /// they are as fast as the direct ones or faster (up to 1.7× on 7×7 backward-weights); on
-    /// smaller outputs most of their 4×4 tiles are padding, and on fewer images their transforms
-    /// dominate: 1.2–3× slower steps (resnet18-small's 4×4 and 2×2 stages, resnet20 at batch ≤ 8)
-    /// and weight gradients well outside float32's summation bound (Benchmarks/README.md,
-    /// "Winograd convolutions"). A function of the shapes alone, so results stay thread-independent.
-    static func usesWinograd(stride: Int, outputHeight: Int, outputWidth: Int, images: Int,
-                             hasWinograd: Bool = OneDNN.hasWinograd) -> Bool {
-        hasWinograd && stride == 1 && min(outputHeight, outputWidth) >= 7 && images >= 8
-    }
-
     let inChannels: Int, outChannels: Int, geometry: ConvGeometry, hasBias: Bool
     let engine: dnnl_engine_t
     /// The calling thread's stream (the weights' reorders, before the groups start).
@@ -53,6 +42,8 @@ final class OneDNNConvolution {
     /// The groups' weight gradients in backward-weights' blocked format, one after another
     /// (`Plan.blockedPartialFloats` apart), where a plan sums them so (`Plan.sumsBlocked`).
     private var blockedPartials = FloatBuffer(count: 0)
+    /// Our Winograd kernels, made when a plan first takes them (`Plan.Kernels.ours`).
+    private var ourWinograd: OurWinograd?
 
     /// The groups' weight gradients summed in backward-weights' blocked format and reordered into
     /// ours once (`Plan.sumsBlocked`), or each reordered into ours and summed there; the same
@@ -67,6 +58,7 @@ final class OneDNNConvolution {
         let x: UnsafePointer<Float>, y: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?
         let kept: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>?
         var blockedPartials: UnsafeMutablePointer<Float>? = nil
+        var bias: UnsafePointer<Float>? = nil
     }
     private lazy var groupParts = Parts<Call> { [unowned self] call, g, lane in self.run(group: g, lane: lane, call) }
 
@@ -101,10 +93,12 @@ final class OneDNNConvolution {
         if context.isTraining && keptInput.count < plan.keptFloats { keptInput = FloatBuffer(count: plan.keptFloats) }
         plan.weights.bind(weights)
         if let bias { plan.bias?.bind(bias) }
-        for k in plan.kernels.values { k.forwardWeights.run(stream.handle) }
+        for k in plan.kernels.values where !k.ours { k.forwardWeights.run(stream.handle) }
         stream.wait()
-        let call = Call(pass: .forward, plan: plan, training: context.isTraining, context: context, x: x.pointer,
+        if plan.usesOurs { ourWinograd(plan).transform(weights, backward: false) }
+        var call = Call(pass: .forward, plan: plan, training: context.isTraining, context: context, x: x.pointer,
                         y: y.pointer, dx: nil, kept: keptInput.pointer, partials: nil)
+        call.bias = bias
         groupParts.run(plan.groups.count, call, context)
     }
 
@@ -118,8 +112,9 @@ final class OneDNNConvolution {
         let plan = self.plan(x.shape)
         if dx != nil {
             plan.weights.bind(weights)
-            for k in plan.kernels.values { k.backwardWeights.run(stream.handle) }
+            for k in plan.kernels.values where !k.ours { k.backwardWeights.run(stream.handle) }
             stream.wait()
+            if plan.usesOurs { ourWinograd(plan).transform(weights, backward: true) }
         }
         let call = Call(pass: .backward, plan: plan, training: true, context: context, x: x.pointer, y: dy.pointer,
                         dx: dx?.pointer, kept: keptInput.pointer, partials: partials,
@@ -146,8 +141,8 @@ final class OneDNNConvolution {
     /// One group's pass on its lane: bind its views and temporaries, then run its primitives in order.
     private func run(group g: Int, lane: Int, _ call: Call) {
         OneDNN.singleThreaded()
-        let plan = call.plan, group = plan.groups[g], layout = group.kernels.layout
-        let scratch = UnsafeMutableRawPointer(call.context.scratch(layout.floats, lane: lane))
+        let plan = call.plan, group = plan.groups[g], k = group.kernels, layout = k.layout
+        let work = call.context.scratch(k.scratchFloats, lane: lane), scratch = UnsafeMutableRawPointer(work)
         let first = group.images.lowerBound
         group.x.bind(call.x + first * plan.inputImage)
         group.y.bind(call.y + first * plan.outputImage)
@@ -157,7 +152,16 @@ final class OneDNNConvolution {
             group.blockedX.bind(call.training ? kept : scratch + layout.blockedX)
             group.blockedY.bind(scratch + layout.blockedY)
             for s in group.scratchpads { s.bind(scratch + layout.scratchpad) }
-            for op in group.forward { op.run(group.stream.handle) }
+            if k.ours {
+                // Only the copy of x kept for backward-weights; then ours, from x itself.
+                if call.training { for op in group.forward { op.run(group.stream.handle) } }
+                ourWinograd!.forward(call.x + first * plan.inputImage, into: UnsafeMutablePointer(mutating: call.y)
+                                     + first * plan.outputImage, bias: call.bias, images: group.images.count,
+                                     height: plan.height, width: plan.width, channelStride: plan.inputImage * plan.batch,
+                                     work: work)
+            } else {
+                for op in group.forward { op.run(group.stream.handle) }
+            }
         case .backward:
             group.blockedX.bind(kept)
             group.weightX?.bind(scratch + layout.weightX)
@@ -172,12 +176,25 @@ final class OneDNNConvolution {
             }
             for s in group.scratchpads { s.bind(scratch + layout.scratchpad) }
             for op in group.weightGradient { op.run(group.stream.handle) }
-            if let dx = call.dx {
+            if let dx = call.dx, k.ours {
+                group.stream.wait()
+                ourWinograd!.inputGradient(call.y + first * plan.outputImage, into: dx + first * plan.inputImage,
+                                           images: group.images.count, height: plan.height, width: plan.width,
+                                           channelStride: plan.inputImage * plan.batch, work: work)
+            } else if let dx = call.dx {
                 group.dx.bind(dx + first * plan.inputImage)
                 for op in group.inputGradient { op.run(group.stream.handle) }
             }
         }
         group.stream.wait()
+    }
+
+    /// Our Winograd kernels, made on first use by a plan that takes them.
+    private func ourWinograd(_ plan: Plan) -> OurWinograd {
+        if let made = ourWinograd { return made }
+        let made = OurWinograd(inChannels: inChannels, outChannels: outChannels)
+        ourWinograd = made
+        return made
     }
 
     /// The plan of input shape `xs`, made on first use. Failing here means that oneDNN, which

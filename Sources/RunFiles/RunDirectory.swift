@@ -85,10 +85,10 @@ public final class RunDirectory {
             warnings.append("this run started with oneDNN's convolutions on \(recorded) and resumes on \(onednnISA), whose kernels sum in another order: it continues deterministically but not bitwise as it would have (set DNNL_MAX_CPU_ISA=\(recorded) to match, where the CPU has it; ONEDNN_MAX_CPU_ISA, if set, comes first)")
         } else if let recorded = derived?["onednn_isa"] as? String, onednnISA != nil, let winograd,
                   (derived?["onednn_winograd"] as? Bool ?? false) != winograd {
-            let (then, now) = winograd ? ("direct", "Winograd") : ("Winograd", "direct")
+            let (then, now) = winograd ? ("oneDNN's direct", "Winograd") : ("Winograd", "oneDNN's direct")
             let remedy = winograd ? "set LOCALSGD_ONEDNN_WINOGRAD=0 to match"
-                : "unset LOCALSGD_ONEDNN_WINOGRAD to match, on a CPU whose oneDNN has Winograd kernels"
-            warnings.append("this run started with oneDNN's \(then) stride-1 convolutions on \(recorded) and resumes with its \(now) ones, which round differently: it continues deterministically but not bitwise as it would have (\(remedy))")
+                : "unset LOCALSGD_ONEDNN_WINOGRAD to match, on a CPU with AVX2 and FMA"
+            warnings.append("this run started with \(then) stride-1 convolutions on \(recorded) and resumes with \(now) ones, which round differently: it continues deterministically but not bitwise as it would have (\(remedy))")
         }
         return warnings
     }

@@ -14,7 +14,9 @@ final class OneDNNConvolutionTests: XCTestCase {
     /// (in, out, stride, padding, N, H, W): N = 1, 3, 5, 6 give 1, 3, 4 and 4 groups of unequal
     /// sizes; N = 33 groups of 8, 8, 8 and 9 images, which take oneDNN's Winograd kernels where
     /// the process has them (stride 1, outputs of at least 7×7), and N = 32 on 2×2 images the
-    /// direct ones (Winograd's weight gradient there is far outside the bound below).
+    /// direct ones (Winograd's weight gradient there is far outside the bound below). Ours (AVX2)
+    /// take the stride-1, padding-1 groups of at least 8 tiles: 20→16 on 12×11 (one image, 9
+    /// tiles), 64→64 on 7×7 in its groups of 2 images but not of 1, and 16→32 at N = 33.
     static let shapes: [(Int, Int, Int, Int, Int, Int, Int)] = [
         (16, 16, 1, 1, 1, 5, 5), (17, 19, 2, 1, 3, 7, 6), (16, 32, 1, 0, 5, 6, 7), (32, 24, 2, 1, 6, 9, 9),
         (20, 16, 1, 1, 3, 12, 11), (16, 16, 2, 0, 5, 8, 8), (64, 64, 1, 1, 6, 7, 7), (16, 32, 1, 1, 33, 8, 7),
@@ -54,12 +56,36 @@ final class OneDNNConvolutionTests: XCTestCase {
             let exact = ExactConvolution(weights: harness.replica.parameters.array, x: x, dy: dy, cout: cout, stride: s,
                                          padding: p)
             let name = "\(cin)→\(cout) s\(s) p\(p) N\(n) \(h)×\(w)"
-            assertWithinRounding(got.y, exact.y, terms: cin * 9 + 1, "output \(name)")
-            assertWithinRounding(got.dx, exact.dx, terms: cout * 9, "input gradient \(name)")
+            if let bounds = ourWinogradBounds(conv, harness, x: x, dy: dy, exact: exact) {
+                // Our Winograd kernels: the algorithm's own bound (`winogradMagnitudes`), C + 21 roundings deep.
+                assertWithinRounding(got.y, bounds.y, terms: cin + 21, "output \(name)")
+                assertWithinRounding(got.dx, bounds.dx, terms: cout + 20, "input gradient \(name)")
+            } else {
+                assertWithinRounding(got.y, exact.y, terms: cin * 9 + 1, "output \(name)")
+                assertWithinRounding(got.dx, exact.dx, terms: cout * 9, "input gradient \(name)")
+            }
             let positions = n * exact.oh * exact.ow
             assertWithinRounding(Array(got.grads.prefix(exact.dw.count)), exact.dw, terms: positions + 3, "weight gradient \(name)")
             assertWithinRounding(Array(got.grads.suffix(cout)), exact.db, terms: positions, "bias gradient \(name)")
         }
+    }
+
+    /// Where our Winograd kernels compute `conv` on x, the exact y and dx with Winograd's
+    /// magnitudes (`winogradMagnitudes`, plus |bias| for y) in place of the direct sum's.
+    func ourWinogradBounds(_ conv: Conv2d, _ harness: LayerHarness, x: Tensor, dy: Tensor, exact: ExactConvolution)
+        -> (y: [(value: Double, magnitude: Double)], dx: [(value: Double, magnitude: Double)])? {
+        let s = x.shape, cout = dy.shape.c
+        guard WinogradKernels.available == .ours, conv.usesWinograd(input: s) else { return nil }
+        let parameters = harness.replica.parameters.array, weights = Array(parameters.prefix(cout * s.c * 9))
+        let bias = conv.hasBias ? Array(parameters.suffix(cout)) : [Float](repeating: 0, count: cout)
+        let yMagnitudes = winogradMagnitudes(x: x.array, channels: s.c, images: s.n, height: s.h, width: s.w,
+                                             weights: weights, outChannels: cout)
+        let dxMagnitudes = winogradMagnitudes(x: dy.array, channels: cout, images: s.n, height: s.h, width: s.w,
+                                              weights: weights, outChannels: s.c, transposed: true)
+        let plane = s.n * s.h * s.w
+        let y = exact.y.indices.map { (value: exact.y[$0].value, magnitude: yMagnitudes[$0] + abs(Double(bias[$0 / plane]))) }
+        let dx = exact.dx.indices.map { (value: exact.dx[$0].value, magnitude: dxMagnitudes[$0]) }
+        return (y, dx)
     }
 
     func assertWithinRounding(_ got: [Float], _ exact: [(value: Double, magnitude: Double)], terms: Int, _ what: String,
@@ -84,27 +110,42 @@ final class OneDNNConvolutionTests: XCTestCase {
             let a = LayerHarness(ours, seed: 3), b = LayerHarness(theirs, seed: 3)
             let x = randomTensor(Shape(cin, n, h, w), seed: 4)
             let expected = pass(ours, a, x: x, dy: 5), got = pass(theirs, b, x: x, dy: 5)
-            let exact = ExactConvolution(weights: a.replica.parameters.array, x: x,
-                                         dy: randomTensor(ours.outputShape(for: x.shape), seed: 5), cout: cout, stride: s,
-                                         padding: p)
+            let dy = randomTensor(ours.outputShape(for: x.shape), seed: 5)
+            let exact = ExactConvolution(weights: a.replica.parameters.array, x: x, dy: dy, cout: cout, stride: s, padding: p)
             let name = "\(cin)→\(cout) s\(s) p\(p) N\(n) \(h)×\(w)"
             let positions = n * exact.oh * exact.ow
             func magnitudes(_ e: [(value: Double, magnitude: Double)]) -> [(value: Double, magnitude: Double)] {
                 e.map { (0, 2 * $0.magnitude) }
             }
+            /// Each side's bound in one at the direct sum's depth: ours, and our Winograd kernels' (`winograd`, at their depth).
+            func magnitudes(_ e: [(value: Double, magnitude: Double)], _ winograd: [(value: Double, magnitude: Double)],
+                            depth: Int, directDepth: Int) -> [(value: Double, magnitude: Double)] {
+                zip(e, winograd).map { (0, $0.magnitude + $1.magnitude * Double(depth + 1) / Double(directDepth + 1)) }
+            }
             func difference(_ a: [Float], _ b: [Float]) -> [Float] { zip(a, b).map { $0 - $1 } }
-            assertWithinRounding(difference(got.y, expected.y), magnitudes(exact.y), terms: cin * 9 + 1, "output \(name)")
-            assertWithinRounding(difference(got.dx, expected.dx), magnitudes(exact.dx), terms: cout * 9, "input gradient \(name)")
+            if let bounds = ourWinogradBounds(theirs, b, x: x, dy: dy, exact: exact) {
+                assertWithinRounding(difference(got.y, expected.y), magnitudes(exact.y, bounds.y, depth: cin + 21, directDepth: cin * 9 + 1),
+                                     terms: cin * 9 + 1, "output \(name)")
+                assertWithinRounding(difference(got.dx, expected.dx), magnitudes(exact.dx, bounds.dx, depth: cout + 20, directDepth: cout * 9),
+                                     terms: cout * 9, "input gradient \(name)")
+            } else {
+                assertWithinRounding(difference(got.y, expected.y), magnitudes(exact.y), terms: cin * 9 + 1, "output \(name)")
+                assertWithinRounding(difference(got.dx, expected.dx), magnitudes(exact.dx), terms: cout * 9, "input gradient \(name)")
+            }
             assertWithinRounding(difference(got.grads, expected.grads), magnitudes(exact.dw + exact.db), terms: positions + 3,
                                  "parameter gradients \(name)")
             XCTAssertNotEqual(got.dx, expected.dx, "\(name): oneDNN's input gradient is bitwise ours; is it running at all?")
         }
     }
 
-    /// Central differences of Σ y·r (float32, the shared checker's tolerances).
+    /// Central differences of Σ y·r (float32, the shared checker's tolerances). A convolution is
+    /// linear in each weight and input, so a difference quotient is its derivative for any step but
+    /// for rounding; the step is large (0.25) because Winograd kernels (ours take the first shape)
+    /// round y about ten times as much as a direct sum, which divided by the default 0.01 over
+    /// 2,448 outputs exceeds the tolerance.
     func testGradientsMatchFiniteDifferences() throws {
-        checkLayerGradients(try oneDNNConv(16, 17, stride: 1, padding: 1, bias: true), input: Shape(16, 3, 4, 5))
-        checkLayerGradients(try oneDNNConv(17, 16, stride: 2, padding: 1, bias: false), input: Shape(17, 5, 5, 5))
+        checkLayerGradients(try oneDNNConv(16, 17, stride: 1, padding: 1, bias: true), input: Shape(16, 1, 12, 12), epsilon: 0.25)
+        checkLayerGradients(try oneDNNConv(17, 16, stride: 2, padding: 1, bias: false), input: Shape(17, 5, 5, 5), epsilon: 0.25)
     }
 
     /// Output, input gradient and parameter gradients bitwise equal on 1, 2, 3 and 4 threads,
@@ -212,27 +253,35 @@ final class OneDNNConvolutionTests: XCTestCase {
                       ConvBackend.onednnInstructionSet)
     }
 
-    /// oneDNN's Winograd kernels run (for all three passes) where `usesWinograd` says and the
-    /// process has them: stride 1, outputs of at least 7×7, groups of at least 8 images; the
-    /// direct kernels elsewhere. The test shapes above include groups of both kinds.
+    /// Winograd kernels run where `WinogradKernels.takes` says, for the process's kernels: oneDNN's
+    /// (all three passes) at stride 1 on outputs of at least 7×7 and groups of at least 8 images;
+    /// ours (forward and backward-data) at stride 1 and padding 1 on outputs of at least 4×4; the
+    /// direct kernels elsewhere. The test shapes above include groups of each kind.
     func testWinogradRunsOnlyWhereItPays() throws {
-        // (stride, N, H = W): N = 32 gives groups of 8, N = 16 groups of 4.
-        for (stride, n, size, expected) in [(1, 32, 9, true), (2, 32, 16, false), (1, 16, 9, false), (1, 32, 6, false)] {
-            let conv = try oneDNNConv(16, 32, stride: stride, padding: 1, bias: false)
+        // (stride, padding, N, H = W): N = 32 gives groups of 8, N = 16 groups of 4.
+        for (stride, padding, n, size) in [(1, 1, 32, 9), (2, 1, 32, 16), (1, 1, 16, 9), (1, 1, 32, 6), (1, 1, 8, 3), (1, 0, 32, 9)] {
+            let conv = try oneDNNConv(16, 32, stride: stride, padding: padding, bias: false)
             _ = pass(conv, LayerHarness(conv, seed: 31), x: randomTensor(Shape(16, n, size, size), seed: 32), dy: 33)
             let names = conv.oneDNNImplementations.flatMap { $0.components(separatedBy: " / ") }
-            XCTAssertFalse(names.isEmpty)
-            let winograd = names.filter { $0.contains("wino") }.count
-            XCTAssertEqual(winograd, expected && ConvBackend.onednnWinograd ? names.count : 0,
-                           "stride \(stride), N \(n), \(size)×\(size): \(names)")
+            XCTAssertEqual(names.count, 3)
+            let out = (size + 2 * padding - 3) / stride + 1
+            let kernels = WinogradKernels.available
+            let takes = kernels?.takes(stride: stride, padding: padding, outputHeight: out, outputWidth: out, images: n / 4) == true
+            let expected = !takes ? 0 : kernels == .ours ? 2 : 3
+            XCTAssertEqual(names.filter { $0.contains("wino") }.count, expected, "stride \(stride), N \(n), \(size)×\(size): \(names)")
+            XCTAssertEqual(names.filter { $0.hasPrefix("ours:") }.count, takes && kernels == .ours ? 2 : 0, "\(names)")
+            XCTAssertEqual(conv.usesWinograd(input: Shape(16, n, size, size)), takes)
         }
-        XCTAssertEqual(OneDNNConvolution.usesWinograd(stride: 1, outputHeight: 7, outputWidth: 9, images: 8), OneDNN.hasWinograd)
-        XCTAssertFalse(OneDNNConvolution.usesWinograd(stride: 1, outputHeight: 6, outputWidth: 9, images: 8))
-        XCTAssertFalse(OneDNNConvolution.usesWinograd(stride: 1, outputHeight: 7, outputWidth: 7, images: 7))
-        XCTAssertFalse(OneDNNConvolution.usesWinograd(stride: 2, outputHeight: 14, outputWidth: 14, images: 32))
-        if ConvBackend.onednnInstructionSet == "AVX512_CORE" && getenv(OneDNN.winogradVariable) == nil {
-            XCTAssertTrue(ConvBackend.onednnWinograd, "oneDNN 2.6 has Winograd kernels on AVX512_CORE")
-            XCTAssertTrue(ConvBackend.onednnKernels.hasSuffix("Winograd at stride 1"), ConvBackend.onednnKernels)
+        if getenv(WinogradKernels.variable).map({ String(cString: $0) }) != "0" {
+            if ConvBackend.onednnInstructionSet == "AVX512_CORE" {
+                XCTAssertEqual(WinogradKernels.available, .onednn, "oneDNN 2.6 has Winograd kernels on AVX512_CORE")
+                XCTAssertTrue(ConvBackend.onednnKernels.hasSuffix(", Winograd at stride 1"), ConvBackend.onednnKernels)
+            } else if ConvBackend.onednnInstructionSet == "AVX2" {
+                XCTAssertEqual(WinogradKernels.available, .ours, "oneDNN 2.6 has none on AVX2; ours run there")
+                XCTAssertTrue(ConvBackend.onednnKernels.hasSuffix(", our Winograd at stride 1"), ConvBackend.onednnKernels)
+            }
+        } else {
+            XCTAssertNil(WinogradKernels.available)
         }
     }
 
@@ -269,28 +318,33 @@ final class OneDNNConvolutionTests: XCTestCase {
         }
     }
 
-    /// A run records Winograd only where one of its convolutions takes it: stride 1, outputs of at
-    /// least 7×7 and a group of at least 8 images (N = 29 has groups of 7, 7, 7 and 8; N = 28 of 7),
-    /// on a process whose oneDNN has the kernels (checked as if it had them, and as it is).
-    /// resnet20 on 28×28 images: at batch 32, not at 16.
+    /// A run records Winograd only where one of its convolutions takes it, checked for each
+    /// kernels' rule whatever the process has (and for none): oneDNN's at stride 1 on outputs of at
+    /// least 7×7 and a group of at least 8 images (N = 29 has groups of 7, 7, 7 and 8; N = 28 of
+    /// 7), so resnet20 on 28×28 images at batch 32, not at 16; ours at stride 1 and padding 1 on
+    /// outputs of at least 4×4, so resnet20 at any batch, but not on 3×3 outputs.
     func testWinogradIsRecordedOnlyWhereAConvolutionTakesIt() throws {
         let stride1 = try oneDNNConv(16, 16, stride: 1, padding: 1, bias: false)
         let resnet = try Network(ModelSpec(kind: .resnet20, channels: 1, height: 28, width: 28, classes: 10))
-        for has in [true, false] {
-            XCTAssertEqual(stride1.usesWinograd(input: Shape(16, 29, 7, 7), hasWinograd: has), has)
-            XCTAssertFalse(stride1.usesWinograd(input: Shape(16, 28, 7, 7), hasWinograd: has))
-            XCTAssertFalse(stride1.usesWinograd(input: Shape(16, 64, 6, 6), hasWinograd: has))
+        for kernels in [WinogradKernels.onednn, .ours, nil] {
+            let onednn = kernels == .onednn, some = kernels != nil
+            XCTAssertEqual(stride1.usesWinograd(input: Shape(16, 29, 7, 7), kernels: kernels), some)
+            XCTAssertEqual(stride1.usesWinograd(input: Shape(16, 28, 7, 7), kernels: kernels), some && !onednn)
+            XCTAssertEqual(stride1.usesWinograd(input: Shape(16, 64, 6, 6), kernels: kernels), some && !onednn)
+            XCTAssertFalse(stride1.usesWinograd(input: Shape(16, 64, 3, 3), kernels: kernels))
             XCTAssertFalse(try oneDNNConv(16, 16, stride: 2, padding: 1, bias: false)
-                .usesWinograd(input: Shape(16, 64, 28, 28), hasWinograd: has))
-            XCTAssertFalse(Conv2d(16, 16, kernel: 3, padding: 1).usesWinograd(input: Shape(16, 64, 28, 28), hasWinograd: has),
-                           "ours")
-            XCTAssertEqual(resnet.usesWinograd(batches: [32], hasWinograd: has), has)
-            XCTAssertFalse(resnet.usesWinograd(batches: [16], hasWinograd: has))
-            XCTAssertEqual(resnet.usesWinograd(batches: [16, 256], hasWinograd: has), has, "evaluation batches count")
+                .usesWinograd(input: Shape(16, 64, 28, 28), kernels: kernels))
+            XCTAssertEqual(try oneDNNConv(16, 16, stride: 1, padding: 0, bias: false)
+                .usesWinograd(input: Shape(16, 64, 28, 28), kernels: kernels), onednn, "ours only at padding 1")
+            XCTAssertFalse(Conv2d(16, 16, kernel: 3, padding: 1).usesWinograd(input: Shape(16, 64, 28, 28), kernels: kernels),
+                           "the blas backend's")
+            XCTAssertEqual(resnet.usesWinograd(batches: [32], kernels: kernels), some)
+            XCTAssertEqual(resnet.usesWinograd(batches: [16], kernels: kernels), some && !onednn)
+            XCTAssertEqual(resnet.usesWinograd(batches: [16, 256], kernels: kernels), some, "evaluation batches count")
             XCTAssertFalse(try Network(ModelSpec(kind: .resnet20, channels: 1, height: 28, width: 28, classes: 10,
-                                                 convBackend: .blas)).usesWinograd(batches: [32], hasWinograd: has))
+                                                 convBackend: .blas)).usesWinograd(batches: [32], kernels: kernels))
         }
-        XCTAssertEqual(resnet.usesWinograd(batches: [32]), OneDNN.hasWinograd, "this process")
+        XCTAssertEqual(resnet.usesWinograd(batches: [32]), WinogradKernels.available != nil, "this process")
     }
 }
 

@@ -84,7 +84,7 @@ final class RunDirectoryTests: XCTestCase {
         XCTAssertEqual(run.kernelWarnings(onednnISA: "AVX512_CORE", winograd: false), [])
         let winograd = run.kernelWarnings(onednnISA: "AVX512_CORE", winograd: true)
         XCTAssertEqual(winograd.count, 1)
-        XCTAssertTrue(winograd.first?.contains("started with oneDNN's direct stride-1 convolutions on AVX512_CORE and resumes with its Winograd ones") == true,
+        XCTAssertTrue(winograd.first?.contains("started with oneDNN's direct stride-1 convolutions on AVX512_CORE and resumes with Winograd ones") == true,
                       "\(winograd)")
         XCTAssertTrue(winograd.first?.contains("set LOCALSGD_ONEDNN_WINOGRAD=0 to match") == true, "\(winograd)")
         try record(["blas_core_type": BLAS.coreName, "onednn_isa": "AVX512_CORE", "onednn_winograd": true])

@@ -91,8 +91,9 @@ public enum RunDriver {
             : trainer.network.usesWinograd(batches: [config.schedule.batchSize, evaluationBatch])
         // Where no convolution of the run could take them on any machine, a recorded `true` is
         // the older meaning (the process had them): nothing to warn about, and the record is mended.
-        let winogradPossible = trainer.network.usesWinograd(batches: [config.schedule.batchSize, evaluationBatch],
-                                                            hasWinograd: true)
+        let winogradPossible = [WinogradKernels.onednn, .ours].contains {
+            trainer.network.usesWinograd(batches: [config.schedule.batchSize, evaluationBatch], kernels: $0)
+        }
         // What decides this run's bits: ranks that differ only in Winograd kernels this run never
         // takes compute the same numbers.
         let kernels = "OpenBLAS \(BLAS.coreName)" + (onednnISA == nil ? "" : ", " + ConvBackend.onednnKernels(winograd: onednnWinograd == true))

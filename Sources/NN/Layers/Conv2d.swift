@@ -65,16 +65,15 @@ public final class Conv2d: Layer {
 
     /// The implementations oneDNN chose for the shapes seen so far (empty on ours).
     public var oneDNNImplementations: [String] { oneDNN?.implementations ?? [] }
-    /// Whether oneDNN's Winograd kernels compute this layer on input `x` (`OneDNNConvolution.usesWinograd`
-    /// for one of the sizes of its image groups, `groupImages`).
-    /// `hasWinograd`: whether the process's oneDNN has them (tests pass true to check the rule
-    /// on machines without them).
-    public func usesWinograd(input x: Shape, hasWinograd: Bool = ConvBackend.onednnWinograd) -> Bool {
-        guard oneDNN != nil, x.n > 0 else { return false }
+    /// Whether Winograd kernels compute this layer on input `x` (`WinogradKernels.takes` for one
+    /// of the sizes of its image groups, `groupImages`). `kernels`: this process's, or the ones
+    /// named (tests check the rules on machines without them).
+    public func usesWinograd(input x: Shape, kernels: WinogradKernels? = WinogradKernels.available) -> Bool {
+        guard oneDNN != nil, let kernels, x.n > 0 else { return false }
         let (oh, ow) = geometry.outputSize(x.h, x.w)
         return (0..<Conv2d.groupCount(batch: x.n)).contains { g in
-            OneDNNConvolution.usesWinograd(stride: geometry.stride, outputHeight: oh, outputWidth: ow,
-                                           images: Conv2d.groupImages(g, batch: x.n).count, hasWinograd: hasWinograd)
+            kernels.takes(stride: geometry.stride, padding: geometry.padding, outputHeight: oh, outputWidth: ow,
+                          images: Conv2d.groupImages(g, batch: x.n).count)
         }
     }
 

@@ -52,10 +52,11 @@ public enum ConvBackend: String, Codable, CaseIterable, Sendable {
     /// ("AVX512_CORE", "AVX2", …): the CPU's best unless that variable caps it.
     public static var onednnInstructionSet: String { OneDNN.instructionSet }
 
-    /// Whether oneDNN's stride-1 convolutions run its Winograd F(4×4, 3×3) kernels in this process
-    /// (AVX512_CORE machines) rather than its direct ones; recorded in config.json beside the
-    /// instruction set, since the two round differently.
-    public static var onednnWinograd: Bool { OneDNN.hasWinograd }
+    /// Whether the stride-1 convolutions oneDNN takes run Winograd F(4×4, 3×3) kernels in this
+    /// process (`WinogradKernels.available`: oneDNN's on AVX512_CORE, ours on AVX2) rather than
+    /// oneDNN's direct ones; recorded in config.json beside the instruction set, since they round
+    /// differently.
+    public static var onednnWinograd: Bool { WinogradKernels.available != nil }
 
     /// oneDNN's kernels in words, for headers: "oneDNN on AVX512_CORE, Winograd at stride 1".
     public static var onednnKernels: String { onednnKernels(winograd: onednnWinograd) }
@@ -63,7 +64,8 @@ public enum ConvBackend: String, Codable, CaseIterable, Sendable {
     /// The same for a run, which takes the Winograd kernels only where its shapes do (`winograd`,
     /// `Network.usesWinograd`).
     public static func onednnKernels(winograd: Bool) -> String {
-        "oneDNN on \(onednnInstructionSet)" + (winograd ? ", Winograd at stride 1" : "")
+        "oneDNN on \(onednnInstructionSet)"
+            + (winograd ? (WinogradKernels.available == .ours ? ", our Winograd at stride 1" : ", Winograd at stride 1") : "")
     }
 }
 

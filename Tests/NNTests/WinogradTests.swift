@@ -1,0 +1,168 @@
+import CWinograd
+import Tensor
+import XCTest
+@testable import NN
+import TestSupport
+
+/// Our Winograd F(4×4, 3×3) kernels (`OurWinograd`, `CWinograd`) against exact sums in Double on
+/// odd shapes, within the algorithm's own rounding bound (`winogradMagnitudes`); the rule that
+/// says where they run; and the weight transform's vector and scalar paths against each other.
+final class WinogradTests: XCTestCase {
+    override func setUpWithError() throws {
+        guard lsgd_winograd_supported() != 0 else { throw XCTSkip("this CPU has no AVX2 and FMA") }
+    }
+
+    /// (in, out, images of the group, images of the batch, H, W): channels off the kernels' blocks
+    /// of 8 and 6, sizes off the 4×4 tiles, 1×1 images, a group inside a larger batch, and more
+    /// tiles than one block holds.
+    static let shapes: [(Int, Int, Int, Int, Int, Int)] = [
+        (16, 16, 2, 5, 12, 12), (3, 5, 3, 3, 7, 5), (7, 9, 2, 4, 9, 13), (5, 3, 1, 1, 1, 1), (64, 64, 3, 4, 7, 7),
+        (1, 1, 1, 2, 6, 4), (17, 13, 9, 10, 8, 8),
+    ]
+
+    /// Output (with bias) and input gradient against the exact convolution: within
+    /// (C + 21)·u of Winograd's magnitudes (plus |bias|), where a wrong index or a lost term is off
+    /// by about a product; images of the batch outside the group are left as they were.
+    func testMatchesExactSumsWithinWinogradsRoundingBound() {
+        for (cin, cout, group, batch, h, w) in Self.shapes {
+            var rng = RandomGenerator(seed: UInt64(cin * 100 + cout))
+            let first = batch - group
+            let x = (0..<cin * batch * h * w).map { _ in rng.nextNormal() }
+            let dy = (0..<cout * batch * h * w).map { _ in rng.nextNormal() }
+            let weights = (0..<cout * cin * 9).map { _ in 0.3 * rng.nextNormal() }
+            let bias = (0..<cout).map { _ in rng.nextNormal() }
+            let name = "\(cin)→\(cout), images \(first)..<\(batch), \(h)×\(w)"
+            let kernels = OurWinograd(inChannels: cin, outChannels: cout)
+            let work = FloatBuffer(count: OurWinograd.workFloats(inChannels: cin, outChannels: cout, images: group,
+                                                                 height: h, width: w))
+            let image = h * w, sentinel: Float = 1e30
+            var y = [Float](repeating: sentinel, count: cout * batch * image)
+            var dx = [Float](repeating: sentinel, count: cin * batch * image)
+            weights.withUnsafeBufferPointer { kernels.transform($0.baseAddress!, backward: false) }
+            weights.withUnsafeBufferPointer { kernels.transform($0.baseAddress!, backward: true) }
+            x.withUnsafeBufferPointer { xp in
+                bias.withUnsafeBufferPointer { bp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        kernels.forward(xp.baseAddress! + first * image, into: yp.baseAddress! + first * image,
+                                        bias: bp.baseAddress!, images: group, height: h, width: w,
+                                        channelStride: batch * image, work: work.pointer)
+                    }
+                }
+            }
+            dy.withUnsafeBufferPointer { dp in
+                dx.withUnsafeMutableBufferPointer { xp in
+                    kernels.inputGradient(dp.baseAddress! + first * image, into: xp.baseAddress! + first * image,
+                                          images: group, height: h, width: w, channelStride: batch * image,
+                                          work: work.pointer)
+                }
+            }
+            // The group's images alone, [C][group][H][W], for the references.
+            func slice(_ a: [Float], _ channels: Int) -> [Float] {
+                (0..<channels).flatMap { c in a[(c * batch + first) * image..<(c * batch + batch) * image] }
+            }
+            let yMagnitudes = winogradMagnitudes(x: slice(x, cin), channels: cin, images: group, height: h, width: w,
+                                                 weights: weights, outChannels: cout)
+            let dxMagnitudes = winogradMagnitudes(x: slice(dy, cout), channels: cout, images: group, height: h, width: w,
+                                                  weights: weights, outChannels: cin, transposed: true)
+            let exact = exactConvolution(x: slice(x, cin), channels: cin, images: group, height: h, width: w,
+                                         weights: weights, outChannels: cout)
+            let exactDx = exactConvolution(x: slice(dy, cout), channels: cout, images: group, height: h, width: w,
+                                           weights: weights, outChannels: cin, transposed: true)
+            let u = 0x1p-24
+            var worst = 0.0
+            for o in 0..<cout {
+                for i in 0..<group * image {
+                    let at = o * group * image + i, got = Double(y[(o * batch + first) * image + i])
+                    let bound = Double(cin + 22) * u * (yMagnitudes[at] + abs(Double(bias[o])))
+                    worst = max(worst, abs(got - exact[at] - Double(bias[o])) / bound)
+                }
+            }
+            XCTAssertLessThanOrEqual(worst, 1, "output \(name): \(worst)× the bound")
+            worst = 0
+            for c in 0..<cin {
+                for i in 0..<group * image {
+                    let at = c * group * image + i, got = Double(dx[(c * batch + first) * image + i])
+                    worst = max(worst, abs(got - exactDx[at]) / max(Double(cout + 21) * u * dxMagnitudes[at], .leastNormalMagnitude))
+                }
+            }
+            XCTAssertLessThanOrEqual(worst, 1, "input gradient \(name): \(worst)× the bound")
+            for o in 0..<cout { XCTAssertTrue(y[o * batch * image..<(o * batch + first) * image].allSatisfy { $0 == sentinel }, name) }
+            for c in 0..<cin { XCTAssertTrue(dx[c * batch * image..<(c * batch + first) * image].allSatisfy { $0 == sentinel }, name) }
+        }
+    }
+
+    /// The bound still catches a wrong sum: a convolution missing one tap (the centre of one
+    /// kernel) lies outside it at most outputs of that channel (all but those whose input there is
+    /// near zero).
+    func testTheBoundSeparatesRoundingFromAWrongSum() {
+        let (cin, cout, n, h, w) = (16, 16, 2, 8, 8)
+        var rng = RandomGenerator(seed: 5)
+        let x = (0..<cin * n * h * w).map { _ in rng.nextNormal() }
+        var weights = (0..<cout * cin * 9).map { _ in 0.3 * rng.nextNormal() }
+        let magnitudes = winogradMagnitudes(x: x, channels: cin, images: n, height: h, width: w, weights: weights, outChannels: cout)
+        let exact = exactConvolution(x: x, channels: cin, images: n, height: h, width: w, weights: weights, outChannels: cout)
+        weights[4] = 0
+        let wrong = exactConvolution(x: x, channels: cin, images: n, height: h, width: w, weights: weights, outChannels: cout)
+        let u = 0x1p-24
+        let outside = (0..<n * h * w).filter { abs(wrong[$0] - exact[$0]) > Double(cin + 21) * u * magnitudes[$0] }
+        XCTAssertGreaterThan(outside.count, n * h * w * 3 / 4, "a lost tap is caught at most outputs of channel 0")
+    }
+
+    /// The weight transform's 8-lane path and its one-kernel path compute the same bits: 9 output
+    /// channels take 8 in lanes and 1 alone, each compared with a transform of one output channel.
+    func testWeightTransformsInLanesAndAloneAgree() {
+        let (cin, cout) = (3, 9)
+        var rng = RandomGenerator(seed: 8)
+        let weights = (0..<cout * cin * 9).map { _ in rng.nextNormal() }
+        for transposed in [false, true] {
+            var all = [Float](repeating: 0, count: 36 * cin * cout)
+            lsgd_winograd_weights(weights, Int32(cout), Int32(cin), transposed ? 1 : 0, &all)
+            for o in 0..<cout {
+                var one = [Float](repeating: 0, count: 36 * cin)
+                let kernels = Array(weights[o * cin * 9..<(o + 1) * cin * 9])
+                lsgd_winograd_weights(kernels, 1, Int32(cin), transposed ? 1 : 0, &one)
+                for xi in 0..<36 {
+                    for c in 0..<cin {
+                        let got = transposed ? all[(xi * cout + o) * cin + c] : all[(xi * cin + c) * cout + o]
+                        XCTAssertEqual(got.bitPattern, one[xi * cin + c].bitPattern, "output channel \(o), ξ \(xi), transposed \(transposed)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where ours run: stride 1, padding 1, outputs of at least 4×4, at least 8 tiles of 4×4 in
+    /// the group; and where oneDNN's do (stride 1, outputs ≥ 7×7, groups ≥ 8 images).
+    func testWhereEachWinogradRuns() {
+        let ours = WinogradKernels.ours, onednn = WinogradKernels.onednn
+        XCTAssertTrue(ours.takes(stride: 1, padding: 1, outputHeight: 4, outputWidth: 9, images: 3), "9 tiles")
+        XCTAssertFalse(ours.takes(stride: 1, padding: 1, outputHeight: 4, outputWidth: 9, images: 2), "6 tiles")
+        XCTAssertTrue(ours.takes(stride: 1, padding: 1, outputHeight: 7, outputWidth: 8, images: 2), "8 tiles")
+        XCTAssertTrue(ours.takes(stride: 1, padding: 1, outputHeight: 28, outputWidth: 28, images: 1))
+        XCTAssertFalse(ours.takes(stride: 1, padding: 1, outputHeight: 3, outputWidth: 9, images: 8))
+        XCTAssertFalse(ours.takes(stride: 1, padding: 0, outputHeight: 8, outputWidth: 8, images: 8))
+        XCTAssertFalse(ours.takes(stride: 2, padding: 1, outputHeight: 14, outputWidth: 14, images: 8))
+        XCTAssertTrue(onednn.takes(stride: 1, padding: 0, outputHeight: 7, outputWidth: 9, images: 8))
+        XCTAssertFalse(onednn.takes(stride: 1, padding: 1, outputHeight: 6, outputWidth: 9, images: 8))
+        XCTAssertFalse(onednn.takes(stride: 1, padding: 1, outputHeight: 7, outputWidth: 7, images: 7))
+        XCTAssertFalse(onednn.takes(stride: 2, padding: 1, outputHeight: 14, outputWidth: 14, images: 32))
+    }
+}
+
+/// The 3×3, stride-1, padding-1 convolution in Double, [K][N][H][W], of x [C][N][H][W] with
+/// w [K][C][3][3] (or `transposed`: the backward-data convolution of w [C][K][3][3]).
+func exactConvolution(x: [Float], channels c: Int, images n: Int, height h: Int, width w: Int, weights: [Float],
+                      outChannels k: Int, transposed: Bool = false) -> [Double] {
+    var y = [Double](repeating: 0, count: k * n * h * w)
+    for o in 0..<k { for image in 0..<n { for r in 0..<h { for s in 0..<w {
+        var sum = 0.0
+        for i in 0..<c { for a in 0..<3 { for b in 0..<3 {
+            let yy = r + a - 1, xx = s + b - 1
+            guard yy >= 0, yy < h, xx >= 0, xx < w else { continue }
+            let weight = transposed ? weights[((i * k + o) * 3 + (2 - a)) * 3 + (2 - b)] : weights[((o * c + i) * 3 + a) * 3 + b]
+            sum += Double(weight) * Double(x[((i * n + image) * h + yy) * w + xx])
+        } } }
+        y[((o * n + image) * h + r) * w + s] = sum
+    } } } }
+    return y
+}
