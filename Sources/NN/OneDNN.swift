@@ -46,6 +46,10 @@ enum OneDNN {
         return "ALL"
     }()
 
+    /// Whether oneDNN's kernels run on AVX2 or a later family (`instructionSet`): below it
+    /// (`DNNL_MAX_CPU_ISA=AVX` or `SSE41`, as on an older CPU), our AVX2 Winograd kernels stay off too.
+    static var runsAVX2: Bool { ["AVX2", "AVX512_CORE", "AVX512_MIC"].contains(instructionSet) }
+
     /// Whether this process's oneDNN has Winograd F(4×4, 3×3) float32 convolutions, which
     /// `OneDNNConvolution` uses where `WinogradKernels.onednn.takes` says (oneDNN 2.6 has them on
     /// AVX512_CORE only): probed once by describing one such training convolution, 16→16 channels

@@ -15,12 +15,13 @@ public enum WinogradKernels: Sendable {
     /// kernels on a machine that has Winograd ones.
     public static let variable = "LOCALSGD_ONEDNN_WINOGRAD"
 
-    /// This process's: oneDNN's where it has them, else ours where the CPU runs them, else none;
-    /// none when `LOCALSGD_ONEDNN_WINOGRAD=0`.
+    /// This process's: oneDNN's where it has them, else ours where the CPU runs them and oneDNN's
+    /// own kernels run on AVX2 or later (`DNNL_MAX_CPU_ISA` below it stands for an older CPU),
+    /// else none; none when `LOCALSGD_ONEDNN_WINOGRAD=0`.
     public static let available: WinogradKernels? = {
         if ProcessInfo.processInfo.environment[variable] == "0" { return nil }
         if OneDNN.hasWinograd { return .onednn }
-        return lsgd_winograd_supported() != 0 ? .ours : nil
+        return lsgd_winograd_supported() != 0 && OneDNN.runsAVX2 ? .ours : nil
     }()
 
     /// Whether these kernels compute a group of `images` images of a convolution oneDNN takes, at

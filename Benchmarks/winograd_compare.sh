@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Our Winograd F(4×4, 3×3) kernels against oneDNN's direct convolutions, forward and
+# backward-data, one thread, per shape and images per call (Benchmarks/winograd_compare.c): a
+# Markdown table of the best of R alternating rounds each, and how far ours is from oneDNN's output.
+#
+#   Benchmarks/winograd_compare.sh [--rounds 7]
+#
+# Needs `libdnnl-dev` (Debian, oneDNN 2.6.3), a C compiler and a CPU with AVX2 and FMA.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=7
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) rounds=$2; shift 2 ;;
+        *) echo "usage: $0 [--rounds 7]" >&2; exit 1 ;;
+    esac
+done
+case "$rounds" in '' | *[!0-9]* | 0) echo "$0: --rounds takes a positive whole number, got '$rounds'" >&2; exit 1 ;; esac
+[ -f /usr/include/oneapi/dnnl/dnnl.h ] || { echo "$0: oneDNN headers missing; apt-get install libdnnl-dev" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/winograd_compare.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# The product's compiler and flags for these kernels (Package.swift): clang, -O2, no contraction.
+compiler=$(command -v clang || command -v cc)
+"$compiler" -O2 -ffp-contract=off -ISources/CWinograd/include Benchmarks/winograd_compare.c Sources/CWinograd/winograd.c \
+    -ldnnl -lgomp -lm -o "$work/winograd_compare"
+OMP_NUM_THREADS=1 "$work/winograd_compare" "$rounds"
