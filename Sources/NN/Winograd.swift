@@ -32,17 +32,19 @@ public enum WinogradKernels: Sendable {
     ///   of their 4×4 tiles are padding, and on fewer images their transforms dominate: 1.2–3×
     ///   slower steps (resnet18-small's 4×4 and 2×2 stages, resnet20 at batch ≤ 8) and weight
     ///   gradients well outside float32's summation bound.
-    /// - ours: stride 1, padding 1, outputs of at least 4×4 (one whole tile) and at least 8 tiles
-    ///   in the group (images × ⌈H/4⌉ × ⌈W/4⌉): their products take 16 tiles at a time, so fewer
-    ///   are mostly padding (one 6×6 image: 0.3–0.5× oneDNN's direct kernels). Elsewhere
-    ///   1.0–5× them per pass, 1.2–2.4× on resnet20's shapes (Benchmarks/README.md).
+    /// - ours: stride 1, padding 1, outputs of at least 4×4 (one whole tile), at least 16 tiles in
+    ///   the group (images × ⌈H/4⌉ × ⌈W/4⌉; their products take 16 tiles at a time, so fewer are
+    ///   partly padding) and tiles covering at most twice the outputs (5×5 outputs take 8×8 of
+    ///   tiles). There they are 1.05–3× oneDNN's direct kernels per pass, 1.2–1.9× on resnet20's
+    ///   shapes; elsewhere 0.2–1.1× (Benchmarks/README.md, "Our Winograd kernels on AVX2").
     public func takes(stride: Int, padding: Int, outputHeight: Int, outputWidth: Int, images: Int) -> Bool {
         switch self {
         case .onednn:
             return stride == 1 && min(outputHeight, outputWidth) >= 7 && images >= 8
         case .ours:
-            let tiles = images * ((outputHeight + 3) / 4) * ((outputWidth + 3) / 4)
-            return stride == 1 && padding == 1 && min(outputHeight, outputWidth) >= 4 && tiles >= 8
+            let down = (outputHeight + 3) / 4, across = (outputWidth + 3) / 4
+            return stride == 1 && padding == 1 && min(outputHeight, outputWidth) >= 4 && images * down * across >= 16
+                && 16 * down * across <= 2 * outputHeight * outputWidth
         }
     }
 }

@@ -28,7 +28,7 @@ extension CLITests {
         let derived = try XCTUnwrap(config["derived"] as? [String: Any])
         XCTAssertEqual(derived["onednn_isa"] as? String, ConvBackend.onednnInstructionSet)
         // Groups of 2 images in training and 4 in evaluation (16 test images): oneDNN's Winograd
-        // kernels take none (they need groups of 8 images), ours do (2 images of 7×7 are 8 tiles).
+        // kernels take none (they need groups of 8 images), ours do (2 images of 28×28 are 98 tiles).
         XCTAssertEqual(derived["onednn_winograd"] as? Bool, WinogradKernels.available == .ours)
 
         let ours = try run(args + ["--threads", "2", "--conv-backend", "blas", "--out", dir + "/blas"])
@@ -95,7 +95,7 @@ extension CLITests {
         let dir = try temporaryDirectory() + "/run"
         let fm = FileManager.default
         // resnet18 on 28×28 images at batch 1, one test image: its 3×3 stride-1 convolutions see
-        // 7×7 (4 tiles of 4×4) and smaller: no group of 8 images nor of 8 tiles anywhere.
+        // 7×7 (4 tiles of 4×4) and smaller: no group of 8 images nor of 16 tiles anywhere.
         let first = try run(["train", "--dataset", "synthetic", "--synthetic-train", "4", "--synthetic-test", "1", "--model", "resnet18",
                              "--epochs", "2", "--batch-size", "1", "--threads", "1", "--quiet", "--checkpoint-every", "1e",
                              "--out", dir])

@@ -131,13 +131,18 @@ final class WinogradTests: XCTestCase {
         }
     }
 
-    /// Where ours run: stride 1, padding 1, outputs of at least 4×4, at least 8 tiles of 4×4 in
-    /// the group; and where oneDNN's do (stride 1, outputs ≥ 7×7, groups ≥ 8 images).
+    /// Where ours run: stride 1, padding 1, outputs of at least 4×4, at least 16 tiles of 4×4 in
+    /// the group, covering at most twice the outputs; and where oneDNN's do (stride 1, outputs ≥
+    /// 7×7, groups ≥ 8 images).
     func testWhereEachWinogradRuns() {
         let ours = WinogradKernels.ours, onednn = WinogradKernels.onednn
-        XCTAssertTrue(ours.takes(stride: 1, padding: 1, outputHeight: 4, outputWidth: 9, images: 3), "9 tiles")
-        XCTAssertFalse(ours.takes(stride: 1, padding: 1, outputHeight: 4, outputWidth: 9, images: 2), "6 tiles")
-        XCTAssertTrue(ours.takes(stride: 1, padding: 1, outputHeight: 7, outputWidth: 8, images: 2), "8 tiles")
+        XCTAssertTrue(ours.takes(stride: 1, padding: 1, outputHeight: 4, outputWidth: 4, images: 16), "16 tiles")
+        XCTAssertFalse(ours.takes(stride: 1, padding: 1, outputHeight: 4, outputWidth: 4, images: 15), "15 tiles")
+        XCTAssertTrue(ours.takes(stride: 1, padding: 1, outputHeight: 7, outputWidth: 7, images: 4), "16 tiles")
+        XCTAssertFalse(ours.takes(stride: 1, padding: 1, outputHeight: 7, outputWidth: 7, images: 2), "8 tiles")
+        XCTAssertTrue(ours.takes(stride: 1, padding: 1, outputHeight: 6, outputWidth: 6, images: 8), "1.8× the outputs")
+        XCTAssertFalse(ours.takes(stride: 1, padding: 1, outputHeight: 5, outputWidth: 5, images: 32), "2.6× the outputs")
+        XCTAssertTrue(ours.takes(stride: 1, padding: 1, outputHeight: 5, outputWidth: 8, images: 8), "1.6× the outputs")
         XCTAssertTrue(ours.takes(stride: 1, padding: 1, outputHeight: 28, outputWidth: 28, images: 1))
         XCTAssertFalse(ours.takes(stride: 1, padding: 1, outputHeight: 3, outputWidth: 9, images: 8))
         XCTAssertFalse(ours.takes(stride: 1, padding: 0, outputHeight: 8, outputWidth: 8, images: 8))
