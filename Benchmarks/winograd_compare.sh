@@ -9,14 +9,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+usage="usage: $0 [--rounds R] (R from 1 to 1000, default 7)"
 rounds=7
 while [ $# -gt 0 ]; do
     case "$1" in
-        --rounds) rounds=$2; shift 2 ;;
-        *) echo "usage: $0 [--rounds 7]" >&2; exit 1 ;;
+        --rounds) [ $# -ge 2 ] || { echo "$0: --rounds needs a value; $usage" >&2; exit 1; }; rounds=$2; shift 2 ;;
+        -h | --help) echo "$usage"; exit 0 ;;
+        *) echo "$0: unknown argument '$1'; $usage" >&2; exit 1 ;;
     esac
 done
-case "$rounds" in '' | *[!0-9]* | 0) echo "$0: --rounds takes a positive whole number, got '$rounds'" >&2; exit 1 ;; esac
+case "$rounds" in
+    '' | *[!0-9]* | 0*) echo "$0: --rounds takes a whole number from 1 to 1000, got '$rounds'" >&2; exit 1 ;;
+esac
+[ "${#rounds}" -le 4 ] && [ "$rounds" -le 1000 ] || { echo "$0: --rounds takes a whole number from 1 to 1000, got '$rounds'" >&2; exit 1; }
 [ -f /usr/include/oneapi/dnnl/dnnl.h ] || { echo "$0: oneDNN headers missing; apt-get install libdnnl-dev" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/winograd_compare.XXXXXX)

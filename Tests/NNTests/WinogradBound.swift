@@ -66,3 +66,92 @@ func winogradMagnitudes(x: [Float], channels: Int, images: Int, height: Int, wid
     }
     return result
 }
+
+/// Our Winograd kernels' arithmetic in scalar Swift, operation for operation (`CWinograd`): the
+/// same products, sums and fused multiply-adds in the same order, so its results are the kernels'
+/// bits. x [C][N][H][W] (3×3, stride 1, padding 1), weights [K][C][3][3] (or `transposed`: the
+/// backward-data convolution of [C][K][3][3]), bias [K] or nil; the result is [K][N][H][W].
+func winogradReference(x: [Float], channels c: Int, images n: Int, height h: Int, width w: Int, weights: [Float],
+                       outChannels k: Int, transposed: Bool = false, bias: [Float]? = nil) -> [Float] {
+    let u = winogradReferenceWeights(weights, outChannels: transposed ? c : k, inChannels: transposed ? k : c,
+                                     transposed: transposed)
+    // Bᵀ of six values, as `input_transform6`: fmadd(a, b, c) = c.addingProduct(a, b).
+    func inputTransform(_ d: [Float]) -> [Float] {
+        var t = [Float](repeating: 0, count: 6)
+        t[0] = d[4].addingProduct(-5, d[2]).addingProduct(4, d[0])
+        t[1] = (d[3] + d[4]).addingProduct(-4, d[1] + d[2])
+        t[2] = (d[4] - d[3]).addingProduct(4, d[1] - d[2])
+        t[3] = (d[4] - d[2]).addingProduct(2, d[3] - d[1])
+        t[4] = (d[4] - d[2]).addingProduct(-2, d[3] - d[1])
+        t[5] = d[5].addingProduct(-5, d[3]).addingProduct(4, d[1])
+        return t
+    }
+    // Aᵀ of six values, as `output_transform6`.
+    func outputTransform(_ m: [Float]) -> [Float] {
+        let s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4]
+        return [(m[0] + s12) + s34, d12.addingProduct(2, d34), s12.addingProduct(4, s34), d12.addingProduct(8, d34) + m[5]]
+    }
+    var y = [Float](repeating: 0, count: k * n * h * w)
+    for image in 0..<n {
+        for ti in 0..<(h + 3) / 4 {
+            for tj in 0..<(w + 3) / 4 {
+                // V[ξ][c]: columns first (along the rows of the tile), then rows.
+                var v = [[Float]](repeating: [Float](repeating: 0, count: c), count: 36)
+                for i in 0..<c {
+                    func value(_ a: Int, _ b: Int) -> Float {
+                        let yy = 4 * ti + a - 1, xx = 4 * tj + b - 1
+                        guard yy >= 0, yy < h, xx >= 0, xx < w else { return 0 }
+                        return x[((i * n + image) * h + yy) * w + xx]
+                    }
+                    let columns = (0..<6).map { b in inputTransform((0..<6).map { a in value(a, b) }) }
+                    for a in 0..<6 {
+                        let row = inputTransform((0..<6).map { b in columns[b][a] })
+                        for b in 0..<6 { v[a * 6 + b][i] = row[b] }
+                    }
+                }
+                for o in 0..<k {
+                    // M[ξ] = Σ_c U[ξ][c][o] V[ξ][c], one fused multiply-add per channel in order.
+                    let m: [Float] = (0..<36).map { xi in
+                        var sum: Float = 0
+                        for i in 0..<c { sum = sum.addingProduct(u[(xi * c + i) * k + o], v[xi][i]) }
+                        return sum
+                    }
+                    let columns = (0..<6).map { b in outputTransform((0..<6).map { a in m[a * 6 + b] }) }
+                    for a in 0..<4 where 4 * ti + a < h {
+                        let row = outputTransform((0..<6).map { b in columns[b][a] })
+                        for b in 0..<4 where 4 * tj + b < w {
+                            y[((o * n + image) * h + 4 * ti + a) * w + 4 * tj + b] = bias.map { row[b] + $0[o] } ?? row[b]
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return y
+}
+
+/// `lsgd_winograd_weights` in scalar Swift: G g Gᵀ of each kernel of w [out][in][3][3] into
+/// u [36][in][out], or (`transposed`) of each kernel turned by 180° into u [36][out][in].
+func winogradReferenceWeights(_ weights: [Float], outChannels: Int, inChannels: Int, transposed: Bool) -> [Float] {
+    let g: [[Float]] = [[Float(1) / 4, 0, 0], [-Float(1) / 6, -Float(1) / 6, -Float(1) / 6], [-Float(1) / 6, Float(1) / 6, -Float(1) / 6],
+                        [Float(1) / 24, Float(1) / 12, Float(1) / 6], [Float(1) / 24, -Float(1) / 12, Float(1) / 6], [0, 0, 1]]
+    let rows = transposed ? outChannels : inChannels, cols = transposed ? inChannels : outChannels
+    var u = [Float](repeating: 0, count: 36 * rows * cols)
+    for o in 0..<outChannels {
+        for i in 0..<inChannels {
+            let kernel: [[Float]] = (0..<3).map { a in
+                (0..<3).map { b in weights[(o * inChannels + i) * 9 + (transposed ? (2 - a) * 3 + (2 - b) : a * 3 + b)] }
+            }
+            let t: [[Float]] = (0..<6).map { r in
+                (0..<3).map { j in g[r][0] * kernel[0][j] + g[r][1] * kernel[1][j] + g[r][2] * kernel[2][j] }
+            }
+            let (row, col) = transposed ? (o, i) : (i, o)
+            for r in 0..<6 {
+                for j in 0..<6 {
+                    u[((r * 6 + j) * rows + row) * cols + col] = t[r][0] * g[j][0] + t[r][1] * g[j][1] + t[r][2] * g[j][2]
+                }
+            }
+        }
+    }
+    return u
+}

@@ -4,26 +4,28 @@ import XCTest
 @testable import NN
 import TestSupport
 
-/// Our Winograd F(4×4, 3×3) kernels (`OurWinograd`, `CWinograd`) against exact sums in Double on
-/// odd shapes, within the algorithm's own rounding bound (`winogradMagnitudes`); the rule that
-/// says where they run; and the weight transform's vector and scalar paths against each other.
+/// Our Winograd F(4×4, 3×3) kernels (`OurWinograd`, `CWinograd`) on odd shapes: bit for bit the
+/// same operations done one at a time in Swift (`winogradReference`), and within the algorithm's
+/// own rounding bound of exact sums in Double (`winogradMagnitudes`); and the rule that says where
+/// they run.
 final class WinogradTests: XCTestCase {
     override func setUpWithError() throws {
         guard lsgd_winograd_supported() != 0 else { throw XCTSkip("this CPU has no AVX2 and FMA") }
     }
 
     /// (in, out, images of the group, images of the batch, H, W): channels off the kernels' blocks
-    /// of 8 and 6, sizes off the 4×4 tiles, 1×1 images, a group inside a larger batch, and more
-    /// tiles than one block holds.
+    /// of 8 and 6 (and of the weight transform's lanes of 8), sizes off the 4×4 tiles, 1×1 images,
+    /// a group inside a larger batch, and more tiles than one block holds.
     static let shapes: [(Int, Int, Int, Int, Int, Int)] = [
         (16, 16, 2, 5, 12, 12), (3, 5, 3, 3, 7, 5), (7, 9, 2, 4, 9, 13), (5, 3, 1, 1, 1, 1), (64, 64, 3, 4, 7, 7),
-        (1, 1, 1, 2, 6, 4), (17, 13, 9, 10, 8, 8),
+        (1, 1, 1, 2, 6, 4), (17, 13, 9, 10, 8, 8), (11, 10, 5, 6, 9, 14),
     ]
 
-    /// Output (with bias) and input gradient against the exact convolution: within
-    /// (C + 21)·u of Winograd's magnitudes (plus |bias|), where a wrong index or a lost term is off
-    /// by about a product; images of the batch outside the group are left as they were.
-    func testMatchesExactSumsWithinWinogradsRoundingBound() {
+    /// Output (with bias) and input gradient: the reference's bits (`winogradReference`), and
+    /// within (C + 21)·u of Winograd's magnitudes (plus |bias|) of the exact convolution, where a
+    /// wrong index or a lost term is off by about a product; images of the batch outside the group
+    /// are left as they were.
+    func testMatchesTheReferenceBitwiseAndExactSumsWithinWinogradsRoundingBound() {
         for (cin, cout, group, batch, h, w) in Self.shapes {
             var rng = RandomGenerator(seed: UInt64(cin * 100 + cout))
             let first = batch - group
@@ -68,6 +70,12 @@ final class WinogradTests: XCTestCase {
                                          weights: weights, outChannels: cout)
             let exactDx = exactConvolution(x: slice(dy, cout), channels: cout, images: group, height: h, width: w,
                                            weights: weights, outChannels: cin, transposed: true)
+            let reference = winogradReference(x: slice(x, cin), channels: cin, images: group, height: h, width: w,
+                                              weights: weights, outChannels: cout, bias: bias)
+            let referenceDx = winogradReference(x: slice(dy, cout), channels: cout, images: group, height: h, width: w,
+                                                weights: weights, outChannels: cin, transposed: true)
+            assertSameBits(slice(y, cout), reference, "output \(name)")
+            assertSameBits(slice(dx, cin), referenceDx, "input gradient \(name)")
             let u = 0x1p-24
             var worst = 0.0
             for o in 0..<cout {
@@ -108,26 +116,17 @@ final class WinogradTests: XCTestCase {
         XCTAssertGreaterThan(outside.count, n * h * w * 3 / 4, "a lost tap is caught at most outputs of channel 0")
     }
 
-    /// The weight transform's 8-lane path and its one-kernel path compute the same bits: 9 output
-    /// channels take 8 in lanes and 1 alone, each compared with a transform of one output channel.
-    func testWeightTransformsInLanesAndAloneAgree() {
-        let (cin, cout) = (3, 9)
+    /// The weight transform, in lanes of 8 kernels and one kernel at a time (the 9th column of 9
+    /// input and 11 output channels, either way round), gives the reference's bits.
+    func testWeightTransformsGiveTheReferencesBits() {
+        let (cin, cout) = (9, 11)
         var rng = RandomGenerator(seed: 8)
         let weights = (0..<cout * cin * 9).map { _ in rng.nextNormal() }
         for transposed in [false, true] {
-            var all = [Float](repeating: 0, count: 36 * cin * cout)
-            lsgd_winograd_weights(weights, Int32(cout), Int32(cin), transposed ? 1 : 0, &all)
-            for o in 0..<cout {
-                var one = [Float](repeating: 0, count: 36 * cin)
-                let kernels = Array(weights[o * cin * 9..<(o + 1) * cin * 9])
-                lsgd_winograd_weights(kernels, 1, Int32(cin), transposed ? 1 : 0, &one)
-                for xi in 0..<36 {
-                    for c in 0..<cin {
-                        let got = transposed ? all[(xi * cout + o) * cin + c] : all[(xi * cin + c) * cout + o]
-                        XCTAssertEqual(got.bitPattern, one[xi * cin + c].bitPattern, "output channel \(o), ξ \(xi), transposed \(transposed)")
-                    }
-                }
-            }
+            var u = [Float](repeating: .nan, count: 36 * cin * cout)
+            lsgd_winograd_weights(weights, Int32(cout), Int32(cin), transposed ? 1 : 0, &u)
+            let reference = winogradReferenceWeights(weights, outChannels: cout, inChannels: cin, transposed: transposed)
+            assertSameBits(u, reference, "weights, transposed \(transposed)")
         }
     }
 
@@ -151,6 +150,14 @@ final class WinogradTests: XCTestCase {
         XCTAssertFalse(onednn.takes(stride: 1, padding: 1, outputHeight: 6, outputWidth: 9, images: 8))
         XCTAssertFalse(onednn.takes(stride: 1, padding: 1, outputHeight: 7, outputWidth: 7, images: 7))
         XCTAssertFalse(onednn.takes(stride: 2, padding: 1, outputHeight: 14, outputWidth: 14, images: 32))
+    }
+}
+
+/// Fails with the first position where `got` and `expected` differ in their bits.
+func assertSameBits(_ got: [Float], _ expected: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(got.count, expected.count, what, file: file, line: line)
+    if let i = got.indices.first(where: { $0 < expected.count && got[$0].bitPattern != expected[$0].bitPattern }) {
+        XCTFail("\(what): [\(i)] \(got[i]) is not the reference's \(expected[i])", file: file, line: line)
     }
 }
 
