@@ -5,9 +5,10 @@ import Tensor
 /// backward-weights primitives on oneDNN's blocked formats (nChw16c on AVX-512), with reorders
 /// from and to our [C, N, H, W] tensors at the layer's boundary (Benchmarks/README.md, "oneDNN
 /// convolutions against ours": 1.10–1.62× faster than ours on the 3×3 layers it takes). At
-/// stride 1 forward and backward-data are Winograd F(4×4, 3×3) kernels where they pay
-/// (`WinogradKernels`): oneDNN's primitives where it has them (AVX-512), 1.04–1.17× faster steps
-/// again ("Winograd convolutions"), else ours (`OurWinograd`, AVX2) on our tensors directly.
+/// stride 1 Winograd F(4×4, 3×3) kernels run where they pay (`WinogradKernels`): oneDNN's
+/// primitives for all three passes where it has them (AVX-512), 1.04–1.17× faster steps again
+/// ("Winograd convolutions"), else ours for forward and backward-data (`OurWinograd`, AVX2), on
+/// our tensors directly, 1.17–1.3× ("Our Winograd kernels on AVX2").
 ///
 /// Results depend on the shapes alone, never on the threads: oneDNN splits a weight gradient's
 /// sum over the batch by its own thread count, so the batch is cut into `Conv2d.groups` fixed
