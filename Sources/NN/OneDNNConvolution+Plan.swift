@@ -12,8 +12,8 @@ extension OneDNNConvolution {
         let weights: DNNLMemory, bias: DNNLMemory?
         /// Floats per image of one channel of x and of y.
         let inputImage: Int, outputImage: Int
-        /// x's images: count (N) and size.
-        let batch: Int, height: Int, width: Int
+        /// x's image size.
+        let height: Int, width: Int
         /// Whether some group size runs our Winograd kernels (`Kernels.ours`).
         let usesOurs: Bool
         /// Floats of the kept input that a training forward fills.
@@ -31,7 +31,7 @@ extension OneDNNConvolution {
             let (oh, ow) = conv.geometry.outputSize(xs.h, xs.w)
             inputImage = xs.h * xs.w
             outputImage = oh * ow
-            (batch, height, width) = (xs.n, xs.h, xs.w)
+            (height, width) = (xs.h, xs.w)
             weights = try DNNLMemory(OneDNN.descriptor([conv.outChannels, conv.inChannels, 3, 3], dnnl_oihw), engine: engine,
                                      owned: false)
             bias = conv.hasBias ? try DNNLMemory(OneDNN.descriptor([conv.outChannels], dnnl_a), engine: engine, owned: false) : nil

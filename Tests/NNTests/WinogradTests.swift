@@ -66,10 +66,9 @@ final class WinogradTests: XCTestCase {
                                                  weights: weights, outChannels: cout)
             let dxMagnitudes = winogradMagnitudes(x: slice(dy, cout), channels: cout, images: group, height: h, width: w,
                                                   weights: weights, outChannels: cin, transposed: true)
-            let exact = exactConvolution(x: slice(x, cin), channels: cin, images: group, height: h, width: w,
-                                         weights: weights, outChannels: cout)
-            let exactDx = exactConvolution(x: slice(dy, cout), channels: cout, images: group, height: h, width: w,
-                                           weights: weights, outChannels: cin, transposed: true)
+            let exact = ExactConvolution(weights: weights + bias, x: Tensor(Shape(cin, group, h, w), values: slice(x, cin)),
+                                         dy: Tensor(Shape(cout, group, h, w), values: slice(dy, cout)), cout: cout,
+                                         stride: 1, padding: 1)
             let reference = winogradReference(x: slice(x, cin), channels: cin, images: group, height: h, width: w,
                                               weights: weights, outChannels: cout, bias: bias)
             let referenceDx = winogradReference(x: slice(dy, cout), channels: cout, images: group, height: h, width: w,
@@ -82,7 +81,7 @@ final class WinogradTests: XCTestCase {
                 for i in 0..<group * image {
                     let at = o * group * image + i, got = Double(y[(o * batch + first) * image + i])
                     let bound = Double(cin + 22) * u * (yMagnitudes[at] + abs(Double(bias[o])))
-                    worst = max(worst, abs(got - exact[at] - Double(bias[o])) / bound)
+                    worst = max(worst, abs(got - exact.y[at].value) / bound)
                 }
             }
             XCTAssertLessThanOrEqual(worst, 1, "output \(name): \(worst)× the bound")
@@ -90,7 +89,7 @@ final class WinogradTests: XCTestCase {
             for c in 0..<cin {
                 for i in 0..<group * image {
                     let at = c * group * image + i, got = Double(dx[(c * batch + first) * image + i])
-                    worst = max(worst, abs(got - exactDx[at]) / max(Double(cout + 21) * u * dxMagnitudes[at], .leastNormalMagnitude))
+                    worst = max(worst, abs(got - exact.dx[at].value) / max(Double(cout + 21) * u * dxMagnitudes[at], .leastNormalMagnitude))
                 }
             }
             XCTAssertLessThanOrEqual(worst, 1, "input gradient \(name): \(worst)× the bound")
@@ -108,9 +107,14 @@ final class WinogradTests: XCTestCase {
         let x = (0..<cin * n * h * w).map { _ in rng.nextNormal() }
         var weights = (0..<cout * cin * 9).map { _ in 0.3 * rng.nextNormal() }
         let magnitudes = winogradMagnitudes(x: x, channels: cin, images: n, height: h, width: w, weights: weights, outChannels: cout)
-        let exact = exactConvolution(x: x, channels: cin, images: n, height: h, width: w, weights: weights, outChannels: cout)
+        func convolution(_ weights: [Float]) -> [Double] {
+            ExactConvolution(weights: weights + [Float](repeating: 0, count: cout), x: Tensor(Shape(cin, n, h, w), values: x),
+                             dy: Tensor(Shape(cout, n, h, w), values: [Float](repeating: 0, count: cout * n * h * w)),
+                             cout: cout, stride: 1, padding: 1).y.map(\.value)
+        }
+        let exact = convolution(weights)
         weights[4] = 0
-        let wrong = exactConvolution(x: x, channels: cin, images: n, height: h, width: w, weights: weights, outChannels: cout)
+        let wrong = convolution(weights)
         let u = 0x1p-24
         let outside = (0..<n * h * w).filter { abs(wrong[$0] - exact[$0]) > Double(cin + 21) * u * magnitudes[$0] }
         XCTAssertGreaterThan(outside.count, n * h * w * 3 / 4, "a lost tap is caught at most outputs of channel 0")
@@ -159,22 +163,4 @@ func assertSameBits(_ got: [Float], _ expected: [Float], _ what: String, file: S
     if let i = got.indices.first(where: { $0 < expected.count && got[$0].bitPattern != expected[$0].bitPattern }) {
         XCTFail("\(what): [\(i)] \(got[i]) is not the reference's \(expected[i])", file: file, line: line)
     }
-}
-
-/// The 3×3, stride-1, padding-1 convolution in Double, [K][N][H][W], of x [C][N][H][W] with
-/// w [K][C][3][3] (or `transposed`: the backward-data convolution of w [C][K][3][3]).
-func exactConvolution(x: [Float], channels c: Int, images n: Int, height h: Int, width w: Int, weights: [Float],
-                      outChannels k: Int, transposed: Bool = false) -> [Double] {
-    var y = [Double](repeating: 0, count: k * n * h * w)
-    for o in 0..<k { for image in 0..<n { for r in 0..<h { for s in 0..<w {
-        var sum = 0.0
-        for i in 0..<c { for a in 0..<3 { for b in 0..<3 {
-            let yy = r + a - 1, xx = s + b - 1
-            guard yy >= 0, yy < h, xx >= 0, xx < w else { continue }
-            let weight = transposed ? weights[((i * k + o) * 3 + (2 - a)) * 3 + (2 - b)] : weights[((o * c + i) * 3 + a) * 3 + b]
-            sum += Double(weight) * Double(x[((i * n + image) * h + yy) * w + xx])
-        } } }
-        y[((o * n + image) * h + r) * w + s] = sum
-    } } } }
-    return y
 }
