@@ -262,6 +262,21 @@ TARGET static void transform_outputs(const float *m, long slice, const float *bi
     }
 }
 
+/// The group's input with a border of zeros, widened to whole tiles: [C][images][hp][wp] (+ 8
+/// zeros that the last row's 8-wide loads may read).
+static void pad_input(const float *x, long xChannelStride, int inChannels, int images, int height, int width, Tiling g,
+                      float *padded) {
+    const long image = (long)height * width;
+    memset(padded, 0, sizeof(float) * round8((long)inChannels * images * g.plane + 8));
+    for (int c = 0; c < inChannels; c++) {
+        for (int n = 0; n < images; n++) {
+            const float *src = x + c * xChannelStride + n * image;
+            float *dst = padded + ((long)c * images + n) * g.plane + g.wp + 1;
+            for (int h = 0; h < height; h++) memcpy(dst + (long)h * g.wp, src + (long)h * width, sizeof(float) * width);
+        }
+    }
+}
+
 TARGET void lsgd_winograd_convolution(const float *x, long xChannelStride, int inChannels, int images, int height,
                                       int width, const float *u, int outChannels, const float *bias, float *y,
                                       long yChannelStride, float *work) {
@@ -272,14 +287,7 @@ TARGET void lsgd_winograd_convolution(const float *x, long xChannelStride, int i
     float *m = v + 36 * ((long)inChannels * tb + SLICE_PAD);
     const long vSlice = (long)inChannels * tb + SLICE_PAD, mSlice = (long)outChannels * tb + SLICE_PAD;
 
-    memset(padded, 0, sizeof(float) * round8((long)inChannels * images * g.plane + 8));
-    for (int c = 0; c < inChannels; c++) {
-        for (int n = 0; n < images; n++) {
-            const float *src = x + c * xChannelStride + n * image;
-            float *dst = padded + ((long)c * images + n) * g.plane + g.wp + 1;
-            for (int h = 0; h < height; h++) memcpy(dst + (long)h * g.wp, src + (long)h * width, sizeof(float) * width);
-        }
-    }
+    pad_input(x, xChannelStride, inChannels, images, height, width, g, padded);
 
     const long tiles = (long)images * g.th * g.tw;
     long corner[64], out[64];
@@ -309,4 +317,189 @@ TARGET void lsgd_winograd_convolution(const float *x, long xChannelStride, int i
             }
         }
     }
+}
+
+// The weight gradient, the forward's adjoint in U = G g Gᵀ: per tile t, dU = (A dy_t Aᵀ) ⊙ (Bᵀ d_t B)
+// (Lavin & Gray 2016, sec. 4, with the output gradient in place of the kernel), summed over the
+// group's tiles, then dg = Gᵀ dU G. For each position ξ the sum is a matrix product
+// dU[ξ] = Σ_t W[ξ][k][t] Vᵀ[ξ][t][c] (outChannels × inChannels), accumulated block of tiles after
+// block in registers loaded from and stored to dU, one fused multiply-add per tile in tile order:
+// the same floats whatever the blocking.
+
+static long round16(long n) { return (n + 15) / 16 * 16; }
+
+long lsgd_winograd_weight_gradient_work_floats(int inChannels, int outChannels, int images, int height, int width) {
+    Tiling t = tiling(height, width);
+    long tb = block_tiles(inChannels, outChannels), cp = round16(inChannels);
+    // The padded input, Vᵀ (rows of cp channels), W, dU.
+    return round8((long)inChannels * images * t.plane + 8) + 36 * (tb * cp + SLICE_PAD)
+           + 36 * ((long)outChannels * tb + SLICE_PAD) + 36L * outChannels * cp;
+}
+
+/// A of four values (a row or column of a 4×4 tile of dy), each a vector of 8 tiles: six.
+TARGET static inline void gradient_transform4(__m256 o0, __m256 o1, __m256 o2, __m256 o3, __m256 *t) {
+    __m256 e = _mm256_add_ps(o0, o2), f = _mm256_add_ps(o1, o3);
+    __m256 e4 = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), o2, o0);
+    __m256 f8 = _mm256_fmadd_ps(_mm256_set1_ps(2.0f), o1, _mm256_mul_ps(_mm256_set1_ps(8.0f), o3));
+    t[0] = o0;
+    t[1] = _mm256_add_ps(e, f);
+    t[2] = _mm256_sub_ps(e, f);
+    t[3] = _mm256_add_ps(e4, f8);
+    t[4] = _mm256_sub_ps(e4, f8);
+    t[5] = o3;
+}
+
+/// A dy Aᵀ of 8 tiles of one output channel's gradient (tile l's 4×4 starts at dyk + out[l], row
+/// `row[l]`, column `col[l]` of its image; zeros past the image) into W[ξ][k][lanes]: the rows
+/// first, then the columns.
+TARGET static void transform_gradients(const float *dyk, const long *out, const int *row, const int *col, int height,
+                                       int width, float *w, long slice) {
+    __m256 r[4][6];
+    for (int a = 0; a < 4; a++) {
+        __m128 p[8];
+        for (int l = 0; l < 8; l++) {
+            const float *src = dyk + out[l] + (long)a * width;
+            if (row[l] + a >= height) {
+                p[l] = _mm_setzero_ps();
+            } else if (col[l] + 4 <= width) {
+                p[l] = _mm_loadu_ps(src);
+            } else {
+                float four[4] = {0, 0, 0, 0};
+                for (int b = 0; col[l] + b < width; b++) four[b] = src[b];
+                p[l] = _mm_loadu_ps(four);
+            }
+        }
+        // Row a of 8 tiles into its 4 columns, lanes = tiles (lanes 0–3 from p[0..3], 4–7 from p[4..7]).
+        __m256 x0 = _mm256_insertf128_ps(_mm256_castps128_ps256(p[0]), p[4], 1);
+        __m256 x1 = _mm256_insertf128_ps(_mm256_castps128_ps256(p[1]), p[5], 1);
+        __m256 x2 = _mm256_insertf128_ps(_mm256_castps128_ps256(p[2]), p[6], 1);
+        __m256 x3 = _mm256_insertf128_ps(_mm256_castps128_ps256(p[3]), p[7], 1);
+        __m256 t0 = _mm256_unpacklo_ps(x0, x1), t1 = _mm256_unpackhi_ps(x0, x1);
+        __m256 t2 = _mm256_unpacklo_ps(x2, x3), t3 = _mm256_unpackhi_ps(x2, x3);
+        gradient_transform4(_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
+                            _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE), r[a]);
+    }
+    for (int j = 0; j < 6; j++) {
+        __m256 o[6];
+        gradient_transform4(r[0][j], r[1][j], r[2][j], r[3][j], o);
+        for (int i = 0; i < 6; i++) _mm256_store_ps(w + (i * 6 + j) * slice, o[i]);
+    }
+}
+
+/// R output channels × 16 input channels of dU[ξ] += Σ_t W[ξ][k][t] Vᵀ[ξ][t][c] over `count`
+/// tiles in order. w at W[ξ][k0][0] (rows `tb` apart), v at Vᵀ[ξ][0][c0] (rows `cp` apart), du at
+/// dU[ξ][k0][c0] (rows `cp` apart).
+#define GRADIENT_KERNEL(R)                                                                                             \
+    TARGET static void gradient_kernel_##R(const float *restrict w, const float *restrict v, float *restrict du,   \
+                                           long count, long tb, long cp) {                                         \
+        __m256 a0[R], a1[R];                                                                                       \
+        for (int r = 0; r < R; r++) {                                                                              \
+            a0[r] = _mm256_load_ps(du + r * cp);                                                                   \
+            a1[r] = _mm256_load_ps(du + r * cp + 8);                                                               \
+        }                                                                                                          \
+        for (long t = 0; t < count; t++, v += cp) {                                                                \
+            __m256 v0 = _mm256_load_ps(v), v1 = _mm256_load_ps(v + 8);                                             \
+            for (int r = 0; r < R; r++) {                                                                          \
+                __m256 b = _mm256_broadcast_ss(w + r * tb + t);                                                    \
+                a0[r] = _mm256_fmadd_ps(b, v0, a0[r]);                                                             \
+                a1[r] = _mm256_fmadd_ps(b, v1, a1[r]);                                                             \
+            }                                                                                                      \
+        }                                                                                                          \
+        for (int r = 0; r < R; r++) {                                                                              \
+            _mm256_store_ps(du + r * cp, a0[r]);                                                                   \
+            _mm256_store_ps(du + r * cp + 8, a1[r]);                                                               \
+        }                                                                                                          \
+    }
+GRADIENT_KERNEL(6)
+GRADIENT_KERNEL(4)
+GRADIENT_KERNEL(2)
+GRADIENT_KERNEL(1)
+
+/// The 36 products of a block's first `count` tiles, added into dU [36][outChannels][cp].
+static void gradient_multiply(const float *w, long wSlice, const float *v, long vSlice, float *du, int outChannels,
+                              long cp, long tb, long count) {
+    for (int xi = 0; xi < 36; xi++) {
+        const float *wx = w + xi * wSlice, *vx = v + xi * vSlice;
+        float *dx = du + xi * outChannels * cp;
+        for (long c = 0; c < cp; c += 16) {
+            int k = 0;
+            for (; k + 6 <= outChannels; k += 6) gradient_kernel_6(wx + k * tb, vx + c, dx + k * cp + c, count, tb, cp);
+            for (; k + 4 <= outChannels; k += 4) gradient_kernel_4(wx + k * tb, vx + c, dx + k * cp + c, count, tb, cp);
+            for (; k + 2 <= outChannels; k += 2) gradient_kernel_2(wx + k * tb, vx + c, dx + k * cp + c, count, tb, cp);
+            for (; k < outChannels; k++) gradient_kernel_1(wx + k * tb, vx + c, dx + k * cp + c, count, tb, cp);
+        }
+    }
+}
+
+/// Gᵀ dU G of 8 kernels (k, c0..c0+7) in lanes (du at dU[0][k][c0], positions `slice` apart) into
+/// dw[(k, c)][3][3] for the first `count` (dw at the first's): products, then sums in order.
+TARGET static void transform_weight_gradients(const float *du, long slice, float *dw, int count) {
+    __m256 t[3][6];
+    for (int j = 0; j < 6; j++) {
+        for (int a = 0; a < 3; a++) {
+            __m256 s = _mm256_mul_ps(_mm256_set1_ps(G[0][a]), _mm256_load_ps(du + j * slice));
+            for (int i = 1; i < 6; i++)
+                s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_set1_ps(G[i][a]), _mm256_load_ps(du + (i * 6 + j) * slice)));
+            t[a][j] = s;
+        }
+    }
+    for (int a = 0; a < 3; a++) {
+        for (int b = 0; b < 3; b++) {
+            __m256 s = _mm256_mul_ps(t[a][0], _mm256_set1_ps(G[0][b]));
+            for (int j = 1; j < 6; j++) s = _mm256_add_ps(s, _mm256_mul_ps(t[a][j], _mm256_set1_ps(G[j][b])));
+            float lanes[8];
+            _mm256_storeu_ps(lanes, s);
+            for (int l = 0; l < count; l++) dw[l * 9 + a * 3 + b] = lanes[l];
+        }
+    }
+}
+
+TARGET void lsgd_winograd_weight_gradient(const float *x, long xChannelStride, int inChannels, int images, int height,
+                                          int width, const float *dy, long dyChannelStride, int outChannels, float *dw,
+                                          float *work) {
+    const Tiling g = tiling(height, width);
+    const long tb = block_tiles(inChannels, outChannels), cp = round16(inChannels), image = (long)height * width;
+    const long vSlice = tb * cp + SLICE_PAD, wSlice = (long)outChannels * tb + SLICE_PAD, duSlice = outChannels * cp;
+    float *padded = work;
+    float *vt = padded + round8((long)inChannels * images * g.plane + 8);
+    float *w = vt + 36 * vSlice;
+    float *du = w + 36 * wSlice;
+
+    pad_input(x, xChannelStride, inChannels, images, height, width, g, padded);
+    memset(du, 0, sizeof(float) * 36 * duSlice);
+
+    const long tiles = (long)images * g.th * g.tw, channel = (long)images * g.plane;
+    long corner[64], out[64];
+    int row[64], col[64];
+    for (long t0 = 0; t0 < tiles; t0 += tb) {
+        int count = tiles - t0 < tb ? (int)(tiles - t0) : (int)tb;
+        for (int l = 0; l < tb; l++) {
+            // Lanes past the last tile repeat the block's first; the products never read them.
+            long t = t0 + (l < count ? l : 0);
+            long n = t / (g.th * g.tw), r = t % (g.th * g.tw);
+            int i = (int)(r / g.tw), j = (int)(r % g.tw);
+            corner[l] = n * g.plane + 4L * i * g.wp + 4 * j;
+            row[l] = 4 * i;
+            col[l] = 4 * j;
+            out[l] = n * image + 4L * i * width + 4 * j;
+        }
+        // Vᵀ: each tile, 8 channels at a time in lanes (channels past the last repeat it; their
+        // columns of dU are never read).
+        for (int l = 0; l < count; l++) {
+            for (long c0 = 0; c0 < cp; c0 += 8) {
+                long at[8];
+                for (int q = 0; q < 8; q++) at[q] = (c0 + q < inChannels ? c0 + q : inChannels - 1) * channel + corner[l];
+                transform_inputs(padded, at, g.wp, vt + l * cp + c0, vSlice);
+            }
+        }
+        for (int k = 0; k < outChannels; k++)
+            for (int l = 0; l < count; l += 8)
+                transform_gradients(dy + k * dyChannelStride, out + l, row + l, col + l, height, width, w + k * tb + l,
+                                    wSlice);
+        gradient_multiply(w, wSlice, vt, vSlice, du, outChannels, cp, tb, count);
+    }
+    for (int k = 0; k < outChannels; k++)
+        for (int c0 = 0; c0 < inChannels; c0 += 8)
+            transform_weight_gradients(du + k * cp + c0, duSlice, dw + ((long)k * inChannels + c0) * 9,
+                                       inChannels - c0 < 8 ? inChannels - c0 : 8);
 }

@@ -19,7 +19,8 @@ extension OneDNNConvolution {
         /// Floats of the kept input that a training forward fills.
         let keptFloats: Int
         /// The reorder of the groups' summed blocked weight gradients into ours, where every group
-        /// size's backward-weights chose the same format (else each group reorders its own).
+        /// size's backward-weights is oneDNN's and chose the same format (else each group puts
+        /// its own into ours).
         let blockedSum: BlockedSum?
         /// Floats between two groups' blocked weight gradients (64-byte aligned).
         let blockedPartialFloats: Int
@@ -42,7 +43,7 @@ extension OneDNNConvolution {
             }
             let first = kernels[ranges[0].count]!
             if OneDNNConvolution.sumsBlockedPartials, first.outDW.scratchpadBytes == 0,
-               kernels.values.allSatisfy({ OneDNN.equal($0.diffWeights, first.diffWeights) }) {
+               kernels.values.allSatisfy({ !$0.ours && OneDNN.equal($0.diffWeights, first.diffWeights) }) {
                 blockedSum = try BlockedSum(first, engine: engine)
             } else {
                 blockedSum = nil
@@ -53,7 +54,7 @@ extension OneDNNConvolution {
             for images in ranges {
                 let k = kernels[images.count]!
                 groups.append(try Group(k, images: images, keptOffset: offset, reordersWeightGradient: blockedSum == nil))
-                offset += roundUp(OneDNN.bytes(k.src))
+                offset += k.ours ? 0 : roundUp(OneDNN.bytes(k.src))
             }
             self.groups = groups
             self.kernels = kernels
@@ -102,8 +103,8 @@ extension OneDNNConvolution {
         let forwardWeightMemory: DNNLMemory, backwardWeightMemory: DNNLMemory
         let bias: DNNLMemory?
         let layout: ScratchLayout
-        /// Whether our Winograd kernels compute forward and backward-data (`WinogradKernels.ours`),
-        /// from and into our tensors: then the primitives of those two go unused.
+        /// Whether our Winograd kernels compute all three passes (`WinogradKernels.ours`), from and
+        /// into our tensors: then the primitives go unused.
         let ours: Bool
         /// Floats of lane scratch a group needs: the layout's, or our kernels' work space.
         let scratchFloats: Int
@@ -112,8 +113,9 @@ extension OneDNNConvolution {
 
         var implementation: String {
             let ourName = "ours:winograd_4x3:avx2"
-            return [ours ? ourName : forward.implementation, weightGradient.implementation,
-                    ours ? ourName : inputGradient.implementation].joined(separator: " / ")
+            return (ours ? [ourName, ourName, ourName]
+                         : [forward.implementation, weightGradient.implementation, inputGradient.implementation])
+                .joined(separator: " / ")
         }
 
         init(_ conv: OneDNNConvolution, _ xs: Shape, images n: Int, weights: DNNLMemory, bias: DNNLMemory?) throws {
@@ -252,7 +254,7 @@ extension OneDNNConvolution {
     final class Group {
         let kernels: Kernels
         let images: Range<Int>
-        /// Bytes into the kept input where this group's blocked x goes.
+        /// Bytes into the kept input where this group's blocked x goes (none with our kernels).
         let keptOffset: Int
         let stream: DNNLStream
         let x: DNNLMemory, y: DNNLMemory, dx: DNNLMemory
@@ -261,10 +263,9 @@ extension OneDNNConvolution {
         /// This group's weight-gradient partial sum, OIHW.
         let partial: DNNLMemory
         let scratchpads: [DNNLMemory]
-        /// x in, convolution, y out; with our Winograd kernels (`Kernels.ours`) x in only, for
-        /// backward-weights.
+        /// x in, convolution, y out; none with our Winograd kernels (`Kernels.ours`).
         let forward: [GroupOp]
-        /// (x in,) dy in, backward-weights(, dW out).
+        /// (x in,) dy in, backward-weights(, dW out); none with our Winograd kernels.
         let weightGradient: [GroupOp]
         /// (dy in,) backward-data, dx out; none with our Winograd kernels.
         let inputGradient: [GroupOp]
@@ -307,17 +308,22 @@ extension OneDNNConvolution {
             }
             var forwardArgs = [(DNNL_ARG_SRC, blockedX), (DNNL_ARG_WEIGHTS, k.forwardWeightMemory), (DNNL_ARG_DST, blockedY)]
             if let bias = k.bias { forwardArgs.append((DNNL_ARG_BIAS, bias)) }
-            forward = k.ours ? [try reorder(k.inX, from: x, to: blockedX)]
-                : [try reorder(k.inX, from: x, to: blockedX), try run(k.forward, forwardArgs),
-                   try reorder(k.outY, from: blockedY, to: y, into: false)]
             var weightOps: [GroupOp] = [], dataOps: [GroupOp] = []
-            if let p = k.inWeightX, let weightX { weightOps.append(try reorder(p, from: x, to: weightX)) }
-            weightOps += [
-                try reorder(k.inWeightDy, from: y, to: weightDy),
-                try run(k.weightGradient, [(DNNL_ARG_SRC, weightX ?? blockedX), (DNNL_ARG_DIFF_DST, weightDy),
-                                           (DNNL_ARG_DIFF_WEIGHTS, blockedDW)]),
-            ]
-            if reordersWeightGradient { weightOps.append(try run(k.outDW, [(DNNL_ARG_FROM, blockedDW), (DNNL_ARG_TO, partial)])) }
+            if k.ours {
+                forward = []
+            } else {
+                forward = [try reorder(k.inX, from: x, to: blockedX), try run(k.forward, forwardArgs),
+                           try reorder(k.outY, from: blockedY, to: y, into: false)]
+                if let p = k.inWeightX, let weightX { weightOps.append(try reorder(p, from: x, to: weightX)) }
+                weightOps += [
+                    try reorder(k.inWeightDy, from: y, to: weightDy),
+                    try run(k.weightGradient, [(DNNL_ARG_SRC, weightX ?? blockedX), (DNNL_ARG_DIFF_DST, weightDy),
+                                               (DNNL_ARG_DIFF_WEIGHTS, blockedDW)]),
+                ]
+                if reordersWeightGradient {
+                    weightOps.append(try run(k.outDW, [(DNNL_ARG_FROM, blockedDW), (DNNL_ARG_TO, partial)]))
+                }
+            }
             if let p = k.inDataDy, let dataDy, !k.ours { dataOps.append(try reorder(p, from: y, to: dataDy)) }
             if !k.ours { dataOps += [
                 try run(k.inputGradient, [(DNNL_ARG_DIFF_DST, dataDy ?? weightDy), (DNNL_ARG_WEIGHTS, k.backwardWeightMemory),

@@ -7,8 +7,8 @@ import Tensor
 /// convolutions against ours": 1.10–1.62× faster than ours on the 3×3 layers it takes). At
 /// stride 1 Winograd F(4×4, 3×3) kernels run where they pay (`WinogradKernels`): oneDNN's
 /// primitives for all three passes where it has them (AVX-512), 1.04–1.17× faster steps again
-/// ("Winograd convolutions"), else ours for forward and backward-data (`OurWinograd`, AVX2), on
-/// our tensors directly, 1.17× a resnet20 step ("Our Winograd kernels on AVX2").
+/// ("Winograd convolutions"), else ours, also for all three passes (`OurWinograd`, AVX2), on our
+/// tensors directly ("Our Winograd kernels on AVX2").
 ///
 /// Results depend on the shapes alone, never on the threads: oneDNN splits a weight gradient's
 /// sum over the batch by its own thread count, so the batch is cut into `Conv2d.groups` fixed
@@ -154,8 +154,7 @@ final class OneDNNConvolution {
             group.blockedY.bind(scratch + layout.blockedY)
             for s in group.scratchpads { s.bind(scratch + layout.scratchpad) }
             if k.ours {
-                // Only the copy of x kept for backward-weights; then ours, from x itself.
-                if call.training { for op in group.forward { op.run(group.stream.handle) } }
+                // Backward-weights reads x itself: nothing to keep.
                 ourWinograd!.forward(call.x + first * plan.inputImage, into: UnsafeMutablePointer(mutating: call.y)
                                      + first * plan.outputImage, bias: call.bias, images: group.images.count,
                                      height: plan.height, width: plan.width, channelStride: plan.inputImage * k.batch,
@@ -176,7 +175,14 @@ final class OneDNNConvolution {
                 group.partial.bind(call.partials! + g * weightCount)
             }
             for s in group.scratchpads { s.bind(scratch + layout.scratchpad) }
-            for op in group.weightGradient { op.run(group.stream.handle) }
+            if k.ours {
+                ourWinograd!.weightGradient(call.x + first * plan.inputImage, call.y + first * plan.outputImage,
+                                            into: call.partials! + g * weightCount, images: group.images.count,
+                                            height: plan.height, width: plan.width,
+                                            channelStride: plan.inputImage * k.batch, work: work)
+            } else {
+                for op in group.weightGradient { op.run(group.stream.handle) }
+            }
             if let dx = call.dx, k.ours {
                 group.stream.wait()
                 ourWinograd!.inputGradient(call.y + first * plan.outputImage, into: dx + first * plan.inputImage,

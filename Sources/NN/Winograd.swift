@@ -4,10 +4,9 @@ import Tensor
 
 /// Which Winograd F(4×4, 3×3) kernels (Lavin & Gray 2016) compute the stride-1 3×3 convolutions
 /// that oneDNN takes (`OneDNNConvolution.takes`): oneDNN's own, on AVX512_CORE, or ours
-/// (`CWinograd`, AVX2 + FMA intrinsics) where oneDNN has none. Either way forward and
-/// backward-data; backward-weights stays oneDNN's direct kernel with ours, its Winograd one with
-/// oneDNN's. Results depend on which (recorded with the instruction set in config.json: AVX2 with
-/// Winograd means ours), never on the threads.
+/// (`CWinograd`, AVX2 + FMA intrinsics) where oneDNN has none. Either way all three passes:
+/// forward, backward-data and backward-weights. Results depend on which (recorded with the
+/// instruction set in config.json: AVX2 with Winograd means ours), never on the threads.
 public enum WinogradKernels: Sendable {
     case onednn, ours
 
@@ -36,7 +35,8 @@ public enum WinogradKernels: Sendable {
     ///   the group (images × ⌈H/4⌉ × ⌈W/4⌉; their products take 16 tiles at a time, so fewer are
     ///   partly padding) and tiles covering at most twice the outputs (5×5 outputs take 8×8 of
     ///   tiles). There they are 1.05–3× oneDNN's direct kernels per pass, 1.2–1.9× on resnet20's
-    ///   shapes; elsewhere 0.2–1.1× (Benchmarks/README.md, "Our Winograd kernels on AVX2").
+    ///   shapes (backward-weights 1.5–1.75×); elsewhere 0.2–1.1× (Benchmarks/README.md, "Our
+    ///   Winograd kernels on AVX2").
     public func takes(stride: Int, padding: Int, outputHeight: Int, outputWidth: Int, images: Int) -> Bool {
         switch self {
         case .onednn:
@@ -51,7 +51,7 @@ public enum WinogradKernels: Sendable {
 
 /// Our Winograd kernels for one `OneDNNConvolution` layer (3×3, stride 1, padding 1): the weights
 /// transformed for forward and for backward-data, remade before each pass from the replica's
-/// weights, and the calls on one group of images. The same floats through the same operations on
+/// weights, and the calls on one group of images (the weight gradient needs no transformed weights). The same floats through the same operations on
 /// every CPU with AVX2 and FMA, in any build (`CWinograd`).
 final class OurWinograd {
     let inChannels: Int, outChannels: Int
@@ -66,10 +66,11 @@ final class OurWinograd {
         backwardWeights = FloatBuffer(count: floats)
     }
 
-    /// Floats of lane scratch a group of `images` images of height × width needs (either pass).
+    /// Floats of lane scratch a group of `images` images of height × width needs (any pass).
     static func workFloats(inChannels: Int, outChannels: Int, images: Int, height: Int, width: Int) -> Int {
         let (c, k, n, h, w) = (Int32(inChannels), Int32(outChannels), Int32(images), Int32(height), Int32(width))
-        return max(lsgd_winograd_work_floats(c, k, n, h, w), lsgd_winograd_work_floats(k, c, n, h, w))
+        return max(lsgd_winograd_work_floats(c, k, n, h, w), lsgd_winograd_work_floats(k, c, n, h, w),
+                   lsgd_winograd_weight_gradient_work_floats(c, k, n, h, w))
     }
 
     /// The forward (`backward` false) or backward-data weights from w [out, in, 3, 3].
@@ -91,5 +92,13 @@ final class OurWinograd {
                        images: Int, height: Int, width: Int, channelStride: Int, work: UnsafeMutablePointer<Float>) {
         lsgd_winograd_convolution(dy, channelStride, Int32(outChannels), Int32(images), Int32(height), Int32(width),
                                   backwardWeights.pointer, Int32(inChannels), nil, dx, channelStride, work)
+    }
+
+    /// The group's weight gradient dw [out][in][3][3] (written, not added) of x [in][images][h][w]
+    /// and dy [out][images][h][w], as `forward` sees them.
+    func weightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>,
+                        images: Int, height: Int, width: Int, channelStride: Int, work: UnsafeMutablePointer<Float>) {
+        lsgd_winograd_weight_gradient(x, channelStride, Int32(inChannels), Int32(images), Int32(height), Int32(width),
+                                      dy, channelStride, Int32(outChannels), dw, work)
     }
 }

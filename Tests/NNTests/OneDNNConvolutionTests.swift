@@ -65,7 +65,8 @@ final class OneDNNConvolutionTests: XCTestCase {
                 assertWithinRounding(got.dx, exact.dx, terms: cout * 9, "input gradient \(name)")
             }
             let positions = n * exact.oh * exact.ow
-            assertWithinRounding(Array(got.grads.prefix(exact.dw.count)), exact.dw, terms: positions + 3, "weight gradient \(name)")
+            assertWithinRounding(Array(got.grads.prefix(exact.dw.count)), weightGradientBounds(x: x, dy: dy, exact: exact, stride: s, padding: p),
+                                 terms: 0, "weight gradient \(name)")
             assertWithinRounding(Array(got.grads.suffix(cout)), exact.db, terms: positions, "bias gradient \(name)")
         }
     }
@@ -86,6 +87,38 @@ final class OneDNNConvolutionTests: XCTestCase {
         let y = exact.y.indices.map { (value: exact.y[$0].value, magnitude: yMagnitudes[$0] + abs(Double(bias[$0 / plane]))) }
         let dx = exact.dx.indices.map { (value: exact.dx[$0].value, magnitude: dxMagnitudes[$0]) }
         return (y, dx)
+    }
+
+    /// The exact weight gradient of a oneDNN layer with each image group's rounding bound folded
+    /// into the magnitude (for `terms: 0`): for the groups our Winograd kernels take, theirs
+    /// (`winogradWeightGradientMagnitudes`, T + 22 roundings deep for T tiles), else the direct
+    /// sum's (one rounding per position and product); plus 3 for the groups' sum.
+    func weightGradientBounds(x: Tensor, dy: Tensor, exact: ExactConvolution, stride: Int, padding: Int)
+        -> [(value: Double, magnitude: Double)] {
+        let s = x.shape, cout = dy.shape.c, (oh, ow) = (dy.shape.h, dy.shape.w)
+        var magnitudes = [Double](repeating: 0, count: exact.dw.count)
+        for g in 0..<Conv2d.groupCount(batch: s.n) {
+            let images = Conv2d.groupImages(g, batch: s.n)
+            func slice(_ t: Tensor) -> Tensor {
+                let plane = t.shape.h * t.shape.w, a = t.array
+                return Tensor(Shape(t.shape.c, images.count, t.shape.h, t.shape.w), values: (0..<t.shape.c).flatMap { c in
+                    a[(c * s.n + images.lowerBound) * plane..<(c * s.n + images.upperBound) * plane]
+                })
+            }
+            let (gx, gdy) = (slice(x), slice(dy))
+            if WinogradKernels.available == .ours,
+               WinogradKernels.ours.takes(stride: stride, padding: padding, outputHeight: oh, outputWidth: ow, images: images.count) {
+                let tiles = images.count * ((oh + 3) / 4) * ((ow + 3) / 4)
+                let m = winogradWeightGradientMagnitudes(x: gx.array, channels: s.c, images: images.count, height: s.h,
+                                                         width: s.w, dy: gdy.array, outChannels: cout)
+                for i in magnitudes.indices { magnitudes[i] += Double(tiles + 22 + 4) * m[i] }
+            } else {
+                let direct = ExactConvolution(weights: [Float](repeating: 0, count: exact.dw.count + cout), x: gx, dy: gdy,
+                                              cout: cout, stride: stride, padding: padding)
+                for i in magnitudes.indices { magnitudes[i] += Double(images.count * oh * ow + 4) * direct.dw[i].magnitude }
+            }
+        }
+        return zip(exact.dw, magnitudes).map { (value: $0.value, magnitude: $1) }
     }
 
     func assertWithinRounding(_ got: [Float], _ exact: [(value: Double, magnitude: Double)], terms: Int, _ what: String,
@@ -132,7 +165,12 @@ final class OneDNNConvolutionTests: XCTestCase {
                 assertWithinRounding(difference(got.y, expected.y), magnitudes(exact.y), terms: cin * 9 + 1, "output \(name)")
                 assertWithinRounding(difference(got.dx, expected.dx), magnitudes(exact.dx), terms: cout * 9, "input gradient \(name)")
             }
-            assertWithinRounding(difference(got.grads, expected.grads), magnitudes(exact.dw + exact.db), terms: positions + 3,
+            // Both sides' bounds folded into the magnitudes (`terms: 0`): ours at the direct sum's
+            // depth, the oneDNN layer's weight gradient at its groups' (`weightGradientBounds`).
+            let direct = (exact.dw + exact.db).map { Double(positions + 4) * $0.magnitude }
+            let layer = weightGradientBounds(x: x, dy: dy, exact: exact, stride: s, padding: p).map(\.magnitude)
+                + exact.db.map { Double(positions + 4) * $0.magnitude }
+            assertWithinRounding(difference(got.grads, expected.grads), zip(direct, layer).map { (0, $0 + $1) }, terms: 0,
                                  "parameter gradients \(name)")
             XCTAssertNotEqual(got.dx, expected.dx, "\(name): oneDNN's input gradient is bitwise ours; is it running at all?")
         }
@@ -170,8 +208,9 @@ final class OneDNNConvolutionTests: XCTestCase {
 
     /// On every test shape, a layer's output, input gradient and parameter gradients are bitwise
     /// the same with `set(true)` and `set(false)` (a static toggle of `OneDNNConvolution`, read
-    /// when a shape's primitives are made); `check` sees each layer after its pass.
-    func assertBitsIndependentOf(_ set: (Bool) -> Void, seed: UInt64, check: (Conv2d, Bool, String) -> Void = { _, _, _ in }) throws {
+    /// when a shape's primitives are made); `check` sees each layer after its pass, with its input shape.
+    func assertBitsIndependentOf(_ set: (Bool) -> Void, seed: UInt64,
+                                 check: (Conv2d, Bool, Shape, String) -> Void = { _, _, _, _ in }) throws {
         defer { set(true) }
         for (cin, cout, s, p, n, h, w) in Self.shapes {
             let name = "\(cin)→\(cout) s\(s) N\(n) \(h)×\(w)"
@@ -180,7 +219,7 @@ final class OneDNNConvolutionTests: XCTestCase {
                 set(on)
                 let conv = try oneDNNConv(cin, cout, stride: s, padding: p, bias: true)
                 let r = pass(conv, LayerHarness(conv, seed: seed + 1), x: x, dy: seed + 2, threads: 2)
-                check(conv, on, name)
+                check(conv, on, x.shape, name)
                 return r.y + r.dx + r.grads
             }
             let on = try run(true), off = try run(false)
@@ -197,11 +236,13 @@ final class OneDNNConvolutionTests: XCTestCase {
 
     /// The groups' weight gradients summed in oneDNN's blocked format and reordered into ours
     /// once give the bits of reordering each and summing ours: the same floats added in the same
-    /// order. Every test shape sums blocked (one format for all its group sizes), so the two
-    /// paths really differ.
+    /// order. Every test shape whose weight gradients oneDNN computes sums blocked (one format for
+    /// all its group sizes), so the two paths really differ; where ours compute some group's (AVX2),
+    /// every group puts its own into ours.
     func testBlockedWeightGradientSumsGiveTheBitsOfPerGroupReorders() throws {
-        try assertBitsIndependentOf({ OneDNNConvolution.sumsBlockedPartials = $0 }, seed: 61) { conv, blocked, name in
-            XCTAssertEqual(conv.oneDNNBlockedSums, blocked ? 1 : 0, "\(name): path")
+        try assertBitsIndependentOf({ OneDNNConvolution.sumsBlockedPartials = $0 }, seed: 61) { conv, blocked, shape, name in
+            let ours = WinogradKernels.available == .ours && conv.usesWinograd(input: shape)
+            XCTAssertEqual(conv.oneDNNBlockedSums, blocked && !ours ? 1 : 0, "\(name): path")
         }
     }
 
@@ -254,9 +295,9 @@ final class OneDNNConvolutionTests: XCTestCase {
     }
 
     /// Winograd kernels run where `WinogradKernels.takes` says, for the process's kernels: oneDNN's
-    /// (all three passes) at stride 1 on outputs of at least 7×7 and groups of at least 8 images;
-    /// ours (forward and backward-data) at stride 1 and padding 1 on outputs of at least 4×4; the
-    /// direct kernels elsewhere. The test shapes above include groups of each kind.
+    /// at stride 1 on outputs of at least 7×7 and groups of at least 8 images; ours at stride 1 and
+    /// padding 1 on outputs of at least 4×4; either for all three passes; the direct kernels
+    /// elsewhere. The test shapes above include groups of each kind.
     func testWinogradRunsOnlyWhereItPays() throws {
         // (stride, padding, N, H = W): N = 32 gives groups of 8, N = 16 groups of 4.
         for (stride, padding, n, size) in [(1, 1, 32, 9), (2, 1, 32, 16), (1, 1, 16, 9), (1, 1, 32, 6), (1, 1, 8, 3), (1, 0, 32, 9)] {
@@ -267,9 +308,8 @@ final class OneDNNConvolutionTests: XCTestCase {
             let out = (size + 2 * padding - 3) / stride + 1
             let kernels = WinogradKernels.available
             let takes = kernels?.takes(stride: stride, padding: padding, outputHeight: out, outputWidth: out, images: n / 4) == true
-            let expected = !takes ? 0 : kernels == .ours ? 2 : 3
-            XCTAssertEqual(names.filter { $0.contains("wino") }.count, expected, "stride \(stride), N \(n), \(size)×\(size): \(names)")
-            XCTAssertEqual(names.filter { $0.hasPrefix("ours:") }.count, takes && kernels == .ours ? 2 : 0, "\(names)")
+            XCTAssertEqual(names.filter { $0.contains("wino") }.count, takes ? 3 : 0, "stride \(stride), N \(n), \(size)×\(size): \(names)")
+            XCTAssertEqual(names.filter { $0.hasPrefix("ours:") }.count, takes && kernels == .ours ? 3 : 0, "\(names)")
             XCTAssertEqual(conv.usesWinograd(input: Shape(16, n, size, size)), takes)
         }
         if getenv(WinogradKernels.variable).map({ String(cString: $0) }) != "0" {

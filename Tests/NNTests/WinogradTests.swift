@@ -21,10 +21,11 @@ final class WinogradTests: XCTestCase {
         (1, 1, 1, 2, 6, 4), (17, 13, 9, 10, 8, 8), (11, 10, 5, 6, 9, 14),
     ]
 
-    /// Output (with bias) and input gradient: the reference's bits (`winogradReference`), and
-    /// within (C + 21)·u of Winograd's magnitudes (plus |bias|) of the exact convolution, where a
-    /// wrong index or a lost term is off by about a product; images of the batch outside the group
-    /// are left as they were.
+    /// Output (with bias), input gradient and weight gradient: the reference's bits
+    /// (`winogradReference`, `winogradReferenceWeightGradient`), and within (C + 21)·u of
+    /// Winograd's magnitudes (plus |bias|) of the exact convolution, where a wrong index or a lost
+    /// term is off by about a product (the weight gradient within (T + 22)·u of its magnitudes, T
+    /// tiles); images of the batch outside the group are left as they were.
     func testMatchesTheReferenceBitwiseAndExactSumsWithinWinogradsRoundingBound() {
         for (cin, cout, group, batch, h, w) in Self.shapes {
             var rng = RandomGenerator(seed: UInt64(cin * 100 + cout))
@@ -40,6 +41,7 @@ final class WinogradTests: XCTestCase {
             let image = h * w, sentinel: Float = 1e30
             var y = [Float](repeating: sentinel, count: cout * batch * image)
             var dx = [Float](repeating: sentinel, count: cin * batch * image)
+            var dw = [Float](repeating: sentinel, count: cout * cin * 9)
             weights.withUnsafeBufferPointer { kernels.transform($0.baseAddress!, backward: false) }
             weights.withUnsafeBufferPointer { kernels.transform($0.baseAddress!, backward: true) }
             x.withUnsafeBufferPointer { xp in
@@ -56,6 +58,13 @@ final class WinogradTests: XCTestCase {
                     kernels.inputGradient(dp.baseAddress! + first * image, into: xp.baseAddress! + first * image,
                                           images: group, height: h, width: w, channelStride: batch * image,
                                           work: work.pointer)
+                }
+            }
+            x.withUnsafeBufferPointer { xp in
+                dy.withUnsafeBufferPointer { dp in
+                    kernels.weightGradient(xp.baseAddress! + first * image, dp.baseAddress! + first * image, into: &dw,
+                                           images: group, height: h, width: w, channelStride: batch * image,
+                                           work: work.pointer)
                 }
             }
             // The group's images alone, [C][group][H][W], for the references.
@@ -75,6 +84,9 @@ final class WinogradTests: XCTestCase {
                                                 weights: weights, outChannels: cin, transposed: true)
             assertSameBits(slice(y, cout), reference, "output \(name)")
             assertSameBits(slice(dx, cin), referenceDx, "input gradient \(name)")
+            assertSameBits(dw, winogradReferenceWeightGradient(x: slice(x, cin), channels: cin, images: group, height: h,
+                                                               width: w, dy: slice(dy, cout), outChannels: cout),
+                           "weight gradient \(name)")
             let u = 0x1p-24
             var worst = 0.0
             for o in 0..<cout {
@@ -93,6 +105,15 @@ final class WinogradTests: XCTestCase {
                 }
             }
             XCTAssertLessThanOrEqual(worst, 1, "input gradient \(name): \(worst)× the bound")
+            let dwMagnitudes = winogradWeightGradientMagnitudes(x: slice(x, cin), channels: cin, images: group, height: h,
+                                                                width: w, dy: slice(dy, cout), outChannels: cout)
+            let tiles = group * ((h + 3) / 4) * ((w + 3) / 4)
+            worst = 0
+            for i in dw.indices {
+                let bound = max(Double(tiles + 22) * u * dwMagnitudes[i], .leastNormalMagnitude)
+                worst = max(worst, abs(Double(dw[i]) - exact.dw[i].value) / bound)
+            }
+            XCTAssertLessThanOrEqual(worst, 1, "weight gradient \(name): \(worst)× the bound")
             for o in 0..<cout { XCTAssertTrue(y[o * batch * image..<(o * batch + first) * image].allSatisfy { $0 == sentinel }, name) }
             for c in 0..<cin { XCTAssertTrue(dx[c * batch * image..<(c * batch + first) * image].allSatisfy { $0 == sentinel }, name) }
         }

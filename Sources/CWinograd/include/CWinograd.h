@@ -37,6 +37,18 @@ void lsgd_winograd_convolution(const float *x, long xChannelStride, int inChanne
                                const float *u, int outChannels, const float *bias,
                                float *y, long yChannelStride, float *work);
 
+/// Floats of work space (32-byte aligned) that `lsgd_winograd_weight_gradient` needs.
+long lsgd_winograd_weight_gradient_work_floats(int inChannels, int outChannels, int images, int height, int width);
+
+/// dw [outChannels][inChannels][3][3] (written, not added) = the weight gradient of the 3×3,
+/// stride-1, padding-1 convolution of x [inChannels][images][height][width] whose output has the
+/// gradient dy [outChannels][images][height][width]: dw[k][c][a][b] = Σ_{n,h,w} dy[k][n][h][w] ·
+/// x[c][n][h + a − 1][w + b − 1], by Winograd F(4×4, 3×3) (the forward's adjoint). Strides and
+/// work as `lsgd_winograd_convolution`'s (`lsgd_winograd_weight_gradient_work_floats`).
+void lsgd_winograd_weight_gradient(const float *x, long xChannelStride, int inChannels, int images, int height,
+                                   int width, const float *dy, long dyChannelStride, int outChannels, float *dw,
+                                   float *work);
+
 #ifdef __cplusplus
 }
 #endif
