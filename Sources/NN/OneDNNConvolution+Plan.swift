@@ -106,7 +106,7 @@ extension OneDNNConvolution {
         /// Whether our Winograd kernels compute all three passes (`WinogradKernels.ours`), from and
         /// into our tensors: then the primitives go unused.
         let ours: Bool
-        /// Floats of lane scratch a group needs: the layout's, or our kernels' work space.
+        /// Floats of lane scratch a group needs: the layout's, or with ours their work space alone.
         let scratchFloats: Int
         /// Images of the whole batch (our tensors' N), for the copies of `ChannelBlocks`.
         let batch: Int
@@ -166,8 +166,7 @@ extension OneDNNConvolution {
                 && WinogradKernels.ours.takes(stride: conv.geometry.stride, padding: conv.geometry.padding,
                                               outputHeight: oh, outputWidth: ow, images: n)
             scratchFloats = ours
-                ? max(layout.floats, OurWinograd.workFloats(inChannels: cin, outChannels: cout, images: n,
-                                                            height: xs.h, width: xs.w))
+                ? OurWinograd.workFloats(inChannels: cin, outChannels: cout, images: n, height: xs.h, width: xs.w)
                 : layout.floats
         }
 

@@ -145,6 +145,10 @@ final class OneDNNConvolution {
         let plan = call.plan, group = plan.groups[g], k = group.kernels, layout = k.layout
         let work = call.context.scratch(k.scratchFloats, lane: lane), scratch = UnsafeMutableRawPointer(work)
         let first = group.images.lowerBound
+        if k.ours {
+            runOurs(group: g, work: work, call)
+            return
+        }
         group.x.bind(call.x + first * plan.inputImage)
         group.y.bind(call.y + first * plan.outputImage)
         let kept = UnsafeMutableRawPointer(call.kept) + group.keptOffset
@@ -153,15 +157,7 @@ final class OneDNNConvolution {
             group.blockedX.bind(call.training ? kept : scratch + layout.blockedX)
             group.blockedY.bind(scratch + layout.blockedY)
             for s in group.scratchpads { s.bind(scratch + layout.scratchpad) }
-            if k.ours {
-                // Backward-weights reads x itself: nothing to keep.
-                ourWinograd!.forward(call.x + first * plan.inputImage, into: UnsafeMutablePointer(mutating: call.y)
-                                     + first * plan.outputImage, bias: call.bias, images: group.images.count,
-                                     height: plan.height, width: plan.width, channelStride: plan.inputImage * k.batch,
-                                     work: work)
-            } else {
-                for op in group.forward { op.run(group.stream.handle) }
-            }
+            for op in group.forward { op.run(group.stream.handle) }
         case .backward:
             group.blockedX.bind(kept)
             group.weightX?.bind(scratch + layout.weightX)
@@ -175,25 +171,35 @@ final class OneDNNConvolution {
                 group.partial.bind(call.partials! + g * weightCount)
             }
             for s in group.scratchpads { s.bind(scratch + layout.scratchpad) }
-            if k.ours {
-                ourWinograd!.weightGradient(call.x + first * plan.inputImage, call.y + first * plan.outputImage,
-                                            into: call.partials! + g * weightCount, images: group.images.count,
-                                            height: plan.height, width: plan.width,
-                                            channelStride: plan.inputImage * k.batch, work: work)
-            } else {
-                for op in group.weightGradient { op.run(group.stream.handle) }
-            }
-            if let dx = call.dx, k.ours {
-                group.stream.wait()
-                ourWinograd!.inputGradient(call.y + first * plan.outputImage, into: dx + first * plan.inputImage,
-                                           images: group.images.count, height: plan.height, width: plan.width,
-                                           channelStride: plan.inputImage * k.batch, work: work)
-            } else if let dx = call.dx {
+            for op in group.weightGradient { op.run(group.stream.handle) }
+            if let dx = call.dx {
                 group.dx.bind(dx + first * plan.inputImage)
                 for op in group.inputGradient { op.run(group.stream.handle) }
             }
         }
         group.stream.wait()
+    }
+
+    /// One group's pass by our Winograd kernels (`Kernels.ours`), straight on our tensors: no
+    /// oneDNN memory is bound (the group's views would point at a kept input that does not exist),
+    /// the forward keeps nothing (backward-weights reads x itself) and the weight gradient goes
+    /// into the group's partial.
+    private func runOurs(group g: Int, work: UnsafeMutablePointer<Float>, _ call: Call) {
+        let plan = call.plan, group = plan.groups[g], ours = ourWinograd!
+        let first = group.images.lowerBound, images = group.images.count, stride = plan.inputImage * group.kernels.batch
+        let x = call.x + first * plan.inputImage, y = call.y + first * plan.outputImage
+        switch call.pass {
+        case .forward:
+            ours.forward(x, into: UnsafeMutablePointer(mutating: y), bias: call.bias, images: images, height: plan.height,
+                         width: plan.width, channelStride: stride, work: work)
+        case .backward:
+            ours.weightGradient(x, y, into: call.partials! + g * weightCount, images: images, height: plan.height,
+                                width: plan.width, channelStride: stride, work: work)
+            if let dx = call.dx {
+                ours.inputGradient(y, into: dx + first * plan.inputImage, images: images, height: plan.height,
+                                   width: plan.width, channelStride: stride, work: work)
+            }
+        }
     }
 
     /// Our Winograd kernels, made on first use by a plan that takes them.

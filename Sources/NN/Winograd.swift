@@ -35,8 +35,8 @@ public enum WinogradKernels: Sendable {
     ///   the group (images × ⌈H/4⌉ × ⌈W/4⌉; their products take 16 tiles at a time, so fewer are
     ///   partly padding) and tiles covering at most twice the outputs (5×5 outputs take 8×8 of
     ///   tiles). There they are 1.05–3× oneDNN's direct kernels per pass, 1.2–1.9× on resnet20's
-    ///   shapes (backward-weights 1.5–1.75×); elsewhere 0.2–1.1× (Benchmarks/README.md, "Our
-    ///   Winograd kernels on AVX2").
+    ///   shapes (backward-weights 1.1–1.75×); elsewhere 0.2–1.1× (Benchmarks/README.md, "Our
+    ///   Winograd kernels on AVX2", "Our Winograd weight gradient on AVX2").
     public func takes(stride: Int, padding: Int, outputHeight: Int, outputWidth: Int, images: Int) -> Bool {
         switch self {
         case .onednn:
@@ -51,7 +51,8 @@ public enum WinogradKernels: Sendable {
 
 /// Our Winograd kernels for one `OneDNNConvolution` layer (3×3, stride 1, padding 1): the weights
 /// transformed for forward and for backward-data, remade before each pass from the replica's
-/// weights, and the calls on one group of images (the weight gradient needs no transformed weights). The same floats through the same operations on
+/// weights, and the calls on one group of images (the weight gradient needs no transformed
+/// weights). The same floats through the same operations on
 /// every CPU with AVX2 and FMA, in any build (`CWinograd`).
 final class OurWinograd {
     let inChannels: Int, outChannels: Int

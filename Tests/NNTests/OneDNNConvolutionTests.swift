@@ -92,7 +92,8 @@ final class OneDNNConvolutionTests: XCTestCase {
     /// The exact weight gradient of a oneDNN layer with each image group's rounding bound folded
     /// into the magnitude (for `terms: 0`): for the groups our Winograd kernels take, theirs
     /// (`winogradWeightGradientMagnitudes`, T + 22 roundings deep for T tiles), else the direct
-    /// sum's (one rounding per position and product); plus 3 for the groups' sum.
+    /// sum's over the whole batch's positions (as deep as any order of oneDNN's sums, Winograd's
+    /// on AVX-512 included, needs); plus 3 for the groups' sum.
     func weightGradientBounds(x: Tensor, dy: Tensor, exact: ExactConvolution, stride: Int, padding: Int)
         -> [(value: Double, magnitude: Double)] {
         let s = x.shape, cout = dy.shape.c, (oh, ow) = (dy.shape.h, dy.shape.w)
@@ -115,7 +116,7 @@ final class OneDNNConvolutionTests: XCTestCase {
             } else {
                 let direct = ExactConvolution(weights: [Float](repeating: 0, count: exact.dw.count + cout), x: gx, dy: gdy,
                                               cout: cout, stride: stride, padding: padding)
-                for i in magnitudes.indices { magnitudes[i] += Double(images.count * oh * ow + 4) * direct.dw[i].magnitude }
+                for i in magnitudes.indices { magnitudes[i] += Double(s.n * oh * ow + 4) * direct.dw[i].magnitude }
             }
         }
         return zip(exact.dw, magnitudes).map { (value: $0.value, magnitude: $1) }

@@ -15,10 +15,12 @@ final class WinogradTests: XCTestCase {
 
     /// (in, out, images of the group, images of the batch, H, W): channels off the kernels' blocks
     /// of 8 and 6 (and of the weight transform's lanes of 8), sizes off the 4×4 tiles, 1×1 images,
-    /// a group inside a larger batch, and more tiles than one block holds.
+    /// a group inside a larger batch, and more tiles than one block holds (the last two: 20 tiles
+    /// in blocks of 16, 128 in blocks of 64), where the weight gradient's sums go on from block
+    /// to block.
     static let shapes: [(Int, Int, Int, Int, Int, Int)] = [
         (16, 16, 2, 5, 12, 12), (3, 5, 3, 3, 7, 5), (7, 9, 2, 4, 9, 13), (5, 3, 1, 1, 1, 1), (64, 64, 3, 4, 7, 7),
-        (1, 1, 1, 2, 6, 4), (17, 13, 9, 10, 8, 8), (11, 10, 5, 6, 9, 14),
+        (1, 1, 1, 2, 6, 4), (17, 13, 9, 10, 8, 8), (11, 10, 5, 6, 9, 14), (64, 64, 5, 6, 8, 8), (16, 16, 8, 9, 16, 16),
     ]
 
     /// Output (with bias), input gradient and weight gradient: the reference's bits

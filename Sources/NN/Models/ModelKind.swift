@@ -36,10 +36,11 @@ public enum ShortcutKind: String, Codable, CaseIterable, Sendable {
 }
 
 /// Which kernels compute the convolutions. `onednn`, the default: oneDNN for the 3×3
-/// convolutions with at least 16 input channels (`OneDNNConvolution`; at stride 1 its Winograd
-/// kernels where they pay and it has them), ours for the rest, about 1.2× faster per resnet20 or cnn step
-/// (Benchmarks/README.md). `blas`: ours alone (im2col + OpenBLAS sgemm), the bits of every run recorded before oneDNN was the default (a saved
-/// config.json without `conv_backend` means `blas`). Both are thread- and layout-independent;
+/// convolutions with at least 16 input channels (`OneDNNConvolution`; at stride 1 Winograd
+/// kernels where they pay, oneDNN's or ours: `WinogradKernels`), ours for the rest, about 1.2×
+/// faster per resnet20 or cnn step (Benchmarks/README.md). `blas`: ours alone (im2col + OpenBLAS
+/// sgemm), the bits of every run recorded before oneDNN was the default (a saved config.json
+/// without `conv_backend` means `blas`). Both are thread- and layout-independent;
 /// their bits differ from each other, and oneDNN's also with the instruction set its kernels run
 /// on (`onednnInstructionSet`, recorded in config.json), as OpenBLAS's with its core type.
 public enum ConvBackend: String, Codable, CaseIterable, Sendable {
