@@ -277,11 +277,32 @@ static void pad_input(const float *x, long xChannelStride, int inChannels, int i
     }
 }
 
+/// Where the tiles t0 .. t0 + tb − 1 of a block are (`count` real ones; lanes past the last
+/// repeat the block's first): the top-left corner of each one's 6×6 input tile in the padded
+/// image plane, the row and column of its 4×4 outputs in its image, and their offset.
+typedef struct {
+    long corner[64], out[64];
+    int row[64], col[64];
+} Block;
+
+static void place_block(Tiling g, int height, int width, long t0, int count, long tb, Block *b) {
+    const long image = (long)height * width;
+    for (int l = 0; l < tb; l++) {
+        long t = t0 + (l < count ? l : 0);
+        long n = t / (g.th * g.tw), r = t % (g.th * g.tw);
+        int i = (int)(r / g.tw), j = (int)(r % g.tw);
+        b->corner[l] = n * g.plane + 4L * i * g.wp + 4 * j;
+        b->row[l] = 4 * i;
+        b->col[l] = 4 * j;
+        b->out[l] = n * image + 4L * i * width + 4 * j;
+    }
+}
+
 TARGET void lsgd_winograd_convolution(const float *x, long xChannelStride, int inChannels, int images, int height,
                                       int width, const float *u, int outChannels, const float *bias, float *y,
                                       long yChannelStride, float *work) {
     const Tiling g = tiling(height, width);
-    const long tb = block_tiles(inChannels, outChannels), image = (long)height * width;
+    const long tb = block_tiles(inChannels, outChannels);
     float *padded = work;
     float *v = padded + round8((long)inChannels * images * g.plane + 8);
     float *m = v + 36 * ((long)inChannels * tb + SLICE_PAD);
@@ -290,30 +311,21 @@ TARGET void lsgd_winograd_convolution(const float *x, long xChannelStride, int i
     pad_input(x, xChannelStride, inChannels, images, height, width, g, padded);
 
     const long tiles = (long)images * g.th * g.tw;
-    long corner[64], out[64];
-    int row[64], col[64];
+    Block b;
     for (long t0 = 0; t0 < tiles; t0 += tb) {
         int count = tiles - t0 < tb ? (int)(tiles - t0) : (int)tb;
-        for (int l = 0; l < tb; l++) {
-            // Lanes past the last tile repeat the block's first; their outputs are dropped.
-            long t = t0 + (l < count ? l : 0);
-            long n = t / (g.th * g.tw), r = t % (g.th * g.tw);
-            int i = (int)(r / g.tw), j = (int)(r % g.tw);
-            corner[l] = n * g.plane + 4L * i * g.wp + 4 * j;
-            row[l] = 4 * i;
-            col[l] = 4 * j;
-            out[l] = n * image + 4L * i * width + 4 * j;
-        }
+        place_block(g, height, width, t0, count, tb, &b); // the repeated lanes' outputs are dropped
         for (int c = 0; c < inChannels; c++) {
             const float *xc = padded + (long)c * images * g.plane;
-            for (int l = 0; l < (count + 15) / 16 * 16; l += 8) transform_inputs(xc, corner + l, g.wp, v + c * tb + l, vSlice);
+            for (int l = 0; l < (count + 15) / 16 * 16; l += 8)
+                transform_inputs(xc, b.corner + l, g.wp, v + c * tb + l, vSlice);
         }
         multiply(u, v, m, inChannels, outChannels, tb, (count + 15) / 16 * 16);
         for (int k = 0; k < outChannels; k++) {
             for (int l = 0; l < count; l += 8) {
                 int n = count - l < 8 ? count - l : 8;
-                transform_outputs(m + k * tb + l, mSlice, bias ? bias + k : NULL, y + k * yChannelStride, out + l,
-                                  row + l, col + l, n, height, width);
+                transform_outputs(m + k * tb + l, mSlice, bias ? bias + k : NULL, y + k * yChannelStride, b.out + l,
+                                  b.row + l, b.col + l, n, height, width);
             }
         }
     }
@@ -458,7 +470,7 @@ TARGET void lsgd_winograd_weight_gradient(const float *x, long xChannelStride, i
                                           int width, const float *dy, long dyChannelStride, int outChannels, float *dw,
                                           float *work) {
     const Tiling g = tiling(height, width);
-    const long tb = block_tiles(inChannels, outChannels), cp = round16(inChannels), image = (long)height * width;
+    const long tb = block_tiles(inChannels, outChannels), cp = round16(inChannels);
     const long vSlice = tb * cp + SLICE_PAD, wSlice = (long)outChannels * tb + SLICE_PAD, duSlice = outChannels * cp;
     float *padded = work;
     float *vt = padded + round8((long)inChannels * images * g.plane + 8);
@@ -469,33 +481,23 @@ TARGET void lsgd_winograd_weight_gradient(const float *x, long xChannelStride, i
     memset(du, 0, sizeof(float) * 36 * duSlice);
 
     const long tiles = (long)images * g.th * g.tw, channel = (long)images * g.plane;
-    long corner[64], out[64];
-    int row[64], col[64];
+    Block b;
     for (long t0 = 0; t0 < tiles; t0 += tb) {
         int count = tiles - t0 < tb ? (int)(tiles - t0) : (int)tb;
-        for (int l = 0; l < tb; l++) {
-            // Lanes past the last tile repeat the block's first; the products never read them.
-            long t = t0 + (l < count ? l : 0);
-            long n = t / (g.th * g.tw), r = t % (g.th * g.tw);
-            int i = (int)(r / g.tw), j = (int)(r % g.tw);
-            corner[l] = n * g.plane + 4L * i * g.wp + 4 * j;
-            row[l] = 4 * i;
-            col[l] = 4 * j;
-            out[l] = n * image + 4L * i * width + 4 * j;
-        }
+        place_block(g, height, width, t0, count, tb, &b); // the products never read the repeated lanes
         // Vᵀ: each tile, 8 channels at a time in lanes (channels past the last repeat it; their
         // columns of dU are never read).
         for (int l = 0; l < count; l++) {
             for (long c0 = 0; c0 < cp; c0 += 8) {
                 long at[8];
-                for (int q = 0; q < 8; q++) at[q] = (c0 + q < inChannels ? c0 + q : inChannels - 1) * channel + corner[l];
+                for (int q = 0; q < 8; q++) at[q] = (c0 + q < inChannels ? c0 + q : inChannels - 1) * channel + b.corner[l];
                 transform_inputs(padded, at, g.wp, vt + l * cp + c0, vSlice);
             }
         }
         for (int k = 0; k < outChannels; k++)
             for (int l = 0; l < count; l += 8)
-                transform_gradients(dy + k * dyChannelStride, out + l, row + l, col + l, height, width, w + k * tb + l,
-                                    wSlice);
+                transform_gradients(dy + k * dyChannelStride, b.out + l, b.row + l, b.col + l, height, width,
+                                    w + k * tb + l, wSlice);
         gradient_multiply(w, wSlice, vt, vSlice, du, outChannels, cp, tb, count);
     }
     for (int k = 0; k < outChannels; k++)
