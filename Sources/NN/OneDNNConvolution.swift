@@ -43,8 +43,10 @@ final class OneDNNConvolution {
     /// The groups' weight gradients in backward-weights' blocked format, one after another
     /// (`Plan.blockedPartialFloats` apart), where a plan sums them so (`Plan.sumsBlocked`).
     private var blockedPartials = FloatBuffer(count: 0)
-    /// Our Winograd kernels, made when a plan first takes them (`Plan.Kernels.ours`).
-    private var ourWinograd: OurWinograd?
+    /// Our Winograd kernels (their transformed weights), made when a plan first takes them
+    /// (`Plan.Kernels.ours`): by a pass's weight transform on the calling thread, before its
+    /// groups run on the lanes, which only read it.
+    private lazy var ourWinograd = OurWinograd(inChannels: inChannels, outChannels: outChannels)
 
     /// The groups' weight gradients summed in backward-weights' blocked format and reordered into
     /// ours once (`Plan.sumsBlocked`), or each reordered into ours and summed there; the same
@@ -96,7 +98,7 @@ final class OneDNNConvolution {
         if let bias { plan.bias?.bind(bias) }
         for k in plan.kernels.values where !k.ours { k.forwardWeights.run(stream.handle) }
         stream.wait()
-        if plan.usesOurs { ourWinograd(plan).transform(weights, backward: false) }
+        if plan.usesOurs { ourWinograd.transform(weights, backward: false) }
         var call = Call(pass: .forward, plan: plan, training: context.isTraining, context: context, x: x.pointer,
                         y: y.pointer, dx: nil, kept: keptInput.pointer, partials: nil)
         call.bias = bias
@@ -115,7 +117,7 @@ final class OneDNNConvolution {
             plan.weights.bind(weights)
             for k in plan.kernels.values where !k.ours { k.backwardWeights.run(stream.handle) }
             stream.wait()
-            if plan.usesOurs { ourWinograd(plan).transform(weights, backward: true) }
+            if plan.usesOurs { ourWinograd.transform(weights, backward: true) }
         }
         let call = Call(pass: .backward, plan: plan, training: true, context: context, x: x.pointer, y: dy.pointer,
                         dx: dx?.pointer, kept: keptInput.pointer, partials: partials,
@@ -185,7 +187,7 @@ final class OneDNNConvolution {
     /// the forward keeps nothing (backward-weights reads x itself) and the weight gradient goes
     /// into the group's partial.
     private func runOurs(group g: Int, work: UnsafeMutablePointer<Float>, _ call: Call) {
-        let plan = call.plan, group = plan.groups[g], ours = ourWinograd!
+        let plan = call.plan, group = plan.groups[g], ours = ourWinograd
         let first = group.images.lowerBound, images = group.images.count, stride = plan.inputImage * group.kernels.batch
         let x = call.x + first * plan.inputImage, y = call.y + first * plan.outputImage
         switch call.pass {
@@ -200,14 +202,6 @@ final class OneDNNConvolution {
                                    width: plan.width, channelStride: stride, work: work)
             }
         }
-    }
-
-    /// Our Winograd kernels, made on first use by a plan that takes them.
-    private func ourWinograd(_ plan: Plan) -> OurWinograd {
-        if let made = ourWinograd { return made }
-        let made = OurWinograd(inChannels: inChannels, outChannels: outChannels)
-        ourWinograd = made
-        return made
     }
 
     /// The plan of input shape `xs`, made on first use. Failing here means that oneDNN, which
