@@ -88,6 +88,38 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    /// A network's leading parameter-free layers pass the skip of the input gradient on: the
+    /// mlp's first `Linear` follows a `Flatten`, so nothing reads its input gradient and it
+    /// computes none (a third of its work); the parameters' gradients keep every bit.
+    func testLeadingLayersSkipTheUnreadInputGradient() throws {
+        let spec = ModelSpec(kind: .mlp, channels: 1, height: 6, width: 5, classes: 4)
+        let net = try Network(spec)
+        let flags = net.root.children.map { "\($0.name.isEmpty ? String(describing: type(of: $0.layer)) : $0.name)="
+            + "\($0.layer.needsInputGradient)" }
+        XCTAssertEqual(flags, ["Flatten=false", "fc1=false", "ReLU=true", "fc2=true", "ReLU=true", "fc3=true"])
+        let cnn = try Network(ModelSpec(kind: .cnn, channels: 1, height: 8, width: 8, classes: 3))
+        XCTAssertEqual(cnn.root.children.map(\.layer.needsInputGradient), [false] + Array(repeating: true, count: cnn.root.children.count - 1),
+                       "a first layer with parameters stops the skip")
+
+        let replica = Replica(for: net)
+        net.initialize(replica, seed: 3)
+        let images = randomTensor(Shape(1, 7, 6, 5), seed: 4)
+        let labels: [Int32] = [0, 1, 2, 3, 0, 1, 2]
+        func gradients() -> [Float] {
+            replica.gradients.zero()
+            labels.withUnsafeBufferPointer {
+                _ = net.trainStep(images: images, labels: $0.baseAddress!, replica.view,
+                                  .training(seed: 1, epoch: 0, worker: 0, step: 0))
+            }
+            return replica.gradients.array
+        }
+        let skipping = gradients()
+        net.root.needsInputGradient = true
+        XCTAssert(net.root.children.allSatisfy(\.layer.needsInputGradient))
+        XCTAssertEqual(gradients(), skipping, "skipping an unread input gradient changes no parameter gradient")
+        XCTAssert(skipping.contains { $0 != 0 } && skipping[0..<(30 * 256)].contains { $0 != 0 }, "fc1's weight gradient is computed")
+    }
+
     func testWholeModelGradients() throws {
         try checkModelGradient(ModelSpec(kind: .logreg, channels: 1, height: 4, width: 4, classes: 3), batch: 5)
         try checkModelGradient(ModelSpec(kind: .mlp, channels: 1, height: 4, width: 4, classes: 3), batch: 5)

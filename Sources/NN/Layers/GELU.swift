@@ -37,6 +37,7 @@ public final class GELU: Layer {
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
+        guard needsInputGradient else { return inputGradient }
         inputGradient.reshape(dy.shape)
         let split = Split(dy.count)
         backwardParts.run(split.parts, Call(from: dy.pointer, into: inputGradient.pointer, split: split), context)

@@ -18,6 +18,7 @@ public final class ReLU: Layer {
     }
 
     public func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor {
+        guard needsInputGradient else { return inputGradient }
         inputGradient.reshape(dy.shape)
         elementwise.run(.reluBackward, dy.pointer, output.pointer, into: inputGradient.pointer, count: dy.count,
                         context)

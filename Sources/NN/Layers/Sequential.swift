@@ -4,20 +4,35 @@ import Tensor
 /// An empty name adds no path component (activation functions, which own no tensors).
 public final class Sequential: Layer {
     public let children: [(name: String, layer: Layer)]
+    /// Whether each child registered parameters (all true until `register`).
+    private var childOwnsParameters: [Bool]
 
     public init(_ children: [(String, Layer)]) {
         precondition(!children.isEmpty, "Sequential needs at least one layer")
         self.children = children.map { (name: $0.0, layer: $0.1) }
+        childOwnsParameters = Array(repeating: true, count: children.count)
     }
 
+    /// Set false (the first layer of a network), the leading children skip their input gradient
+    /// up to and including the first that owns parameters: the gradient with respect to a
+    /// parameter-free layer's output is needed by nothing then (the mlp's `Flatten` makes `fc1`
+    /// the layer whose input gradient nobody reads). Set before `register`, only the first child.
     public var needsInputGradient: Bool {
         get { children[0].layer.needsInputGradient }
-        set { children[0].layer.needsInputGradient = newValue }
+        set {
+            var needed = newValue
+            for (child, ownsParameters) in zip(children, childOwnsParameters) {
+                child.layer.needsInputGradient = needed
+                needed = needed || ownsParameters
+            }
+        }
     }
 
     public func register(prefix: String, parameters: inout ParameterLayout, state: inout ParameterLayout) {
-        for child in children {
+        for (i, child) in children.enumerated() {
+            let before = parameters.count
             child.layer.register(prefix: joinName(prefix, child.name), parameters: &parameters, state: &state)
+            childOwnsParameters[i] = parameters.count > before
         }
     }
 
