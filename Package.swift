@@ -105,7 +105,7 @@ if mpiEnabled {
         .target(name: "CommMPI", dependencies: ["CMPI", "Comm", "Tensor"]),
         .executableTarget(name: "localsgd-mpi-check", dependencies: ["CommMPI", "CMPI", "Comm", "Tensor"],
                           path: "Sources/MPICheck"),
-        .testTarget(name: "CommMPITests", dependencies: ["localsgd-mpi-check", "Training", "Config", "RunFiles"]),
+        .testTarget(name: "CommMPITests", dependencies: ["localsgd-mpi-check", "Training", "Config", "RunFiles", "Tensor"]),
     ]
     package.targets.first { $0.name == "localsgd" }?.dependencies.append("CommMPI")
 }

@@ -63,6 +63,7 @@ public final class RunDirectory {
         guard let recorded = recordedDerived() else { return derived }
         var kept = derived
         if let core = recorded["blas_core_type"] as? String { kept.blasCoreType = core }
+        kept.arithmeticVersion = recorded["arithmetic_version"] as? Int
         if let isa = recorded["onednn_isa"] as? String, derived.onednnISA != nil {
             kept.onednnISA = isa
             kept.onednnWinograd = recorded["onednn_winograd"] as? Bool ?? false
@@ -78,6 +79,9 @@ public final class RunDirectory {
     package func kernelWarnings(onednnISA: String?, winograd: Bool?) -> [String] {
         var warnings: [String] = []
         let derived = recordedDerived()
+        if let recorded = derived?["arithmetic_version"] as? Int, recorded != Arithmetic.version {
+            warnings.append("this run was started by a localsgd of arithmetic version \(recorded) and resumes with version \(Arithmetic.version), whose kernels round differently: it continues deterministically but not bitwise as it would have (resume it with a localsgd of version \(recorded) to match; `localsgd --version` names it)")
+        }
         if let recorded = derived?["blas_core_type"] as? String, recorded != BLAS.coreName {
             warnings.append("this run was made with OpenBLAS's \(recorded) kernels and resumes with \(BLAS.coreName) ones, which round some products differently: it continues deterministically but not bitwise as it would have (set OPENBLAS_CORETYPE=\(recorded) to match)")
         }
@@ -126,6 +130,9 @@ public struct DerivedConfig: Codable, Sendable {
     /// products differently, so a run resumed under another one continues with other numbers.
     /// Nil in older runs.
     public var blasCoreType: String? = BLAS.coreName
+    /// The version of the product's arithmetic (`Arithmetic.version`) the run started with; nil
+    /// in runs recorded before versions were (which may have been made with any earlier one).
+    public var arithmeticVersion: Int? = Arithmetic.version
     /// The instruction set of oneDNN's convolution kernels (`ConvBackend.onednnInstructionSet`)
     /// the run started with, when it has convolutions oneDNN computes, whose bits depend on it;
     /// nil otherwise.
@@ -151,6 +158,7 @@ public struct DerivedConfig: Codable, Sendable {
         case normalization, stepsPerEpoch = "steps_per_epoch", peakLearningRate = "peak_learning_rate"
         case warmupEpochs = "warmup_epochs"
         case decayEpochs = "decay_epochs", parameters, trainSamples = "train_samples", testSamples = "test_samples"
+        case arithmeticVersion = "arithmetic_version"
         case blasCoreType = "blas_core_type", onednnISA = "onednn_isa", onednnWinograd = "onednn_winograd"
     }
 }

@@ -119,7 +119,7 @@ extension CheckpointAgreement {
             .map { String(decoding: $0.map { UInt8(truncatingIfNeeded: $0) }, as: UTF8.self) }
         guard Set(all).count > 1 else { return nil }
         let ranks = all.enumerated().map { "rank \($0.offset): \($0.element)" }.joined(separator: "; ")
-        return "the MPI ranks run different kernels (\(ranks)), which round some sums differently: the run is deterministic but not bitwise the in-process run of these settings (set OPENBLAS_CORETYPE and DNNL_MAX_CPU_ISA alike on every host, e.g. with mpirun -x)"
+        return "the MPI ranks run different kernels (\(ranks)), which round some sums differently: the run is deterministic but not bitwise the in-process run of these settings (run one localsgd version on every host, and set OPENBLAS_CORETYPE and DNNL_MAX_CPU_ISA alike there, e.g. with mpirun -x)"
     }
 }
 

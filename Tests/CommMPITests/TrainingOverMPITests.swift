@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 import Training
 import XCTest
 
@@ -67,8 +68,9 @@ final class TrainingOverMPITests: XCTestCase {
                                                            "ONEDNN_MAX_CPU_ISA=SSE41", localsgd.path] + args + ["--out", dir + "/mixed"]
                             + [":", "-np", "1", localsgd.path] + args + ["--out", dir + "/mixed"])
         XCTAssertEqual(mixed.status, 0, mixed.output)
-        XCTAssertTrue(mixed.output.contains("warning: the MPI ranks run different kernels (rank 0: OpenBLAS"), mixed.output)
-        XCTAssertTrue(mixed.output.contains("oneDNN on SSE41; rank 1: OpenBLAS"), mixed.output)
+        XCTAssertTrue(mixed.output.contains("warning: the MPI ranks run different kernels (rank 0: arithmetic version \(Arithmetic.version), OpenBLAS"),
+                      mixed.output)
+        XCTAssertTrue(mixed.output.contains("oneDNN on SSE41; rank 1: arithmetic version \(Arithmetic.version), OpenBLAS"), mixed.output)
         let alike = try run(URL(fileURLWithPath: mpirun), ["--oversubscribe", "-np", "2", localsgd.path] + args + ["--out", dir + "/alike"])
         XCTAssertEqual(alike.status, 0, alike.output)
         XCTAssertFalse(alike.output.contains("different kernels"), alike.output)

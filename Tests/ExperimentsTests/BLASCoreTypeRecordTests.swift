@@ -7,8 +7,8 @@ import TrainingTestSupport
 import XCTest
 @testable import Training
 
-/// config.json records OpenBLAS's kernel family, and a resume under another one says that the
-/// numbers will not continue bitwise.
+/// config.json records OpenBLAS's kernel family and the arithmetic version, and a resume under
+/// another one says that the numbers will not continue bitwise.
 final class BLASCoreTypeRecordTests: XCTestCase {
     func testResumeUnderAnotherKernelFamilyWarns() throws {
         let dir = try makeTemporaryDirectory(self) + "/run"
@@ -36,5 +36,18 @@ final class BLASCoreTypeRecordTests: XCTestCase {
         let warnings = try warningsOnResume()
         XCTAssertEqual(warnings.count, 1)
         XCTAssertTrue(warnings.first?.contains("Imaginary kernels and resumes with \(BLAS.coreName)") == true, "\(warnings)")
+
+        // A run started by a localsgd of another arithmetic version, and the record kept.
+        derived["blas_core_type"] = BLAS.coreName
+        XCTAssertEqual(derived["arithmetic_version"] as? Int, Arithmetic.version)
+        derived["arithmetic_version"] = Arithmetic.version + 1
+        object["derived"] = derived
+        try JSONSerialization.data(withJSONObject: object).write(to: file)
+        let newer = try warningsOnResume()
+        XCTAssertEqual(newer.count, 1)
+        XCTAssertTrue(newer.first?.contains("arithmetic version \(Arithmetic.version + 1) and resumes with version \(Arithmetic.version)") == true,
+                      "\(newer)")
+        let kept = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        XCTAssertEqual((kept["derived"] as? [String: Any])?["arithmetic_version"] as? Int, Arithmetic.version + 1)
     }
 }

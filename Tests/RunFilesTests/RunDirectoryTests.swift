@@ -97,6 +97,33 @@ final class RunDirectoryTests: XCTestCase {
         if let warning = blas.first { XCTAssertTrue(warning.contains("set OPENBLAS_CORETYPE=Prescott to match"), warning) }
     }
 
+    /// A run started by a localsgd of another arithmetic version warns on resume, naming both
+    /// versions; the same version, or a record from before versions were recorded, does not.
+    func testResumingUnderAnotherArithmeticVersionWarns() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let run = try RunDirectory(path: dir)
+        func record(_ derived: [String: Any]) throws {
+            try JSONSerialization.data(withJSONObject: ["seed": 1, "derived": derived]).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        }
+        try record(["blas_core_type": BLAS.coreName, "arithmetic_version": Arithmetic.version])
+        XCTAssertEqual(run.kernelWarnings(onednnISA: nil, winograd: nil), [])
+        try record(["blas_core_type": BLAS.coreName])
+        XCTAssertEqual(run.kernelWarnings(onednnISA: nil, winograd: nil), [], "recorded before versions were")
+        try record(["blas_core_type": BLAS.coreName, "arithmetic_version": Arithmetic.version - 1])
+        let warnings = run.kernelWarnings(onednnISA: nil, winograd: nil)
+        XCTAssertEqual(warnings.count, 1)
+        XCTAssertTrue(warnings.first?.contains("started by a localsgd of arithmetic version \(Arithmetic.version - 1) and resumes with version \(Arithmetic.version)") == true,
+                      "\(warnings)")
+
+        var now = DerivedConfig(normalization: Normalization(mean: [0], std: [1]), stepsPerEpoch: 1, peakLearningRate: 0.1,
+                                warmupEpochs: 0, decayEpochs: [], parameters: 1, trainSamples: 1, testSamples: 1)
+        XCTAssertEqual(now.arithmeticVersion, Arithmetic.version, "a new run records this version")
+        XCTAssertEqual(run.keepingRecordedKernels(now).arithmeticVersion, Arithmetic.version - 1, "a resume keeps the version it started with")
+        try record(["blas_core_type": BLAS.coreName])
+        now.arithmeticVersion = Arithmetic.version
+        XCTAssertNil(run.keepingRecordedKernels(now).arithmeticVersion, "a run started before versions were recorded stays unknown")
+    }
+
     /// A resume keeps the kernels the run started with in config.json, whatever it resumes under,
     /// so that a resume stopped early (or of a finished run) does not change what later resumes
     /// are compared with; a run without a record takes this process's.

@@ -96,7 +96,7 @@ public enum RunDriver {
         }
         // What decides this run's bits: ranks that differ only in Winograd kernels this run never
         // takes compute the same numbers.
-        let kernels = "OpenBLAS \(BLAS.coreName)" + (onednnISA == nil ? "" : ", " + ConvBackend.onednnKernels(winograd: onednnWinograd == true))
+        let kernels = "arithmetic version \(Arithmetic.version), OpenBLAS \(BLAS.coreName)" + (onednnISA == nil ? "" : ", " + ConvBackend.onednnKernels(winograd: onednnWinograd == true))
         if let warning = try CheckpointAgreement.kernelWarning(kernels, comm), writes { events?(.warning(warning)) }
         if let directory {
             if resume, writes {
