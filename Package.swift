@@ -74,7 +74,7 @@ let package = Package(
             "AsyncTraining", "Training", "Experiments", "Config", "RunFiles", "TestSupport", "TrainingTestSupport",
         ]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Training", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["Training", "Config", "RunFiles", "NN", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Training", "Config", "RunFiles", "NN", "Tensor", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: [
             "Experiments", "Training", "Config", "RunFiles", "Data", "Comm", "NN", "Tensor", "TestSupport", "TrainingTestSupport",
         ]),

@@ -155,7 +155,7 @@ public final class StepRunner {
                 _ = leaf.layer.backward(dy, view, StepContext(mode: .training, workspace: network.workspace))
                 times.append(clock.now() - t0)
             }
-            // Forward, weight gradient and (unless it is the first layer) input gradient. Convolutions
+            // Forward, weight gradient and (unless nothing reads it: `needsInputGradient`) input gradient. Convolutions
             // and linear layers count the FLOPs of one sample (one column, a token in a GPT); a
             // GPT's other layers those of their whole input.
             let passes = leaf.layer.needsInputGradient ? 3 : 2

@@ -36,7 +36,9 @@ public protocol Layer: AnyObject {
     /// `dy`, and *adds* the parameters' gradients into `r.gradients`. Follows the forward of the
     /// same batch, with the same context.
     func backward(_ dy: Tensor, _ r: ReplicaView, _ context: StepContext) -> Tensor
-    /// False for the first layer of a network, which then skips computing dInput.
+    /// False where nothing reads dInput (a network's first layer, and the layers after it up to
+    /// and including the first with parameters: `Sequential.needsInputGradient`), which then
+    /// skips computing it.
     var needsInputGradient: Bool { get set }
 }
 

@@ -49,6 +49,22 @@ public final class RunDirectory {
     }
 
     /// `derived` of the run's `config.json`, if any.
+    /// `derived.arithmetic_version` of the run's config.json: nil when none is recorded (runs
+    /// from before versions were), `.some(nil)` when the value is not a whole number (edited by
+    /// hand: `true`, `"3"`, `4.5` are none).
+    private func recordedArithmeticVersion() -> Int?? {
+        struct Record: Decodable {
+            struct Derived: Decodable {
+                var arithmeticVersion: Int?
+                enum CodingKeys: String, CodingKey { case arithmeticVersion = "arithmetic_version" }
+            }
+            var derived: Derived?
+        }
+        guard let present = recordedDerived()?["arithmetic_version"], !(present is NSNull),
+              let data = FileManager.default.contents(atPath: file("config.json")) else { return nil }
+        return .some((try? JSONDecoder().decode(Record.self, from: data))?.derived?.arithmeticVersion)
+    }
+
     private func recordedDerived() -> [String: Any]? {
         guard let data = FileManager.default.contents(atPath: file("config.json")),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
@@ -63,7 +79,7 @@ public final class RunDirectory {
         guard let recorded = recordedDerived() else { return derived }
         var kept = derived
         if let core = recorded["blas_core_type"] as? String { kept.blasCoreType = core }
-        kept.arithmeticVersion = recorded["arithmetic_version"] as? Int
+        kept.arithmeticVersion = recordedArithmeticVersion() ?? nil
         if let isa = recorded["onednn_isa"] as? String, derived.onednnISA != nil {
             kept.onednnISA = isa
             kept.onednnWinograd = recorded["onednn_winograd"] as? Bool ?? false
@@ -79,8 +95,13 @@ public final class RunDirectory {
     package func kernelWarnings(onednnISA: String?, winograd: Bool?) -> [String] {
         var warnings: [String] = []
         let derived = recordedDerived()
-        if let recorded = derived?["arithmetic_version"] as? Int, recorded != Arithmetic.version {
-            warnings.append("this run was started by a localsgd of arithmetic version \(recorded) and resumes with version \(Arithmetic.version), whose kernels round differently: it continues deterministically but not bitwise as it would have (resume it with a localsgd of version \(recorded) to match; `localsgd --version` names it)")
+        switch recordedArithmeticVersion() {
+        case .some(.some(let recorded)) where recorded != Arithmetic.version:
+            warnings.append("this run was started by a localsgd of arithmetic version \(recorded) and resumes with version \(Arithmetic.version), which computes some models' numbers differently: it continues deterministically, but perhaps not bitwise as it would have (resume it with a localsgd of version \(recorded) to be sure; `localsgd --version` names it)")
+        case .some(.none):
+            let value = derived?["arithmetic_version"].map { "\($0)" } ?? "?"
+            warnings.append("config.json's derived.arithmetic_version (\(value)) is not an arithmetic version, so whether this run continues bitwise as it would have is not known; it is recorded as unknown from now on")
+        default: break
         }
         if let recorded = derived?["blas_core_type"] as? String, recorded != BLAS.coreName {
             warnings.append("this run was made with OpenBLAS's \(recorded) kernels and resumes with \(BLAS.coreName) ones, which round some products differently: it continues deterministically but not bitwise as it would have (set OPENBLAS_CORETYPE=\(recorded) to match)")
@@ -131,7 +152,8 @@ public struct DerivedConfig: Codable, Sendable {
     /// Nil in older runs.
     public var blasCoreType: String? = BLAS.coreName
     /// The version of the product's arithmetic (`Arithmetic.version`) the run started with; nil
-    /// in runs recorded before versions were (which may have been made with any earlier one).
+    /// in runs recorded before versions were (which may have been made with any earlier one),
+    /// and in runs resumed by such a localsgd, which does not know the field and drops it.
     public var arithmeticVersion: Int? = Arithmetic.version
     /// The instruction set of oneDNN's convolution kernels (`ConvBackend.onednnInstructionSet`)
     /// the run started with, when it has convolutions oneDNN computes, whose bits depend on it;

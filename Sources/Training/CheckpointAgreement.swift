@@ -109,9 +109,10 @@ package enum CheckpointAgreement {
 
 extension CheckpointAgreement {
     /// A warning naming every process's kernels when they differ (`kernels`: this process's,
-    /// e.g. "OpenBLAS Cooperlake, oneDNN on AVX512_CORE, Winograd at stride 1"), nil when all
-    /// agree. Hosts with other CPUs pick other kernel families, which round differently: such a
-    /// run is deterministic, but not bitwise the in-process run of the same settings. A
+    /// e.g. "arithmetic version 4, OpenBLAS Cooperlake, oneDNN on AVX512_CORE, Winograd at
+    /// stride 1"), nil when all agree. Hosts with other CPUs pick other kernel families, and
+    /// localsgd builds of other arithmetic versions compute some models differently: such a run
+    /// is deterministic, but perhaps not bitwise the in-process run of the same settings. A
     /// collective, as `checkSameStart`.
     package static func kernelWarning(_ kernels: String, _ comm: Communicator) throws -> String? {
         guard comm.processCount > 1 else { return nil }
@@ -119,7 +120,7 @@ extension CheckpointAgreement {
             .map { String(decoding: $0.map { UInt8(truncatingIfNeeded: $0) }, as: UTF8.self) }
         guard Set(all).count > 1 else { return nil }
         let ranks = all.enumerated().map { "rank \($0.offset): \($0.element)" }.joined(separator: "; ")
-        return "the MPI ranks run different kernels (\(ranks)), which round some sums differently: the run is deterministic but not bitwise the in-process run of these settings (run one localsgd version on every host, and set OPENBLAS_CORETYPE and DNNL_MAX_CPU_ISA alike there, e.g. with mpirun -x)"
+        return "the MPI ranks run different kernels (\(ranks)), which may round some sums differently: the run is deterministic, but perhaps not bitwise the in-process run of these settings (run one localsgd version on every host, and set OPENBLAS_CORETYPE and DNNL_MAX_CPU_ISA alike there, e.g. with mpirun -x)"
     }
 }
 

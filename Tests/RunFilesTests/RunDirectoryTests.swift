@@ -112,11 +112,22 @@ final class RunDirectoryTests: XCTestCase {
         try record(["blas_core_type": BLAS.coreName, "arithmetic_version": Arithmetic.version - 1])
         let warnings = run.kernelWarnings(onednnISA: nil, winograd: nil)
         XCTAssertEqual(warnings.count, 1)
-        XCTAssertTrue(warnings.first?.contains("started by a localsgd of arithmetic version \(Arithmetic.version - 1) and resumes with version \(Arithmetic.version)") == true,
+        XCTAssertTrue(warnings.first?.contains("started by a localsgd of arithmetic version \(Arithmetic.version - 1) and resumes with version \(Arithmetic.version), which computes some models' numbers differently") == true,
                       "\(warnings)")
 
+        // Values edited by hand into something other than a version: said, and dropped.
         var now = DerivedConfig(normalization: Normalization(mean: [0], std: [1]), stepsPerEpoch: 1, peakLearningRate: 0.1,
                                 warmupEpochs: 0, decayEpochs: [], parameters: 1, trainSamples: 1, testSamples: 1)
+        for bad: Any in [true, "3", 4.5, 1e30] {
+            try record(["blas_core_type": BLAS.coreName, "arithmetic_version": bad])
+            let said = run.kernelWarnings(onednnISA: nil, winograd: nil)
+            XCTAssertEqual(said.count, 1, "\(bad)")
+            XCTAssertTrue(said.first?.contains(") is not an arithmetic version, so whether this run continues bitwise") == true, "\(said)")
+            XCTAssertNil(run.keepingRecordedKernels(now).arithmeticVersion, "\(bad)")
+        }
+        try record(["blas_core_type": BLAS.coreName, "arithmetic_version": NSNull()])
+        XCTAssertEqual(run.kernelWarnings(onednnISA: nil, winograd: nil), [], "null: none recorded")
+        try record(["blas_core_type": BLAS.coreName, "arithmetic_version": Arithmetic.version - 1])
         XCTAssertEqual(now.arithmeticVersion, Arithmetic.version, "a new run records this version")
         XCTAssertEqual(run.keepingRecordedKernels(now).arithmeticVersion, Arithmetic.version - 1, "a resume keeps the version it started with")
         try record(["blas_core_type": BLAS.coreName])

@@ -17,6 +17,9 @@ public final class Sequential: Layer {
     /// up to and including the first that owns parameters: the gradient with respect to a
     /// parameter-free layer's output is needed by nothing then (the mlp's `Flatten` makes `fc1`
     /// the layer whose input gradient nobody reads). Set before `register`, only the first child.
+    /// The parameters' gradients keep their values; a `Conv2d` that skips sums its weight
+    /// gradient in another order (its bits differ from computing dInput too), which matters only
+    /// for networks that put parameter-free layers before a convolution (none of `ModelKind`'s).
     public var needsInputGradient: Bool {
         get { children[0].layer.needsInputGradient }
         set {
