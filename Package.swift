@@ -25,9 +25,10 @@ let package = Package(
         // instruction set per function). Optimised in debug builds too, and never contracted
         // into other instructions than the ones written, so every build computes the same bits.
         .target(name: "CWinograd", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
+        .target(name: "CDirect", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
 
         .target(name: "Tensor", dependencies: ["CBLAS"]),
-        .target(name: "NN", dependencies: ["Tensor", "CDNNL", "CWinograd"]),
+        .target(name: "NN", dependencies: ["Tensor", "CDNNL", "CWinograd", "CDirect"]),
         .target(name: "Data", dependencies: ["Tensor", "CZlib"]),
         .target(name: "Optim", dependencies: ["Tensor"]),
         .target(name: "Comm", dependencies: ["Tensor"]),
@@ -60,7 +61,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["Tensor", "NN"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "CWinograd", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "CWinograd", "CDirect", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"]),
         .testTarget(name: "CommTests", dependencies: ["Comm", "TestSupport"]),

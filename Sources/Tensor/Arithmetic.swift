@@ -10,6 +10,7 @@
 /// instruction set), which runs record on their own.
 public enum Arithmetic {
     /// 1: thread-independent numbers; 2: oneDNN's convolutions by default; 3: our Winograd
-    /// F(4×4, 3×3) forward and backward-data on AVX2; 4: its weight gradient too.
-    public static let version = 4
+    /// F(4×4, 3×3) forward and backward-data on AVX2; 4: its weight gradient too; 5: our direct
+    /// kernels for first convolutions of at most 4 input channels (`conv_backend = onednn`).
+    public static let version = 5
 }

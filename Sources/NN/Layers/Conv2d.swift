@@ -1,3 +1,4 @@
+import CDirect
 import Tensor
 
 /// 2-D convolution over [C, N, H, W] activations as im2col + GEMM, a few hundred output positions
@@ -26,6 +27,9 @@ public final class Conv2d: Layer {
     }
     /// The oneDNN kernel when this layer runs on oneDNN (`use(_:)`).
     private var oneDNN: OneDNNConvolution?
+    /// Whether this layer runs our direct kernels (`DirectConvolution`, `use(_:)`): its forward,
+    /// and its weight gradient when it computes no input gradient.
+    public private(set) var usesDirectKernels = false
     private lazy var imageGroups = Parts<Call> { [unowned self] call, g, lane in self.run(group: g, lane: lane, call) }
     /// Pointwise convolutions need no im2col, so they split their GEMMs by rows instead of image
     /// groups: GEMMs over all columns, and no weight-gradient partial sums.
@@ -34,7 +38,8 @@ public final class Conv2d: Layer {
                               : self.backwardPointwise(call.rows.range(part), call.r, call.dy!)
     }
 
-    private enum Pass { case forward, backwardPointwise, backwardPreservingSize, backwardGeneral }
+    private enum Pass { case forward, backwardPointwise, backwardPreservingSize, backwardGeneral, directForward,
+                        directWeightGradient }
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 bias: Bool = true) {
@@ -53,11 +58,14 @@ public final class Conv2d: Layer {
     private var isPointwise: Bool { patch == inChannels && geometry.stride == 1 && geometry.padding == 0 }
 
     /// The kernels of this layer: ours, or oneDNN's where `ConvBackend.onednn` asks for it and
-    /// oneDNN takes the shape (3×3, at least 16 input channels, stride 1 or 2; others stay ours).
-    /// Throws when oneDNN cannot be used here.
+    /// oneDNN takes the shape (3×3, at least 16 input channels, stride 1 or 2), and with it our
+    /// direct kernels where they take the shape (`DirectConvolution`: 3×3, stride 1, padding 1, at
+    /// most 4 input channels); others stay im2col + GEMM. Throws when oneDNN cannot be used here.
     public func use(_ backend: ConvBackend) throws {
         oneDNN = backend == .onednn && OneDNNConvolution.takes(inChannels: inChannels, geometry: geometry)
             ? try OneDNNConvolution(inChannels, outChannels, geometry: geometry, hasBias: hasBias) : nil
+        usesDirectKernels = backend == .onednn && oneDNN == nil
+            && DirectConvolution.takes(inChannels: inChannels, geometry: geometry)
     }
 
     /// Which kernels compute this layer.
@@ -139,6 +147,7 @@ public final class Conv2d: Layer {
     /// fit the cache budget, each with the lane's scratch.
     private func run(group g: Int, lane: Int, _ call: Call) {
         let pass = call.pass
+        if pass == .directForward || pass == .directWeightGradient { return runDirect(group: g, lane: lane, call) }
         let ys = output.shape, images = Conv2d.groupImages(g, batch: ys.n)
         let image = ys.h * ys.w, positions = (images.lowerBound * image)..<(images.upperBound * image)
         let rowsPerColumn = pass == .backwardPreservingSize ? outChannels * geometry.kernelH * geometry.kernelW : patch
@@ -164,6 +173,7 @@ public final class Conv2d: Layer {
             case .backwardPreservingSize: backwardPreservingSize(group: g, chunk, first: first, col, call.dy!)
             case .backwardGeneral: backwardGeneral(group: g, chunk, first: first, col, call.r, call.dy!)
             case .backwardPointwise: preconditionFailure("pointwise passes are split by rows")
+            case .directForward, .directWeightGradient: preconditionFailure("direct passes take no chunks")
             }
             r = chunk.upperBound
         }
@@ -202,6 +212,10 @@ public final class Conv2d: Layer {
         if let oneDNN {
             oneDNN.forward(x, into: output, weights: r.parameters + weightOffset,
                            bias: hasBias ? r.parameters + biasOffset : nil, context)
+            return output
+        }
+        if usesDirectKernels {
+            imageGroups.run(groupCount(output.shape), Call(pass: .directForward, r: r, dy: nil, context: context), context)
             return output
         }
         if geometry.usesPhases { phases.reshape(Shape(4 * inChannels, x.shape.n, output.shape.h, output.shape.w)) }
@@ -269,6 +283,11 @@ public final class Conv2d: Layer {
                             partials: weightGradientT.pointer, context)
             return inputGradient
         }
+        if usesDirectKernels && !needsInputGradient {
+            imageGroups.run(groupCount(ys), Call(pass: .directWeightGradient, r: r, dy: dy, context: context), context)
+            addWeightGradient(groups: groupCount(ys), into: r.gradients + weightOffset)
+            return inputGradient
+        }
         let pass: Pass
         if isPointwise {
             runPointwise(rows: inChannels, Call(pass: .backwardPointwise, r: r, dy: dy, context: context))
@@ -293,6 +312,30 @@ public final class Conv2d: Layer {
             addTransposedWeightGradient(groups: groupCount(ys), into: dW)
         }
         return inputGradient
+    }
+
+    /// Group g of a pass of the direct kernels: the forward of its images, or its weight gradient
+    /// into `partial(g)` ([out, in, 3, 3], as dW).
+    private func runDirect(group g: Int, lane: Int, _ call: Call) {
+        let xs = input.shape, ys = output.shape, images = Conv2d.groupImages(g, batch: xs.n)
+        let first = images.lowerBound * xs.h * xs.w
+        let work = call.context.scratch(lsgd_direct_work_floats(Int32(inChannels), Int32(images.count), Int32(xs.h),
+                                                                Int32(xs.w)), lane: lane)
+        if call.pass == .directForward {
+            lsgd_direct_forward(input.pointer + first, xs.plane, Int32(inChannels), Int32(images.count), Int32(xs.h),
+                                Int32(xs.w), call.r.parameters + weightOffset, Int32(outChannels),
+                                hasBias ? call.r.parameters + biasOffset : nil, output.pointer + first, ys.plane, work)
+        } else {
+            lsgd_direct_weight_gradient(input.pointer + first, xs.plane, call.dy!.pointer + first, ys.plane,
+                                        Int32(inChannels), Int32(images.count), Int32(xs.h), Int32(xs.w),
+                                        Int32(outChannels), partial(g), work)
+        }
+    }
+
+    /// dW += Σ_g partial(g), groups in order (the direct kernels' partials are in dW's layout).
+    private func addWeightGradient(groups: Int, into dW: UnsafeMutablePointer<Float>) {
+        sumPartials(groups: groups)
+        Vector.add(partial(0), into: dW, count: weightCount)
     }
 
     /// Group g's weight-gradient partial sum.
