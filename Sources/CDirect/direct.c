@@ -112,6 +112,7 @@ TARGET INLINE void forward_channels(const float *xp, long plane, long wp, int in
 TARGET void lsgd_direct_forward(const float *x, long xChannelStride, int inChannels, int images, int height, int width,
                                 const float *w, int outChannels, const float *bias, float *y, long yChannelStride,
                                 float *work) {
+    if (images <= 0 || height <= 0 || width <= 0) return;
     pad_input(x, xChannelStride, inChannels, images, height, width, work);
     long wp = padded_width(width), plane = (long)(height + 2) * wp;
     int o = 0;
@@ -167,6 +168,10 @@ TARGET INLINE void gradient_row(const float *xp, long plane, long wp, const floa
 TARGET void lsgd_direct_weight_gradient(const float *x, long xChannelStride, const float *dy, long dyChannelStride,
                                         int inChannels, int images, int height, int width, int outChannels, float *dw,
                                         float *work) {
+    if (images <= 0 || height <= 0 || width <= 0) {
+        memset(dw, 0, sizeof(float) * (size_t)outChannels * (size_t)inChannels * 9);
+        return;
+    }
     pad_input(x, xChannelStride, inChannels, images, height, width, work);
     long wp = padded_width(width), plane = (long)(height + 2) * wp;
     int o = 0;

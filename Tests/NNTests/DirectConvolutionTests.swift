@@ -110,6 +110,17 @@ final class DirectConvolutionTests: XCTestCase {
         }
     }
 
+    /// An empty group: no output written, a weight gradient of zeros (written, not added).
+    func testAnEmptyGroupWritesZeroGradients() {
+        var dw = [Float](repeating: 7, count: 2 * 3 * 9), y: [Float] = [7]
+        let x: [Float] = [1], dy: [Float] = [1], w = [Float](repeating: 1, count: 2 * 3 * 9)
+        var work: [Float] = [0]
+        lsgd_direct_weight_gradient(x, 1, dy, 1, 3, 0, 4, 4, 2, &dw, &work)
+        XCTAssertEqual(dw, [Float](repeating: 0, count: 2 * 3 * 9))
+        lsgd_direct_forward(x, 1, 3, 2, 0, 4, w, 2, nil, &y, 1, &work)
+        XCTAssertEqual(y, [7])
+    }
+
     /// In a `Conv2d` (`conv_backend = onednn`, 1 and 3 input channels, with and without bias): the
     /// same output and weight gradient as im2col + GEMM (`blas`) within float32's summation bound,
     /// the input gradient, where asked for, from the im2col path; the same bits on 1, 2 and 3

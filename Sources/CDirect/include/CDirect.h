@@ -31,10 +31,11 @@ void lsgd_direct_forward(const float *x, long xChannelStride, int inChannels, in
                          float *work);
 
 /// dw [outChannels][inChannels][3][3] = Σ_n Σ_h Σ_w dy[o][n][h][w] · x[c][n][h + kh − 1][w + kw − 1]
-/// over the group's images (written, not added). Each sum runs in 8 lanes: lane l takes the
-/// output columns 8v + l of every row (rows in order, images in order, v in order; dy is 0 in the
-/// columns past the row's end), each term an FMA, and the lanes are added as
-/// ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). Only where `lsgd_direct_supported()`.
+/// over the group's images (written, not added; zeros for an empty group or image). Each sum runs
+/// in 8 lanes: lane l takes the output columns 8v + l of every row (rows in order, images in
+/// order, v in order; dy is 0 in the columns past the row's end), each term an FMA, and the lanes
+/// are added as ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). Only where
+/// `lsgd_direct_supported()`.
 void lsgd_direct_weight_gradient(const float *x, long xChannelStride, const float *dy, long dyChannelStride,
                                  int inChannels, int images, int height, int width, int outChannels, float *dw,
                                  float *work);
