@@ -37,7 +37,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Shortcut of CIFAR ResNets: projection or zero-pad (the PyTorch peer follows).") var shortcut = ShortcutKind.b
     @Option(help: "Who uses the threads: layers (our kernels, each calling OpenBLAS on one thread) or blas (OpenBLAS alone).")
     var parallelism = StepRunner.Parallelism.layers
-    @Option(help: "Kernels of the convolutions: onednn (oneDNN for the 3×3 convolutions with at least 16 input channels, Winograd kernels at stride 1 where they pay, oneDNN's on AVX-512 and ours on AVX2, off with LOCALSGD_ONEDNN_WINOGRAD=0; ours for the rest) or blas (ours alone).")
+    @Option(help: "Kernels of the convolutions: onednn (oneDNN for the 3×3 convolutions with at least 16 input channels, Winograd kernels at stride 1 where they pay, oneDNN's on AVX-512 and ours on AVX2, off with LOCALSGD_ONEDNN_WINOGRAD=0; our direct kernels for 3×3 stride-1 padding-1 convolutions of at most 4 input channels, a first layer, on AVX2; ours for the rest) or blas (ours alone: im2col + OpenBLAS sgemm).")
     var convBackend = ConvBackend.default
     @Option(help: "Python with torch: time PyTorch's step alternately with ours.") var comparePytorch: String?
     @Option(help: "The step server run by --compare-pytorch.") var peerScript = "Benchmarks/pytorch_peer.py"

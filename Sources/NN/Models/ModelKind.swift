@@ -38,7 +38,8 @@ public enum ShortcutKind: String, Codable, CaseIterable, Sendable {
 /// Which kernels compute the convolutions. `onednn`, the default: oneDNN for the 3×3
 /// convolutions with at least 16 input channels (`OneDNNConvolution`; at stride 1 Winograd
 /// kernels where they pay, oneDNN's or ours: `WinogradKernels`), our direct kernels for 3×3
-/// stride-1 convolutions of at most 4 input channels (`DirectConvolution`: a first layer), ours
+/// stride-1 padding-1 convolutions of at most 4 input channels (`DirectConvolution`: a first
+/// layer), ours
 /// (im2col + GEMM) for the rest, about 1.2×
 /// faster per resnet20 or cnn step (Benchmarks/README.md). `blas`: ours alone (im2col + OpenBLAS
 /// sgemm), the bits of every run recorded before oneDNN was the default (a saved config.json
