@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
@@ -25,25 +26,16 @@ final class AsyncMPITests: XCTestCase {
         }
         let dir = NSTemporaryDirectory() + "localsgd-async-mpi-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mpirun)
-        p.arguments = ["--oversubscribe", "-np", "2", localsgd.path, "train", "--backend", "mpi", "--algorithm", "async",
+        let arguments = ["--oversubscribe", "-np", "2", localsgd.path, "train", "--backend", "mpi", "--algorithm", "async",
                        "--nodes", "2", "--threads-per-node", "2", "--average-every", "2", "--dataset", "synthetic",
                        "--synthetic-train", "512", "--synthetic-test", "128", "--model", "mlp", "--epochs", "3",
                        "--batch-size", "4", "--lr", "0.5", "--threads", "1", "--quiet", "--out", dir]
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        env["TSAN_OPTIONS"] = "exitcode=0 log_path=\(dir)-tsan"
         defer { for f in tsanLogs(dir) { try? FileManager.default.removeItem(atPath: f) } }
-        p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, output)
+        let (status, output) = try runCapturingOutput(URL(fileURLWithPath: mpirun), arguments, environment: [
+            "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+            "TSAN_OPTIONS": "exitcode=0 log_path=\(dir)-tsan",
+        ])
+        XCTAssertEqual(status, 0, output)
         XCTAssertEqual(output.components(separatedBy: "final:").count - 1, 1, "only rank 0 reports:\n\(output)")
         let summary = try JSONDecoder().decode(RunSummary.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json")))
         let stats = try JSONDecoder().decode(AsyncStats.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/async.json")))

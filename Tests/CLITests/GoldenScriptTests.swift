@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// `scripts/golden` against a stand-in for localsgd (a shell script whose "training" writes its
@@ -30,20 +31,9 @@ final class GoldenScriptTests: XCTestCase {
             .write(toFile: file, atomically: true, encoding: .utf8)
 
         func golden(_ arguments: [String], version: Int, salt: String = "s") throws -> (status: Int32, output: String) {
-            let p = Process()
-            p.executableURL = repository.appendingPathComponent("scripts/golden")
-            p.arguments = arguments + ["--bin", stub, "--file", file, "--out", dir + "/runs"]
-            var environment = ProcessInfo.processInfo.environment
-            environment["STUB_VERSION"] = "\(version)"
-            environment["STUB_SALT"] = salt
-            p.environment = environment
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            try p.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+            try runCapturingOutput(repository.appendingPathComponent("scripts/golden"),
+                                   arguments + ["--bin", stub, "--file", file, "--out", dir + "/runs"],
+                                   environment: ["STUB_VERSION": "\(version)", "STUB_SALT": salt])
         }
         func fileText() throws -> String { try String(contentsOfFile: file, encoding: .utf8) }
 
@@ -89,16 +79,8 @@ final class GoldenScriptTests: XCTestCase {
         if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("localsgd").path) {
             dir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug")
         }
-        let p = Process()
-        p.executableURL = dir.appendingPathComponent("localsgd")
-        p.arguments = ["--version"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0)
-        let text = String(decoding: data, as: UTF8.self)
+        let (status, text) = try runCapturingOutput(dir.appendingPathComponent("localsgd"), ["--version"])
+        XCTAssertEqual(status, 0)
         XCTAssertEqual(text, "localsgd, arithmetic version \(Arithmetic.version)\n")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// The thread-independence tests again, in child processes of this test binary, under every
@@ -24,20 +25,10 @@ final class CoreTypeTests: XCTestCase {
         XCTAssertTrue(families.contains("Prescott") || families.isEmpty, "an x86-64 CPU runs SSE3: \(families)")
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         for family in families where family != BLAS.coreName {
-            let child = Process()
-            child.executableURL = binary
-            child.arguments = [CoreTypeTests.threadTests.joined(separator: ",")]
-            var environment = ProcessInfo.processInfo.environment
-            environment["OPENBLAS_CORETYPE"] = family
-            child.environment = environment
-            let output = Pipe()
-            child.standardOutput = output
-            child.standardError = output
-            try child.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            child.waitUntilExit()
+            let (status, text) = try runCapturingOutput(binary, [CoreTypeTests.threadTests.joined(separator: ",")],
+                                                        environment: ["OPENBLAS_CORETYPE": family])
             let failures = text.split(separator: "\n").filter { $0.contains("error:") }
-            XCTAssertEqual(child.terminationStatus, 0, "under OPENBLAS_CORETYPE=\(family):\n" + failures.joined(separator: "\n"))
+            XCTAssertEqual(status, 0, "under OPENBLAS_CORETYPE=\(family):\n" + failures.joined(separator: "\n"))
             XCTAssertTrue(text.contains("Executed"), "under \(family) the tests did not run:\n\(text.suffix(2000))")
         }
     }
