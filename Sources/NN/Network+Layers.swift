@@ -17,9 +17,10 @@ extension Network {
     }
 
     /// Whether oneDNN computes any of the convolutions (`ConvBackend.onednn`, on a shape it takes),
-    /// so that the run's bits depend on `ConvBackend.onednnInstructionSet`.
+    /// or our direct kernels do, which run only where oneDNN's instruction set is AVX2 or later
+    /// (`DirectConvolution`): either way the run's bits depend on `ConvBackend.onednnInstructionSet`.
     public var usesOneDNN: Bool {
-        leafLayers(batch: 1).contains { ($0.layer as? Conv2d)?.backend == .onednn }
+        leafLayers(batch: 1).contains { ($0.layer as? Conv2d).map { $0.backend == .onednn || $0.usesDirectKernels } ?? false }
     }
 
     /// Whether Winograd kernels (`kernels`: this process's, or the ones named, for tests) compute

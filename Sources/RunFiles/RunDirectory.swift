@@ -48,7 +48,6 @@ public final class RunDirectory {
         try AtomicFile.write(data, to: file("config.json"))
     }
 
-    /// `derived` of the run's `config.json`, if any.
     /// `derived.arithmetic_version` of the run's config.json: nil when none is recorded (runs
     /// from before versions were), `.some(nil)` when the value is not a whole number (edited by
     /// hand: `true`, `"3"`, `4.5` are none).
@@ -65,6 +64,7 @@ public final class RunDirectory {
         return .some((try? JSONDecoder().decode(Record.self, from: data))?.derived?.arithmeticVersion)
     }
 
+    /// `derived` of the run's `config.json`, if any.
     private func recordedDerived() -> [String: Any]? {
         guard let data = FileManager.default.contents(atPath: file("config.json")),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }

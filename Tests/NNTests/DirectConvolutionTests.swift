@@ -125,6 +125,17 @@ final class DirectConvolutionTests: XCTestCase {
         XCTAssertEqual(conv.usesDirectKernels, OneDNN.runsAVX2, "oneDNN on \(OneDNN.instructionSet)")
     }
 
+    /// A network whose only convolution runs the direct kernels still depends on oneDNN's
+    /// instruction set (they run only from AVX2 on), so its run records it (`usesOneDNN`).
+    func testANetworkOfDirectKernelsOnlyDependsOnOneDNNsInstructionSet() throws {
+        let conv = Conv2d(1, 4, kernel: 3, padding: 1)
+        let net = Network(root: Sequential([("conv", conv), ("", Flatten()), ("fc", Linear(4 * 5 * 5, 3, classifier: true))]),
+                          inputChannels: 1, inputHeight: 5, inputWidth: 5, classes: 3)
+        XCTAssertFalse(net.usesOneDNN, "im2col + GEMM")
+        try conv.use(.onednn)
+        XCTAssertEqual(net.usesOneDNN, OneDNN.runsAVX2)
+    }
+
     /// An empty group: no output written, a weight gradient of zeros (written, not added).
     func testAnEmptyGroupWritesZeroGradients() {
         var dw = [Float](repeating: 7, count: 2 * 3 * 9), y: [Float] = [7]

@@ -17,6 +17,8 @@ extern "C" {
 /// 1 when this CPU runs the kernels (AVX2 and FMA), else 0.
 int lsgd_direct_supported(void);
 
+/// Both functions take at most 4 input channels (`inChannels` 1–4).
+
 /// Floats of work space that both functions need for a group: the input with its zero border,
 /// [inChannels][images][height + 2][8·⌈width / 8⌉ + 2].
 long lsgd_direct_work_floats(int inChannels, int images, int height, int width);
